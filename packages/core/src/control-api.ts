@@ -1,0 +1,109 @@
+// The control API: JSON over HTTP on 127.0.0.1 only, every request must carry
+// `Authorization: Bearer <token>` where the token is read from a file in the
+// daemon's data dir (like a cookie file). Prometheus `/metrics` sits behind the
+// same token.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { join } from 'node:path'
+import { timingSafeEqual } from 'node:crypto'
+import { randomId } from './bytes.ts'
+import { ErrorCode, P2payError, asError } from './errors.ts'
+import type { Metrics } from './metrics.ts'
+import type { Logger } from './log.ts'
+
+export const TOKEN_FILE = 'api.token'
+export const API_FILE = 'api.json'
+const MAX_BODY = 1024 * 1024
+
+export type Route = (body: any, query: URLSearchParams) => Promise<unknown> | unknown
+export type Routes = Record<string, Route> // key: "GET /v1/balance"
+
+export function loadOrCreateToken (dataDir: string): string {
+  const file = join(dataDir, TOKEN_FILE)
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const token = randomId(32)
+  writeFileSync(`${file}.tmp`, token + '\n', { mode: 0o600 })
+  renameSync(`${file}.tmp`, file)
+  return token
+}
+
+const STATUS: Partial<Record<string, number>> = {
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.UNKNOWN_OP]: 404,
+  [ErrorCode.FRAME_TOO_LARGE]: 413,
+  [ErrorCode.UNREACHABLE]: 502,
+  [ErrorCode.TIMEOUT]: 504,
+  [ErrorCode.INTERNAL]: 500
+}
+
+function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body) + '\n' : String(body)
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+async function readBody (req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const c of req) {
+    n += (c as Buffer).length
+    if (n > MAX_BODY) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, `request body over ${MAX_BODY} bytes`)
+    chunks.push(c as Buffer)
+  }
+  if (n === 0) return {}
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')
+    return v
+  } catch {
+    throw new P2payError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object')
+  }
+}
+
+export interface ControlApi { server: Server, port: number, close: () => Promise<void> }
+
+export async function startControlApi (opts: { port: number, token: string, routes: Routes, metrics: Metrics, log: Logger }): Promise<ControlApi> {
+  const expected = Buffer.from(`Bearer ${opts.token}`)
+  const server = createServer((req, res) => {
+    void (async () => {
+      const got = Buffer.from(req.headers.authorization ?? '')
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        send(res, 401, { error: { code: ErrorCode.UNAUTHORIZED, message: 'missing or wrong bearer token (see api.token in the data dir)' } })
+        return
+      }
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        send(res, 200, opts.metrics.prometheus(), 'text/plain; version=0.0.4')
+        return
+      }
+      const route = opts.routes[`${req.method ?? 'GET'} ${url.pathname}`]
+      if (route == null) {
+        send(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${url.pathname}` } })
+        return
+      }
+      try {
+        const body = req.method === 'POST' ? await readBody(req) : {}
+        send(res, 200, await route(body, url.searchParams) ?? {})
+      } catch (err) {
+        if (err instanceof P2payError) {
+          send(res, STATUS[err.code] ?? 400, { error: err.toJSON() })
+        } else {
+          opts.log.error('control api failure', { path: url.pathname, err: asError(err) })
+          send(res, 500, { error: { code: ErrorCode.INTERNAL, message: asError(err).message } })
+        }
+      }
+    })()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+  })
+  const addr = server.address()
+  const port = typeof addr === 'object' && addr != null ? addr.port : opts.port
+  return {
+    server,
+    port,
+    close: async () => await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+  }
+}

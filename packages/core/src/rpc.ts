@@ -1,0 +1,197 @@
+// Request/response over libp2p 3 streams, with the idioms applied once:
+// length-prefixed frames capped at `maxFrame`, a timeout signal on every
+// exchange, abort on failure, bounded inbound streams, and pipelining (many
+// requests in flight on one long-lived stream, matched by id) because opening
+// a stream costs several round trips.
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { fromUtf8, utf8 } from './bytes.ts'
+import { ErrorCode, P2payError, asError } from './errors.ts'
+import type { Metrics } from './metrics.ts'
+
+export const DEFAULT_MAX_FRAME = 1024 * 1024
+const IDLE_TIMEOUT_MS = 120_000
+const MAX_INFLIGHT_PER_STREAM = 128
+
+export interface RpcContext { remotePeer: string }
+export type RpcHandler = (args: any, ctx: RpcContext) => Promise<unknown> | unknown
+export interface RpcRequest { id: number, op: string, args?: unknown }
+export type RpcResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: { code: string, message: string, details?: unknown } }
+
+export interface ServeOptions {
+  maxFrame?: number
+  maxInboundStreams?: number
+  metrics?: Metrics
+  /** Transaction kind for the counters; defaults to the op name. */
+  kindOf?: (op: string) => string
+  onError?: (err: Error, op?: string) => void
+}
+
+function decodeFrame (bytes: Uint8Array): unknown {
+  try { return JSON.parse(fromUtf8(bytes)) } catch { throw new P2payError(ErrorCode.BAD_FRAME, 'frame is not UTF-8 JSON') }
+}
+
+export function errorReply (id: number, err: unknown): RpcResponse {
+  if (err instanceof P2payError) return { id, ok: false, error: err.toJSON() }
+  return { id, ok: false, error: { code: ErrorCode.INTERNAL, message: 'internal error' } }
+}
+
+/** Serves `handlers` (op name -> function) on `protocol`. */
+export async function serveRpc (node: Libp2p, protocol: string, handlers: Record<string, RpcHandler>, opts: ServeOptions = {}): Promise<void> {
+  const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
+  const kindOf = opts.kindOf ?? ((op: string) => op)
+  await node.handle(protocol, async (stream: Stream, connection) => {
+    const lp = lpStream(stream, { maxDataLength: maxFrame })
+    const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
+    let writing: Promise<void> = Promise.resolve()
+    const inflight = new Set<Promise<void>>()
+    const reply = (res: RpcResponse, op: string): Promise<void> => {
+      writing = writing.then(async () => {
+        await lp.write(utf8(JSON.stringify(res)), { signal: AbortSignal.timeout(30_000) })
+        opts.metrics?.messageSent(kindOf(op))
+      })
+      return writing
+    }
+    try {
+      while (true) {
+        let frame
+        try {
+          frame = await lp.read({ signal: AbortSignal.timeout(IDLE_TIMEOUT_MS) })
+        } catch (err: any) {
+          if (err?.name === 'UnexpectedEOFError' && stream.status !== 'reset') break // clean half-close
+          throw err
+        }
+        const req = decodeFrame(frame.subarray()) as RpcRequest
+        if (req == null || typeof req !== 'object' || !Number.isSafeInteger(req.id) || typeof req.op !== 'string') {
+          await reply({ id: Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1, ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' } }, 'error')
+          continue
+        }
+        const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
+        const task = (async () => {
+          let res: RpcResponse
+          if (handler == null) {
+            res = { id: req.id, ok: false, error: { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` } }
+          } else {
+            try {
+              res = { id: req.id, ok: true, result: await handler(req.args ?? {}, ctx) }
+            } catch (err) {
+              if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
+              res = errorReply(req.id, err)
+            }
+          }
+          await reply(res, req.op)
+        })()
+        inflight.add(task)
+        void task.catch(() => {}).finally(() => inflight.delete(task))
+        if (inflight.size >= MAX_INFLIGHT_PER_STREAM) await Promise.race(inflight)
+      }
+      await Promise.allSettled(inflight)
+      await writing
+      await stream.close({ signal: AbortSignal.timeout(10_000) })
+    } catch (err) {
+      stream.abort(asError(err))
+    }
+  }, { maxInboundStreams: opts.maxInboundStreams ?? 64, runOnLimitedConnection: false })
+}
+
+export interface CallOptions { timeoutMs?: number, kind?: string }
+
+/**
+ * Client side: one long-lived stream per (peer, protocol), requests pipelined and
+ * matched by id. A failed stream rejects its pending calls and is reopened on the
+ * next call.
+ */
+export class RpcClient {
+  private stream?: Stream
+  private opening?: Promise<Stream>
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  private writing: Promise<void> = Promise.resolve()
+  private lp?: ReturnType<typeof lpStream>
+
+  private readonly node: Libp2p
+  readonly target: PeerId | Multiaddr
+  readonly protocol: string
+  private readonly opts: { maxFrame?: number, metrics?: Metrics, defaultTimeoutMs?: number }
+
+  constructor (node: Libp2p, target: PeerId | Multiaddr, protocol: string, opts: { maxFrame?: number, metrics?: Metrics, defaultTimeoutMs?: number } = {}) {
+    this.node = node
+    this.target = target
+    this.protocol = protocol
+    this.opts = opts
+  }
+
+  async call<T = unknown> (op: string, args: unknown, options: CallOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
+    const signal = AbortSignal.timeout(timeoutMs)
+    let stream: Stream
+    try {
+      stream = await this.open(signal)
+    } catch (err) {
+      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
+    }
+    const id = this.nextId++
+    const done = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
+    const onAbort = (): void => {
+      const p = this.pending.get(id)
+      if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    const lp = this.lp!
+    this.writing = this.writing.then(async () => {
+      await lp.write(utf8(JSON.stringify({ id, op, args })), { signal })
+      this.opts.metrics?.messageSent(options.kind ?? op)
+    }).catch((err) => { this.fail(stream, asError(err)) })
+    try {
+      const res = await done as RpcResponse
+      if (res.ok) return res.result as T
+      throw new P2payError((res.error.code in ErrorCode ? res.error.code : ErrorCode.INTERNAL) as any, res.error.message, res.error.details as any)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private async open (signal: AbortSignal): Promise<Stream> {
+    if (this.stream != null && this.stream.status === 'open') return this.stream
+    if (this.opening == null) {
+      this.opening = (async () => {
+        const s = await this.node.dialProtocol(this.target, this.protocol, { signal })
+        this.stream = s
+        this.lp = lpStream(s, { maxDataLength: this.opts.maxFrame ?? DEFAULT_MAX_FRAME })
+        this.writing = Promise.resolve()
+        void this.readLoop(s, this.lp)
+        return s
+      })().finally(() => { this.opening = undefined })
+    }
+    return await this.opening
+  }
+
+  private async readLoop (s: Stream, lp: ReturnType<typeof lpStream>): Promise<void> {
+    try {
+      while (true) {
+        const frame = await lp.read()
+        const res = decodeFrame(frame.subarray()) as RpcResponse
+        const p = this.pending.get(res?.id)
+        if (p != null) { this.pending.delete(res.id); p.resolve(res) }
+      }
+    } catch (err) {
+      this.fail(s, asError(err))
+    }
+  }
+
+  private fail (s: Stream, err: Error): void {
+    if (this.stream === s) this.stream = undefined
+    if (s.status === 'open') s.abort(err)
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id)
+      p.reject(new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${err.message}`))
+    }
+  }
+
+  async close (): Promise<void> {
+    const s = this.stream
+    this.stream = undefined
+    if (s != null && s.status === 'open') await s.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.abort(new Error('close failed')))
+  }
+}

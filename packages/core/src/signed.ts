@@ -1,0 +1,122 @@
+// Signed objects: a versioned binary envelope around canonical JSON bytes.
+//
+//   [version u8 = 1][tagLen u8][tag][signer: 32-byte Ed25519 key][bodyLen u32be][body][sig 64]
+//
+// The signature covers "p2pay-signed\0" | tag | "\0" | signer | body, so a signature
+// made for one domain (tag) can never be replayed as another. Verification always
+// runs over the bytes received; the body is parsed only after it verified.
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { concat, fromUtf8, sha256Hex, utf8, canonicalJson } from './bytes.ts'
+import { ErrorCode, P2payError, fail } from './errors.ts'
+import type { Ed25519Backend } from './ed25519.ts'
+import type { Metrics } from './metrics.ts'
+
+export const ENVELOPE_VERSION = 1
+const DOMAIN = utf8('p2pay-signed\0')
+const ZERO = new Uint8Array([0])
+const MAX_BODY = 64 * 1024
+
+export interface Opened<T> {
+  readonly tag: string
+  /** Peer id (string) of the signer, derived from the key in the envelope. */
+  readonly signer: string
+  readonly body: T
+  /** The exact bytes received; forward these, never a re-encoding. */
+  readonly bytes: Uint8Array
+  /** sha256 of `bytes`, hex: the object's identity. */
+  readonly hash: string
+}
+
+const peerIdCache = new Map<string, string>()
+export function peerIdOfKey (raw: Uint8Array): string {
+  const k = Buffer.from(raw).toString('hex')
+  let id = peerIdCache.get(k)
+  if (id === undefined) {
+    id = peerIdFromPublicKey(publicKeyFromRaw(raw)).toString()
+    if (peerIdCache.size > 8192) peerIdCache.clear()
+    peerIdCache.set(k, id)
+  }
+  return id
+}
+
+const keyCache = new Map<string, Uint8Array>()
+export function keyOfPeerId (peerId: string): Uint8Array {
+  let k = keyCache.get(peerId)
+  if (k === undefined) {
+    let pid
+    try { pid = peerIdFromString(peerId) } catch { fail(ErrorCode.BAD_REQUEST, `not a peer id: ${peerId.slice(0, 80)}`) }
+    if (pid.type !== 'Ed25519' || pid.publicKey == null) fail(ErrorCode.BAD_REQUEST, `peer id is not an Ed25519 key: ${peerId.slice(0, 80)}`)
+    k = pid.publicKey.raw
+    if (keyCache.size > 8192) keyCache.clear()
+    keyCache.set(peerId, k)
+  }
+  return k
+}
+
+function signingInput (tag: Uint8Array, signer: Uint8Array, body: Uint8Array): Uint8Array {
+  return concat([DOMAIN, tag, ZERO, signer, body])
+}
+
+/** Holds a private key; signs bodies into envelopes and counts each signature. */
+export class Signer {
+  readonly peerId: string
+  readonly publicKey: Uint8Array
+  private readonly seed: Uint8Array
+  private readonly backend: Ed25519Backend
+  private readonly metrics?: Metrics
+
+  constructor (seed: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend, metrics?: Metrics) {
+    this.seed = seed
+    this.publicKey = publicKey
+    this.backend = backend
+    this.metrics = metrics
+    this.peerId = peerIdOfKey(publicKey)
+  }
+
+  sign<T> (tag: string, body: T, kind: string): Opened<T> {
+    const tagBytes = utf8(tag)
+    const bodyBytes = utf8(canonicalJson(body))
+    if (tagBytes.byteLength > 255) throw new TypeError('tag too long')
+    const sig = this.backend.sign(this.seed, signingInput(tagBytes, this.publicKey, bodyBytes))
+    this.metrics?.signed(kind)
+    const len = new Uint8Array(4)
+    new DataView(len.buffer).setUint32(0, bodyBytes.byteLength)
+    const bytes = concat([new Uint8Array([ENVELOPE_VERSION, tagBytes.byteLength]), tagBytes, this.publicKey, len, bodyBytes, sig])
+    return { tag, signer: this.peerId, body, bytes, hash: sha256Hex(bytes) }
+  }
+}
+
+/** Verifies an envelope against the bytes received. Rejects unknown versions and tags. */
+export class Verifier {
+  private readonly backend: Ed25519Backend
+  private readonly metrics?: Metrics
+  constructor (backend: Ed25519Backend, metrics?: Metrics) { this.backend = backend; this.metrics = metrics }
+
+  open<T> (bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
+    if (bytes[0] !== ENVELOPE_VERSION) fail(ErrorCode.UNKNOWN_VERSION, `unknown signed-object version ${bytes[0]}`)
+    const tagLen = bytes[1]
+    let o = 2
+    const tagBytes = bytes.subarray(o, o + tagLen); o += tagLen
+    const signer = bytes.subarray(o, o + 32); o += 32
+    if (o + 4 > bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
+    const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0); o += 4
+    if (bodyLen > MAX_BODY || o + bodyLen + 64 !== bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object length mismatch')
+    const body = bytes.subarray(o, o + bodyLen); o += bodyLen
+    const sig = bytes.subarray(o, o + 64)
+    let tag: string
+    try { tag = fromUtf8(tagBytes) } catch { fail(ErrorCode.BAD_FRAME, 'tag is not utf-8') }
+    const allowed = typeof tags === 'string' ? [tags] : tags
+    if (!allowed.includes(tag)) fail(ErrorCode.WRONG_TAG, `expected ${allowed.join(' or ')}, got ${tag.slice(0, 64)}`)
+    this.metrics?.verified(kind)
+    if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig)) fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
+    let parsed: T
+    try { parsed = JSON.parse(fromUtf8(body)) as T } catch { fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`) }
+    if (parsed == null || typeof parsed !== 'object') fail(ErrorCode.BAD_FRAME, `body of ${tag} is not an object`)
+    const copy = bytes.slice()
+    return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash: sha256Hex(copy) }
+  }
+}
+
+export function isP2payError (e: unknown): e is P2payError { return e instanceof P2payError }

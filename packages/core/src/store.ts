@@ -1,0 +1,154 @@
+// LevelDB state: one sublevel per bucket, every state change one atomic batch.
+//
+// Services keep their working set in memory (Table) and change it synchronously
+// inside one JavaScript turn, so checks and updates cannot interleave. The dirty
+// entries of that turn are then written as one batch; group commit folds the
+// batches of concurrent requests into a single synced write, and a reply is sent
+// only after the write that contains its change has been synced.
+import { Level } from 'level'
+import { mkdirSync } from 'node:fs'
+
+export type Json = any
+
+export class Table<V extends Json = Json> {
+  readonly map = new Map<string, V>()
+  readonly dirty = new Map<string, V | undefined>()
+  /** Values before this turn's first change, so a failed request leaves no trace. */
+  private readonly undo = new Map<string, V | undefined>()
+  readonly name: string
+  constructor (name: string) { this.name = name }
+  get (key: string): V | undefined { return this.map.get(key) }
+  has (key: string): boolean { return this.map.has(key) }
+  set (key: string, value: V): void { this.touch(key); this.map.set(key, value); this.dirty.set(key, value) }
+  delete (key: string): void { this.touch(key); this.map.delete(key); this.dirty.set(key, undefined) }
+  private touch (key: string): void { if (!this.undo.has(key)) this.undo.set(key, this.map.get(key)) }
+  /** Called when the dirty entries were handed to a batch. */
+  settle (): void { this.dirty.clear(); this.undo.clear() }
+  values (): IterableIterator<V> { return this.map.values() }
+  entries (): IterableIterator<[string, V]> { return this.map.entries() }
+  get size (): number { return this.map.size }
+  /** Forgets unsaved changes (a request that failed half-way). */
+  rollback (): void {
+    for (const [k, v] of this.undo) { if (v === undefined) this.map.delete(k); else this.map.set(k, v) }
+    this.dirty.clear()
+    this.undo.clear()
+  }
+}
+
+export class Store {
+  readonly db: Level<string, Json>
+  private readonly tables = new Map<string, Table>()
+  private queue: Array<{ ops: any[], resolve: () => void, reject: (e: Error) => void }> = []
+  private flushing = false
+  private closed = false
+  /** Number of synced batch writes, and ops written, for metrics and benchmarks. */
+  stats = { batches: 0, ops: 0 }
+
+  readonly dir: string
+  readonly sync: boolean
+  constructor (dir: string, sync = true) {
+    this.dir = dir
+    this.sync = sync
+    mkdirSync(dir, { recursive: true })
+    this.db = new Level<string, Json>(dir, { valueEncoding: 'json' })
+  }
+
+  async open (): Promise<void> { await this.db.open() }
+
+  /** Loads a bucket completely into memory. */
+  async table<V extends Json = Json> (name: string): Promise<Table<V>> {
+    const existing = this.tables.get(name)
+    if (existing != null) return existing as Table<V>
+    const t = new Table<V>(name)
+    const sub = this.db.sublevel<string, V>(name, { valueEncoding: 'json' })
+    for await (const [k, v] of sub.iterator()) t.map.set(k, v)
+    this.tables.set(name, t as Table)
+    return t
+  }
+
+  /**
+   * Takes every dirty entry of every table into one batch and resolves once it
+   * is on disk. Call it right after a synchronous state change, before replying.
+   */
+  async commit (): Promise<void> {
+    const ops: any[] = []
+    for (const t of this.tables.values()) {
+      if (t.dirty.size === 0) continue
+      const sublevel = this.db.sublevel(t.name, { valueEncoding: 'json' })
+      for (const [key, value] of t.dirty) {
+        ops.push(value === undefined ? { type: 'del', sublevel, key } : { type: 'put', sublevel, key, value })
+      }
+      t.settle()
+    }
+    if (ops.length === 0) return await this.barrier()
+    return await new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  /** Resolves once everything committed so far is on disk (for reads that must not show unsynced state). */
+  async barrier (): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return
+    return await new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops: [], resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  /** Undoes the uncommitted changes of a request that failed half-way. */
+  rollback (): void { for (const t of this.tables.values()) t.rollback() }
+
+  /**
+   * Runs a synchronous state change; on throw every table is restored, on
+   * success the change is committed and the result returned once it is durable.
+   */
+  async apply<T> (change: () => T): Promise<T> {
+    let result: T
+    try {
+      result = change()
+    } catch (err) {
+      this.rollback()
+      throw err
+    }
+    await this.commit()
+    return result
+  }
+
+  private async flush (): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue
+        this.queue = []
+        const ops = group.flatMap(g => g.ops)
+        try {
+          if (this.closed) throw new Error('store is closed')
+          if (ops.length > 0) {
+            await this.db.batch(ops, { sync: this.sync })
+            this.stats.batches++
+            this.stats.ops += ops.length
+          }
+          for (const g of group) g.resolve()
+        } catch (err) {
+          for (const g of group) g.reject(err as Error)
+          // memory is now ahead of disk: the only safe course is to stop
+          this.onFatal(err as Error)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  onFatal: (err: Error) => void = (err) => {
+    process.stderr.write(JSON.stringify({ level: 'fatal', msg: 'store write failed', err: err.message }) + '\n')
+    process.exit(70)
+  }
+
+  async close (): Promise<void> {
+    await this.barrier()
+    this.closed = true
+    await this.db.close()
+  }
+}
