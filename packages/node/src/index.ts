@@ -1,0 +1,69 @@
+// `p2pay node`: a peer. Composes the daemon base with the PPay wallet service
+// (payer, payee, coin owner, coin holder).
+import { multiaddr } from '@multiformats/multiaddr'
+import { ErrorCode, P2payError, startDaemon, type RunningDaemon, type Spec } from '@p2pay/core'
+import { NodePPay, cheatRoutes } from '@p2pay/ppay'
+
+export const nodeSpec: Spec = {
+  'data-dir': { type: 'string', default: './.data/node', help: 'directory for the identity key, LevelDB and api.token' },
+  listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
+  announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
+  'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+  broker: { type: 'string', help: 'the broker\'s multiaddr, ending in /p2p/<peer id> (required)' },
+  bootstrap: { type: 'list', default: [], help: 'extra bootstrap multiaddrs (the broker is always one)' },
+  'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted as payment' },
+  'owner-timeout-ms': { type: 'number', default: 3000, help: 'wait this long for a coin owner before using the broker\'s downtime path' },
+  'retry-interval-ms': { type: 'number', default: 5000, help: 'how often queued deliveries and purchases are retried' },
+  'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes (test swarms only)' },
+  crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
+  dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+}
+
+export interface NodeConfig {
+  'data-dir': string
+  listen: string[]
+  announce: string[]
+  'api-port': number
+  broker?: string
+  bootstrap: string[]
+  'max-layers': number
+  'owner-timeout-ms': number
+  'retry-interval-ms': number
+  'allow-cheats': boolean
+  crypto: string
+  dht: boolean
+}
+
+export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
+  if (cfg.broker == null) throw new P2payError(ErrorCode.BAD_REQUEST, '--broker <multiaddr>/p2p/<peer id> is required')
+  let brokerId: string | undefined
+  try { brokerId = multiaddr(cfg.broker).getComponents().find(c => c.name === 'p2p')?.value } catch {}
+  if (brokerId == null) throw new P2payError(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
+  let svc: NodePPay | undefined
+  return await startDaemon('node', {
+    dataDir: cfg['data-dir'], listen: cfg.listen, announce: cfg.announce, apiPort: cfg['api-port'], dht: cfg.dht, crypto: cfg.crypto,
+    bootstrap: [cfg.broker, ...cfg.bootstrap]
+  }, async (ctx) => {
+    const ppay = await NodePPay.create(ctx, {
+      broker: brokerId,
+      brokerAddrs: [cfg.broker!],
+      maxLayers: cfg['max-layers'],
+      ownerTimeoutMs: cfg['owner-timeout-ms'],
+      retryIntervalMs: cfg['retry-interval-ms']
+    })
+    svc = ppay
+    ppay.start()
+    return {
+      routes: {
+        ...ppay.routes(),
+        ...(cfg['allow-cheats'] ? cheatRoutes(ppay) : {}),
+        'GET /v1/status': () => ({ role: 'node', peerId: ctx.libp2p.peerId.toString(), addrs: ctx.libp2p.getMultiaddrs().map(String), broker: brokerId, connections: ctx.libp2p.getConnections().length, wallet: ppay.summary() }),
+        'POST /v1/connect': async (b) => {
+          const conn = await ctx.libp2p.dial(multiaddr(String(b.addr ?? '')), { signal: AbortSignal.timeout(10_000) })
+          return { peer: conn.remotePeer.toString() }
+        }
+      },
+      close: async () => { await svc?.stop() }
+    }
+  })
+}

@@ -1,0 +1,7 @@
+export * from './types.ts'
+export * from './verify.ts'
+export * from './ledger.ts'
+export * from './wallet.ts'
+export * from './broker-service.ts'
+export * from './node-service.ts'
+export * from './cheats.ts'

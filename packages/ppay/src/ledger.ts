@@ -1,0 +1,261 @@
+// The broker's PPay ledger: a pure, synchronous state machine over in-memory
+// tables. The service runs each call inside `store.apply`, so a call either
+// leaves no trace (it threw) or is one atomic LevelDB batch.
+//
+// Fraud detection works on "transfers": every signed object by which a holder
+// gives its position away (first assignment, reassignment request, layer, cash
+// request). One position given away twice, to different receivers, by the same
+// signer convicts that signer with its own two signatures. Two owner-signed
+// assignments with one seq and different holders convict the owner.
+import { ErrorCode, fail, fromB64, randomId, sha256Hex, toB64, utf8, P2payError, type Signer, type Table, type Verifier } from '@p2pay/core'
+import { TAG, BROKER_SINK, posKey, type AssignBody, type BuyBody, type CoinBody, type CoinProof, type FraudKind, type FraudProof, type Transfer } from './types.ts'
+import { decodeEnvelope, verifyCash, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
+
+export interface Account { balance: number }
+export interface CoinRecord { owner: string, value: number, expiry: number, status: 'out' | 'paid', paidTo?: string }
+export interface CreationRecord { holder: string, hash: string, bytes: string }
+export interface DowntimeEntry { n: number, owner: string, sn: string, assign: string, request: string, at: number }
+export interface Meta { toppedUp: number, downtime: Record<string, number> }
+
+export interface LedgerTables {
+  accounts: Table<Account>
+  coins: Table<CoinRecord>
+  buys: Table<{ hash: string, coins: string[] }>
+  cashes: Table<CashResult>
+  evidence: Table<Transfer>
+  creations: Table<CreationRecord>
+  payouts: Table<{ value: number, from: string }>
+  frauds: Table<FraudProof>
+  downtime: Table<DowntimeEntry>
+  downtimeByRequest: Table<{ owner: string, n: number }>
+  meta: Table<Meta>
+}
+
+export interface LedgerConfig {
+  coinTtlMs: number
+  cashGraceMs: number
+  maxLayers: number
+  maxCoinsPerBuy: number
+  now: () => number
+}
+
+export type CashResult =
+  | { sn: string, status: 'paid', value: number, holder: string, from: 'coin' | 'compensation', cheater?: string }
+  | { sn: string, status: 'refused', code: string, message: string, fraud?: string }
+
+export type DowntimeResult =
+  | { status: 'ok', assign: string, request: string }
+  | { status: 'refused', code: string, message: string, fraud?: string }
+
+const pad = (n: number): string => String(n).padStart(12, '0')
+
+export class Ledger {
+  readonly t: LedgerTables
+  private readonly signer: Signer
+  private readonly verifier: Verifier
+  readonly cfg: LedgerConfig
+
+  constructor (t: LedgerTables, signer: Signer, verifier: Verifier, cfg: LedgerConfig) {
+    this.t = t
+    this.signer = signer
+    this.verifier = verifier
+    this.cfg = cfg
+  }
+
+  get broker (): string { return this.signer.peerId }
+
+  private meta (): Meta { return this.t.meta.get('meta') ?? { toppedUp: 0, downtime: {} } }
+
+  balance (account: string): number { return this.t.accounts.get(account)?.balance ?? 0 }
+
+  private credit (account: string, delta: number): void {
+    this.t.accounts.set(account, { balance: this.balance(account) + delta })
+  }
+
+  /** Money entering from outside (the stand-in for a real payment rail). */
+  topup (account: string, amount: number): { account: string, balance: number } {
+    if (typeof account !== 'string' || account.length === 0 || account.length > 128) fail(ErrorCode.BAD_REQUEST, 'account must be a peer id')
+    if (!Number.isSafeInteger(amount) || amount <= 0) fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
+    const m = this.meta()
+    this.t.meta.set('meta', { ...m, toppedUp: m.toppedUp + amount })
+    this.credit(account, amount)
+    return { account, balance: this.balance(account) }
+  }
+
+  /** Sells raw coins against the account balance; a repeated nonce returns the same coins. */
+  buy (b64: unknown): { coins: string[] } {
+    const env = this.verifier.open<BuyBody>(decodeEnvelope(b64, 'buy request'), TAG.buy, 'buy')
+    const b = env.body
+    if (b.broker !== this.broker) fail(ErrorCode.WRONG_BROKER, 'buy request is for another broker')
+    if (env.signer !== b.account) fail(ErrorCode.WRONG_SIGNER, 'buy request must be signed by the account holder')
+    if (!Number.isSafeInteger(b.count) || b.count < 1 || b.count > this.cfg.maxCoinsPerBuy) fail(ErrorCode.BAD_REQUEST, `count must be 1..${this.cfg.maxCoinsPerBuy}`)
+    if (!Number.isSafeInteger(b.value) || b.value < 1 || b.value > 1e12) fail(ErrorCode.BAD_REQUEST, 'value must be a positive integer')
+    if (typeof b.nonce !== 'string' || b.nonce.length < 8 || b.nonce.length > 64) fail(ErrorCode.BAD_REQUEST, 'nonce must be 8..64 characters')
+    const key = `${b.account}|${b.nonce}`
+    const done = this.t.buys.get(key)
+    if (done != null) {
+      if (done.hash !== env.hash) fail(ErrorCode.REPLAY, 'nonce already used for a different purchase')
+      return { coins: done.coins }
+    }
+    const cost = b.count * b.value
+    if (this.balance(b.account) < cost) fail(ErrorCode.INSUFFICIENT_FUNDS, `balance ${this.balance(b.account)} < cost ${cost}`)
+    this.credit(b.account, -cost)
+    const expiry = this.cfg.now() + this.cfg.coinTtlMs
+    const coins: string[] = []
+    for (let i = 0; i < b.count; i++) {
+      const sn = randomId(16)
+      const coin = this.signer.sign<CoinBody>(TAG.coin, { broker: this.broker, owner: b.account, sn, value: b.value, expiry }, 'buy')
+      this.t.coins.set(sn, { owner: b.account, value: b.value, expiry, status: 'out' })
+      coins.push(toB64(coin.bytes))
+    }
+    this.t.buys.set(key, { hash: env.hash, coins })
+    return { coins }
+  }
+
+  private fraudId (a: string, b: string): string { return sha256Hex(utf8([a, b].sort().join('|'))) }
+
+  private convict (kind: FraudKind, cheater: string, sn: string, a: Transfer | CreationRecord, b: Transfer | CreationRecord): FraudProof {
+    const id = this.fraudId(a.hash, b.hash)
+    const existing = this.t.frauds.get(id)
+    if (existing != null) return existing
+    const proof: FraudProof = { id, kind, cheater, sn, evidence: [a.bytes, b.bytes], detectedAt: this.cfg.now(), compensated: [] }
+    this.t.frauds.set(id, proof)
+    return proof
+  }
+
+  /** Records the evidence a proof carries and convicts whoever it shows cheating. */
+  private ingest (info: ProofInfo, extra: Transfer[] = []): FraudProof[] {
+    const found: FraudProof[] = []
+    const oa = info.ownerAssign
+    if (oa != null) {
+      const key = `${info.sn}|${oa.seq}`
+      const prev = this.t.creations.get(key)
+      if (prev == null) this.t.creations.set(key, { holder: oa.holder, hash: oa.hash, bytes: oa.bytes })
+      else if (prev.holder !== oa.holder) found.push(this.convict('owner-double-assign', info.owner, info.sn, prev, oa))
+    }
+    for (const t of [...info.transfers, ...extra]) {
+      const key = `${info.sn}|${t.pos}`
+      const prev = this.t.evidence.get(key)
+      if (prev == null) { this.t.evidence.set(key, t); continue }
+      if (prev.hash === t.hash || prev.signer !== t.signer || prev.to === t.to) continue
+      const kind: FraudKind = t.pos === '0.0'
+        ? 'owner-double-assign'
+        : (prev.to === BROKER_SINK || t.to === BROKER_SINK) ? 'holder-cash-after-spend' : 'holder-double-spend'
+      found.push(this.convict(kind, t.signer, info.sn, prev, t))
+    }
+    return found
+  }
+
+  private fraudsOn (sn: string): FraudProof[] {
+    return [...this.t.frauds.values()].filter(f => f.sn === sn).sort((a, b) => a.detectedAt - b.detectedAt)
+  }
+
+  private verify (proof: CoinProof, kind: string, allowExpired: boolean): ProofInfo {
+    return verifyProof(this.verifier, proof, { broker: this.broker, now: this.cfg.now(), maxLayers: this.cfg.maxLayers, allowExpired, kind })
+  }
+
+  /**
+   * Cashes the latest assignment of a coin into the holder's account. A second
+   * honest holder of a double-spent coin is paid from the convicted cheater's
+   * account; a cheater cashing what it gave away is refused and convicted.
+   */
+  cash (proof: CoinProof, cashB64: unknown): CashResult {
+    const info = this.verify(proof, 'cash', true)
+    if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs) fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
+    const { cash, transfer } = verifyCash(this.verifier, cashB64, info, this.broker, 'cash')
+    const done = this.t.cashes.get(cash.hash)
+    if (done != null) return done
+    const coin = this.t.coins.get(info.sn)
+    if (coin == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+    const before = this.t.evidence.get(`${info.sn}|${transfer.pos}`)
+    const frauds = this.ingest(info, [transfer])
+    const finish = (r: CashResult): CashResult => { this.t.cashes.set(cash.hash, r); return r }
+
+    // the cashier gave this very position away before: it is the cheater
+    if (before != null && before.signer === info.holder && before.to !== BROKER_SINK) {
+      const f = frauds.find(x => x.cheater === info.holder)
+      return finish({ sn: info.sn, status: 'refused', code: ErrorCode.FRAUD, message: 'this holder already gave the coin away; fraud proof recorded', fraud: f?.id })
+    }
+    const key = `${info.sn}|${posKey(info)}|${info.holder}`
+    if (this.t.payouts.has(key)) return finish({ sn: info.sn, status: 'refused', code: ErrorCode.ALREADY_CASHED, message: 'this holding was already paid' })
+    if (info.seq === 0 && this.t.evidence.get(`${info.sn}|0.0`)?.to !== BROKER_SINK) {
+      const f = frauds.find(x => x.cheater === info.owner)
+      return finish({ sn: info.sn, status: 'refused', code: ErrorCode.FRAUD, message: 'the owner assigned this coin before asking for a refund', fraud: f?.id })
+    }
+    if (coin.status === 'out') {
+      this.t.coins.set(info.sn, { ...coin, status: 'paid', paidTo: info.holder })
+      this.credit(info.holder, info.value)
+      this.t.payouts.set(key, { value: info.value, from: 'coin' })
+      return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'coin' })
+    }
+    // the coin was paid out already: an honest second holder exists only if somebody double-spent
+    const fraud = this.fraudsOn(info.sn).filter(f => f.cheater !== info.holder).pop()
+    if (fraud == null) return finish({ sn: info.sn, status: 'refused', code: ErrorCode.ALREADY_CASHED, message: 'coin already cashed' })
+    this.credit(fraud.cheater, -info.value)
+    this.credit(info.holder, info.value)
+    this.t.frauds.set(fraud.id, { ...fraud, compensated: [...fraud.compensated, { holder: info.holder, value: info.value }] })
+    this.t.payouts.set(key, { value: info.value, from: fraud.cheater })
+    return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'compensation', cheater: fraud.cheater })
+  }
+
+  /** The downtime path: the broker reassigns for an offline owner and logs it for the owner's sync. */
+  downtimeReassign (proof: CoinProof, requestB64: unknown): DowntimeResult {
+    const info = this.verify(proof, 'downtime', false)
+    const { request, transfer } = verifyRequest(this.verifier, requestB64, info, 'downtime')
+    const known = this.t.downtimeByRequest.get(request.hash)
+    if (known != null) {
+      const e = this.t.downtime.get(`${known.owner}|${pad(known.n)}`)!
+      return { status: 'ok', assign: e.assign, request: e.request }
+    }
+    if (this.t.coins.get(info.sn) == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+    const before = this.t.evidence.get(`${info.sn}|${transfer.pos}`)
+    const frauds = this.ingest(info, [transfer])
+    if (before != null && before.signer === transfer.signer && before.to !== transfer.to) {
+      const f = frauds.find(x => x.cheater === transfer.signer)
+      return { status: 'refused', code: ErrorCode.FRAUD, message: 'this holder already gave the coin away; fraud proof recorded', fraud: f?.id }
+    }
+    const r = request.body
+    const assign = this.signer.sign<AssignBody>(TAG.downtimeAssign, { sn: info.sn, coin: info.coin.hash, owner: info.owner, seq: info.seq + 1, holder: r.to, request: request.hash }, 'downtime')
+    const m = this.meta()
+    const n = (m.downtime[info.owner] ?? 0) + 1
+    this.t.meta.set('meta', { ...m, downtime: { ...m.downtime, [info.owner]: n } })
+    const entry: DowntimeEntry = { n, owner: info.owner, sn: info.sn, assign: toB64(assign.bytes), request: requestB64 as string, at: this.cfg.now() }
+    this.t.downtime.set(`${info.owner}|${pad(n)}`, entry)
+    this.t.downtimeByRequest.set(request.hash, { owner: info.owner, n })
+    return { status: 'ok', assign: entry.assign, request: entry.request }
+  }
+
+  /** Entries of an owner's downtime log after `after`, oldest first. */
+  downtimeLog (owner: string, after: number, limit = 500): DowntimeEntry[] {
+    const out: DowntimeEntry[] = []
+    const last = this.meta().downtime[owner] ?? 0
+    for (let n = Math.max(0, after) + 1; n <= last && out.length < limit; n++) {
+      const e = this.t.downtime.get(`${owner}|${pad(n)}`)
+      if (e != null) out.push(e)
+    }
+    return out
+  }
+
+  /** Evidence submitted by anyone (an owner that found a conflict while syncing). */
+  report (proof: CoinProof): { frauds: FraudProof[] } {
+    const info = this.verify(proof, 'report', true)
+    if (this.t.coins.get(info.sn) == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+    return { frauds: this.ingest(info) }
+  }
+
+  /** Conservation: account balances + value of coins not yet paid out = money topped up. */
+  audit (): { toppedUp: number, balances: number, outstanding: number, holds: boolean, accounts: number, coins: number, frauds: number } {
+    let balances = 0
+    for (const a of this.t.accounts.values()) balances += a.balance
+    let outstanding = 0
+    for (const c of this.t.coins.values()) if (c.status === 'out') outstanding += c.value
+    const toppedUp = this.meta().toppedUp
+    return { toppedUp, balances, outstanding, holds: balances + outstanding === toppedUp, accounts: this.t.accounts.size, coins: this.t.coins.size, frauds: this.t.frauds.size }
+  }
+}
+
+export function refusal (r: { code: string, message: string, fraud?: string }): P2payError {
+  return new P2payError(r.code as any, r.message, r.fraud != null ? { fraud: r.fraud } : undefined)
+}
+
+export { fromB64 }

@@ -1,0 +1,196 @@
+// Shared fixtures for the PPay unit tests: Ed25519 identities, a broker ledger
+// and wallets over in-memory tables, an injectable clock, and helpers to sign
+// raw objects, snapshot tables and assert error codes.
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { nodeEd25519, signerFor, Table, Verifier, P2payError, toB64, fromB64, randomId, type Signer } from '@p2pay/core'
+import { Ledger, type LedgerTables } from '../src/ledger.ts'
+import { Wallet, holdingKey, type WalletTables, type OwnedCoin, type Holding } from '../src/wallet.ts'
+import { TAG, type BuyBody, type CashBody, type CoinProof, type RequestBody, type LayerBody } from '../src/types.ts'
+import { verifyProof, type ProofInfo } from '../src/verify.ts'
+
+export const backend = nodeEd25519()
+export const verifier = new Verifier(backend)
+
+export const T0 = 1_700_000_000_000
+export const COIN_TTL = 60_000
+export const CASH_GRACE = 30_000
+export const MAX_LAYERS = 2
+
+export class Clock {
+  t = T0
+  readonly now = (): number => this.t
+  advance (ms: number): void { this.t += ms }
+}
+
+export interface Ident { signer: Signer, id: string }
+
+export async function ident (): Promise<Ident> {
+  const key = await generateKeyPair('Ed25519')
+  const signer = signerFor(key, backend)
+  return { signer, id: signer.peerId }
+}
+
+export function ledgerTables (): LedgerTables {
+  return {
+    accounts: new Table('accounts'),
+    coins: new Table('coins'),
+    buys: new Table('buys'),
+    cashes: new Table('cashes'),
+    evidence: new Table('evidence'),
+    creations: new Table('creations'),
+    payouts: new Table('payouts'),
+    frauds: new Table('frauds'),
+    downtime: new Table('downtime'),
+    downtimeByRequest: new Table('downtimeByRequest'),
+    meta: new Table('meta')
+  }
+}
+
+export function walletTables (): WalletTables {
+  return {
+    owned: new Table('owned'),
+    trail: new Table('trail'),
+    held: new Table('held'),
+    outbox: new Table('outbox'),
+    pendingBuys: new Table('pendingBuys'),
+    meta: new Table('meta')
+  }
+}
+
+export interface Party extends Ident { wallet: Wallet }
+
+export interface World {
+  clock: Clock
+  broker: Ident
+  ledger: Ledger
+  X: Party
+  Y: Party
+  Z: Party
+  W: Party
+}
+
+export async function party (broker: string, clock: Clock): Promise<Party> {
+  const id = await ident()
+  return { ...id, wallet: new Wallet(walletTables(), id.signer, verifier, { broker, maxLayers: MAX_LAYERS, now: clock.now }) }
+}
+
+/** A broker, an owner X and holders Y, Z, W, all on one clock. */
+export async function world (): Promise<World> {
+  const clock = new Clock()
+  const broker = await ident()
+  const ledger = new Ledger(ledgerTables(), broker.signer, verifier, { coinTtlMs: COIN_TTL, cashGraceMs: CASH_GRACE, maxLayers: MAX_LAYERS, maxCoinsPerBuy: 10, now: clock.now })
+  const [X, Y, Z, W] = await Promise.all([party(broker.id, clock), party(broker.id, clock), party(broker.id, clock), party(broker.id, clock)])
+  return { clock, broker, ledger, X, Y, Z, W }
+}
+
+/** Signs any body with any tag: for objects a well-behaved wallet would never produce. */
+export function sign<T> (who: Ident, tag: string, body: T): string {
+  return toB64(who.signer.sign<T>(tag, body, 'test').bytes)
+}
+
+export function buyRequest (w: World, who: Ident, count: number, value: number, nonce = randomId(8)): string {
+  return sign<BuyBody>(who, TAG.buy, { broker: w.broker.id, account: who.id, count, value, nonce })
+}
+
+/** Tops up (if asked), buys `count` coins of `value` and stores them in the owner's wallet. */
+export function buyCoins (w: World, who: Party, count: number, value: number, topup = count * value): OwnedCoin[] {
+  if (topup > 0) w.ledger.topup(who.id, topup)
+  const nonce = randomId(8)
+  const { coins } = w.ledger.buy(buyRequest(w, who, count, value, nonce))
+  return who.wallet.addBoughtCoins(coins, nonce)
+}
+
+export function info (w: World, proof: CoinProof, allowExpired = true): ProofInfo {
+  return verifyProof(verifier, proof, { broker: w.broker.id, now: w.clock.t, maxLayers: MAX_LAYERS, allowExpired, kind: 'test' })
+}
+
+/** A cash request signed by `who` for the tip of `proof` (whether or not `who` should sign it). */
+export function cashFor (w: World, who: Ident, proof: CoinProof, over: Partial<CashBody> = {}): string {
+  const i = info(w, proof)
+  return sign<CashBody>(who, TAG.cash, { sn: i.sn, seq: i.seq, depth: i.depth, holder: who.id, broker: w.broker.id, prev: i.tipHash, ...over })
+}
+
+/** A reassignment request signed by `who` for the tip of `proof`. */
+export function requestFor (w: World, who: Ident, proof: CoinProof, to: string, over: Partial<RequestBody> = {}): string {
+  const i = info(w, proof)
+  return sign<RequestBody>(who, TAG.request, { sn: i.sn, owner: i.owner, seq: i.seq, from: who.id, to, prev: i.tipHash, ...over })
+}
+
+/** A layer signed by `who` on top of `proof`. */
+export function layerFor (w: World, who: Ident, proof: CoinProof, to: string, over: Partial<LayerBody> = {}): CoinProof {
+  const i = info(w, proof)
+  const l = sign<LayerBody>(who, TAG.layer, { sn: i.sn, seq: i.seq, depth: i.depth + 1, from: who.id, to, prev: i.tipHash, ...over })
+  return { ...proof, layers: [...(proof.layers ?? []), l] }
+}
+
+export const keyOf = (w: World, proof: CoinProof): string => holdingKey(info(w, proof))
+
+/** Accepts a proof at `to` and returns its holding. */
+export function accept (to: Party, proof: CoinProof, from: string): Holding {
+  const r = to.wallet.accept(proof, from)
+  assert.equal(r.duplicate, false)
+  return r.holding
+}
+
+// ---- envelope surgery ----
+
+/** Offsets inside an envelope: [ver][tagLen][tag][signer 32][bodyLen 4][body][sig 64]. */
+export function layout (b64: string): { tagStart: number, signerStart: number, bodyStart: number, sigStart: number, length: number } {
+  const b = fromB64(b64)
+  const tagStart = 2
+  const signerStart = tagStart + b[1]
+  const bodyStart = signerStart + 32 + 4
+  return { tagStart, signerStart, bodyStart, sigStart: b.byteLength - 64, length: b.byteLength }
+}
+
+/** Flips one bit of the byte at `offset`. */
+export function flip (b64: string, offset: number): string {
+  const b = fromB64(b64)
+  b[offset] ^= 0x01
+  return toB64(b)
+}
+
+export function withVersion (b64: string, version: number): string {
+  const b = fromB64(b64)
+  b[0] = version
+  return toB64(b)
+}
+
+// ---- state and error assertions ----
+
+export type Tables = Record<string, Table>
+
+export function snapshot (tables: object): string {
+  return JSON.stringify(Object.entries(tables as Tables).map(([name, t]) => [name, [...t.entries()]]))
+}
+
+/** Asserts `fn` throws a P2payError with `code` and returns it. */
+export function throwsCode (fn: () => unknown, code: string): P2payError {
+  let caught: unknown
+  try { fn() } catch (err) { caught = err }
+  assert.ok(caught instanceof P2payError, `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`)
+  assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
+  return caught
+}
+
+/** Asserts `fn` throws `code` and that none of `tables` changed. */
+export function rejects (tables: object | object[], fn: () => unknown, code: string): P2payError {
+  const list = Array.isArray(tables) ? tables : [tables]
+  const before = list.map(snapshot)
+  const err = throwsCode(fn, code)
+  assert.deepEqual(list.map(snapshot), before, `tables changed although ${code} was thrown`)
+  return err
+}
+
+/** The happy chain used by many tests: X pays Y (seq 1); Y spends to Z via X (seq 2). */
+export function chainToZ (w: World, value = 10): { sn: string, p1: CoinProof, keyY: string, request: string, p2: CoinProof, keyZ: string } {
+  const [coin] = buyCoins(w, w.X, 1, value)
+  const p1 = w.X.wallet.ownerPay(coin.sn, w.Y.id)
+  const keyY = accept(w.Y, p1, w.X.id).key
+  const { request } = w.Y.wallet.beginSpend(keyY, w.Z.id)
+  const { proof: p2 } = w.X.wallet.ownerReassign(p1, request)
+  w.Y.wallet.finishSpend(keyY, p2)
+  const keyZ = accept(w.Z, p2, w.Y.id).key
+  return { sn: coin.sn, p1, keyY, request, p2, keyZ }
+}
