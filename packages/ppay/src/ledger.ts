@@ -114,24 +114,25 @@ export class Ledger {
 
   private fraudId (a: string, b: string): string { return sha256Hex(utf8([a, b].sort().join('|'))) }
 
-  private convict (kind: FraudKind, cheater: string, sn: string, a: Transfer | CreationRecord, b: Transfer | CreationRecord): FraudProof {
+  private convict (kind: FraudKind, cheater: string, sn: string, pos: string, a: Transfer | CreationRecord, b: Transfer | CreationRecord): FraudProof {
     const id = this.fraudId(a.hash, b.hash)
     const existing = this.t.frauds.get(id)
     if (existing != null) return existing
-    const proof: FraudProof = { id, kind, cheater, sn, evidence: [a.bytes, b.bytes], detectedAt: this.cfg.now(), compensated: [] }
+    const proof: FraudProof = { id, kind, cheater, sn, pos, evidence: [a.bytes, b.bytes], detectedAt: this.cfg.now(), compensated: [] }
     this.t.frauds.set(id, proof)
     return proof
   }
 
   /** Records the evidence a proof carries and convicts whoever it shows cheating. */
   private ingest (info: ProofInfo, extra: Transfer[] = []): FraudProof[] {
-    const found: FraudProof[] = []
+    const found = new Map<string, FraudProof>()
+    const add = (f: FraudProof): void => { found.set(f.id, f) }
     const oa = info.ownerAssign
     if (oa != null) {
       const key = `${info.sn}|${oa.seq}`
       const prev = this.t.creations.get(key)
       if (prev == null) this.t.creations.set(key, { holder: oa.holder, hash: oa.hash, bytes: oa.bytes })
-      else if (prev.holder !== oa.holder) found.push(this.convict('owner-double-assign', info.owner, info.sn, prev, oa))
+      else if (prev.holder !== oa.holder) add(this.convict('owner-double-assign', info.owner, info.sn, `seq:${oa.seq}`, prev, oa))
     }
     for (const t of [...info.transfers, ...extra]) {
       const key = `${info.sn}|${t.pos}`
@@ -141,13 +142,23 @@ export class Ledger {
       const kind: FraudKind = t.pos === '0.0'
         ? 'owner-double-assign'
         : (prev.to === BROKER_SINK || t.to === BROKER_SINK) ? 'holder-cash-after-spend' : 'holder-double-spend'
-      found.push(this.convict(kind, t.signer, info.sn, prev, t))
+      add(this.convict(kind, t.signer, info.sn, t.pos, prev, t))
     }
-    return found
+    return [...found.values()]
   }
 
-  private fraudsOn (sn: string): FraudProof[] {
-    return [...this.t.frauds.values()].filter(f => f.sn === sn).sort((a, b) => a.detectedAt - b.detectedAt)
+  /**
+   * Who owes an honest cashier of a coin that was already paid out: the holder
+   * the coin paid, if it was convicted on this coin; otherwise the cheater who
+   * gave away a position on the cashier's own chain (e.g. the owner who
+   * assigned seq 1 twice, or the holder who spent one position twice).
+   */
+  private liableFor (info: ProofInfo, paidTo: string | undefined): FraudProof | undefined {
+    const frauds = [...this.t.frauds.values()].filter(f => f.sn === info.sn && f.cheater !== info.holder).sort((a, b) => a.detectedAt - b.detectedAt)
+    const paidCheater = frauds.find(f => f.cheater === paidTo)
+    if (paidCheater != null) return paidCheater
+    const chain = new Set([...info.transfers.map(t => t.pos), ...(info.ownerAssign != null ? [`seq:${info.ownerAssign.seq}`] : [])])
+    return frauds.filter(f => chain.has(f.pos)).pop()
   }
 
   private verify (proof: CoinProof, kind: string, allowExpired: boolean): ProofInfo {
@@ -161,10 +172,10 @@ export class Ledger {
    */
   cash (proof: CoinProof, cashB64: unknown): CashResult {
     const info = this.verify(proof, 'cash', true)
-    if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs) fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
     const { cash, transfer } = verifyCash(this.verifier, cashB64, info, this.broker, 'cash')
     const done = this.t.cashes.get(cash.hash)
-    if (done != null) return done
+    if (done != null) return done // a retry after a lost reply gets the first answer
+    if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs) fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
     const coin = this.t.coins.get(info.sn)
     if (coin == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
     const before = this.t.evidence.get(`${info.sn}|${transfer.pos}`)
@@ -189,7 +200,7 @@ export class Ledger {
       return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'coin' })
     }
     // the coin was paid out already: an honest second holder exists only if somebody double-spent
-    const fraud = this.fraudsOn(info.sn).filter(f => f.cheater !== info.holder).pop()
+    const fraud = this.liableFor(info, coin.paidTo)
     if (fraud == null) return finish({ sn: info.sn, status: 'refused', code: ErrorCode.ALREADY_CASHED, message: 'coin already cashed' })
     this.credit(fraud.cheater, -info.value)
     this.credit(info.holder, info.value)

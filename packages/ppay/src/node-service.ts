@@ -106,7 +106,26 @@ export class NodePPay {
   }
 
   private async deliver (to: string, addrs: string[], proof: CoinProof, kind: string): Promise<void> {
-    await this.client(to, PROTOCOL.pay, addrs).call('deliver', { proof }, { timeoutMs: this.cfg.ownerTimeoutMs * 2, kind })
+    await this.withLookup(to, async () => await this.client(to, PROTOCOL.pay, addrs).call('deliver', { proof }, { timeoutMs: this.cfg.ownerTimeoutMs * 2, kind }))
+  }
+
+  /**
+   * Runs a call; if the peer is unreachable at the addresses we know (it may
+   * have restarted on another port), asks the DHT for fresh ones and tries once more.
+   */
+  private async withLookup<T> (peer: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (err) {
+      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE) || this.ctx.libp2p.services.dht == null) throw err
+      try {
+        const found = await this.ctx.libp2p.peerRouting.findPeer(peerIdFromString(peer), { signal: AbortSignal.timeout(this.cfg.ownerTimeoutMs) })
+        await this.ctx.libp2p.peerStore.patch(found.id, { multiaddrs: found.multiaddrs })
+      } catch {
+        throw err
+      }
+      return await call()
+    }
   }
 
   // ---- purchases -------------------------------------------------------
@@ -183,7 +202,8 @@ export class NodePPay {
     let via: PayVia = 'reassign'
     let delivered = false
     try {
-      const res = await this.client(h.owner, PROTOCOL.reassign).call<{ proof: CoinProof, delivered: boolean }>('reassign', { proof: h.proof, request, toAddrs: addrs.length > 0 ? addrs : this.addrsOf(to) }, { timeoutMs: this.cfg.ownerTimeoutMs, kind: 'reassign' })
+      const args = { proof: h.proof, request, toAddrs: addrs.length > 0 ? addrs : this.addrsOf(to) }
+      const res = await this.withLookup(h.owner, async () => await this.client(h.owner, PROTOCOL.reassign).call<{ proof: CoinProof, delivered: boolean }>('reassign', args, { timeoutMs: this.cfg.ownerTimeoutMs, kind: 'reassign' }))
       proof = res.proof
       delivered = res.delivered
     } catch (err) {
@@ -224,12 +244,13 @@ export class NodePPay {
   // ---- cashing, refunds, sync, retries -----------------------------------
 
   /** Cashes every held coin at the broker, in batches. */
-  async cash (): Promise<{ paid: number, value: number, refused: Array<{ sn: string, code: string, message: string }> }> {
+  async cash (): Promise<{ paid: number, value: number, coins: Array<{ sn: string, value: number, from: string }>, refused: Array<{ sn: string, code: string, message: string }> }> {
     const keys = [...this.wallet.t.held.values()].filter(h => h.status === 'held' || h.status === 'cashing').map(h => h.key)
     const items = await this.store.apply(() => keys.map(k => ({ key: k, ...this.wallet.beginCash(k) })))
     let paid = 0
     let value = 0
     const refused: Array<{ sn: string, code: string, message: string }> = []
+    const coins: Array<{ sn: string, value: number, from: string }> = []
     for (let i = 0; i < items.length; i += 256) {
       const chunk = items.slice(i, i + 256)
       const { results } = await this.broker.call<{ results: any[] }>('cash', { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }, { kind: 'cash', timeoutMs: 60_000 })
@@ -239,10 +260,10 @@ export class NodePPay {
         this.wallet.finishCash(c.key, r)
       }))
       results.forEach((r, j) => {
-        if (r?.status === 'paid') { paid++; value += r.value } else refused.push({ sn: this.wallet.t.held.get(chunk[j].key)?.sn ?? '', code: r?.code, message: r?.message })
+        if (r?.status === 'paid') { paid++; value += r.value; coins.push({ sn: r.sn, value: r.value, from: r.from }) } else refused.push({ sn: this.wallet.t.held.get(chunk[j].key)?.sn ?? '', code: r?.code, message: r?.message })
       })
     }
-    return { paid, value, refused }
+    return { paid, value, coins, refused }
   }
 
   /** The owner takes back the value of coins it never assigned. */

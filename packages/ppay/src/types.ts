@@ -71,6 +71,8 @@ export interface FraudProof {
   kind: FraudKind
   cheater: string
   sn: string
+  /** the position given away twice (`seq.depth`), or `seq:N` for two owner assignments of one seq */
+  pos: string
   /** the two conflicting envelopes, each signed by the cheater (base64) */
   evidence: [string, string]
   detectedAt: number
