@@ -12,7 +12,7 @@ export const brokerSpec: Spec = {
   'coin-ttl-days': { type: 'number', default: 30, help: 'lifetime of a coin sold now' },
   'cash-grace-days': { type: 'number', default: 7, help: 'how long after expiry a coin can still be cashed' },
   'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted at cashing' },
-  'max-coins-per-buy': { type: 'number', default: 10000, help: 'largest purchase in one request' },
+  'max-coins-per-buy': { type: 'number', default: 1000, help: 'largest purchase in one request (its reply must fit one 1 MiB frame)' },
   crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
   dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
 }

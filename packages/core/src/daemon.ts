@@ -11,7 +11,7 @@ import { Metrics } from './metrics.ts'
 import { createLogger, type Logger } from './log.ts'
 import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
 import { nodeEd25519, nobleEd25519, type Ed25519Backend } from './ed25519.ts'
-import { Verifier, type Signer } from './signed.ts'
+import { Verifier, VerifiedCache, type Signer } from './signed.ts'
 
 export interface DaemonOptions {
   dataDir: string
@@ -54,10 +54,11 @@ export async function startDaemon (name: string, opts: DaemonOptions, build: (ct
     throw new Error(`cannot open LevelDB in ${dataDir}/db (is another daemon using this data dir?): ${err?.cause?.message ?? err?.message}`)
   }
   const libp2p = await createP2payNode({ privateKey, listen: opts.listen, announce: opts.announce, bootstrap: opts.bootstrap, dht: opts.dht })
+  const verified = new VerifiedCache()
   const ctx: DaemonContext = {
     name, dataDir, log, metrics, store, libp2p, backend,
-    signer: signerFor(privateKey, backend, metrics),
-    verifier: new Verifier(backend, metrics)
+    signer: signerFor(privateKey, backend, metrics, verified),
+    verifier: new Verifier(backend, metrics, verified)
   }
   metrics.gauge('store_batches', () => store.stats.batches, 'Synced LevelDB batch writes')
   metrics.gauge('peers_connected', () => libp2p.getConnections().length, 'Open libp2p connections')

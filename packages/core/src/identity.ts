@@ -3,7 +3,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { Ed25519PrivateKey, PrivateKey } from '@libp2p/interface'
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { Signer } from './signed.ts'
+import { Signer, type VerifiedCache } from './signed.ts'
 import type { Ed25519Backend } from './ed25519.ts'
 import type { Metrics } from './metrics.ts'
 
@@ -20,8 +20,8 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey
 }
 
 /** Signer over the identity key (Ed25519 raw = 32-byte seed | 32-byte public key). */
-export function signerFor (key: PrivateKey, backend: Ed25519Backend, metrics?: Metrics): Signer {
+export function signerFor (key: PrivateKey, backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache): Signer {
   if (key.type !== 'Ed25519') throw new Error('identity key must be Ed25519')
   const raw = (key as Ed25519PrivateKey).raw
-  return new Signer(raw.subarray(0, 32), key.publicKey.raw, backend, metrics)
+  return new Signer(raw.subarray(0, 32), key.publicKey.raw, backend, metrics, cache)
 }

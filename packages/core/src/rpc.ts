@@ -14,9 +14,11 @@ export const DEFAULT_MAX_FRAME = 1024 * 1024
 const IDLE_TIMEOUT_MS = 120_000
 const MAX_INFLIGHT_PER_STREAM = 128
 
-export interface RpcContext { remotePeer: string }
+export interface RpcContext { remotePeer: string, /** transaction kind the caller named */ kind?: string }
 export type RpcHandler = (args: any, ctx: RpcContext) => Promise<unknown> | unknown
-export interface RpcRequest { id: number, op: string, args?: unknown }
+/** `kind` names the transaction the request belongs to, so both ends count its messages alike. */
+export interface RpcRequest { id: number, op: string, args?: unknown, kind?: string }
+const KIND = /^[a-z][a-z0-9-]{0,31}$/
 export type RpcResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: { code: string, message: string, details?: unknown } }
 
 export interface ServeOptions {
@@ -46,10 +48,10 @@ export async function serveRpc (node: Libp2p, protocol: string, handlers: Record
     const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
     let writing: Promise<void> = Promise.resolve()
     const inflight = new Set<Promise<void>>()
-    const reply = (res: RpcResponse, op: string): Promise<void> => {
+    const reply = (res: RpcResponse, kind: string): Promise<void> => {
       writing = writing.then(async () => {
         await lp.write(utf8(JSON.stringify(res)), { signal: AbortSignal.timeout(30_000) })
-        opts.metrics?.messageSent(kindOf(op))
+        opts.metrics?.messageSent(kindOf(kind))
       })
       return writing
     }
@@ -74,13 +76,13 @@ export async function serveRpc (node: Libp2p, protocol: string, handlers: Record
             res = { id: req.id, ok: false, error: { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` } }
           } else {
             try {
-              res = { id: req.id, ok: true, result: await handler(req.args ?? {}, ctx) }
+              res = { id: req.id, ok: true, result: await handler(req.args ?? {}, { ...ctx, kind: typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined }) }
             } catch (err) {
               if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
               res = errorReply(req.id, err)
             }
           }
-          await reply(res, req.op)
+          await reply(res, typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : req.op)
         })()
         inflight.add(task)
         void task.catch(() => {}).finally(() => inflight.delete(task))
@@ -140,7 +142,7 @@ export class RpcClient {
     signal.addEventListener('abort', onAbort, { once: true })
     const lp = this.lp!
     this.writing = this.writing.then(async () => {
-      await lp.write(utf8(JSON.stringify({ id, op, args })), { signal })
+      await lp.write(utf8(JSON.stringify({ id, op, args, kind: options.kind })), { signal })
       this.opts.metrics?.messageSent(options.kind ?? op)
     }).catch((err) => { this.fail(stream, asError(err)) })
     try {

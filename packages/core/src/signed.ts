@@ -58,6 +58,23 @@ function signingInput (tag: Uint8Array, signer: Uint8Array, body: Uint8Array): U
   return concat([DOMAIN, tag, ZERO, signer, body])
 }
 
+/**
+ * Hashes of envelopes whose signature this process already checked, or made
+ * itself. Keyed by sha256 of the exact bytes, so a hit is as good as a fresh
+ * verification; bounded, oldest first out.
+ */
+export class VerifiedCache {
+  private readonly set = new Set<string>()
+  private readonly max: number
+  constructor (max = 200_000) { this.max = max }
+  has (hash: string): boolean { return this.set.has(hash) }
+  add (hash: string): void {
+    if (this.set.has(hash)) return
+    if (this.set.size >= this.max) this.set.delete(this.set.values().next().value as string)
+    this.set.add(hash)
+  }
+}
+
 /** Holds a private key; signs bodies into envelopes and counts each signature. */
 export class Signer {
   readonly peerId: string
@@ -65,8 +82,10 @@ export class Signer {
   private readonly seed: Uint8Array
   private readonly backend: Ed25519Backend
   private readonly metrics?: Metrics
+  private readonly cache?: VerifiedCache
 
-  constructor (seed: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend, metrics?: Metrics) {
+  constructor (seed: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) {
+    this.cache = cache
     this.seed = seed
     this.publicKey = publicKey
     this.backend = backend
@@ -83,7 +102,9 @@ export class Signer {
     const len = new Uint8Array(4)
     new DataView(len.buffer).setUint32(0, bodyBytes.byteLength)
     const bytes = concat([new Uint8Array([ENVELOPE_VERSION, tagBytes.byteLength]), tagBytes, this.publicKey, len, bodyBytes, sig])
-    return { tag, signer: this.peerId, body, bytes, hash: sha256Hex(bytes) }
+    const hash = sha256Hex(bytes)
+    this.cache?.add(hash)
+    return { tag, signer: this.peerId, body, bytes, hash }
   }
 }
 
@@ -91,7 +112,8 @@ export class Signer {
 export class Verifier {
   private readonly backend: Ed25519Backend
   private readonly metrics?: Metrics
-  constructor (backend: Ed25519Backend, metrics?: Metrics) { this.backend = backend; this.metrics = metrics }
+  private readonly cache?: VerifiedCache
+  constructor (backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) { this.backend = backend; this.metrics = metrics; this.cache = cache }
 
   open<T> (bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
@@ -109,13 +131,17 @@ export class Verifier {
     try { tag = fromUtf8(tagBytes) } catch { fail(ErrorCode.BAD_FRAME, 'tag is not utf-8') }
     const allowed = typeof tags === 'string' ? [tags] : tags
     if (!allowed.includes(tag)) fail(ErrorCode.WRONG_TAG, `expected ${allowed.join(' or ')}, got ${tag.slice(0, 64)}`)
-    this.metrics?.verified(kind)
-    if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig)) fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
+    const copy = bytes.slice()
+    const hash = sha256Hex(copy)
+    if (this.cache?.has(hash) !== true) {
+      this.metrics?.verified(kind)
+      if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig)) fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
+    }
     let parsed: T
     try { parsed = JSON.parse(fromUtf8(body)) as T } catch { fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`) }
     if (parsed == null || typeof parsed !== 'object') fail(ErrorCode.BAD_FRAME, `body of ${tag} is not an object`)
-    const copy = bytes.slice()
-    return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash: sha256Hex(copy) }
+    this.cache?.add(hash)
+    return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash }
   }
 }
 

@@ -38,6 +38,7 @@ export class Table<V extends Json = Json> {
 export class Store {
   readonly db: Level<string, Json>
   private readonly tables = new Map<string, Table>()
+  private readonly sublevels = new Map<string, any>()
   private queue: Array<{ ops: any[], resolve: () => void, reject: (e: Error) => void }> = []
   private flushing = false
   private closed = false
@@ -61,6 +62,7 @@ export class Store {
     if (existing != null) return existing as Table<V>
     const t = new Table<V>(name)
     const sub = this.db.sublevel<string, V>(name, { valueEncoding: 'json' })
+    this.sublevels.set(name, sub)
     for await (const [k, v] of sub.iterator()) t.map.set(k, v)
     this.tables.set(name, t as Table)
     return t
@@ -74,7 +76,7 @@ export class Store {
     const ops: any[] = []
     for (const t of this.tables.values()) {
       if (t.dirty.size === 0) continue
-      const sublevel = this.db.sublevel(t.name, { valueEncoding: 'json' })
+      const sublevel = this.sublevels.get(t.name)
       for (const [key, value] of t.dirty) {
         ops.push(value === undefined ? { type: 'del', sublevel, key } : { type: 'put', sublevel, key, value })
       }

@@ -26,6 +26,7 @@ export function cheatRoutes (svc: NodePPay): Routes {
       const h = [...w.t.held.values()].find(x => x.status === 'spent' && (b.sn == null || x.sn === b.sn))
       if (h == null) fail(ErrorCode.NO_SUCH_COIN, 'no spent holding to cash again')
       await svc.ctx.store.apply(() => w.t.held.set(h.key, { ...h, status: 'held', request: undefined, layer: undefined }))
+      w.reindex()
       return await svc.cash()
     },
     /** Holder signs two reassignment requests for one position: one to the owner, one to the broker's downtime path. */

@@ -71,8 +71,8 @@ export class NodePPay {
   private async serve (): Promise<void> {
     const opts = { metrics: this.ctx.metrics, onError: (err: Error, op?: string) => this.ctx.log.error('rpc handler failed', { op, err }) }
     await serveRpc(this.ctx.libp2p, PROTOCOL.pay, {
-      deliver: async (args, { remotePeer }) => {
-        const { holding, duplicate } = await this.store.apply(() => this.wallet.accept(args.proof, remotePeer))
+      deliver: async (args, { remotePeer, kind }) => {
+        const { holding, duplicate } = await this.store.apply(() => this.wallet.accept(args.proof, remotePeer, kind))
         if (!duplicate) this.ctx.log.info('paid', { sn: holding.sn, value: holding.value, from: remotePeer, seq: holding.seq, depth: holding.depth })
         return { sn: holding.sn, value: holding.value, duplicate }
       }
@@ -167,13 +167,22 @@ export class NodePPay {
     if (to === this.wallet.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
     const addrs = opts.addrs ?? []
     type Plan = { kind: 'owned', sn: string, value: number } | { kind: 'held', h: Holding, value: number }
-    const steps = await this.store.apply(() => {
+    const maxDepth = opts.layered === true ? this.cfg.maxLayers - 1 : 0
+    const choose = (): Plan[] => {
+      const one = this.wallet.ownedOfValue(amount)
+      if (one != null) return [{ kind: 'owned', sn: one.sn, value: one.value }]
+      const h = this.wallet.heldOfValue(amount, maxDepth)
+      if (h != null) return [{ kind: 'held', h, value: h.value }]
       const candidates: Plan[] = [
         ...this.wallet.spendableOwned().map(c => ({ kind: 'owned' as const, sn: c.sn, value: c.value })),
-        ...this.wallet.spendableHeld().filter(h => opts.layered === true ? h.depth < this.cfg.maxLayers : h.depth === 0).map(h => ({ kind: 'held' as const, h, value: h.value }))
+        ...this.wallet.spendableHeld().filter(h => h.depth <= maxDepth).map(h => ({ kind: 'held' as const, h, value: h.value }))
       ]
       const picked = pickExact(candidates, amount)
       if (picked == null) fail(ErrorCode.NO_EXACT_AMOUNT, `no set of spendable coins adds up to ${amount}`)
+      return picked
+    }
+    const steps = await this.store.apply(() => {
+      const picked = choose()
       return picked.map(p => {
         if (p.kind === 'owned') {
           const proof = this.wallet.ownerPay(p.sn, to)
@@ -192,6 +201,37 @@ export class NodePPay {
       return { sn: s.sn, value: s.value, via: s.via, delivered: await this.deliverOrQueue(to, addrs, s.proof, s.sn, s.value, 'pay') }
     }))
     return { to, amount, coins }
+  }
+
+  /**
+   * `count` payments of `value` each to one payee (metered services pay like
+   * this), `concurrency` in flight at once. Returns what went through and how long it took.
+   */
+  async payMany (to: string, value: number, count: number, opts: { concurrency?: number, layered?: boolean, addrs?: string[] } = {}): Promise<{ payments: number, failed: number, ms: number, via: Record<string, number>, errors: Record<string, number> }> {
+    if (!Number.isSafeInteger(count) || count < 1 || count > 1_000_000) fail(ErrorCode.BAD_REQUEST, 'count must be 1..1000000')
+    const concurrency = Math.max(1, Math.min(opts.concurrency ?? 64, 1024))
+    let next = 0
+    let payments = 0
+    let failed = 0
+    const via: Record<string, number> = {}
+    const errors: Record<string, number> = {}
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        next++
+        try {
+          const r = await this.pay(to, value, opts)
+          payments++
+          for (const c of r.coins) via[c.via] = (via[c.via] ?? 0) + 1
+        } catch (err) {
+          failed++
+          const code = err instanceof P2payError ? err.code : 'INTERNAL'
+          errors[code] = (errors[code] ?? 0) + 1
+          if (code === ErrorCode.NO_EXACT_AMOUNT) next = count // out of coins: stop
+        }
+      }
+    }))
+    return { payments, failed, ms: Math.round(performance.now() - t0), via, errors }
   }
 
   /** Resumes (or starts) spending a held coin whose request is signed: owner first, broker if the owner is unreachable. */
@@ -251,8 +291,7 @@ export class NodePPay {
     let value = 0
     const refused: Array<{ sn: string, code: string, message: string }> = []
     const coins: Array<{ sn: string, value: number, from: string }> = []
-    for (let i = 0; i < items.length; i += 256) {
-      const chunk = items.slice(i, i + 256)
+    const cashChunk = async (chunk: typeof items): Promise<void> => {
       const { results } = await this.broker.call<{ results: any[] }>('cash', { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }, { kind: 'cash', timeoutMs: 60_000 })
       await this.store.apply(() => chunk.forEach((c, j) => {
         const r = results[j]
@@ -263,6 +302,13 @@ export class NodePPay {
         if (r?.status === 'paid') { paid++; value += r.value; coins.push({ sn: r.sn, value: r.value, from: r.from }) } else refused.push({ sn: this.wallet.t.held.get(chunk[j].key)?.sn ?? '', code: r?.code, message: r?.message })
       })
     }
+    const chunks: Array<typeof items> = []
+    for (let i = 0; i < items.length; i += 256) chunks.push(items.slice(i, i + 256))
+    // a few batches in flight, so the broker's group commit always has work to fold together
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(4, chunks.length) }, async () => {
+      while (next < chunks.length) await cashChunk(chunks[next++])
+    }))
     return { paid, value, coins, refused }
   }
 
@@ -358,6 +404,7 @@ export class NodePPay {
     return {
       'POST /v1/buy': async (b) => await this.buy(b.count, b.value),
       'POST /v1/pay': async (b) => await this.pay(String(b.to ?? ''), b.amount, { layered: b.layered === true, addrs: Array.isArray(b.addrs) ? b.addrs.map(String) : [] }),
+      'POST /v1/pay-many': async (b) => await this.payMany(String(b.to ?? ''), b.value, b.count, { concurrency: b.concurrency, layered: b.layered === true, addrs: Array.isArray(b.addrs) ? b.addrs.map(String) : [] }),
       'POST /v1/cash': async () => await this.cash(),
       'POST /v1/refund': async (b) => await this.refund(Array.isArray(b.sns) ? b.sns.map(String) : undefined),
       'POST /v1/sync': async () => await this.sync(),

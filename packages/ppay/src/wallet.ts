@@ -63,11 +63,58 @@ export class Wallet {
   private readonly verifier: Verifier
   readonly cfg: WalletConfig
 
+  /**
+   * Candidates for spending, so a payment does not scan the whole wallet.
+   * Entries are added on every change that makes a coin spendable and dropped
+   * lazily when the table says otherwise (which also keeps them right across
+   * a rolled-back change).
+   */
+  private readonly ownedFree = new Set<string>()
+  private readonly heldFree = new Set<string>()
+
   constructor (t: WalletTables, signer: Signer, verifier: Verifier, cfg: WalletConfig) {
     this.t = t
     this.signer = signer
     this.verifier = verifier
     this.cfg = cfg
+    this.reindex()
+  }
+
+  reindex (): void {
+    for (const c of this.t.owned.values()) if (c.seq === 0 && c.refund == null) this.ownedFree.add(c.sn)
+    for (const h of this.t.held.values()) if (h.status === 'held') this.heldFree.add(h.key)
+  }
+
+  private freeOwned (sn: string, now: number): OwnedCoin | undefined {
+    const c = this.t.owned.get(sn)
+    if (c == null || c.seq !== 0 || c.refund != null) { this.ownedFree.delete(sn); return undefined }
+    return c.expiry > now ? c : undefined
+  }
+
+  private freeHeld (key: string, now: number): Holding | undefined {
+    const h = this.t.held.get(key)
+    if (h == null || h.status !== 'held') { this.heldFree.delete(key); return undefined }
+    return h.expiry > now ? h : undefined
+  }
+
+  /** First spendable owned coin of exactly `value`, if any (the common case of a payment). */
+  ownedOfValue (value: number): OwnedCoin | undefined {
+    const now = this.cfg.now()
+    for (const sn of this.ownedFree) {
+      const c = this.freeOwned(sn, now)
+      if (c != null && c.value === value) return c
+    }
+    return undefined
+  }
+
+  /** First spendable held coin of exactly `value` with at most `maxDepth` layers. */
+  heldOfValue (value: number, maxDepth: number): Holding | undefined {
+    const now = this.cfg.now()
+    for (const key of this.heldFree) {
+      const h = this.freeHeld(key, now)
+      if (h != null && h.value === value && h.depth <= maxDepth) return h
+    }
+    return undefined
   }
 
   get me (): string { return this.signer.peerId }
@@ -86,6 +133,7 @@ export class Wallet {
       if (existing != null) { out.push(existing); continue }
       const rec: OwnedCoin = { sn: c.body.sn, coin: b64, value: c.body.value, expiry: c.body.expiry, seq: 0, holder: this.me, assign: null, assignHash: null }
       this.t.owned.set(rec.sn, rec)
+      this.ownedFree.add(rec.sn)
       out.push(rec)
     }
     this.t.pendingBuys.delete(nonce)
@@ -180,14 +228,15 @@ export class Wallet {
   }
 
   /** A payee accepts a proof whose final holder it is. */
-  accept (proof: CoinProof, from: string): { holding: Holding, duplicate: boolean } {
-    const info = this.verify(proof, 'pay')
+  accept (proof: CoinProof, from: string, kind = 'pay'): { holding: Holding, duplicate: boolean } {
+    const info = this.verify(proof, kind)
     if (info.holder !== this.me) fail(ErrorCode.WRONG_HOLDER, 'this coin is not assigned to this node')
     const key = holdingKey(info)
     const existing = this.t.held.get(key)
     if (existing != null) return { holding: existing, duplicate: true }
     const holding: Holding = { key, sn: info.sn, owner: info.owner, value: info.value, expiry: info.expiry, seq: info.seq, depth: info.depth, from, proof, status: 'held', at: this.cfg.now() }
     this.t.held.set(key, holding)
+    this.heldFree.add(key)
     return { holding, duplicate: false }
   }
 
@@ -267,12 +316,12 @@ export class Wallet {
   /** Owned coins never assigned nor refunded, and not expired. */
   spendableOwned (): OwnedCoin[] {
     const now = this.cfg.now()
-    return [...this.t.owned.values()].filter(c => c.seq === 0 && c.refund == null && c.expiry > now)
+    return [...this.ownedFree].map(sn => this.freeOwned(sn, now)).filter(c => c != null)
   }
 
   spendableHeld (): Holding[] {
     const now = this.cfg.now()
-    return [...this.t.held.values()].filter(h => h.status === 'held' && h.expiry > now)
+    return [...this.heldFree].map(k => this.freeHeld(k, now)).filter(h => h != null)
   }
 }
 
@@ -296,6 +345,7 @@ export function pickExact<T extends { value: number }> (coins: T[], amount: numb
       if (s <= amount && !best.has(s)) best.set(s, [...idx, i])
     }
     if (best.has(amount)) return best.get(amount)!.map(i => pool[i])
+    if (best.size > 100_000) break // bounded work for huge amounts; greedy already failed
   }
   return null
 }
