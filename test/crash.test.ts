@@ -208,6 +208,7 @@ test('payee B killed -9 while receiving and cashing: delivered payments survive,
   const r = await crashBatch({ payer: A, payees: [B, C], loops: 8, perLoop: 12, casher: B, victim: B, killAt: 32, restartAt: 64 })
   report(t, 'payee crash', r)
   assert.ok(r.killedMidBatch, 'B was killed while payments were under way')
+  assert.ok(r.acks.some(a => a.to === B && !a.delivered), 'some payments to B were acknowledged while B was down (delivered=false)')
 
   // a delivered: true answer means B had written the coin before replying: it survived the crash
   const delivered = r.acks.filter(a => a.delivered)
@@ -243,6 +244,7 @@ test('owner A killed -9 while B spends held coins on to C: every acknowledged re
   report(t, 'owner crash', r)
   assert.ok(r.killedMidBatch, 'A was killed while B was spending')
   assert.ok(r.acks.every(a => fromA.has(a.sn)), 'B spent the coins it had from A')
+  assert.ok(r.acks.some(a => a.via === 'downtime'), 'some spends took the broker\'s downtime path while A was down')
 
   // A pulls the broker's downtime log (it also does so on start); B finishes whatever it left half-spent
   await attempt(20, 250, async () => await call(A, 'POST', '/v1/sync', {}, 15_000))
