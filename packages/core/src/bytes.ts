@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { ErrorCode, P2payError } from './errors.ts'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
@@ -6,7 +7,12 @@ const dec = new TextDecoder('utf-8', { fatal: true })
 export const utf8 = (s: string): Uint8Array => enc.encode(s)
 export const fromUtf8 = (b: Uint8Array): string => dec.decode(b)
 export const toB64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
-export const fromB64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+/** Strict base64: one spelling per byte string (Buffer.from alone skips junk and stops at padding). */
+export const fromB64 = (s: string): Uint8Array => {
+  if (!B64.test(s)) throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
+  return new Uint8Array(Buffer.from(s, 'base64'))
+}
 export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
 export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

@@ -39,8 +39,12 @@ const STATUS: Partial<Record<string, number>> = {
 
 function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) + '\n' : String(body)
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) })
+  // after a refused body the rest of it is unread: the connection cannot be reused
+  const close = status === 413 ? { connection: 'close' } : {}
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...close })
   res.end(text)
+  const socket = res.socket
+  if (status === 413) res.once('finish', () => socket?.destroy())
 }
 
 async function readBody (req: IncomingMessage): Promise<unknown> {

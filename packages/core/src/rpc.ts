@@ -3,11 +3,11 @@
 // exchange, abort on failure, bounded inbound streams, and pipelining (many
 // requests in flight on one long-lived stream, matched by id) because opening
 // a stream costs several round trips.
-import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, utf8 } from './bytes.ts'
 import { ErrorCode, P2payError, asError } from './errors.ts'
+import { FrameReader, sendFrame } from './frames.ts'
 import type { Metrics } from './metrics.ts'
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024
@@ -44,27 +44,28 @@ export async function serveRpc (node: Libp2p, protocol: string, handlers: Record
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
   const kindOf = opts.kindOf ?? ((op: string) => op)
   await node.handle(protocol, async (stream: Stream, connection) => {
-    const lp = lpStream(stream, { maxDataLength: maxFrame })
+    const reader = new FrameReader(stream, maxFrame)
     const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
     let writing: Promise<void> = Promise.resolve()
     const inflight = new Set<Promise<void>>()
     const reply = (res: RpcResponse, kind: string): Promise<void> => {
       writing = writing.then(async () => {
-        await lp.write(utf8(JSON.stringify(res)), { signal: AbortSignal.timeout(30_000) })
+        await sendFrame(stream, utf8(JSON.stringify(res)), AbortSignal.timeout(30_000))
         opts.metrics?.messageSent(kindOf(kind))
       })
       return writing
     }
     try {
       while (true) {
-        let frame
+        const frame = await reader.read(AbortSignal.timeout(IDLE_TIMEOUT_MS))
+        if (frame == null) break // the caller closed its side: a clean end
+        let req: RpcRequest
         try {
-          frame = await lp.read({ signal: AbortSignal.timeout(IDLE_TIMEOUT_MS) })
-        } catch (err: any) {
-          if (err?.name === 'UnexpectedEOFError' && stream.status !== 'reset') break // clean half-close
-          throw err
+          req = decodeFrame(frame) as RpcRequest
+        } catch (err) {
+          await reply(errorReply(-1, err), 'error')
+          continue
         }
-        const req = decodeFrame(frame.subarray()) as RpcRequest
         if (req == null || typeof req !== 'object' || !Number.isSafeInteger(req.id) || typeof req.op !== 'string') {
           await reply({ id: Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1, ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' } }, 'error')
           continue
@@ -110,7 +111,6 @@ export class RpcClient {
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
   private writing: Promise<void> = Promise.resolve()
-  private lp?: ReturnType<typeof lpStream>
 
   private readonly node: Libp2p
   readonly target: PeerId | Multiaddr
@@ -140,9 +140,8 @@ export class RpcClient {
       if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
     }
     signal.addEventListener('abort', onAbort, { once: true })
-    const lp = this.lp!
     this.writing = this.writing.then(async () => {
-      await lp.write(utf8(JSON.stringify({ id, op, args, kind: options.kind })), { signal })
+      await sendFrame(stream, utf8(JSON.stringify({ id, op, args, kind: options.kind })), signal)
       this.opts.metrics?.messageSent(options.kind ?? op)
     }).catch((err) => { this.fail(stream, asError(err)) })
     try {
@@ -160,20 +159,20 @@ export class RpcClient {
       this.opening = (async () => {
         const s = await this.node.dialProtocol(this.target, this.protocol, { signal })
         this.stream = s
-        this.lp = lpStream(s, { maxDataLength: this.opts.maxFrame ?? DEFAULT_MAX_FRAME })
         this.writing = Promise.resolve()
-        void this.readLoop(s, this.lp)
+        void this.readLoop(s, new FrameReader(s, this.opts.maxFrame ?? DEFAULT_MAX_FRAME))
         return s
       })().finally(() => { this.opening = undefined })
     }
     return await this.opening
   }
 
-  private async readLoop (s: Stream, lp: ReturnType<typeof lpStream>): Promise<void> {
+  private async readLoop (s: Stream, reader: FrameReader): Promise<void> {
     try {
       while (true) {
-        const frame = await lp.read()
-        const res = decodeFrame(frame.subarray()) as RpcResponse
+        const frame = await reader.read()
+        if (frame == null) throw new Error('remote closed the stream')
+        const res = decodeFrame(frame) as RpcResponse
         const p = this.pending.get(res?.id)
         if (p != null) { this.pending.delete(res.id); p.resolve(res) }
       }
@@ -183,8 +182,9 @@ export class RpcClient {
   }
 
   private fail (s: Stream, err: Error): void {
-    if (this.stream === s) this.stream = undefined
     if (s.status === 'open') s.abort(err)
+    if (this.stream !== s && this.stream != null) return // an older stream: its calls were failed already
+    this.stream = undefined
     for (const [id, p] of this.pending) {
       this.pending.delete(id)
       p.reject(new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${err.message}`))

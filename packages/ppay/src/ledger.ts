@@ -7,7 +7,7 @@
 // request). One position given away twice, to different receivers, by the same
 // signer convicts that signer with its own two signatures. Two owner-signed
 // assignments with one seq and different holders convict the owner.
-import { ErrorCode, fail, fromB64, randomId, sha256Hex, toB64, utf8, P2payError, type Signer, type Table, type Verifier } from '@p2pay/core'
+import { ErrorCode, fail, fromB64, keyOfPeerId, randomId, sha256Hex, toB64, utf8, P2payError, type Signer, type Table, type Verifier } from '@p2pay/core'
 import { TAG, BROKER_SINK, posKey, type AssignBody, type BuyBody, type CoinBody, type CoinProof, type FraudKind, type FraudProof, type Transfer } from './types.ts'
 import { decodeEnvelope, verifyCash, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
 
@@ -75,6 +75,7 @@ export class Ledger {
   /** Money entering from outside (the stand-in for a real payment rail). */
   topup (account: string, amount: number): { account: string, balance: number } {
     if (typeof account !== 'string' || account.length === 0 || account.length > 128) fail(ErrorCode.BAD_REQUEST, 'account must be a peer id')
+    keyOfPeerId(account) // an account nobody can sign for could never spend: refuse it
     if (!Number.isSafeInteger(amount) || amount <= 0) fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
     const m = this.meta()
     this.t.meta.set('meta', { ...m, toppedUp: m.toppedUp + amount })

@@ -1,0 +1,107 @@
+// Length-prefixed frames (unsigned varint length + bytes) on a libp2p 3 stream.
+// Written here rather than taken from lpStream so that a length prefix is
+// bounded while it is still being read: a peer sending endless continuation
+// bytes is cut off after the few bytes a frame of at most `maxFrame` needs.
+import { Uint8ArrayList } from 'uint8arraylist'
+import type { Stream } from '@libp2p/interface'
+import { ErrorCode, P2payError } from './errors.ts'
+
+export function varintLength (n: number): number {
+  let len = 1
+  while (n >= 0x80) { n = Math.floor(n / 128); len++ }
+  return len
+}
+
+export function encodeFrame (data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(varintLength(data.byteLength) + data.byteLength)
+  let n = data.byteLength
+  let i = 0
+  while (n >= 0x80) { out[i++] = (n & 0x7f) | 0x80; n = Math.floor(n / 128) }
+  out[i++] = n
+  out.set(data, i)
+  return out
+}
+
+export class FrameReader {
+  private readonly buf = new Uint8ArrayList()
+  private readonly it: AsyncIterator<Uint8Array | Uint8ArrayList>
+  private readonly maxFrame: number
+  private readonly maxPrefix: number
+  private ended = false
+
+  constructor (stream: Stream, maxFrame: number) {
+    this.it = (stream as unknown as AsyncIterable<Uint8Array | Uint8ArrayList>)[Symbol.asyncIterator]()
+    this.maxFrame = maxFrame
+    this.maxPrefix = varintLength(maxFrame)
+  }
+
+  /** Next frame, or null at a clean end of stream. Throws on a bad or oversize prefix, a truncated frame, or abort. */
+  async read (signal?: AbortSignal): Promise<Uint8Array | null> {
+    while (true) {
+      const frame = this.tryParse()
+      if (frame !== undefined) return frame
+      if (this.ended) {
+        if (this.buf.byteLength === 0) return null
+        throw new P2payError(ErrorCode.BAD_FRAME, 'stream ended inside a frame')
+      }
+      await this.fill(signal)
+    }
+  }
+
+  private tryParse (): Uint8Array | undefined {
+    let len = 0
+    let mul = 1
+    for (let i = 0; i < this.buf.byteLength; i++) {
+      if (i >= this.maxPrefix) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, 'length prefix too long')
+      const b = this.buf.get(i)
+      len += (b & 0x7f) * mul
+      mul *= 128
+      if ((b & 0x80) === 0) {
+        if (len > this.maxFrame) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, `frame of ${len} bytes over the ${this.maxFrame} limit`)
+        if (this.buf.byteLength < i + 1 + len) return undefined
+        const frame = this.buf.subarray(i + 1, i + 1 + len)
+        this.buf.consume(i + 1 + len)
+        return frame
+      }
+    }
+    return undefined
+  }
+
+  private async fill (signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      const r = await Promise.race([this.it.next(), aborted])
+      if (r.done === true) this.ended = true
+      else this.buf.append(r.value)
+    } finally {
+      if (onAbort != null) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+/** Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap). */
+export async function sendFrame (stream: Stream, data: Uint8Array, signal?: AbortSignal, highWater = 1 << 20): Promise<void> {
+  stream.send(encodeFrame(data))
+  while (stream.writeBufferLength > highWater) {
+    if (stream.status !== 'open') throw new P2payError(ErrorCode.UNREACHABLE, `stream is ${stream.status}`)
+    signal?.throwIfAborted()
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.removeEventListener('drain', done)
+        stream.removeEventListener('idle', done)
+        stream.removeEventListener('close', done)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      stream.addEventListener('drain', done)
+      stream.addEventListener('idle', done)
+      stream.addEventListener('close', done)
+      signal?.addEventListener('abort', done)
+    })
+  }
+}
