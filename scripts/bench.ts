@@ -1,6 +1,8 @@
 // `npm run bench -- <scheme> [--json]`: throughput and Table I counts measured
 // on real daemons (separate processes, real libp2p connections, synced LevelDB).
-import { parseArgv } from '@p2pay/core'
+import { parseArgv, nodeEd25519, nobleEd25519, type Ed25519Backend } from '@p2pay/core'
+import { randomBytes } from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { Swarm, type Daemon } from './lib/swarm.ts'
 import { counts, perOp } from './lib/metrics.ts'
 
@@ -13,6 +15,19 @@ const int = (name: string, d: number): number => typeof flags[name] === 'string'
 async function buy (node: Daemon, n: number): Promise<void> {
   for (let left = n; left > 0; left -= 1000) await node.api("POST", "/v1/buy", { count: Math.min(left, 1000), value: 1 })
 }
+
+/** Raw Ed25519 verifications per second on this machine: the unit everything else is made of. */
+function verifyRate (b: Ed25519Backend, n: number): number {
+  const seed = randomBytes(32)
+  const msg = randomBytes(300)
+  const sig = b.sign(seed, msg)
+  const publicKey = ed25519.getPublicKey(seed)
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) b.verify(publicKey, msg, sig)
+  return Math.round(n / ((performance.now() - t0) / 1000))
+}
+
+const concurrency = int('concurrency', 256)
 
 /** One swarm: broker + payer A + payee B + third peer C. Returns its rates and counts. */
 async function ppayRun (crypto: 'node' | 'noble', payments: number, reassignments: number): Promise<Record<string, any>> {
@@ -27,14 +42,14 @@ async function ppayRun (crypto: 'node' | 'noble', payments: number, reassignment
     await A.api('POST', '/v1/pay-many', { to: B.peerId, value: 1, count: 1000, concurrency: 64 })
 
     const c0 = await counts(all)
-    const pay = await A.api('POST', '/v1/pay-many', { to: B.peerId, value: 1, count: payments, concurrency: 64 })
+    const pay = await A.api('POST', '/v1/pay-many', { to: B.peerId, value: 1, count: payments, concurrency })
     const c1 = await counts(all)
     const out: Record<string, any> = {
       crypto,
       payments: { count: pay.payments, failed: pay.failed, ms: pay.ms, perSecond: Math.round(pay.payments / (pay.ms / 1000)), perPayment: perOp(c0, c1, pay.payments) }
     }
     if (reassignments > 0) {
-      const re = await B.api('POST', '/v1/pay-many', { to: C.peerId, value: 1, count: reassignments, concurrency: 64 })
+      const re = await B.api('POST', '/v1/pay-many', { to: C.peerId, value: 1, count: reassignments, concurrency })
       const c2 = await counts(all)
       out.reassignments = { count: re.payments, failed: re.failed, ms: re.ms, via: re.via, perSecond: Math.round(re.payments / (re.ms / 1000)), perReassignment: perOp(c1, c2, re.payments) }
       // cashing: B cashes its seq-1 coins, C its reassigned ones, both at once
@@ -61,7 +76,8 @@ async function ppay (): Promise<void> {
   const slow = await ppayRun('noble', baselinePayments, 0)
   const result = {
     scheme: 'ppay',
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ed25519VerifyPerSecond: { node: verifyRate(nodeEd25519(), 5000), noble: verifyRate(nobleEd25519(), 300) } },
+    concurrency,
     paymentsPerSecond: fast.payments.perSecond,
     reassignmentsPerSecond: fast.reassignments.perSecond,
     cashingsPerSecond: fast.cashings.perSecond,
@@ -77,8 +93,9 @@ async function ppay (): Promise<void> {
   if (json) { process.stdout.write(JSON.stringify(result, null, 2) + '\n'); return }
   const row = (k: string, v: string): void => say(`  ${k.padEnd(44)} ${v}`)
   say('')
-  row('payments/s (A -> B, 64 in flight)', `${result.paymentsPerSecond}  (target >= 5000; ${fast.payments.count} payments in ${fast.payments.ms} ms)`)
-  row('reassignments/s (B -> C via owner A)', `${result.reassignmentsPerSecond}  (${fast.reassignments.count} in ${fast.reassignments.ms} ms, via ${JSON.stringify(fast.reassignments.via)})`)
+  row('Ed25519 verify/s on this machine (1 core)', `node:crypto ${result.machine.ed25519VerifyPerSecond.node}, @noble/curves ${result.machine.ed25519VerifyPerSecond.noble}`)
+  row(`payments/s (A -> B, ${concurrency} in flight)`, `${result.paymentsPerSecond}  (target >= 5000; ${fast.payments.count} payments in ${fast.payments.ms} ms)`)
+  row(`reassignments/s (B -> C via owner A, ${concurrency} in flight)`, `${result.reassignmentsPerSecond}  (${fast.reassignments.count} in ${fast.reassignments.ms} ms, via ${JSON.stringify(fast.reassignments.via)})`)
   row('broker cashings/s (synced group commit)', `${result.cashingsPerSecond}  (target >= 10000; ${fast.cashings.count} coins in ${fast.cashings.ms} ms, conservation ${fast.cashings.conservation ? 'holds' : 'BROKEN'})`)
   row('baseline payments/s with @noble/curves', `${slow.payments.perSecond}  -> node:crypto is ${result.baseline.speedup}x faster`)
   say('')

@@ -25,6 +25,7 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   UNKNOWN_OP: 'UNKNOWN_OP',
   NO_EXACT_AMOUNT: 'NO_EXACT_AMOUNT',
+  PARTIAL_PAYMENT: 'PARTIAL_PAYMENT',
   INTERNAL: 'INTERNAL'
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]

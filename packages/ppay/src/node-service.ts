@@ -196,10 +196,17 @@ export class NodePPay {
         return { sn: p.h.sn, value: p.value, via: 'reassign' as PayVia, proof: p.h.proof, key: p.h.key, request, owner: p.h.owner }
       })
     })
-    const coins = await Promise.all(steps.map(async (s): Promise<PaidCoin> => {
+    const settled = await Promise.allSettled(steps.map(async (s): Promise<PaidCoin> => {
       if (s.via === 'reassign') return await this.spendHeld(s.key, to, addrs)
       return { sn: s.sn, value: s.value, via: s.via, delivered: await this.deliverOrQueue(to, addrs, s.proof, s.sn, s.value, 'pay') }
     }))
+    const coins = settled.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
+    if (coins.length < steps.length) {
+      const failed = settled.flatMap((r, i) => r.status === 'rejected' ? [{ sn: steps[i].sn, value: steps[i].value, error: r.reason instanceof P2payError ? r.reason.toJSON() : { code: ErrorCode.INTERNAL, message: String(r.reason) } }] : [])
+      if (coins.length === 0 && failed.length === 1 && failed[0].error.code !== ErrorCode.INTERNAL) throw settled.find(r => r.status === 'rejected')!.reason
+      // some coins went through and some did not: say exactly which
+      throw new P2payError(ErrorCode.PARTIAL_PAYMENT, `paid ${coins.reduce((n, c) => n + c.value, 0)} of ${amount}`, { paid: coins, failed })
+    }
     return { to, amount, coins }
   }
 
