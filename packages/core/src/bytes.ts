@@ -11,7 +11,9 @@ const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 /** Strict base64: one spelling per byte string (Buffer.from alone skips junk and stops at padding). */
 export const fromB64 = (s: string): Uint8Array => {
   if (!B64.test(s)) throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
-  return new Uint8Array(Buffer.from(s, 'base64'))
+  const b = Buffer.from(s, 'base64')
+  if (b.toString('base64') !== s) throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
+  return new Uint8Array(b)
 }
 export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())

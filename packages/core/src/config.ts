@@ -33,11 +33,14 @@ function coerce (name: string, spec: OptionSpec, v: unknown): unknown {
   switch (spec.type) {
     case 'boolean': return v === true || v === 'true' || v === '1' || v === 'yes'
     case 'number': {
+      if (v === true || v === '') throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a number`)
       const n = typeof v === 'number' ? v : Number(v)
       if (!Number.isFinite(n)) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} must be a number, got ${String(v)}`)
       return n
     }
-    case 'list': return Array.isArray(v) ? v.map(String) : String(v).split(',').map(s => s.trim()).filter(Boolean)
+    case 'list':
+      if (v === true) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a value`)
+      return Array.isArray(v) ? v.map(String) : String(v).split(',').map(s => s.trim()).filter(Boolean)
     default:
       if (v === true) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a value`)
       return String(v)
@@ -48,11 +51,17 @@ export function resolveConfig<T> (spec: Spec, flags: Record<string, string | tru
   for (const k of Object.keys(flags)) {
     if (!Object.hasOwn(spec, k) && k !== 'config' && k !== 'help') throw new P2payError(ErrorCode.BAD_REQUEST, `unknown option --${k}`)
   }
+  if (flags.config === true) throw new P2payError(ErrorCode.BAD_REQUEST, '--config needs a file name')
   const file = (flags.config as string | undefined) ?? env.P2PAY_CONFIG
   let fromFile: Record<string, unknown> = {}
   if (typeof file === 'string') {
     if (!existsSync(file)) throw new P2payError(ErrorCode.BAD_REQUEST, `config file not found: ${file}`)
-    fromFile = JSON.parse(readFileSync(file, 'utf8'))
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (err) {
+      throw new P2payError(ErrorCode.BAD_REQUEST, `config file ${file} is not JSON: ${(err as Error).message}`)
+    }
+    if (fromFile == null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new P2payError(ErrorCode.BAD_REQUEST, `config file ${file} must hold a JSON object`)
   }
   const out: Record<string, unknown> = {}
   for (const [k, s] of Object.entries(spec)) {

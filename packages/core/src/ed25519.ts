@@ -53,7 +53,8 @@ export function nobleEd25519 (): Ed25519Backend {
     name: '@noble/curves',
     sign: (seed, msg) => ed25519.sign(msg, seed),
     verify (publicKey, msg, sig) {
-      try { return ed25519.verify(sig, msg, publicKey) } catch { return false }
+      // zip215: false gives RFC 8032 / OpenSSL semantics, so both backends accept exactly the same signatures
+      try { return ed25519.verify(sig, msg, publicKey, { zip215: false }) } catch { return false }
     }
   }
 }

@@ -52,8 +52,8 @@ export class FrameReader {
     let len = 0
     let mul = 1
     for (let i = 0; i < this.buf.byteLength; i++) {
-      if (i >= this.maxPrefix) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, 'length prefix too long')
       const b = this.buf.get(i)
+      if ((b & 0x80) !== 0 && i + 1 >= this.maxPrefix) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, 'length prefix too long')
       len += (b & 0x7f) * mul
       mul *= 128
       if ((b & 0x80) === 0) {
@@ -68,7 +68,7 @@ export class FrameReader {
   }
 
   private async fill (signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted()
+    if (signal?.aborted === true) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
     let onAbort: (() => void) | undefined
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out'))

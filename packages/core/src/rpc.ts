@@ -147,7 +147,7 @@ export class RpcClient {
     try {
       const res = await done as RpcResponse
       if (res.ok) return res.result as T
-      throw new P2payError((res.error.code in ErrorCode ? res.error.code : ErrorCode.INTERNAL) as any, res.error.message, res.error.details as any)
+      throw new P2payError((Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any, String(res.error?.message ?? 'error'), res.error?.details as any)
     } finally {
       signal.removeEventListener('abort', onAbort)
     }

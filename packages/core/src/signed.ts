@@ -138,8 +138,13 @@ export class Verifier {
       if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig)) fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
     }
     let parsed: T
-    try { parsed = JSON.parse(fromUtf8(body)) as T } catch { fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`) }
+    let text: string
+    try { text = fromUtf8(body); parsed = JSON.parse(text) as T } catch { fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`) }
     if (parsed == null || typeof parsed !== 'object') fail(ErrorCode.BAD_FRAME, `body of ${tag} is not an object`)
+    // one object, one encoding: otherwise a signer could mint many hashes for one statement
+    let canonical: string | undefined
+    try { canonical = canonicalJson(parsed) } catch {}
+    if (canonical !== text) fail(ErrorCode.BAD_FRAME, `body of ${tag} is not canonical JSON`)
     this.cache?.add(hash)
     return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash }
   }

@@ -1,0 +1,232 @@
+// frames.ts: varint length prefix, FrameReader over any async-iterable stream, sendFrame back-pressure.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { Uint8ArrayList } from 'uint8arraylist'
+import type { Stream } from '@libp2p/interface'
+import { encodeFrame, varintLength, FrameReader, sendFrame } from '../src/frames.ts'
+import { ErrorCode, P2payError } from '../src/errors.ts'
+import { concat } from '../src/bytes.ts'
+
+const MiB = 1024 * 1024
+
+const code = (c: string) => (e: unknown): boolean => {
+  assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
+  assert.equal(e.code, c)
+  return true
+}
+
+/** A fake stream: FrameReader only uses [Symbol.asyncIterator]. Counts bytes handed out. */
+interface Fake { stream: Stream, pulled: () => number }
+function fromChunks (chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
+  let pulled = 0
+  let i = 0
+  const it: AsyncIterator<Uint8Array | Uint8ArrayList> = {
+    next: async () => {
+      if (i < chunks.length) {
+        const value = chunks[i++]
+        pulled += value.byteLength
+        return { done: false, value }
+      }
+      if (opts.hangAtEnd === true) return await new Promise<never>(() => {})
+      return { done: true, value: undefined }
+    }
+  }
+  return { stream: { [Symbol.asyncIterator]: () => it } as unknown as Stream, pulled: () => pulled }
+}
+/** Endless stream of the same chunk. */
+function endless (chunk: Uint8Array): Fake {
+  let pulled = 0
+  const it = { next: async () => { pulled += chunk.byteLength; return { done: false as const, value: chunk } } }
+  return { stream: { [Symbol.asyncIterator]: () => it } as unknown as Stream, pulled: () => pulled }
+}
+function split (bytes: Uint8Array, sizes: (i: number) => number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let o = 0, i = 0; o < bytes.byteLength; i++) {
+    const n = Math.max(1, sizes(i))
+    out.push(bytes.subarray(o, o + n)); o += n
+  }
+  return out
+}
+async function readAll (r: FrameReader): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for (let f = await r.read(); f != null; f = await r.read()) out.push(f)
+  return out
+}
+const payload = (n: number, salt = 0): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + salt) & 0xff)
+
+describe('varint and encodeFrame', () => {
+  const cases: Array<[number, number[]]> = [
+    [0, [0x00]],
+    [1, [0x01]],
+    [127, [0x7f]],
+    [128, [0x80, 0x01]],
+    [300, [0xac, 0x02]],
+    [16383, [0xff, 0x7f]],
+    [16384, [0x80, 0x80, 0x01]],
+    [MiB, [0x80, 0x80, 0x40]],
+    [2 ** 21 - 1, [0xff, 0xff, 0x7f]],
+    [2 ** 21, [0x80, 0x80, 0x80, 0x01]]
+  ]
+  for (const [n, prefix] of cases) {
+    it(`length ${n}: prefix ${Buffer.from(prefix).toString('hex')}`, () => {
+      assert.equal(varintLength(n), prefix.length)
+      if (n > 2 * MiB) return
+      const data = payload(n)
+      const f = encodeFrame(data)
+      assert.equal(f.byteLength, prefix.length + n)
+      assert.deepEqual([...f.subarray(0, prefix.length)], prefix)
+      assert.deepEqual(f.subarray(prefix.length), data)
+    })
+  }
+  it('varintLength for large values', () => {
+    assert.equal(varintLength(2 ** 28 - 1), 4)
+    assert.equal(varintLength(2 ** 28), 5)
+    assert.equal(varintLength(2 ** 35), 6)
+  })
+})
+
+describe('FrameReader', () => {
+  it('round trips frames of length 0, 127, 128, 16383, 16384 and 1 MiB', async () => {
+    const sizes = [0, 127, 128, 16383, 16384, MiB]
+    const frames = sizes.map((n, i) => payload(n, i))
+    const { stream } = fromChunks([concat(frames.map(encodeFrame))])
+    const got = await readAll(new FrameReader(stream, MiB))
+    assert.equal(got.length, frames.length)
+    for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], frames[i], `frame ${i}`)
+  })
+
+  it('reassembles frames split at every boundary, one byte at a time, and at random', async () => {
+    const frames = [payload(0), payload(1, 1), payload(127, 2), payload(128, 3), payload(300, 4), payload(16384, 5), payload(5, 6)]
+    const wire = concat(frames.map(encodeFrame))
+    let seed = 42
+    const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+    const splits: Array<(i: number) => number> = [
+      () => 1, () => 2, () => 3, () => 7, () => 129, () => 16385,
+      () => rnd() % 5, () => rnd() % 300, (i) => (i % 2 === 0 ? 1 : 500)
+    ]
+    for (const [k, s] of splits.entries()) {
+      const chunks = split(wire, s)
+      // alternate plain arrays and Uint8ArrayLists, as libp2p streams may yield either
+      const mixed = chunks.map((c, i) => (i % 3 === 0 ? new Uint8ArrayList(c.subarray(0, 1), c.subarray(1)) : c))
+      const got = await readAll(new FrameReader(fromChunks(mixed).stream, 64 * 1024))
+      assert.equal(got.length, frames.length, `split ${k}`)
+      for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], frames[i], `split ${k} frame ${i}`)
+    }
+  })
+
+  it('several frames in one chunk are returned one per read, then null, then null again', async () => {
+    const r = new FrameReader(fromChunks([concat([encodeFrame(payload(3)), encodeFrame(payload(0)), encodeFrame(payload(200, 9))])]).stream, 1024)
+    assert.deepEqual(await r.read(), payload(3))
+    assert.deepEqual(await r.read(), new Uint8Array(0))
+    assert.deepEqual(await r.read(), payload(200, 9))
+    assert.equal(await r.read(), null)
+    assert.equal(await r.read(), null)
+  })
+
+  it('a clean end of an empty stream is null', async () => {
+    assert.equal(await new FrameReader(fromChunks([]).stream, 1024).read(), null)
+    assert.equal(await new FrameReader(fromChunks([new Uint8Array(0)]).stream, 1024).read(), null)
+  })
+
+  it('an end inside a frame is BAD_FRAME (inside the prefix, after it, in the body)', async () => {
+    const whole = encodeFrame(payload(200))
+    for (const cut of [1, 2, 3, 150, whole.byteLength - 1]) {
+      const r = new FrameReader(fromChunks([whole.subarray(0, cut)]).stream, 1024)
+      await assert.rejects(r.read(), code(ErrorCode.BAD_FRAME), `cut ${cut}`)
+    }
+    // a good frame followed by a partial one: the good one first, then the error
+    const r = new FrameReader(fromChunks([concat([encodeFrame(payload(2)), new Uint8Array([0x05, 1, 2])])]).stream, 1024)
+    assert.deepEqual(await r.read(), payload(2))
+    await assert.rejects(r.read(), code(ErrorCode.BAD_FRAME))
+  })
+
+  it('a frame exactly maxFrame is read; one byte over is FRAME_TOO_LARGE before the body arrives', { timeout: 5000 }, async () => {
+    const max = 1000
+    assert.equal((await new FrameReader(fromChunks([encodeFrame(payload(max))]).stream, max).read())?.byteLength, max)
+    // only the prefix is ever sent, then the stream hangs: the reader must not wait for the body
+    const prefix = encodeFrame(payload(max + 1)).subarray(0, varintLength(max + 1))
+    const fake = fromChunks([prefix], { hangAtEnd: true })
+    await assert.rejects(new FrameReader(fake.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+    assert.equal(fake.pulled(), prefix.byteLength)
+    // a huge announced length (2^35) is refused too
+    const huge = fromChunks([new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])], { hangAtEnd: true })
+    await assert.rejects(new FrameReader(huge.stream, MiB).read(), code(ErrorCode.FRAME_TOO_LARGE))
+  })
+
+  it('an endless run of 0x80 is FRAME_TOO_LARGE after a bounded number of bytes', { timeout: 5000 }, async () => {
+    for (const max of [100, 1000, MiB]) {
+      const fake = endless(new Uint8Array([0x80]))
+      await assert.rejects(new FrameReader(fake.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+      assert.ok(fake.pulled() <= varintLength(max) + 1, `max ${max}: pulled ${fake.pulled()}`)
+      // in big chunks the reader stops at the first chunk
+      const big = endless(new Uint8Array(4096).fill(0x80))
+      await assert.rejects(new FrameReader(big.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+      assert.equal(big.pulled(), 4096)
+    }
+  })
+
+  // A prefix of varintLength(maxFrame) bytes that all carry the continuation bit can
+  // already not encode a length <= maxFrame, but tryParse only throws once it sees byte
+  // index maxPrefix, i.e. it waits for one more byte. A peer that sends exactly those bytes
+  // and stalls is only cut off by the read timeout (120 s idle in serveRpc).
+  it('a prefix of varintLength(maxFrame) continuation bytes is refused without waiting for more', {
+    timeout: 5000
+  }, async () => {
+    const max = 1000
+    const fake = fromChunks([new Uint8Array(varintLength(max)).fill(0x80)], { hangAtEnd: true })
+    await assert.rejects(new FrameReader(fake.stream, max).read(AbortSignal.timeout(300)), code(ErrorCode.FRAME_TOO_LARGE))
+    const run = endless(new Uint8Array([0x80]))
+    await assert.rejects(new FrameReader(run.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+    assert.ok(run.pulled() <= varintLength(max), `pulled ${run.pulled()} > ${varintLength(max)}`)
+  })
+
+  it('a signal that aborts while waiting for data is TIMEOUT; buffered frames are still returned', { timeout: 5000 }, async () => {
+    const fake = fromChunks([concat([encodeFrame(payload(4)), new Uint8Array([0x03, 1])])], { hangAtEnd: true })
+    const r = new FrameReader(fake.stream, 1024)
+    assert.deepEqual(await r.read(AbortSignal.timeout(100)), payload(4))
+    const t0 = Date.now()
+    await assert.rejects(r.read(AbortSignal.timeout(100)), code(ErrorCode.TIMEOUT))
+    assert.ok(Date.now() - t0 < 2000)
+    const ac = new AbortController()
+    const r2 = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
+    const p = r2.read(ac.signal)
+    setTimeout(() => ac.abort(), 20)
+    await assert.rejects(p, code(ErrorCode.TIMEOUT))
+  })
+
+  it('an already aborted signal is TIMEOUT', async () => {
+    const r = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
+    await assert.rejects(r.read(AbortSignal.abort()), code(ErrorCode.TIMEOUT))
+  })
+})
+
+describe('sendFrame', () => {
+  class FakeSink extends EventTarget {
+    sent: Uint8Array[] = []
+    writeBufferLength = 0
+    status = 'open'
+    send (b: Uint8Array): boolean { this.sent.push(b); this.writeBufferLength += b.byteLength; return true }
+  }
+
+  it('sends one encoded frame and returns at once under the high-water mark', async () => {
+    const s = new FakeSink()
+    await sendFrame(s as unknown as Stream, payload(10), undefined, 1 << 20)
+    assert.deepEqual(s.sent, [encodeFrame(payload(10))])
+  })
+
+  it('waits for drain while the write buffer is over the mark; fails UNREACHABLE if the stream is not open', async () => {
+    const s = new FakeSink()
+    let done = false
+    const p = sendFrame(s as unknown as Stream, payload(100), undefined, 50).then(() => { done = true })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(done, false, 'still waiting for drain')
+    s.writeBufferLength = 0
+    s.dispatchEvent(new Event('drain'))
+    await p
+    assert.equal(done, true)
+
+    const c = new FakeSink()
+    c.status = 'closed'
+    await assert.rejects(sendFrame(c as unknown as Stream, payload(100), undefined, 50), code(ErrorCode.UNREACHABLE))
+  })
+})
