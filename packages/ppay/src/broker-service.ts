@@ -2,18 +2,17 @@
 // call runs the ledger synchronously inside `store.apply`, so its change is one
 // batch on disk before the reply leaves.
 import { ErrorCode, P2payError, serveRpc, type DaemonContext, type Routes } from '@p2pay/core'
-import { Ledger, refusal, type LedgerConfig, type LedgerTables, type CashResult } from './ledger.ts'
+import { Ledger, LEDGER_TABLES, refusal, type LedgerConfig, type LedgerTables, type CashResult } from './ledger.ts'
 import { PROTOCOL, type CoinProof } from './types.ts'
 
 export interface BrokerPPayConfig extends Omit<LedgerConfig, 'now'> { now?: () => number, maxCashBatch: number }
 
 export interface BrokerPPay { ledger: Ledger, routes: Routes }
 
-const TABLES: Array<keyof LedgerTables> = ['accounts', 'coins', 'buys', 'cashes', 'evidence', 'creations', 'payouts', 'frauds', 'downtime', 'downtimeByRequest', 'meta']
 
 export async function createBrokerPPay (ctx: DaemonContext, cfg: BrokerPPayConfig): Promise<BrokerPPay> {
   const tables = {} as Record<string, unknown>
-  for (const name of TABLES) tables[name] = await ctx.store.table(`ppay-${name}`)
+  for (const name of LEDGER_TABLES) tables[name] = await ctx.store.table(`ppay-${name}`)
   const ledger = new Ledger(tables as unknown as LedgerTables, ctx.signer, ctx.verifier, { ...cfg, now: cfg.now ?? Date.now })
   const { store, log } = ctx
 

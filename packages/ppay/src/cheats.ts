@@ -4,7 +4,7 @@
 import { ErrorCode, fail, toB64, type Routes } from '@p2pay/core'
 import { TAG, type AssignBody, type CoinProof, type RequestBody } from './types.ts'
 import type { NodePPay } from './node-service.ts'
-import { verifyCoin } from './verify.ts'
+import { extendProof, verifyCoin } from './verify.ts'
 
 export function cheatRoutes (svc: NodePPay): Routes {
   const w = svc.wallet
@@ -16,7 +16,7 @@ export function cheatRoutes (svc: NodePPay): Routes {
       const proof1 = await svc.ctx.store.apply(() => w.ownerPay(c.sn, String(b.to1)))
       const coinHash = verifyCoin(svc.ctx.verifier, c.coin, w.cfg.broker, 'cheat').hash
       const second = svc.ctx.signer.sign<AssignBody>(TAG.assign, { sn: c.sn, coin: coinHash, owner: w.me, seq: 1, holder: String(b.to2), request: null }, 'cheat')
-      const proof2: CoinProof = { coin: c.coin, assign: toB64(second.bytes) }
+      const proof2: CoinProof = { coin: c.coin, chain: [{ assign: toB64(second.bytes) }] }
       await svc.deliverTo(String(b.to1), proof1)
       await svc.deliverTo(String(b.to2), proof2)
       return { sn: c.sn, value: c.value }
@@ -39,7 +39,7 @@ export function cheatRoutes (svc: NodePPay): Routes {
       await svc.ctx.store.apply(() => w.t.held.set(h.key, { ...h, status: 'spent' }))
       const viaOwner = await svc.callOwner(h.owner, { proof: h.proof, request: toB64(r1.bytes), toAddrs: b.addrs1 ?? [] })
       const viaBroker = await svc.callBroker('downtime', { proof: h.proof, request: toB64(r2.bytes) })
-      const proof2: CoinProof = { coin: h.proof.coin, assign: viaBroker.assign, request: viaBroker.request }
+      const proof2 = extendProof(h.proof, { link: { assign: viaBroker.assign, request: viaBroker.request } })
       await svc.deliverTo(String(b.to2), proof2)
       return { sn: h.sn, value: h.value, ownerDelivered: viaOwner.delivered }
     }

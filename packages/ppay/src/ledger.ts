@@ -12,8 +12,15 @@ import { TAG, BROKER_SINK, posKey, type AssignBody, type BuyBody, type CoinBody,
 import { decodeEnvelope, verifyCash, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
 
 export interface Account { balance: number }
-export interface CoinRecord { owner: string, value: number, expiry: number, status: 'out' | 'paid', paidTo?: string }
-export interface CreationRecord { holder: string, hash: string, bytes: string }
+export interface CoinRecord {
+  owner: string
+  value: number
+  expiry: number
+  status: 'out' | 'paid'
+  paidTo?: string
+  /** the transfers (`pos|signer` -> hash) of the chain the coin paid out on; other branches diverge from it */
+  paidChain?: Record<string, string>
+}
 export interface DowntimeEntry { n: number, owner: string, sn: string, assign: string, request: string, at: number }
 export interface Meta { toppedUp: number, downtime: Record<string, number> }
 
@@ -23,13 +30,14 @@ export interface LedgerTables {
   buys: Table<{ hash: string, coins: string[] }>
   cashes: Table<CashResult>
   evidence: Table<Transfer>
-  creations: Table<CreationRecord>
   payouts: Table<{ value: number, from: string }>
   frauds: Table<FraudProof>
   downtime: Table<DowntimeEntry>
   downtimeByRequest: Table<{ owner: string, n: number }>
   meta: Table<Meta>
 }
+
+export const LEDGER_TABLES: Array<keyof LedgerTables> = ['accounts', 'coins', 'buys', 'cashes', 'evidence', 'payouts', 'frauds', 'downtime', 'downtimeByRequest', 'meta']
 
 export interface LedgerConfig {
   coinTtlMs: number
@@ -40,7 +48,7 @@ export interface LedgerConfig {
 }
 
 export type CashResult =
-  | { sn: string, status: 'paid', value: number, holder: string, from: 'coin' | 'compensation', cheater?: string }
+  | { sn: string, status: 'paid', value: number, holder: string, from: 'coin' | 'compensation', cheater?: string, unpaid?: number }
   | { sn: string, status: 'refused', code: string, message: string, fraud?: string }
 
 export type DowntimeResult =
@@ -48,6 +56,7 @@ export type DowntimeResult =
   | { status: 'refused', code: string, message: string, fraud?: string }
 
 const pad = (n: number): string => String(n).padStart(12, '0')
+const evidenceKey = (sn: string, t: { pos: string, signer: string }): string => `${sn}|${t.pos}|${t.signer}`
 
 export class Ledger {
   readonly t: LedgerTables
@@ -115,51 +124,45 @@ export class Ledger {
 
   private fraudId (a: string, b: string): string { return sha256Hex(utf8([a, b].sort().join('|'))) }
 
-  private convict (kind: FraudKind, cheater: string, sn: string, pos: string, a: Transfer | CreationRecord, b: Transfer | CreationRecord): FraudProof {
+  private convict (kind: FraudKind, cheater: string, sn: string, pos: string, a: Transfer, b: Transfer): FraudProof {
     const id = this.fraudId(a.hash, b.hash)
     const existing = this.t.frauds.get(id)
     if (existing != null) return existing
-    const proof: FraudProof = { id, kind, cheater, sn, pos, evidence: [a.bytes, b.bytes], detectedAt: this.cfg.now(), compensated: [] }
+    const proof: FraudProof = { id, kind, cheater, sn, pos, evidence: [a.bytes, b.bytes], detectedAt: this.cfg.now(), compensated: [], unpaid: [] }
     this.t.frauds.set(id, proof)
     return proof
   }
 
-  /** Records the evidence a proof carries and convicts whoever it shows cheating. */
+  /**
+   * Records every transfer a proof carries, keyed by (coin, position, signer),
+   * and convicts any signer seen giving one position to two receivers.
+   */
   private ingest (info: ProofInfo, extra: Transfer[] = []): FraudProof[] {
     const found = new Map<string, FraudProof>()
-    const add = (f: FraudProof): void => { found.set(f.id, f) }
-    const oa = info.ownerAssign
-    if (oa != null) {
-      const key = `${info.sn}|${oa.seq}`
-      const prev = this.t.creations.get(key)
-      if (prev == null) this.t.creations.set(key, { holder: oa.holder, hash: oa.hash, bytes: oa.bytes })
-      else if (prev.holder !== oa.holder) add(this.convict('owner-double-assign', info.owner, info.sn, `seq:${oa.seq}`, prev, oa))
-    }
     for (const t of [...info.transfers, ...extra]) {
-      const key = `${info.sn}|${t.pos}`
+      const key = evidenceKey(info.sn, t)
       const prev = this.t.evidence.get(key)
       if (prev == null) { this.t.evidence.set(key, t); continue }
-      if (prev.hash === t.hash || prev.signer !== t.signer || prev.to === t.to) continue
+      if (prev.hash === t.hash || prev.to === t.to) continue
       const kind: FraudKind = t.pos === '0.0'
         ? 'owner-double-assign'
         : (prev.to === BROKER_SINK || t.to === BROKER_SINK) ? 'holder-cash-after-spend' : 'holder-double-spend'
-      add(this.convict(kind, t.signer, info.sn, t.pos, prev, t))
+      const f = this.convict(kind, t.signer, info.sn, t.pos, prev, t)
+      found.set(f.id, f)
     }
     return [...found.values()]
   }
 
   /**
-   * Who owes an honest cashier of a coin that was already paid out: the holder
-   * the coin paid, if it was convicted on this coin; otherwise the cheater who
-   * gave away a position on the cashier's own chain (e.g. the owner who
-   * assigned seq 1 twice, or the holder who spent one position twice).
+   * The point where a chain left the one the coin paid out on: the first
+   * transfer whose (position, signer) the paid chain also has, with another
+   * receiver. Its signer gave that position away twice and owes the difference.
    */
-  private liableFor (info: ProofInfo, paidTo: string | undefined): FraudProof | undefined {
-    const frauds = [...this.t.frauds.values()].filter(f => f.sn === info.sn && f.cheater !== info.holder).sort((a, b) => a.detectedAt - b.detectedAt)
-    const paidCheater = frauds.find(f => f.cheater === paidTo)
-    if (paidCheater != null) return paidCheater
-    const chain = new Set([...info.transfers.map(t => t.pos), ...(info.ownerAssign != null ? [`seq:${info.ownerAssign.seq}`] : [])])
-    return frauds.filter(f => chain.has(f.pos)).pop()
+  private divergence (info: ProofInfo, paidChain: Record<string, string>): Transfer | undefined {
+    return info.transfers.find(t => {
+      const h = paidChain[`${t.pos}|${t.signer}`]
+      return h != null && h !== t.hash
+    })
   }
 
   private verify (proof: CoinProof, kind: string, allowExpired: boolean): ProofInfo {
@@ -167,9 +170,11 @@ export class Ledger {
   }
 
   /**
-   * Cashes the latest assignment of a coin into the holder's account. A second
-   * honest holder of a double-spent coin is paid from the convicted cheater's
-   * account; a cheater cashing what it gave away is refused and convicted.
+   * Cashes the latest holding of a coin into the holder's account. The coin pays
+   * once. An honest holder on another branch of a double-spent coin is paid from
+   * the account of the cheater where its branch left the paid one, as far as that
+   * account reaches (never below zero: a cheater's sybils cannot mint money); a
+   * cheater cashing what it gave away is refused and convicted.
    */
   cash (proof: CoinProof, cashB64: unknown): CashResult {
     const info = this.verify(proof, 'cash', true)
@@ -179,40 +184,49 @@ export class Ledger {
     if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs) fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
     const coin = this.t.coins.get(info.sn)
     if (coin == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
-    const before = this.t.evidence.get(`${info.sn}|${transfer.pos}`)
+    const before = this.t.evidence.get(evidenceKey(info.sn, transfer))
     const frauds = this.ingest(info, [transfer])
     const finish = (r: CashResult): CashResult => { this.t.cashes.set(cash.hash, r); return r }
+    const refuse = (code: string, message: string, fraud?: FraudProof): CashResult => finish({ sn: info.sn, status: 'refused', code, message, ...(fraud != null ? { fraud: fraud.id } : {}) })
 
-    // the cashier gave this very position away before: it is the cheater
-    if (before != null && before.signer === info.holder && before.to !== BROKER_SINK) {
-      const f = frauds.find(x => x.cheater === info.holder)
-      return finish({ sn: info.sn, status: 'refused', code: ErrorCode.FRAUD, message: 'this holder already gave the coin away; fraud proof recorded', fraud: f?.id })
+    // the cashier gave this very holding away before: it is the cheater
+    if (before != null && before.to !== BROKER_SINK) {
+      return refuse(ErrorCode.FRAUD, 'this holder already gave the coin away; fraud proof recorded', frauds.find(f => f.cheater === info.holder))
     }
-    const key = `${info.sn}|${posKey(info)}|${info.holder}`
-    if (this.t.payouts.has(key)) return finish({ sn: info.sn, status: 'refused', code: ErrorCode.ALREADY_CASHED, message: 'this holding was already paid' })
-    if (info.seq === 0 && this.t.evidence.get(`${info.sn}|0.0`)?.to !== BROKER_SINK) {
-      const f = frauds.find(x => x.cheater === info.owner)
-      return finish({ sn: info.sn, status: 'refused', code: ErrorCode.FRAUD, message: 'the owner assigned this coin before asking for a refund', fraud: f?.id })
+    const payoutKey = `${info.sn}|${posKey(info)}|${info.holder}`
+    if (this.t.payouts.has(payoutKey)) return refuse(ErrorCode.ALREADY_CASHED, 'this holding was already paid')
+    if (info.seq === 0 && this.t.evidence.get(evidenceKey(info.sn, { pos: '0.0', signer: info.owner }))?.to !== BROKER_SINK) {
+      return refuse(ErrorCode.FRAUD, 'the owner assigned this coin before asking for a refund', frauds.find(f => f.cheater === info.owner))
     }
     if (coin.status === 'out') {
-      this.t.coins.set(info.sn, { ...coin, status: 'paid', paidTo: info.holder })
+      const paidChain = Object.fromEntries([...info.transfers, transfer].map(t => [`${t.pos}|${t.signer}`, t.hash]))
+      this.t.coins.set(info.sn, { ...coin, status: 'paid', paidTo: info.holder, paidChain })
       this.credit(info.holder, info.value)
-      this.t.payouts.set(key, { value: info.value, from: 'coin' })
+      this.t.payouts.set(payoutKey, { value: info.value, from: 'coin' })
       return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'coin' })
     }
-    // the coin was paid out already: an honest second holder exists only if somebody double-spent
-    const fraud = this.liableFor(info, coin.paidTo)
-    if (fraud == null) return finish({ sn: info.sn, status: 'refused', code: ErrorCode.ALREADY_CASHED, message: 'coin already cashed' })
-    this.credit(fraud.cheater, -info.value)
-    this.credit(info.holder, info.value)
-    this.t.frauds.set(fraud.id, { ...fraud, compensated: [...fraud.compensated, { holder: info.holder, value: info.value }] })
-    this.t.payouts.set(key, { value: info.value, from: fraud.cheater })
-    return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'compensation', cheater: fraud.cheater })
+    const fork = this.divergence(info, coin.paidChain ?? {})
+    const fraud = fork == null ? undefined : [...this.t.frauds.values()].find(f => f.sn === info.sn && f.pos === fork.pos && f.cheater === fork.signer)
+    if (fork == null || fraud == null) return refuse(ErrorCode.ALREADY_CASHED, 'coin already cashed')
+    if (fork.signer === info.holder) return refuse(ErrorCode.FRAUD, 'this holder gave the coin away twice; fraud proof recorded', fraud)
+    const amount = Math.min(info.value, Math.max(0, this.balance(fork.signer)))
+    const short = info.value - amount
+    this.credit(fork.signer, -amount)
+    this.credit(info.holder, amount)
+    this.t.frauds.set(fraud.id, {
+      ...fraud,
+      compensated: amount > 0 ? [...fraud.compensated, { holder: info.holder, value: amount }] : fraud.compensated,
+      unpaid: short > 0 ? [...fraud.unpaid, { holder: info.holder, value: short }] : fraud.unpaid
+    })
+    this.t.payouts.set(payoutKey, { value: amount, from: fork.signer })
+    return finish({ sn: info.sn, status: 'paid', value: amount, holder: info.holder, from: 'compensation', cheater: fork.signer, ...(short > 0 ? { unpaid: short } : {}) })
   }
 
   /** The downtime path: the broker reassigns for an offline owner and logs it for the owner's sync. */
   downtimeReassign (proof: CoinProof, requestB64: unknown): DowntimeResult {
-    const info = this.verify(proof, 'downtime', false)
+    const info = this.verify(proof, 'downtime', true)
+    // past expiry only while the coin can still be cashed: the new holder must be able to cash it
+    if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs) fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
     const { request, transfer } = verifyRequest(this.verifier, requestB64, info, 'downtime')
     const known = this.t.downtimeByRequest.get(request.hash)
     if (known != null) {
@@ -220,9 +234,9 @@ export class Ledger {
       return { status: 'ok', assign: e.assign, request: e.request }
     }
     if (this.t.coins.get(info.sn) == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
-    const before = this.t.evidence.get(`${info.sn}|${transfer.pos}`)
+    const before = this.t.evidence.get(evidenceKey(info.sn, transfer))
     const frauds = this.ingest(info, [transfer])
-    if (before != null && before.signer === transfer.signer && before.to !== transfer.to) {
+    if (before != null && before.hash !== transfer.hash && before.to !== transfer.to) {
       const f = frauds.find(x => x.cheater === transfer.signer)
       return { status: 'refused', code: ErrorCode.FRAUD, message: 'this holder already gave the coin away; fraud proof recorded', fraud: f?.id }
     }

@@ -10,6 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, P2payError, RpcClient, fail, randomId, serveRpc, toB64, type DaemonContext, type Routes } from '@p2pay/core'
 import { PROTOCOL, TAG, type BuyBody, type CoinProof } from './types.ts'
 import { Wallet, pickExact, type WalletTables, type Delivery, type Holding } from './wallet.ts'
+import { decodeEnvelope, extendProof } from './verify.ts'
 
 export interface NodePPayConfig {
   broker: string
@@ -94,7 +95,9 @@ export class NodePPay {
         r = await this.store.apply(() => this.wallet.ownerReassign(proof, request))
       } else throw err
     }
-    const to = this.ctx.verifier.open<{ holder: string }>(Buffer.from(r.proof.assign!, 'base64'), TAG.assign, 'reassign').body.holder
+    const last = r.proof.chain!.at(-1)!
+    // on a replay the step may be the broker's (downtime) assignment this owner adopted
+    const to = this.ctx.verifier.open<{ holder: string }>(decodeEnvelope(last.assign, 'assignment'), [TAG.assign, TAG.downtimeAssign], 'reassign').body.holder
     let delivered = false
     try {
       await this.deliver(to, toAddrs, r.proof, 'reassign')
@@ -186,19 +189,19 @@ export class NodePPay {
       return picked.map(p => {
         if (p.kind === 'owned') {
           const proof = this.wallet.ownerPay(p.sn, to)
-          return { sn: p.sn, value: p.value, via: 'assign' as PayVia, proof, key: '', request: '' }
+          return { sn: p.sn, value: p.value, via: 'assign' as PayVia, key: '', outbox: this.queueDelivery(to, addrs, proof, p.sn, p.value) }
         }
         if (opts.layered === true) {
           const proof = this.wallet.layer(p.h.key, to)
-          return { sn: p.h.sn, value: p.value, via: 'layer' as PayVia, proof, key: p.h.key, request: '' }
+          return { sn: p.h.sn, value: p.value, via: 'layer' as PayVia, key: p.h.key, outbox: this.queueDelivery(to, addrs, proof, p.h.sn, p.value) }
         }
-        const { request } = this.wallet.beginSpend(p.h.key, to)
-        return { sn: p.h.sn, value: p.value, via: 'reassign' as PayVia, proof: p.h.proof, key: p.h.key, request, owner: p.h.owner }
+        this.wallet.beginSpend(p.h.key, to)
+        return { sn: p.h.sn, value: p.value, via: 'reassign' as PayVia, key: p.h.key, outbox: '' }
       })
     })
     const settled = await Promise.allSettled(steps.map(async (s): Promise<PaidCoin> => {
       if (s.via === 'reassign') return await this.spendHeld(s.key, to, addrs)
-      return { sn: s.sn, value: s.value, via: s.via, delivered: await this.deliverOrQueue(to, addrs, s.proof, s.sn, s.value, 'pay') }
+      return { sn: s.sn, value: s.value, via: s.via, ...await this.deliverQueued(s.outbox, 'pay') }
     }))
     const coins = settled.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
     if (coins.length < steps.length) {
@@ -241,7 +244,11 @@ export class NodePPay {
     return { payments, failed, ms: Math.round(performance.now() - t0), via, errors }
   }
 
-  /** Resumes (or starts) spending a held coin whose request is signed: owner first, broker if the owner is unreachable. */
+  /**
+   * Resumes (or starts) spending a held coin whose request is signed: the owner
+   * first; the broker's downtime path if the owner is unreachable or refuses
+   * (the broker checks the holding itself, so a lying owner cannot freeze it).
+   */
   private async spendHeld (key: string, to: string, addrs: string[]): Promise<PaidCoin> {
     const h = this.wallet.t.held.get(key)!
     const request = h.request!.bytes
@@ -254,15 +261,17 @@ export class NodePPay {
       proof = res.proof
       delivered = res.delivered
     } catch (err) {
-      if (!isTransient(err)) throw err
-      this.ctx.log.info('owner unreachable, taking the downtime path', { sn: h.sn, owner: h.owner })
+      this.ctx.log.info('owner did not reassign, taking the downtime path', { sn: h.sn, owner: h.owner, err })
       const res = await this.broker.call<{ assign: string, request: string }>('downtime', { proof: h.proof, request }, { kind: 'downtime' })
-      proof = { coin: h.proof.coin, assign: res.assign, request: res.request }
+      proof = extendProof(h.proof, { link: { assign: res.assign, request: res.request } })
       via = 'downtime'
     }
-    await this.store.apply(() => this.wallet.finishSpend(key, proof))
-    if (!delivered) delivered = await this.deliverOrQueue(to, addrs, proof, h.sn, h.value, via)
-    return { sn: h.sn, value: h.value, via, delivered }
+    const outbox = await this.store.apply(() => {
+      this.wallet.finishSpend(key, proof)
+      return delivered ? '' : this.queueDelivery(to, addrs, proof, h.sn, h.value)
+    })
+    const result = delivered ? { delivered } : await this.deliverQueued(outbox, via)
+    return { sn: h.sn, value: h.value, via, ...result }
   }
 
   /** Raw protocol calls, for the cheat routes of test swarms. */
@@ -274,17 +283,29 @@ export class NodePPay {
     return this.ctx.libp2p.getConnections(peerIdFromString(peer)).map(c => c.remoteAddr.toString())
   }
 
-  /** Delivers a proof; on failure keeps it in the outbox for the retry loop. */
-  private async deliverOrQueue (to: string, addrs: string[], proof: CoinProof, sn: string, value: number, kind: string): Promise<boolean> {
+  /**
+   * Puts a signed proof in the outbox. Call it inside the same state change that
+   * signed the proof, so a crash can never leave a payment signed but undelivered.
+   */
+  private queueDelivery (to: string, addrs: string[], proof: CoinProof, sn: string, value: number): string {
+    const d: Delivery = { id: randomId(8), to, toAddrs: addrs, proof, sn, value, at: Date.now(), attempts: 0 }
+    this.wallet.t.outbox.set(d.id, d)
+    return d.id
+  }
+
+  /** Delivers an outbox entry; it leaves the outbox only once the payee has it. */
+  private async deliverQueued (id: string, kind: string): Promise<{ delivered: boolean, deliveryError?: unknown }> {
+    const d = this.wallet.t.outbox.get(id)
+    if (d == null) return { delivered: true }
     try {
-      await this.deliver(to, addrs, proof, kind)
-      return true
+      await this.deliver(d.to, d.toAddrs, d.proof, kind)
+      await this.store.apply(() => this.wallet.t.outbox.delete(id))
+      return { delivered: true }
     } catch (err) {
-      if (!isTransient(err)) throw err
-      const d: Delivery = { id: randomId(8), to, toAddrs: addrs, proof, sn, value, at: Date.now(), attempts: 1 }
-      await this.store.apply(() => this.wallet.t.outbox.set(d.id, d))
-      this.ctx.log.warn('payee unreachable; delivery queued', { to, sn })
-      return false
+      const error = err instanceof P2payError ? err.toJSON() : { code: ErrorCode.INTERNAL, message: String(err) }
+      await this.store.apply(() => this.wallet.t.outbox.set(id, { ...d, attempts: d.attempts + 1, lastError: error }))
+      this.ctx.log.warn('delivery failed; it stays queued', { to: d.to, sn: d.sn, err: error })
+      return { delivered: false, deliveryError: error }
     }
   }
 
@@ -325,6 +346,10 @@ export class NodePPay {
     const items = await this.store.apply(() => list.map(sn => this.wallet.beginRefund(sn)))
     if (items.length === 0) return { refunded: 0, value: 0 }
     const { results } = await this.broker.call<{ results: any[] }>('cash', { items }, { kind: 'refund', timeoutMs: 60_000 })
+    await this.store.apply(() => list.forEach((sn, i) => {
+      const r = results[i]
+      if (r?.status === 'paid' || r?.status === 'refused') this.wallet.refunded(sn, r.status)
+    }))
     const ok = results.filter(r => r.status === 'paid')
     return { refunded: ok.length, value: ok.reduce((n, r) => n + r.value, 0) }
   }
@@ -343,12 +368,14 @@ export class NodePPay {
         applied++
         if (r.adopted) adopted++
         if (r.conflict != null) {
+          // the cursor moves past this entry only once the broker has the evidence
           const rep = await this.broker.call<{ frauds: Array<{ id: string, cheater: string }> }>('report', { proof: r.conflict }, { kind: 'sync' })
           for (const f of rep.frauds) {
             frauds.push(f.id)
             this.ctx.log.warn('fraud detected while syncing', { fraud: f.id, cheater: f.cheater })
           }
         }
+        await this.store.apply(() => this.wallet.syncedTo(e.n))
         after = e.n
       }
     }
@@ -364,14 +391,9 @@ export class NodePPay {
       for (const h of [...this.wallet.t.held.values()]) {
         if (h.status === 'spending' && h.request != null) await this.spendHeld(h.key, h.request.to, []).catch(() => {})
       }
-      for (const d of [...this.wallet.t.outbox.values()]) {
-        try {
-          await this.deliver(d.to, d.toAddrs, d.proof, 'pay')
-          await this.store.apply(() => this.wallet.t.outbox.delete(d.id))
-        } catch {
-          await this.store.apply(() => this.wallet.t.outbox.set(d.id, { ...d, attempts: d.attempts + 1 }))
-        }
-      }
+      for (const d of [...this.wallet.t.outbox.values()]) await this.deliverQueued(d.id, 'pay')
+      const refunds = [...this.wallet.t.owned.values()].filter(c => c.refund != null && c.refunded == null).map(c => c.sn)
+      if (refunds.length > 0) await this.refund(refunds).catch(() => {})
     } finally {
       this.retrying = false
     }

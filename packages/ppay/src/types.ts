@@ -43,8 +43,18 @@ export interface CashBody { sn: string, seq: number, depth: number, holder: stri
 /** Signed by the account holder; `nonce` makes a retried purchase idempotent. */
 export interface BuyBody { broker: string, account: string, count: number, value: number, nonce: string }
 
-/** What a holder carries and presents: envelopes as base64. */
-export interface CoinProof { coin: string, assign?: string, request?: string, layers?: string[] }
+/** One step of a coin's history: the assignment for seq i+1 and, from seq 2 on, the request that justifies it. */
+export interface ChainLink { assign: string, request?: string }
+
+/**
+ * What a holder carries and presents: the coin, its whole assignment history
+ * from seq 1 (so nobody, the owner included, can skip or invent a step) and
+ * any layers on top. Envelopes as base64.
+ */
+export interface CoinProof { coin: string, chain?: ChainLink[], layers?: string[] }
+
+/** Longest assignment history a proof may carry (it bounds proof size: ~0.6 KiB a step). */
+export const MAX_CHAIN = 64
 
 /** Position of a holding: owner's assignment sequence and layer depth on top of it. */
 export interface Position { seq: number, depth: number }
@@ -71,11 +81,13 @@ export interface FraudProof {
   kind: FraudKind
   cheater: string
   sn: string
-  /** the position given away twice (`seq.depth`), or `seq:N` for two owner assignments of one seq */
+  /** the position given away twice (`seq.depth`) */
   pos: string
   /** the two conflicting envelopes, each signed by the cheater (base64) */
   evidence: [string, string]
   detectedAt: number
   /** value moved from the cheater to honest holders because of it */
   compensated: Array<{ holder: string, value: number }>
+  /** what honest holders could not be paid because the cheater's account ran dry */
+  unpaid: Array<{ holder: string, value: number }>
 }

@@ -1,7 +1,7 @@
 // Pure verification of PPay objects and coin proofs. No I/O: everything a
 // holder, an owner or the broker needs to know about a proof comes from here.
 import { ErrorCode, fail, fromB64, toB64, type Opened, type Verifier } from '@p2pay/core'
-import { TAG, BROKER_SINK, posKey, type AssignBody, type CashBody, type CoinBody, type CoinProof, type LayerBody, type RequestBody, type Transfer } from './types.ts'
+import { TAG, BROKER_SINK, MAX_CHAIN, posKey, type AssignBody, type CashBody, type ChainLink, type CoinBody, type CoinProof, type LayerBody, type RequestBody, type Transfer } from './types.ts'
 
 const MAX_ENVELOPE_B64 = 8192
 
@@ -28,15 +28,14 @@ export interface ProofInfo {
   depth: number
   /** current holder: the owner at seq 0 */
   holder: string
-  assign?: Opened<AssignBody>
-  request?: Opened<RequestBody>
+  /** the assignment and request of every seq, oldest first */
+  assigns: Array<Opened<AssignBody>>
+  requests: Array<Opened<RequestBody> | undefined>
   layers: Array<Opened<LayerBody>>
-  /** hash of the last link (coin, assignment or layer): what a cash or layer points at */
+  /** hash of the last link (coin, assignment or layer): what a request, layer or cash points at */
   tipHash: string
-  /** every "position given away" the proof contains */
+  /** every "position given away" the proof contains, oldest first */
   transfers: Transfer[]
-  /** the owner-signed assignment, if any (two for one seq convict the owner) */
-  ownerAssign?: { seq: number, holder: string, hash: string, bytes: string }
 }
 
 export interface VerifyOptions {
@@ -55,44 +54,52 @@ export function verifyCoin (verifier: Verifier, b64: unknown, broker: string, ki
   return coin
 }
 
-/** Verifies a whole proof layer by layer and returns who holds what. */
+/**
+ * Verifies a whole proof link by link: every assignment from seq 1 on, each
+ * reassignment justified by a request signed by the holder of the seq before,
+ * pointing at that holder's assignment; then every layer.
+ */
 export function verifyProof (verifier: Verifier, proof: CoinProof, opts: VerifyOptions): ProofInfo {
   if (proof == null || typeof proof !== 'object') fail(ErrorCode.BAD_REQUEST, 'proof must be an object')
   const coin = verifyCoin(verifier, proof.coin, opts.broker, opts.kind)
   const { sn, owner, value, expiry } = coin.body
   if (!opts.allowExpired && opts.now > expiry) fail(ErrorCode.EXPIRED, `coin ${sn} expired`)
+  const chain: ChainLink[] = proof.chain ?? []
+  if (!Array.isArray(chain)) fail(ErrorCode.BAD_REQUEST, 'chain must be a list')
+  if (chain.length > MAX_CHAIN) fail(ErrorCode.BAD_REQUEST, `chain longer than ${MAX_CHAIN} steps`)
   const transfers: Transfer[] = []
-  let seq = 0
+  const assigns: Array<Opened<AssignBody>> = []
+  const requests: Array<Opened<RequestBody> | undefined> = []
   let holder = owner
   let tipHash = coin.hash
-  let assign: Opened<AssignBody> | undefined
-  let request: Opened<RequestBody> | undefined
-  let ownerAssign: ProofInfo['ownerAssign']
 
-  if (proof.assign != null) {
-    assign = verifier.open<AssignBody>(decodeEnvelope(proof.assign, 'assignment'), [TAG.assign, TAG.downtimeAssign], opts.kind)
+  chain.forEach((link, i) => {
+    const seq = i + 1
+    if (link == null || typeof link !== 'object') fail(ErrorCode.BAD_REQUEST, `chain step ${seq} must be an object`)
+    const assign = verifier.open<AssignBody>(decodeEnvelope(link.assign, 'assignment'), [TAG.assign, TAG.downtimeAssign], opts.kind)
     const a = assign.body
-    if (a.sn !== sn || a.coin !== coin.hash || a.owner !== owner || !isUint(a.seq) || a.seq < 1 || !isId(a.holder)) fail(ErrorCode.BAD_REQUEST, 'assignment does not match its coin')
+    if (a.sn !== sn || a.coin !== coin.hash || a.owner !== owner || a.seq !== seq || !isId(a.holder)) fail(ErrorCode.BAD_REQUEST, `assignment ${seq} does not match its coin`)
     const bySigner = assign.tag === TAG.assign ? owner : opts.broker
-    if (assign.signer !== bySigner) fail(ErrorCode.WRONG_SIGNER, `assignment of ${sn} not signed by ${assign.tag === TAG.assign ? 'the owner' : 'the broker'}`)
-    if (a.seq === 1) {
-      if (a.request !== null || proof.request != null || assign.tag !== TAG.assign) fail(ErrorCode.BAD_REQUEST, 'a first assignment is the owner\'s own and has no request')
-      transfers.push({ pos: '0.0', signer: owner, to: a.holder, hash: assign.hash, bytes: proof.assign, kind: 'assign' })
+    if (assign.signer !== bySigner) fail(ErrorCode.WRONG_SIGNER, `assignment ${seq} of ${sn} not signed by ${assign.tag === TAG.assign ? 'the owner' : 'the broker'}`)
+    let request: Opened<RequestBody> | undefined
+    if (seq === 1) {
+      if (a.request !== null || link.request != null || assign.tag !== TAG.assign) fail(ErrorCode.BAD_REQUEST, 'a first assignment is the owner\'s own and has no request')
+      transfers.push({ pos: '0.0', signer: owner, to: a.holder, hash: assign.hash, bytes: link.assign, kind: 'assign' })
     } else {
-      if (!isHash(a.request)) fail(ErrorCode.BAD_REQUEST, 'a reassignment must name the request that justifies it')
-      request = verifier.open<RequestBody>(decodeEnvelope(proof.request, 'request'), TAG.request, opts.kind)
+      if (!isHash(a.request)) fail(ErrorCode.BAD_REQUEST, `reassignment ${seq} must name the request that justifies it`)
+      request = verifier.open<RequestBody>(decodeEnvelope(link.request, 'request'), TAG.request, opts.kind)
       const r = request.body
-      if (request.hash !== a.request) fail(ErrorCode.BAD_REQUEST, 'request does not match the assignment')
-      if (r.sn !== sn || r.owner !== owner || r.seq !== a.seq - 1 || r.to !== a.holder || request.signer !== r.from || !isHash(r.prev)) fail(ErrorCode.BAD_REQUEST, 'request does not justify the assignment')
-      transfers.push({ pos: posKey({ seq: r.seq, depth: 0 }), signer: r.from, to: r.to, hash: request.hash, bytes: proof.request!, kind: 'request' })
+      if (request.hash !== a.request) fail(ErrorCode.BAD_REQUEST, `request does not match assignment ${seq}`)
+      if (r.sn !== sn || r.owner !== owner || r.seq !== seq - 1 || r.to !== a.holder) fail(ErrorCode.BAD_REQUEST, `request does not justify assignment ${seq}`)
+      if (r.from !== holder || request.signer !== holder || r.prev !== tipHash) fail(ErrorCode.WRONG_HOLDER, `reassignment ${seq} was not asked for by the holder of seq ${seq - 1}`)
+      transfers.push({ pos: posKey({ seq: seq - 1, depth: 0 }), signer: holder, to: r.to, hash: request.hash, bytes: link.request!, kind: 'request' })
     }
-    if (assign.tag === TAG.assign) ownerAssign = { seq: a.seq, holder: a.holder, hash: assign.hash, bytes: proof.assign }
-    seq = a.seq
+    assigns.push(assign)
+    requests.push(request)
     holder = a.holder
     tipHash = assign.hash
-  } else if (proof.request != null) {
-    fail(ErrorCode.BAD_REQUEST, 'request without assignment')
-  }
+  })
+  const seq = chain.length
 
   const layerList = proof.layers ?? []
   if (!Array.isArray(layerList)) fail(ErrorCode.BAD_REQUEST, 'layers must be a list')
@@ -109,7 +116,7 @@ export function verifyProof (verifier: Verifier, proof: CoinProof, opts: VerifyO
     tipHash = layer.hash
     layers.push(layer)
   })
-  return { coin, sn, owner, value, expiry, seq, depth: layers.length, holder, assign, request, layers, tipHash, transfers, ownerAssign }
+  return { coin, sn, owner, value, expiry, seq, depth: layers.length, holder, assigns, requests, layers, tipHash, transfers }
 }
 
 /** A cash request must be signed by the proof's final holder and point at its tip. */
@@ -128,6 +135,7 @@ export function verifyRequest (verifier: Verifier, b64: unknown, info: ProofInfo
   const r = request.body
   if (info.depth !== 0) fail(ErrorCode.BAD_REQUEST, 'a layered coin can only be layered on or cashed')
   if (info.seq === 0) fail(ErrorCode.BAD_REQUEST, 'the owner pays with an assignment, not a request')
+  if (info.seq >= MAX_CHAIN) fail(ErrorCode.BAD_REQUEST, `coin was reassigned ${MAX_CHAIN} times; it can only be cashed now`)
   if (r.sn !== info.sn || r.owner !== info.owner || r.prev !== info.tipHash || !isId(r.to)) fail(ErrorCode.BAD_REQUEST, 'request does not match the holder\'s assignment')
   if (r.seq !== info.seq) fail(ErrorCode.STALE_SEQ, `request is for seq ${r.seq}, holder's assignment is seq ${info.seq}`)
   if (r.from !== info.holder || request.signer !== info.holder) fail(ErrorCode.WRONG_HOLDER, 'only the current holder can ask for a reassignment')
@@ -135,8 +143,8 @@ export function verifyRequest (verifier: Verifier, b64: unknown, info: ProofInfo
   return { request, transfer: { pos: posKey({ seq: info.seq, depth: 0 }), signer: info.holder, to: r.to, hash: request.hash, bytes: b64 as string, kind: 'request' } }
 }
 
-/** Appends the proof's evidence to a proof (used to forward a coin one step). */
-export function extendProof (proof: CoinProof, step: { assign?: string, request?: string, layer?: string }): CoinProof {
+/** The proof one step on: a new assignment (with its request) or a new layer. */
+export function extendProof (proof: CoinProof, step: { link?: ChainLink, layer?: string }): CoinProof {
   if (step.layer != null) return { ...proof, layers: [...(proof.layers ?? []), step.layer] }
-  return { coin: proof.coin, assign: step.assign, ...(step.request != null ? { request: step.request } : {}) }
+  return { coin: proof.coin, chain: [...(proof.chain ?? []), step.link!] }
 }

@@ -2,8 +2,8 @@
 // reassignment it honoured) and the coins it holds. Pure and synchronous over
 // in-memory tables; the node service persists each call as one batch.
 import { ErrorCode, fail, toB64, type Signer, type Table, type Verifier, type Opened } from '@p2pay/core'
-import { TAG, type AssignBody, type CashBody, type CoinProof, type LayerBody, type RequestBody } from './types.ts'
-import { decodeEnvelope, verifyCoin, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
+import { TAG, type AssignBody, type CashBody, type ChainLink, type CoinProof, type LayerBody, type RequestBody } from './types.ts'
+import { decodeEnvelope, extendProof, verifyCoin, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
 
 export interface OwnedCoin {
   sn: string
@@ -17,6 +17,8 @@ export interface OwnedCoin {
   assignHash: string | null
   /** set once the owner asked the broker to refund it */
   refund?: string
+  /** the broker's answer to the refund */
+  refunded?: 'paid' | 'refused'
 }
 
 export interface TrailEntry { sn: string, seq: number, holder: string, assign: string, request: string | null, by: 'owner' | 'broker', at: number }
@@ -41,7 +43,7 @@ export interface Holding {
   at: number
 }
 
-export interface Delivery { id: string, to: string, toAddrs: string[], proof: CoinProof, sn: string, value: number, at: number, attempts: number }
+export interface Delivery { id: string, to: string, toAddrs: string[], proof: CoinProof, sn: string, value: number, at: number, attempts: number, lastError?: unknown }
 
 export interface WalletTables {
   owned: Table<OwnedCoin>
@@ -55,6 +57,7 @@ export interface WalletTables {
 export interface WalletConfig { broker: string, maxLayers: number, now: () => number }
 
 const pad = (n: number): string => String(n).padStart(12, '0')
+export const SPEND_MARGIN_MS = 60_000
 export const holdingKey = (i: { sn: string, seq: number, depth: number }): string => `${i.sn}|${pad(i.seq)}.${i.depth}`
 
 export class Wallet {
@@ -85,16 +88,17 @@ export class Wallet {
     for (const h of this.t.held.values()) if (h.status === 'held') this.heldFree.add(h.key)
   }
 
+  // a coin this close to expiry is not offered for payment: its payee could not spend it on
   private freeOwned (sn: string, now: number): OwnedCoin | undefined {
     const c = this.t.owned.get(sn)
     if (c == null || c.seq !== 0 || c.refund != null) { this.ownedFree.delete(sn); return undefined }
-    return c.expiry > now ? c : undefined
+    return c.expiry > now + SPEND_MARGIN_MS ? c : undefined
   }
 
   private freeHeld (key: string, now: number): Holding | undefined {
     const h = this.t.held.get(key)
     if (h == null || h.status !== 'held') { this.heldFree.delete(key); return undefined }
-    return h.expiry > now ? h : undefined
+    return h.expiry > now + SPEND_MARGIN_MS ? h : undefined
   }
 
   /** First spendable owned coin of exactly `value`, if any (the common case of a payment). */
@@ -160,7 +164,20 @@ export class Wallet {
     const a64 = toB64(assign.bytes)
     this.t.owned.set(sn, { ...c, seq: 1, holder: to, assign: a64, assignHash: assign.hash })
     this.trailAdd(sn, 1, to, assign, null, 'owner')
-    return { coin: c.coin, assign: a64 }
+    return { coin: c.coin, chain: [{ assign: a64 }] }
+  }
+
+  /** The coin's history from this owner's trail, seq 1..upTo: evidence for the broker. */
+  chainFromTrail (sn: string, upTo: number): CoinProof | undefined {
+    const c = this.t.owned.get(sn)
+    if (c == null) return undefined
+    const chain: ChainLink[] = []
+    for (let seq = 1; seq <= upTo; seq++) {
+      const e = this.t.trail.get(`${sn}|${pad(seq)}`)
+      if (e == null) return undefined
+      chain.push(e.request != null ? { assign: e.assign, request: e.request } : { assign: e.assign })
+    }
+    return { coin: c.coin, chain }
   }
 
   /**
@@ -176,14 +193,16 @@ export class Wallet {
     if (c == null) fail(ErrorCode.NO_SUCH_COIN, `owner has no record of coin ${info.sn}`)
     const next = this.t.trail.get(`${info.sn}|${pad(info.seq + 1)}`)
     if (next != null) {
-      if (next.request != null && decodeEnvelope(next.request, 'request') && next.request === requestB64) {
-        return { proof: { coin: c.coin, assign: next.assign, request: next.request }, replay: true }
-      }
+      if (next.request === requestB64) return { proof: extendProof(proof, { link: { assign: next.assign, request: requestB64 } }), replay: true }
       fail(ErrorCode.STALE_SEQ, `seq ${info.seq} of coin ${info.sn} was already reassigned`)
     }
-    // the requester may hold a broker (downtime) assignment this owner has not synced yet
-    if (info.seq === c.seq + 1 && info.assign?.tag === TAG.downtimeAssign && info.request?.body.from === c.holder && info.request.body.seq === c.seq) {
-      this.adoptBrokerAssign(c, info.assign, proof.request!)
+    // the requester's history may hold broker (downtime) steps this owner has not synced yet
+    for (let seq = c.seq + 1; seq <= info.seq; seq++) {
+      const cur = this.t.owned.get(info.sn)!
+      const a = info.assigns[seq - 1]
+      const r = info.requests[seq - 1]
+      if (a.tag !== TAG.downtimeAssign || r == null || r.body.from !== cur.holder || r.body.seq !== cur.seq || info.assigns[seq - 2]?.body.holder !== cur.holder) break
+      this.adoptBrokerAssign(cur, a, proof.chain![seq - 1].request!)
     }
     const cur = this.t.owned.get(info.sn)!
     if (info.seq !== cur.seq) fail(ErrorCode.STALE_SEQ, `request is for seq ${info.seq}, current seq is ${cur.seq}`)
@@ -193,7 +212,7 @@ export class Wallet {
     const a64 = toB64(assign.bytes)
     this.t.owned.set(info.sn, { ...cur, seq: cur.seq + 1, holder: r.to, assign: a64, assignHash: assign.hash })
     this.trailAdd(info.sn, cur.seq + 1, r.to, assign, requestB64, 'owner')
-    return { proof: { coin: c.coin, assign: a64, request: requestB64 }, replay: false }
+    return { proof: extendProof(proof, { link: { assign: a64, request: requestB64 } }), replay: false }
   }
 
   private adoptBrokerAssign (c: OwnedCoin, assign: Opened<AssignBody>, request: string): void {
@@ -202,29 +221,33 @@ export class Wallet {
   }
 
   /**
-   * Applies one entry of the broker's downtime log. Returns a conflicting proof
-   * (this owner's own assignment for the same seq) when the holder spent the
-   * same position twice, for the broker as evidence.
+   * Applies one entry of the broker's downtime log. When the holder gave the
+   * same position to someone else through this owner, returns this owner's
+   * history up to that seq: the evidence that convicts the holder.
    */
   applyDowntime (entry: { n: number, assign: string, request: string }): { adopted: boolean, conflict?: CoinProof } {
     const assign = this.verifier.open<AssignBody>(decodeEnvelope(entry.assign, 'assignment'), TAG.downtimeAssign, 'sync')
     if (assign.signer !== this.cfg.broker) fail(ErrorCode.WRONG_SIGNER, 'downtime assignment not signed by the broker')
     const request = this.verifier.open<RequestBody>(decodeEnvelope(entry.request, 'request'), TAG.request, 'sync')
     const a = assign.body
-    if (request.hash !== a.request || request.signer !== request.body.from) fail(ErrorCode.BAD_REQUEST, 'downtime entry does not hold together')
+    if (request.hash !== a.request || request.signer !== request.body.from || request.body.to !== a.holder) fail(ErrorCode.BAD_REQUEST, 'downtime entry does not hold together')
     const c = this.t.owned.get(a.sn)
-    this.t.meta.set('meta', { downtimeCursor: Math.max(entry.n, this.t.meta.get('meta')?.downtimeCursor ?? 0) })
     if (c == null || a.owner !== this.me) return { adopted: false }
     const mine = this.t.trail.get(`${a.sn}|${pad(a.seq)}`)
     if (mine != null) {
       if (mine.request === entry.request || mine.assign === entry.assign) return { adopted: false }
-      return { adopted: false, conflict: { coin: c.coin, assign: mine.assign, ...(mine.request != null ? { request: mine.request } : {}) } }
+      return { adopted: false, conflict: this.chainFromTrail(a.sn, a.seq) }
     }
     if (a.seq === c.seq + 1 && request.body.from === c.holder && request.body.seq === c.seq && request.body.prev === c.assignHash) {
       this.adoptBrokerAssign(c, assign, entry.request)
       return { adopted: true }
     }
     return { adopted: false }
+  }
+
+  /** Moves the sync cursor; only once an entry's evidence, if any, reached the broker. */
+  syncedTo (n: number): void {
+    this.t.meta.set('meta', { downtimeCursor: Math.max(n, this.t.meta.get('meta')?.downtimeCursor ?? 0) })
   }
 
   /** A payee accepts a proof whose final holder it is. */
@@ -267,7 +290,8 @@ export class Wallet {
   finishSpend (key: string, newProof: CoinProof): CoinProof {
     const h = this.holding(key, 'spending', 'spent')
     const info = verifyProof(this.verifier, newProof, { broker: this.cfg.broker, now: this.cfg.now(), maxLayers: this.cfg.maxLayers, allowExpired: true, kind: 'reassign' })
-    if (info.sn !== h.sn || info.seq !== h.seq + 1 || info.holder !== h.request?.to || newProof.request !== h.request?.bytes) fail(ErrorCode.BAD_REQUEST, 'reassignment does not answer this request')
+    const last = newProof.chain?.at(-1)
+    if (info.sn !== h.sn || info.seq !== h.seq + 1 || info.holder !== h.request?.to || last?.request !== h.request?.bytes) fail(ErrorCode.BAD_REQUEST, 'reassignment does not answer this request')
     this.t.held.set(key, { ...h, status: 'spent' })
     return newProof
   }
@@ -311,6 +335,11 @@ export class Wallet {
     const c64 = toB64(cash.bytes)
     this.t.owned.set(sn, { ...c, refund: c64 })
     return { proof: { coin: c.coin }, cash: c64 }
+  }
+
+  refunded (sn: string, status: 'paid' | 'refused'): void {
+    const c = this.t.owned.get(sn)
+    if (c != null) this.t.owned.set(sn, { ...c, refunded: status })
   }
 
   /** Owned coins never assigned nor refunded, and not expired. */
