@@ -1,41 +1,28 @@
 // `p2pay broker`: the trusted authority of PPay. Composes the daemon base with
 // the PPay ledger service; holds accounts, issued coins, cashings, the downtime
 // log and fraud proofs in LevelDB.
-import { startDaemon, type RunningDaemon, type Spec } from '@p2pay/core'
+import { startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
 import { createBrokerPPay } from '@p2pay/ppay'
 
 export const brokerSpec: Spec = {
-  'data-dir': { type: 'string', default: './.data/broker', help: 'directory for the identity key, LevelDB and api.token' },
-  listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
-  announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
-  'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+  ...daemonSpec('./.data/broker'),
   'coin-ttl-days': { type: 'number', default: 30, help: 'lifetime of a coin sold now' },
   'cash-grace-days': { type: 'number', default: 7, help: 'how long after expiry a coin can still be cashed' },
   'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted at cashing' },
-  'max-coins-per-buy': { type: 'number', default: 1000, help: 'largest purchase in one request (its reply must fit one 1 MiB frame)' },
-  crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
-  dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+  'max-coins-per-buy': { type: 'number', default: 1000, help: 'largest purchase in one request (its reply must fit one 1 MiB frame)' }
 }
 
-export interface BrokerConfig {
-  'data-dir': string
-  listen: string[]
-  announce: string[]
-  'api-port': number
+export interface BrokerConfig extends DaemonConfig {
   'coin-ttl-days': number
   'cash-grace-days': number
   'max-layers': number
   'max-coins-per-buy': number
-  crypto: string
-  dht: boolean
 }
 
 const DAY = 24 * 3600 * 1000
 
 export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
-  return await startDaemon('broker', {
-    dataDir: cfg['data-dir'], listen: cfg.listen, announce: cfg.announce, apiPort: cfg['api-port'], dht: cfg.dht, crypto: cfg.crypto
-  }, async (ctx) => {
+  return await startDaemon('broker', daemonOptions(cfg), async (ctx) => {
     const ppay = await createBrokerPPay(ctx, {
       coinTtlMs: cfg['coin-ttl-days'] * DAY,
       cashGraceMs: cfg['cash-grace-days'] * DAY,

@@ -12,6 +12,30 @@ import { createLogger, type Logger } from './log.ts'
 import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
 import { nodeEd25519, nobleEd25519, type Ed25519Backend } from './ed25519.ts'
 import { Verifier, VerifiedCache, type Signer } from './signed.ts'
+import type { Spec } from './config.ts'
+import { ErrorCode, P2payError } from './errors.ts'
+
+/** Options every daemon takes; each daemon adds its own. */
+export function daemonSpec (defaultDataDir: string): Spec {
+  return {
+    'data-dir': { type: 'string', default: defaultDataDir, help: 'directory for the identity key, LevelDB and api.token' },
+    listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
+    announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
+    'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+    crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
+    dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+  }
+}
+
+/** The values of `daemonSpec`. */
+export interface DaemonConfig {
+  'data-dir': string
+  listen: string[]
+  announce: string[]
+  'api-port': number
+  crypto: string
+  dht: boolean
+}
 
 export interface DaemonOptions {
   dataDir: string
@@ -22,6 +46,11 @@ export interface DaemonOptions {
   dht?: boolean
   /** 'node' (OpenSSL, default) or 'noble' (pure JS, for baselines). */
   crypto?: string
+}
+
+/** Daemon options from the shared config values. */
+export function daemonOptions (cfg: DaemonConfig, extra: Partial<DaemonOptions> = {}): DaemonOptions {
+  return { dataDir: cfg['data-dir'], listen: cfg.listen, announce: cfg.announce, apiPort: cfg['api-port'], dht: cfg.dht, crypto: cfg.crypto, ...extra }
 }
 
 export interface DaemonContext {
@@ -41,6 +70,7 @@ export interface Service { routes: Routes, close?: () => Promise<void> }
 export interface RunningDaemon { ctx: DaemonContext, apiPort: number, stop: () => Promise<void> }
 
 export async function startDaemon (name: string, opts: DaemonOptions, build: (ctx: DaemonContext) => Promise<Service>): Promise<RunningDaemon> {
+  if (opts.crypto != null && opts.crypto !== 'node' && opts.crypto !== 'noble') throw new P2payError(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${opts.crypto}`)
   const dataDir = resolve(opts.dataDir)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const log = createLogger(name)

@@ -1,37 +1,26 @@
 // `p2pay node`: a peer. Composes the daemon base with the PPay wallet service
 // (payer, payee, coin owner, coin holder).
 import { multiaddr } from '@multiformats/multiaddr'
-import { ErrorCode, P2payError, startDaemon, type RunningDaemon, type Spec } from '@p2pay/core'
+import { ErrorCode, P2payError, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
 import { NodePPay, cheatRoutes } from '@p2pay/ppay'
 
 export const nodeSpec: Spec = {
-  'data-dir': { type: 'string', default: './.data/node', help: 'directory for the identity key, LevelDB and api.token' },
-  listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
-  announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
-  'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+  ...daemonSpec('./.data/node'),
   broker: { type: 'string', help: 'the broker\'s multiaddr, ending in /p2p/<peer id> (required)' },
   bootstrap: { type: 'list', default: [], help: 'extra bootstrap multiaddrs (the broker is always one)' },
   'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted as payment' },
   'owner-timeout-ms': { type: 'number', default: 3000, help: 'wait this long for a coin owner before using the broker\'s downtime path' },
   'retry-interval-ms': { type: 'number', default: 5000, help: 'how often queued deliveries and purchases are retried' },
-  'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes (test swarms only)' },
-  crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
-  dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+  'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes (test swarms only)' }
 }
 
-export interface NodeConfig {
-  'data-dir': string
-  listen: string[]
-  announce: string[]
-  'api-port': number
+export interface NodeConfig extends DaemonConfig {
   broker?: string
   bootstrap: string[]
   'max-layers': number
   'owner-timeout-ms': number
   'retry-interval-ms': number
   'allow-cheats': boolean
-  crypto: string
-  dht: boolean
 }
 
 export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
@@ -40,10 +29,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
   try { brokerId = multiaddr(cfg.broker).getComponents().find(c => c.name === 'p2p')?.value } catch {}
   if (brokerId == null) throw new P2payError(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
   let svc: NodePPay | undefined
-  return await startDaemon('node', {
-    dataDir: cfg['data-dir'], listen: cfg.listen, announce: cfg.announce, apiPort: cfg['api-port'], dht: cfg.dht, crypto: cfg.crypto,
-    bootstrap: [cfg.broker, ...cfg.bootstrap]
-  }, async (ctx) => {
+  return await startDaemon('node', daemonOptions(cfg, { bootstrap: [cfg.broker, ...cfg.bootstrap] }), async (ctx) => {
     const ppay = await NodePPay.create(ctx, {
       broker: brokerId,
       brokerAddrs: [cfg.broker!],
