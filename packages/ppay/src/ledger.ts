@@ -135,7 +135,7 @@ export class Ledger {
 
   /**
    * Records every transfer a proof carries, keyed by (coin, position, signer),
-   * and convicts any signer seen giving one position to two receivers.
+   * and convicts any signer seen giving one position away twice.
    */
   private ingest (info: ProofInfo, extra: Transfer[] = []): FraudProof[] {
     const found = new Map<string, FraudProof>()
@@ -143,7 +143,10 @@ export class Ledger {
       const key = evidenceKey(info.sn, t)
       const prev = this.t.evidence.get(key)
       if (prev == null) { this.t.evidence.set(key, t); continue }
-      if (prev.hash === t.hash || prev.to === t.to) continue
+      // an honest signer never makes two different transfers out of one position
+      // (retries resend the same bytes), even to the same receiver; two cash
+      // requests for one position (one per copy of a raced reassignment) pay once anyway
+      if (prev.hash === t.hash || (prev.to === BROKER_SINK && t.to === BROKER_SINK)) continue
       const kind: FraudKind = t.pos === '0.0'
         ? 'owner-double-assign'
         : (prev.to === BROKER_SINK || t.to === BROKER_SINK) ? 'holder-cash-after-spend' : 'holder-double-spend'
@@ -206,7 +209,8 @@ export class Ledger {
       return finish({ sn: info.sn, status: 'paid', value: info.value, holder: info.holder, from: 'coin' })
     }
     const fork = this.divergence(info, coin.paidChain ?? {})
-    const fraud = fork == null ? undefined : [...this.t.frauds.values()].find(f => f.sn === info.sn && f.pos === fork.pos && f.cheater === fork.signer)
+    const onFork = fork == null ? [] : [...this.t.frauds.values()].filter(f => f.sn === info.sn && f.pos === fork.pos && f.cheater === fork.signer)
+    const fraud = onFork.find(f => f.evidence.includes(fork!.bytes)) ?? onFork[0]
     if (fork == null || fraud == null) return refuse(ErrorCode.ALREADY_CASHED, 'coin already cashed')
     if (fork.signer === info.holder) return refuse(ErrorCode.FRAUD, 'this holder gave the coin away twice; fraud proof recorded', fraud)
     const amount = Math.min(info.value, Math.max(0, this.balance(fork.signer)))
@@ -236,7 +240,7 @@ export class Ledger {
     if (this.t.coins.get(info.sn) == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
     const before = this.t.evidence.get(evidenceKey(info.sn, transfer))
     const frauds = this.ingest(info, [transfer])
-    if (before != null && before.hash !== transfer.hash && before.to !== transfer.to) {
+    if (before != null && before.hash !== transfer.hash) {
       const f = frauds.find(x => x.cheater === transfer.signer)
       return { status: 'refused', code: ErrorCode.FRAUD, message: 'this holder already gave the coin away; fraud proof recorded', fraud: f?.id }
     }

@@ -3,17 +3,18 @@
 // raw objects, snapshot tables and assert error codes.
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { nodeEd25519, signerFor, Table, Verifier, P2payError, toB64, fromB64, randomId, type Signer } from '@p2pay/core'
-import { Ledger, type LedgerTables } from '../src/ledger.ts'
-import { Wallet, holdingKey, type WalletTables, type OwnedCoin, type Holding } from '../src/wallet.ts'
-import { TAG, type BuyBody, type CashBody, type CoinProof, type RequestBody, type LayerBody } from '../src/types.ts'
+import { nodeEd25519, signerFor, Table, Verifier, P2payError, toB64, fromB64, randomId, concat, utf8, type Signer } from '@p2pay/core'
+import { Ledger, LEDGER_TABLES, type CashResult, type LedgerTables } from '../src/ledger.ts'
+import { Wallet, holdingKey, SPEND_MARGIN_MS, type WalletTables, type OwnedCoin, type Holding } from '../src/wallet.ts'
+import { TAG, type AssignBody, type BuyBody, type CashBody, type ChainLink, type CoinProof, type RequestBody, type LayerBody } from '../src/types.ts'
 import { verifyProof, type ProofInfo } from '../src/verify.ts'
 
 export const backend = nodeEd25519()
 export const verifier = new Verifier(backend)
 
 export const T0 = 1_700_000_000_000
-export const COIN_TTL = 60_000
+/** Longer than the wallet's spend margin, so a fresh coin is offered for payment. */
+export const COIN_TTL = 10 * SPEND_MARGIN_MS
 export const CASH_GRACE = 30_000
 export const MAX_LAYERS = 2
 
@@ -23,28 +24,17 @@ export class Clock {
   advance (ms: number): void { this.t += ms }
 }
 
-export interface Ident { signer: Signer, id: string }
+/** `seed` is kept so a test can sign bytes a Signer never would (non-canonical bodies). */
+export interface Ident { signer: Signer, id: string, seed: Uint8Array }
 
 export async function ident (): Promise<Ident> {
   const key = await generateKeyPair('Ed25519')
   const signer = signerFor(key, backend)
-  return { signer, id: signer.peerId }
+  return { signer, id: signer.peerId, seed: key.raw.subarray(0, 32) }
 }
 
 export function ledgerTables (): LedgerTables {
-  return {
-    accounts: new Table('accounts'),
-    coins: new Table('coins'),
-    buys: new Table('buys'),
-    cashes: new Table('cashes'),
-    evidence: new Table('evidence'),
-    creations: new Table('creations'),
-    payouts: new Table('payouts'),
-    frauds: new Table('frauds'),
-    downtime: new Table('downtime'),
-    downtimeByRequest: new Table('downtimeByRequest'),
-    meta: new Table('meta')
-  }
+  return Object.fromEntries(LEDGER_TABLES.map(name => [name, new Table(name)])) as unknown as LedgerTables
 }
 
 export function walletTables (): WalletTables {
@@ -133,7 +123,69 @@ export function accept (to: Party, proof: CoinProof, from: string): Holding {
   return r.holding
 }
 
+// ---- chains built by hand ----
+
+/** The proof with its chain step `i` (0-based: seq i+1) changed. */
+export function withLink (proof: CoinProof, i: number, patch: Partial<ChainLink>): CoinProof {
+  const chain = [...(proof.chain ?? [])]
+  chain[i] = { ...chain[i], ...patch }
+  return { ...proof, chain }
+}
+
+/** The last link of a proof's chain. */
+export const lastLink = (proof: CoinProof): ChainLink => proof.chain![proof.chain!.length - 1]
+
+/**
+ * One reassignment by hand: `from` signs a request to `to` for the tip of
+ * `proof` and `by` (the owner, or the broker with the downtime tag) signs the
+ * next assignment. `tip`/`seq` may be given to skip re-verifying long chains.
+ */
+export function step (w: World, proof: CoinProof, from: Ident, to: string, opts: { by?: Ident, tag?: string, tip?: { hash: string, seq: number, sn: string, owner: string, coin: string } } = {}): { proof: CoinProof, request: string, tip: { hash: string, seq: number, sn: string, owner: string, coin: string } } {
+  const t = opts.tip ?? (() => { const i = info(w, proof); return { hash: i.tipHash, seq: i.seq, sn: i.sn, owner: i.owner, coin: i.coin.hash } })()
+  const req = from.signer.sign<RequestBody>(TAG.request, { sn: t.sn, owner: t.owner, seq: t.seq, from: from.id, to, prev: t.hash }, 'test')
+  const a = (opts.by ?? w.X).signer.sign<AssignBody>(opts.tag ?? TAG.assign, { sn: t.sn, coin: t.coin, owner: t.owner, seq: t.seq + 1, holder: to, request: req.hash }, 'test')
+  const request = toB64(req.bytes)
+  return { proof: { coin: proof.coin, chain: [...(proof.chain ?? []), { assign: toB64(a.bytes), request }] }, request, tip: { ...t, hash: a.hash, seq: t.seq + 1 } }
+}
+
+/**
+ * A genuine history of `n` steps, built by hand: X pays Y, then Y and Z hand
+ * the coin back and forth through the owner. Returns the holder at seq `n`,
+ * the other one, and the tip to build on.
+ */
+export function longChain (w: World, sn: string, n: number): { proof: CoinProof, holder: Party, other: Party, tip: { hash: string, seq: number, sn: string, owner: string, coin: string } } {
+  let proof = w.X.wallet.ownerPay(sn, w.Y.id)
+  const i1 = info(w, proof)
+  let tip = { hash: i1.tipHash, seq: 1, sn, owner: w.X.id, coin: i1.coin.hash }
+  let [holder, other] = [w.Y, w.Z]
+  for (let s = 1; s < n; s++) {
+    ;({ proof, tip } = step(w, proof, holder, other.id, { tip }))
+    ;[holder, other] = [other, holder]
+  }
+  return { proof, holder, other, tip }
+}
+
 // ---- envelope surgery ----
+
+/** A correctly signed envelope around any body text (Signer.sign only ever writes canonical JSON). */
+export function signText (who: Ident, tag: string, text: string): string {
+  const t = utf8(tag)
+  const body = utf8(text)
+  const pub = who.signer.publicKey
+  const sig = backend.sign(who.seed, concat([utf8('p2pay-signed\0'), t, new Uint8Array([0]), pub, body]))
+  const len = new Uint8Array(4)
+  new DataView(len.buffer).setUint32(0, body.byteLength)
+  return toB64(concat([new Uint8Array([1, t.byteLength]), t, pub, len, body, sig]))
+}
+
+/** The same statement as `b64`, re-signed by `who` as valid but non-canonical JSON. */
+export function nonCanonical (who: Ident, b64: string, style: 'spaces' | 'reordered'): string {
+  const o = verifier.open<Record<string, unknown>>(fromB64(b64), [...Object.values(TAG)], 'test')
+  const text = style === 'spaces'
+    ? JSON.stringify(Object.fromEntries(Object.keys(o.body).sort().map(k => [k, o.body[k]])), null, 1)
+    : JSON.stringify(Object.fromEntries(Object.keys(o.body).sort().reverse().map(k => [k, o.body[k]])))
+  return signText(who, o.tag, text)
+}
 
 /** Offsets inside an envelope: [ver][tagLen][tag][signer 32][bodyLen 4][body][sig 64]. */
 export function layout (b64: string): { tagStart: number, signerStart: number, bodyStart: number, sigStart: number, length: number } {
@@ -160,6 +212,29 @@ export function withVersion (b64: string, version: number): string {
 // ---- state and error assertions ----
 
 export type Tables = Record<string, Table>
+
+/** Every account balance of the ledger is >= 0. */
+export function assertNoNegative (w: World): void {
+  for (const [id, a] of w.ledger.t.accounts.entries()) assert.ok(a.balance >= 0, `negative balance ${a.balance} of ${id}`)
+}
+
+/** Conservation: balances + unpaid coins = money topped up. */
+export function assertHolds (w: World): void {
+  const a = w.ledger.audit()
+  assert.equal(a.holds, true, `conservation broken: ${JSON.stringify(a)}`)
+  assert.equal(a.balances + a.outstanding, a.toppedUp)
+  assertNoNegative(w)
+}
+
+export const bal = (w: World, p: { id: string }): number => w.ledger.balance(p.id)
+
+/** A holder cashes a held coin through its wallet and records the result. */
+export function cashVia (w: World, p: Party, key: string): CashResult {
+  const { proof, cash } = p.wallet.beginCash(key)
+  const r = w.ledger.cash(proof, cash)
+  p.wallet.finishCash(key, r)
+  return r
+}
 
 export function snapshot (tables: object): string {
   return JSON.stringify(Object.entries(tables as Tables).map(([name, t]) => [name, [...t.entries()]]))

@@ -3,10 +3,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, toB64, fromB64 } from '@p2pay/core'
-import { TAG, BROKER_SINK, posKey, type AssignBody, type CoinBody, type CoinProof } from '../src/types.ts'
+import { TAG, BROKER_SINK, MAX_CHAIN, posKey, type AssignBody, type ChainLink, type CoinBody, type CoinProof } from '../src/types.ts'
 import { decodeEnvelope, extendProof, verifyCash, verifyCoin, verifyProof, verifyRequest } from '../src/verify.ts'
 import {
-  world, ident, sign, verifier, info, cashFor, requestFor, layerFor, chainToZ, buyCoins, flip, layout, withVersion,
+  world, ident, sign, verifier, info, cashFor, requestFor, layerFor, chainToZ, buyCoins, flip, layout, withVersion, step, withLink, nonCanonical, longChain,
   throwsCode, T0, COIN_TTL, MAX_LAYERS, type World
 } from './fixtures.ts'
 
@@ -77,7 +77,11 @@ describe('envelopes', () => {
     // an assignment presented as a coin
     throwsCode(() => verifyCoin(verifier, assign, w.broker.id, 'test'), ErrorCode.WRONG_TAG)
     // a coin presented as an assignment
-    throwsCode(() => verifyProof(verifier, { coin, assign: coin }, opts(w)), ErrorCode.WRONG_TAG)
+    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: coin }] }, opts(w)), ErrorCode.WRONG_TAG)
+    // an assignment presented as a request
+    const p1 = { coin, chain: [{ assign }] }
+    const p2 = step(w, p1, w.Y, w.Z.id).proof
+    throwsCode(() => verifyProof(verifier, withLink(p2, 1, { request: assign }), opts(w)), ErrorCode.WRONG_TAG)
     // the broker's coin body signed under the assignment tag
     const retagged = sign<CoinBody>(w.broker, TAG.assign, verifyCoin(verifier, coin, w.broker.id, 'test').body)
     throwsCode(() => verifyCoin(verifier, retagged, w.broker.id, 'test'), ErrorCode.WRONG_TAG)
@@ -92,6 +96,19 @@ describe('envelopes', () => {
     throwsCode(() => verifyCoin(verifier, toB64(b.subarray(0, b.byteLength - 1)), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
     throwsCode(() => verifyCoin(verifier, toB64(b.subarray(0, 50)), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
   })
+
+  it('a correctly signed but non-canonical body (spaces, key order) is BAD_FRAME', async () => {
+    const w = await world()
+    const { coin, sn, hash } = ownCoin(w)
+    for (const style of ['spaces', 'reordered'] as const) {
+      throwsCode(() => verifyCoin(verifier, nonCanonical(w.broker, coin, style), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
+      const assign = sign<AssignBody>(w.X, TAG.assign, { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null })
+      assert.equal(verifyProof(verifier, { coin, chain: [{ assign }] }, opts(w)).holder, w.Y.id)
+      throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: nonCanonical(w.X, assign, style) }] }, opts(w)), ErrorCode.BAD_FRAME)
+      const p2 = step(w, { coin, chain: [{ assign }] }, w.Y, w.Z.id).proof
+      throwsCode(() => verifyProof(verifier, withLink(p2, 1, { request: nonCanonical(w.Y, p2.chain![1].request!, style) }), opts(w)), ErrorCode.BAD_FRAME)
+    }
+  })
 })
 
 describe('verifyProof', () => {
@@ -105,17 +122,23 @@ describe('verifyProof', () => {
     assert.equal(i.holder, w.X.id)
     assert.equal(i.tipHash, hash)
     assert.deepEqual(i.transfers, [])
-    assert.equal(i.ownerAssign, undefined)
+    assert.deepEqual(i.assigns, [])
+    assert.deepEqual(i.requests, [])
+    // an empty chain reads the same as none
+    assert.equal(verifyProof(verifier, { coin, chain: [] }, opts(w)).seq, 0)
   })
 
-  it('walks owner assignment, request and layers, recording every transfer at its position', async () => {
+  it('walks the whole chain and the layers, recording every transfer at its position', async () => {
     const w = await world()
     const { p1, p2, keyZ, request } = chainToZ(w)
     const i1 = info(w, p1)
     assert.equal(i1.seq, 1)
     assert.equal(i1.holder, w.Y.id)
     assert.deepEqual(i1.transfers.map(t => [t.pos, t.signer, t.to, t.kind]), [['0.0', w.X.id, w.Y.id, 'assign']])
-    assert.equal(i1.ownerAssign?.seq, 1)
+    assert.deepEqual(i1.assigns.map(a => [a.tag, a.body.seq, a.body.holder]), [[TAG.assign, 1, w.Y.id]])
+    assert.deepEqual(i1.requests, [undefined])
+    // the seq-2 proof carries the seq-1 step unchanged
+    assert.deepEqual(p2.chain![0], p1.chain![0])
 
     const p3 = w.Z.wallet.layer(keyZ, w.W.id)
     const i3 = verifyProof(verifier, p3, opts(w))
@@ -124,14 +147,32 @@ describe('verifyProof', () => {
     assert.equal(i3.holder, w.W.id)
     assert.equal(i3.tipHash, i3.layers[0].hash)
     assert.deepEqual(i3.transfers.map(t => [t.pos, t.signer, t.to, t.kind]), [
+      ['0.0', w.X.id, w.Y.id, 'assign'],
       ['1.0', w.Y.id, w.Z.id, 'request'],
       ['2.0', w.Z.id, w.W.id, 'layer']
     ])
-    assert.equal(i3.transfers[0].bytes, request)
-    assert.equal(i3.request?.body.to, w.Z.id)
-    assert.equal(i3.ownerAssign?.seq, 2)
-    assert.equal(i3.ownerAssign?.holder, w.Z.id)
+    assert.equal(i3.transfers[0].bytes, p1.chain![0].assign)
+    assert.equal(i3.transfers[1].bytes, request)
+    assert.equal(i3.requests[1]?.body.to, w.Z.id)
+    assert.equal(i3.requests[1]?.body.prev, i1.tipHash)
+    assert.deepEqual(i3.assigns.map(a => [a.tag, a.signer, a.body.seq, a.body.holder]), [[TAG.assign, w.X.id, 1, w.Y.id], [TAG.assign, w.X.id, 2, w.Z.id]])
     assert.equal(info(w, p2).tipHash, i3.layers[0].body.prev)
+  })
+
+  it('a long history: steps by owner and broker alternate freely; each request points at the assignment below', async () => {
+    const w = await world()
+    const { p2 } = chainToZ(w)
+    const p3 = step(w, p2, w.Z, w.W.id, { by: w.broker, tag: TAG.downtimeAssign }).proof
+    const p4 = step(w, p3, w.W, w.Y.id).proof
+    const i4 = info(w, p4)
+    assert.deepEqual([i4.seq, i4.holder], [4, w.Y.id])
+    assert.deepEqual(i4.assigns.map(a => a.tag), [TAG.assign, TAG.assign, TAG.downtimeAssign, TAG.assign])
+    assert.deepEqual(i4.transfers.map(t => [t.pos, t.signer, t.to]), [['0.0', w.X.id, w.Y.id], ['1.0', w.Y.id, w.Z.id], ['2.0', w.Z.id, w.W.id], ['3.0', w.W.id, w.Y.id]])
+    for (let s = 1; s < 4; s++) assert.equal(i4.requests[s]!.body.prev, i4.assigns[s - 1].hash)
+    // dropping, swapping or repeating a step breaks the chain
+    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [p4.chain![0], ...p4.chain!.slice(2)] }, opts(w)), ErrorCode.BAD_REQUEST)
+    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [p4.chain![0], p4.chain![2], p4.chain![1], p4.chain![3]] }, opts(w)), ErrorCode.BAD_REQUEST)
+    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [...p4.chain!, p4.chain![3]] }, opts(w)), ErrorCode.BAD_REQUEST)
   })
 
   it('expiry: valid up to and including expiry, EXPIRED after, unless allowExpired', async () => {
@@ -147,39 +188,92 @@ describe('verifyProof', () => {
     const w = await world()
     const { coin, sn, hash } = ownCoin(w)
     const body: AssignBody = { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null }
-    throwsCode(() => verifyProof(verifier, { coin, assign: sign(w.Y, TAG.assign, body) }, opts(w)), ErrorCode.WRONG_SIGNER)
-    throwsCode(() => verifyProof(verifier, { coin, assign: sign(w.broker, TAG.assign, body) }, opts(w)), ErrorCode.WRONG_SIGNER)
-    const req = requestFor(w, w.Y, { coin, assign: sign(w.X, TAG.assign, body) }, w.Z.id)
+    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.Y, TAG.assign, body) }] }, opts(w)), ErrorCode.WRONG_SIGNER)
+    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.assign, body) }] }, opts(w)), ErrorCode.WRONG_SIGNER)
+    // seq 1 is the owner's own payment: the broker cannot make it, not even under the downtime tag
+    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.downtimeAssign, body) }] }, opts(w)), ErrorCode.BAD_REQUEST)
+    const p1: CoinProof = { coin, chain: [{ assign: sign(w.X, TAG.assign, body) }] }
+    const req = requestFor(w, w.Y, p1, w.Z.id)
     const reqHash = verifier.open(fromB64(req), TAG.request, 't').hash
     const dt: AssignBody = { ...body, seq: 2, holder: w.Z.id, request: reqHash }
-    throwsCode(() => verifyProof(verifier, { coin, assign: sign(w.X, TAG.downtimeAssign, dt), request: req }, opts(w)), ErrorCode.WRONG_SIGNER)
-    assert.equal(verifyProof(verifier, { coin, assign: sign(w.broker, TAG.downtimeAssign, dt), request: req }, opts(w)).holder, w.Z.id)
+    const link = (assign: string): CoinProof => ({ coin, chain: [p1.chain![0], { assign, request: req }] })
+    throwsCode(() => verifyProof(verifier, link(sign(w.X, TAG.downtimeAssign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
+    throwsCode(() => verifyProof(verifier, link(sign(w.Y, TAG.assign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
+    assert.equal(verifyProof(verifier, link(sign(w.broker, TAG.downtimeAssign, dt)), opts(w)).holder, w.Z.id)
+    assert.equal(verifyProof(verifier, link(sign(w.X, TAG.assign, dt)), opts(w)).holder, w.Z.id)
   })
 
   it('rejects assignments that do not match their coin or their request', async () => {
     const w = await world()
     const { coin, sn, hash } = ownCoin(w)
     const body: AssignBody = { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null }
-    const bad = (over: Partial<AssignBody>, extra: Partial<CoinProof> = {}) =>
-      throwsCode(() => verifyProof(verifier, { coin, assign: sign(w.X, TAG.assign, { ...body, ...over }), ...extra }, opts(w)), ErrorCode.BAD_REQUEST)
-    bad({ sn: 'cc'.repeat(16) })
-    bad({ coin: 'dd'.repeat(32) })
-    bad({ seq: 0 })
-    bad({ holder: '' })
-    bad({ request: 'ee'.repeat(32) }) // seq 1 carries no request
-    const p1 = { coin, assign: sign(w.X, TAG.assign, body) }
+    const check = (chain: ChainLink[], code: string = ErrorCode.BAD_REQUEST) => throwsCode(() => verifyProof(verifier, { coin, chain }, opts(w)), code)
+    const a1 = (over: Partial<AssignBody> = {}): string => sign(w.X, TAG.assign, { ...body, ...over })
+    check([{ assign: a1({ sn: 'cc'.repeat(16) }) }])
+    check([{ assign: a1({ coin: 'dd'.repeat(32) }) }])
+    check([{ assign: a1({ owner: w.Y.id }) }])
+    check([{ assign: a1({ seq: 0 }) }])
+    check([{ assign: a1({ seq: 2 }) }]) // the first step is seq 1
+    check([{ assign: a1({ holder: '' }) }])
+    check([{ assign: a1({ request: 'ee'.repeat(32) }) }]) // seq 1 carries no request
+    const p1: CoinProof = { coin, chain: [{ assign: a1() }] }
     const req = requestFor(w, w.Y, p1, w.Z.id)
-    bad({}, { request: req }) // nor does its proof
-    bad({ seq: 2, holder: w.Z.id, request: null }, { request: req }) // seq 2 must name its request
-    bad({ seq: 2, holder: w.Z.id, request: 'ee'.repeat(32) }, { request: req }) // ... the right one
     const reqHash = verifier.open(fromB64(req), TAG.request, 't').hash
-    bad({ seq: 2, holder: w.W.id, request: reqHash }, { request: req }) // request asked for Z
-    bad({ seq: 3, holder: w.Z.id, request: reqHash }, { request: req }) // request was for seq 1
-    throwsCode(() => verifyProof(verifier, { coin, request: req }, opts(w)), ErrorCode.BAD_REQUEST)
-    // a request whose signer is not its `from`
+    check([{ assign: a1(), request: req }]) // nor does its link
+    const l1 = p1.chain![0]
+    const a2 = (over: Partial<AssignBody>): string => sign(w.X, TAG.assign, { ...body, seq: 2, holder: w.Z.id, request: reqHash, ...over })
+    assert.equal(verifyProof(verifier, { coin, chain: [l1, { assign: a2({}), request: req }] }, opts(w)).holder, w.Z.id)
+    check([l1, { assign: a2({ request: null }), request: req }]) // seq 2 must name its request
+    check([l1, { assign: a2({ request: 'ee'.repeat(32) }), request: req }]) // ... the right one
+    check([l1, { assign: a2({}) }]) // ... and carry it
+    check([l1, { assign: a2({ holder: w.W.id }), request: req }]) // request asked for Z
+    check([l1, { assign: a2({ seq: 3 }), request: req }]) // a seq-3 assignment in the seq-2 place
+    // a request for seq 1 cannot justify the seq-3 step
+    const l2 = { assign: a2({}), request: req }
+    const a3 = sign(w.X, TAG.assign, { ...body, seq: 3, holder: w.Z.id, request: reqHash })
+    check([l1, l2, { assign: a3, request: req }])
+    // a link that is not an object, a chain that is not a list, a request without its assignment
+    check([null as any])
+    check('x' as any)
+    check([{ request: req } as any])
+    // a request whose signer is not its `from`, one from a non-holder, one not pointing at the assignment below
     const forged = sign(w.Z, TAG.request, { ...verifier.open<any>(fromB64(req), TAG.request, 't').body })
     const forgedHash = verifier.open(fromB64(forged), TAG.request, 't').hash
-    bad({ seq: 2, holder: w.Z.id, request: forgedHash }, { request: forged })
+    check([l1, { assign: a2({ request: forgedHash }), request: forged }], ErrorCode.WRONG_HOLDER)
+    const byW = requestFor(w, w.W, p1, w.Z.id)
+    check([l1, { assign: a2({ request: verifier.open(fromB64(byW), TAG.request, 't').hash }), request: byW }], ErrorCode.WRONG_HOLDER)
+    const offTip = requestFor(w, w.Y, p1, w.Z.id, { prev: hash })
+    check([l1, { assign: a2({ request: verifier.open(fromB64(offTip), TAG.request, 't').hash }), request: offTip }], ErrorCode.WRONG_HOLDER)
+  })
+
+  it('attack: the owner forges its own reassignment (request from X to X, seq-2 assignment to X): WRONG_HOLDER', async () => {
+    const w = await world()
+    const { coin, sn } = ownCoin(w)
+    const p1 = w.X.wallet.ownerPay(sn, w.Y.id)
+    const tip = info(w, p1).tipHash
+    for (const prev of [tip, 'ab'.repeat(32)]) {
+      const forged = step(w, p1, w.X, w.X.id, { tip: { hash: prev, seq: 1, sn, owner: w.X.id, coin: info(w, p1).coin.hash } }).proof
+      throwsCode(() => verifyProof(verifier, forged, opts(w)), ErrorCode.WRONG_HOLDER)
+    }
+    // naming the holder as `from` does not help: the request must be signed by it
+    const asY = requestFor(w, w.X, p1, w.X.id, { from: w.Y.id })
+    const asYHash = verifier.open(fromB64(asY), TAG.request, 't').hash
+    const a2 = sign<AssignBody>(w.X, TAG.assign, { sn, coin: info(w, p1).coin.hash, owner: w.X.id, seq: 2, holder: w.X.id, request: asYHash })
+    throwsCode(() => verifyProof(verifier, { coin, chain: [p1.chain![0], { assign: a2, request: asY }] }, opts(w)), ErrorCode.WRONG_HOLDER)
+  })
+
+  it('attack: a chain longer than MAX_CHAIN is BAD_REQUEST; one of exactly MAX_CHAIN verifies but cannot be reassigned', async () => {
+    const w = await world()
+    const { sn } = ownCoin(w)
+    const { proof, holder, other: next, tip } = longChain(w, sn, MAX_CHAIN)
+    const full = info(w, proof)
+    assert.deepEqual([proof.chain!.length, full.seq, full.holder], [MAX_CHAIN, MAX_CHAIN, holder.id])
+    throwsCode(() => verifyRequest(verifier, requestFor(w, holder, proof, next.id), full, 't'), ErrorCode.BAD_REQUEST)
+    const over = step(w, proof, holder, next.id, { tip }).proof
+    assert.equal(over.chain!.length, MAX_CHAIN + 1)
+    throwsCode(() => verifyProof(verifier, over, opts(w)), ErrorCode.BAD_REQUEST)
+    // the length is checked before any signature: junk steps are refused just the same
+    throwsCode(() => verifyProof(verifier, { coin: proof.coin, chain: Array.from({ length: MAX_CHAIN + 1 }, () => ({ assign: 'junk' })) }, opts(w)), ErrorCode.BAD_REQUEST)
   })
 
   it('layers: more than maxLayers is LAYER_DEPTH, a layer not signed by the holder below is WRONG_HOLDER, a broken chain is BAD_REQUEST', async () => {
@@ -257,12 +351,13 @@ describe('verifyRequest and verifyCash', () => {
 })
 
 describe('extendProof', () => {
-  it('appends a layer, or replaces assignment and request with the new ones (dropping layers)', () => {
-    const base = { coin: 'c', assign: 'a1', layers: ['l1'] }
-    assert.deepEqual(extendProof(base, { layer: 'l2' }), { coin: 'c', assign: 'a1', layers: ['l1', 'l2'] })
+  it('appends a layer, or appends a chain link (dropping layers); the input is not mutated', () => {
+    const base: CoinProof = { coin: 'c', chain: [{ assign: 'a1' }], layers: ['l1'] }
+    assert.deepEqual(extendProof(base, { layer: 'l2' }), { coin: 'c', chain: [{ assign: 'a1' }], layers: ['l1', 'l2'] })
     assert.deepEqual(base.layers, ['l1'], 'input not mutated')
     assert.deepEqual(extendProof({ coin: 'c' }, { layer: 'l1' }), { coin: 'c', layers: ['l1'] })
-    assert.deepEqual(extendProof(base, { assign: 'a2', request: 'r2' }), { coin: 'c', assign: 'a2', request: 'r2' })
-    assert.deepEqual(extendProof(base, { assign: 'a2' }), { coin: 'c', assign: 'a2' })
+    assert.deepEqual(extendProof(base, { link: { assign: 'a2', request: 'r2' } }), { coin: 'c', chain: [{ assign: 'a1' }, { assign: 'a2', request: 'r2' }] })
+    assert.deepEqual(base.chain, [{ assign: 'a1' }], 'input not mutated')
+    assert.deepEqual(extendProof({ coin: 'c' }, { link: { assign: 'a1' } }), { coin: 'c', chain: [{ assign: 'a1' }] })
   })
 })
