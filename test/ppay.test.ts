@@ -2,7 +2,11 @@
 // through the CLI, talking over real libp2p connections, state in LevelDB.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { Swarm, waitFor, audit, type Daemon } from './helpers/swarm.ts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { Swarm, waitFor, audit, CLI, type Daemon } from './helpers/swarm.ts'
 
 const swarm = new Swarm('ppay')
 let broker: Daemon, X: Daemon, Y: Daemon, Z: Daemon, W: Daemon
@@ -36,11 +40,15 @@ test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash
   assert.deepEqual(trail.map((e: any) => [e.seq, e.holder, e.by, e.request != null]), [[1, Y.peerId, 'owner', false], [2, Z.peerId, 'owner', true]])
 
   // the owner goes down: Z's spend of that coin takes the broker's downtime path
+  const idBefore = X.peerId
   await X.stop()
+  assert.equal(await X.exited, 0, 'SIGTERM is an orderly exit')
+  assert.equal(existsSync(join(X.dataDir, 'api.json')), false, 'a stopped daemon removes its api.json')
   const p3 = await Z.cli('pay', '--to', W.peerId, '--amount', '5')
   assert.equal(p3.coins[0].via, 'downtime')
   assert.equal(p3.coins[0].sn, sn)
   await X.start()
+  assert.equal(X.peerId, idBefore, 'the identity key in the data dir keeps the peer id')
   const synced = await waitFor('owner sync of the downtime log', async () => {
     const t = (await X.api('GET', `/v1/trail?sn=${sn}`)).trail
     return t.length === 3 ? t : undefined
@@ -141,4 +149,23 @@ test('fraud: a holder spends one coin on two payees (owner and downtime path); i
   assert.equal(await balance(W), startW + 13)
   assert.equal(await balance(Y), startY - 13)
   assert.equal((await audit(broker)).holds, true)
+})
+
+test('metrics count Table I work per transaction kind; the CLI explains itself and fails clearly', async () => {
+  const metrics: string = await Y.api('GET', '/metrics')
+  const value = (name: string, kind: string): number => Number(new RegExp(`^p2pay_${name}\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
+  assert.ok(value('signatures_verified_total', 'pay') > 0)
+  assert.ok(value('signatures_generated_total', 'reassign') > 0)
+  assert.ok(value('messages_sent_total', 'reassign') > 0)
+  const run = promisify(execFile)
+  const help = await run(process.execPath, [CLI, '--help'])
+  assert.match(help.stdout, /p2pay <command>/)
+  for (const cmd of [['pay'], ['node', 'start'], ['broker', 'topup'], ['cash']]) {
+    const out = (await run(process.execPath, [CLI, ...cmd, '--help'])).stdout
+    assert.match(out, /Usage: p2pay /, cmd.join(' '))
+    assert.match(out, /Examples:\n  p2pay /, cmd.join(' '))
+  }
+  await assert.rejects(run(process.execPath, [CLI, 'balance', '--data-dir', join(swarm.dir, 'nowhere')]), (err: any) => err.code === 1 && /no running daemon found/.test(err.stderr))
+  await assert.rejects(run(process.execPath, [CLI, 'pay', '--data-dir', Y.dataDir, '--to', W.peerId]), (err: any) => err.code === 2 && /--amount is required/.test(err.stderr))
+  await assert.rejects(run(process.execPath, [CLI, 'node', 'start', '--data-dir', join(swarm.dir, 'x'), '--broker', '/ip4/127.0.0.1/tcp/1']), (err: any) => err.code === 2 && /\/p2p\/<peer id>/.test(err.stderr))
 })

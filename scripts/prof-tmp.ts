@@ -1,0 +1,10 @@
+import { Swarm } from '/work/main/scripts/lib/swarm.ts'
+const swarm = new Swarm('prof')
+const broker = await swarm.startBroker()
+const [A, B] = await swarm.startNodes(2)
+await broker.api('POST', '/v1/topup', { account: A.peerId, amount: 20000 })
+for (let i = 0; i < 10; i++) await A.api('POST', '/v1/buy', { count: 1000, value: 1 })
+await new Promise(r => setTimeout(r, 500))
+const r = await A.api('POST', '/v1/pay-many', { to: B.peerId, value: 1, count: 9000, concurrency: 256 })
+console.log(r.payments, r.ms, Math.round(r.payments / r.ms * 1000) + '/s')
+await swarm.stopAll()
