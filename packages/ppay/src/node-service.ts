@@ -25,6 +25,7 @@ export interface NodePPayConfig {
 export type PayVia = 'assign' | 'reassign' | 'downtime' | 'layer'
 export interface PaidCoin { sn: string, value: number, via: PayVia, delivered: boolean }
 
+const SYNC_EVERY_TICKS = 6
 const TABLES: Array<keyof WalletTables> = ['owned', 'trail', 'held', 'outbox', 'pendingBuys', 'meta']
 const isTransient = (err: unknown): boolean => err instanceof P2payError && (err.code === ErrorCode.UNREACHABLE || err.code === ErrorCode.TIMEOUT)
 
@@ -354,8 +355,18 @@ export class NodePPay {
     return { refunded: ok.length, value: ok.reduce((n, r) => n + r.value, 0) }
   }
 
-  /** Pulls the broker's downtime log for this owner; conflicts go back to the broker as evidence. */
+  private syncing?: Promise<{ applied: number, adopted: number, frauds: string[] }>
+
+  /**
+   * Pulls the broker's downtime log for this owner; conflicts go back to the
+   * broker as evidence. One sync at a time: callers arriving meanwhile share its result.
+   */
   async sync (): Promise<{ applied: number, adopted: number, frauds: string[] }> {
+    this.syncing ??= this.syncOnce().finally(() => { this.syncing = undefined })
+    return await this.syncing
+  }
+
+  private async syncOnce (): Promise<{ applied: number, adopted: number, frauds: string[] }> {
     let after = this.wallet.t.meta.get('meta')?.downtimeCursor ?? 0
     let applied = 0
     let adopted = 0
@@ -401,7 +412,12 @@ export class NodePPay {
 
   start (): void {
     void this.sync().catch(() => {}).then(async () => await this.retryPending())
-    this.timer = setInterval(() => { void this.retryPending().catch(() => {}) }, this.cfg.retryIntervalMs)
+    let ticks = 0
+    this.timer = setInterval(() => {
+      // the downtime log is pulled every few ticks too, so conflicts reach the broker without waiting for a restart
+      const syncing = ++ticks % SYNC_EVERY_TICKS === 0 ? this.sync().catch(() => {}) : Promise.resolve()
+      void syncing.then(async () => await this.retryPending()).catch(() => {})
+    }, this.cfg.retryIntervalMs)
     this.timer.unref()
   }
 
