@@ -1,0 +1,7 @@
+export * from './merkle.ts'
+export * from './pieces.ts'
+export * from './manifest.ts'
+export * from './keypiece.ts'
+export * from './ecies.ts'
+export * from './messages.ts'
+export * from './accounting.ts'

@@ -1,0 +1,303 @@
+// The signed objects of the file market's purchase protocol (Zuo 05, and the
+// survey's fix in section VI). Pure: types, signing helpers and validation.
+//
+//   1.1  REQ = Sig_D(P, D, T, fileId, sn, ts, price), sent with D's capital certificate
+//   2.2  Sig_P(C, Z): the cheque, original C or fixed C* = P|D|T|sn|price|TS|H(SEK(KP))|REQ,
+//        with z = H(Z) in it, so P's signature covers Z too
+//   2.3  Sig_D(C, Z): D's acceptance, a separate envelope over the hash of P's cheque
+//        envelope, so both signatures are over the very same bytes
+//
+// The capital certificate and the requests that move money at the AC (certificate
+// issue, deposit) live here too: peers make and check them, not only the AC.
+// Bodies are checked field by field and key set by key set, so one statement has
+// one form (an original cheque can never be read as a fixed one).
+import { ErrorCode, fail, fromB64, keyOfPeerId, type Opened, type Signer, type Verifier } from '@p2pay/core'
+
+/** Domain tags of the file market's signed objects. */
+export const FAIREX_TAG = {
+  request: 'p2pay/fairex/request/v1',
+  cheque: 'p2pay/fairex/cheque/v1',
+  chequeAccept: 'p2pay/fairex/cheque-accept/v1',
+  capitalCert: 'p2pay/fairex/capital-cert/v1',
+  certRequest: 'p2pay/fairex/cert-request/v1',
+  deposit: 'p2pay/fairex/deposit/v1'
+} as const
+
+/** Message 1.1, signed by the downloader. `fileId` is the root of the file's hash tree. */
+export interface RequestBody {
+  provider: string
+  downloader: string
+  ttp: string
+  fileId: string
+  chequeSn: string
+  ts: number
+  price: number
+}
+
+interface ChequeCommon {
+  provider: string
+  downloader: string
+  ttp: string
+  chequeSn: string
+  price: number
+  ts: number
+  /** H(SEK(KP)): what D checks the encrypted key piece of message 2.1 against */
+  hSEK: string
+  /** H(Z), Z = Enc_T(K, P, D): signing it is what makes the signature "over (C, Z)" */
+  z: string
+}
+
+/** The paper's C (message 2.2): carries H(KP), binds no request. */
+export interface OriginalChequeBody extends ChequeCommon { form: 'original', hKP: string }
+
+/**
+ * The fixed C*: REQ (its envelope hash) is signed into the cheque by both
+ * parties, so a downloader cannot show the judge another request; H(KP) is
+ * dropped (the paper found it unused). `certificate` is the hash of D's capital
+ * certificate: it names the escrow the cheque is paid from.
+ */
+export interface FixedChequeBody extends ChequeCommon { form: 'fixed', req: string, certificate: string }
+
+export type ChequeBody = OriginalChequeBody | FixedChequeBody
+export type ChequeForm = ChequeBody['form']
+
+/** Message 2.3, signed by the downloader: the countersignature of P's cheque envelope. */
+export interface ChequeAcceptBody { cheque: string, provider: string, downloader: string, chequeSn: string }
+
+/** Sig_AC(ac, peer, max, expiry, serial): `max` is held in escrow at the AC for it. */
+export interface CapitalCertBody { ac: string, peer: string, max: number, expiry: number, serial: string }
+
+/** A peer asks its AC for a certificate; `nonce` makes a retry idempotent. */
+export interface CertRequestBody { ac: string, peer: string, max: number, nonce: string }
+
+/**
+ * A provider deposits a batch; `cheques` are the hashes of P's cheque
+ * envelopes, in the order the items are submitted, so the signature (and the
+ * fee it authorises) covers exactly this batch.
+ */
+export interface DepositRequestBody { ac: string, provider: string, nonce: string, cheques: string[] }
+
+const MAX_ENVELOPE_B64 = 8192
+/** A deposit request body stays well inside the envelope's 64 KiB. */
+export const MAX_DEPOSIT_CHEQUES = 512
+/** Amounts stay far below 2^53, so sums over many cheques stay exact. */
+export const MAX_AMOUNT = 1e12
+
+const HASH = /^[0-9a-f]{64}$/
+/** Serials and nonces become parts of table keys: no separators, bounded length. */
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/
+
+export const isHash = (v: unknown): v is string => typeof v === 'string' && HASH.test(v)
+export const isToken = (v: unknown): v is string => typeof v === 'string' && TOKEN.test(v)
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isAmount = (v: unknown): v is number => isUint(v) && v > 0 && v <= MAX_AMOUNT
+
+/** Table key of a cheque serial: serials are chosen by the downloader, so they are unique per downloader only. */
+export const chequeKey = (downloader: string, chequeSn: string): string => `${downloader}|${chequeSn}`
+
+export function decodeEnvelope (b64: unknown, what: string): Uint8Array {
+  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_ENVELOPE_B64) fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
+  return fromB64(b64)
+}
+
+function exactKeys (o: object, keys: readonly string[], what: string): void {
+  const have = Object.keys(o)
+  if (have.length !== keys.length || !keys.every(k => Object.hasOwn(o, k))) {
+    fail(ErrorCode.BAD_REQUEST, `${what} must have exactly the fields ${keys.join(', ')}`)
+  }
+}
+
+function peer (v: unknown, what: string): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 128) fail(ErrorCode.BAD_REQUEST, `${what} must be a peer id`)
+  keyOfPeerId(v) // a party nobody can sign for could never countersign or deposit
+}
+
+function hash (v: unknown, what: string): void {
+  if (!isHash(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 64 lowercase hex digits`)
+}
+
+function token (v: unknown, what: string): void {
+  if (!isToken(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 8..64 characters of [A-Za-z0-9_-]`)
+}
+
+function amount (v: unknown, what: string): void {
+  if (!isAmount(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be an integer in 1..${MAX_AMOUNT}`)
+}
+
+function time (v: unknown, what: string): void {
+  if (!isUint(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be a non-negative integer (ms)`)
+}
+
+// ---- field validation ----
+
+export function checkRequestBody (b: RequestBody): void {
+  exactKeys(b, ['provider', 'downloader', 'ttp', 'fileId', 'chequeSn', 'ts', 'price'], 'download request')
+  peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); peer(b.ttp, 'ttp')
+  if (b.provider === b.downloader) fail(ErrorCode.BAD_REQUEST, 'a peer cannot buy from itself')
+  hash(b.fileId, 'fileId'); token(b.chequeSn, 'chequeSn'); time(b.ts, 'ts'); amount(b.price, 'price')
+}
+
+const ORIGINAL_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hKP', 'hSEK', 'z'] as const
+const FIXED_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hSEK', 'req', 'z', 'certificate'] as const
+
+export function checkChequeBody (b: ChequeBody): void {
+  if (b.form === 'original') {
+    exactKeys(b, ORIGINAL_KEYS, 'original cheque')
+    hash(b.hKP, 'hKP')
+  } else if (b.form === 'fixed') {
+    exactKeys(b, FIXED_KEYS, 'fixed cheque')
+    hash(b.req, 'req'); hash(b.certificate, 'certificate')
+  } else {
+    fail(ErrorCode.BAD_REQUEST, 'cheque form must be "original" or "fixed"')
+  }
+  peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); peer(b.ttp, 'ttp')
+  if (b.provider === b.downloader) fail(ErrorCode.BAD_REQUEST, 'a peer cannot pay itself')
+  token(b.chequeSn, 'chequeSn'); amount(b.price, 'price'); time(b.ts, 'ts')
+  hash(b.hSEK, 'hSEK'); hash(b.z, 'z')
+}
+
+export function checkChequeAcceptBody (b: ChequeAcceptBody): void {
+  exactKeys(b, ['cheque', 'provider', 'downloader', 'chequeSn'], 'cheque acceptance')
+  hash(b.cheque, 'cheque'); peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); token(b.chequeSn, 'chequeSn')
+}
+
+export function checkCertBody (b: CapitalCertBody): void {
+  exactKeys(b, ['ac', 'peer', 'max', 'expiry', 'serial'], 'capital certificate')
+  peer(b.ac, 'ac'); peer(b.peer, 'peer'); amount(b.max, 'max'); time(b.expiry, 'expiry'); token(b.serial, 'serial')
+}
+
+export function checkCertRequestBody (b: CertRequestBody): void {
+  exactKeys(b, ['ac', 'peer', 'max', 'nonce'], 'certificate request')
+  peer(b.ac, 'ac'); peer(b.peer, 'peer'); amount(b.max, 'max'); token(b.nonce, 'nonce')
+}
+
+export function checkDepositRequestBody (b: DepositRequestBody): void {
+  exactKeys(b, ['ac', 'provider', 'nonce', 'cheques'], 'deposit request')
+  peer(b.ac, 'ac'); peer(b.provider, 'provider'); token(b.nonce, 'nonce')
+  if (!Array.isArray(b.cheques) || b.cheques.length === 0 || b.cheques.length > MAX_DEPOSIT_CHEQUES) fail(ErrorCode.BAD_REQUEST, `a deposit holds 1..${MAX_DEPOSIT_CHEQUES} cheques`)
+  b.cheques.forEach((h, i) => hash(h, `cheque ${i}`))
+}
+
+// ---- signing (each helper refuses to sign what its verifier would refuse) ----
+
+function signAs<T> (signer: Signer, who: string, role: string, tag: string, body: T, kind: string): Opened<T> {
+  if (signer.peerId !== who) fail(ErrorCode.WRONG_SIGNER, `only the ${role} signs this object`)
+  return signer.sign<T>(tag, body, kind)
+}
+
+export function signRequest (signer: Signer, body: RequestBody, kind = 'fairex-request'): Opened<RequestBody> {
+  checkRequestBody(body)
+  return signAs(signer, body.downloader, 'downloader', FAIREX_TAG.request, body, kind)
+}
+
+export function signCheque (signer: Signer, body: ChequeBody, kind = 'fairex-cheque'): Opened<ChequeBody> {
+  checkChequeBody(body)
+  return signAs(signer, body.provider, 'provider', FAIREX_TAG.cheque, body, kind)
+}
+
+/** D's countersignature (message 2.3) of P's cheque envelope. */
+export function acceptCheque (signer: Signer, cheque: Opened<ChequeBody>, kind = 'fairex-cheque'): Opened<ChequeAcceptBody> {
+  const c = cheque.body
+  return signAs<ChequeAcceptBody>(signer, c.downloader, 'downloader', FAIREX_TAG.chequeAccept, { cheque: cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn }, kind)
+}
+
+export function signCertRequest (signer: Signer, body: CertRequestBody, kind = 'fairex-cert'): Opened<CertRequestBody> {
+  checkCertRequestBody(body)
+  return signAs(signer, body.peer, 'peer', FAIREX_TAG.certRequest, body, kind)
+}
+
+export function signCertificate (signer: Signer, body: CapitalCertBody, kind = 'fairex-cert'): Opened<CapitalCertBody> {
+  checkCertBody(body)
+  return signAs(signer, body.ac, 'AC', FAIREX_TAG.capitalCert, body, kind)
+}
+
+export function signDepositRequest (signer: Signer, body: DepositRequestBody, kind = 'fairex-deposit'): Opened<DepositRequestBody> {
+  checkDepositRequestBody(body)
+  return signAs(signer, body.provider, 'provider', FAIREX_TAG.deposit, body, kind)
+}
+
+// ---- opening (signature, fields, and that the signer is the party the body names) ----
+
+export function openRequest (verifier: Verifier, b64: unknown, kind = 'fairex-request'): Opened<RequestBody> {
+  const env = verifier.open<RequestBody>(decodeEnvelope(b64, 'download request'), FAIREX_TAG.request, kind)
+  checkRequestBody(env.body)
+  if (env.signer !== env.body.downloader) fail(ErrorCode.WRONG_SIGNER, 'download request not signed by its downloader')
+  return env
+}
+
+export function openCheque (verifier: Verifier, b64: unknown, kind = 'fairex-cheque'): Opened<ChequeBody> {
+  const env = verifier.open<ChequeBody>(decodeEnvelope(b64, 'cheque'), FAIREX_TAG.cheque, kind)
+  checkChequeBody(env.body)
+  if (env.signer !== env.body.provider) fail(ErrorCode.WRONG_SIGNER, 'cheque not signed by its provider')
+  return env
+}
+
+/** Opens D's acceptance and checks it countersigns exactly `cheque`. */
+export function openChequeAccept (verifier: Verifier, b64: unknown, cheque: Opened<ChequeBody>, kind = 'fairex-cheque'): Opened<ChequeAcceptBody> {
+  const env = verifier.open<ChequeAcceptBody>(decodeEnvelope(b64, 'cheque acceptance'), FAIREX_TAG.chequeAccept, kind)
+  const a = env.body
+  checkChequeAcceptBody(a)
+  const c = cheque.body
+  if (a.cheque !== cheque.hash || a.provider !== c.provider || a.downloader !== c.downloader || a.chequeSn !== c.chequeSn) fail(ErrorCode.BAD_REQUEST, 'acceptance is for another cheque')
+  if (env.signer !== c.downloader) fail(ErrorCode.WRONG_SIGNER, 'cheque not countersigned by its downloader')
+  return env
+}
+
+/** Opens a capital certificate; with `ac`, it must be that AC's. Expiry is the caller's check (it depends on whose clock). */
+export function openCertificate (verifier: Verifier, b64: unknown, ac?: string, kind = 'fairex-cert'): Opened<CapitalCertBody> {
+  const env = verifier.open<CapitalCertBody>(decodeEnvelope(b64, 'capital certificate'), FAIREX_TAG.capitalCert, kind)
+  checkCertBody(env.body)
+  if (env.signer !== env.body.ac) fail(ErrorCode.WRONG_SIGNER, 'capital certificate not signed by the AC it names')
+  if (ac !== undefined && env.body.ac !== ac) fail(ErrorCode.WRONG_BROKER, 'capital certificate issued by another AC')
+  return env
+}
+
+export function openCertRequest (verifier: Verifier, b64: unknown, kind = 'fairex-cert'): Opened<CertRequestBody> {
+  const env = verifier.open<CertRequestBody>(decodeEnvelope(b64, 'certificate request'), FAIREX_TAG.certRequest, kind)
+  checkCertRequestBody(env.body)
+  if (env.signer !== env.body.peer) fail(ErrorCode.WRONG_SIGNER, 'certificate request not signed by its peer')
+  return env
+}
+
+export function openDepositRequest (verifier: Verifier, b64: unknown, kind = 'fairex-deposit'): Opened<DepositRequestBody> {
+  const env = verifier.open<DepositRequestBody>(decodeEnvelope(b64, 'deposit request'), FAIREX_TAG.deposit, kind)
+  checkDepositRequestBody(env.body)
+  if (env.signer !== env.body.provider) fail(ErrorCode.WRONG_SIGNER, 'deposit request not signed by its provider')
+  return env
+}
+
+// ---- relations between objects ----
+
+/**
+ * P's check of message 1.1: the certificate is D's, not expired, and covers the
+ * price. It proves only that `max` was escrowed; whether enough of it is left
+ * is known to the AC alone (it pays cheques in deposit order).
+ */
+export function checkCertificateForRequest (cert: Opened<CapitalCertBody>, req: Opened<RequestBody>, now: number): void {
+  if (cert.body.peer !== req.body.downloader) fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer')
+  if (now > cert.body.expiry) fail(ErrorCode.EXPIRED, 'capital certificate expired')
+  if (cert.body.max < req.body.price) fail(ErrorCode.INSUFFICIENT_FUNDS, `certificate covers ${cert.body.max} < price ${req.body.price}`)
+}
+
+/** What the checking party saw itself, beyond the request: the hashes of SEK(KP), Z and KP, and D's certificate. */
+export interface ChequeExpectations { hSEK?: string, z?: string, hKP?: string, certificate?: string }
+
+/**
+ * D's check of message 2.2 (and the judge's of COMP): the cheque is for this
+ * request's parties, serial and price, dated no earlier than the request, and
+ * (in the fixed form) signs this very REQ envelope. An original cheque carries
+ * no REQ: only the copied fields can be compared, which is the paper's flaw.
+ */
+export function checkChequeAgainstRequest (cheque: Opened<ChequeBody>, req: Opened<RequestBody>, expect: ChequeExpectations = {}): void {
+  const c = cheque.body
+  const r = req.body
+  for (const f of ['provider', 'downloader', 'ttp', 'chequeSn', 'price'] as const) {
+    if (c[f] !== r[f]) fail(ErrorCode.BAD_REQUEST, `cheque ${f} does not match the request`)
+  }
+  if (c.ts < r.ts) fail(ErrorCode.BAD_REQUEST, 'cheque dated before its request')
+  if (c.form === 'fixed' && c.req !== req.hash) fail(ErrorCode.BAD_REQUEST, 'cheque signs another request')
+  if (expect.hSEK !== undefined && c.hSEK !== expect.hSEK) fail(ErrorCode.BAD_REQUEST, 'cheque hSEK does not match the encrypted key piece')
+  if (expect.z !== undefined && c.z !== expect.z) fail(ErrorCode.BAD_REQUEST, 'cheque z does not match Z')
+  if (expect.hKP !== undefined && (c.form !== 'original' || c.hKP !== expect.hKP)) fail(ErrorCode.BAD_REQUEST, 'cheque hKP does not match the key piece')
+  if (expect.certificate !== undefined && (c.form !== 'fixed' || c.certificate !== expect.certificate)) fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
+}
