@@ -22,29 +22,51 @@ export function encodeFrame (data: Uint8Array): Uint8Array {
   return out
 }
 
+/**
+ * Reads frames from a stream with bounded memory: data is taken from 'message'
+ * events into one buffer, and the stream is paused while that buffer holds more
+ * than a frame's worth (then the yamux window holds the sender back), so a
+ * slow consumer or a flooding peer cannot make it grow without limit.
+ */
 export class FrameReader {
   private readonly buf = new Uint8ArrayList()
-  private readonly it: AsyncIterator<Uint8Array | Uint8ArrayList>
+  private readonly stream: Stream
   private readonly maxFrame: number
   private readonly maxPrefix: number
+  private readonly highWater: number
   private ended = false
+  private wake?: () => void
 
   constructor (stream: Stream, maxFrame: number) {
-    this.it = (stream as unknown as AsyncIterable<Uint8Array | Uint8ArrayList>)[Symbol.asyncIterator]()
+    this.stream = stream
     this.maxFrame = maxFrame
     this.maxPrefix = varintLength(maxFrame)
+    this.highWater = maxFrame + 64 * 1024
+    const notify = (): void => { const w = this.wake; this.wake = undefined; w?.() }
+    stream.addEventListener('message', (evt) => {
+      this.buf.append(evt.data as any)
+      if (this.buf.byteLength > this.highWater && stream.readStatus === 'readable') stream.pause()
+      notify()
+    })
+    const end = (): void => { this.ended = true; notify() }
+    stream.addEventListener('remoteCloseWrite', end)
+    stream.addEventListener('close', end)
   }
 
-  /** Next frame, or null at a clean end of stream. Throws on a bad or oversize prefix, a truncated frame, or abort. */
+  /** Next frame, or null at a clean end of stream. Throws on a bad or oversize prefix, a truncated frame, a reset, or abort. */
   async read (signal?: AbortSignal): Promise<Uint8Array | null> {
     while (true) {
       const frame = this.tryParse()
-      if (frame !== undefined) return frame
+      if (frame !== undefined) {
+        if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater / 2) this.stream.resume()
+        return frame
+      }
       if (this.ended) {
+        if (this.stream.status === 'reset' || this.stream.status === 'aborted') throw new P2payError(ErrorCode.UNREACHABLE, `stream ${this.stream.status}`)
         if (this.buf.byteLength === 0) return null
         throw new P2payError(ErrorCode.BAD_FRAME, 'stream ended inside a frame')
       }
-      await this.fill(signal)
+      await this.waitForData(signal)
     }
   }
 
@@ -58,7 +80,11 @@ export class FrameReader {
       mul *= 128
       if ((b & 0x80) === 0) {
         if (len > this.maxFrame) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, `frame of ${len} bytes over the ${this.maxFrame} limit`)
-        if (this.buf.byteLength < i + 1 + len) return undefined
+        if (this.buf.byteLength < i + 1 + len) {
+          // a whole frame may exceed the pause threshold's half: make sure it can arrive
+          if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater) this.stream.resume()
+          return undefined
+        }
         const frame = this.buf.subarray(i + 1, i + 1 + len)
         this.buf.consume(i + 1 + len)
         return frame
@@ -67,20 +93,13 @@ export class FrameReader {
     return undefined
   }
 
-  private async fill (signal?: AbortSignal): Promise<void> {
+  private async waitForData (signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
-    let onAbort: (() => void) | undefined
-    const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out'))
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { this.wake = undefined; reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out')) }
       signal?.addEventListener('abort', onAbort, { once: true })
+      this.wake = () => { signal?.removeEventListener('abort', onAbort); resolve() }
     })
-    try {
-      const r = await Promise.race([this.it.next(), aborted])
-      if (r.done === true) this.ended = true
-      else this.buf.append(r.value)
-    } finally {
-      if (onAbort != null) signal?.removeEventListener('abort', onAbort)
-    }
   }
 }
 

@@ -15,29 +15,47 @@ const code = (c: string) => (e: unknown): boolean => {
   return true
 }
 
-/** A fake stream: FrameReader only uses [Symbol.asyncIterator]. Counts bytes handed out. */
-interface Fake { stream: Stream, pulled: () => number }
-function fromChunks (chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
+/**
+ * A fake stream with the parts FrameReader uses: 'message', 'remoteCloseWrite'
+ * and 'close' events, readStatus/status, pause() and resume(). Chunks are
+ * emitted one per macrotask while it is readable; counts bytes handed out.
+ */
+interface Fake { stream: Stream, pulled: () => number, pauses: () => number }
+function fakeStream (next: () => Uint8Array | Uint8ArrayList | undefined, opts: { hangAtEnd?: boolean } = {}): Fake {
+  const target = new EventTarget() as EventTarget & Record<string, any>
   let pulled = 0
-  let i = 0
-  const it: AsyncIterator<Uint8Array | Uint8ArrayList> = {
-    next: async () => {
-      if (i < chunks.length) {
-        const value = chunks[i++]
-        pulled += value.byteLength
-        return { done: false, value }
-      }
-      if (opts.hangAtEnd === true) return await new Promise<never>(() => {})
-      return { done: true, value: undefined }
+  let pauses = 0
+  target.readStatus = 'readable'
+  target.status = 'open'
+  target.pause = () => { if (target.readStatus === 'readable') { target.readStatus = 'paused'; pauses++ } }
+  target.resume = () => { if (target.readStatus === 'paused') { target.readStatus = 'readable'; schedule() } }
+  let scheduled = false
+  const emit = (): void => {
+    scheduled = false
+    if (target.readStatus !== 'readable') return
+    const value = next()
+    if (value === undefined) {
+      if (opts.hangAtEnd !== true) { target.readStatus = 'closed'; target.dispatchEvent(new Event('remoteCloseWrite')) }
+      return
     }
+    pulled += value.byteLength
+    const evt = new Event('message') as Event & { data?: unknown }
+    evt.data = value
+    target.dispatchEvent(evt)
+    schedule()
   }
-  return { stream: { [Symbol.asyncIterator]: () => it } as unknown as Stream, pulled: () => pulled }
+  function schedule (): void { if (!scheduled) { scheduled = true; setImmediate(emit) } }
+  schedule()
+  return { stream: target as unknown as Stream, pulled: () => pulled, pauses: () => pauses }
 }
-/** Endless stream of the same chunk. */
+function fromChunks (chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
+  let i = 0
+  return fakeStream(() => chunks[i++], opts)
+}
+/** Endless stream of the same chunk (stops after 1e5 chunks so a broken reader cannot hang the suite). */
 function endless (chunk: Uint8Array): Fake {
-  let pulled = 0
-  const it = { next: async () => { pulled += chunk.byteLength; return { done: false as const, value: chunk } } }
-  return { stream: { [Symbol.asyncIterator]: () => it } as unknown as Stream, pulled: () => pulled }
+  let n = 0
+  return fakeStream(() => n++ < 100_000 ? chunk : undefined, { hangAtEnd: true })
 }
 function split (bytes: Uint8Array, sizes: (i: number) => number): Uint8Array[] {
   const out: Uint8Array[] = []
@@ -86,6 +104,18 @@ describe('varint and encodeFrame', () => {
 })
 
 describe('FrameReader', () => {
+  it('pauses a stream whose reader falls behind, so buffered data stays bounded, and resumes as frames are read', { timeout: 10_000 }, async () => {
+    const max = 256 * 1024
+    const frame = encodeFrame(payload(max - 8))
+    const fake = fromChunks(Array.from({ length: 40 }, () => frame)) // ~10 MiB
+    const r = new FrameReader(fake.stream, max)
+    await new Promise(resolve => setTimeout(resolve, 200)) // nobody reads meanwhile
+    assert.ok(fake.pauses() > 0, 'the stream was paused')
+    assert.ok(fake.pulled() <= max + 64 * 1024 + frame.byteLength, `buffered ${fake.pulled()} bytes without a reader`)
+    assert.equal((await readAll(r)).length, 40)
+    assert.equal(fake.pulled(), 40 * frame.byteLength)
+  })
+
   it('round trips frames of length 0, 127, 128, 16383, 16384 and 1 MiB', async () => {
     const sizes = [0, 127, 128, 16383, 16384, MiB]
     const frames = sizes.map((n, i) => payload(n, i))
