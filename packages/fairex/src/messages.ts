@@ -56,7 +56,17 @@ export interface OriginalChequeBody extends ChequeCommon { form: 'original', hKP
  * dropped (the paper found it unused). `certificate` is the hash of D's capital
  * certificate: it names the escrow the cheque is paid from.
  */
-export interface FixedChequeBody extends ChequeCommon { form: 'fixed', req: string, certificate: string }
+export interface FixedChequeBody extends ChequeCommon {
+  form: 'fixed'
+  req: string
+  certificate: string
+  /** the judge Z also holds K for, so a complaint can be judged without the TTP */
+  judge: string
+  /** hash of P's signed manifest: fixes the file id and piece count the judge checks the key piece against */
+  manifest: string
+  /** which piece was sent encrypted */
+  keyIndex: number
+}
 
 export type ChequeBody = OriginalChequeBody | FixedChequeBody
 export type ChequeForm = ChequeBody['form']
@@ -138,7 +148,7 @@ export function checkRequestBody (b: RequestBody): void {
 }
 
 const ORIGINAL_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hKP', 'hSEK', 'z'] as const
-const FIXED_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hSEK', 'req', 'z', 'certificate'] as const
+const FIXED_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hSEK', 'req', 'z', 'certificate', 'judge', 'manifest', 'keyIndex'] as const
 
 export function checkChequeBody (b: ChequeBody): void {
   if (b.form === 'original') {
@@ -146,7 +156,8 @@ export function checkChequeBody (b: ChequeBody): void {
     hash(b.hKP, 'hKP')
   } else if (b.form === 'fixed') {
     exactKeys(b, FIXED_KEYS, 'fixed cheque')
-    hash(b.req, 'req'); hash(b.certificate, 'certificate')
+    hash(b.req, 'req'); hash(b.certificate, 'certificate'); hash(b.manifest, 'manifest'); peer(b.judge, 'judge')
+    if (!Number.isSafeInteger(b.keyIndex) || b.keyIndex < 0) fail(ErrorCode.BAD_REQUEST, 'keyIndex must be a piece index')
   } else {
     fail(ErrorCode.BAD_REQUEST, 'cheque form must be "original" or "fixed"')
   }

@@ -40,19 +40,20 @@ interface World {
   D: Ident
   D2: Ident
   T: Ident
+  J: Ident
   X: Ident
 }
 
 async function world (over: Partial<AccountingConfig> = {}): Promise<World> {
   const clock = new Clock()
-  const [ac, P, P2, D, D2, T, X] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident(), ident()])
+  const [ac, P, P2, D, D2, T, J, X] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident(), ident(), ident()])
   const lt = Object.fromEntries(LEDGER_TABLES.map(n => [n, new Table(`ppay-${n}`)])) as unknown as LedgerTables
   const ledger = new Ledger(lt, ac.signer, verifier, { coinTtlMs: 3_600_000, cashGraceMs: 0, maxLayers: 0, maxCoinsPerBuy: 10, now: clock.now })
   const at = { accounts: lt.accounts, ...Object.fromEntries(ACCOUNTING_TABLES.map(n => [n, new Table(`fairex-${n}`)])) } as unknown as AccountingTables
   const acct = new Accounting(at, ac.signer, verifier, {
     now: clock.now, certTtlMs: CERT_TTL, maxCertValue: 1000, depositFee: FEE, depositGraceMs: GRACE, maxDepositBatch: 8, maxClockSkewMs: 5_000, ...over
   })
-  return { clock, ac, ledger, acct, P, P2, D, D2, T, X }
+  return { clock, ac, ledger, acct, P, P2, D, D2, T, J, X }
 }
 
 // ---- state ----
@@ -115,7 +116,7 @@ function purchase (w: World, o: { P: Ident, D: Ident, cert: IssueResult, price: 
   const common = { provider: o.P.id, downloader: o.D.id, ttp: w.T.id, chequeSn: req.body.chequeSn, price: o.price, ts, hSEK: hex(), z: hex() }
   const body: ChequeBody = o.form === 'original'
     ? { form: 'original', ...common, hKP: hex(), ...o.over } as OriginalChequeBody
-    : { form: 'fixed', ...common, req: req.hash, certificate: o.cert.hash, ...o.over } as FixedChequeBody
+    : { form: 'fixed', ...common, req: req.hash, certificate: o.cert.hash, judge: w.J.id, manifest: hex(), keyIndex: 0, ...o.over } as FixedChequeBody
   const cheque = signCheque(o.P.signer, body)
   const accept = acceptCheque(o.D.signer, cheque)
   return { req, cheque, item: { cheque: b64(cheque), accept: b64(accept), certificate: o.cert.certificate } }

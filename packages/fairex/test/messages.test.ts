@@ -42,10 +42,10 @@ function flipFromEnd (s: string, back: number): string {
   return toB64(b)
 }
 
-interface Parties { P: Ident, D: Ident, T: Ident, AC: Ident, X: Ident }
+interface Parties { P: Ident, D: Ident, T: Ident, J: Ident, AC: Ident, X: Ident }
 async function parties (): Promise<Parties> {
-  const [P, D, T, AC, X] = await Promise.all([ident(), ident(), ident(), ident(), ident()])
-  return { P, D, T, AC, X }
+  const [P, D, T, J, AC, X] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident()])
+  return { P, D, T, J, AC, X }
 }
 
 function reqBody (s: Parties, over: Partial<RequestBody> = {}): RequestBody {
@@ -54,7 +54,7 @@ function reqBody (s: Parties, over: Partial<RequestBody> = {}): RequestBody {
 
 function fixedFor (s: Parties, req: Opened<RequestBody>, certificate: string, over: Partial<FixedChequeBody> = {}): FixedChequeBody {
   const r = req.body
-  return { form: 'fixed', provider: r.provider, downloader: r.downloader, ttp: r.ttp, chequeSn: r.chequeSn, price: r.price, ts: r.ts + 1000, hSEK: hex(), req: req.hash, z: hex(), certificate, ...over }
+  return { form: 'fixed', provider: r.provider, downloader: r.downloader, ttp: r.ttp, chequeSn: r.chequeSn, price: r.price, ts: r.ts + 1000, hSEK: hex(), req: req.hash, z: hex(), certificate, judge: s.J.id, manifest: hex(), keyIndex: 3, ...over }
 }
 
 function originalFor (req: Opened<RequestBody>, over: Partial<OriginalChequeBody> = {}): OriginalChequeBody {
@@ -170,16 +170,39 @@ describe('cheque (2.2) and acceptance (2.3)', () => {
       { provider: 'nope' }, { downloader: s.P.id }, { ttp: 42 }, { chequeSn: 'a b c d e f' }, { price: 0 }, { price: 1.5 }, { ts: -5 },
       { hSEK: 'zz' }, { z: hex().slice(1) }, { form: 'other' }, { form: undefined }
     ]
-    for (const over of [...common, { hKP: 'x' }, { req: hex() }, { certificate: hex() }]) {
+    for (const over of [...common, { hKP: 'x' }, { req: hex() }, { certificate: hex() }, { judge: s.J.id }, { manifest: hex() }, { keyIndex: 0 }]) {
       throwsCode(() => checkChequeBody({ ...originalFor(req), ...over } as ChequeBody), ErrorCode.BAD_REQUEST)
     }
-    for (const over of [...common, { req: 'x' }, { certificate: '' }, { hKP: hex() }]) {
+    for (const over of [...common, { req: 'x' }, { certificate: '' }, { hKP: hex() }, { judge: 'nope' }, { manifest: 'x' }, { keyIndex: -1 }]) {
       throwsCode(() => checkChequeBody({ ...fixedFor(s, req, hex()), ...over } as ChequeBody), ErrorCode.BAD_REQUEST)
       if (encodable(over)) throwsCode(() => openCheque(verifier, raw(s.P, FAIREX_TAG.cheque, { ...fixedFor(s, req, hex()), ...over })), ErrorCode.BAD_REQUEST)
     }
     const noCert: Record<string, unknown> = { ...fixedFor(s, req, hex()) }
     delete noCert.certificate
     throwsCode(() => openCheque(verifier, raw(s.P, FAIREX_TAG.cheque, noCert)), ErrorCode.BAD_REQUEST)
+  })
+
+  it('a fixed cheque without judge, manifest or keyIndex, or with a keyIndex that is not a piece index, is refused', async () => {
+    const s = await parties()
+    const req = signRequest(s.D.signer, reqBody(s))
+    for (const field of ['judge', 'manifest', 'keyIndex']) {
+      const body: Record<string, unknown> = { ...fixedFor(s, req, hex()) }
+      delete body[field]
+      throwsCode(() => signCheque(s.P.signer, body as unknown as ChequeBody), ErrorCode.BAD_REQUEST)
+      throwsCode(() => openCheque(verifier, raw(s.P, FAIREX_TAG.cheque, body)), ErrorCode.BAD_REQUEST)
+    }
+    // 1.5 cannot even be signed (canonical JSON is integers only); the rest reach the wire and are refused there
+    for (const keyIndex of [-1, 1.5, '0', null, true, 2 ** 53, [0]] as unknown[]) {
+      const body = { ...fixedFor(s, req, hex()), keyIndex } as unknown as ChequeBody
+      throwsCode(() => signCheque(s.P.signer, body), ErrorCode.BAD_REQUEST)
+      if (encodable(body)) throwsCode(() => openCheque(verifier, raw(s.P, FAIREX_TAG.cheque, body)), ErrorCode.BAD_REQUEST)
+    }
+    // the judge is a peer someone can sign for, and the manifest a hash
+    for (const over of [{ judge: '' }, { judge: 'x'.repeat(129) }, { manifest: hex().toUpperCase() }, { manifest: 7 }]) {
+      throwsCode(() => openCheque(verifier, raw(s.P, FAIREX_TAG.cheque, { ...fixedFor(s, req, hex()), ...over })), ErrorCode.BAD_REQUEST)
+    }
+    // 0 (the first piece) is an index like any other
+    assert.equal((openCheque(verifier, b64(signCheque(s.P.signer, fixedFor(s, req, hex(), { keyIndex: 0 })))).body as FixedChequeBody).keyIndex, 0)
   })
 })
 
