@@ -1,10 +1,13 @@
-# p2pay daemons (broker, node) on Node 24, which runs the TypeScript sources directly.
+# p2pay daemons (broker, ttp, judge, node) on Node 24, which runs the TypeScript sources directly.
 FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/ppay/package.json packages/ppay/
+COPY packages/fairex/package.json packages/fairex/
 COPY packages/broker/package.json packages/broker/
+COPY packages/ttp/package.json packages/ttp/
+COPY packages/judge/package.json packages/judge/
 COPY packages/node/package.json packages/node/
 COPY packages/cli/package.json packages/cli/
 RUN npm ci --omit=dev && npm cache clean --force

@@ -18,8 +18,11 @@ export class ApiError extends Error {
   constructor (status: number, code: string, message: string) { super(message); this.status = status; this.code = code }
 }
 
+/** The CLI's first word: `p2pay <kind> start`. */
+export type DaemonKind = 'broker' | 'node' | 'ttp' | 'judge'
+
 export class Daemon {
-  readonly kind: 'broker' | 'node'
+  readonly kind: DaemonKind
   readonly dataDir: string
   readonly args: string[]
   proc?: ChildProcess
@@ -29,7 +32,7 @@ export class Daemon {
   private token = ''
   exited?: Promise<number | null>
 
-  constructor (kind: 'broker' | 'node', dataDir: string, args: string[]) {
+  constructor (kind: DaemonKind, dataDir: string, args: string[]) {
     this.kind = kind
     this.dataDir = dataDir
     this.args = args
@@ -117,6 +120,8 @@ export class Swarm {
   readonly dir: string
   broker!: Daemon
   readonly nodes: Daemon[] = []
+  /** TTPs, judges and any other daemon started through `add` */
+  readonly others: Daemon[] = []
   constructor (name: string) {
     this.dir = mkdtempSync(join(tmpdir(), `p2pay-${name}-`))
   }
@@ -135,8 +140,15 @@ export class Swarm {
     return started
   }
 
+  /** Starts a daemon of any kind in `<dir>/<name>`; stopAll stops it too. */
+  async add (kind: DaemonKind, name: string, args: string[] = []): Promise<Daemon> {
+    const d = await new Daemon(kind, join(this.dir, name), args).start()
+    this.others.push(d)
+    return d
+  }
+
   async stopAll (): Promise<void> {
-    await Promise.all([...this.nodes, this.broker].filter(Boolean).map(async d => await d.stop()))
+    await Promise.all([...this.nodes, ...this.others, this.broker].filter(Boolean).map(async d => await d.stop()))
     if (process.env.P2PAY_KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
   }
 }

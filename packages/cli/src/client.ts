@@ -1,6 +1,7 @@
 // Talks to a running daemon through its control API, using the api.json and
 // api.token files the daemon writes into its data dir.
 import { readFileSync, existsSync } from 'node:fs'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { API_FILE, TOKEN_FILE, ErrorCode, P2payError } from '@p2pay/core'
 
@@ -14,21 +15,34 @@ export function targetFromDataDir (dataDir: string): ApiTarget {
   return { url: `http://127.0.0.1:${apiPort}`, token }
 }
 
-export async function api<T = any> (t: ApiTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  let res: Response
-  try {
-    res = await fetch(`${t.url}${path}`, {
+/**
+ * One control API call. node:http rather than fetch: fetch gives up on a reply
+ * whose headers take over 5 minutes, and a file purchase may take longer.
+ */
+export async function api<T = any> (t: ApiTarget, method: 'GET' | 'POST', path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
+  const payload = method === 'POST' ? JSON.stringify(body ?? {}) : undefined
+  const res = await new Promise<{ status: number, text: string }>((resolve, reject) => {
+    const req = request(`${t.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
-      body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
-      signal: AbortSignal.timeout(120_000)
+      headers: {
+        authorization: `Bearer ${t.token}`,
+        'content-type': 'application/json',
+        ...(payload !== undefined ? { 'content-length': Buffer.byteLength(payload) } : {})
+      },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000)
+    }, (r) => {
+      const chunks: Buffer[] = []
+      r.on('data', (c: Buffer) => chunks.push(c))
+      r.on('error', reject)
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
     })
-  } catch (err) {
-    throw new P2payError(ErrorCode.UNREACHABLE, `control API at ${t.url} not answering: ${(err as Error).message}`)
-  }
-  const text = await res.text()
+    req.on('error', reject)
+    req.end(payload)
+  }).catch((err: Error) => {
+    throw new P2payError(ErrorCode.UNREACHABLE, `control API at ${t.url} not answering: ${err.message}`)
+  })
   let json: any
-  try { json = JSON.parse(text) } catch { json = { text } }
-  if (!res.ok) throw new P2payError((json?.error?.code ?? ErrorCode.INTERNAL), json?.error?.message ?? `HTTP ${res.status}`, json?.error?.details)
+  try { json = JSON.parse(res.text) } catch { json = { text: res.text } }
+  if (res.status < 200 || res.status >= 300) throw new P2payError((json?.error?.code ?? ErrorCode.INTERNAL), json?.error?.message ?? `HTTP ${res.status}`, json?.error?.details)
   return json as T
 }

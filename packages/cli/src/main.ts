@@ -1,13 +1,20 @@
 // The `p2pay` command: starts daemons and drives running ones through their control API.
-import { parseArgv, resolveConfig, specHelp, P2payError, type Spec } from '@p2pay/core'
+import { loadOrCreateIdentity, parseArgv, peerIdOfKey, resolveConfig, specHelp, P2payError, type RunningDaemon, type Spec } from '@p2pay/core'
 import { exitOnSignals } from '@p2pay/core'
 import { brokerSpec, startBroker, type BrokerConfig } from '@p2pay/broker'
 import { nodeSpec, startNode, type NodeConfig } from '@p2pay/node'
+import { ttpSpec, startTtp, type TtpConfig } from '@p2pay/ttp'
+import { judgeSpec, startJudge, type JudgeConfig } from '@p2pay/judge'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { api, targetFromDataDir } from './client.ts'
+import { buyFile } from './progress.ts'
 
 interface Command {
   summary: string
   usage: string
+  /** lines explaining the command's own flags */
+  details?: string[]
   examples: string[]
   run: (flags: Record<string, string | true>) => Promise<unknown>
   options?: Spec
@@ -23,19 +30,34 @@ const num = (flags: Record<string, string | true>, name: string): number => {
   if (!Number.isSafeInteger(n)) throw new P2payError('BAD_REQUEST', `--${name} must be an integer`)
   return n
 }
-const nodeDir = (f: Record<string, string | true>): string => typeof f['data-dir'] === 'string' ? f['data-dir'] : (process.env.P2PAY_DATA_DIR ?? './.data/node')
-const brokerDir = (f: Record<string, string | true>): string => typeof f['data-dir'] === 'string' ? f['data-dir'] : (process.env.P2PAY_DATA_DIR ?? './.data/broker')
-const onNode = (method: 'GET' | 'POST', path: string, body?: (f: Record<string, string | true>) => unknown) =>
-  async (f: Record<string, string | true>) => await api(targetFromDataDir(nodeDir(f)), method, typeof path === 'string' ? path : '', body?.(f))
-const onBroker = (method: 'GET' | 'POST', path: string, body?: (f: Record<string, string | true>) => unknown) =>
-  async (f: Record<string, string | true>) => await api(targetFromDataDir(brokerDir(f)), method, path, body?.(f))
+const dirOf = (fallback: string) => (f: Record<string, string | true>): string => typeof f['data-dir'] === 'string' ? f['data-dir'] : (process.env.P2PAY_DATA_DIR ?? fallback)
+const nodeDir = dirOf('./.data/node')
+const on = (dir: (f: Record<string, string | true>) => string) => (method: 'GET' | 'POST', path: string | ((f: Record<string, string | true>) => string), body?: (f: Record<string, string | true>) => unknown) =>
+  async (f: Record<string, string | true>) => await api(targetFromDataDir(dir(f)), method, typeof path === 'string' ? path : path(f), body?.(f))
+const onNode = on(nodeDir)
+const onBroker = on(dirOf('./.data/broker'))
+const onTtp = on(dirOf('./.data/ttp'))
+const onJudge = on(dirOf('./.data/judge'))
 
-/** `p2pay pay --to` takes a peer id or a multiaddr ending in /p2p/<peer id>. */
-function payee (to: string): { to: string, addrs: string[] } {
+/** `p2pay pay --to` (and `--provider`) take a peer id or a multiaddr ending in /p2p/<peer id>. */
+function payee (to: string, flag = 'to'): { to: string, addrs: string[] } {
   if (!to.startsWith('/')) return { to, addrs: [] }
   const i = to.lastIndexOf('/p2p/')
-  if (i < 0) throw new P2payError('BAD_REQUEST', '--to multiaddr must end in /p2p/<peer id>')
+  if (i < 0) throw new P2payError('BAD_REQUEST', `--${flag} multiaddr must end in /p2p/<peer id>`)
   return { to: to.slice(i + 5), addrs: [to.slice(0, i)] }
+}
+
+/** --form, when given: the fixed protocol (judge-backed) or the paper's original. */
+function form (f: Record<string, string | true>): { form?: string } {
+  if (f.form === undefined) return {}
+  if (f.form !== 'original' && f.form !== 'fixed') throw new P2payError('BAD_REQUEST', '--form must be original or fixed')
+  return { form: f.form }
+}
+
+/** A daemon runs until a signal stops it: the command returns nothing, so main does not exit. */
+const startCmd = <C>(spec: Spec, start: (cfg: C) => Promise<RunningDaemon>) => async (f: Record<string, string | true>) => {
+  exitOnSignals(await start(resolveConfig<C>(spec, f)))
+  return undefined
 }
 
 const commands: Record<string, Command> = {
@@ -44,11 +66,7 @@ const commands: Record<string, Command> = {
     usage: 'p2pay broker start [options]',
     examples: ['p2pay broker start --data-dir ./.data/broker --listen /ip4/127.0.0.1/tcp/4001'],
     options: brokerSpec,
-    run: async (f) => {
-      const d = await startBroker(resolveConfig<BrokerConfig>(brokerSpec, f))
-      exitOnSignals(d)
-      return undefined
-    }
+    run: startCmd<BrokerConfig>(brokerSpec, startBroker)
   },
   'broker topup': {
     summary: 'credit an account (stands in for the outside money system)',
@@ -59,26 +77,63 @@ const commands: Record<string, Command> = {
   'broker status': { summary: 'broker identity and conservation audit', usage: 'p2pay broker status [--data-dir <dir>]', examples: ['p2pay broker status'], run: onBroker('GET', '/v1/status') },
   'broker accounts': { summary: 'every account balance', usage: 'p2pay broker accounts', examples: ['p2pay broker accounts'], run: onBroker('GET', '/v1/accounts') },
   'broker frauds': { summary: 'fraud proofs recorded, each naming its cheater', usage: 'p2pay broker frauds', examples: ['p2pay broker frauds'], run: onBroker('GET', '/v1/frauds') },
-  'broker audit': { summary: 'balances + outstanding coins = money topped up?', usage: 'p2pay broker audit', examples: ['p2pay broker audit'], run: onBroker('GET', '/v1/audit') },
+  'broker audit': { summary: 'balances + outstanding coins + certificate escrow = money topped up?', usage: 'p2pay broker audit', examples: ['p2pay broker audit'], run: onBroker('GET', '/v1/audit') },
+  'ttp start': {
+    summary: 'run the file market\'s TTP (gives a paying downloader K, queues the countersigned cheque for its provider)',
+    usage: 'p2pay ttp start [options]',
+    examples: ['p2pay ttp start --data-dir ./.data/ttp --listen /ip4/127.0.0.1/tcp/4002'],
+    options: ttpSpec,
+    run: startCmd<TtpConfig>(ttpSpec, startTtp)
+  },
+  'ttp disputes': { summary: 'disputes the TTP resolved, and whether each provider fetched its cheque', usage: 'p2pay ttp disputes [--data-dir <ttp dir>]', examples: ['p2pay ttp disputes --data-dir ./.data/ttp'], run: onTtp('GET', '/v1/ttp/disputes') },
+  'judge start': {
+    summary: 'run the file market\'s judge (rules on complaints, signs bans, has the broker void a banned provider\'s cheque)',
+    usage: 'p2pay judge start --broker <multiaddr>/p2p/<id> [--ban-days 30] [options]',
+    examples: ['p2pay judge start --data-dir ./.data/judge --broker /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --ban-days 30'],
+    options: judgeSpec,
+    run: startCmd<JudgeConfig>(judgeSpec, startJudge)
+  },
+  'judge verdicts': { summary: 'verdicts given, with each providerBan\'s void at the broker', usage: 'p2pay judge verdicts [--data-dir <judge dir>]', examples: ['p2pay judge verdicts --data-dir ./.data/judge'], run: onJudge('GET', '/v1/judge/verdicts') },
+  'judge bans': { summary: 'ban records in force', usage: 'p2pay judge bans [--data-dir <judge dir>]', examples: ['p2pay judge bans --data-dir ./.data/judge'], run: onJudge('GET', '/v1/judge/bans') },
+  identity: {
+    summary: 'peer id of a data dir\'s identity key, made if missing (so the broker can be told the judge\'s id before either runs)',
+    usage: 'p2pay identity --data-dir <dir>',
+    examples: ['p2pay identity --data-dir ./.data/judge'],
+    run: async (f) => {
+      const dir = need(f, 'data-dir')
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      return { peerId: peerIdOfKey((await loadOrCreateIdentity(dir)).publicKey.raw) }
+    }
+  },
   'node start': {
     summary: 'run a peer daemon (pays, owns and holds coins, answers reassignments)',
     usage: 'p2pay node start --broker <multiaddr>/p2p/<id> [options]',
     examples: ['p2pay node start --data-dir ./.data/alice --broker /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...'],
     options: nodeSpec,
-    run: async (f) => {
-      const d = await startNode(resolveConfig<NodeConfig>(nodeSpec, f))
-      exitOnSignals(d)
-      return undefined
-    }
+    run: startCmd<NodeConfig>(nodeSpec, startNode)
   },
   status: { summary: 'peer id, addresses, wallet summary', usage: 'p2pay status [--data-dir <node dir>]', examples: ['p2pay status --data-dir ./.data/alice'], run: onNode('GET', '/v1/status') },
   balance: { summary: 'account balance at the broker and wallet contents', usage: 'p2pay balance [--data-dir <node dir>]', examples: ['p2pay balance'], run: onNode('GET', '/v1/balance') },
   coins: { summary: 'owned and held coins', usage: 'p2pay coins [--data-dir <node dir>]', examples: ['p2pay coins'], run: onNode('GET', '/v1/coins') },
   buy: {
-    summary: 'buy coins from the broker against the account balance',
-    usage: 'p2pay buy --count <n> --value <v> [--data-dir <node dir>]',
-    examples: ['p2pay buy --count 10 --value 5'],
-    run: onNode('POST', '/v1/buy', f => ({ count: num(f, 'count'), value: num(f, 'value') }))
+    summary: 'buy PPay coins from the broker, or a file from a provider (file market)',
+    usage: 'p2pay buy --count <n> --value <v> | p2pay buy --provider <peer id | multiaddr/p2p/id> --file <fileId> --out <path> [--form original|fixed] [--progress] [--data-dir <node dir>]',
+    details: [
+      '  --count, --value   coins: how many, of what value each, paid from the account balance',
+      '  --provider         file: who sells it (a multiaddr also tells the node where to dial)',
+      '  --file             file: its id (see p2pay catalog)',
+      '  --out              file: where to write it (made absolute: the daemon writes it)',
+      '  --form             file: insist on the fixed (judge-backed) or the original protocol',
+      '  --progress         file: draw the progress bar on stderr even when it is not a terminal'
+    ],
+    examples: ['p2pay buy --count 10 --value 5', 'p2pay buy --provider /ip4/127.0.0.1/tcp/4003/p2p/12D3KooW... --file 9f86d0... --out ./film.bin --form fixed'],
+    run: async (f) => {
+      const file = f.provider !== undefined || f.file !== undefined || f.out !== undefined
+      if (file && (f.count !== undefined || f.value !== undefined)) throw new P2payError('BAD_REQUEST', 'buy takes --count/--value (coins) or --provider/--file/--out (a file), not both')
+      if (!file) return await onNode('POST', '/v1/buy', f => ({ count: num(f, 'count'), value: num(f, 'value') }))(f)
+      const { to: provider, addrs } = payee(need(f, 'provider'), 'provider')
+      return await buyFile(targetFromDataDir(nodeDir(f)), { provider, addrs, fileId: need(f, 'file'), out: resolve(need(f, 'out')), ...form(f) }, f.progress === true || f.progress === 'true' || process.stderr.isTTY === true)
+    }
   },
   pay: {
     summary: 'pay a peer an exact amount with owned or held coins',
@@ -91,7 +146,38 @@ const commands: Record<string, Command> = {
   sync: { summary: 'pull the broker\'s downtime log for coins this node owns', usage: 'p2pay sync [--data-dir <node dir>]', examples: ['p2pay sync'], run: onNode('POST', '/v1/sync') },
   retry: { summary: 'retry queued deliveries and purchases now', usage: 'p2pay retry', examples: ['p2pay retry'], run: onNode('POST', '/v1/retry') },
   trail: { summary: 'audit trail of an owned coin', usage: 'p2pay trail --sn <serial>', examples: ['p2pay trail --sn 5f2c...'], run: async (f) => await onNode('GET', `/v1/trail?sn=${encodeURIComponent(need(f, 'sn'))}`)(f) },
-  connect: { summary: 'dial a peer', usage: 'p2pay connect --addr <multiaddr>', examples: ['p2pay connect --addr /ip4/127.0.0.1/tcp/4002/p2p/12D3KooW...'], run: onNode('POST', '/v1/connect', f => ({ addr: need(f, 'addr') })) }
+  connect: { summary: 'dial a peer', usage: 'p2pay connect --addr <multiaddr>', examples: ['p2pay connect --addr /ip4/127.0.0.1/tcp/4002/p2p/12D3KooW...'], run: onNode('POST', '/v1/connect', f => ({ addr: need(f, 'addr') })) },
+  share: {
+    summary: 'offer a file for sale: the node hashes it into pieces and signs its manifest',
+    usage: 'p2pay share --path <file> --price <n> [--name <s>] [--form original|fixed] [--data-dir <node dir>]',
+    details: [
+      '  --path    the file (made absolute: the daemon reads it from disk at each sale)',
+      '  --price   what one download costs',
+      '  --name    the name buyers see (default: the file\'s own name)',
+      '  --form    the protocol the sales use: fixed (judge-backed) or original'
+    ],
+    examples: ['p2pay share --path ./film.bin --price 25', 'p2pay share --path ./song.ogg --price 3 --name "song.ogg" --form fixed'],
+    run: onNode('POST', '/v1/fairex/share', f => ({
+      path: resolve(need(f, 'path')), price: num(f, 'price'), ...(typeof f.name === 'string' ? { name: f.name } : {}), ...form(f)
+    }))
+  },
+  files: { summary: 'the files this node offers', usage: 'p2pay files [--data-dir <node dir>]', examples: ['p2pay files'], run: onNode('GET', '/v1/fairex/files') },
+  catalog: {
+    summary: 'the files a provider offers',
+    usage: 'p2pay catalog --provider <peer id | multiaddr/p2p/id> [--data-dir <node dir>]',
+    examples: ['p2pay catalog --provider 12D3KooW...', 'p2pay catalog --provider /ip4/127.0.0.1/tcp/4003/p2p/12D3KooW...'],
+    run: onNode('GET', f => { payee(need(f, 'provider'), 'provider'); return `/v1/fairex/catalog?provider=${encodeURIComponent(need(f, 'provider'))}` })
+  },
+  deposit: { summary: 'deposit the cheques of this node\'s sales at the broker\'s accounting centre', usage: 'p2pay deposit [--data-dir <node dir>]', examples: ['p2pay deposit'], run: onNode('POST', '/v1/fairex/deposit') },
+  purchases: { summary: 'files bought or being bought, with their state', usage: 'p2pay purchases [--data-dir <node dir>]', examples: ['p2pay purchases'], run: onNode('GET', '/v1/fairex/purchases') },
+  sales: { summary: 'files sold, with their cheques', usage: 'p2pay sales [--data-dir <node dir>]', examples: ['p2pay sales'], run: onNode('GET', '/v1/fairex/sales') },
+  bans: { summary: 'providers the judge banned, as this node knows them', usage: 'p2pay bans [--data-dir <node dir>]', examples: ['p2pay bans'], run: onNode('GET', '/v1/fairex/bans') },
+  complain: {
+    summary: 'take a purchase whose key does not open the file to the judge (fixed form)',
+    usage: 'p2pay complain --sn <cheque serial> [--data-dir <node dir>]',
+    examples: ['p2pay complain --sn 3b1f0c9e8d7a6b5c'],
+    run: onNode('POST', '/v1/fairex/complain', f => ({ chequeSn: need(f, 'sn') }))
+  }
 }
 
 function usage (): string {
@@ -102,7 +188,7 @@ function usage (): string {
 }
 
 function help (name: string, c: Command): string {
-  return [`p2pay ${name}: ${c.summary}`, '', `Usage: ${c.usage}`, ...(c.options != null ? ['', 'Options (flag > env > --config file > default):', specHelp(c.options)] : ['', '  --data-dir <dir>   data dir of the daemon to talk to']),
+  return [`p2pay ${name}: ${c.summary}`, '', `Usage: ${c.usage}`, ...(c.options != null ? ['', 'Options (flag > env > --config file > default):', specHelp(c.options)] : ['', ...(c.details ?? []), '  --data-dir <dir>   data dir of the daemon to talk to']),
     '', 'Examples:', ...c.examples.map(e => `  ${e}`)].join('\n')
 }
 

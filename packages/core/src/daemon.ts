@@ -1,7 +1,7 @@
 // What every p2pay daemon shares: data dir, identity, LevelDB store, libp2p
 // node, control API, api.json for the CLI, and an orderly shutdown that closes
 // LevelDB last.
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createP2payNode } from './libp2p-node.ts'
@@ -60,6 +60,8 @@ export interface DaemonContext {
   metrics: Metrics
   store: Store
   libp2p: Libp2p
+  /** the identity key: services that decrypt to the peer id (TTP, judge) derive their X25519 key from it */
+  privateKey: PrivateKey
   signer: Signer
   verifier: Verifier
   backend: Ed25519Backend
@@ -86,7 +88,7 @@ export async function startDaemon (name: string, opts: DaemonOptions, build: (ct
   const libp2p = await createP2payNode({ privateKey, listen: opts.listen, announce: opts.announce, bootstrap: opts.bootstrap, dht: opts.dht })
   const verified = new VerifiedCache()
   const ctx: DaemonContext = {
-    name, dataDir, log, metrics, store, libp2p, backend,
+    name, dataDir, log, metrics, store, libp2p, backend, privateKey,
     signer: signerFor(privateKey, backend, metrics, verified),
     verifier: new Verifier(backend, metrics, verified)
   }

@@ -1,19 +1,18 @@
 // The accounting centre on libp2p, inside the broker: a thin RPC layer over the
 // pure Accounting ledger, sharing the broker's accounts with PPay. Every call
 // runs inside `store.apply`, so its change is one synced batch before the reply.
-import { ErrorCode, P2payError, serveRpc, type DaemonContext, type Routes, type Table } from '@p2pay/core'
+import { ErrorCode, fail, serveRpc, sha256Hex, type DaemonContext, type Routes, type Table } from '@p2pay/core'
 import { Accounting, ACCOUNTING_TABLES, type AccountingConfig, type AccountingTables } from './accounting.ts'
+import { openVerdict } from './judgment.ts'
+import { decodeEnvelope } from './messages.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
 
 export interface AccountingServiceConfig extends Omit<AccountingConfig, 'now'> {
   now?: () => number
   /** how often expired certificates hand their escrow back */
   releaseIntervalMs: number
-  /**
-   * Checks a judge's signed verdict and returns the cheque it voids (P's cheque
-   * envelope, base64) and a reference to the verdict; only a providerBan voids.
-   */
-  verdictCheque: (verdict: unknown) => { cheque: string, ref: string }
+  /** peer id of the network's judge: only its providerBan verdicts void cheques; without it voids are refused */
+  judge?: string
 }
 
 export interface AccountingService { ac: Accounting, routes: Routes, close: () => void }
@@ -27,9 +26,13 @@ export async function createAccountingService (ctx: DaemonContext, accounts: Tab
   await serveRpc(ctx.libp2p, FAIREX_PROTOCOL.ac, {
     certificate: async (args) => await store.apply(() => ac.issueCertificate(args.request)),
     deposit: async (args) => await store.apply(() => ac.deposit(args.request, args.items)),
+    // anyone may bring the verdict (the judge does, retrying): the judge's signature is what counts
     void: async (args) => {
-      const { cheque, ref } = cfg.verdictCheque(args.verdict)
-      const r = await store.apply(() => ac.voidCheque(cheque, ref))
+      if (cfg.judge == null) fail(ErrorCode.NOT_FOUND, 'this broker has no judge configured (start it with --judge <peer id>)')
+      const verdict = openVerdict(ctx.verifier, args.verdict, cfg.judge, 'fairex-void')
+      if (verdict.body.ruling !== 'providerBan') fail(ErrorCode.BAD_REQUEST, `a ${verdict.body.ruling} verdict voids nothing`)
+      if (sha256Hex(decodeEnvelope(args.cheque, 'cheque')) !== verdict.body.cheque) fail(ErrorCode.BAD_REQUEST, 'the verdict is about another cheque')
+      const r = await store.apply(() => ac.voidCheque(args.cheque, verdict.hash))
       log.info('cheque voided by verdict', { chequeSn: r.chequeSn, provider: r.provider, refunded: r.refunded, shortfall: r.shortfall })
       return r
     },
@@ -49,8 +52,4 @@ export async function createAccountingService (ctx: DaemonContext, accounts: Tab
     'POST /v1/fairex/release': async () => ({ released: await store.apply(() => ac.releaseExpired()) })
   }
   return { ac, routes, close: () => clearInterval(timer) }
-}
-
-export function noVerdicts (): never {
-  throw new P2payError(ErrorCode.NOT_FOUND, 'this broker has no judge configured')
 }

@@ -10,6 +10,7 @@
 // so anyone can encrypt to a peer id and no second key file exists.
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import type { Ed25519PrivateKey, PrivateKey } from '@libp2p/interface'
 import { ErrorCode, concat, fail, keyOfPeerId, utf8 } from '@p2pay/core'
 
 export const ECIES_VERSION = 1
@@ -115,3 +116,12 @@ export function x25519FromEd25519Public (publicKey: Uint8Array): Uint8Array {
 
 /** X25519 public key of an Ed25519 peer id (a TTP's or judge's). */
 export const x25519OfPeerId = (peerId: string): Uint8Array => x25519FromEd25519Public(keyOfPeerId(peerId))
+
+/**
+ * A daemon's own X25519 key pair, from its identity key (Ed25519 raw = 32-byte
+ * seed | 32-byte public key): what the TTP and judge open their Z boxes with.
+ */
+export function x25519Of (ctx: { privateKey: PrivateKey }): X25519KeyPair {
+  if (ctx.privateKey.type !== 'Ed25519') fail(ErrorCode.BAD_REQUEST, 'identity key must be Ed25519')
+  return x25519FromEd25519Seed((ctx.privateKey as Ed25519PrivateKey).raw.subarray(0, 32))
+}

@@ -3,6 +3,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, P2payError, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
 import { NodePPay, cheatRoutes } from '@p2pay/ppay'
+import { NodeFairex, party } from '@p2pay/fairex'
 
 export const nodeSpec: Spec = {
   ...daemonSpec('./.data/node'),
@@ -11,7 +12,10 @@ export const nodeSpec: Spec = {
   'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted as payment' },
   'owner-timeout-ms': { type: 'number', default: 3000, help: 'wait this long for a coin owner before using the broker\'s downtime path' },
   'retry-interval-ms': { type: 'number', default: 5000, help: 'how often queued deliveries and purchases are retried' },
-  'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes (test swarms only)' }
+  'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes and cheating file shares (test swarms only)' },
+  ttp: { type: 'string', help: 'the file market\'s TTP: multiaddr ending in /p2p/<peer id>' },
+  judge: { type: 'string', help: 'the file market\'s judge: multiaddr ending in /p2p/<peer id>' },
+  'sale-form': { type: 'string', default: 'fixed', help: 'file sales as a provider: fixed (with the judge) or original (the paper\'s flawed protocol)' }
 }
 
 export interface NodeConfig extends DaemonConfig {
@@ -21,6 +25,9 @@ export interface NodeConfig extends DaemonConfig {
   'owner-timeout-ms': number
   'retry-interval-ms': number
   'allow-cheats': boolean
+  ttp?: string
+  judge?: string
+  'sale-form': string
 }
 
 export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
@@ -29,6 +36,11 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
   try { brokerId = multiaddr(cfg.broker).getComponents().find(c => c.name === 'p2p')?.value } catch {}
   if (brokerId == null) throw new P2payError(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
   let svc: NodePPay | undefined
+  let market: NodeFairex | undefined
+  const form = cfg['sale-form']
+  if (form !== 'fixed' && form !== 'original') throw new P2payError(ErrorCode.BAD_REQUEST, `--sale-form must be fixed or original, got ${form}`)
+  const ttp = cfg.ttp != null ? party(cfg.ttp) : undefined
+  const judge = cfg.judge != null ? party(cfg.judge) : undefined
   return await startDaemon('node', daemonOptions(cfg, { bootstrap: [cfg.broker, ...cfg.bootstrap] }), async (ctx) => {
     const ppay = await NodePPay.create(ctx, {
       broker: brokerId,
@@ -39,9 +51,13 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
     })
     svc = ppay
     ppay.start()
+    market = await NodeFairex.create(ctx, {
+      ac: { id: brokerId, addr: cfg.broker! }, ttp, judge, form, maxSkewMs: 5 * 60_000, allowCheats: cfg['allow-cheats']
+    })
     return {
       routes: {
         ...ppay.routes(),
+        ...market.routes(),
         ...(cfg['allow-cheats'] ? cheatRoutes(ppay) : {}),
         'GET /v1/status': () => ({ role: 'node', peerId: ctx.libp2p.peerId.toString(), addrs: ctx.libp2p.getMultiaddrs().map(String), broker: brokerId, connections: ctx.libp2p.getConnections().length, wallet: ppay.summary() }),
         'POST /v1/connect': async (b) => {
@@ -49,7 +65,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
           return { peer: conn.remotePeer.toString() }
         }
       },
-      close: async () => { await svc?.stop() }
+      close: async () => { await svc?.stop(); await market?.stop() }
     }
   })
 }
