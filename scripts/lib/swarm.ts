@@ -147,6 +147,19 @@ export class Swarm {
     return d
   }
 
+  /**
+   * The file market's authorities: the judge's identity is made first so the
+   * broker can be told who the judge is, then broker, TTP and judge. Returns the
+   * flags a node needs to use them.
+   */
+  async startMarket (brokerArgs: string[] = [], judgeArgs: string[] = []): Promise<{ broker: Daemon, ttp: Daemon, judge: Daemon, nodeArgs: string[] }> {
+    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(this.dir, 'judge')], { timeout: 60_000 })
+    const judgeId = JSON.parse(stdout).peerId
+    const broker = await this.startBroker(['--judge', judgeId, ...brokerArgs])
+    const [ttp, judge] = await Promise.all([this.add('ttp', 'ttp'), this.add('judge', 'judge', ['--broker', broker.addr, ...judgeArgs])])
+    return { broker, ttp, judge, nodeArgs: ['--ttp', ttp.addr, '--judge', judge.addr] }
+  }
+
   async stopAll (): Promise<void> {
     await Promise.all([...this.nodes, ...this.others, this.broker].filter(Boolean).map(async d => await d.stop()))
     if (process.env.P2PAY_KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })

@@ -224,6 +224,7 @@ export class NodeFairex {
       const plain = await readPiece(shared.path, i, shared.pieceSize)
       await sendFrame(stream, pieceToSend(sale, i, plain), AbortSignal.timeout(PIECE_TIMEOUT_MS))
     }
+    this.ctx.metrics.messageSent('fairex-sale') // the pieces are message 2.1
     const garbage = cheated ? new Uint8Array(randomBytes(32)) : undefined
     await send({ m: '2.2', ...chequeMessage(sale, { now: Date.now(), ...(garbage != null ? { garbageKey: garbage } : {}) }) })
     const { m, ...m23 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.3')
@@ -281,6 +282,7 @@ export class NodeFairex {
     let key: string | undefined
     try {
       await sendFrame(stream, json({ m: '1.1', fileId, ...message1_1 }), AbortSignal.timeout(STEP_TIMEOUT_MS))
+      this.ctx.metrics.messageSent('fairex-sale')
       const m12 = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 1.2')
       if (m12?.m === 'refuse') throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
       const { m: _m, ...message1_2 } = m12
@@ -300,6 +302,7 @@ export class NodeFairex {
       // the evidence is on disk before the signature leaves: a crash can still dispute
       await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'paid', evidence: { dispute: disputeBundle(state), ...(state.offer?.form === 'fixed' ? { complaint: complaint(state) } : {}) } }))
       await sendFrame(stream, json({ m: '2.3', ...m23 }), AbortSignal.timeout(STEP_TIMEOUT_MS))
+      this.ctx.metrics.messageSent('fairex-sale')
       try {
         const m24 = parse(await reader.read(AbortSignal.timeout(KEY_TIMEOUT_MS)), 'message 2.4')
         key = typeof m24?.key === 'string' ? m24.key : undefined

@@ -1,7 +1,8 @@
 // `p2pay node`: a peer. Composes the daemon base with the PPay wallet service
 // (payer, payee, coin owner, coin holder).
 import { multiaddr } from '@multiformats/multiaddr'
-import { ErrorCode, P2payError, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ErrorCode, P2payError, serveDiag, streamThroughput, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
 import { NodePPay, cheatRoutes } from '@p2pay/ppay'
 import { NodeFairex, party } from '@p2pay/fairex'
 
@@ -51,6 +52,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
     })
     svc = ppay
     ppay.start()
+    await serveDiag(ctx.libp2p)
     market = await NodeFairex.create(ctx, {
       ac: { id: brokerId, addr: cfg.broker! }, ttp, judge, form, maxSkewMs: 5 * 60_000, allowCheats: cfg['allow-cheats']
     })
@@ -60,6 +62,10 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
         ...market.routes(),
         ...(cfg['allow-cheats'] ? cheatRoutes(ppay) : {}),
         'GET /v1/status': () => ({ role: 'node', peerId: ctx.libp2p.peerId.toString(), addrs: ctx.libp2p.getMultiaddrs().map(String), broker: brokerId, connections: ctx.libp2p.getConnections().length, wallet: ppay.summary() }),
+        'POST /v1/diag/stream': async (b) => {
+          const p = party(String(b.to ?? ''))
+          return await streamThroughput(ctx.libp2p, p.addr != null ? multiaddr(p.addr) : peerIdFromString(p.id), b.bytes, b.frame)
+        },
         'POST /v1/connect': async (b) => {
           const conn = await ctx.libp2p.dial(multiaddr(String(b.addr ?? '')), { signal: AbortSignal.timeout(10_000) })
           return { peer: conn.remotePeer.toString() }
