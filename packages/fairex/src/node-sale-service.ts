@@ -17,7 +17,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { ErrorCode, FrameReader, P2payError, RpcClient, asError, fail, fromB64, fromUtf8, randomId, sendFrame, serveRpc, sha256Hex, toB64, toHex, utf8, type DaemonContext, type Routes, type Table } from '@p2pay/core'
 import { FAIREX_PROTOCOL } from './protocols.ts'
-import { hashFile, readPiece, DEFAULT_PIECE_SIZE } from './pieces.ts'
+import { hashFile, readPieceFrom, DEFAULT_PIECE_SIZE } from './pieces.ts'
 import { signManifest, openManifest } from './manifest.ts'
 import { signCertRequest, signDepositRequest, chequeKey } from './messages.ts'
 import { acceptRequest, pieceToSend, chequeMessage, onChequeAccepted, startPurchase, onAccept, onPiece, onCheque, onKey, disputeBundle, complaint, type SaleForm, type Purchase } from './sale.ts'
@@ -220,9 +220,17 @@ export class NodeFairex {
     // the serial is remembered before anything is sent: a replayed request is refused
     await this.store.apply(() => this.t.sales.set(sale.serial, { serial: sale.serial, downloader: from, fileId: shared.fileId, price: shared.price, status: 'sending', cheated, at: Date.now() }))
     await send({ m: '1.2', ...result.message1_2 })
-    for (let i = 0; i < shared.pieceCount; i++) {
-      const plain = await readPiece(shared.path, i, shared.pieceSize)
-      await sendFrame(stream, pieceToSend(sale, i, plain), AbortSignal.timeout(PIECE_TIMEOUT_MS))
+    const fh = await open(shared.path, 'r')
+    try {
+      // the next piece is read from disk while this one is sent
+      let next = readPieceFrom(fh, shared.size, 0, shared.pieceSize)
+      for (let i = 0; i < shared.pieceCount; i++) {
+        const plain = await next
+        if (i + 1 < shared.pieceCount) next = readPieceFrom(fh, shared.size, i + 1, shared.pieceSize)
+        await sendFrame(stream, pieceToSend(sale, i, plain), AbortSignal.timeout(PIECE_TIMEOUT_MS))
+      }
+    } finally {
+      await fh.close()
     }
     this.ctx.metrics.messageSent('fairex-sale') // the pieces are message 2.1
     const garbage = cheated ? new Uint8Array(randomBytes(32)) : undefined
@@ -290,13 +298,21 @@ export class NodeFairex {
       const offer = state.offer!
       const total = offer.manifest.body.size
       this.progress.set(serial, { serial, provider: provider.id, fileId, received: 0, total, startedAt: Date.now() })
+      // a few disk writes in flight while the next pieces arrive; bounded, so memory is too
+      const writing = new Set<Promise<unknown>>()
       for (let i = 0; i < offer.pieceHashes.length; i++) {
         const bytes = await reader.read(AbortSignal.timeout(PIECE_TIMEOUT_MS))
         if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
         // a plain piece that fails its hash throws here, before anything is signed
-        if (onPiece(state, i, bytes) === 'plain') await fh.write(bytes, 0, bytes.byteLength, i * offer.manifest.body.pieceSize)
+        if (onPiece(state, i, bytes) === 'plain') {
+          const w = fh.write(bytes, 0, bytes.byteLength, i * offer.manifest.body.pieceSize)
+          writing.add(w)
+          void w.finally(() => writing.delete(w)).catch(() => {})
+          if (writing.size >= 4) await Promise.race(writing)
+        }
         this.progress.get(serial)!.received += i === offer.keyIndex ? Math.min(offer.manifest.body.pieceSize, total - i * offer.manifest.body.pieceSize) : bytes.byteLength
       }
+      await Promise.all(writing)
       const { m: _m22, ...m22 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.2')
       const m23 = onCheque(state, m22)
       // the evidence is on disk before the signature leaves: a crash can still dispute

@@ -1,7 +1,7 @@
 // Cutting a file into pieces with bounded memory: the file is read through one
 // reused buffer and only the 32-byte piece hashes are kept, whatever its size.
 import { createHash, type Hash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { ErrorCode, fail } from '@p2pay/core'
 import { MerkleBuilder } from './merkle.ts'
 
@@ -99,17 +99,21 @@ export async function readPiece (path: string, index: number, pieceSize = DEFAUL
   checkPieceSize(pieceSize)
   const fh = await open(path, 'r')
   try {
-    const { size } = await fh.stat()
-    const length = pieceLength(size, pieceSize, index)
-    const out = new Uint8Array(length)
-    let got = 0
-    while (got < length) {
-      const { bytesRead } = await fh.read(out, got, length - got, index * pieceSize + got)
-      if (bytesRead === 0) fail(ErrorCode.NOT_FOUND, `file shrank while reading piece ${index}`)
-      got += bytesRead
-    }
-    return out
+    return await readPieceFrom(fh, (await fh.stat()).size, index, pieceSize)
   } finally {
     await fh.close()
   }
+}
+
+/** One piece from an open file (a seller keeps the file open for a whole sale). */
+export async function readPieceFrom (fh: FileHandle, size: number, index: number, pieceSize: number): Promise<Uint8Array> {
+  const length = pieceLength(size, pieceSize, index)
+  const out = new Uint8Array(length)
+  let got = 0
+  while (got < length) {
+    const { bytesRead } = await fh.read(out, got, length - got, index * pieceSize + got)
+    if (bytesRead === 0) fail(ErrorCode.NOT_FOUND, `file shrank while reading piece ${index}`)
+    got += bytesRead
+  }
+  return out
 }
