@@ -20,8 +20,10 @@ import { FAIREX_PROTOCOL } from './protocols.ts'
 import { hashFile, readPieceFrom, DEFAULT_PIECE_SIZE } from './pieces.ts'
 import { signManifest, openManifest } from './manifest.ts'
 import { signCertRequest, signDepositRequest, chequeKey } from './messages.ts'
-import { acceptRequest, pieceToSend, chequeMessage, onChequeAccepted, startPurchase, onAccept, onPiece, onCheque, onKey, disputeBundle, complaint, type SaleForm, type Purchase } from './sale.ts'
+import { acceptRequest, pieceToSend, chequeMessage, onChequeAccepted, startPurchase, onAccept, onPiece, onCheque, disputeBundle, complaint, type SaleForm, type Purchase } from './sale.ts'
 import { openBan } from './judgment.ts'
+import { decryptKeyPiece, keyOpensPiece } from './keypiece.ts'
+import { merkleProof } from './merkle.ts'
 import type { DepositItem, DepositResult } from './accounting.ts'
 
 const CATALOG = '/p2pay/fairex/catalog/1.0.0'
@@ -73,10 +75,13 @@ export interface PurchaseRecord {
   via?: 'key' | 'ttp' | 'judge'
   ruling?: string
   error?: string
-  /** the evidence D keeps once it has signed (2.3): enough for the TTP and the judge */
-  evidence?: { dispute: unknown, complaint?: unknown }
+  /** the evidence D keeps once it has signed (2.3): enough for the TTP, the judge, and to check a key after a restart */
+  evidence?: { dispute: unknown, complaint?: unknown, key: KeyCheck }
   at: number
 }
+
+/** What it takes to check a key and finish the file, without the in-memory purchase. */
+export interface KeyCheck { fileId: string, keyIndex: number, pieceCount: number, pieceSize: number, sek: string, pieces: string, form: SaleForm }
 
 interface SaleRecord { serial: string, downloader: string, fileId: string, price: number, status: 'sending' | 'paid', cheated: boolean, at: number }
 
@@ -121,7 +126,7 @@ export class NodeFairex {
   private get me (): string { return this.ctx.signer.peerId }
 
   private client (party: Party, protocol: string): RpcClient {
-    const key = `${party.id}${protocol}`
+    const key = `${party.id}|${party.addr ?? ''}|${protocol}`
     let c = this.clients.get(key)
     if (c == null) {
       const target = party.addr != null ? multiaddr(party.addr) : peerIdFromString(party.id)
@@ -205,6 +210,9 @@ export class NodeFairex {
     const send = async (o: unknown): Promise<void> => { await sendFrame(stream, json(o), AbortSignal.timeout(STEP_TIMEOUT_MS)); this.ctx.metrics.messageSent('fairex-sale') }
     const m11 = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 1.1')
     const refuse = async (code: string, message: string): Promise<void> => { await send({ m: 'refuse', code, message }) }
+    // the judge's current bans are asked for before every sale (one round trip on an open
+    // stream); the last list known is used when the judge cannot be reached
+    await this.refreshBans().catch(() => {})
     if (this.isBanned(from)) return await refuse(ErrorCode.FRAUD, 'this peer is banned by the judge')
     const shared = [...this.t.shared.values()].find(f => typeof m11?.fileId === 'string' && f.fileId === m11.fileId)
     if (shared == null) return await refuse(ErrorCode.NOT_FOUND, 'no such file here')
@@ -279,8 +287,17 @@ export class NodeFairex {
       ttp: this.cfg.ttp.id, judge: this.cfg.judge?.id ?? this.cfg.ttp.id, certificate, ...(opts.form != null ? { form: opts.form } : {}), now: Date.now()
     })
     const serial = chequeKey(this.me, state.req.body.chequeSn)
+    this.active.add(serial)
+    try {
+      return await this.purchase(serial, state, message1_1, provider, fileId, entry.price, out)
+    } finally {
+      this.active.delete(serial)
+    }
+  }
+
+  private async purchase (serial: string, state: Purchase, message1_1: unknown, provider: Party, fileId: string, price: number, out: string): Promise<PurchaseRecord> {
     const abs = resolvePath(out)
-    const rec: PurchaseRecord = { serial, provider: provider.id, fileId, price: entry.price, out: abs, status: 'downloading', at: Date.now() }
+    const rec: PurchaseRecord = { serial, provider: provider.id, fileId, price, out: abs, status: 'downloading', at: Date.now() }
     await this.store.apply(() => this.t.purchases.set(serial, rec))
     const target = provider.addr != null ? multiaddr(provider.addr) : peerIdFromString(provider.id)
     const stream = await this.ctx.libp2p.dialProtocol(target, FAIREX_PROTOCOL.sale, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })
@@ -289,7 +306,7 @@ export class NodeFairex {
     const fh = await open(part, 'w')
     let key: string | undefined
     try {
-      await sendFrame(stream, json({ m: '1.1', fileId, ...message1_1 }), AbortSignal.timeout(STEP_TIMEOUT_MS))
+      await sendFrame(stream, json({ m: '1.1', fileId, ...(message1_1 as object) }), AbortSignal.timeout(STEP_TIMEOUT_MS))
       this.ctx.metrics.messageSent('fairex-sale')
       const m12 = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 1.2')
       if (m12?.m === 'refuse') throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
@@ -316,7 +333,11 @@ export class NodeFairex {
       const { m: _m22, ...m22 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.2')
       const m23 = onCheque(state, m22)
       // the evidence is on disk before the signature leaves: a crash can still dispute
-      await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'paid', evidence: { dispute: disputeBundle(state), ...(state.offer?.form === 'fixed' ? { complaint: complaint(state) } : {}) } }))
+      const keyCheck: KeyCheck = {
+        fileId, keyIndex: offer.keyIndex, pieceCount: offer.pieceHashes.length, pieceSize: offer.manifest.body.pieceSize,
+        sek: toB64(state.sek!), pieces: offer.pieceHashes.map(toHex).join(''), form: offer.form
+      }
+      await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'paid', evidence: { dispute: disputeBundle(state), ...(offer.form === 'fixed' ? { complaint: complaint(state) } : {}), key: keyCheck } }))
       await sendFrame(stream, json({ m: '2.3', ...m23 }), AbortSignal.timeout(STEP_TIMEOUT_MS))
       this.ctx.metrics.messageSent('fairex-sale')
       try {
@@ -335,57 +356,103 @@ export class NodeFairex {
         await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'failed', error: asError(err).message }))
         throw err
       }
-      return await this.resolveKey(serial, state, undefined, part)
+      return await this.resolveKey(serial, undefined)
     }
     await fh.close()
     this.progress.delete(serial)
-    return await this.resolveKey(serial, state, key, part)
+    return await this.resolveKey(serial, key)
   }
 
-  /** Key from P, else from the TTP, else (fixed form) the judge. */
-  private async resolveKey (serial: string, state: Purchase, key: string | undefined, part: string): Promise<PurchaseRecord> {
-    const rec = this.t.purchases.get(serial)!
-    const finish = async (keyPiece: Uint8Array, via: PurchaseRecord['via']): Promise<PurchaseRecord> => {
-      const offer = state.offer!
-      const fh = await open(part, 'r+')
-      try {
-        await fh.write(keyPiece, 0, keyPiece.byteLength, offer.keyIndex * offer.manifest.body.pieceSize)
-        await fh.sync()
-      } finally { await fh.close() }
-      await rename(part, rec.out)
-      const done: PurchaseRecord = { ...rec, status: 'done', via }
-      await this.store.apply(() => this.t.purchases.set(serial, done))
-      this.ctx.log.info('file bought', { fileId: rec.fileId, out: rec.out, via })
-      return done
-    }
-    if (key != null) {
-      const r = onKey(state, key)
-      if (r.ok) return await finish(r.keyPiece, 'key')
-    }
-    // 3.1: the TTP opens Z
-    await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'dispute' }))
-    const ttp = await this.client(this.cfg.ttp!, FAIREX_PROTOCOL.ttp).call<{ key: string }>('resolve', { bundle: disputeBundle(state) }, { kind: 'fairex-dispute' })
-    const r = onKey(state, ttp.key)
-    if (r.ok) return await finish(r.keyPiece, 'ttp')
-    if (state.offer?.form !== 'fixed' || this.cfg.judge == null) {
-      // the original protocol's flaw: the TTP handed out what P sealed, and it is garbage
-      const failed: PurchaseRecord = { ...this.t.purchases.get(serial)!, status: 'failed', via: 'ttp', error: 'the key from the TTP does not open the key piece' }
-      await this.store.apply(() => this.t.purchases.set(serial, failed))
-      return failed
-    }
-    return await this.complain(serial, state, finish)
+  /** The key piece K opens, or null: checked against the persisted piece hashes. */
+  private openKeyPiece (k: KeyCheck, keyHex: unknown): Uint8Array | null {
+    if (typeof keyHex !== 'string' || !/^[0-9a-f]{64}$/.test(keyHex)) return null
+    const hashes: Uint8Array[] = []
+    for (let i = 0; i < k.pieces.length; i += 64) hashes.push(new Uint8Array(Buffer.from(k.pieces.slice(i, i + 64), 'hex')))
+    const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
+    const sek = fromB64(k.sek)
+    const fileId = new Uint8Array(Buffer.from(k.fileId, 'hex'))
+    return keyOpensPiece(fileId, k.keyIndex, k.pieceCount, key, sek, merkleProof(hashes, k.keyIndex)) ? decryptKeyPiece(key, sek) : null
   }
 
-  private async complain (serial: string, state: Purchase, finish: (k: Uint8Array, via: PurchaseRecord['via']) => Promise<PurchaseRecord>): Promise<PurchaseRecord> {
-    const v = await this.client(this.cfg.judge!, FAIREX_PROTOCOL.judge).call<{ ruling: string, verdict: string, ban?: string, key?: string }>('complain', { comp: complaint(state) }, { kind: 'fairex-judge' })
+  private readonly resolving = new Set<string>()
+
+  /**
+   * Key from P, else from the TTP (3.1), else, in the fixed form, the judge.
+   * Works from the persisted evidence only, so a purchase a crash or an
+   * unreachable TTP left unfinished is resumed by the retry loop.
+   */
+  private async resolveKey (serial: string, key: string | undefined): Promise<PurchaseRecord> {
+    if (this.resolving.has(serial)) return this.t.purchases.get(serial)!
+    this.resolving.add(serial)
+    try {
+      const rec = this.t.purchases.get(serial)!
+      const ev = rec.evidence!
+      const finish = async (keyPiece: Uint8Array, via: PurchaseRecord['via']): Promise<PurchaseRecord> => {
+        const part = `${rec.out}.part`
+        const fh = await open(part, 'r+')
+        try {
+          await fh.write(keyPiece, 0, keyPiece.byteLength, ev.key.keyIndex * ev.key.pieceSize)
+          await fh.sync()
+        } finally { await fh.close() }
+        await rename(part, rec.out)
+        const done: PurchaseRecord = { ...this.t.purchases.get(serial)!, status: 'done', via }
+        await this.store.apply(() => this.t.purchases.set(serial, done))
+        this.ctx.log.info('file bought', { fileId: rec.fileId, out: rec.out, via })
+        return done
+      }
+      const fromP = this.openKeyPiece(ev.key, key)
+      if (fromP != null) return await finish(fromP, 'key')
+      if (rec.status !== 'dispute') await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'dispute' }))
+      const ttp = await this.client(this.cfg.ttp!, FAIREX_PROTOCOL.ttp).call<{ key: string }>('resolve', { bundle: ev.dispute }, { kind: 'fairex-dispute' })
+      const fromTtp = this.openKeyPiece(ev.key, ttp.key)
+      if (fromTtp != null) return await finish(fromTtp, 'ttp')
+      if (ev.complaint == null || this.cfg.judge == null) {
+        // the original protocol's flaw: the TTP handed out what P sealed, and it is garbage
+        const failed: PurchaseRecord = { ...this.t.purchases.get(serial)!, status: 'failed', via: 'ttp', error: 'the key from the TTP does not open the key piece' }
+        await this.store.apply(() => this.t.purchases.set(serial, failed))
+        return failed
+      }
+      return await this.complain(serial, finish)
+    } finally {
+      this.resolving.delete(serial)
+    }
+  }
+
+  private async complain (serial: string, finish?: (k: Uint8Array, via: PurchaseRecord['via']) => Promise<PurchaseRecord>): Promise<PurchaseRecord & { judgement?: Record<string, unknown> }> {
+    const ev = this.t.purchases.get(serial)?.evidence
+    if (ev?.complaint == null || this.cfg.judge == null) fail(ErrorCode.NOT_FOUND, 'no fixed-form purchase with that serial has evidence to complain with')
+    const v = await this.client(this.cfg.judge, FAIREX_PROTOCOL.judge).call<{ ruling: string, reason: string, verdict: string, ban?: string, key?: string }>('complain', { comp: ev.complaint }, { kind: 'fairex-judge' })
     if (v.ban != null) await this.addBans([v.ban])
-    if (v.ruling === 'invalidComplain' && v.key != null) {
-      const r = onKey(state, v.key)
-      if (r.ok) return await finish(r.keyPiece, 'judge')
+    if (v.ruling === 'invalidComplain' && v.key != null && finish != null) {
+      const piece = this.openKeyPiece(ev.key, v.key)
+      if (piece != null) return await finish(piece, 'judge')
     }
     const rec: PurchaseRecord = { ...this.t.purchases.get(serial)!, status: v.ruling === 'providerBan' ? 'refunded' : 'failed', via: 'judge', ruling: v.ruling }
     await this.store.apply(() => this.t.purchases.set(serial, rec))
-    return rec
+    return { ...rec, judgement: v }
+  }
+
+  /** Purchases left between 2.3 and a key (crash, unreachable TTP or judge) are taken up again. */
+  async retryUnfinished (): Promise<void> {
+    for (const p of [...this.t.purchases.values()]) {
+      if ((p.status === 'paid' || p.status === 'dispute') && p.evidence != null && Date.now() - p.at > KEY_TIMEOUT_MS && !this.active.has(p.serial)) {
+        await this.resolveKey(p.serial, undefined).catch((err) => this.ctx.log.warn('unfinished purchase still unresolved', { serial: p.serial, err: asError(err) }))
+      }
+    }
+  }
+
+  private timer?: NodeJS.Timeout
+  /** purchases whose stream is still open: not for the retry loop */
+  private readonly active = new Set<string>()
+
+  start (intervalMs = 10_000): void {
+    const tick = (): void => {
+      void this.refreshBans().catch(() => {})
+      void this.retryUnfinished().catch(() => {})
+    }
+    tick()
+    this.timer = setInterval(tick, intervalMs)
+    this.timer.unref()
   }
 
   /** Deposits the countersigned cheques it holds (and those the TTP kept for it) in one batch. */
@@ -425,15 +492,15 @@ export class NodeFairex {
       'POST /v1/fairex/deposit': async () => await this.deposit(),
       'GET /v1/fairex/bans': async () => { await this.refreshBans().catch(() => {}); return { bans: [...this.t.bans.values()].filter(b => b.until > Date.now()) } },
       'POST /v1/fairex/complain': async (b) => {
-        const p = this.t.purchases.get(chequeKey(this.me, String(b.chequeSn ?? '')))
-        if (p?.evidence?.complaint == null) fail(ErrorCode.NOT_FOUND, 'no fixed-form purchase with that serial has evidence to complain with')
-        const v = await this.client(this.cfg.judge!, FAIREX_PROTOCOL.judge).call('complain', { comp: p.evidence.complaint }, { kind: 'fairex-judge' })
-        return v
+        // the judge's answer (ruling, reason, verdict, ban, key), and what became of the purchase
+        const { evidence: _e, judgement, ...rec } = await this.complain(chequeKey(this.me, String(b.chequeSn ?? '')))
+        return { ...judgement, purchase: rec }
       }
     }
   }
 
   async stop (): Promise<void> {
+    if (this.timer != null) clearInterval(this.timer)
     await Promise.all([...this.clients.values()].map(async c => await c.close()))
   }
 }

@@ -56,6 +56,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
     market = await NodeFairex.create(ctx, {
       ac: { id: brokerId, addr: cfg.broker! }, ttp, judge, form, maxSkewMs: 5 * 60_000, allowCheats: cfg['allow-cheats']
     })
+    market.start(cfg['retry-interval-ms'])
     return {
       routes: {
         ...ppay.routes(),
