@@ -156,9 +156,23 @@ async function fairex (): Promise<void> {
     const big = join(swarm.dir, 'big.bin')
     await writeRandomFile(big, bigMiB * 2 ** 20)
     const shared = await P.api('POST', '/v1/fairex/share', { path: big, price: 10 })
+    // resident memory of both ends, sampled during the sale: it must not grow with the file
+    const rss = async (d: Daemon): Promise<number> => Number(/^p2pay_process_resident_memory_bytes (\d+)$/m.exec(await d.api('GET', '/metrics'))?.[1] ?? 0)
+    const peak = { P: await rss(P), D: await rss(D) }
+    const base = { ...peak }
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        peak.P = Math.max(peak.P, await rss(P)); peak.D = Math.max(peak.D, await rss(D))
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+    })()
     const t0 = performance.now()
     const bought = await D.api('POST', '/v1/fairex/buy', { provider: P.peerId, addrs: [paddr], fileId: shared.fileId, out: join(swarm.dir, 'big.out') })
     const saleMs = performance.now() - t0
+    sampling = false
+    await sampler
+    const mib = (n: number): number => Math.round(n / 2 ** 20)
     const identical = bought.status === 'done' && await sha(big) === await sha(join(swarm.dir, 'big.out'))
     const saleMiBs = Math.round(bigMiB / (saleMs / 1000) * 10) / 10
 
@@ -195,7 +209,7 @@ async function fairex (): Promise<void> {
     const audit = await broker.api('GET', '/v1/audit')
     const result = {
       scheme: 'fairex',
-      sale: { mib: bigMiB, ms: Math.round(saleMs), mibPerSecond: saleMiBs, identical, via: bought.via },
+      sale: { mib: bigMiB, ms: Math.round(saleMs), mibPerSecond: saleMiBs, identical, via: bought.via, rssMiB: { providerBefore: mib(base.P), providerPeak: mib(peak.P), downloaderBefore: mib(base.D), downloaderPeak: mib(peak.D) } },
       rawStream: raw,
       saleVsRaw: Math.round(saleMiBs / raw.mibPerSecond * 100) / 100,
       smallSales: { count: small, done: ok, ms: Math.round(smallMs), perSecond: Math.round(ok / (smallMs / 1000) * 10) / 10 },
@@ -212,6 +226,7 @@ async function fairex (): Promise<void> {
     const row = (k: string, v: string): void => say(`  ${k.padEnd(44)} ${v}`)
     say('')
     row(`sale of ${bigMiB} MiB (fixed form)`, `${saleMiBs} MiB/s (${result.sale.ms} ms, byte-identical: ${identical}, key via ${bought.via})`)
+    row('resident memory during the sale (MiB)', `provider ${mib(base.P)} -> peak ${mib(peak.P)}, downloader ${mib(base.D)} -> peak ${mib(peak.D)}`)
     row('raw libp2p stream, same nodes and framing', `${raw.mibPerSecond} MiB/s  -> sale/raw = ${result.saleVsRaw} (target >= 0.8)`)
     row('small-file sales/s (4 KiB, one after another)', `${result.smallSales.perSecond}  (${ok}/${small} in ${result.smallSales.ms} ms)`)
     row('deposits/s at the AC (batches of 256)', `${result.deposits.perSecond}  (${deposited} cheques in ${result.deposits.ms} ms; conservation ${audit.holds ? 'holds' : 'BROKEN'})`)

@@ -94,6 +94,7 @@ export async function startDaemon (name: string, opts: DaemonOptions, build: (ct
   }
   metrics.gauge('store_batches', () => store.stats.batches, 'Synced LevelDB batch writes')
   metrics.gauge('peers_connected', () => libp2p.getConnections().length, 'Open libp2p connections')
+  metrics.gauge('process_resident_memory_bytes', () => process.memoryUsage.rss(), 'Resident memory of the daemon')
   const service = await build(ctx)
   const token = loadOrCreateToken(dataDir)
   const api = await startControlApi({ port: opts.apiPort, token, routes: service.routes, metrics, log })
