@@ -446,6 +446,12 @@ export class NodeFairex {
   private readonly active = new Set<string>()
 
   start (intervalMs = 10_000): void {
+    // a purchase cut off before 2.3 paid nothing and cannot continue: say so
+    void this.store.apply(() => {
+      for (const p of [...this.t.purchases.values()]) {
+        if (p.status === 'downloading') this.t.purchases.set(p.serial, { ...p, status: 'failed', error: 'interrupted before payment' })
+      }
+    }).catch(() => {})
     const tick = (): void => {
       void this.refreshBans().catch(() => {})
       void this.retryUnfinished().catch(() => {})
