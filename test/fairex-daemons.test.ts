@@ -85,7 +85,7 @@ async function cheatedSale (): Promise<{ state: Purchase, deposit: DepositItem, 
     signer: D.key.signer, verifier, provider: P.peerId, fileId, price: PRICE, ttp: ttp.peerId, judge: judge.peerId, certificate: cert.certificate, form: 'fixed', now: Date.now()
   })
   const accepted = acceptRequest({
-    signer: P.key.signer, verifier, manifest, pieceHashes: hashes, message1_1, ac: broker.peerId, judge: judge.peerId, form: 'fixed', now: Date.now(), maxSkewMs: 30_000
+    signer: P.key.signer, verifier, manifest, pieceHashes: hashes, message1_1, ac: broker.peerId, judge: judge.peerId, ttps: [ttp.peerId], form: 'fixed', now: Date.now(), maxSkewMs: 30_000
   })
   assert.ok('sale' in accepted, JSON.stringify(accepted))
   const { sale, message1_2 } = accepted

@@ -72,8 +72,8 @@ async function share (node: Daemon, name: string, opts: { size?: number, form?: 
 }
 
 const outPath = (name: string): string => join(filesDir, `out-${randomId(4)}-${name}`)
-async function buy (d: Daemon, provider: Daemon | string, fileId: string, out: string): Promise<PurchaseRecord> {
-  return await d.api('POST', '/v1/fairex/buy', { provider: typeof provider === 'string' ? provider : provider.addr, fileId, out })
+async function buy (d: Daemon, provider: Daemon | string, fileId: string, out: string, form?: 'original' | 'fixed'): Promise<PurchaseRecord> {
+  return await d.api('POST', '/v1/fairex/buy', { provider: typeof provider === 'string' ? provider : provider.addr, fileId, out, ...(form != null ? { form } : {}) })
 }
 
 async function rejectsApi (p: Promise<unknown>, code: string, message?: RegExp): Promise<ApiError> {
@@ -97,7 +97,7 @@ function localSale (o: { prov: RawPeer, down: RawPeer, acId: string, certificate
   const { state, message1_1 } = startPurchase({
     signer: o.down.key.signer, verifier, provider: o.prov.peerId, fileId, price: o.price, ttp: ttp.peerId, judge: judge.peerId, certificate: o.certificate, form: 'fixed', now: Date.now()
   })
-  const accepted = acceptRequest({ signer: o.prov.key.signer, verifier, manifest, pieceHashes: hashes, message1_1, ac: o.acId, judge: judge.peerId, form: 'fixed', now: Date.now(), maxSkewMs: 30_000 })
+  const accepted = acceptRequest({ signer: o.prov.key.signer, verifier, manifest, pieceHashes: hashes, message1_1, ac: o.acId, judge: judge.peerId, ttps: [ttp.peerId], form: 'fixed', now: Date.now(), maxSkewMs: 30_000 })
   assert.ok('sale' in accepted, JSON.stringify(accepted))
   onAccept(state, accepted.message1_2)
   pieces.forEach((plain, i) => onPiece(state, i, pieceToSend(accepted.sale, i, plain)))
@@ -170,7 +170,7 @@ test('1b honest sale, original form (provider started with --sale-form original)
   assert.equal((await C.api('GET', '/v1/fairex/files')).files.find((x: any) => x.fileId === f.fileId).form, 'original')
   const before = { C: await bal(C.peerId), D: await bal(D.peerId), Dv: await value(D.peerId) }
   const out = outPath('song.bin')
-  const rec = await buy(D, C, f.fileId, out)
+  const rec = await buy(D, C, f.fileId, out, 'original') // a buyer takes the original form only when asked to
   assert.deepEqual([rec.status, rec.via], ['done', 'key'])
   assert.equal(await sha256File(out), f.sha)
   const dep = await C.api('POST', '/v1/fairex/deposit')
@@ -237,7 +237,7 @@ test('3 the paper\'s attack on the original protocol: K\' in Z; D has no file, t
   const f = await share(C, 'bait.bin', { form: 'original', cheat: true })
   const before = { C: await bal(C.peerId), D: await bal(D.peerId), Dv: await value(D.peerId), verdicts: (await judge.api('GET', '/v1/judge/verdicts')).verdicts.length }
   const out = outPath('bait.bin')
-  const rec = await buy(D, C, f.fileId, out)
+  const rec = await buy(D, C, f.fileId, out, 'original') // a buyer takes the original form only when asked to
   assert.deepEqual([rec.status, rec.via], ['failed', 'ttp'], JSON.stringify(rec))
   assert.equal(existsSync(out), false, 'D has no file')
   assert.equal((await saleOf(C, D.peerId, f.fileId)).cheated, true)

@@ -145,7 +145,9 @@ export class Ttp {
     const req = openRequest(this.verifier, bundle.request, 'fairex-dispute')
     // fixed form: the cheque signs this very REQ; original: only the copied fields can be compared
     checkChequeAgainstRequest(cheque, req, { z: zHash(z) })
-    const certificate = bundle.certificate === undefined ? undefined : this.checkCertificate(bundle.certificate, cheque)
+    // the certificate is what P deposits the cheque against: no key leaves without it
+    if (bundle.certificate === undefined) fail(ErrorCode.BAD_REQUEST, 'a dispute must carry the downloader\'s capital certificate')
+    const certificate = this.checkCertificate(bundle.certificate, cheque)
 
     const done = this.t.disputes.get(cheque.hash)
     if (done != null) return this.result(done)

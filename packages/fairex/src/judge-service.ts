@@ -38,7 +38,10 @@ export interface VoidJob {
 export interface JudgeService { judge: Judge, voids: Table<VoidJob>, routes: Routes, close: () => Promise<void> }
 
 /** AC answers that stay the same however often the void is retried. */
-const FINAL = new Set<string>([ErrorCode.ALREADY_CASHED, ErrorCode.REPLAY])
+// answers that will not change on a retry: the job is done (or can never be)
+const FINAL = new Set<string>([ErrorCode.ALREADY_CASHED, ErrorCode.REPLAY, ErrorCode.NOT_FOUND, ErrorCode.WRONG_OWNER, ErrorCode.BAD_REQUEST])
+/** a complaint holds SEK(KP) (a piece of up to 4 MiB, base64) and the piece hashes: bigger than an ordinary frame */
+const MAX_COMPLAINT_FRAME = 16 * 1024 * 1024
 
 export async function createJudgeService (ctx: DaemonContext, cfg: JudgeServiceConfig): Promise<JudgeService> {
   const tables: Record<string, unknown> = {}
@@ -122,7 +125,7 @@ export async function createJudgeService (ctx: DaemonContext, cfg: JudgeServiceC
       await store.barrier()
       return { judge: judge.judgeId, bans: judge.activeBans().map(b => b.ban) }
     }
-  }, { metrics: ctx.metrics, onError: (err, op) => log.error('judge handler failed', { op, err }) })
+  }, { metrics: ctx.metrics, maxFrame: MAX_COMPLAINT_FRAME, maxInboundStreams: 8, onError: (err, op) => log.error('judge handler failed', { op, err }) })
 
   const timer = setInterval(kick, cfg.retryIntervalMs ?? 5000)
   timer.unref()

@@ -10,6 +10,7 @@
 // it: the provider's deposit item before it sends the key (2.4), the
 // downloader's evidence before it sends its signature (2.3).
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { open, rename, stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -170,6 +171,7 @@ export class NodeFairex {
     const form = opts.form ?? this.cfg.form
     if (form !== 'original' && form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'form must be original or fixed')
     if (opts.cheat === true && this.cfg.allowCheats !== true) fail(ErrorCode.BAD_REQUEST, 'cheating shares need --allow-cheats')
+    if (this.cfg.ttp == null) fail(ErrorCode.BAD_REQUEST, 'selling files needs a TTP (--ttp): without one a buyer could name its own and open Z')
     const h = await hashFile(abs, opts.pieceSize ?? DEFAULT_PIECE_SIZE)
     const name = opts.name ?? abs.split('/').pop()!
     const manifest = signManifest(this.ctx.signer, { fileId: toHex(h.fileId), name, size: h.size, pieceSize: h.pieceSize, price, createdAt: Date.now() })
@@ -216,10 +218,10 @@ export class NodeFairex {
     if (this.isBanned(from)) return await refuse(ErrorCode.FRAUD, 'this peer is banned by the judge')
     const shared = [...this.t.shared.values()].find(f => typeof m11?.fileId === 'string' && f.fileId === m11.fileId)
     if (shared == null) return await refuse(ErrorCode.NOT_FOUND, 'no such file here')
-    if (this.cfg.ac == null) return await refuse(ErrorCode.INTERNAL, 'no accounting centre configured')
+    if (this.cfg.ttp == null) return await refuse(ErrorCode.NOT_FOUND, 'this node sells nothing: it has no TTP configured')
     const result = acceptRequest({
       signer: this.ctx.signer, verifier: this.ctx.verifier, manifest: shared.manifest, pieceHashes: this.pieceHashes(shared), message1_1: { request: m11.request, certificate: m11.certificate },
-      ac: this.cfg.ac.id, judge: this.cfg.judge?.id ?? this.cfg.ttp?.id ?? this.me, ...(this.cfg.ttp != null ? { ttps: [this.cfg.ttp.id] } : {}),
+      ac: this.cfg.ac.id, judge: this.cfg.judge?.id ?? this.cfg.ttp.id, ttps: [this.cfg.ttp.id],
       form: shared.form, now: Date.now(), maxSkewMs: this.cfg.maxSkewMs, seen: (serial) => this.t.sales.has(serial)
     })
     if ('refuse' in result) return await refuse(result.refuse.code, result.refuse.message)
@@ -284,7 +286,7 @@ export class NodeFairex {
     const certificate = await this.certificate(entry.price)
     const { state, message1_1 } = startPurchase({
       signer: this.ctx.signer, verifier: this.ctx.verifier, provider: provider.id, manifestHash: entry.manifest, fileId, price: entry.price,
-      ttp: this.cfg.ttp.id, judge: this.cfg.judge?.id ?? this.cfg.ttp.id, certificate, ...(opts.form != null ? { form: opts.form } : {}), now: Date.now()
+      ttp: this.cfg.ttp.id, judge: this.cfg.judge?.id ?? this.cfg.ttp.id, certificate, form: opts.form ?? 'fixed', now: Date.now()
     })
     const serial = chequeKey(this.me, state.req.body.chequeSn)
     this.active.add(serial)
@@ -389,12 +391,15 @@ export class NodeFairex {
       const ev = rec.evidence!
       const finish = async (keyPiece: Uint8Array, via: PurchaseRecord['via']): Promise<PurchaseRecord> => {
         const part = `${rec.out}.part`
-        const fh = await open(part, 'r+')
-        try {
-          await fh.write(keyPiece, 0, keyPiece.byteLength, ev.key.keyIndex * ev.key.pieceSize)
-          await fh.sync()
-        } finally { await fh.close() }
-        await rename(part, rec.out)
+        // after a crash between the rename and the record, the file is already in place
+        if (existsSync(part)) {
+          const fh = await open(part, 'r+')
+          try {
+            await fh.write(keyPiece, 0, keyPiece.byteLength, ev.key.keyIndex * ev.key.pieceSize)
+            await fh.sync()
+          } finally { await fh.close() }
+          await rename(part, rec.out)
+        }
         const done: PurchaseRecord = { ...this.t.purchases.get(serial)!, status: 'done', via }
         await this.store.apply(() => this.t.purchases.set(serial, done))
         this.ctx.log.info('file bought', { fileId: rec.fileId, out: rec.out, via })
@@ -403,8 +408,14 @@ export class NodeFairex {
       const fromP = this.openKeyPiece(ev.key, key)
       if (fromP != null) return await finish(fromP, 'key')
       if (rec.status !== 'dispute') await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'dispute' }))
-      const ttp = await this.client(this.cfg.ttp!, FAIREX_PROTOCOL.ttp).call<{ key: string }>('resolve', { bundle: ev.dispute }, { kind: 'fairex-dispute' })
-      const fromTtp = this.openKeyPiece(ev.key, ttp.key)
+      let ttpKey: string | undefined
+      try {
+        ttpKey = (await this.client(this.cfg.ttp!, FAIREX_PROTOCOL.ttp).call<{ key: string }>('resolve', { bundle: ev.dispute }, { kind: 'fairex-dispute' })).key
+      } catch (err) {
+        // a TTP that cannot open Z (P sealed it badly) is the judge's matter; an unreachable one is retried
+        if (!(err instanceof P2payError) || err.code === ErrorCode.UNREACHABLE || err.code === ErrorCode.TIMEOUT || ev.complaint == null) throw err
+      }
+      const fromTtp = this.openKeyPiece(ev.key, ttpKey)
       if (fromTtp != null) return await finish(fromTtp, 'ttp')
       if (ev.complaint == null || this.cfg.judge == null) {
         // the original protocol's flaw: the TTP handed out what P sealed, and it is garbage

@@ -164,7 +164,9 @@ export function acceptRequest (o: AcceptRequestInput): AcceptResult {
     if (r.provider !== o.signer.peerId) fail(ErrorCode.BAD_REQUEST, 'request is for another provider')
     if (r.fileId !== m.fileId) fail(ErrorCode.NOT_FOUND, `this provider does not sell file ${r.fileId}`)
     if (r.price !== m.price) fail(ErrorCode.BAD_REQUEST, `request price ${r.price} is not the price ${m.price}`, { price: m.price })
-    if (o.ttps !== undefined && !o.ttps.includes(r.ttp)) fail(ErrorCode.BAD_REQUEST, `TTP ${r.ttp} is not one this provider accepts`)
+    // Z is sealed to the request's TTP: a TTP the downloader controls would open it without paying
+    if (o.ttps === undefined || o.ttps.length === 0) fail(ErrorCode.BAD_REQUEST, 'a provider must name the TTPs it accepts')
+    if (!o.ttps.includes(r.ttp)) fail(ErrorCode.BAD_REQUEST, `TTP ${r.ttp} is not one this provider accepts`)
     if (r.ts < o.now - o.maxSkewMs) fail(ErrorCode.EXPIRED, 'request is stale')
     if (r.ts > o.now + o.maxSkewMs) fail(ErrorCode.BAD_REQUEST, 'request dated in the future')
     // a serial pays once at the AC: a second sale on it would deliver the file for nothing

@@ -98,7 +98,7 @@ function start (w: World, o: { form?: SaleForm, now?: number, manifestHash?: str
 
 function accept (w: World, message1_1: unknown, over: Partial<AcceptRequestInput> = {}): ReturnType<typeof acceptRequest> {
   return acceptRequest({
-    signer: w.P.signer, verifier, manifest: w.manifest, pieceHashes: w.hashes, message1_1, ac: w.AC.id, judge: w.J.id, form: 'fixed', now: T0 + 500, maxSkewMs: SKEW, ...over
+    signer: w.P.signer, verifier, manifest: w.manifest, pieceHashes: w.hashes, message1_1, ac: w.AC.id, judge: w.J.id, ttps: [w.T.id], form: 'fixed', now: T0 + 500, maxSkewMs: SKEW, ...over
   })
 }
 

@@ -1,0 +1,422 @@
+// One bank member's books: the state machine of a peer that is in bank(X) for
+// the accounts X it banks for. Pure and synchronous over in-memory tables;
+// every method validates everything before it changes anything, so the service
+// can run each call inside `store.apply` (one atomic batch, nothing on throw).
+//
+// Bank sets are always passed in as THIS member computes them (bankSet over its
+// DHT query + itself); nothing a message says about who is in a bank is
+// believed. A transfer A -> B:
+//   1. A signs a request (nonce = its next sequence) and sends it to bank(A);
+//   2. each member of bank(A) `debit`s A once and signs a notice, which it sends
+//      to every member of bank(B) (k x k messages), and a receipt for A;
+//   3. each member of bank(B) `receiveNotice`s them and credits B once, when a
+//      strict majority of bank(A) sent valid notices for the same request.
+// Debits of one account are applied strictly in nonce order, so honest members
+// apply the same debits in the same order; credits commute. A refusal changes
+// nothing, so the payer (or service) retries the same signed request until a
+// majority of its bank has applied it.
+import { ErrorCode, fail, P2payError, type Signer, type Table, type Verifier } from '@p2pay/core'
+import { checkPeerId } from './ids.ts'
+import { majority, majorityValue } from './majority.ts'
+import { applyAmount, checkFactor, checkMessageEpoch, GENESIS, rescaleBalance, type EpochState, type Factor } from './epoch.ts'
+import { checkDifficulty } from './pow.ts'
+import {
+  MAX_EXPORTED_CREDITS, MAX_KARMA, checkChallenge, isUint, makeBalance, makeNotice, makeReceipt, makeReport, makeState,
+  openHeartbeat, openJoin, openNotice, openState, openTransfer, type NoticeDefect, type Signed, type StateBody, type TransferBody
+} from './messages.ts'
+
+export interface AccountRow {
+  balance: number
+  /** remainder of the last rescale, in 1/den of this epoch's unit (epoch.ts) */
+  rem: number
+  /** nonce of the last transfer applied from this account; 0: none yet */
+  nonce: number
+  /** hash of that transfer request */
+  lastRequest: string | null
+  /** received its initial karma (a join proof was accepted) */
+  joined: boolean
+  /** this member's clock at the join: local, never compared between members */
+  joinedAt: number | null
+  /** last epoch the account signed something in (transfer, heartbeat, join); -1: never */
+  activeEpoch: number
+}
+
+/** What a member of bank(A) did with a request: kept to answer retries with the same objects. */
+export interface DebitRow { from: string, to: string, amount: number, nonce: number, epoch: number, request: string, notice: string, receipt: string, at: number }
+
+/** Votes of bank(A) for one request, as seen by a member of bank(B). */
+export interface CreditRow {
+  to: string
+  status: 'counting' | 'credited'
+  /** members of bank(A) whose valid notice arrived, sorted */
+  voters: string[]
+  at: number
+  from?: string
+  amount?: number
+  nonce?: number
+  epoch?: number
+  receipt?: string
+  /** known as credited from the old members' state (churn), not from votes seen here */
+  adopted?: boolean
+}
+
+export interface MemberTables {
+  accounts: Table<AccountRow>
+  /** requestHash -> the request received and the notice and receipt signed for it */
+  pending: Table<DebitRow>
+  /** requestHash -> votes / credit */
+  credits: Table<CreditRow>
+  /** 'epoch' -> EpochState */
+  meta: Table<EpochState>
+}
+
+export const MEMBER_TABLES: Array<keyof MemberTables> = ['accounts', 'pending', 'credits', 'meta']
+
+export interface MemberConfig {
+  /** bank-set size; every set passed in must have exactly k members */
+  k: number
+  now: () => number
+}
+
+export type IgnoreReason = 'non-member' | 'duplicate' | NoticeDefect
+
+export type NoticeOutcome =
+  | { status: 'counted', requestHash: string, votes: number, needed: number }
+  /** this notice completed the majority: B was credited here, now */
+  | { status: 'credited', requestHash: string, votes: number, needed: number, receipt: string }
+  /** credited before: the receipt again, so the sender can stop resending */
+  | { status: 'already-credited', requestHash: string, receipt: string }
+  | { status: 'ignored', requestHash: string, reason: IgnoreReason }
+
+export interface DebitResult {
+  requestHash: string
+  /** to every member of bank(B) */
+  notice: string
+  /** to A */
+  receipt: string
+  balance: number
+  /** a retry of the request applied last: nothing changed, the same objects again */
+  duplicate: boolean
+}
+
+const EMPTY: Omit<AccountRow, 'joinedAt'> = { balance: 0, rem: 0, nonce: 0, lastRequest: null, joined: false, activeEpoch: -1 }
+
+export class Member {
+  readonly t: MemberTables
+  private readonly signer: Signer
+  private readonly verifier: Verifier
+  readonly cfg: MemberConfig
+  /** notices ignored since start, by reason: Byzantine behaviour seen (in memory; for metrics) */
+  readonly ignored: Record<IgnoreReason, number> = { 'non-member': 0, duplicate: 0, mismatch: 0, forged: 0 }
+
+  constructor (t: MemberTables, signer: Signer, verifier: Verifier, cfg: MemberConfig) {
+    if (!Number.isSafeInteger(cfg.k) || cfg.k < 1) throw new RangeError('k must be a positive integer')
+    this.t = t
+    this.signer = signer
+    this.verifier = verifier
+    this.cfg = cfg
+  }
+
+  get id (): string { return this.signer.peerId }
+  get needed (): number { return majority(this.cfg.k) }
+  epoch (): EpochState { return this.t.meta.get('epoch') ?? GENESIS }
+  account (id: string): AccountRow | undefined { return this.t.accounts.get(id) }
+
+  /** A set as the caller computed it: k distinct canonical peer ids, never the account itself. */
+  private checkSet (set: unknown, account: string | undefined, what: string): readonly string[] {
+    if (!Array.isArray(set) || set.length !== this.cfg.k) fail(ErrorCode.BAD_REQUEST, `${what} must list exactly k = ${this.cfg.k} members`)
+    for (const m of set) checkPeerId(m, `a member of ${what}`)
+    if (new Set(set).size !== set.length) fail(ErrorCode.BAD_REQUEST, `${what} lists a member twice`)
+    if (account !== undefined && set.includes(account)) fail(ErrorCode.BAD_REQUEST, `${what} cannot contain the account itself`)
+    return set as string[]
+  }
+
+  private requireMember (set: unknown, account: string, what: string): readonly string[] {
+    const s = this.checkSet(set, account, what)
+    if (!s.includes(this.id)) fail(ErrorCode.WRONG_BROKER, `this peer is not in ${what} as it computes it`, { account })
+    return s
+  }
+
+  // ---- joining ----
+
+  /**
+   * Opens the account of a new peer with `initialKarma` (minted) once it
+   * solved the join puzzle with at least `difficulty` bits. Idempotent: a
+   * peer that already joined keeps its balance. A peer that was paid before it
+   * joined (its account exists from credits) gets the initial karma on top.
+   */
+  openAccount (joinB64: unknown, initialKarma: number, difficulty: number, bankOfPeer: readonly string[]): { account: string, balance: number, opened: boolean } {
+    checkDifficulty(difficulty)
+    if (!isUint(initialKarma) || initialKarma > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'initial karma must be a karma amount')
+    const join = openJoin(this.verifier, joinB64)
+    const peer = join.body.peer
+    if (join.body.difficulty < difficulty) fail(ErrorCode.BAD_REQUEST, `join proof has ${join.body.difficulty} bits of work, ${difficulty} required`)
+    this.requireMember(bankOfPeer, peer, 'bank(peer)')
+    const row = this.t.accounts.get(peer)
+    if (row?.joined === true) return { account: peer, balance: row.balance, opened: false }
+    const balance = (row?.balance ?? 0) + initialKarma
+    if (balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'balance would exceed the karma limit')
+    this.t.accounts.set(peer, { ...EMPTY, ...row, balance, joined: true, joinedAt: this.cfg.now(), activeEpoch: this.epoch().epoch })
+    return { account: peer, balance, opened: true }
+  }
+
+  // ---- bank(A): debits ----
+
+  /**
+   * Applies A's signed request once: nonce must be exactly the last applied + 1
+   * (a gap means this member missed a debit; applying anyway would let its
+   * balance silently diverge from its peers'). Returns the notice for bank(B)
+   * and the receipt for A. A retry of the request applied last gets the same
+   * objects again; two different requests with one nonce are A's fraud.
+   */
+  debit (requestB64: unknown, bankOfA: readonly string[]): DebitResult {
+    const req = openTransfer(this.verifier, requestB64)
+    const r = req.body
+    this.requireMember(bankOfA, r.from, 'bank(A)')
+    const row = this.t.accounts.get(r.from)
+    if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${r.from} in this member's books`)
+    if (r.nonce === row.nonce && row.nonce > 0) {
+      if (req.hash === row.lastRequest) return this.again(req, row)
+      const first = this.t.pending.get(row.lastRequest ?? '')
+      fail(ErrorCode.FRAUD, `${r.from} signed two different transfers with nonce ${r.nonce}`, { account: r.from, nonce: r.nonce, first: row.lastRequest, second: req.hash, evidence: first != null ? [first.request, req.b64] : [req.b64] })
+    }
+    if (r.nonce <= row.nonce) fail(ErrorCode.REPLAY, `nonce ${r.nonce} of ${r.from} was used already (last applied ${row.nonce})`, { expected: row.nonce + 1 })
+    if (r.nonce > row.nonce + 1) fail(ErrorCode.STALE_SEQ, `nonce ${r.nonce} skips ahead: this member applied up to ${row.nonce}`, { expected: row.nonce + 1 })
+    const e = this.epoch()
+    const after = applyAmount(row, -r.amount, r.epoch, e)
+    if (after === undefined) fail(ErrorCode.INSUFFICIENT_FUNDS, `balance ${row.balance} < ${r.amount}`, { balance: row.balance })
+    const notice = makeNotice(this.signer, req)
+    const receipt = makeReceipt(this.signer, { account: r.from, requestHash: req.hash, side: 'debit', epoch: e.epoch, balanceAfter: after.balance })
+    this.t.accounts.set(r.from, { ...row, ...after, nonce: r.nonce, lastRequest: req.hash, activeEpoch: Math.max(row.activeEpoch, r.epoch) })
+    this.t.pending.set(req.hash, { from: r.from, to: r.to, amount: r.amount, nonce: r.nonce, epoch: r.epoch, request: req.b64, notice: notice.b64, receipt: receipt.b64, at: this.cfg.now() })
+    return { requestHash: req.hash, notice: notice.b64, receipt: receipt.b64, balance: after.balance, duplicate: false }
+  }
+
+  /** The objects for a request applied already. Without a record (pruned, or adopted in churn) they are signed afresh: the notice is deterministic, the receipt then has no balanceAfter. */
+  private again (req: Signed<TransferBody>, row: AccountRow): DebitResult {
+    const done = this.t.pending.get(req.hash)
+    if (done != null) return { requestHash: req.hash, notice: done.notice, receipt: done.receipt, balance: row.balance, duplicate: true }
+    const notice = makeNotice(this.signer, req)
+    const receipt = makeReceipt(this.signer, { account: req.body.from, requestHash: req.hash, side: 'debit', epoch: this.epoch().epoch })
+    return { requestHash: req.hash, notice: notice.b64, receipt: receipt.b64, balance: row.balance, duplicate: true }
+  }
+
+  // ---- bank(B): credits ----
+
+  /**
+   * Counts a notice from a member of bank(A) and credits B once a strict
+   * majority of bank(A) (as this member computes it) sent valid notices for
+   * the same request. Notices from non-members, repeats from one member, and
+   * members' signed lies (a request A never signed, or content that is not the
+   * request's) are ignored and counted in `ignored`. A broken envelope throws.
+   */
+  receiveNotice (noticeB64: unknown, bankOfA: readonly string[], bankOfB: readonly string[]): NoticeOutcome {
+    const { notice, request, defect } = openNotice(this.verifier, noticeB64)
+    const requestHash = notice.body.requestHash
+    const setA = this.checkSet(bankOfA, undefined, 'bank(A)')
+    if (!setA.includes(notice.signer)) return this.ignore(requestHash, 'non-member')
+    if (defect !== undefined || request === undefined) return this.ignore(requestHash, defect ?? 'forged')
+    const r = request.body
+    if (setA.includes(r.from)) fail(ErrorCode.BAD_REQUEST, 'bank(A) cannot contain A itself')
+    this.requireMember(bankOfB, r.to, 'bank(B)')
+    const e = this.epoch()
+    const row = this.t.credits.get(requestHash)
+    if (row?.status === 'credited') return { status: 'already-credited', requestHash, receipt: row.receipt ?? this.creditReceipt(row, requestHash) }
+    if (row?.voters.includes(notice.signer) === true) return this.ignore(requestHash, 'duplicate')
+    checkMessageEpoch(r.epoch, e)
+    const voters = [...(row?.voters ?? []), notice.signer].sort()
+    // votes that count: from members of bank(A) as this member computes it NOW
+    const votes = voters.filter(v => setA.includes(v)).length
+    const base: CreditRow = { ...row, to: r.to, from: r.from, amount: r.amount, nonce: r.nonce, epoch: r.epoch, status: 'counting', voters, at: row?.at ?? this.cfg.now() }
+    if (votes < this.needed) {
+      this.t.credits.set(requestHash, base)
+      return { status: 'counted', requestHash, votes, needed: this.needed }
+    }
+    const acct = this.t.accounts.get(r.to) ?? { ...EMPTY, joinedAt: null }
+    const after = applyAmount(acct, r.amount, r.epoch, e)!
+    if (after.balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'balance would exceed the karma limit')
+    const receipt = makeReceipt(this.signer, { account: r.to, requestHash, side: 'credit', epoch: e.epoch, balanceAfter: after.balance })
+    this.t.accounts.set(r.to, { ...acct, ...after })
+    this.t.credits.set(requestHash, { ...base, status: 'credited', receipt: receipt.b64, at: this.cfg.now() })
+    return { status: 'credited', requestHash, votes, needed: this.needed, receipt: receipt.b64 }
+  }
+
+  private ignore (requestHash: string, reason: IgnoreReason): NoticeOutcome {
+    this.ignored[reason]++
+    return { status: 'ignored', requestHash, reason }
+  }
+
+  /** A receipt for a credit known from churn: no balanceAfter (this member did not see the moment). Not stored: signing again gives the same bytes. */
+  private creditReceipt (row: CreditRow, requestHash: string): string {
+    return makeReceipt(this.signer, { account: row.to, requestHash, side: 'credit', epoch: this.epoch().epoch }).b64
+  }
+
+  // ---- reads ----
+
+  /** A signed answer to one reader's question; readers take the value a majority of the bank signed (majorityValue). */
+  balanceOf (account: string, asker: string, challenge: string): string {
+    checkPeerId(account, 'account')
+    checkPeerId(asker, 'asker')
+    checkChallenge(challenge)
+    const row = this.t.accounts.get(account)
+    if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+    return makeBalance(this.signer, { account, balance: row.balance, nonce: row.nonce, epoch: this.epoch().epoch, asker, challenge }).b64
+  }
+
+  /** Fields of a balance answer that a majority must agree on. */
+  static balanceValue (b: { balance: number, nonce: number, epoch: number }): { balance: number, nonce: number, epoch: number } {
+    return { balance: b.balance, nonce: b.nonce, epoch: b.epoch }
+  }
+
+  // ---- epochs ----
+
+  /** Marks the account active in the current epoch (its own signature for this epoch). */
+  heartbeat (b64: unknown, bankOfPeer: readonly string[]): { account: string, epoch: number } {
+    const hb = openHeartbeat(this.verifier, b64)
+    const peer = hb.body.peer
+    this.requireMember(bankOfPeer, peer, 'bank(peer)')
+    const e = this.epoch().epoch
+    if (hb.body.epoch !== e) fail(ErrorCode.STALE_SEQ, `heartbeat is for epoch ${hb.body.epoch}, this member is in epoch ${e}`, { epoch: e })
+    const row = this.t.accounts.get(peer)
+    if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${peer} in this member's books`)
+    if (row.activeEpoch !== e) this.t.accounts.set(peer, { ...row, activeEpoch: e })
+    return { account: peer, epoch: e }
+  }
+
+  /** This member's signed report for the current epoch: accounts it banks for, how many were active, their karma. */
+  epochReport (): string {
+    const e = this.epoch().epoch
+    let accounts = 0
+    let active = 0
+    let total = 0
+    for (const a of this.t.accounts.values()) {
+      accounts++
+      if (a.activeEpoch === e) active++
+      total += a.balance
+    }
+    return makeReport(this.signer, { epoch: e, accounts, active, total }).b64
+  }
+
+  /**
+   * Moves to epoch `toEpoch` = current + 1, scaling every balance by num/den
+   * (floor, remainder kept: see epoch.ts). Idempotent: asking again for the
+   * epoch already reached with the same factor changes nothing.
+   */
+  rescale (toEpoch: number, factor: Factor): { epoch: number, accounts: number, before: number, after: number, changed: boolean } {
+    checkFactor(factor)
+    const e = this.epoch()
+    if (toEpoch === e.epoch && toEpoch > 0 && e.num === factor.num && e.den === factor.den) {
+      const { balances, accounts } = this.totals()
+      return { epoch: e.epoch, accounts, before: balances, after: balances, changed: false }
+    }
+    if (!Number.isSafeInteger(toEpoch) || toEpoch !== e.epoch + 1) fail(ErrorCode.STALE_SEQ, `cannot rescale to epoch ${toEpoch} from epoch ${e.epoch}`, { epoch: e.epoch })
+    const next: Array<[string, AccountRow]> = []
+    let before = 0
+    let after = 0
+    for (const [id, a] of this.t.accounts.entries()) {
+      const s = rescaleBalance(a.balance, factor)
+      if (s.balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, `rescaling ${id} would exceed the karma limit`)
+      before += a.balance
+      after += s.balance
+      next.push([id, { ...a, ...s }])
+    }
+    for (const [id, a] of next) this.t.accounts.set(id, a)
+    this.t.meta.set('epoch', { epoch: toEpoch, num: factor.num, den: factor.den })
+    return { epoch: toEpoch, accounts: next.length, before, after, changed: true }
+  }
+
+  // ---- churn ----
+
+  /** This member's state of `account`, signed for the new member `to`. */
+  exportState (account: string, to: string): string {
+    checkPeerId(account, 'account')
+    checkPeerId(to, 'to')
+    const row = this.t.accounts.get(account)
+    if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+    const credited = [...this.t.credits.entries()]
+      .filter(([, c]) => c.to === account && c.status === 'credited')
+      .sort((a, b) => b[1].at - a[1].at)
+      .slice(0, MAX_EXPORTED_CREDITS)
+      .map(([h]) => h)
+      .sort()
+    return makeState(this.signer, { account, to, epoch: this.epoch().epoch, balance: row.balance, rem: row.rem, nonce: row.nonce, lastRequest: row.lastRequest, joined: row.joined, credited }).b64
+  }
+
+  /** Fields of a state export that a majority must agree on. */
+  static stateValue (s: StateBody): Pick<StateBody, 'epoch' | 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined'> {
+    return { epoch: s.epoch, balance: s.balance, rem: s.rem, nonce: s.nonce, lastRequest: s.lastRequest, joined: s.joined }
+  }
+
+  /**
+   * Takes over `account` from the members of its old bank (as this member
+   * computes it): the state a strict majority of them signed, or a refusal.
+   * A request hash counts as credited when a majority of the old members list
+   * it, so a late notice for it is not credited again here. Answers that do not
+   * verify, or are for another account or member, are skipped (an old member
+   * may be the liar). Also serves a member that fell behind to resynchronise.
+   */
+  adoptState (account: string, answers: readonly unknown[], oldMembers: readonly string[], bankNow: readonly string[]): { account: string, balance: number, nonce: number, voters: string[], credited: number } {
+    checkPeerId(account, 'account')
+    const old = this.checkSet(oldMembers, account, 'the old bank')
+    this.requireMember(bankNow, account, 'bank(account)')
+    if (!Array.isArray(answers) || answers.length > 4 * this.cfg.k) fail(ErrorCode.BAD_REQUEST, `answers must be a list of at most ${4 * this.cfg.k}`)
+    const opened: Array<Signed<StateBody>> = []
+    for (const a of answers) {
+      try { opened.push(openState(this.verifier, a, { account, to: this.id })) } catch (err) { if (!(err instanceof P2payError)) throw err }
+    }
+    const verdict = majorityValue(opened, old, Member.stateValue, this.cfg.k)
+    if (verdict === undefined) fail(ErrorCode.NOT_FOUND, `no strict majority (${this.needed} of ${this.cfg.k}) of the old bank agrees on the state of ${account}`, { reason: 'no-majority', answers: opened.length, needed: this.needed })
+    const s = verdict.value
+    const e = this.epoch()
+    if (s.epoch !== e.epoch) fail(ErrorCode.STALE_SEQ, `the old bank reports epoch ${s.epoch}, this member is in epoch ${e.epoch}`, { epoch: e.epoch })
+    // a hash is credited if a majority of old members list it (in any of their answers)
+    const listedBy = new Map<string, Set<string>>()
+    for (const o of opened) {
+      if (!old.includes(o.signer)) continue
+      for (const h of o.body.credited) {
+        const by = listedBy.get(h) ?? new Set<string>()
+        by.add(o.signer)
+        listedBy.set(h, by)
+      }
+    }
+    const credited = [...listedBy].filter(([, by]) => by.size >= this.needed).map(([h]) => h)
+    const prev = this.t.accounts.get(account)
+    const now = this.cfg.now()
+    this.t.accounts.set(account, {
+      balance: s.balance,
+      rem: s.rem,
+      nonce: s.nonce,
+      lastRequest: s.lastRequest,
+      joined: s.joined,
+      joinedAt: prev?.joinedAt ?? (s.joined ? now : null),
+      activeEpoch: prev?.activeEpoch ?? -1
+    })
+    for (const h of credited) {
+      const c = this.t.credits.get(h)
+      if (c?.status !== 'credited') this.t.credits.set(h, { ...c, to: account, status: 'credited', voters: c?.voters ?? [], at: now, adopted: true })
+    }
+    return { account, balance: s.balance, nonce: s.nonce, voters: verdict.voters, credited: credited.length }
+  }
+
+  // ---- housekeeping and audit ----
+
+  /**
+   * Forgets debit and credit records older than `before` (this member's
+   * clock). The horizon must be longer than bank(A) members keep resending a
+   * notice, or a very late notice would be counted afresh.
+   */
+  prune (before: number): { pending: number, credits: number } {
+    let pending = 0
+    let credits = 0
+    for (const [h, d] of [...this.t.pending.entries()]) if (d.at < before) { this.t.pending.delete(h); pending++ }
+    for (const [h, c] of [...this.t.credits.entries()]) if (c.at < before) { this.t.credits.delete(h); credits++ }
+    return { pending, credits }
+  }
+
+  /** Sum of balances and number of accounts in this member's books. */
+  totals (): { balances: number, accounts: number } {
+    let balances = 0
+    for (const a of this.t.accounts.values()) balances += a.balance
+    return { balances, accounts: this.t.accounts.size }
+  }
+}

@@ -1,0 +1,166 @@
+// Shared fixtures for the Karma unit tests: Ed25519 identities, a network of
+// bank members over in-memory tables (each member its own Member), a payer's
+// nonce counter, delivery helpers that play the service's part, and assertions
+// on error codes and unchanged tables.
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { nodeEd25519, signerFor, Table, Verifier, P2payError, randomId, type Signer } from '@p2pay/core'
+import { bankSet } from '../src/bankset.ts'
+import { solvePow } from '../src/pow.ts'
+import { makeJoin, makeTransfer, openBalance, type Signed, type TransferBody } from '../src/messages.ts'
+import { majorityValue } from '../src/majority.ts'
+import { Member, MEMBER_TABLES, type MemberTables, type NoticeOutcome } from '../src/member.ts'
+
+export const backend = nodeEd25519()
+export const verifier = new Verifier(backend)
+export const T0 = 1_700_000_000_000
+export const K = 5
+/** Small, so joins are quick; the puzzle itself is tested at other difficulties. */
+export const DIFFICULTY = 6
+export const INITIAL = 1000
+
+export class Clock {
+  t = T0
+  readonly now = (): number => this.t
+  advance (ms: number): void { this.t += ms }
+}
+
+export interface Ident { signer: Signer, id: string }
+
+export async function ident (): Promise<Ident> {
+  const signer = signerFor(await generateKeyPair('Ed25519'), backend)
+  return { signer, id: signer.peerId }
+}
+
+export const idents = async (n: number): Promise<Ident[]> => await Promise.all(Array.from({ length: n }, ident))
+
+export function memberTables (): MemberTables {
+  return Object.fromEntries(MEMBER_TABLES.map(name => [name, new Table(name)])) as unknown as MemberTables
+}
+
+/** Deterministic PRNG for shuffles (test reproducibility, not secrets). */
+export function rng (seed: number): () => number {
+  let s = seed >>> 0
+  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 }
+}
+
+export function shuffle<T> (list: readonly T[], rand: () => number): T[] {
+  const a = [...list]
+  for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [a[i], a[j]] = [a[j], a[i]] }
+  return a
+}
+
+/**
+ * Every peer is an account holder and a bank member; all see the whole network
+ * (every member computes the same sets, as the service does with query + self).
+ */
+export class Net {
+  readonly k: number
+  readonly clock = new Clock()
+  readonly peers: Ident[]
+  readonly members = new Map<string, Member>()
+  readonly nonces = new Map<string, number>()
+  constructor (peers: Ident[], k = K) {
+    this.k = k
+    this.peers = peers
+    for (const p of peers) this.members.set(p.id, new Member(memberTables(), p.signer, verifier, { k, now: this.clock.now }))
+  }
+
+  get ids (): string[] { return this.peers.map(p => p.id) }
+  bank (account: string): string[] { return bankSet(account, this.ids, this.k) }
+  member (id: string): Member { return this.members.get(id)! }
+
+  /** The peer joins: its join proof is accepted by every member of its bank. */
+  join (who: Ident, karma = INITIAL): void {
+    const proof = makeJoin(who.signer, solvePow(who.id, DIFFICULTY), DIFFICULTY)
+    const bank = this.bank(who.id)
+    for (const m of bank) this.member(m).openAccount(proof.b64, karma, DIFFICULTY, bank)
+  }
+
+  /** A's next signed request (A keeps its own nonce counter). */
+  request (from: Ident, to: string, amount: number, opts: { nonce?: number, epoch?: number } = {}): Signed<TransferBody> {
+    const nonce = opts.nonce ?? (this.nonces.get(from.id) ?? 0) + 1
+    if (opts.nonce === undefined) this.nonces.set(from.id, nonce)
+    return makeTransfer(from.signer, { to, amount, nonce, epoch: opts.epoch ?? 0, ts: this.clock.t })
+  }
+
+  /** Members of bank(A) debit A; returns their notices. */
+  debit (req: Signed<TransferBody>, at: readonly string[] = this.bank(req.body.from)): string[] {
+    const bankA = this.bank(req.body.from)
+    return at.map(m => this.member(m).debit(req.b64, bankA).notice)
+  }
+
+  /** Delivers notices to members of bank(B); outcomes per recipient, in delivery order. */
+  deliver (notices: readonly string[], from: string, to: string, at: readonly string[] = this.bank(to)): Map<string, NoticeOutcome[]> {
+    const bankA = this.bank(from)
+    const bankB = this.bank(to)
+    const out = new Map<string, NoticeOutcome[]>()
+    for (const m of at) for (const n of notices) {
+      const list = out.get(m) ?? []
+      list.push(this.member(m).receiveNotice(n, bankA, bankB))
+      out.set(m, list)
+    }
+    return out
+  }
+
+  /** A whole honest transfer: request, debit at all of bank(A), notices to all of bank(B). */
+  transfer (from: Ident, to: Ident, amount: number): Signed<TransferBody> {
+    const req = this.request(from, to.id, amount)
+    this.deliver(this.debit(req), from.id, to.id)
+    return req
+  }
+
+  /** balance of `account` at each member of its bank */
+  balances (account: string, at: readonly string[] = this.bank(account)): number[] {
+    return at.map(m => this.member(m).account(account)?.balance ?? NaN)
+  }
+
+  /** What a reader gets by majority from signed answers of `at` (default: the whole bank). */
+  read (account: string, reader: Ident, at: readonly string[] = this.bank(account)): { balance: number, nonce: number, epoch: number } | undefined {
+    const challenge = randomId(8)
+    const answers = at.flatMap(m => {
+      try { return [openBalance(verifier, this.member(m).balanceOf(account, reader.id, challenge), { account, asker: reader.id, challenge })] } catch { return [] }
+    })
+    return majorityValue(answers, this.bank(account), Member.balanceValue, this.k)?.value
+  }
+}
+
+export async function net (n = 14, k = K): Promise<Net> { return new Net(await idents(n), k) }
+
+/** Two peers whose banks do not overlap and do not contain each other (clean roles for Byzantine tests). */
+export function disjointPair (w: Net): [Ident, Ident] {
+  for (const a of w.peers) {
+    for (const b of w.peers) {
+      if (a === b) continue
+      const ba = w.bank(a.id)
+      const bb = w.bank(b.id)
+      if (ba.includes(b.id) || bb.includes(a.id) || ba.some(m => bb.includes(m))) continue
+      return [a, b]
+    }
+  }
+  throw new Error('no disjoint pair: use more peers')
+}
+
+export const byId = (w: Net, id: string): Ident => w.peers.find(p => p.id === id)!
+
+export function snapshot (tables: object): string {
+  return JSON.stringify(Object.entries(tables as Record<string, Table>).map(([name, t]) => [name, [...t.entries()]]))
+}
+
+/** Asserts `fn` throws a P2payError with `code` and returns it. */
+export function throwsCode (fn: () => unknown, code: string): P2payError {
+  let caught: unknown
+  try { fn() } catch (err) { caught = err }
+  assert.ok(caught instanceof P2payError, `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`)
+  assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
+  return caught
+}
+
+/** Asserts `fn` throws `code` and that none of the members' tables changed. */
+export function rejects (members: Member | Member[], fn: () => unknown, code: string): P2payError {
+  const list = Array.isArray(members) ? members : [members]
+  const before = list.map(m => snapshot(m.t))
+  const err = throwsCode(fn, code)
+  assert.deepEqual(list.map(m => snapshot(m.t)), before, `tables changed although ${code} was thrown`)
+  return err
+}
