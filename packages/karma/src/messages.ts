@@ -152,6 +152,7 @@ export function openNotice (verifier: Verifier, b64: unknown): { notice: Signed<
   const n = notice.body
   checkPeerId(n.member, 'member')
   signedBy(notice, n.member, 'a debit notice')
+  if (!isHash(n.requestHash) || typeof n.request !== 'string') fail(ErrorCode.BAD_REQUEST, 'a debit notice carries a request hash and the request')
   let request: Signed<TransferBody>
   try {
     request = openTransfer(verifier, n.request)

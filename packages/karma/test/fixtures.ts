@@ -3,8 +3,8 @@
 // nonce counter, delivery helpers that play the service's part, and assertions
 // on error codes and unchanged tables.
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { nodeEd25519, signerFor, Table, Verifier, P2payError, randomId, type Signer } from '@p2pay/core'
+import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { nodeEd25519, signerFor, sha256, utf8, Table, Verifier, P2payError, randomId, type Signer } from '@p2pay/core'
 import { bankSet } from '../src/bankset.ts'
 import { solvePow } from '../src/pow.ts'
 import { makeJoin, makeTransfer, openBalance, type Signed, type TransferBody } from '../src/messages.ts'
@@ -33,6 +33,12 @@ export async function ident (): Promise<Ident> {
 }
 
 export const idents = async (n: number): Promise<Ident[]> => await Promise.all(Array.from({ length: n }, ident))
+
+/** The i-th fixed identity: networks built from these have the same bank-sets on every run. */
+export async function seeded (i: number): Promise<Ident> {
+  const signer = signerFor(await generateKeyPairFromSeed('Ed25519', sha256(utf8(`karma-test|${i}`))), backend)
+  return { signer, id: signer.peerId }
+}
 
 export function memberTables (): MemberTables {
   return Object.fromEntries(MEMBER_TABLES.map(name => [name, new Table(name)])) as unknown as MemberTables
@@ -125,7 +131,8 @@ export class Net {
   }
 }
 
-export async function net (n = 14, k = K): Promise<Net> { return new Net(await idents(n), k) }
+/** A network of `n` fixed identities (reproducible bank-sets). */
+export async function net (n = 14, k = K): Promise<Net> { return new Net(await Promise.all(Array.from({ length: n }, (_, i) => seeded(i))), k) }
 
 /** Two peers whose banks do not overlap and do not contain each other (clean roles for Byzantine tests). */
 export function disjointPair (w: Net): [Ident, Ident] {
