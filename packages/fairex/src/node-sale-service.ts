@@ -32,6 +32,9 @@ const MAX_SALE_FRAME = 8 * 1024 * 1024
 const STEP_TIMEOUT_MS = 60_000
 const PIECE_TIMEOUT_MS = 30_000
 const KEY_TIMEOUT_MS = 10_000
+const MAX_CONCURRENT_SALES = 32
+/** deposit refusals that no retry can change: the item leaves the queue (and is logged) */
+const FINAL_REFUSALS = ['ALREADY_CASHED', 'FRAUD', 'EXPIRED', 'WRONG_SIGNER', 'WRONG_OWNER', 'WRONG_BROKER', 'WRONG_HOLDER', 'NOT_FOUND', 'BAD_REQUEST']
 
 export interface Party { id: string, addr?: string }
 
@@ -196,12 +199,20 @@ export class NodeFairex {
       files: () => ({ files: [...this.t.shared.values()].map(f => ({ fileId: f.fileId, name: f.name, size: f.size, price: f.price, form: f.form, manifest: f.manifestHash })) })
     }, { metrics: this.ctx.metrics })
     await this.ctx.libp2p.handle(FAIREX_PROTOCOL.sale, async (stream, connection) => {
+      // libp2p bounds inbound streams per connection; this bounds sales per node
+      if (this.selling >= MAX_CONCURRENT_SALES) {
+        stream.abort(new P2payError(ErrorCode.INTERNAL, 'too many sales at once'))
+        return
+      }
+      this.selling++
       try {
         await this.sell(stream, connection.remotePeer.toString())
         await stream.close({ signal: AbortSignal.timeout(10_000) })
       } catch (err) {
         this.ctx.log.warn('sale ended early', { from: connection.remotePeer.toString(), err: asError(err) })
         stream.abort(asError(err))
+      } finally {
+        this.selling--
       }
     }, { maxInboundStreams: 16 })
   }
@@ -377,6 +388,7 @@ export class NodeFairex {
   }
 
   private readonly resolving = new Set<string>()
+  private selling = 0
 
   /**
    * Key from P, else from the TTP (3.1), else, in the fixed form, the judge.
@@ -493,7 +505,8 @@ export class NodeFairex {
     const request = signDepositRequest(this.ctx.signer, { ac: this.cfg.ac.id, provider: this.me, nonce: randomId(16), cheques: items.map(i => sha256b64(i.cheque)) })
     const result = await this.client(this.cfg.ac, FAIREX_PROTOCOL.ac).call<DepositResult>('deposit', { request: toB64(request.bytes), items: items.map(({ cheque, accept, certificate }) => ({ cheque, accept, certificate })) }, { kind: 'fairex-deposit' })
     // a cheque paid or refused for good leaves the queue; one that failed for a passing reason stays
-    const settled = new Set(result.results.filter(r => r.status === 'paid' || ['ALREADY_CASHED', 'FRAUD', 'EXPIRED', 'WRONG_SIGNER', 'WRONG_OWNER'].includes((r as any).code)).map(r => r.cheque))
+    const settled = new Set(result.results.filter(r => r.status === 'paid' || FINAL_REFUSALS.includes((r as any).code)).map(r => r.cheque))
+    for (const r of result.results) if (r.status === 'refused' && settled.has(r.cheque)) this.ctx.log.warn('cheque refused for good; dropped from the deposit queue', { cheque: r.cheque, code: r.code, message: r.message })
     await this.store.apply(() => { for (const d of [...this.t.deposits.values()]) if (settled.has(sha256b64(d.cheque))) this.t.deposits.delete(d.id) })
     return result
   }
