@@ -7,7 +7,7 @@
 // runs over the bytes received; the body is parsed only after it verified.
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { concat, fromUtf8, sha256Hex, utf8, canonicalJson } from './bytes.ts'
+import { concat, fromB64, fromUtf8, sha256Hex, utf8, canonicalJson } from './bytes.ts'
 import { ErrorCode, P2payError, fail } from './errors.ts'
 import type { Ed25519Backend } from './ed25519.ts'
 import type { Metrics } from './metrics.ts'
@@ -148,6 +148,15 @@ export class Verifier {
     this.cache?.add(hash)
     return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash }
   }
+}
+
+/**
+ * A base64 signed envelope from the network or an API, checked for type and
+ * size before it is decoded (each scheme picks the largest envelope it takes).
+ */
+export function decodeSigned (b64: unknown, what: string, maxB64: number): Uint8Array {
+  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > maxB64) fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
+  return fromB64(b64)
 }
 
 export function isP2payError (e: unknown): e is P2payError { return e instanceof P2payError }

@@ -11,7 +11,7 @@
 // issue, deposit) live here too: peers make and check them, not only the AC.
 // Bodies are checked field by field and key set by key set, so one statement has
 // one form (an original cheque can never be read as a fixed one).
-import { ErrorCode, fail, fromB64, keyOfPeerId, type Opened, type Signer, type Verifier } from '@p2pay/core'
+import { ErrorCode, fail, decodeSigned, keyOfPeerId, type Opened, type Signer, type Verifier } from '@p2pay/core'
 
 /** Domain tags of the file market's signed objects. */
 export const FAIREX_TAG = {
@@ -106,10 +106,7 @@ const isAmount = (v: unknown): v is number => isUint(v) && v > 0 && v <= MAX_AMO
 /** Table key of a cheque serial: serials are chosen by the downloader, so they are unique per downloader only. */
 export const chequeKey = (downloader: string, chequeSn: string): string => `${downloader}|${chequeSn}`
 
-export function decodeEnvelope (b64: unknown, what: string): Uint8Array {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_ENVELOPE_B64) fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
-  return fromB64(b64)
-}
+export const decodeEnvelope = (b64: unknown, what: string): Uint8Array => decodeSigned(b64, what, MAX_ENVELOPE_B64)
 
 function exactKeys (o: object, keys: readonly string[], what: string): void {
   const have = Object.keys(o)

@@ -188,11 +188,7 @@ export class NodeFairex {
     return { fileId: rec.fileId, size: h.size, pieces: rec.pieceCount, manifest: opened.hash }
   }
 
-  private pieceHashes (f: SharedFile): Uint8Array[] {
-    const out: Uint8Array[] = []
-    for (let i = 0; i < f.pieces.length; i += 64) out.push(new Uint8Array(Buffer.from(f.pieces.slice(i, i + 64), 'hex')))
-    return out
-  }
+  private pieceHashes (f: SharedFile): Uint8Array[] { return splitHashes(f.pieces) }
 
   private async serve (): Promise<void> {
     await serveRpc(this.ctx.libp2p, CATALOG, {
@@ -379,8 +375,7 @@ export class NodeFairex {
   /** The key piece K opens, or null: checked against the persisted piece hashes. */
   private openKeyPiece (k: KeyCheck, keyHex: unknown): Uint8Array | null {
     if (typeof keyHex !== 'string' || !/^[0-9a-f]{64}$/.test(keyHex)) return null
-    const hashes: Uint8Array[] = []
-    for (let i = 0; i < k.pieces.length; i += 64) hashes.push(new Uint8Array(Buffer.from(k.pieces.slice(i, i + 64), 'hex')))
+    const hashes = splitHashes(k.pieces)
     const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
     const sek = fromB64(k.sek)
     const fileId = new Uint8Array(Buffer.from(k.fileId, 'hex'))
@@ -541,6 +536,13 @@ export function party (s: string): Party {
   const i = s.lastIndexOf('/p2p/')
   if (i < 0) fail(ErrorCode.BAD_REQUEST, 'a multiaddr must end in /p2p/<peer id>')
   return { id: s.slice(i + 5), addr: s }
+}
+
+/** Piece hashes are stored as one hex string (64 digits each): back to bytes. */
+function splitHashes (hex: string): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let i = 0; i < hex.length; i += 64) out.push(new Uint8Array(Buffer.from(hex.slice(i, i + 64), 'hex')))
+  return out
 }
 
 /** A deposit request lists its cheques by the hash of their envelopes. */

@@ -1,14 +1,11 @@
 // Pure verification of PPay objects and coin proofs. No I/O: everything a
 // holder, an owner or the broker needs to know about a proof comes from here.
-import { ErrorCode, fail, fromB64, toB64, type Opened, type Verifier } from '@p2pay/core'
+import { ErrorCode, fail, decodeSigned, toB64, type Opened, type Verifier } from '@p2pay/core'
 import { TAG, BROKER_SINK, MAX_CHAIN, posKey, type AssignBody, type CashBody, type ChainLink, type CoinBody, type CoinProof, type LayerBody, type RequestBody, type Transfer } from './types.ts'
 
 const MAX_ENVELOPE_B64 = 8192
 
-export function decodeEnvelope (b64: unknown, what: string): Uint8Array {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_ENVELOPE_B64) fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
-  return fromB64(b64)
-}
+export const decodeEnvelope = (b64: unknown, what: string): Uint8Array => decodeSigned(b64, what, MAX_ENVELOPE_B64)
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128
 const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)
