@@ -184,6 +184,7 @@ async function fairex (): Promise<void> {
     const saleKinds = ['fairex-sale', 'fairex-request', 'fairex-cheque', 'fairex-manifest']
     const k0 = await kindCounts(all, saleKinds)
     const c0 = await kindCounts(all, ['fairex-cert'])
+    const r0 = await kindCounts(all, ['fairex-reserve'])
     const t1 = performance.now()
     let ok = 0
     for (let i = 0; i < small; i++) {
@@ -193,6 +194,7 @@ async function fairex (): Promise<void> {
     const smallMs = performance.now() - t1
     const k1 = await kindCounts(all, saleKinds)
     const c1 = await kindCounts(all, ['fairex-cert'])
+    const r1 = await kindCounts(all, ['fairex-reserve'])
     const per = (a: number, b: number): number => Math.round((b - a) / small * 100) / 100
 
     // deposits at the AC: everything the provider collected, in batches
@@ -201,7 +203,8 @@ async function fairex (): Promise<void> {
     let deposited = 0
     for (let i = 0; i < 20; i++) {
       const r = await P.api('POST', '/v1/fairex/deposit', {})
-      const n = r.results.filter((x: any) => x.status === 'paid').length
+      // fixed-form cheques are held for the broker's complaint window: settled, paid later
+      const n = r.results.filter((x: any) => x.status === 'paid' || x.status === 'held').length
       deposited += n
       if (r.results.length === 0) break
     }
@@ -218,7 +221,8 @@ async function fairex (): Promise<void> {
       tableI: {
         paper: { messages: 7, generated: 3, verified: 4 },
         measuredPerSale: { messages: per(k0.messages, k1.messages), generated: per(k0.generated, k1.generated), verified: per(k0.verified, k1.verified) },
-        certificatePerSale: { messages: per(c0.messages, c1.messages), generated: per(c0.generated, c1.generated), verified: per(c0.verified, c1.verified) }
+        certificatePerSale: { messages: per(c0.messages, c1.messages), generated: per(c0.generated, c1.generated), verified: per(c0.verified, c1.verified) },
+        reservationPerSale: { messages: per(r0.messages, r1.messages), generated: per(r0.generated, r1.generated), verified: per(r0.verified, r1.verified) }
       },
       targets: { saleVsRaw: 0.8 }
     }
@@ -237,6 +241,8 @@ async function fairex (): Promise<void> {
     say(`    measured per sale (1.1 .. 2.4)    ${String(m.messages).padStart(10)} ${String(m.generated).padStart(10)} ${String(m.verified).padStart(10)}`)
     const c = result.tableI.certificatePerSale
     say(`    + capital certificate per sale    ${String(c.messages).padStart(10)} ${String(c.generated).padStart(10)} ${String(c.verified).padStart(10)}`)
+    const v = result.tableI.reservationPerSale
+    say(`    + reservation at the AC per sale  ${String(v.messages).padStart(10)} ${String(v.generated).padStart(10)} ${String(v.verified).padStart(10)}`)
   } finally {
     await swarm.stopAll()
   }

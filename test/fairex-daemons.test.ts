@@ -2,9 +2,10 @@
 // the TTP and the judge, started through the CLI. The provider P and the
 // downloader D are libp2p peers in this process that run sale.ts themselves,
 // so the test can make P cheat: it seals a garbage K' into Z (the paper's
-// attack) and cashes the cheque at once. The TTP hands D that K' (it cannot
-// tell), the judge bans P, and the AC claws the price back; a judge killed
-// between verdict and void still voids, once, after its restart.
+// attack) and cashes the cheque at once (this broker has no complaint window:
+// --proceeds-hold-s 0). The TTP hands D that K' (it cannot tell), the judge
+// bans P, and the AC claws the price back; a judge killed between verdict and
+// void still voids, once, after its restart.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -17,7 +18,7 @@ import { ErrorCode, P2payError, RpcClient, Verifier, fromB64, nodeEd25519, rando
 import {
   FAIREX_PROTOCOL, acceptRequest, chequeMessage, complaint, disputeBundle, merkleRoot, onAccept, onCheque, onChequeAccepted, onKey, onPiece,
   openBan, openVerdict, pieceHash, pieceToSend, signCertRequest, signDepositRequest, signManifest, startPurchase,
-  type DepositItem, type DepositResult, type IssueResult, type PendingCheque, type Purchase
+  type DepositItem, type DepositResult, type IssueResult, type PendingCheque, type Purchase, type ReserveResult
 } from '@p2pay/fairex'
 import { Swarm, waitFor, audit, CLI, type Daemon } from './helpers/swarm.ts'
 import { RawPeer } from './helpers/raw-peer.ts'
@@ -53,7 +54,8 @@ async function rejectsCode (p: Promise<unknown>, code: string): Promise<void> {
 before(async () => {
   // the judge's identity is made first, so the broker can be told who the judge is before either runs
   const judgeId = JSON.parse((await run(process.execPath, [CLI, 'identity', '--data-dir', join(swarm.dir, 'judge')])).stdout).peerId
-  broker = await swarm.startBroker(['--judge', judgeId, '--deposit-fee', String(FEE)])
+  // no complaint window: a deposited cheque is paid at once, so the judge's void must claw it back from P
+  broker = await swarm.startBroker(['--judge', judgeId, '--deposit-fee', String(FEE), '--proceeds-hold-s', '0'])
   ttp = await swarm.add('ttp', 'ttp')
   // nothing listens on port 1: the judge rules, but cannot reach the AC until it is restarted
   judge = await swarm.add('judge', 'judge', ['--broker', `/ip4/127.0.0.1/tcp/1/p2p/${broker.peerId}`, '--retry-interval-ms', '200'])
@@ -88,6 +90,9 @@ async function cheatedSale (): Promise<{ state: Purchase, deposit: DepositItem, 
     signer: P.key.signer, verifier, manifest, pieceHashes: hashes, message1_1, ac: broker.peerId, judge: judge.peerId, ttps: [ttp.peerId], form: 'fixed', now: Date.now(), maxSkewMs: 30_000
   })
   assert.ok('sale' in accepted, JSON.stringify(accepted))
+  // before any piece, P reserves the price under D's certificate at the AC
+  const reserved = await client(P, broker, FAIREX_PROTOCOL.ac).call<ReserveResult>('reserve', { request: message1_1.request, certificate: message1_1.certificate })
+  assert.deepEqual([reserved.provider, reserved.downloader, reserved.price, reserved.certificate], [P.peerId, D.peerId, PRICE, cert.hash])
   const { sale, message1_2 } = accepted
   onAccept(state, message1_2)
   pieces.forEach((plain, i) => onPiece(state, i, pieceToSend(sale, i, plain)))

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { FrameReader, RpcClient, fromUtf8, randomId, sendFrame, toB64, utf8, type Verifier } from '@p2pay/core'
 import {
   FAIREX_PROTOCOL, onAccept, onCheque, onPiece, signCertRequest, startPurchase,
-  type IssueResult, type Message1_1, type Purchase, type SaleForm
+  type IssueResult, type Message1_1, type Purchase, type ReserveResult, type SaleForm
 } from '@p2pay/fairex'
 import type { RawPeer } from './raw-peer.ts'
 
@@ -129,6 +129,19 @@ export async function certificateFor (peer: RawPeer, acAddr: string, acId: strin
   }
 }
 
+/**
+ * What a provider does before it sends any piece: reserves the price of the
+ * sale D's message 1.1 asks for at the AC at `acAddr`. Throws the AC's refusal.
+ */
+export async function reserveAt (provider: RawPeer, acAddr: string, m11: Message1_1): Promise<ReserveResult> {
+  const c = new RpcClient(provider.node, multiaddr(acAddr), FAIREX_PROTOCOL.ac, { defaultTimeoutMs: 15_000 })
+  try {
+    return await c.call<ReserveResult>('reserve', { request: m11.request, certificate: m11.certificate })
+  } finally {
+    await c.close()
+  }
+}
+
 export interface SaleStream { stream: Stream, reader: FrameReader }
 
 /** Opens a sale stream to a provider daemon and sends message 1.1 (as given: a test may send a replayed or forged one). */
@@ -174,11 +187,25 @@ export interface RawBuyInput {
  * Throws on a refusal (with its code in the message).
  */
 export async function rawBuy (o: RawBuyInput): Promise<RawPurchase> {
-  const { state, message1_1 } = startPurchase({
+  const { state, message1_1 } = rawRequest(o)
+  const sale = await openSale(o.peer, o.providerAddr, o.fileId, message1_1)
+  return await finishBuy(sale, state, message1_1)
+}
+
+/** D's message 1.1 for `o` (a fresh serial) and the purchase state, nothing sent yet. */
+export function rawRequest (o: Omit<RawBuyInput, 'providerAddr'>): { state: Purchase, message1_1: Message1_1 } {
+  return startPurchase({
     signer: o.peer.key.signer, verifier: o.verifier, provider: o.provider, fileId: o.fileId, price: o.price, ttp: o.ttp, judge: o.judge,
     certificate: o.certificate, now: Date.now(), ...(o.manifestHash != null ? { manifestHash: o.manifestHash } : {}), ...(o.form != null ? { form: o.form } : {})
   })
-  const sale = await openSale(o.peer, o.providerAddr, o.fileId, message1_1)
+}
+
+/**
+ * The rest of a purchase whose 1.1 went out with openSale: checks 1.2 (throws
+ * on a refusal, with its code in the message), takes the pieces, signs 2.3 and
+ * reads 2.4. Closes the stream.
+ */
+export async function finishBuy (sale: SaleStream & { first: any }, state: Purchase, message1_1: Message1_1): Promise<RawPurchase> {
   try {
     const { m, ...m12 } = sale.first ?? {}
     if (m === 'refuse') throw new Error(`provider refused: ${String(m12.code)} ${String(m12.message)}`)

@@ -16,7 +16,8 @@ export const brokerSpec: Spec = {
   'cert-ttl-days': { type: 'number', default: 30, help: 'lifetime of a capital certificate issued now' },
   'max-cert-value': { type: 'number', default: 1e9, help: 'largest amount one capital certificate may escrow' },
   'deposit-fee': { type: 'number', default: 1, help: 'fee per cheque deposit batch that paid anything, credited to the broker' },
-  'deposit-grace-days': { type: 'number', default: 7, help: 'how long after a certificate expires its cheques can still be deposited' }
+  'deposit-grace-days': { type: 'number', default: 7, help: 'how long after a certificate expires its cheques can still be deposited' },
+  'proceeds-hold-s': { type: 'number', default: 3600, help: 'complaint window: a deposited fixed-form cheque is paid out this many seconds later, so a judge\'s ban in it refunds the buyer in full (0 = pay at once)' }
 }
 
 export interface BrokerConfig extends DaemonConfig {
@@ -29,6 +30,7 @@ export interface BrokerConfig extends DaemonConfig {
   'max-cert-value': number
   'deposit-fee': number
   'deposit-grace-days': number
+  'proceeds-hold-s': number
 }
 
 const DAY = 24 * 3600 * 1000
@@ -42,6 +44,8 @@ export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
     try { keyOfPeerId(cfg.judge) } catch { throw new P2payError(ErrorCode.BAD_REQUEST, `--judge must be an Ed25519 peer id, got ${cfg.judge}`) }
   }
   if (!Number.isSafeInteger(cfg['deposit-fee']) || cfg['deposit-fee'] < 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--deposit-fee must be a non-negative integer')
+  const holdMs = cfg['proceeds-hold-s'] * 1000
+  if (!Number.isSafeInteger(holdMs) || holdMs < 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--proceeds-hold-s must be a non-negative number of seconds (ms precision)')
   if (!Number.isSafeInteger(cfg['max-cert-value']) || cfg['max-cert-value'] <= 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--max-cert-value must be a positive integer')
   return await startDaemon('broker', daemonOptions(cfg), async (ctx) => {
     const ppay = await createBrokerPPay(ctx, {
@@ -59,7 +63,9 @@ export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
       depositGraceMs: cfg['deposit-grace-days'] * DAY,
       maxDepositBatch: MAX_DEPOSIT_BATCH,
       maxClockSkewMs: MAX_CLOCK_SKEW_MS,
-      releaseIntervalMs: 60_000,
+      holdMs,
+      // often enough that held proceeds are paid within about a quarter of the window
+      releaseIntervalMs: Math.min(60_000, Math.max(1000, Math.floor(holdMs / 4))),
       judge: cfg.judge
     })
     if (cfg.judge == null) ctx.log.warn('no --judge configured: cheque voids will be refused')
@@ -75,6 +81,8 @@ export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
       return {
         ...p,
         escrow: a.escrow,
+        // part of the escrow: deposited, waiting out the complaint window
+        held: a.held,
         // a.holds: the AC's own books (each escrow is its max less what left it, no negative balance)
         holds: p.balances + p.outstanding + a.escrow === p.toppedUp && a.holds,
         ac: { holds: a.holds, certificates: a.certificates, cheques: a.cheques, voids: a.voids, meta: a.meta }

@@ -9,7 +9,7 @@ import { FAIREX_PROTOCOL } from './protocols.ts'
 
 export interface AccountingServiceConfig extends Omit<AccountingConfig, 'now'> {
   now?: () => number
-  /** how often expired certificates hand their escrow back */
+  /** how often expired certificates hand their escrow back and held proceeds are paid out */
   releaseIntervalMs: number
   /** peer id of the network's judge: only its providerBan verdicts void cheques; without it voids are refused */
   judge?: string
@@ -25,6 +25,8 @@ export async function createAccountingService (ctx: DaemonContext, accounts: Tab
 
   await serveRpc(ctx.libp2p, FAIREX_PROTOCOL.ac, {
     certificate: async (args) => await store.apply(() => ac.issueCertificate(args.request)),
+    // the provider, with D's message 1.1, before it sends any piece
+    reserve: async (args) => await store.apply(() => ac.reserve(args.request, args.certificate)),
     deposit: async (args) => await store.apply(() => ac.deposit(args.request, args.items)),
     // anyone may bring the verdict (the judge does, retrying): the judge's signature is what counts
     void: async (args) => {
@@ -39,9 +41,12 @@ export async function createAccountingService (ctx: DaemonContext, accounts: Tab
     balance: async (_args, { remotePeer }) => { await store.barrier(); return { account: remotePeer, balance: ac.balance(remotePeer) } }
   }, { metrics: ctx.metrics, onError: (err, op) => log.error('ac handler failed', { op, err }) })
 
+  const release = async (): Promise<{ expired: ReturnType<Accounting['releaseExpired']>, held: ReturnType<Accounting['releaseHeld']> }> =>
+    await store.apply(() => ({ held: ac.releaseHeld(), expired: ac.releaseExpired() }))
   const timer = setInterval(() => {
-    void store.apply(() => ac.releaseExpired()).then((released) => {
-      if (released.length > 0) log.info('expired certificates released', { count: released.length })
+    void release().then(({ expired, held }) => {
+      if (expired.length > 0) log.info('expired certificates released', { count: expired.length })
+      if (held.length > 0) log.info('held proceeds paid out', { deposits: held.length, paid: held.reduce((n, h) => n + h.paid, 0) })
     }).catch((err) => log.error('release failed', { err }))
   }, cfg.releaseIntervalMs)
   timer.unref()
@@ -49,7 +54,8 @@ export async function createAccountingService (ctx: DaemonContext, accounts: Tab
   const routes: Routes = {
     'GET /v1/fairex/certificates': async () => { await store.barrier(); return { certificates: [...ac.t.certificates.values()].map(({ cert: _c, ...r }) => r) } },
     'GET /v1/fairex/cheques': async () => { await store.barrier(); return { cheques: [...ac.t.cheques.values()] } },
-    'POST /v1/fairex/release': async () => ({ released: await store.apply(() => ac.releaseExpired()) })
+    'GET /v1/fairex/holds': async () => { await store.barrier(); return { holds: [...ac.t.holds.entries()].map(([deposit, h]) => ({ deposit, ...h })) } },
+    'POST /v1/fairex/release': async () => await release()
   }
   return { ac, routes, close: () => clearInterval(timer) }
 }

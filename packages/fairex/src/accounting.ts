@@ -4,19 +4,22 @@
 // so a call either throws having changed nothing or is one atomic batch.
 //
 // Money model. A capital certificate moves its `max` from the peer's balance
-// into escrow held for that certificate, so a cheque under it can always be
-// paid. A deposited cheque moves its price from that escrow to the provider; at
-// expiry (plus a grace period for deposits) the rest goes back to the owner.
-// Hence: sum of balances + escrow changes only by topups and withdrawals, and
-// the broker states conservation as balances + outstanding coins + escrow = toppedUp.
-//
-// Going past the paper: when the judge rules providerBan, `voidCheque` gives
-// the downloader its money back, from the provider's balance if the cheque was
-// already paid (as far as that balance reaches: nobody's money is minted), or
-// from the escrow if it was not (and the serial can then never be deposited).
+// into escrow held for that certificate. Before a provider sends any piece it
+// reserves the price for its sale (provider, downloader, serial) under the
+// certificate, with the downloader's signed request: a certificate can never
+// promise the same money to two providers, and a reserved sale is paid even if
+// the certificate expires before the cheque is deposited (until the deposit
+// grace ends). A deposited fixed-form cheque is held for `holdMs` (the
+// complaint window) before its price leaves the escrow for the provider, so a
+// providerBan verdict in that window refunds the downloader in full; after it,
+// the money is clawed back from the provider as far as its balance reaches.
+// At expiry plus grace, whatever is neither deposited nor held goes back to
+// the owner. Hence: sum of balances + escrow changes only by topups and
+// withdrawals, and the broker states conservation as
+// balances + outstanding coins + escrow = toppedUp.
 import { ErrorCode, P2payError, fail, randomId, sha256Hex, toB64, type Opened, type Signer, type Table, type Verifier } from '@p2pay/core'
 import {
-  chequeKey, decodeEnvelope, isHash, openCertRequest, openCertificate, openCheque, openChequeAccept, openDepositRequest, signCertificate,
+  decodeEnvelope, isHash, openCertRequest, openCertificate, openCheque, openChequeAccept, openDepositRequest, openRequest, saleKey, signCertificate,
   type ChequeBody
 } from './messages.ts'
 
@@ -30,11 +33,15 @@ export interface CertificateRecord {
   max: number
   expiry: number
   issuedAt: number
-  /** value still held for cheques under this certificate */
+  /** value still held for this certificate (includes `reserved` and `held`) */
   escrow: number
+  /** promised to sales that reserved it and have not deposited */
+  reserved: number
+  /** deposited, waiting out the complaint window */
+  held: number
   /** paid out to providers */
   paid: number
-  /** handed back to the owner by voided, never-deposited cheques */
+  /** handed back to the owner by voids */
   voidReleased: number
   /** handed back to the owner at expiry; set once */
   released?: { amount: number, at: number }
@@ -48,7 +55,7 @@ export interface VoidRecord {
   /** reference to the judge's verdict (hash of its signed record) */
   verdict: string
   at: number
-  /** 'provider': the cheque was paid and is clawed back; 'escrow': it was not, and the escrow is released */
+  /** 'provider': paid, clawed back from the provider; 'escrow': not paid yet, refunded from the escrow */
   from: 'provider' | 'escrow'
   /** what the downloader got back */
   refunded: number
@@ -56,22 +63,31 @@ export interface VoidRecord {
   shortfall: number
 }
 
+/**
+ * One sale at the AC, keyed by saleKey(provider, downloader, serial):
+ * reserved before the pieces go out, then held or paid on deposit, or void.
+ */
 export interface ChequeRecord {
-  hash: string
   provider: string
   downloader: string
   chequeSn: string
   price: number
   /** hash of the certificate whose escrow backs it */
   certificate: string
-  status: 'paid' | 'void'
-  /** set when it was paid; kept when it is voided later */
-  paid?: { at: number, deposit: string, cheque: string, accept: string }
+  /** hash of D's signed request: a cheque of this sale must be for it (fixed form signs it in) */
+  request: string
+  reservedAt: number
+  status: 'reserved' | 'held' | 'paid' | 'void'
+  /** hash of the deposited (or voided) cheque envelope */
+  hash?: string
+  /** set on deposit; the envelopes are the provider's evidence */
+  deposited?: { at: number, deposit: string, cheque: string, accept: string, releaseAt: number }
+  paidAt?: number
   void?: VoidRecord
 }
 
 export type DepositItemResult =
-  | { status: 'paid', cheque: string, downloader: string, chequeSn: string, price: number }
+  | { status: 'paid' | 'held', cheque: string, downloader: string, chequeSn: string, price: number }
   | { status: 'refused', cheque: string, code: string, message: string }
 
 export interface DepositResult {
@@ -79,17 +95,25 @@ export interface DepositResult {
   deposit: string
   provider: string
   results: DepositItemResult[]
-  /** sum of the prices paid */
+  /** sum of the prices credited now */
   paid: number
-  /** charged once per batch, never more than `paid` */
+  /** sum of the prices held until `releaseAt` */
+  held: number
+  releaseAt?: number
+  /** charged once per batch, never more than the batch pays; with nothing paid now it is taken at release */
   fee: number
 }
 
 export interface DepositItem { cheque: string, accept: string, certificate: string }
 
+export interface ReserveResult { key: string, provider: string, downloader: string, chequeSn: string, price: number, certificate: string, until: number }
+
 export interface VoidResult extends VoidRecord { key: string, provider: string, downloader: string, chequeSn: string, price: number }
 
 export interface IssueResult { certificate: string, hash: string, serial: string, max: number, expiry: number }
+
+/** A deposit batch waiting out the complaint window. */
+export interface HoldRecord { provider: string, releaseAt: number, keys: string[], fee: number }
 
 export interface AcMeta {
   /** escrowed by certificates, ever */
@@ -98,7 +122,7 @@ export interface AcMeta {
   paid: number
   /** escrow returned at expiry */
   released: number
-  /** escrow returned by voids of undeposited cheques */
+  /** escrow returned by voids of unpaid cheques */
   voidReleased: number
   /** deposit fees credited to the AC */
   fees: number
@@ -115,15 +139,17 @@ export interface AccountingTables {
   certificates: Table<CertificateRecord>
   /** `peer|nonce` -> the request hash and the certificate it got */
   certRequests: Table<{ hash: string, certificate: string }>
-  /** `downloader|chequeSn` */
+  /** saleKey(provider, downloader, chequeSn) */
   cheques: Table<ChequeRecord>
   /** `provider|nonce` */
   deposits: Table<{ hash: string, at: number, result: DepositResult }>
+  /** by deposit hash: batches whose proceeds are held */
+  holds: Table<HoldRecord>
   meta: Table<AcMeta>
 }
 
 /** The AC's own buckets (the accounts table is the PPay ledger's). */
-export const ACCOUNTING_TABLES = ['certificates', 'certRequests', 'cheques', 'deposits', 'meta'] as const satisfies ReadonlyArray<keyof AccountingTables>
+export const ACCOUNTING_TABLES = ['certificates', 'certRequests', 'cheques', 'deposits', 'holds', 'meta'] as const satisfies ReadonlyArray<keyof AccountingTables>
 
 export interface AccountingConfig {
   now: () => number
@@ -131,16 +157,22 @@ export interface AccountingConfig {
   maxCertValue: number
   /** charged per deposit batch that paid anything, credited to the AC */
   depositFee: number
-  /** escrow stays this long past a certificate's expiry, so cheques dated before it can still be deposited */
+  /** escrow stays this long past a certificate's expiry, so reserved sales can still be deposited */
   depositGraceMs: number
   maxDepositBatch: number
   /** a cheque dated further in the future than this is refused */
   maxClockSkewMs: number
+  /**
+   * The complaint window: a deposited fixed-form cheque's price stays in escrow
+   * this long, so a providerBan verdict inside it refunds the downloader in
+   * full. 0 pays at once (then a void can only claw back what the provider still has).
+   */
+  holdMs: number
 }
 
 const EMPTY_META: AcMeta = { issued: 0, paid: 0, released: 0, voidReleased: 0, fees: 0, clawedBack: 0, shortfall: 0 }
 
-interface Checked { cheque: Opened<ChequeBody>, cert: CertificateRecord, key: string }
+interface Checked { cheque: Opened<ChequeBody>, cert: CertificateRecord, key: string, sale: ChequeRecord }
 
 export class Accounting {
   readonly t: AccountingTables
@@ -150,6 +182,7 @@ export class Accounting {
 
   constructor (t: AccountingTables, signer: Signer, verifier: Verifier, cfg: AccountingConfig) {
     if (!Number.isSafeInteger(cfg.depositFee) || cfg.depositFee < 0) throw new TypeError('depositFee must be a non-negative integer')
+    if (!Number.isSafeInteger(cfg.holdMs) || cfg.holdMs < 0) throw new TypeError('holdMs must be a non-negative integer')
     this.t = t
     this.signer = signer
     this.verifier = verifier
@@ -175,8 +208,14 @@ export class Accounting {
     this.t.accounts.set(account, { balance: next })
   }
 
+  /** Moves `price` of a certificate's escrow out: to the provider (paid) or back to the owner (void). */
+  private spendEscrow (certHash: string, price: number, from: 'reserved' | 'held', to: 'paid' | 'voidReleased'): void {
+    const c = this.t.certificates.get(certHash)!
+    this.t.certificates.set(certHash, { ...c, [from]: c[from] - price, escrow: c.escrow - price, [to]: c[to] + price })
+  }
+
   certificate (hash: string): CertificateRecord | undefined { return this.t.certificates.get(hash) }
-  cheque (downloader: string, chequeSn: string): ChequeRecord | undefined { return this.t.cheques.get(chequeKey(downloader, chequeSn)) }
+  cheque (provider: string, downloader: string, chequeSn: string): ChequeRecord | undefined { return this.t.cheques.get(saleKey(provider, downloader, chequeSn)) }
 
   /**
    * Issues a capital certificate against the peer's balance: `max` moves into
@@ -199,7 +238,7 @@ export class Accounting {
     const cert = signCertificate(this.signer, { ac: this.ac, peer: b.peer, max: b.max, expiry: now + this.cfg.certTtlMs, serial: randomId(16) })
     const rec: CertificateRecord = {
       hash: cert.hash, serial: cert.body.serial, peer: b.peer, max: b.max, expiry: cert.body.expiry, issuedAt: now,
-      escrow: b.max, paid: 0, voidReleased: 0, cert: toB64(cert.bytes)
+      escrow: b.max, reserved: 0, held: 0, paid: 0, voidReleased: 0, cert: toB64(cert.bytes)
     }
     this.credit(b.peer, -b.max)
     this.t.certificates.set(rec.hash, rec)
@@ -213,18 +252,52 @@ export class Accounting {
   }
 
   /**
+   * Reserves a sale's price under the downloader's certificate. The provider
+   * brings D's signed request (message 1.1) before it sends any piece: the AC
+   * answers whether the money is there and promises it to this sale alone.
+   * The same request again returns the same reservation; another request for
+   * the same (provider, downloader, serial) is REPLAY.
+   */
+  reserve (requestB64: unknown, certificateB64: unknown): ReserveResult {
+    const req = openRequest(this.verifier, requestB64, 'fairex-reserve')
+    const r = req.body
+    const certEnv = openCertificate(this.verifier, certificateB64, this.ac, 'fairex-reserve')
+    const cert = this.t.certificates.get(certEnv.hash)
+    if (cert == null) fail(ErrorCode.NOT_FOUND, 'capital certificate unknown to this AC')
+    if (cert.peer !== r.downloader) fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer than the request\'s downloader')
+    const key = saleKey(r.provider, r.downloader, r.chequeSn)
+    const until = cert.expiry + this.cfg.depositGraceMs
+    const prev = this.t.cheques.get(key)
+    if (prev != null) {
+      if (prev.request !== req.hash || prev.certificate !== cert.hash) fail(ErrorCode.REPLAY, 'this serial was already reserved for another request', { status: prev.status })
+      if (prev.status === 'void') fail(ErrorCode.FRAUD, 'this sale was voided by the judge', { verdict: prev.void?.verdict })
+      return { key, provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn, price: prev.price, certificate: cert.hash, until }
+    }
+    const now = this.cfg.now()
+    if (cert.released != null || now > cert.expiry) fail(ErrorCode.EXPIRED, 'capital certificate expired')
+    const free = cert.escrow - cert.reserved - cert.held
+    if (r.price > free) fail(ErrorCode.INSUFFICIENT_FUNDS, `price ${r.price} > what the certificate has not promised yet (${free})`)
+    this.t.certificates.set(cert.hash, { ...cert, reserved: cert.reserved + r.price })
+    this.t.cheques.set(key, {
+      provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn, price: r.price, certificate: cert.hash, request: req.hash, reservedAt: now, status: 'reserved'
+    })
+    return { key, provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn, price: r.price, certificate: cert.hash, until }
+  }
+
+  /**
    * Deposits a batch of cheques for the provider that signed the request. Each
-   * cheque is paid or refused on its own (one bad cheque does not sink the
-   * batch); the fee is charged once, only if something was paid, and never
-   * more than was paid. A retry of a request that paid returns the first answer.
-   * Refusals of the batch itself (bad request, wrong AC, nonce REPLAY) throw.
+   * cheque is paid, held, or refused on its own (one bad cheque does not sink
+   * the batch); the fee is charged once, only if something was paid, and
+   * never more than was paid. A retry of a request that paid returns the
+   * first answer. Refusals of the batch itself (bad request, wrong AC, nonce
+   * REPLAY) throw.
    */
   deposit (requestB64: unknown, items: unknown): DepositResult {
     const req = openDepositRequest(this.verifier, requestB64)
     const b = req.body
     if (b.ac !== this.ac) fail(ErrorCode.WRONG_BROKER, 'deposit request is for another AC')
-    const key = `${b.provider}|${b.nonce}`
-    const done = this.t.deposits.get(key)
+    const depositKey = `${b.provider}|${b.nonce}`
+    const done = this.t.deposits.get(depositKey)
     if (done != null) {
       if (done.hash !== req.hash) fail(ErrorCode.REPLAY, 'nonce already used for a different deposit')
       return done.result
@@ -240,8 +313,11 @@ export class Accounting {
     })
 
     const now = this.cfg.now()
+    const releaseAt = now + this.cfg.holdMs
     const results: DepositItemResult[] = []
+    const heldKeys: string[] = []
     let paid = 0
+    let held = 0
     for (const [i, item] of list.entries()) {
       let ok: Checked
       try {
@@ -251,70 +327,103 @@ export class Accounting {
         results.push({ status: 'refused', cheque: b.cheques[i], code: err.code, message: err.message })
         continue
       }
-      // checked, now pay: later items see this one (a serial twice in one batch pays once)
+      // checked, now settle: later items see this one (a serial twice in one batch pays once)
       const c = ok.cheque.body
-      this.t.certificates.set(ok.cert.hash, { ...ok.cert, escrow: ok.cert.escrow - c.price, paid: ok.cert.paid + c.price })
-      this.t.cheques.set(ok.key, {
-        hash: ok.cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price, certificate: ok.cert.hash,
-        status: 'paid', paid: { at: now, deposit: req.hash, cheque: item.cheque, accept: item.accept }
-      })
-      this.credit(c.provider, c.price)
-      paid += c.price
-      results.push({ status: 'paid', cheque: ok.cheque.hash, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price })
+      // only a fixed-form cheque can be voided by the judge, so only its price waits out the window
+      const hold = c.form === 'fixed' && this.cfg.holdMs > 0
+      const deposited = { at: now, deposit: req.hash, cheque: item.cheque, accept: item.accept, releaseAt: hold ? releaseAt : now }
+      if (hold) {
+        const cert = this.t.certificates.get(ok.cert.hash)!
+        this.t.certificates.set(cert.hash, { ...cert, reserved: cert.reserved - c.price, held: cert.held + c.price })
+        this.t.cheques.set(ok.key, { ...ok.sale, status: 'held', hash: ok.cheque.hash, deposited })
+        heldKeys.push(ok.key)
+        held += c.price
+      } else {
+        this.spendEscrow(ok.cert.hash, c.price, 'reserved', 'paid')
+        this.t.cheques.set(ok.key, { ...ok.sale, status: 'paid', hash: ok.cheque.hash, deposited, paidAt: now })
+        this.credit(c.provider, c.price)
+        paid += c.price
+      }
+      results.push({ status: hold ? 'held' : 'paid', cheque: ok.cheque.hash, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price })
     }
     const fee = Math.min(this.cfg.depositFee, paid)
     if (fee > 0) {
       this.credit(b.provider, -fee)
       this.credit(this.ac, fee)
     }
-    const result: DepositResult = { deposit: req.hash, provider: b.provider, results, paid, fee }
-    // a batch that paid nothing moved nothing: it leaves no trace, and a retry is simply re-checked
-    if (paid > 0) {
-      this.bump({ paid, fees: fee })
-      this.t.deposits.set(key, { hash: req.hash, at: now, result })
+    const result: DepositResult = { deposit: req.hash, provider: b.provider, results, paid, held, ...(held > 0 ? { releaseAt } : {}), fee }
+    // a batch that settled nothing moved nothing: it leaves no trace, and a retry is simply re-checked
+    if (paid > 0 || held > 0) {
+      if (paid > 0) this.bump({ paid, fees: fee })
+      // the fee was not charged now if nothing was paid now: it is taken when the held part is released
+      if (held > 0) this.t.holds.set(req.hash, { provider: b.provider, releaseAt, keys: heldKeys, fee: fee > 0 ? 0 : this.cfg.depositFee })
+      this.t.deposits.set(depositKey, { hash: req.hash, at: now, result })
     }
     return result
   }
 
-  /** Everything that must hold before a cheque is paid; throws the first thing that does not. */
+  /** Everything that must hold before a cheque is settled; throws the first thing that does not. */
   private checkItem (item: DepositItem, depositor: string, now: number): Checked {
     const cheque = openCheque(this.verifier, item.cheque, 'fairex-deposit')
     const c = cheque.body
     openChequeAccept(this.verifier, item.accept, cheque, 'fairex-deposit')
     const certEnv = openCertificate(this.verifier, item.certificate, this.ac, 'fairex-deposit')
-    const cert = this.t.certificates.get(certEnv.hash)
-    if (cert == null) fail(ErrorCode.NOT_FOUND, 'capital certificate unknown to this AC')
-    if (cert.peer !== c.downloader) fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer than the cheque\'s downloader')
-    if (c.form === 'fixed' && c.certificate !== cert.hash) fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
     if (c.provider !== depositor) fail(ErrorCode.WRONG_HOLDER, 'only the cheque\'s provider can deposit it')
-    const key = chequeKey(c.downloader, c.chequeSn)
-    const prev = this.t.cheques.get(key)
-    if (prev?.status === 'void') fail(ErrorCode.FRAUD, 'cheque serial was voided by the judge', { verdict: prev.void?.verdict })
-    if (prev != null) fail(ErrorCode.ALREADY_CASHED, 'cheque serial already paid', { cheque: prev.hash })
+    const key = saleKey(c.provider, c.downloader, c.chequeSn)
+    const sale = this.t.cheques.get(key)
+    if (sale == null) fail(ErrorCode.NOT_FOUND, 'no reservation for this sale: a provider reserves the price at the AC before it sends pieces')
+    if (sale.status === 'void') fail(ErrorCode.FRAUD, 'this sale was voided by the judge', { verdict: sale.void?.verdict })
+    if (sale.status !== 'reserved') fail(ErrorCode.ALREADY_CASHED, 'this sale was already deposited', { cheque: sale.hash })
+    if (sale.certificate !== certEnv.hash) fail(ErrorCode.BAD_REQUEST, 'the sale was reserved under another capital certificate')
+    if (c.price !== sale.price) fail(ErrorCode.BAD_REQUEST, `cheque price ${c.price} is not the reserved ${sale.price}`)
+    if (c.form === 'fixed' && (c.req !== sale.request || c.certificate !== sale.certificate)) fail(ErrorCode.BAD_REQUEST, 'cheque signs another request or certificate than the reservation')
     if (c.ts > now + this.cfg.maxClockSkewMs) fail(ErrorCode.BAD_REQUEST, 'cheque dated in the future')
-    if (c.ts > cert.expiry) fail(ErrorCode.EXPIRED, 'cheque dated after its capital certificate expired')
+    const cert = this.t.certificates.get(sale.certificate)!
     if (cert.released != null || now > cert.expiry + this.cfg.depositGraceMs) fail(ErrorCode.EXPIRED, 'capital certificate expired and its escrow was returned')
-    if (c.price > cert.escrow) fail(ErrorCode.INSUFFICIENT_FUNDS, `price ${c.price} > remaining escrow ${cert.escrow}`)
-    return { cheque, cert, key }
+    return { cheque, cert, key, sale }
   }
 
   /**
-   * Returns the unused escrow of every certificate past its expiry and deposit
-   * grace to its owner. Certificates are few per peer; a scan is fine at this scale.
+   * Returns the unpromised escrow of every certificate past its expiry and
+   * deposit grace to its owner; reserved sales that never deposited lapse with
+   * it (held ones stay until their release). A scan is fine at this scale.
    */
   releaseExpired (now = this.cfg.now()): Array<{ certificate: string, peer: string, amount: number }> {
     const out: Array<{ certificate: string, peer: string, amount: number }> = []
     for (const r of this.t.certificates.values()) {
       if (r.released != null || now <= r.expiry + this.cfg.depositGraceMs) continue
-      out.push({ certificate: r.hash, peer: r.peer, amount: r.escrow })
+      out.push({ certificate: r.hash, peer: r.peer, amount: r.escrow - r.held })
     }
     for (const o of out) {
       const r = this.t.certificates.get(o.certificate)!
-      this.t.certificates.set(o.certificate, { ...r, escrow: 0, released: { amount: o.amount, at: now } })
+      this.t.certificates.set(o.certificate, { ...r, escrow: r.held, reserved: 0, released: { amount: o.amount, at: now } })
       if (o.amount > 0) this.credit(o.peer, o.amount)
     }
     const total = out.reduce((n, o) => n + o.amount, 0)
     if (total > 0) this.bump({ released: total })
+    return out
+  }
+
+  /** Pays providers the held proceeds whose complaint window has passed (less each batch's deferred fee). */
+  releaseHeld (now = this.cfg.now()): Array<{ deposit: string, provider: string, paid: number, fee: number }> {
+    const due = [...this.t.holds.entries()].filter(([, h]) => h.releaseAt <= now)
+    const out: Array<{ deposit: string, provider: string, paid: number, fee: number }> = []
+    for (const [deposit, h] of due) {
+      let sum = 0
+      for (const key of h.keys) {
+        const sale = this.t.cheques.get(key)
+        if (sale?.status !== 'held') continue // voided inside the window
+        this.spendEscrow(sale.certificate, sale.price, 'held', 'paid')
+        this.t.cheques.set(key, { ...sale, status: 'paid', paidAt: now })
+        sum += sale.price
+      }
+      const fee = Math.min(h.fee, sum)
+      if (sum > 0) this.credit(h.provider, sum - fee)
+      if (fee > 0) this.credit(this.ac, fee)
+      this.bump({ paid: sum, fees: fee })
+      this.t.holds.delete(deposit)
+      out.push({ deposit, provider: h.provider, paid: sum, fee })
+    }
     return out
   }
 
@@ -329,66 +438,79 @@ export class Accounting {
     if (!isHash(verdictRef)) fail(ErrorCode.BAD_REQUEST, 'verdictRef must be the 64-hex hash of the verdict')
     const cheque = openCheque(this.verifier, chequeB64, 'fairex-void')
     const c = cheque.body
-    // only the fixed protocol has a judge; and only C* names the escrow to refund from
+    // only the fixed protocol has a judge; and only C* names the request and escrow of its sale
     if (c.form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'only fixed-form cheques can be voided')
-    const key = chequeKey(c.downloader, c.chequeSn)
+    const key = saleKey(c.provider, c.downloader, c.chequeSn)
     const prev = this.t.cheques.get(key)
     const view = (r: ChequeRecord): VoidResult => ({ ...r.void!, key, provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn, price: r.price })
-    if (prev?.status === 'void') {
-      if (prev.void!.cheque !== cheque.hash) fail(ErrorCode.REPLAY, 'serial already voided for a different cheque')
+    const now = this.cfg.now()
+    if (prev == null) {
+      // never reserved: the provider can never be paid for it, and D's escrow was never promised;
+      // the void is recorded so that no reservation can be made for this sale later
+      const rec: ChequeRecord = {
+        provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price, certificate: c.certificate, request: c.req, reservedAt: now,
+        status: 'void', hash: cheque.hash, void: { cheque: cheque.hash, verdict: verdictRef, at: now, from: 'escrow', refunded: 0, shortfall: 0 }
+      }
+      this.t.cheques.set(key, rec)
+      return view(rec)
+    }
+    if (prev.status === 'void') {
+      if (prev.void!.cheque !== cheque.hash) fail(ErrorCode.REPLAY, 'this sale was already voided on a different cheque')
       return view(prev)
     }
-    const now = this.cfg.now()
-    if (prev != null) {
-      // the serial paid another cheque: nothing of D's ever went to this provider
-      if (prev.hash !== cheque.hash) fail(ErrorCode.ALREADY_CASHED, 'serial was paid on a different cheque; nothing to void', { cheque: prev.hash })
+    // P signed this cheque for this very request: whichever of P's cheques was deposited, the sale is the one judged
+    if (c.req !== prev.request) fail(ErrorCode.BAD_REQUEST, 'cheque is for another request than the sale reserved at this AC')
+    if (prev.status === 'paid') {
       const refunded = Math.min(prev.price, Math.max(0, this.balance(prev.provider)))
       const shortfall = prev.price - refunded
-      const rec: ChequeRecord = { ...prev, status: 'void', void: { cheque: cheque.hash, verdict: verdictRef, at: now, from: 'provider', refunded, shortfall } }
       if (refunded > 0) {
         this.credit(prev.provider, -refunded)
         this.credit(prev.downloader, refunded)
       }
+      const rec: ChequeRecord = { ...prev, status: 'void', void: { cheque: cheque.hash, verdict: verdictRef, at: now, from: 'provider', refunded, shortfall } }
       this.t.cheques.set(key, rec)
       this.bump({ clawedBack: refunded, shortfall })
       return view(rec)
     }
-    const cert = this.t.certificates.get(c.certificate)
-    if (cert == null) fail(ErrorCode.NOT_FOUND, 'cheque names a capital certificate unknown to this AC')
-    if (cert.peer !== c.downloader) fail(ErrorCode.WRONG_OWNER, 'cheque names another peer\'s capital certificate')
-    // whatever escrow is left for it; after expiry the owner already got it all back
-    const refunded = Math.min(c.price, cert.escrow)
-    const rec: ChequeRecord = {
-      hash: cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price, certificate: cert.hash,
-      status: 'void', void: { cheque: cheque.hash, verdict: verdictRef, at: now, from: 'escrow', refunded, shortfall: 0 }
+    // reserved or held: the price is still in escrow, unless the certificate already
+    // expired and handed its unpromised escrow (this reservation included) back to D
+    const cert = this.t.certificates.get(prev.certificate)!
+    const lapsed = prev.status === 'reserved' && cert.released != null
+    const refunded = lapsed ? 0 : prev.price
+    if (!lapsed) {
+      this.spendEscrow(cert.hash, prev.price, prev.status, 'voidReleased')
+      this.credit(prev.downloader, refunded)
+      this.bump({ voidReleased: refunded })
     }
-    this.t.certificates.set(cert.hash, { ...cert, escrow: cert.escrow - refunded, voidReleased: cert.voidReleased + refunded })
-    if (refunded > 0) this.credit(c.downloader, refunded)
+    const rec: ChequeRecord = { ...prev, status: 'void', hash: prev.hash ?? cheque.hash, void: { cheque: cheque.hash, verdict: verdictRef, at: now, from: 'escrow', refunded, shortfall: 0 } }
     this.t.cheques.set(key, rec)
-    this.bump({ voidReleased: refunded })
     return view(rec)
   }
 
   /**
    * What the AC must account for: every balance plus the escrow it holds.
    * `holds` checks the AC's own books: each certificate's escrow is its max less
-   * what left it, the escrow total matches the running totals, and no balance
-   * is negative. The broker adds PPay's outstanding coins for conservation.
+   * what left it and covers what it promised, the escrow total matches the
+   * running totals, and no balance is negative. The broker adds PPay's
+   * outstanding coins for conservation.
    */
-  audit (): { balances: number, escrow: number, holds: boolean, certificates: number, cheques: number, voids: number, meta: AcMeta } {
+  audit (): { balances: number, escrow: number, held: number, holds: boolean, certificates: number, cheques: number, voids: number, meta: AcMeta } {
     let balances = 0
     let negative = false
     for (const a of this.t.accounts.values()) { balances += a.balance; if (a.balance < 0) negative = true }
     let escrow = 0
+    let held = 0
     let books = true
     for (const r of this.t.certificates.values()) {
       escrow += r.escrow
-      if (r.escrow < 0 || r.escrow !== r.max - r.paid - r.voidReleased - (r.released?.amount ?? 0)) books = false
+      held += r.held
+      if (r.escrow !== r.max - r.paid - r.voidReleased - (r.released?.amount ?? 0)) books = false
+      if (r.reserved < 0 || r.held < 0 || r.reserved + r.held > r.escrow) books = false
     }
     let voids = 0
     for (const c of this.t.cheques.values()) if (c.status === 'void') voids++
     const m = this.meta()
     const holds = books && !negative && escrow === m.issued - m.paid - m.released - m.voidReleased
-    return { balances, escrow, holds, certificates: this.t.certificates.size, cheques: this.t.cheques.size, voids, meta: m }
+    return { balances, escrow, held, holds, certificates: this.t.certificates.size, cheques: this.t.cheques.size, voids, meta: m }
   }
 }

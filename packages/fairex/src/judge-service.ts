@@ -6,7 +6,9 @@
 //
 //   complain {comp} -> {hash, verdict, ruling, reason, key?, ban?}; the complainant
 //                      is the authenticated remote peer (only D may complain)
-//   bans     {}     -> ban envelopes in force, for nodes to check with openBan
+//   bans     {since?} -> ban envelopes in force ruled at or after `since` (the judge's
+//                      clock), and the cursor to ask from next time: nodes ask before
+//                      every sale, so they fetch only what is new
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, P2payError, RpcClient, fail, serveRpc, type DaemonContext, type Routes, type Table } from '@p2pay/core'
 import type { VoidResult } from './accounting.ts'
@@ -121,9 +123,12 @@ export async function createJudgeService (ctx: DaemonContext, cfg: JudgeServiceC
         ...(r.ban !== undefined ? { ban: r.ban } : {})
       }
     },
-    bans: async () => {
+    bans: async (args) => {
       await store.barrier()
-      return { judge: judge.judgeId, bans: judge.activeBans().map(b => b.ban) }
+      const since = Number.isSafeInteger(args?.since) && args.since > 0 ? args.since as number : 0
+      const fresh = judge.activeBans().filter(b => b.from >= since)
+      // bans ruled in the same millisecond as the cursor are sent again: >= never misses one
+      return { judge: judge.judgeId, bans: fresh.map(b => b.ban), cursor: fresh.reduce((m, b) => Math.max(m, b.from), since) }
     }
   }, { metrics: ctx.metrics, maxFrame: MAX_COMPLAINT_FRAME, maxInboundStreams: 8, onError: (err, op) => log.error('judge handler failed', { op, err }) })
 

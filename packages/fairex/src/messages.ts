@@ -106,6 +106,13 @@ const isAmount = (v: unknown): v is number => isUint(v) && v > 0 && v <= MAX_AMO
 /** Table key of a cheque serial: serials are chosen by the downloader, so they are unique per downloader only. */
 export const chequeKey = (downloader: string, chequeSn: string): string => `${downloader}|${chequeSn}`
 
+/**
+ * The AC's key of one sale: the same serial with another provider is another
+ * sale, so neither a second provider nor a judge's verdict about it can touch
+ * this one's money.
+ */
+export const saleKey = (provider: string, downloader: string, chequeSn: string): string => `${provider}|${downloader}|${chequeSn}`
+
 export const decodeEnvelope = (b64: unknown, what: string): Uint8Array => decodeSigned(b64, what, MAX_ENVELOPE_B64)
 
 function exactKeys (o: object, keys: readonly string[], what: string): void {

@@ -51,6 +51,8 @@ export interface NodeFairexConfig {
    * (--allow-cheats only): seal a garbage key in Z and send it as 2.4, the paper's attack.
    */
   allowCheats?: boolean
+  /** deposit the queue once its oldest cheque has waited this long; 0 or unset: only when asked */
+  autoDepositMs?: number
 }
 
 export interface SharedFile {
@@ -87,7 +89,7 @@ export interface PurchaseRecord {
 /** What it takes to check a key and finish the file, without the in-memory purchase. */
 export interface KeyCheck { fileId: string, keyIndex: number, pieceCount: number, pieceSize: number, sek: string, pieces: string, form: SaleForm }
 
-interface SaleRecord { serial: string, downloader: string, fileId: string, price: number, status: 'sending' | 'paid', cheated: boolean, at: number }
+interface SaleRecord { serial: string, downloader: string, fileId: string, price: number, status: 'sending' | 'refused' | 'paid', cheated: boolean, at: number, error?: string }
 
 export interface FairexTables {
   shared: Table<SharedFile>
@@ -157,10 +159,14 @@ export class NodeFairex {
     return good.length
   }
 
+  /** the judge's clock at its newest ban we hold; 0 after a start, so the first ask gets them all */
+  private banCursor = 0
+
   async refreshBans (): Promise<void> {
     if (this.cfg.judge == null) return
-    const r = await this.client(this.cfg.judge, FAIREX_PROTOCOL.judge).call<{ bans: string[] }>('bans', {}, { kind: 'fairex-ban', timeoutMs: 5000 })
-    await this.addBans(r.bans)
+    const r = await this.client(this.cfg.judge, FAIREX_PROTOCOL.judge).call<{ bans: string[], cursor?: number }>('bans', { since: this.banCursor }, { kind: 'fairex-ban', timeoutMs: 5000 })
+    if (r.bans.length > 0) await this.addBans(r.bans)
+    if (Number.isSafeInteger(r.cursor) && r.cursor! > this.banCursor) this.banCursor = r.cursor!
   }
 
   // ---- provider --------------------------------------------------------
@@ -234,8 +240,19 @@ export class NodeFairex {
     if ('refuse' in result) return await refuse(result.refuse.code, result.refuse.message)
     const { sale } = result
     const cheated = shared.cheat === true
-    // the serial is remembered before anything is sent: a replayed request is refused
-    await this.store.apply(() => this.t.sales.set(sale.serial, { serial: sale.serial, downloader: from, fileId: shared.fileId, price: shared.price, status: 'sending', cheated, at: Date.now() }))
+    // the serial is remembered in the same tick as the replay check, before anything is
+    // awaited: concurrent copies of one request find it taken and are refused
+    const record: SaleRecord = { serial: sale.serial, downloader: from, fileId: shared.fileId, price: shared.price, status: 'sending', cheated, at: Date.now() }
+    await this.store.apply(() => this.t.sales.set(sale.serial, record))
+    // the price is promised to this sale at the AC before any piece leaves: a certificate
+    // shown to several providers pays each only what it still has
+    try {
+      await this.client(this.cfg.ac, FAIREX_PROTOCOL.ac).call('reserve', { request: m11.request, certificate: m11.certificate }, { kind: 'fairex-reserve' })
+    } catch (err) {
+      const e = asError(err)
+      await this.store.apply(() => this.t.sales.set(sale.serial, { ...record, status: 'refused', error: e.message }))
+      return await refuse(e instanceof P2payError ? e.code : ErrorCode.UNREACHABLE, `the accounting centre did not reserve the price: ${e.message}`)
+    }
     await send({ m: '1.2', ...result.message1_2 })
     const fh = await open(shared.path, 'r')
     try {
@@ -473,10 +490,28 @@ export class NodeFairex {
     const tick = (): void => {
       void this.refreshBans().catch(() => {})
       void this.retryUnfinished().catch(() => {})
+      void this.autoDeposit().catch((err) => this.ctx.log.warn('automatic deposit failed; retried on the next tick', { err: asError(err) }))
     }
     tick()
     this.timer = setInterval(tick, intervalMs)
     this.timer.unref()
+  }
+
+  private depositing = false
+  /** Batches cheques (the AC charges per batch) but deposits well before any certificate's grace runs out. */
+  private async autoDeposit (): Promise<void> {
+    const after = this.cfg.autoDepositMs ?? 0
+    if (after <= 0 || this.depositing) return
+    let oldest = Infinity
+    for (const d of this.t.deposits.values()) oldest = Math.min(oldest, d.at)
+    if (Date.now() - oldest < after) return
+    this.depositing = true
+    try {
+      const r = await this.deposit()
+      this.ctx.log.info('deposited automatically', { paid: r.paid, held: (r as DepositResult).held ?? 0, fee: r.fee, cheques: r.results.length })
+    } finally {
+      this.depositing = false
+    }
   }
 
   /** Deposits the countersigned cheques it holds (and those the TTP kept for it) in one batch. */
@@ -500,7 +535,7 @@ export class NodeFairex {
     const request = signDepositRequest(this.ctx.signer, { ac: this.cfg.ac.id, provider: this.me, nonce: randomId(16), cheques: items.map(i => sha256b64(i.cheque)) })
     const result = await this.client(this.cfg.ac, FAIREX_PROTOCOL.ac).call<DepositResult>('deposit', { request: toB64(request.bytes), items: items.map(({ cheque, accept, certificate }) => ({ cheque, accept, certificate })) }, { kind: 'fairex-deposit' })
     // a cheque paid or refused for good leaves the queue; one that failed for a passing reason stays
-    const settled = new Set(result.results.filter(r => r.status === 'paid' || FINAL_REFUSALS.includes((r as any).code)).map(r => r.cheque))
+    const settled = new Set(result.results.filter(r => r.status === 'paid' || r.status === 'held' || FINAL_REFUSALS.includes((r as any).code)).map(r => r.cheque))
     for (const r of result.results) if (r.status === 'refused' && settled.has(r.cheque)) this.ctx.log.warn('cheque refused for good; dropped from the deposit queue', { cheque: r.cheque, code: r.code, message: r.message })
     await this.store.apply(() => { for (const d of [...this.t.deposits.values()]) if (settled.has(sha256b64(d.cheque))) this.t.deposits.delete(d.id) })
     return result

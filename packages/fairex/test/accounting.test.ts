@@ -8,7 +8,7 @@ import { ErrorCode, P2payError, Table, Verifier, fromB64, nodeEd25519, randomId,
 import { Ledger, LEDGER_TABLES, TAG as PPAY_TAG, type LedgerTables } from '@p2pay/ppay'
 import { Accounting, ACCOUNTING_TABLES, type AccountingConfig, type AccountingTables, type DepositItem, type DepositResult, type IssueResult } from '../src/accounting.ts'
 import {
-  FAIREX_TAG, acceptCheque, chequeKey, openCertificate, signCertRequest, signCheque, signRequest,
+  FAIREX_TAG, acceptCheque, saleKey, openCertificate, signCertRequest, signCheque, signRequest,
   type ChequeBody, type FixedChequeBody, type OriginalChequeBody, type RequestBody
 } from '../src/messages.ts'
 
@@ -51,7 +51,7 @@ async function world (over: Partial<AccountingConfig> = {}): Promise<World> {
   const ledger = new Ledger(lt, ac.signer, verifier, { coinTtlMs: 3_600_000, cashGraceMs: 0, maxLayers: 0, maxCoinsPerBuy: 10, now: clock.now })
   const at = { accounts: lt.accounts, ...Object.fromEntries(ACCOUNTING_TABLES.map(n => [n, new Table(`fairex-${n}`)])) } as unknown as AccountingTables
   const acct = new Accounting(at, ac.signer, verifier, {
-    now: clock.now, certTtlMs: CERT_TTL, maxCertValue: 1000, depositFee: FEE, depositGraceMs: GRACE, maxDepositBatch: 8, maxClockSkewMs: 5_000, ...over
+    now: clock.now, certTtlMs: CERT_TTL, maxCertValue: 1000, depositFee: FEE, depositGraceMs: GRACE, maxDepositBatch: 8, maxClockSkewMs: 5_000, holdMs: 0, ...over
   })
   return { clock, ac, ledger, acct, P, P2, D, D2, T, J, X }
 }
@@ -109,14 +109,19 @@ function issue (w: World, who: Ident, max: number, topup = max): IssueResult {
 
 interface Purchase { req: Opened<RequestBody>, cheque: Opened<ChequeBody>, item: DepositItem }
 
-/** Messages 1.1, 2.2 and 2.3 of one purchase, as the honest parties sign them (fixed form unless asked). */
-function purchase (w: World, o: { P: Ident, D: Ident, cert: IssueResult, price: number, sn?: string, ts?: number, form?: 'fixed' | 'original', over?: Partial<ChequeBody> }): Purchase {
+/**
+ * Messages 1.1, 2.2 and 2.3 of one purchase, as the honest parties sign them
+ * (fixed form unless asked), with the provider's reservation at the AC in
+ * between unless `reserve: false`.
+ */
+function purchase (w: World, o: { P: Ident, D: Ident, cert: IssueResult, price: number, sn?: string, ts?: number, form?: 'fixed' | 'original', over?: Partial<ChequeBody>, reserve?: boolean }): Purchase {
   const ts = o.ts ?? w.clock.t
   const req = signRequest(o.D.signer, { provider: o.P.id, downloader: o.D.id, ttp: w.T.id, fileId: hex(), chequeSn: o.sn ?? randomId(16), ts, price: o.price })
   const common = { provider: o.P.id, downloader: o.D.id, ttp: w.T.id, chequeSn: req.body.chequeSn, price: o.price, ts, hSEK: hex(), z: hex() }
   const body: ChequeBody = o.form === 'original'
     ? { form: 'original', ...common, hKP: hex(), ...o.over } as OriginalChequeBody
     : { form: 'fixed', ...common, req: req.hash, certificate: o.cert.hash, judge: w.J.id, manifest: hex(), keyIndex: 0, ...o.over } as FixedChequeBody
+  if (o.reserve !== false) w.acct.reserve(b64(req), o.cert.certificate)
   const cheque = signCheque(o.P.signer, body)
   const accept = acceptCheque(o.D.signer, cheque)
   return { req, cheque, item: { cheque: b64(cheque), accept: b64(accept), certificate: o.cert.certificate } }
@@ -207,8 +212,8 @@ describe('deposit', () => {
     assert.equal(bal(w, w.P), 45 - FEE)
     assert.equal(bal(w, w.ac), FEE)
     assert.deepEqual([escrow(w, c1), escrow(w, c2)], [70, 35])
-    const rec = w.acct.cheque(w.D.id, (r.results[0] as { chequeSn: string }).chequeSn)!
-    assert.deepEqual([rec.status, rec.provider, rec.price, rec.certificate, rec.paid?.deposit], ['paid', w.P.id, 10, c1.hash, r.deposit])
+    const rec = w.acct.cheque(w.P.id, w.D.id, (r.results[0] as { chequeSn: string }).chequeSn)!
+    assert.deepEqual([rec.status, rec.provider, rec.price, rec.certificate, rec.deposited?.deposit], ['paid', w.P.id, 10, c1.hash, r.deposit])
     assertHolds(w)
 
     const before = snapshot(w)
@@ -232,7 +237,8 @@ describe('deposit', () => {
     const c = issue(w, w.D, 100)
     const r = deposit(w, w.P, [purchase(w, { P: w.P, D: w.D, cert: c, price: 2 }).item])
     assert.deepEqual([r.paid, r.fee, bal(w, w.P), bal(w, w.ac)], [2, 2, 0, 2])
-    const bad = purchase(w, { P: w.P, D: w.D, cert: c, price: 500 }).item
+    // never reserved: nothing can pay it
+    const bad = purchase(w, { P: w.P, D: w.D, cert: c, price: 5, reserve: false }).item
     const before = snapshot(w)
     const none = deposit(w, w.P, [bad, bad])
     assert.deepEqual([none.paid, none.fee, none.results.map(x => x.status)], [0, 0, ['refused', 'refused']])
@@ -244,11 +250,11 @@ describe('deposit', () => {
     const w = await world()
     const c = issue(w, w.D, 100)
     const good = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
-    const overdrawn = purchase(w, { P: w.P, D: w.D, cert: c, price: 101 })
+    const overdrawn = purchase(w, { P: w.P, D: w.D, cert: c, price: 101, reserve: false })
     const unsigned = purchase(w, { P: w.P, D: w.D, cert: c, price: 5 })
     unsigned.item.accept = b64(w.X.signer.sign(FAIREX_TAG.chequeAccept, { cheque: unsigned.cheque.hash, provider: w.P.id, downloader: w.D.id, chequeSn: unsigned.cheque.body.chequeSn }, 'test'))
     const r = deposit(w, w.P, [overdrawn.item, good.item, unsigned.item, good.item])
-    assert.deepEqual(r.results.map(x => x.status === 'paid' ? 'paid' : x.code), [ErrorCode.INSUFFICIENT_FUNDS, 'paid', ErrorCode.WRONG_SIGNER, ErrorCode.ALREADY_CASHED])
+    assert.deepEqual(r.results.map(x => 'code' in x ? x.code : x.status), [ErrorCode.NOT_FOUND, 'paid', ErrorCode.WRONG_SIGNER, ErrorCode.ALREADY_CASHED])
     assert.deepEqual(r.results.map(x => x.cheque), [overdrawn.cheque.hash, good.cheque.hash, unsigned.cheque.hash, good.cheque.hash])
     assert.deepEqual([r.paid, r.fee, bal(w, w.P), escrow(w, c)], [10, FEE, 10 - FEE, 90])
     assertHolds(w)
@@ -260,8 +266,10 @@ describe('deposit', () => {
     const p = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
     deposit(w, w.P, [p.item])
     refusedItem(w, w.P, p.item, ErrorCode.ALREADY_CASHED)
-    // D signed the serial twice (another cheque, same serial): it still pays once
-    const again = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, sn: p.cheque.body.chequeSn })
+    // D signed the serial twice (another request and cheque, same serial): the AC will not
+    // reserve it again, and the sale it has pays once
+    rejects(w, () => purchase(w, { P: w.P, D: w.D, cert: c, price: 10, sn: p.cheque.body.chequeSn }), ErrorCode.REPLAY)
+    const again = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, sn: p.cheque.body.chequeSn, reserve: false })
     refusedItem(w, w.P, again.item, ErrorCode.ALREADY_CASHED)
     // serials are the downloader's: another downloader may use the same one
     const c2 = issue(w, w.D2, 10)
@@ -269,29 +277,46 @@ describe('deposit', () => {
     assertHolds(w)
   })
 
-  it('a cheque over the certificate\'s remaining escrow is INSUFFICIENT_FUNDS', async () => {
+  it('a sale over what the certificate has not promised yet is refused at reservation, before any piece is sent', async () => {
     const w = await world()
     const c = issue(w, w.D, 10, 50)
-    deposit(w, w.P, [purchase(w, { P: w.P, D: w.D, cert: c, price: 7 }).item])
-    // D's balance (40) does not count: a cheque is paid from its certificate's escrow only
-    refusedItem(w, w.P2, purchase(w, { P: w.P2, D: w.D, cert: c, price: 4 }).item, ErrorCode.INSUFFICIENT_FUNDS)
+    const first = purchase(w, { P: w.P, D: w.D, cert: c, price: 7 })
+    // reserved, not yet deposited: already promised. D's balance (40) does not count either
+    rejects(w, () => purchase(w, { P: w.P2, D: w.D, cert: c, price: 4 }), ErrorCode.INSUFFICIENT_FUNDS)
+    deposit(w, w.P, [first.item])
+    rejects(w, () => purchase(w, { P: w.P2, D: w.D, cert: c, price: 4 }), ErrorCode.INSUFFICIENT_FUNDS)
     assert.equal(deposit(w, w.P2, [purchase(w, { P: w.P2, D: w.D, cert: c, price: 3 }).item]).paid, 3)
     assert.equal(escrow(w, c), 0)
     assertHolds(w)
   })
 
-  it('expiry: a cheque dated after the certificate expired, and any deposit after expiry + grace, are EXPIRED', async () => {
+  it('expiry: no reservation after the certificate expired; a sale reserved in time is paid until expiry + grace, then EXPIRED', async () => {
     const w = await world()
     const c = issue(w, w.D, 100)
-    const inTime = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + CERT_TTL })
-    const late = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + CERT_TTL + 1 })
-    const lateToo = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + CERT_TTL - 1 })
+    w.clock.t = T0 + CERT_TTL
+    const inTime = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
+    const lateToo = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
     w.clock.t = T0 + CERT_TTL + 1
-    refusedItem(w, w.P, late.item, ErrorCode.EXPIRED)
+    rejects(w, () => purchase(w, { P: w.P2, D: w.D, cert: c, price: 10 }), ErrorCode.EXPIRED)
     w.clock.t = T0 + CERT_TTL + GRACE
     assert.equal(deposit(w, w.P, [inTime.item]).paid, 10)
     w.clock.t = T0 + CERT_TTL + GRACE + 1
     refusedItem(w, w.P, lateToo.item, ErrorCode.EXPIRED)
+    assertHolds(w)
+  })
+
+  it('a sale reserved before expiry is paid although its cheque is dated after expiry (a long download)', async () => {
+    const w = await world()
+    const c = issue(w, w.D, 100)
+    const req = signRequest(w.D.signer, { provider: w.P.id, downloader: w.D.id, ttp: w.T.id, fileId: hex(), chequeSn: randomId(16), ts: T0, price: 10 })
+    w.acct.reserve(b64(req), c.certificate)
+    w.clock.t = T0 + CERT_TTL + 5
+    const cheque = signCheque(w.P.signer, {
+      form: 'fixed', provider: w.P.id, downloader: w.D.id, ttp: w.T.id, chequeSn: req.body.chequeSn, price: 10, ts: w.clock.t, hSEK: hex(), z: hex(),
+      req: req.hash, certificate: c.hash, judge: w.J.id, manifest: hex(), keyIndex: 0
+    })
+    const item = { cheque: b64(cheque), accept: b64(acceptCheque(w.D.signer, cheque)), certificate: c.certificate }
+    assert.equal(deposit(w, w.P, [item]).paid, 10)
     assertHolds(w)
   })
 
@@ -326,7 +351,7 @@ describe('deposit', () => {
     refusedItem(w, w.X, p2.item, ErrorCode.WRONG_HOLDER)
 
     // D2's certificate under D's cheque; a certificate by another AC; a certificate forged in the AC's name
-    refusedItem(w, w.P, { ...purchase(w, { P: w.P, D: w.D, cert: c, price: 10, form: 'original' }).item, certificate: c2.certificate }, ErrorCode.WRONG_OWNER)
+    refusedItem(w, w.P, { ...purchase(w, { P: w.P, D: w.D, cert: c, price: 10, form: 'original' }).item, certificate: c2.certificate }, ErrorCode.BAD_REQUEST)
     const foreign = b64(w.X.signer.sign(FAIREX_TAG.capitalCert, { ac: w.X.id, peer: w.D.id, max: 100, expiry: T0 + CERT_TTL, serial: randomId(16) }, 'test'))
     refusedItem(w, w.P, { ...purchase(w, { P: w.P, D: w.D, cert: c, price: 10, form: 'original' }).item, certificate: foreign }, ErrorCode.WRONG_BROKER)
     const forged = b64(w.X.signer.sign(FAIREX_TAG.capitalCert, { ac: w.ac.id, peer: w.D.id, max: 100, expiry: T0 + CERT_TTL, serial: randomId(16) }, 'test'))
@@ -377,7 +402,7 @@ describe('void (the judge ruled providerBan)', () => {
     const r = w.acct.voidCheque(p.item.cheque, v)
     assert.deepEqual(
       [r.from, r.refunded, r.shortfall, r.verdict, r.cheque, r.key, r.price],
-      ['escrow', 30, 0, v, p.cheque.hash, chequeKey(w.D.id, p.cheque.body.chequeSn), 30])
+      ['escrow', 30, 0, v, p.cheque.hash, saleKey(w.P.id, w.D.id, p.cheque.body.chequeSn), 30])
     assert.deepEqual([bal(w, w.D), escrow(w, c), bal(w, w.P)], [30, 70, 0])
     refusedItem(w, w.P, p.item, ErrorCode.FRAUD)
     assertHolds(w)
@@ -398,9 +423,9 @@ describe('void (the judge ruled providerBan)', () => {
     const r = w.acct.voidCheque(p.item.cheque, verdict())
     assert.deepEqual([r.from, r.refunded, r.shortfall], ['provider', 30, 0])
     assert.deepEqual([bal(w, w.P), bal(w, w.D), escrow(w, c), bal(w, w.ac)], [20 - FEE, 70, 50, FEE])
-    const rec = w.acct.cheque(w.D.id, p.cheque.body.chequeSn)!
+    const rec = w.acct.cheque(w.P.id, w.D.id, p.cheque.body.chequeSn)!
     assert.equal(rec.status, 'void')
-    assert.ok(rec.paid != null, 'the payment stays on the record')
+    assert.ok(rec.deposited != null && rec.paidAt != null, 'the payment stays on the record')
     refusedItem(w, w.P, p.item, ErrorCode.FRAUD)
     assert.equal(w.ledger.audit().outstanding, 10)
     assertHolds(w)
@@ -431,31 +456,152 @@ describe('void (the judge ruled providerBan)', () => {
     assert.deepEqual(w.acct.voidCheque(p.item.cheque, verdict()), first, 'one cheque is voided once, whatever the verdict reference')
     assert.equal(snapshot(w), before)
 
-    // another cheque on the voided serial
-    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P2, D: w.D, cert: c, price: 10, sn: p.cheque.body.chequeSn }).item.cheque, v), ErrorCode.REPLAY)
-    // a serial that paid another cheque: nothing of D's went to this provider
+    // another cheque of P for the same sale (same request), after the void
+    const other = signCheque(w.P.signer, { ...p.cheque.body, z: hex() } as ChequeBody)
+    rejects(w, () => w.acct.voidCheque(b64(other), v), ErrorCode.REPLAY)
+    // P's cheque naming another request than the one reserved for that sale
     const paid = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
-    deposit(w, w.P, [paid.item])
-    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P2, D: w.D, cert: c, price: 10, sn: paid.cheque.body.chequeSn }).item.cheque, v), ErrorCode.ALREADY_CASHED)
+    rejects(w, () => w.acct.voidCheque(b64(signCheque(w.P.signer, { ...paid.cheque.body, req: hex() } as ChequeBody)), v), ErrorCode.BAD_REQUEST)
     // malformed verdict reference; an original-form cheque (no judge in that protocol); a cheque P did not sign
     const q = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
     for (const bad of [undefined, '', 'abc', hex().toUpperCase()]) rejects(w, () => w.acct.voidCheque(q.item.cheque, bad), ErrorCode.BAD_REQUEST)
-    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P, D: w.D, cert: c, price: 10, form: 'original' }).item.cheque, v), ErrorCode.BAD_REQUEST)
+    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P, D: w.D, cert: c, price: 10, form: 'original', reserve: false }).item.cheque, v), ErrorCode.BAD_REQUEST)
     rejects(w, () => w.acct.voidCheque(b64(w.D.signer.sign(FAIREX_TAG.cheque, q.cheque.body, 'test')), v), ErrorCode.WRONG_SIGNER)
-    // a certificate this AC never issued, or another peer's
-    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P, D: w.D, cert: { ...c, hash: hex() }, price: 10 }).item.cheque, v), ErrorCode.NOT_FOUND)
-    const c2 = issue(w, w.D2, 100)
-    rejects(w, () => w.acct.voidCheque(purchase(w, { P: w.P, D: w.D, cert: c2, price: 10 }).item.cheque, v), ErrorCode.WRONG_OWNER)
     assertHolds(w)
   })
 
-  it('before deposit, once the escrow is used up or returned, D gets back only what is left of it', async () => {
+  it('a cheque of a sale never reserved: nothing to refund, and that sale can never be reserved or paid', async () => {
     const w = await world()
-    const c = issue(w, w.D, 20)
-    const paid = purchase(w, { P: w.P, D: w.D, cert: c, price: 15 })
-    deposit(w, w.P, [paid.item])
-    const r = w.acct.voidCheque(purchase(w, { P: w.P2, D: w.D, cert: c, price: 10 }).item.cheque, verdict())
-    assert.deepEqual([r.refunded, escrow(w, c), bal(w, w.D)], [5, 0, 5])
+    const c = issue(w, w.D, 100)
+    const p = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, reserve: false })
+    const r = w.acct.voidCheque(p.item.cheque, verdict())
+    assert.deepEqual([r.from, r.refunded, bal(w, w.D), escrow(w, c)], ['escrow', 0, 0, 100])
+    rejects(w, () => w.acct.reserve(b64(p.req), c.certificate), ErrorCode.FRAUD)
+    refusedItem(w, w.P, p.item, ErrorCode.FRAUD)
+    assertHolds(w)
+  })
+})
+
+describe('reservation (the provider, with D\'s message 1.1, before it sends pieces)', () => {
+  const request = (w: World, P: Ident, D: Ident, price: number, sn = randomId(16)): Opened<RequestBody> =>
+    signRequest(D.signer, { provider: P.id, downloader: D.id, ttp: w.T.id, fileId: hex(), chequeSn: sn, ts: w.clock.t, price })
+
+  it('promises the price to this sale only; the same request again returns the same reservation and changes nothing', async () => {
+    const w = await world()
+    const c = issue(w, w.D, 50)
+    const req = request(w, w.P, w.D, 30)
+    const r = w.acct.reserve(b64(req), c.certificate)
+    assert.deepEqual([r.key, r.price, r.certificate, r.until], [saleKey(w.P.id, w.D.id, req.body.chequeSn), 30, c.hash, T0 + CERT_TTL + GRACE])
+    assert.deepEqual([w.acct.certificate(c.hash)!.reserved, escrow(w, c), bal(w, w.D)], [30, 50, 0])
+    const before = snapshot(w)
+    assert.deepEqual(w.acct.reserve(b64(req), c.certificate), r)
+    assert.equal(snapshot(w), before)
+    assertHolds(w)
+  })
+
+  it('refusals change nothing: not enough left, another request on the serial, another peer\'s or unknown certificate, forged or tampered request', async () => {
+    const w = await world()
+    const c = issue(w, w.D, 50)
+    const c2 = issue(w, w.D2, 50)
+    const req = request(w, w.P, w.D, 30)
+    w.acct.reserve(b64(req), c.certificate)
+    rejects(w, () => w.acct.reserve(b64(request(w, w.P2, w.D, 21)), c.certificate), ErrorCode.INSUFFICIENT_FUNDS)
+    rejects(w, () => w.acct.reserve(b64(request(w, w.P, w.D, 5, req.body.chequeSn)), c.certificate), ErrorCode.REPLAY)
+    rejects(w, () => w.acct.reserve(b64(req), c2.certificate), ErrorCode.WRONG_OWNER)
+    const unknown = b64(w.ac.signer.sign(FAIREX_TAG.capitalCert, { ac: w.ac.id, peer: w.D.id, max: 100, expiry: T0 + CERT_TTL, serial: randomId(16) }, 'test'))
+    rejects(w, () => w.acct.reserve(b64(request(w, w.P, w.D, 5)), unknown), ErrorCode.NOT_FOUND)
+    const forged = w.X.signer.sign(FAIREX_TAG.request, { ...request(w, w.P, w.D, 5).body }, 'test')
+    rejects(w, () => w.acct.reserve(b64(forged), c.certificate), ErrorCode.WRONG_SIGNER)
+    const flip = (s: string): string => { const b = fromB64(s); b[b.byteLength - 70] ^= 1; return toB64(b) }
+    rejects(w, () => w.acct.reserve(flip(b64(request(w, w.P, w.D, 5))), c.certificate), ErrorCode.BAD_SIGNATURE)
+    rejects(w, () => w.acct.reserve('%%%', c.certificate), ErrorCode.BAD_REQUEST)
+    assert.equal(w.acct.reserve(b64(request(w, w.P2, w.D, 20)), c.certificate).price, 20)
+    assertHolds(w)
+  })
+
+  it('attack: one certificate shown to two providers. The second is refused before it sends anything; the first is paid in full', async () => {
+    const w = await world()
+    const c = issue(w, w.D, 10)
+    const first = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
+    rejects(w, () => purchase(w, { P: w.P2, D: w.D, cert: c, price: 10 }), ErrorCode.INSUFFICIENT_FUNDS)
+    assert.equal(deposit(w, w.P, [first.item]).paid, 10)
+    assert.deepEqual([bal(w, w.P), bal(w, w.P2), bal(w, w.D), escrow(w, c)], [10 - FEE, 0, 0, 0])
+    assertHolds(w)
+  })
+
+  it('attack: D and a sybil provider P2 reuse the serial of D\'s honest purchase from P; a verdict against P2 voids only P2\'s sale', async () => {
+    const w = await world()
+    const c = issue(w, w.D, 40)
+    const honest = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
+    const sn = honest.cheque.body.chequeSn
+    // P2 "cheats" on purpose and D complains: the judge bans P2
+    const sybil = purchase(w, { P: w.P2, D: w.D, cert: c, price: 10, sn })
+    const v = w.acct.voidCheque(sybil.item.cheque, hex())
+    assert.deepEqual([v.provider, v.refunded], [w.P2.id, 10])
+    // P's sale is untouched: deposited and paid
+    assert.equal(w.acct.cheque(w.P.id, w.D.id, sn)!.status, 'reserved')
+    assert.equal(deposit(w, w.P, [honest.item]).paid, 10)
+    assert.deepEqual([bal(w, w.P), bal(w, w.P2), bal(w, w.D), escrow(w, c)], [10 - FEE, 0, 10, 20])
+    assertHolds(w)
+  })
+})
+
+describe('complaint window (holdMs)', () => {
+  const HOLD = 5_000
+
+  it('a deposited fixed cheque is held, then paid with the batch fee; an original one is paid at once', async () => {
+    const w = await world({ holdMs: HOLD })
+    const c = issue(w, w.D, 100)
+    const fixed = [purchase(w, { P: w.P, D: w.D, cert: c, price: 10 }), purchase(w, { P: w.P, D: w.D, cert: c, price: 20 })]
+    const r = deposit(w, w.P, fixed.map(p => p.item))
+    assert.deepEqual([r.results.map(x => x.status), r.paid, r.held, r.fee, r.releaseAt], [['held', 'held'], 0, 30, 0, T0 + HOLD])
+    assert.deepEqual([bal(w, w.P), escrow(w, c), w.acct.certificate(c.hash)!.held, w.acct.audit().held], [0, 100, 30, 30])
+    assertHolds(w)
+    const before = snapshot(w)
+    assert.deepEqual(w.acct.releaseHeld(T0 + HOLD - 1), [])
+    assert.equal(snapshot(w), before)
+    w.clock.t = T0 + HOLD
+    assert.deepEqual(w.acct.releaseHeld(), [{ deposit: r.deposit, provider: w.P.id, paid: 30, fee: FEE }])
+    assert.deepEqual([bal(w, w.P), bal(w, w.ac), escrow(w, c), w.acct.cheque(w.P.id, w.D.id, fixed[0].cheque.body.chequeSn)!.status], [30 - FEE, FEE, 70, 'paid'])
+    assert.deepEqual(w.acct.releaseHeld(), [], 'released once')
+    assertHolds(w)
+    const orig = deposit(w, w.P2, [purchase(w, { P: w.P2, D: w.D, cert: c, price: 5, form: 'original' }).item])
+    assert.deepEqual([orig.paid, orig.held, bal(w, w.P2)], [5, 0, 5 - FEE])
+    assertHolds(w)
+  })
+
+  it('attack: P deposits and tries to move the proceeds at once; a providerBan inside the window refunds D in full from the escrow', async () => {
+    const w = await world({ holdMs: HOLD })
+    const c = issue(w, w.D, 100)
+    const cheat = purchase(w, { P: w.P, D: w.D, cert: c, price: 40 })
+    const honest = purchase(w, { P: w.P, D: w.D, cert: c, price: 10 })
+    deposit(w, w.P, [cheat.item, honest.item])
+    // nothing to spend: a certificate of its own is refused
+    rejects(w, () => w.acct.issueCertificate(certRequest(w, w.P, 1)), ErrorCode.INSUFFICIENT_FUNDS)
+    w.clock.advance(HOLD - 1)
+    const v = w.acct.voidCheque(cheat.item.cheque, hex())
+    assert.deepEqual([v.from, v.refunded, v.shortfall], ['escrow', 40, 0])
+    assert.deepEqual([bal(w, w.D), bal(w, w.P)], [40, 0])
+    assertHolds(w)
+    w.clock.advance(1)
+    assert.deepEqual(w.acct.releaseHeld().map(h => [h.paid, h.fee]), [[10, FEE]])
+    assert.deepEqual([bal(w, w.P), bal(w, w.D), escrow(w, c)], [10 - FEE, 40, 50])
+    assertHolds(w)
+  })
+
+  it('held proceeds survive the certificate\'s expiry; only what was neither held nor paid goes back', async () => {
+    const w = await world({ holdMs: GRACE * 3 })
+    const c = issue(w, w.D, 100)
+    const p = purchase(w, { P: w.P, D: w.D, cert: c, price: 25 })
+    purchase(w, { P: w.P2, D: w.D, cert: c, price: 5 }) // reserved, never deposited: lapses
+    w.clock.t = T0 + CERT_TTL
+    deposit(w, w.P, [p.item])
+    assert.deepEqual(w.acct.releaseExpired(T0 + CERT_TTL + GRACE + 1), [{ certificate: c.hash, peer: w.D.id, amount: 75 }])
+    assert.deepEqual([bal(w, w.D), escrow(w, c)], [75, 25])
+    assertHolds(w)
+    w.clock.t = T0 + CERT_TTL + GRACE * 3
+    assert.equal(w.acct.releaseHeld()[0].paid, 25)
+    assert.deepEqual([bal(w, w.P), escrow(w, c)], [25 - FEE, 0])
     assertHolds(w)
   })
 })

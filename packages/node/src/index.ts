@@ -16,7 +16,8 @@ export const nodeSpec: Spec = {
   'allow-cheats': { type: 'boolean', default: false, help: 'expose /v1/cheat/* fraud routes and cheating file shares (test swarms only)' },
   ttp: { type: 'string', help: 'the file market\'s TTP: multiaddr ending in /p2p/<peer id>' },
   judge: { type: 'string', help: 'the file market\'s judge: multiaddr ending in /p2p/<peer id>' },
-  'sale-form': { type: 'string', default: 'fixed', help: 'file sales as a provider: fixed (with the judge) or original (the paper\'s flawed protocol)' }
+  'sale-form': { type: 'string', default: 'fixed', help: 'file sales as a provider: fixed (with the judge) or original (the paper\'s flawed protocol)' },
+  'auto-deposit-s': { type: 'number', default: 300, help: 'deposit queued cheques in one batch once the oldest has waited this many seconds (0 = only on `p2pay deposit`)' }
 }
 
 export interface NodeConfig extends DaemonConfig {
@@ -29,6 +30,7 @@ export interface NodeConfig extends DaemonConfig {
   ttp?: string
   judge?: string
   'sale-form': string
+  'auto-deposit-s': number
 }
 
 export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
@@ -39,6 +41,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
   let svc: NodePPay | undefined
   let market: NodeFairex | undefined
   const form = cfg['sale-form']
+  if (!Number.isFinite(cfg['auto-deposit-s']) || cfg['auto-deposit-s'] < 0) throw new P2payError(ErrorCode.BAD_REQUEST, `--auto-deposit-s must be a non-negative number, got ${cfg['auto-deposit-s']}`)
   if (form !== 'fixed' && form !== 'original') throw new P2payError(ErrorCode.BAD_REQUEST, `--sale-form must be fixed or original, got ${form}`)
   const ttp = cfg.ttp != null ? party(cfg.ttp) : undefined
   const judge = cfg.judge != null ? party(cfg.judge) : undefined
@@ -54,7 +57,8 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
     ppay.start()
     await serveDiag(ctx.libp2p)
     market = await NodeFairex.create(ctx, {
-      ac: { id: brokerId, addr: cfg.broker! }, ttp, judge, form, maxSkewMs: 5 * 60_000, allowCheats: cfg['allow-cheats']
+      ac: { id: brokerId, addr: cfg.broker! }, ttp, judge, form, maxSkewMs: 5 * 60_000, allowCheats: cfg['allow-cheats'],
+      autoDepositMs: cfg['auto-deposit-s'] * 1000
     })
     market.start(cfg['retry-interval-ms'])
     return {
