@@ -33,6 +33,8 @@ const STEP_TIMEOUT_MS = 60_000
 const PIECE_TIMEOUT_MS = 30_000
 const KEY_TIMEOUT_MS = 10_000
 const MAX_CONCURRENT_SALES = 32
+/** a downloaded file is flushed to disk in the background every this many bytes */
+const FLUSH_EVERY = 32 * 1024 * 1024
 /** deposit refusals that no retry can change: the item leaves the queue (and is logged) */
 const FINAL_REFUSALS = ['ALREADY_CASHED', 'FRAUD', 'EXPIRED', 'WRONG_SIGNER', 'WRONG_OWNER', 'WRONG_BROKER', 'WRONG_HOLDER', 'NOT_FOUND', 'BAD_REQUEST']
 
@@ -343,6 +345,10 @@ export class NodeFairex {
       this.progress.set(serial, { serial, provider: provider.id, fileId, received: 0, total, startedAt: Date.now() })
       // a few disk writes in flight while the next pieces arrive; bounded, so memory is too
       const writing = new Set<Promise<unknown>>()
+      // the file is synced before the purchase is done; flushing it in the background as it
+      // grows overlaps that disk work with the download instead of paying it all at the end
+      let flushing: Promise<void> | undefined
+      let unflushed = 0
       for (let i = 0; i < offer.pieceHashes.length; i++) {
         const bytes = await reader.read(AbortSignal.timeout(PIECE_TIMEOUT_MS))
         if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
@@ -352,10 +358,17 @@ export class NodeFairex {
           writing.add(w)
           void w.finally(() => writing.delete(w)).catch(() => {})
           if (writing.size >= 4) await Promise.race(writing)
+          unflushed += bytes.byteLength
+          if (unflushed >= FLUSH_EVERY && flushing == null) {
+            unflushed = 0
+            // only what is already written: the pieces in flight are flushed by a later round
+            flushing = Promise.all(writing).then(async () => await fh.datasync()).catch(() => {}).finally(() => { flushing = undefined })
+          }
         }
         this.progress.get(serial)!.received += i === offer.keyIndex ? Math.min(offer.manifest.body.pieceSize, total - i * offer.manifest.body.pieceSize) : bytes.byteLength
       }
       await Promise.all(writing)
+      await flushing
       const { m: _m22, ...m22 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.2')
       const m23 = onCheque(state, m22)
       // the evidence is on disk before the signature leaves: a crash can still dispute
