@@ -26,6 +26,8 @@ export const ErrorCode = {
   UNKNOWN_OP: 'UNKNOWN_OP',
   NO_EXACT_AMOUNT: 'NO_EXACT_AMOUNT',
   PARTIAL_PAYMENT: 'PARTIAL_PAYMENT',
+  /** no strict majority of a set of peers (a Karma bank-set) agreed */
+  NO_MAJORITY: 'NO_MAJORITY',
   INTERNAL: 'INTERNAL'
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]

@@ -4,7 +4,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -23,7 +23,8 @@ export interface NodeOptions {
 }
 
 export async function createP2payNode (opts: NodeOptions): Promise<Libp2p> {
-  const services: Record<string, any> = { identify: identify(), ping: ping() }
+  // identify push: protocols a service registers after start (Karma's) reach peers identified before
+  const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   if (opts.dht !== false) {
     services.dht = kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
   }

@@ -65,10 +65,18 @@ export function xorCompare (target: Uint8Array, a: Uint8Array, b: Uint8Array): n
  */
 export function bankSet (account: string, candidates: Iterable<string>, k: number): string[] {
   checkPeerId(account, 'account')
+  return closestToKey(bankKeyBytes(account), [...candidates].filter(c => c !== account), k)
+}
+
+/** The key whose closest peers coordinate epoch `epoch` (they sign its rescale factor). */
+export const epochKeyBytes = (epoch: number): Uint8Array => utf8('karma-epoch|' + epoch)
+
+/** The k candidates closest to sha256(keyBytes), with bankSet's rules (no account to leave out). */
+export function closestToKey (keyBytes: Uint8Array, candidates: Iterable<string>, k: number): string[] {
   if (!Number.isSafeInteger(k) || k < 1 || k > MAX_K) fail(ErrorCode.BAD_REQUEST, `k must be 1..${MAX_K}`)
-  const target = bankKey(account)
+  const target = kadIdOfKey(keyBytes)
   const ids = new Set<string>()
-  for (const c of candidates) if (c !== account && isPeerId(c)) ids.add(c)
+  for (const c of candidates) if (isPeerId(c)) ids.add(c)
   return [...ids]
     .map(id => ({ id, kad: kadIdOfPeer(id) }))
     .sort((a, b) => xorCompare(target, a.kad, b.kad))

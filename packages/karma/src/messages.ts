@@ -9,6 +9,7 @@
 //   state      old -> new member    member, account, to (the new member)
 //   heartbeat  peer -> bank(peer)   peer, epoch
 //   report     member -> anyone     member, epoch
+//   factor     coordinator -> all   member, epoch (the rescale that ends it)
 //
 // A transfer request does NOT name the bank: every member checks membership
 // with the set it computes itself, so a payer cannot choose its own judges.
@@ -26,7 +27,8 @@ export const TAG = {
   balance: 'p2pay/karma/balance/v1',
   state: 'p2pay/karma/state/v1',
   heartbeat: 'p2pay/karma/heartbeat/v1',
-  report: 'p2pay/karma/epoch-report/v1'
+  report: 'p2pay/karma/epoch-report/v1',
+  factor: 'p2pay/karma/epoch-factor/v1'
 } as const
 
 /** Transaction kinds for the signature counters (survey Table I). */
@@ -65,6 +67,8 @@ export interface StateBody {
 }
 export interface HeartbeatBody { peer: string, epoch: number }
 export interface ReportBody { member: string, epoch: number, accounts: number, active: number, total: number }
+/** A coordinator's rescale factor ending `epoch`, from `reports` members' reports, in round `attempt` of that epoch. */
+export interface FactorBody { member: string, epoch: number, attempt: number, num: number, den: number, reports: number }
 
 /** A signed object as it travels (base64 envelope) with what its verification established. */
 export interface Signed<T> { b64: string, hash: string, signer: string, body: T }
@@ -314,3 +318,26 @@ export function openReport (verifier: Verifier, b64: unknown): Signed<ReportBody
   return s
 }
 
+
+// ---- epoch factor ----
+
+export function checkFactorBody (b: FactorBody): void {
+  exactKeys(b, ['member', 'epoch', 'attempt', 'num', 'den', 'reports'], 'epoch factor')
+  checkPeerId(b.member, 'member')
+  if (!isUint(b.epoch) || !isUint(b.attempt) || !isUint(b.reports)) fail(ErrorCode.BAD_REQUEST, 'epoch, attempt and reports must be non-negative integers')
+  if (!Number.isSafeInteger(b.num) || !Number.isSafeInteger(b.den) || b.num < 1 || b.den < 1 || b.num > 2 ** 32 || b.den > 2 ** 32) fail(ErrorCode.BAD_REQUEST, 'factor must be num/den with integers 1..2^32')
+}
+
+export function makeFactor (signer: Signer, b: Omit<FactorBody, 'member'>): Signed<FactorBody> {
+  const body: FactorBody = { member: signer.peerId, epoch: b.epoch, attempt: b.attempt, num: b.num, den: b.den, reports: b.reports }
+  checkFactorBody(body)
+  return seal(signer, TAG.factor, body, KIND.epoch)
+}
+
+export function openFactor (verifier: Verifier, b64: unknown, epoch: number, attempt: number): Signed<FactorBody> {
+  const s = unseal<FactorBody>(verifier, b64, TAG.factor, KIND.epoch, 'epoch factor')
+  checkFactorBody(s.body)
+  signedBy(s, s.body.member, 'an epoch factor')
+  if (s.body.epoch !== epoch || s.body.attempt !== attempt) fail(ErrorCode.STALE_SEQ, `epoch factor is for epoch ${s.body.epoch} round ${s.body.attempt}, not ${epoch} round ${attempt}`)
+  return s
+}

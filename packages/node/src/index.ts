@@ -1,10 +1,12 @@
 // `p2pay node`: a peer. Composes the daemon base with the PPay wallet service
-// (payer, payee, coin owner, coin holder).
+// (payer, payee, coin owner, coin holder), the file market and Karma (account
+// holder and bank-set member).
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ErrorCode, P2payError, serveDiag, streamThroughput, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
 import { NodePPay, cheatRoutes } from '@p2pay/ppay'
 import { NodeFairex, party } from '@p2pay/fairex'
+import { KarmaService } from '@p2pay/karma'
 
 export const nodeSpec: Spec = {
   ...daemonSpec('./.data/node'),
@@ -17,7 +19,13 @@ export const nodeSpec: Spec = {
   ttp: { type: 'string', help: 'the file market\'s TTP: multiaddr ending in /p2p/<peer id>' },
   judge: { type: 'string', help: 'the file market\'s judge: multiaddr ending in /p2p/<peer id>' },
   'sale-form': { type: 'string', default: 'fixed', help: 'file sales as a provider: fixed (with the judge) or original (the paper\'s flawed protocol)' },
-  'auto-deposit-s': { type: 'number', default: 300, help: 'deposit queued cheques in one batch once the oldest has waited this many seconds (0 = only on `p2pay deposit`)' }
+  'auto-deposit-s': { type: 'number', default: 300, help: 'deposit queued cheques in one batch once the oldest has waited this many seconds (0 = only on `p2pay deposit`)' },
+  'karma-k': { type: 'number', default: 5, help: 'Karma bank-set size k (the same on every node of a network)' },
+  'karma-pow-bits': { type: 'number', default: 16, help: 'Karma join puzzle: leading zero bits demanded of a new account' },
+  'karma-initial': { type: 'number', default: 1000, help: 'Karma given to a new account, and the average per active peer epochs keep' },
+  'karma-epoch': { type: 'number', default: 0, help: 'Karma epoch length in ms (balances are rescaled at each boundary); 0 = off' },
+  'karma-sync-ms': { type: 'number', default: 5000, help: 'how often Karma notices are resent and bank-set changes handed over' },
+  'karma-cache-ms': { type: 'number', default: 60000, help: 'how long a computed Karma bank-set is reused before the DHT is asked again' }
 }
 
 export interface NodeConfig extends DaemonConfig {
@@ -31,6 +39,12 @@ export interface NodeConfig extends DaemonConfig {
   judge?: string
   'sale-form': string
   'auto-deposit-s': number
+  'karma-k': number
+  'karma-pow-bits': number
+  'karma-initial': number
+  'karma-epoch': number
+  'karma-sync-ms': number
+  'karma-cache-ms': number
 }
 
 export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
@@ -40,6 +54,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
   if (brokerId == null) throw new P2payError(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
   let svc: NodePPay | undefined
   let market: NodeFairex | undefined
+  let karma: KarmaService | undefined
   const form = cfg['sale-form']
   if (!Number.isFinite(cfg['auto-deposit-s']) || cfg['auto-deposit-s'] < 0) throw new P2payError(ErrorCode.BAD_REQUEST, `--auto-deposit-s must be a non-negative number, got ${cfg['auto-deposit-s']}`)
   if (form !== 'fixed' && form !== 'original') throw new P2payError(ErrorCode.BAD_REQUEST, `--sale-form must be fixed or original, got ${form}`)
@@ -61,10 +76,20 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
       autoDepositMs: cfg['auto-deposit-s'] * 1000
     })
     market.start(cfg['retry-interval-ms'])
+    karma = await KarmaService.create(ctx, {
+      k: cfg['karma-k'],
+      powBits: cfg['karma-pow-bits'],
+      initialKarma: cfg['karma-initial'],
+      epochMs: cfg['karma-epoch'],
+      syncMs: cfg['karma-sync-ms'],
+      bankCacheMs: cfg['karma-cache-ms']
+    })
+    karma.start()
     return {
       routes: {
         ...ppay.routes(),
         ...market.routes(),
+        ...karma.routes(cfg['allow-cheats']),
         ...(cfg['allow-cheats'] ? cheatRoutes(ppay) : {}),
         'GET /v1/status': () => ({ role: 'node', peerId: ctx.libp2p.peerId.toString(), addrs: ctx.libp2p.getMultiaddrs().map(String), broker: brokerId, connections: ctx.libp2p.getConnections().length, wallet: ppay.summary() }),
         'POST /v1/diag/stream': async (b) => {
@@ -76,7 +101,7 @@ export async function startNode (cfg: NodeConfig): Promise<RunningDaemon> {
           return { peer: conn.remotePeer.toString() }
         }
       },
-      close: async () => { await svc?.stop(); await market?.stop() }
+      close: async () => { await svc?.stop(); await market?.stop(); await karma?.stop() }
     }
   })
 }

@@ -1,0 +1,120 @@
+// This node's view of bank-sets: kad-dht's closest peers to a key, filtered to
+// peers that run the Karma protocol (a broker or TTP is a DHT server too but
+// keeps no books), plus this node itself, ranked by bankSet. Every honest node
+// with the same view computes the same set (libp2p-v3.md: counting the asker
+// is what makes nodes agree).
+//
+// Sets are cached for `cacheMs` (a transfer needs bank(A) and bank(B) at every
+// member, and a query touches most of a small swarm); a peer that disconnects
+// drops every cached set it is in, and a Karma peer seen for the first time
+// drops them all, so churn is seen at once rather than after the cache expires.
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Identify } from '@libp2p/identify'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ErrorCode, P2payError, asError, fail } from '@p2pay/core'
+import { bankKeyBytes, bankSetFromQuery, closestToKey, epochKeyBytes } from './bankset.ts'
+import { KARMA_PROTOCOL } from './protocols.ts'
+
+const QUERY_TIMEOUT_MS = 10_000
+const IDENTIFY_TIMEOUT_MS = 3_000
+const FRESH_MS = 1_000
+
+export class DhtView {
+  private readonly libp2p: Libp2p
+  private readonly k: number
+  private readonly cacheMs: number
+  private readonly cache = new Map<string, { set: string[], at: number }>()
+  private readonly inflight = new Map<string, Promise<string[]>>()
+  /** peers known to run the Karma protocol (a "no" is not kept: a node registers Karma after it started) */
+  private readonly speaks = new Set<string>()
+  /** DHT queries run (for tests and metrics) */
+  queries = 0
+
+  constructor (libp2p: Libp2p, k: number, cacheMs: number) {
+    this.libp2p = libp2p
+    this.k = k
+    this.cacheMs = cacheMs
+    libp2p.addEventListener('peer:disconnect', (evt) => this.forget(evt.detail.toString()))
+    // a Karma peer never seen before may belong in any cached set: look again
+    libp2p.addEventListener('peer:identify', (evt) => {
+      const id = evt.detail.peerId.toString()
+      if (!this.speaks.has(id) && evt.detail.protocols.includes(KARMA_PROTOCOL)) {
+        this.speaks.add(id)
+        this.cache.clear()
+      }
+    })
+  }
+
+  get self (): string { return this.libp2p.peerId.toString() }
+
+  /** bank(account) as this node computes it now. `fresh` skips the cache. */
+  async bank (account: string, fresh = false): Promise<string[]> {
+    return await this.cached('bank|' + account, fresh, async () => bankSetFromQuery(account, await this.karmaPeersNear(bankKeyBytes(account)), this.self, this.k))
+  }
+
+  /** The k peers that coordinate epoch `epoch`. */
+  async coordinators (epoch: number, fresh = false): Promise<string[]> {
+    return await this.cached('epoch|' + epoch, fresh, async () => closestToKey(epochKeyBytes(epoch), [...await this.karmaPeersNear(epochKeyBytes(epoch)), this.self], this.k))
+  }
+
+  /** Karma peers the DHT returns as closest to the key (never this node: getClosestPeers leaves it out). */
+  async karmaPeersNear (key: Uint8Array): Promise<string[]> {
+    const dht = (this.libp2p.services as { dht?: KadDHT }).dht
+    if (dht == null) fail(ErrorCode.UNREACHABLE, 'this node runs no DHT: bank-sets cannot be computed')
+    const found: PeerId[] = []
+    this.queries++
+    try {
+      for await (const ev of dht.getClosestPeers(key, { signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) })) {
+        if (ev.name === 'FINAL_PEER') found.push(ev.peer.id)
+      }
+    } catch (err) {
+      if (found.length === 0) throw new P2payError(ErrorCode.UNREACHABLE, `DHT query failed: ${asError(err).message}`)
+    }
+    const ok = await Promise.all(found.map(async p => await this.speaksKarma(p)))
+    return found.filter((_, i) => ok[i]).map(p => p.toString())
+  }
+
+  private async cached (key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {
+    const hit = this.cache.get(key)
+    // "fresh" still reuses an answer under a second old: a burst of callers (or of junk messages) costs one query
+    const maxAge = fresh ? Math.min(FRESH_MS, this.cacheMs) : this.cacheMs
+    if (hit != null && Date.now() - hit.at < maxAge) return hit.set
+    let p = this.inflight.get(key)
+    if (p == null) {
+      p = compute().then(set => { this.cache.set(key, { set, at: Date.now() }); return set }).finally(() => this.inflight.delete(key))
+      this.inflight.set(key, p)
+    }
+    return await p
+  }
+
+  /** Drops cached sets that contain `peer` (it went away, or must be looked at again). */
+  forget (peer: string): void {
+    for (const [k, v] of this.cache) if (v.set.includes(peer)) this.cache.delete(k)
+  }
+
+  clear (): void { this.cache.clear() }
+
+  private async speaksKarma (peer: PeerId): Promise<boolean> {
+    const id = peer.toString()
+    if (this.speaks.has(id)) return true
+    let protocols: string[] = []
+    try { protocols = (await this.libp2p.peerStore.get(peer)).protocols } catch {}
+    if (protocols.length === 0) {
+      // identify has not finished yet for this peer: ask it now
+      try {
+        const signal = AbortSignal.timeout(IDENTIFY_TIMEOUT_MS)
+        const conn = this.libp2p.getConnections(peer)[0] ?? await this.libp2p.dial(peer, { signal })
+        const identify = (this.libp2p.services as { identify?: Identify }).identify
+        if (identify != null) protocols = (await identify.identify(conn, { signal })).protocols
+      } catch {
+        return false // unreachable now: not a candidate, and not remembered either way
+      }
+    }
+    const yes = protocols.includes(KARMA_PROTOCOL)
+    if (yes) this.speaks.add(id)
+    return yes
+  }
+}
+
+export const toPeerId = (id: string): PeerId => peerIdFromString(id)

@@ -1,0 +1,154 @@
+// Epoch boundaries on the network. Every node, at the same wall-clock
+// boundaries (multiples of epochMs):
+//   1. sends its signed report for epoch e (accounts it banks for, how many
+//      were active in e, their karma) to the coordinators of e: the k peers
+//      closest to H("karma-epoch|" + e), computed like a bank-set;
+//   2. after a collection window asks each coordinator for its signed factor:
+//      a coordinator freezes its estimate (estimateFromReports, trimmed, over
+//      the latest report of each member) at the first such question of a round
+//      and answers that round with the same signed factor after;
+//   3. applies the factor a strict majority of the coordinators signed, moving
+//      its books to e + 1 (Member.rescale), so honest members apply one factor;
+//   4. sends a signed heartbeat for e + 1 to bank(self): that is what makes its
+//      own account count as active in e + 1.
+// Coordinators that disagree (they froze on different report sets) give no
+// majority: the epoch is tried again at the next boundary, as a new round
+// (`attempt` = the boundary's index, the same on every node) over the reports
+// that arrived by then.
+import { ErrorCode, P2payError, asError, fail, type DaemonContext } from '@p2pay/core'
+import type { DhtView } from './dht-view.ts'
+import { estimateFromReports, rescaleFactor, type Factor } from './epoch.ts'
+import { majorityValue } from './majority.ts'
+import type { Member } from './member.ts'
+import { KIND, makeFactor, makeHeartbeat, openFactor, openReport, isUint, type ReportBody, type Signed } from './messages.ts'
+import type { Peers } from './peers.ts'
+import type { KarmaConfig } from './protocols.ts'
+
+const MAX_REPORTS_PER_EPOCH = 100_000
+
+export class EpochRounds {
+  private readonly ctx: DaemonContext
+  private readonly cfg: KarmaConfig
+  private readonly member: Member
+  private readonly view: DhtView
+  private readonly peers: Peers
+  /** as a coordinator: reports received per epoch, and the factor frozen for it */
+  private readonly reports = new Map<number, Map<string, Signed<ReportBody>>>()
+  /** `${epoch}|${attempt}` -> the signed factor this coordinator gave in that round */
+  private readonly frozen = new Map<string, string>()
+  private timer?: NodeJS.Timeout
+  private running = false
+  last?: { epoch: number, factor?: Factor, error?: string }
+
+  constructor (ctx: DaemonContext, cfg: KarmaConfig, member: Member, view: DhtView, peers: Peers) {
+    this.ctx = ctx
+    this.cfg = cfg
+    this.member = member
+    this.view = view
+    this.peers = peers
+  }
+
+  // ---- coordinator side ----
+
+  takeReport (report: unknown): { epoch: number, reports: number } {
+    const r = openReport(this.ctx.verifier, report)
+    const e = r.body.epoch
+    const cur = this.member.epoch().epoch
+    if (e < cur - 1 || e > cur + 1) fail(ErrorCode.STALE_SEQ, `report for epoch ${e}, this coordinator is in ${cur}`)
+    const list = this.reports.get(e) ?? new Map<string, Signed<ReportBody>>()
+    if (list.size >= MAX_REPORTS_PER_EPOCH) fail(ErrorCode.BAD_REQUEST, 'too many reports')
+    list.set(r.signer, r) // the latest: a member's books change during an epoch
+    this.reports.set(e, list)
+    return { epoch: e, reports: list.size }
+  }
+
+  factor (epoch: unknown, attempt: unknown): { factor: string } {
+    if (!isUint(epoch) || !isUint(attempt)) fail(ErrorCode.BAD_REQUEST, 'epoch and attempt must be non-negative integers')
+    const key = `${epoch}|${attempt}`
+    let f = this.frozen.get(key)
+    if (f === undefined) {
+      const est = estimateFromReports(this.reports.get(epoch)?.values() ?? [], epoch)
+      const factor = rescaleFactor(est.totalKarma, est.activePeers, this.cfg.initialKarma)
+      f = makeFactor(this.ctx.signer, { epoch, attempt, num: factor.num, den: factor.den, reports: est.used }).b64
+      if (this.frozen.size > 64) this.frozen.clear()
+      this.frozen.set(key, f)
+      for (const e of this.reports.keys()) if (e < epoch - 2) this.reports.delete(e)
+    }
+    return { factor: f }
+  }
+
+  // ---- every node ----
+
+  start (): void {
+    if (this.cfg.epochMs <= 0) return
+    const schedule = (): void => {
+      const now = Date.now()
+      const next = Math.ceil((now + 1) / this.cfg.epochMs) * this.cfg.epochMs
+      this.timer = setTimeout(() => { void this.round(next / this.cfg.epochMs).catch(() => {}).finally(schedule) }, next - now)
+      this.timer.unref()
+    }
+    schedule()
+    void this.heartbeat().catch(() => {})
+  }
+
+  stop (): void { if (this.timer != null) clearTimeout(this.timer) }
+
+  /** One epoch boundary as described at the top. */
+  async round (attempt = 0, ending?: number): Promise<{ epoch: number, factor?: Factor, skipped?: boolean }> {
+    if (!isUint(attempt)) fail(ErrorCode.BAD_REQUEST, 'attempt must be a non-negative integer')
+    const e = this.member.epoch().epoch
+    // a round for a given epoch is idempotent: a node that finished it already does nothing
+    if (ending !== undefined) {
+      if (!isUint(ending)) fail(ErrorCode.BAD_REQUEST, 'epoch must be a non-negative integer')
+      if (ending < e) return { epoch: e, skipped: true }
+      if (ending > e) fail(ErrorCode.STALE_SEQ, `this node is in epoch ${e}, not ${ending}`, { epoch: e })
+    }
+    if (this.running) fail(ErrorCode.BAD_REQUEST, 'an epoch round is running')
+    this.running = true
+    try {
+      const coordinators = await this.view.coordinators(e, true)
+      const report = this.member.epochReport()
+      await Promise.allSettled(coordinators.map(async c => await this.peers.call(c, 'report', { report }, KIND.epoch)))
+      await new Promise(resolve => setTimeout(resolve, this.window()))
+      const answers = await Promise.allSettled(coordinators.map(async c => {
+        const s = openFactor(this.ctx.verifier, (await this.peers.call<{ factor: string }>(c, 'factor', { epoch: e, attempt }, KIND.epoch)).factor, e, attempt)
+        if (s.signer !== c) fail(ErrorCode.WRONG_SIGNER, 'factor signed by another peer')
+        return s
+      }))
+      const signed = answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+      const verdict = majorityValue(signed, coordinators, b => ({ num: b.num, den: b.den }), this.cfg.k)
+      if (verdict === undefined) throw new P2payError(ErrorCode.NO_MAJORITY, `no strict majority of the coordinators of epoch ${e} signed one factor`, { answers: signed.length })
+      const r = await this.ctx.store.apply(() => this.member.rescale(e + 1, verdict.value))
+      this.ctx.log.info('epoch', { epoch: r.epoch, num: verdict.value.num, den: verdict.value.den, accounts: r.accounts, before: r.before, after: r.after })
+      this.last = { epoch: r.epoch, factor: verdict.value }
+      // after the others had time to move to e + 1 too: a member still in e refuses an e + 1 heartbeat
+      setTimeout(() => { void this.heartbeat().catch(() => {}) }, this.window()).unref()
+      return { epoch: r.epoch, factor: verdict.value }
+    } catch (err) {
+      this.last = { epoch: e, error: asError(err).message }
+      this.ctx.log.warn('epoch round failed; tried again at the next boundary', { epoch: e, err: asError(err).message })
+      throw err
+    } finally {
+      this.running = false
+    }
+  }
+
+  /** Time for reports to reach the coordinators (rounds started by hand: no epoch length to go by). */
+  private window (): number { return this.cfg.epochMs > 0 ? Math.min(2000, Math.max(200, Math.floor(this.cfg.epochMs / 5))) : 1500 }
+
+  /** Tells bank(self) that this account is active in the current epoch. */
+  async heartbeat (): Promise<number> {
+    const hb = makeHeartbeat(this.ctx.signer, this.member.epoch().epoch).b64
+    const bank = await this.view.bank(this.ctx.signer.peerId)
+    let ok = 0
+    let left = bank
+    for (let attempt = 0; attempt < 4 && left.length > 0; attempt++) {
+      if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 500))
+      const r = await Promise.allSettled(left.map(async m => await this.peers.call(m, 'heartbeat', { heartbeat: hb }, KIND.epoch)))
+      ok += r.filter(x => x.status === 'fulfilled').length
+      // a member still in the previous epoch refuses this one for now (STALE_SEQ): ask it again shortly
+      left = left.filter((_, i) => { const x = r[i]; return x.status === 'rejected' && x.reason instanceof P2payError && x.reason.code === ErrorCode.STALE_SEQ })
+    }
+    return ok
+  }
+}
