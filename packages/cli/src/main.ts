@@ -16,7 +16,8 @@ interface Command {
   /** lines explaining the command's own flags */
   details?: string[]
   examples: string[]
-  run: (flags: Record<string, string | true>) => Promise<unknown>
+  /** `args`: positional words after the command's name */
+  run: (flags: Record<string, string | true>, args: string[]) => Promise<unknown>
   options?: Spec
 }
 
@@ -180,6 +181,65 @@ const commands: Record<string, Command> = {
   }
 }
 
+/** `p2pay karma balance [peer]`: the peer as a word or --peer; none means this node's own account. */
+function peerArg (f: Record<string, string | true>, args: string[]): string {
+  const p = args[0] ?? (typeof f.peer === 'string' ? f.peer : '')
+  if (args.length > 1) throw new P2payError('BAD_REQUEST', 'at most one peer id')
+  return p === '' ? '' : `?peer=${encodeURIComponent(payee(p, 'peer').to)}`
+}
+
+Object.assign(commands, {
+  'karma join': {
+    summary: 'Karma: solve the join puzzle and have this node\'s bank-set open its account with the initial karma',
+    usage: 'p2pay karma join [--data-dir <node dir>]',
+    examples: ['p2pay karma join', 'p2pay karma join --data-dir ./.data/alice'],
+    run: onNode('POST', '/v1/karma/join')
+  },
+  'karma balance': {
+    summary: 'Karma: a balance as a strict majority of the account\'s bank-set signed it (default: this node\'s own)',
+    usage: 'p2pay karma balance [peer id] [--data-dir <node dir>]',
+    details: ['  [peer id]          whose balance (a multiaddr ending in /p2p/<id> works too); also --peer'],
+    examples: ['p2pay karma balance', 'p2pay karma balance 12D3KooW...'],
+    run: async (f: Record<string, string | true>, args: string[]) => await onNode('GET', `/v1/karma/balance${peerArg(f, args)}`)(f)
+  },
+  'karma transfer': {
+    summary: 'Karma: move karma to another peer through both bank-sets (receipt once a majority of each confirmed)',
+    usage: 'p2pay karma transfer --to <peer id> --amount <n> [--data-dir <node dir>]',
+    details: ['  --to               the payee: a peer id with a karma account', '  --amount           whole karma units'],
+    examples: ['p2pay karma transfer --to 12D3KooW... --amount 25'],
+    run: onNode('POST', '/v1/karma/transfer', f => ({ to: payee(need(f, 'to')).to, amount: num(f, 'amount') }))
+  },
+  'karma bankset': {
+    summary: 'Karma: bank(peer) as this node computes it: the k peers closest to H("karma|" + peer) (default: its own)',
+    usage: 'p2pay karma bankset [peer id] [--fresh] [--data-dir <node dir>]',
+    details: ['  [peer id]          whose bank-set; also --peer', '  --fresh            ask the DHT now instead of reusing a recent answer'],
+    examples: ['p2pay karma bankset', 'p2pay karma bankset 12D3KooW... --fresh'],
+    run: async (f: Record<string, string | true>, args: string[]) => {
+      const q = peerArg(f, args)
+      const fresh = f.fresh === true ? (q === '' ? '?fresh=1' : '&fresh=1') : ''
+      return await onNode('GET', `/v1/karma/bankset${q}${fresh}`)(f)
+    }
+  },
+  'karma status': {
+    summary: 'Karma: this node\'s books as a bank member, its epoch, pending work',
+    usage: 'p2pay karma status [--data-dir <node dir>]',
+    examples: ['p2pay karma status'],
+    run: onNode('GET', '/v1/karma/status')
+  },
+  'karma received': {
+    summary: 'Karma: transfers this node was paid, each with majority receipts of both bank-sets',
+    usage: 'p2pay karma received [--data-dir <node dir>]',
+    examples: ['p2pay karma received'],
+    run: onNode('GET', '/v1/karma/received')
+  },
+  'karma caught': {
+    summary: 'Karma: bank members this node caught signing something false, with the signed evidence',
+    usage: 'p2pay karma caught [--data-dir <node dir>]',
+    examples: ['p2pay karma caught'],
+    run: onNode('GET', '/v1/karma/caught')
+  }
+} satisfies Record<string, Command>)
+
 function usage (): string {
   const w = Math.max(...Object.keys(commands).map(k => k.length))
   return ['Usage: p2pay <command> [options]   (p2pay <command> --help for details)', '', 'Commands:',
@@ -202,7 +262,7 @@ async function main (argv: string[]): Promise<number> {
     return positional.length === 0 || flags.help === true ? 0 : 2
   }
   if (flags.help === true) { process.stdout.write(help(name!, cmd) + '\n'); return 0 }
-  const out = await cmd.run(flags)
+  const out = await cmd.run(flags, positional.slice(name!.split(' ').length))
   if (out !== undefined) process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   return out === undefined ? -1 : 0
 }
