@@ -104,6 +104,43 @@ test('Byzantine members (2 of 5 on each side) lie, double-credit, drop and sign 
   for (const m of byzantine) swarm.node(m).svc.setByzantine([])
 })
 
+test('a member replays every request and notice it ever handled, another forges state exports: honest books stay exact, also after their records are pruned and on a resync', async () => {
+  const [A, B] = disjointPair()
+  const bankA = bank(A.id)
+  const bankB = bank(B.id)
+  const replayer = bankA[1]
+  const forger = bankB[0]
+  swarm.node(replayer).svc.setByzantine(['replay-notices'])
+  swarm.node(forger).svc.setByzantine(['forge-state'])
+  const byzantine = new Set([replayer, forger, bankB[3]]) // bankB[3] credited twice in the test before: its books are off
+  for (const [from, to, amount] of [[A, B, 4], [B, A, 2]] as const) {
+    await from.svc.account.transfer(to.id, amount)
+    move(from.id, to.id, amount)
+  }
+  // the honest members forget their records as if the record horizon had passed: replays must still find every credit
+  for (const n of swarm.nodes) if (!byzantine.has(n.id)) await n.daemon.ctx.store.apply(() => n.svc.member.prune(Date.now() + 1))
+  await new Promise(resolve => setTimeout(resolve, 5000)) // several housekeeping ticks of replays
+  // an honest member of bank(B) resynchronises: the forged export never makes a majority
+  for (const m of bankB.filter(m => !byzantine.has(m))) await swarm.node(m).svc.duties.takeOver(B.id, true).catch(() => undefined)
+  await waitFor('honest members to hold the right balances', async () => {
+    for (const [account, set] of [[A.id, bankA], [B.id, bankB]] as const) {
+      for (const m of set) {
+        if (byzantine.has(m)) continue
+        if (swarm.node(m).svc.member.account(account)?.balance !== expected.get(account)) return false
+      }
+    }
+    return true
+  }, 30_000)
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  for (const [account, set] of [[A.id, bankA], [B.id, bankB]] as const) {
+    for (const m of set) if (!byzantine.has(m)) assert.equal(swarm.node(m).svc.member.account(account)?.balance, expected.get(account), `${account} at honest ${m}`)
+  }
+  const reader = swarm.nodes.find(n => n !== A && n !== B && !bankA.includes(n.id) && !bankB.includes(n.id))!
+  for (const n of swarm.nodes) assert.equal((await reader.svc.account.read(n.id, true)).balance, expected.get(n.id), `balance of ${n.id}`)
+  assert.equal(sum(expected.values()), N * INITIAL)
+  for (const m of [replayer, forger]) swarm.node(m).svc.setByzantine([])
+})
+
 test('an epoch rescales every balance by the factor a majority of its coordinators signed; the average per active peer returns to the initial karma', async () => {
   // two peers go away: their accounts stay in their banks but stop signing heartbeats
   const gone = swarm.nodes.slice(-2)

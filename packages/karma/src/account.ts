@@ -144,9 +144,11 @@ export class KarmaAccount {
       throw new P2payError(ErrorCode.NO_MAJORITY, `no strict majority of bank(${account}) agrees on its balance`, { account, answers: answers.map(a => ({ member: a.signer, balance: a.body.balance, nonce: a.body.nonce, epoch: a.body.epoch })) })
     }
     const disagreed = answers.filter(a => !verdict.voters.includes(a.signer))
-    if (disagreed.length > 0) {
+    // a member half-way through a transfer answers another nonce: only another balance for the same nonce and epoch is a lie
+    const lied = disagreed.filter(a => isLie(a.body, verdict.value))
+    if (lied.length > 0) {
       await this.store.apply(() => {
-        for (const d of disagreed) this.duties.recordCaught({ member: d.signer, reason: 'balance answer differs from the majority', account, evidence: d.b64, at: Date.now() })
+        for (const d of lied) this.duties.recordCaught({ member: d.signer, reason: 'balance answer differs from the majority', account, evidence: d.b64, at: Date.now() })
       })
     }
     this.known.add(account)
@@ -253,7 +255,7 @@ export class KarmaAccount {
         this.awaitCredit(m, req.hash, to).then((s) => { if (s !== undefined) credits.set(m, s) }).catch(() => {}).finally(() => { settledCredits++; check() })
       }
     })
-    if (outcome === 'refused' && debits.size < need) throw majorityError(refusals, need, 'transfer')
+    if (outcome === 'refused' && debits.size < need) throw refusalError(refusals, need, debits.size)
     if (debits.size < need) fail(ErrorCode.NO_MAJORITY, `only ${debits.size} of bank(${from}) debited (need ${need})`, { debitedBy: [...debits.keys()] })
     if (credits.size < need) {
       // bank(B) as cached may be stale, or notices are still on their way: one more wait, on fresh sets
@@ -316,6 +318,25 @@ export class KarmaAccount {
     await this.store.apply(() => this.received.set(req.hash, { requestHash: req.hash, from: req.body.from, amount: req.body.amount, nonce: req.body.nonce, request: req.b64, debits, credits, at: Date.now() }))
     return { requestHash: req.hash, stored: true }
   }
+}
+
+/**
+ * What a payer makes of a request a majority of bank(A) refused while
+ * `debited` members applied it: with none, the majority's refusal (final for
+ * INSUFFICIENT_FUNDS and the like: the nonce is free again). With some, the
+ * bank is split over the request; freeing the nonce would make them answer the
+ * next request with it as fraud, so it is NO_MAJORITY: the same bytes are
+ * retried until the bank agrees.
+ */
+export function refusalError (refusals: Array<PromiseSettledResult<unknown>>, need: number, debited: number): P2payError {
+  const e = majorityError(refusals, need, 'transfer')
+  if (debited === 0 || e.code === ErrorCode.NO_MAJORITY) return e
+  return new P2payError(ErrorCode.NO_MAJORITY, `${debited} member(s) of bank(A) debited the request and a majority refused it (${e.code}): it stays pending and is retried`, { refused: e.code, debited })
+}
+
+/** A minority balance answer that contradicts the majority's for the same nonce and epoch (not one merely behind or ahead). */
+export function isLie (answer: { balance: number, nonce: number, epoch: number }, majority: { balance: number, nonce: number, epoch: number }): boolean {
+  return answer.nonce === majority.nonce && answer.epoch === majority.epoch && answer.balance !== majority.balance
 }
 
 /** The refusal shared by a strict majority, or NO_MAJORITY naming what came back. */

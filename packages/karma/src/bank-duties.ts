@@ -5,28 +5,50 @@
 // it is one synced LevelDB batch before any reply or notice leaves.
 //
 // Notices wait in an outbox (persisted with the debit itself) until every
-// member of bank(B), as this node computes it at the time, took them (for at
-// most OUTBOX_HORIZON_MS): a crash or an unreachable member delays a credit.
-import { ErrorCode, P2payError, asError, fail, type DaemonContext, type Table } from '@p2pay/core'
-import { bankKeyBytes, bankSet, MAX_K } from './bankset.ts'
+// member of bank(B), as this node computes it at the time, took them, or
+// their request is too old for any member to accept (epochs): a crash or an
+// unreachable member delays a credit, it does not lose it.
+import { ErrorCode, P2payError, asError, fail, type DaemonContext, type Table, type Verifier } from '@p2pay/core'
+import { bankKeyBytes, bankSet } from './bankset.ts'
 import { conflictingNotice, LIE_OFFSET, type ByzantineMode } from './byzantine.ts'
 import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, makeBalance, openJoin, openNotice, openTransfer, checkChallenge, isHash } from './messages.ts'
+import { KIND, MAX_STATE_PAGES, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
 import type { Peers } from './peers.ts'
-import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
+import { RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
 
 export interface OutboxRow { from: string, to: string, requestHash: string, notice: string, request: string, delivered: string[], at: number }
 export interface CaughtRow { member: string, reason: string, account?: string, requestHash?: string, evidence: string, at: number }
 
 const MAX_WAITERS = 10_000
+const MAX_CAUGHT = 10_000
 const RESYNC_MS = 10_000
 const MAX_ADOPTING = 8
 const REHINT_TICKS = 30
+/** hand-over hints: one per account per HINT_MS, MAX_HINTS per HINT_MS in all */
+const HINT_MS = 2000
+const MAX_HINTS = 64
 /** Errors after which a notice is not sent to that member again. */
 const FINAL_FOR_TARGET = new Set<string>([ErrorCode.WRONG_BROKER, ErrorCode.BAD_REQUEST, ErrorCode.BAD_SIGNATURE, ErrorCode.WRONG_SIGNER, ErrorCode.WRONG_TAG, ErrorCode.BAD_FRAME])
+
+/**
+ * The old bank of `account` that votes on its state when `me` takes it over or
+ * resynchronises it: the k peers nearest the account's key among `near` (the
+ * DHT query's answer), `me` and the account excluded. Whether they answer does
+ * not matter: a peer that does not answer simply has no vote.
+ */
+export function oldBankOf (account: string, near: readonly string[], me: string, k: number): string[] {
+  return bankSet(account, near.filter(p => p !== me && p !== account), k)
+}
+
+/** The pages of a state answer that verify, are addressed to `me` and are signed by `asked`, the peer asked. */
+export function pagesSignedBy (verifier: Verifier, asked: string, account: string, me: string, pages: readonly unknown[]): string[] {
+  return pages.filter((p): p is string => {
+    try { return openState(verifier, p, { account, to: me }).signer === asked } catch { return false }
+  })
+}
 
 export class BankDuties {
   readonly member: Member
@@ -41,6 +63,9 @@ export class BankDuties {
   private readonly waiters = new Map<string, Array<(receipt: string) => void>>()
   private readonly adopting = new Set<string>()
   private readonly resynced = new Map<string, number>()
+  /** hand-over hints acted on, per account, within HINT_MS */
+  private readonly hinted = new Map<string, number>()
+  private hintWindow = { start: 0, count: 0 }
   private ticks = 0
   /** bank-set last seen per account in these books: members that entered it get a hand-over hint */
   private readonly lastBank = new Map<string, string[]>()
@@ -61,9 +86,14 @@ export class BankDuties {
 
   // ---- joins ----
 
+  /**
+   * Opens a joining peer's account. Passed as the bank's first open: a member
+   * without the row mints (see Known limits: a replayed join can mint again at
+   * such a member).
+   */
   async join (proof: unknown): Promise<{ account: string, balance: number, opened: boolean }> {
     const peer = openJoin(this.ctx.verifier, proof).body.peer
-    return await this.withFreshView([peer], async ([bank]) => await this.store.apply(() => this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank)))
+    return await this.withFreshView([peer], async ([bank]) => await this.store.apply(() => this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank, true)))
   }
 
   /**
@@ -100,7 +130,9 @@ export class BankDuties {
 
   /**
    * A request whose nonce skips ahead means this member missed a debit the
-   * majority applied (it was down, or a notice of the payer was lost): it
+   * majority applied (it was down, or a notice of the payer was lost); a
+   * second request with the nonce of the last one applied here (FRAUD) may
+   * mean this member applied a request the majority refused. Either way it
    * takes the account's state from the bank's majority again, at most every
    * RESYNC_MS per account, and refuses this time (the payer retries).
    */
@@ -109,7 +141,10 @@ export class BankDuties {
       return await fn()
     } catch (err) {
       const last = this.resynced.get(account) ?? 0
-      if (err instanceof P2payError && err.code === ErrorCode.STALE_SEQ && err.details?.expected !== undefined && Date.now() - last > RESYNC_MS) {
+      const behind = err instanceof P2payError && err.code === ErrorCode.STALE_SEQ && err.details?.expected !== undefined
+      // two requests with one nonce: this member may hold one a majority of the bank refused (a split bank)
+      const split = err instanceof P2payError && err.code === ErrorCode.FRAUD
+      if ((behind || split) && Date.now() - last > RESYNC_MS) {
         this.resynced.set(account, Date.now())
         void this.takeOver(account, true).catch(e => this.ctx.log.info('resync failed', { account, err: asError(e).message }))
       }
@@ -154,8 +189,10 @@ export class BankDuties {
     }
     const out = await this.store.apply(() => {
       const out = this.member.receiveNotice(notice, bankA, bankB)
-      if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged')) {
-        this.caught.set(`${n.signer}|${out.requestHash}`, { member: n.signer, reason: `${out.reason} debit notice`, account: body.from, requestHash: out.requestHash, evidence: n.b64, at: this.now() })
+      // evidence only from members of bank(A) about a payee this node banks for (one row per member and reason):
+      // anyone can send a node notices, the table must not grow with them
+      if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged') && bankB.includes(this.me) && bankA.includes(n.signer)) {
+        this.recordCaught({ member: n.signer, reason: `${out.reason} debit notice`, account: body.from, requestHash: out.requestHash, evidence: n.b64, at: this.now() })
       }
       if (out.status === 'credited' && this.byzantine.has('double-credit')) {
         const a = this.member.t.accounts.get(body.to)!
@@ -164,6 +201,8 @@ export class BankDuties {
       return out
     })
     if (out.status === 'credited' || out.status === 'already-credited') this.wake(out.requestHash, out.receipt)
+    // a credit to a row that is not synced (new here, or kept from an earlier stay in the bank): adopt the old bank's state, the credit stays on top
+    if (out.status !== 'ignored' && !this.member.isSynced(body.to)) this.resync(body.to)
     if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged')) {
       this.ctx.log.warn('bank member signed a false notice', { member: n.signer, reason: out.reason, requestHash: out.requestHash })
     }
@@ -191,8 +230,7 @@ export class BankDuties {
   }
 
   private creditReceipt (requestHash: string): string | undefined {
-    const row = this.member.t.credits.get(requestHash)
-    return row?.status === 'credited' && row.receipt !== undefined ? row.receipt : undefined
+    return this.member.receiptFor(requestHash)
   }
 
   private wake (requestHash: string, receipt: string): void {
@@ -218,49 +256,104 @@ export class BankDuties {
 
   // ---- churn ----
 
-  async exportState (accountArg: unknown, to: string): Promise<{ state: string }> {
+  /** `state` is the first page; `more` the further pages of credited hashes, if any. */
+  async exportState (accountArg: unknown, to: string): Promise<{ state: string, more?: string[] }> {
     const account = checkPeerId(accountArg, 'account')
     await this.store.barrier()
-    return { state: this.member.exportState(account, to) }
+    if (this.byzantine.has('forge-state')) {
+      const row = this.member.account(account)
+      if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+      const s = openState(this.ctx.verifier, this.member.exportState(account, to), { account, to }).body
+      return { state: makeState(this.ctx.signer, { ...s, balance: s.balance + LIE_OFFSET }).b64 }
+    }
+    const [state, ...more] = this.member.exportStates(account, to)
+    return more.length > 0 ? { state, more } : { state }
   }
 
-  /** A hint that this node entered bank(account): it checks that itself, then takes the state over. */
-  handoff (accountArg: unknown): { account: string, holds: boolean } {
-    const account = checkPeerId(accountArg, 'account')
-    const holds = this.member.account(account) !== undefined
-    // hints are unauthenticated: a bounded number of hand-overs at a time, the rest are dropped (the sender hints again)
-    if (!holds && this.adopting.size < MAX_ADOPTING) void this.takeOver(account).catch(err => this.ctx.log.info('hand-over not done yet', { account, err: asError(err).message }))
-    return { account, holds }
+  /** takeOver(account, true) in the background, at most every RESYNC_MS per account. */
+  private resync (account: string): void {
+    const last = this.resynced.get(account) ?? 0
+    if (Date.now() - last <= RESYNC_MS) return
+    this.resynced.set(account, Date.now())
+    void this.takeOver(account, true).catch(e => this.ctx.log.info('resync failed', { account, err: asError(e).message }))
   }
 
   /**
-   * Takes over `account` as a new member of its bank: asks the peers nearest
-   * the account's key for their signed state, takes the 2k nearest that hold
-   * it as the old bank (padded with the nearest others: they do not vote), and
-   * adopts what a strict majority of that old bank signed.
+   * A hint that this node entered bank(account). Unauthenticated, so only a
+   * trigger: takeOver computes the bank and the old bank itself. Rate-limited:
+   * a bounded number of hand-overs at a time, one per account every
+   * HINT_MS unless the last one did not complete, at most MAX_HINTS per
+   * HINT_MS in all; the rest are dropped (the sender hints again).
+   */
+  handoff (accountArg: unknown): { account: string, holds: boolean } {
+    const account = checkPeerId(accountArg, 'account')
+    const holds = this.member.isSynced(account)
+    if (!holds && this.adopting.size < MAX_ADOPTING && this.hintAllowed(account)) {
+      void this.takeOver(account)
+        .catch(err => { this.ctx.log.info('hand-over not done yet', { account, err: asError(err).message }) })
+        // not done: the next hint for this account may trigger it again at once (the overall bound still holds)
+        .finally(() => { if (!this.member.isSynced(account)) this.hinted.delete(account) })
+    }
+    return { account, holds }
+  }
+
+  private hintAllowed (account: string): boolean {
+    const now = Date.now()
+    if (now - this.hintWindow.start > HINT_MS) this.hintWindow = { start: now, count: 0 }
+    for (const [a, at] of this.hinted) if (now - at > HINT_MS) this.hinted.delete(a)
+    if (this.hintWindow.count >= MAX_HINTS || this.hinted.has(account)) return false
+    this.hintWindow.count++
+    this.hinted.set(account, now)
+    return true
+  }
+
+  /**
+   * Takes over `account` as a new member of its bank (or resynchronises it):
+   * the old bank is the k peers nearest the account's key among the DHT
+   * query's answer, this node excluded, whether or not they answer; each is
+   * asked for its signed state, and a missing or unverifiable answer, or one
+   * signed by another peer than the one asked, is simply not a vote. Adopts
+   * what a strict majority of that old bank signed.
    */
   async takeOver (account: string, resync = false): Promise<{ account: string, balance: number, nonce: number, voters: string[] } | undefined> {
-    if (this.adopting.has(account) || (!resync && this.member.account(account) !== undefined)) return undefined
+    if (this.adopting.has(account) || (!resync && this.member.isSynced(account))) return undefined
     this.adopting.add(account)
     try {
-      const bankNow = await this.view.bank(account, true)
-      if (!bankNow.includes(this.me)) return undefined
-      const near = (await this.view.karmaPeersNear(bankKeyBytes(account))).filter(p => p !== this.me && p !== account)
-      if (near.length < this.cfg.k) fail(ErrorCode.NOT_FOUND, `only ${near.length} peers near ${account}`)
-      const ranked = bankSet(account, near, Math.min(near.length, MAX_K)).slice(0, 2 * this.cfg.k)
-      const answers = await Promise.all(ranked.map(async m => {
-        try { return (await this.peers.call<{ state: string }>(m, 'state', { account }, KIND.churn)).state } catch { return undefined }
-      }))
-      const holders = ranked.filter((_, i) => answers[i] !== undefined)
-      const old = [...holders, ...ranked.filter((_, i) => answers[i] === undefined)].slice(0, this.cfg.k)
-      const r = await this.store.apply(() => !resync && this.member.account(account) !== undefined
+      const q = await this.askOldBank(account)
+      if (q === undefined) return undefined
+      const r = await this.store.apply(() => !resync && this.member.isSynced(account)
         ? undefined
-        : this.member.adoptState(account, answers.filter((a): a is string => a !== undefined), old, bankNow))
+        : this.member.adoptState(account, q.answers, q.old, q.bankNow))
       if (r !== undefined) this.ctx.log.info(resync ? 'resynchronised an account' : 'took over an account', { account, balance: r.balance, nonce: r.nonce, from: r.voters })
       return r
     } finally {
       this.adopting.delete(account)
     }
+  }
+
+  /**
+   * Asks the old bank of `account` (oldBankOf over the DHT query) for its
+   * signed state: the pages each member signed itself, and how many members
+   * answered that they have no such account. Undefined if this node is not in
+   * bank(account) as it computes it now.
+   */
+  private async askOldBank (account: string): Promise<{ old: string[], answers: string[], absent: number, bankNow: string[] } | undefined> {
+    const bankNow = await this.view.bank(account, true)
+    if (!bankNow.includes(this.me)) return undefined
+    const near = (await this.view.karmaPeersNear(bankKeyBytes(account))).filter(p => p !== this.me && p !== account)
+    if (near.length < this.cfg.k) fail(ErrorCode.NOT_FOUND, `only ${near.length} peers near ${account}`)
+    const old = oldBankOf(account, near, this.me, this.cfg.k)
+    let absent = 0
+    const answers = await Promise.all(old.map(async m => {
+      try {
+        const r = await this.peers.call<{ state: unknown, more?: unknown }>(m, 'state', { account }, KIND.churn)
+        return pagesSignedBy(this.ctx.verifier, m, account, this.me, [r.state, ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])])
+      } catch (err) {
+        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
+        return []
+      }
+    }))
+    return { old, answers: answers.flat(), absent, bankNow }
   }
 
   // ---- housekeeping (timer) ----
@@ -271,12 +364,20 @@ export class BankDuties {
     // now and then every member is hinted again: a hint can be lost or dropped
     if (++this.ticks % REHINT_TICKS === 0) this.lastBank.clear()
     for (const row of [...this.outbox.values()]) {
-      if (now - row.at > OUTBOX_HORIZON_MS) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
+      // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
+      // unless its request is older than the epoch before this one: then every member refuses it
+      let epoch = 0
+      try { epoch = openTransfer(this.ctx.verifier, row.request).body.epoch } catch {}
+      if (epoch < this.member.epoch().epoch - 1) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
       try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice, false) } catch {}
     }
     for (const account of [...this.member.t.accounts.map.keys()]) {
       let bank: string[]
       try { bank = await this.view.bank(account) } catch { continue }
+      if (!bank.includes(this.me) && this.member.isSynced(account)) {
+        // left the bank (as a fresh look confirms): the row goes stale, and is adopted afresh if this node enters again
+        try { if (!(await this.view.bank(account, true)).includes(this.me)) await this.store.apply(() => this.member.markUnsynced(account)) } catch {}
+      }
       const before = this.lastBank.get(account) ?? []
       for (const m of bank) {
         if (m === this.me || before.includes(m)) continue
@@ -284,13 +385,35 @@ export class BankDuties {
       }
       this.lastBank.set(account, bank)
     }
-    await this.store.apply(() => this.member.prune(now - RECORD_HORIZON_MS))
+    await this.store.apply(() => {
+      this.member.prune(now - RECORD_HORIZON_MS)
+      for (const [key, c] of [...this.caught.entries()]) if (c.at < now - RECORD_HORIZON_MS) this.caught.delete(key)
+    })
+    if (this.byzantine.has('replay-notices')) await this.replayNotices()
+  }
+
+  /** Byzantine mode replay-notices (test swarms only): every request this member debited, replayed to both banks. */
+  private async replayNotices (): Promise<void> {
+    for (const d of [...this.member.t.pending.values()]) {
+      try {
+        const [bankA, bankB] = await Promise.all([this.view.bank(d.from), this.view.bank(d.to)])
+        await Promise.allSettled([
+          ...bankA.filter(m => m !== this.me).map(async m => await this.peers.call(m, 'debit', { request: d.request }, KIND.transfer)),
+          ...bankB.map(async m => await this.peers.call(m, 'notice', { notice: d.notice }, KIND.transfer))
+        ])
+      } catch {}
+    }
   }
 
   /** Members this node caught signing something false, with the signed evidence. */
   caughtList (): CaughtRow[] { return [...this.caught.values()].sort((a, b) => a.at - b.at) }
 
-  recordCaught (row: CaughtRow): void { this.caught.set(`${row.member}|${row.requestHash ?? row.account ?? ''}|${row.reason}`, row) }
+  /** One row per member and reason (the latest evidence), at most MAX_CAUGHT rows, none older than RECORD_HORIZON_MS (tick). */
+  recordCaught (row: CaughtRow): void {
+    const key = `${row.member}|${row.reason}`
+    if (!this.caught.has(key) && this.caught.size >= MAX_CAUGHT) return
+    this.caught.set(key, row)
+  }
 
   get needed (): number { return majority(this.cfg.k) }
 }

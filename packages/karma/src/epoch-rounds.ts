@@ -25,6 +25,7 @@ import type { Peers } from './peers.ts'
 import type { KarmaConfig } from './protocols.ts'
 
 const MAX_REPORTS_PER_EPOCH = 100_000
+const MAX_ROUNDS_PER_EPOCH = 32
 
 export class EpochRounds {
   private readonly ctx: DaemonContext
@@ -36,6 +37,12 @@ export class EpochRounds {
   private readonly reports = new Map<number, Map<string, Signed<ReportBody>>>()
   /** `${epoch}|${attempt}` -> the signed factor this coordinator gave in that round */
   private readonly frozen = new Map<string, string>()
+  /**
+   * epoch -> the factor a majority signed and this node applied: a later round
+   * for a finished epoch (a node catching up) is answered with it, so every
+   * node rescales an epoch by one factor
+   */
+  private readonly applied = new Map<number, Factor>()
   private timer?: NodeJS.Timeout
   private running = false
   last?: { epoch: number, factor?: Factor, error?: string }
@@ -50,8 +57,10 @@ export class EpochRounds {
 
   // ---- coordinator side ----
 
-  takeReport (report: unknown): { epoch: number, reports: number } {
+  /** Takes a report from the peer that signed it only (one per peer, the latest): nobody files reports for others. */
+  takeReport (report: unknown, from: string): { epoch: number, reports: number } {
     const r = openReport(this.ctx.verifier, report)
+    if (r.signer !== from) fail(ErrorCode.WRONG_SIGNER, 'a report is accepted only from the peer that signed it')
     const e = r.body.epoch
     const cur = this.member.epoch().epoch
     if (e < cur - 1 || e > cur + 1) fail(ErrorCode.STALE_SEQ, `report for epoch ${e}, this coordinator is in ${cur}`)
@@ -64,14 +73,23 @@ export class EpochRounds {
 
   factor (epoch: unknown, attempt: unknown): { factor: string } {
     if (!isUint(epoch) || !isUint(attempt)) fail(ErrorCode.BAD_REQUEST, 'epoch and attempt must be non-negative integers')
+    // an epoch this node finished: the factor it applied, whatever the round
+    const done = this.applied.get(epoch)
+    if (done !== undefined) return { factor: makeFactor(this.ctx.signer, { epoch, attempt, num: done.num, den: done.den, reports: this.reports.get(epoch)?.size ?? 0 }).b64 }
+    const cur = this.member.epoch().epoch
+    if (epoch < cur - 1 || epoch > cur + 1) fail(ErrorCode.STALE_SEQ, `factor for epoch ${epoch}, this coordinator is in ${cur}`)
     const key = `${epoch}|${attempt}`
     let f = this.frozen.get(key)
     if (f === undefined) {
+      // bounded per epoch, and nothing is evicted: a flood of attempt numbers cannot make a live round answer twice
+      let rounds = 0
+      for (const k of this.frozen.keys()) if (k.startsWith(`${epoch}|`)) rounds++
+      if (rounds >= MAX_ROUNDS_PER_EPOCH) fail(ErrorCode.BAD_REQUEST, `no more than ${MAX_ROUNDS_PER_EPOCH} rounds for one epoch`)
       const est = estimateFromReports(this.reports.get(epoch)?.values() ?? [], epoch)
       const factor = rescaleFactor(est.totalKarma, est.activePeers, this.cfg.initialKarma)
       f = makeFactor(this.ctx.signer, { epoch, attempt, num: factor.num, den: factor.den, reports: est.used }).b64
-      if (this.frozen.size > 64) this.frozen.clear()
       this.frozen.set(key, f)
+      for (const k of [...this.frozen.keys()]) if (Number(k.split('|')[0]) < epoch - 2) this.frozen.delete(k)
       for (const e of this.reports.keys()) if (e < epoch - 2) this.reports.delete(e)
     }
     return { factor: f }
@@ -121,6 +139,8 @@ export class EpochRounds {
       const r = await this.ctx.store.apply(() => this.member.rescale(e + 1, verdict.value))
       this.ctx.log.info('epoch', { epoch: r.epoch, num: verdict.value.num, den: verdict.value.den, accounts: r.accounts, before: r.before, after: r.after })
       this.last = { epoch: r.epoch, factor: verdict.value }
+      this.applied.set(e, verdict.value)
+      for (const old of this.applied.keys()) if (old < e - 8) this.applied.delete(old)
       // after the others had time to move to e + 1 too: a member still in e refuses an e + 1 heartbeat
       setTimeout(() => { void this.heartbeat().catch(() => {}) }, this.window()).unref()
       return { epoch: r.epoch, factor: verdict.value }

@@ -110,12 +110,16 @@ export function checkMessageEpoch (msgEpoch: number, e: EpochState): void {
 /**
  * Network estimate from members' signed epoch reports for `epoch`: one report
  * per member (a member that signed two different ones is dropped), reports
- * without active accounts skipped, the `trim` fraction with the lowest and the
- * highest karma per active account dropped, the rest summed. Only the ratio
- * totalKarma / activePeers is meaningful (feed both to `rescaleFactor`).
+ * without active accounts skipped, reports whose karma per active account is
+ * more than `spread` times off the median dropped (liars), the rest summed.
+ * Every account is in k members' books, so the sum over honest reports counts
+ * each account k times in both totals and their ratio is exact; dropping fixed
+ * quantiles instead would cut exactly the members that bank the departed
+ * peers. Only the ratio totalKarma / activePeers is meaningful (feed both to
+ * `rescaleFactor`).
  */
-export function estimateFromReports (reports: Iterable<{ signer: string, body: ReportBody }>, epoch: number, trim = 0.25): { totalKarma: number, activePeers: number, used: number } {
-  if (!(trim >= 0 && trim < 0.5)) fail(ErrorCode.BAD_REQUEST, 'trim must be in [0, 0.5)')
+export function estimateFromReports (reports: Iterable<{ signer: string, body: ReportBody }>, epoch: number, spread = 4): { totalKarma: number, activePeers: number, used: number } {
+  if (!(spread === Infinity || (Number.isSafeInteger(spread) && spread >= 1))) fail(ErrorCode.BAD_REQUEST, 'spread must be an integer >= 1 or Infinity')
   const byMember = new Map<string, ReportBody | null>()
   for (const r of reports) {
     if (r.body.epoch !== epoch || r.signer !== r.body.member) continue
@@ -129,8 +133,15 @@ export function estimateFromReports (reports: Iterable<{ signer: string, body: R
     const d = BigInt(a.total) * BigInt(b.active) - BigInt(b.total) * BigInt(a.active)
     return d < 0n ? -1 : d > 0n ? 1 : (a.member < b.member ? -1 : 1)
   })
-  const cut = Math.floor(list.length * trim)
-  const kept = list.slice(cut, list.length - cut)
+  const med = list[Math.floor(list.length / 2)]
+  const within = (r: ReportBody): boolean => {
+    if (spread === Infinity) return true
+    const x = BigInt(r.total) * BigInt(med.active)
+    const m = BigInt(med.total) * BigInt(r.active)
+    const f = BigInt(spread)
+    return x * f >= m && x <= m * f
+  }
+  const kept = list.filter(within)
   let total = 0n
   let active = 0n
   for (const r of kept) { total += BigInt(r.total); active += BigInt(r.active) }

@@ -21,7 +21,7 @@ import { majority, majorityValue } from './majority.ts'
 import { applyAmount, checkFactor, checkMessageEpoch, GENESIS, rescaleBalance, type EpochState, type Factor } from './epoch.ts'
 import { checkDifficulty } from './pow.ts'
 import {
-  MAX_EXPORTED_CREDITS, MAX_KARMA, checkChallenge, isUint, makeBalance, makeNotice, makeReceipt, makeReport, makeState,
+  MAX_EXPORTED_CREDITS, MAX_KARMA, MAX_STATE_PAGES, checkChallenge, isUint, makeBalance, makeNotice, makeReceipt, makeReport, makeState,
   openHeartbeat, openJoin, openNotice, openState, openTransfer, type NoticeDefect, type Signed, type StateBody, type TransferBody
 } from './messages.ts'
 
@@ -39,6 +39,13 @@ export interface AccountRow {
   joinedAt: number | null
   /** last epoch the account signed something in (transfer, heartbeat, join); -1: never */
   activeEpoch: number
+  /**
+   * false: the row did not come from opening the account at its join or from
+   * adopting the old bank's majority (it was created by a credit here, or this
+   * member left the bank since); it must adopt before it debits or opens.
+   * Absent (rows of older books): synced.
+   */
+  synced?: boolean
 }
 
 /** What a member of bank(A) did with a request: kept to answer retries with the same objects. */
@@ -54,6 +61,7 @@ export interface CreditRow {
   from?: string
   amount?: number
   nonce?: number
+  /** epoch of the request (for credits known from churn: the epoch they were adopted in, never less) */
   epoch?: number
   receipt?: string
   /** known as credited from the old members' state (churn), not from votes seen here */
@@ -143,9 +151,13 @@ export class Member {
    * Opens the account of a new peer with `initialKarma` (minted) once it
    * solved the join puzzle with at least `difficulty` bits. Idempotent: a
    * peer that already joined keeps its balance. A peer that was paid before it
-   * joined (its account exists from credits) gets the initial karma on top.
+   * joined gets the initial karma on top. Without a synced row here, it mints
+   * only when `unknownToOldBank` (a strict majority of the old bank answered
+   * that it has no such account: the bank's first open); otherwise it refuses
+   * with STALE_SEQ (details.sync), and this member adopts the old bank's state first (a join
+   * replayed to a member that lacks the row would mint again).
    */
-  openAccount (joinB64: unknown, initialKarma: number, difficulty: number, bankOfPeer: readonly string[]): { account: string, balance: number, opened: boolean } {
+  openAccount (joinB64: unknown, initialKarma: number, difficulty: number, bankOfPeer: readonly string[], unknownToOldBank = false): { account: string, balance: number, opened: boolean } {
     checkDifficulty(difficulty)
     if (!isUint(initialKarma) || initialKarma > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'initial karma must be a karma amount')
     const join = openJoin(this.verifier, joinB64)
@@ -153,10 +165,17 @@ export class Member {
     if (join.body.difficulty < difficulty) fail(ErrorCode.BAD_REQUEST, `join proof has ${join.body.difficulty} bits of work, ${difficulty} required`)
     this.requireMember(bankOfPeer, peer, 'bank(peer)')
     const row = this.t.accounts.get(peer)
-    if (row?.joined === true) return { account: peer, balance: row.balance, opened: false }
+    const synced = row != null && row.synced !== false
+    if (synced && row.joined) {
+      // adopted just before (the old bank opened it first): the join is the account's own signature, so it is active,
+      // as at the members that opened it; only a row never seen active here, so a replayed join marks nothing again
+      if (row.activeEpoch === -1) this.t.accounts.set(peer, { ...row, activeEpoch: this.epoch().epoch })
+      return { account: peer, balance: row.balance, opened: false }
+    }
+    if (!synced && !unknownToOldBank) fail(ErrorCode.STALE_SEQ, `${peer} is not synced in this member's books: adopt the old bank's state first`, { account: peer, sync: true })
     const balance = (row?.balance ?? 0) + initialKarma
     if (balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'balance would exceed the karma limit')
-    this.t.accounts.set(peer, { ...EMPTY, ...row, balance, joined: true, joinedAt: this.cfg.now(), activeEpoch: this.epoch().epoch })
+    this.t.accounts.set(peer, { ...EMPTY, ...row, balance, joined: true, joinedAt: this.cfg.now(), activeEpoch: this.epoch().epoch, synced: true })
     return { account: peer, balance, opened: true }
   }
 
@@ -175,6 +194,7 @@ export class Member {
     this.requireMember(bankOfA, r.from, 'bank(A)')
     const row = this.t.accounts.get(r.from)
     if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${r.from} in this member's books`)
+    if (row.synced === false) fail(ErrorCode.STALE_SEQ, `${r.from} is not synced in this member's books: it adopts the old bank's state first`, { account: r.from, expected: row.nonce + 1, sync: true })
     if (r.nonce === row.nonce && row.nonce > 0) {
       if (req.hash === row.lastRequest) return this.again(req, row)
       const first = this.t.pending.get(row.lastRequest ?? '')
@@ -221,7 +241,7 @@ export class Member {
     this.requireMember(bankOfB, r.to, 'bank(B)')
     const e = this.epoch()
     const row = this.t.credits.get(requestHash)
-    if (row?.status === 'credited') return { status: 'already-credited', requestHash, receipt: row.receipt ?? this.creditReceipt(row, requestHash) }
+    if (row?.status === 'credited') return { status: 'already-credited', requestHash, receipt: this.receiptFor(requestHash)! }
     if (row?.voters.includes(notice.signer) === true) return this.ignore(requestHash, 'duplicate')
     checkMessageEpoch(r.epoch, e)
     const voters = [...(row?.voters ?? []), notice.signer].sort()
@@ -232,7 +252,8 @@ export class Member {
       this.t.credits.set(requestHash, base)
       return { status: 'counted', requestHash, votes, needed: this.needed }
     }
-    const acct = this.t.accounts.get(r.to) ?? { ...EMPTY, joinedAt: null }
+    // a row created by a credit is not synced: the member adopts the old bank's state, and this credit on top
+    const acct = this.t.accounts.get(r.to) ?? { ...EMPTY, joinedAt: null, synced: false }
     const after = applyAmount(acct, r.amount, r.epoch, e)!
     if (after.balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'balance would exceed the karma limit')
     const receipt = makeReceipt(this.signer, { account: r.to, requestHash, side: 'credit', epoch: e.epoch, balanceAfter: after.balance })
@@ -246,9 +267,15 @@ export class Member {
     return { status: 'ignored', requestHash, reason }
   }
 
-  /** A receipt for a credit known from churn: no balanceAfter (this member did not see the moment). Not stored: signing again gives the same bytes. */
-  private creditReceipt (row: CreditRow, requestHash: string): string {
-    return makeReceipt(this.signer, { account: row.to, requestHash, side: 'credit', epoch: this.epoch().epoch }).b64
+  /**
+   * The credit receipt for a request credited here, or undefined. For a credit
+   * known from churn, or whose record was reduced to its hash (prune), it has
+   * no balanceAfter (this member did not see the moment, or forgot it).
+   */
+  receiptFor (requestHash: string): string | undefined {
+    const row = this.t.credits.get(requestHash)
+    if (row?.status !== 'credited') return undefined
+    return row.receipt ?? makeReceipt(this.signer, { account: row.to, requestHash, side: 'credit', epoch: this.epoch().epoch }).b64
   }
 
   // ---- reads ----
@@ -327,19 +354,35 @@ export class Member {
 
   // ---- churn ----
 
-  /** This member's state of `account`, signed for the new member `to`. */
+  /** This member's state of `account`, signed for the new member `to`: the first page of `exportStates`. */
   exportState (account: string, to: string): string {
+    return this.exportStates(account, to)[0]
+  }
+
+  /**
+   * This member's state of `account`, signed for the new member `to`, as one
+   * or more signed pages that differ only in their slice of the credited
+   * request hashes (every hash this member still keeps for the account: all
+   * whose notice could still be accepted; see prune). At most
+   * MAX_STATE_PAGES x MAX_EXPORTED_CREDITS hashes, the most recent first.
+   */
+  exportStates (account: string, to: string): string[] {
     checkPeerId(account, 'account')
     checkPeerId(to, 'to')
     const row = this.t.accounts.get(account)
     if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
-    const credited = [...this.t.credits.entries()]
+    const all = [...this.t.credits.entries()]
       .filter(([, c]) => c.to === account && c.status === 'credited')
       .sort((a, b) => b[1].at - a[1].at)
-      .slice(0, MAX_EXPORTED_CREDITS)
+      .slice(0, MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
       .map(([h]) => h)
       .sort()
-    return makeState(this.signer, { account, to, epoch: this.epoch().epoch, balance: row.balance, rem: row.rem, nonce: row.nonce, lastRequest: row.lastRequest, joined: row.joined, credited }).b64
+    const pages: string[] = []
+    for (let i = 0; i === 0 || i < all.length; i += MAX_EXPORTED_CREDITS) {
+      const credited = all.slice(i, i + MAX_EXPORTED_CREDITS)
+      pages.push(makeState(this.signer, { account, to, epoch: this.epoch().epoch, balance: row.balance, rem: row.rem, nonce: row.nonce, lastRequest: row.lastRequest, joined: row.joined, credited, activeEpoch: row.activeEpoch }).b64)
+    }
+    return pages
   }
 
   /** Fields of a state export that a majority must agree on. */
@@ -359,7 +402,8 @@ export class Member {
     checkPeerId(account, 'account')
     const old = this.checkSet(oldMembers, account, 'the old bank')
     this.requireMember(bankNow, account, 'bank(account)')
-    if (!Array.isArray(answers) || answers.length > 4 * this.cfg.k) fail(ErrorCode.BAD_REQUEST, `answers must be a list of at most ${4 * this.cfg.k}`)
+    const maxAnswers = 4 * this.cfg.k * MAX_STATE_PAGES
+    if (!Array.isArray(answers) || answers.length > maxAnswers) fail(ErrorCode.BAD_REQUEST, `answers must be a list of at most ${maxAnswers}`)
     const opened: Array<Signed<StateBody>> = []
     for (const a of answers) {
       try { opened.push(openState(this.verifier, a, { account, to: this.id })) } catch (err) { if (!(err instanceof P2payError)) throw err }
@@ -380,36 +424,87 @@ export class Member {
       }
     }
     const credited = [...listedBy].filter(([, by]) => by.size >= this.needed).map(([h]) => h)
+    const listed = new Set(credited)
+    // activity: the highest epoch at least a majority of the old bank vouch for (a minority cannot raise it)
+    const byVoter = new Map<string, number>()
+    for (const o of opened) if (verdict.voters.includes(o.signer)) byVoter.set(o.signer, Math.min(byVoter.get(o.signer) ?? Infinity, o.body.activeEpoch))
+    const vouched = [...byVoter.values()].sort((a, b) => b - a)[this.needed - 1] ?? -1
     const prev = this.t.accounts.get(account)
+    // a synced row never goes back to fewer debits: the old bank's answers may predate a debit applied here since
+    // (a debit the majority refused stays until the payer's retries settle it or another request with its nonce arrives)
+    if (prev != null && prev.synced !== false && s.nonce < prev.nonce) fail(ErrorCode.STALE_SEQ, `the old bank reports nonce ${s.nonce} of ${account}, this member applied ${prev.nonce}`, { nonce: prev.nonce })
     const now = this.cfg.now()
-    this.t.accounts.set(account, {
+    let next: AccountRow = {
       balance: s.balance,
       rem: s.rem,
       nonce: s.nonce,
       lastRequest: s.lastRequest,
       joined: s.joined,
       joinedAt: prev?.joinedAt ?? (s.joined ? now : null),
-      activeEpoch: prev?.activeEpoch ?? -1
-    })
+      activeEpoch: Math.max(prev?.activeEpoch ?? -1, Math.min(vouched, e.epoch)),
+      synced: true
+    }
+    // credits this member applied on a majority of bank(A) that the old bank's state does not hold yet
+    // (their notices are still on the way there): applied again on top, so they are not lost here
+    // (only while their notices are still accepted: older ones the old bank may have forgotten). A
+    // credit reduced to its hash stays credited as it is: counting it again could credit it twice.
+    for (const [h, c] of this.t.credits.entries()) {
+      if (c.to !== account || c.status !== 'credited' || listed.has(h)) continue
+      if (c.amount === undefined || c.epoch === undefined || c.epoch < e.epoch - 1 || c.voters.length < this.needed) continue
+      const after = applyAmount(next, c.amount, c.epoch, e)
+      if (after !== undefined && after.balance <= MAX_KARMA) next = { ...next, ...after }
+    }
+    this.t.accounts.set(account, next)
     for (const h of credited) {
       const c = this.t.credits.get(h)
-      if (c?.status !== 'credited') this.t.credits.set(h, { ...c, to: account, status: 'credited', voters: c?.voters ?? [], at: now, adopted: true })
+      if (c?.status !== 'credited') this.t.credits.set(h, { ...c, to: account, status: 'credited', voters: c?.voters ?? [], at: now, epoch: Math.max(c?.epoch ?? 0, e.epoch), adopted: true })
     }
-    return { account, balance: s.balance, nonce: s.nonce, voters: verdict.voters, credited: credited.length }
+    return { account, balance: next.balance, nonce: s.nonce, voters: verdict.voters, credited: credited.length }
+  }
+
+  /** Whether this member's row of `account` may be debited and opened as it is (see AccountRow.synced). */
+  isSynced (account: string): boolean {
+    const row = this.t.accounts.get(account)
+    return row != null && row.synced !== false
+  }
+
+  /** This member left bank(account): its row goes stale, and is adopted afresh if it enters again. */
+  markUnsynced (account: string): boolean {
+    const row = this.t.accounts.get(account)
+    if (row == null || row.synced === false) return false
+    this.t.accounts.set(account, { ...row, synced: false })
+    return true
   }
 
   // ---- housekeeping and audit ----
 
   /**
-   * Forgets debit and credit records older than `before` (this member's
-   * clock). The horizon must be longer than bank(A) members keep resending a
-   * notice, or a very late notice would be counted afresh.
+   * Forgets debit records and uncompleted vote counts older than `before`
+   * (this member's clock; a forgotten count only delays a credit). A credit is
+   * never forgotten while a notice for its request could still be accepted: a
+   * payer can make bank(A) sign the notices again at any time. Older than
+   * `before`, it is reduced to its hash (and payee and epoch); it is dropped
+   * only once the request's epoch is older than the current epoch minus one,
+   * the age at which checkMessageEpoch refuses its notices. With epochs off
+   * (epoch 0 forever) credit hashes are kept for good.
    */
   prune (before: number): { pending: number, credits: number } {
+    const e = this.epoch().epoch
     let pending = 0
     let credits = 0
     for (const [h, d] of [...this.t.pending.entries()]) if (d.at < before) { this.t.pending.delete(h); pending++ }
-    for (const [h, c] of [...this.t.credits.entries()]) if (c.at < before) { this.t.credits.delete(h); credits++ }
+    for (const [h, c] of [...this.t.credits.entries()]) {
+      if (c.status !== 'credited') {
+        if (c.at < before) { this.t.credits.delete(h); credits++ }
+        continue
+      }
+      // no epoch (an older record known from churn): the current one is an upper bound for the request's
+      const epoch = c.epoch ?? e
+      if (epoch < e - 1) { this.t.credits.delete(h); credits++; continue }
+      if (c.at < before && (c.voters.length > 0 || c.receipt !== undefined || c.from !== undefined || c.epoch === undefined)) {
+        this.t.credits.set(h, { to: c.to, status: 'credited', voters: [], at: c.at, epoch, ...(c.adopted === true ? { adopted: true } : {}) })
+      }
+    }
     return { pending, credits }
   }
 

@@ -44,6 +44,8 @@ export const KIND = {
 export const MAX_KARMA = 2 ** 50
 /** Credited request hashes a state export carries (keeps the envelope under the 64 KiB body limit). */
 export const MAX_EXPORTED_CREDITS = 800
+/** Pages of a state export: a member hands over up to MAX_STATE_PAGES x MAX_EXPORTED_CREDITS credited hashes per account (well under the 1 MiB RPC frame). */
+export const MAX_STATE_PAGES = 8
 const MAX_B64 = 96 * 1024
 
 export interface TransferBody { from: string, to: string, amount: number, nonce: number, epoch: number, ts: number }
@@ -64,6 +66,8 @@ export interface StateBody {
   joined: boolean
   /** request hashes already credited to the account, sorted: the new member must not credit them again */
   credited: string[]
+  /** last epoch the account signed something in, in this member's books; -1: never (epoch reports count it) */
+  activeEpoch: number
 }
 export interface HeartbeatBody { peer: string, epoch: number }
 export interface ReportBody { member: string, epoch: number, accounts: number, active: number, total: number }
@@ -251,7 +255,8 @@ export function checkChallenge (c: unknown): string {
 // ---- state export (churn) ----
 
 export function checkState (b: StateBody): void {
-  exactKeys(b, ['member', 'account', 'to', 'epoch', 'balance', 'rem', 'nonce', 'lastRequest', 'joined', 'credited'], 'state export')
+  exactKeys(b, ['member', 'account', 'to', 'epoch', 'balance', 'rem', 'nonce', 'lastRequest', 'joined', 'credited', 'activeEpoch'], 'state export')
+  if (!Number.isSafeInteger(b.activeEpoch) || b.activeEpoch < -1) fail(ErrorCode.BAD_REQUEST, 'activeEpoch must be an integer >= -1')
   checkPeerId(b.member, 'member')
   checkPeerId(b.account, 'account')
   checkPeerId(b.to, 'to')
@@ -263,8 +268,8 @@ export function checkState (b: StateBody): void {
   for (let i = 1; i < b.credited.length; i++) if (b.credited[i - 1] >= b.credited[i]) fail(ErrorCode.BAD_REQUEST, 'credited must be sorted and distinct')
 }
 
-export function makeState (signer: Signer, b: Omit<StateBody, 'member'>): Signed<StateBody> {
-  const body: StateBody = { member: signer.peerId, account: b.account, to: b.to, epoch: b.epoch, balance: b.balance, rem: b.rem, nonce: b.nonce, lastRequest: b.lastRequest, joined: b.joined, credited: b.credited }
+export function makeState (signer: Signer, b: Omit<StateBody, 'member' | 'activeEpoch'> & { activeEpoch?: number }): Signed<StateBody> {
+  const body: StateBody = { member: signer.peerId, account: b.account, to: b.to, epoch: b.epoch, balance: b.balance, rem: b.rem, nonce: b.nonce, lastRequest: b.lastRequest, joined: b.joined, credited: b.credited, activeEpoch: b.activeEpoch ?? -1 }
   checkState(body)
   return seal(signer, TAG.state, body, KIND.churn)
 }

@@ -53,7 +53,7 @@ export class KarmaService {
         const bank = await this.view.bank(peer)
         return await ctx.store.apply(() => this.member.heartbeat(a.heartbeat, bank))
       },
-      report: (a: any) => this.epochs.takeReport(a.report),
+      report: (a: any, { remotePeer }: { remotePeer: string }) => this.epochs.takeReport(a.report, remotePeer),
       factor: (a: any) => this.epochs.factor(a.epoch, a.attempt ?? 0)
     })
   }

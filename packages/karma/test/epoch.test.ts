@@ -46,7 +46,7 @@ describe('rescale', () => {
     }
     for (const p of w.peers.slice(6, 9)) for (const m of w.bank(p.id)) w.member(m).heartbeat(makeHeartbeat(p.signer, 1).b64, w.bank(p.id))
     const reports = [...w.members.values()].map(m => openReport(verifier, m.epochReport()))
-    const est = estimateFromReports(reports, 1, 0)
+    const est = estimateFromReports(reports, 1, Infinity)
     const total = 12 * INITIAL
     assert.equal(est.totalKarma, K * total, 'every account is counted by its k members')
     assert.equal(est.activePeers, K * 9)
@@ -145,15 +145,27 @@ describe('activity and reports', () => {
     if (stranger !== undefined) rejects(m, () => m.heartbeat(makeHeartbeat(stranger.signer, 1).b64, w.bank(stranger.id)), ErrorCode.NOT_FOUND)
   })
 
-  it('estimateFromReports trims lying reporters and drops members that signed two reports', async () => {
+  it('estimateFromReports drops lying reporters and members that signed two reports', async () => {
     const honest: ReportBody[] = Array.from({ length: 12 }, (_, i) => ({ member: `m${i}`, epoch: 4, accounts: 10, active: 8, total: 800 + i }))
     const liars: ReportBody[] = [{ member: 'x1', epoch: 4, accounts: 10, active: 1, total: 1e12 }, { member: 'x2', epoch: 4, accounts: 10, active: 10, total: 1 }]
     const as = (b: ReportBody): { signer: string, body: ReportBody } => ({ signer: b.member, body: b })
-    const est = estimateFromReports([...honest, ...liars].map(as), 4, 0.25)
+    const est = estimateFromReports([...honest, ...liars].map(as), 4, 4)
     const ratio = est.totalKarma / est.activePeers
     assert.ok(ratio > 100 && ratio < 102, `ratio ${ratio}`)
-    const twice = estimateFromReports([...honest.map(as), as({ ...honest[0], total: 99999 })], 4, 0)
+    const twice = estimateFromReports([...honest.map(as), as({ ...honest[0], total: 99999 })], 4, Infinity)
     assert.equal(twice.used, 11)
     assert.equal(estimateFromReports(honest.map(as), 5).used, 0, 'other epochs do not count')
+    throwsCode(() => estimateFromReports([], 4, 0), ErrorCode.BAD_REQUEST)
+  })
+
+  it('estimateFromReports is exact when the members that bank departed peers report more karma per active account', async () => {
+    // 16 accounts of 1000 each, k = 4 members per account, 2 accounts inactive: 64 book entries over 16 members
+    const reports: ReportBody[] = Array.from({ length: 16 }, (_, i) => {
+      const inactive = i < 8 ? 1 : 0 // the 8 members that bank one of the 2 departed accounts each
+      return { member: `m${i}`, epoch: 4, accounts: 4, active: 4 - inactive, total: 4000 }
+    })
+    const est = estimateFromReports(reports.map(b => ({ signer: b.member, body: b })), 4)
+    assert.equal(est.used, 16)
+    assert.equal(est.totalKarma / est.activePeers, 64_000 / 56, 'total karma over active book entries: 16000 / 14 per account')
   })
 })

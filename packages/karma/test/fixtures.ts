@@ -80,7 +80,8 @@ export class Net {
   join (who: Ident, karma = INITIAL): void {
     const proof = makeJoin(who.signer, solvePow(who.id, DIFFICULTY), DIFFICULTY)
     const bank = this.bank(who.id)
-    for (const m of bank) this.member(m).openAccount(proof.b64, karma, DIFFICULTY, bank)
+    // the bank's first open: no old member has the account
+    for (const m of bank) this.member(m).openAccount(proof.b64, karma, DIFFICULTY, bank, true)
   }
 
   /** A's next signed request (A keeps its own nonce counter). */

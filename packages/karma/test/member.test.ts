@@ -232,7 +232,7 @@ describe('joining', () => {
     const bank = w.bank(P.id)
     const m = w.member(bank[0])
     const proof = makeJoin(P.signer, solvePow(P.id, DIFFICULTY), DIFFICULTY)
-    assert.deepEqual(m.openAccount(proof.b64, INITIAL, DIFFICULTY, bank), { account: P.id, balance: INITIAL, opened: true })
+    assert.deepEqual(m.openAccount(proof.b64, INITIAL, DIFFICULTY, bank, true), { account: P.id, balance: INITIAL, opened: true })
     assert.deepEqual(m.openAccount(proof.b64, INITIAL, DIFFICULTY, bank), { account: P.id, balance: INITIAL, opened: false })
     const Q = w.peers[1]
     const weak = makeJoin(Q.signer, solvePow(Q.id, 2), 2)

@@ -1,0 +1,82 @@
+// The service side of a bank member over fakes (no libp2p): what it records as
+// evidence of lies, and how it reacts to hand-over hints.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { Table } from '@p2pay/core'
+import { BankDuties, type CaughtRow, type OutboxRow } from '../src/bank-duties.ts'
+import { conflictingNotice } from '../src/byzantine.ts'
+import { DEFAULT_KARMA } from '../src/protocols.ts'
+import { net, disjointPair, byId, idents, verifier, type Net } from './fixtures.ts'
+
+function duties (w: Net, id: string, calls: string[] = []): BankDuties {
+  const who = byId(w, id)
+  const ctx = {
+    signer: who.signer,
+    verifier,
+    log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
+    store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} }
+  } as any
+  const view = {
+    bank: async (a: string, fresh?: boolean) => { if (fresh === true) calls.push(a); return w.bank(a) },
+    karmaPeersNear: async () => w.ids
+  } as any
+  const peers = { call: async () => { throw new Error('unreachable') } } as any
+  return new BankDuties(ctx, { ...DEFAULT_KARMA }, w.member(id), view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
+}
+
+describe('evidence of lies', () => {
+  it('is recorded only by a member of bank(B) about a member of bank(A), one row per member and reason', async () => {
+    const w = await net()
+    const [A, B] = disjointPair(w)
+    w.join(A); w.join(B)
+    const liar = byId(w, w.bank(A.id)[0])
+    const inB = duties(w, w.bank(B.id)[0])
+    const outside = w.peers.find(p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(B.id).includes(p.id))!
+    const notB = duties(w, outside.id)
+    for (let i = 0; i < 5; i++) {
+      const lie = conflictingNotice(liar.signer, w.request(A, B.id, 1 + i))
+      await inB.notice(lie)
+      await notB.notice(lie).catch(() => undefined)
+    }
+    assert.equal(inB.caughtList().length, 1)
+    assert.equal(inB.caughtList()[0].member, liar.id)
+    assert.equal(notB.caughtList().length, 0)
+  })
+})
+
+describe('hand-over hints', () => {
+  it('are only a trigger, rate-limited: hints for many accounts in a burst start a bounded number of hand-overs', async () => {
+    const w = await net()
+    const calls: string[] = []
+    const d = duties(w, w.ids[0], calls)
+    const accounts = (await idents(100)).map(p => p.id)
+    for (const a of accounts) {
+      d.handoff(a)
+      await new Promise(resolve => setTimeout(resolve, 1))
+    }
+    assert.ok(calls.length > 0 && calls.length <= 64, `${calls.length} hand-overs started`)
+    // a hint never adopts anything by itself: the member was in none of these banks
+    assert.ok(accounts.every(a => w.member(w.ids[0]).account(a) === undefined))
+  })
+})
+
+describe('the outbox', () => {
+  it('keeps a notice until delivered, however long, and drops it only when its request is too old for any member to accept', async () => {
+    const w = await net()
+    const [A, B] = disjointPair(w)
+    w.join(A); w.join(B)
+    const m = w.bank(A.id)[0]
+    const d = duties(w, m)
+    const req = w.request(A, B.id, 5)
+    const r = w.member(m).debit(req.b64, w.bank(A.id))
+    d.outbox.set(r.requestHash, { from: A.id, to: B.id, requestHash: r.requestHash, notice: r.notice, request: req.b64, delivered: [], at: Date.now() - 24 * 3600_000 })
+    await d.tick()
+    assert.ok(d.outbox.has(r.requestHash), 'an undelivered notice a day old is still resent')
+    w.member(m).rescale(1, { num: 1, den: 1 })
+    await d.tick()
+    assert.ok(d.outbox.has(r.requestHash), 'epoch 0 notices are still accepted in epoch 1')
+    w.member(m).rescale(2, { num: 1, den: 1 })
+    await d.tick()
+    assert.equal(d.outbox.has(r.requestHash), false)
+  })
+})
