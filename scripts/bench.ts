@@ -292,15 +292,27 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
     const results = await Promise.allSettled(nodes.map(async (d, i) => { for (let j = 0; j < perNode; j++) await d.api('POST', '/v1/karma/transfer', { to: ids[(i + 1 + rnd(nodesN - 1)) % nodesN], amount: 1 }) }))
     const ms = performance.now() - t0
     const failed = results.filter(r => r.status === 'rejected').length
+    // right after the load, members of a bank can still be applying the last notices: read again until a majority agrees
+    const settled = async (id: string): Promise<number> => {
+      for (let i = 0; ; i++) {
+        try { return (await nodes[0].api('GET', `/v1/karma/balance?peer=${id}`)).balance } catch (err) {
+          // reported, not thrown: a bank that never agrees again is a finding of this run
+          if (i >= 40) { unsettled.push(`${id}: ${(err as Error).message}`); return 0 }
+          await new Promise(resolve => setTimeout(resolve, 250))
+        }
+      }
+    }
+    const unsettled: string[] = []
     let total = 0
-    for (const id of ids) total += (await nodes[0].api('GET', `/v1/karma/balance?peer=${id}`)).balance
+    for (const id of ids) total += await settled(id)
     return {
       k,
       nodes: nodesN,
       latencyMs: { p50: pct(lat, 50), p99: pct(lat, 99), count: lat.length },
       throughput: { transfers: nodesN * perNode, failedWorkers: failed, ms: Math.round(ms), perSecond: Math.round(nodesN * perNode / (ms / 1000) * 10) / 10 },
       perTransfer: per(c0, c1, sequential),
-      conservation: total === 1000 * nodesN
+      conservation: unsettled.length === 0 && total === 1000 * nodesN,
+      unsettled
     }
   } finally {
     await swarm.stopAll()
@@ -358,7 +370,7 @@ async function karma (): Promise<void> {
   say('                          latency p50 / p99 (ms)   transfers/s   messages  sig. gen.  sig. ver.   (per transfer)')
   for (const r of runs) {
     const t = r.perTransfer
-    say(`  Karma k = ${r.k}  ${String(r.latencyMs.p50).padStart(14)} / ${String(r.latencyMs.p99).padEnd(8)} ${String(r.throughput.perSecond).padStart(12)} ${String(t.messages).padStart(10)} ${String(t.generated).padStart(10)} ${String(t.verified).padStart(10)}   conservation ${r.conservation ? 'holds' : 'BROKEN'}${r.throughput.failedWorkers > 0 ? `, ${r.throughput.failedWorkers} workers failed` : ''}`)
+    say(`  Karma k = ${r.k}  ${String(r.latencyMs.p50).padStart(14)} / ${String(r.latencyMs.p99).padEnd(8)} ${String(r.throughput.perSecond).padStart(12)} ${String(t.messages).padStart(10)} ${String(t.generated).padStart(10)} ${String(t.verified).padStart(10)}   conservation ${r.conservation ? 'holds' : r.unsettled.length > 0 ? `UNKNOWN: ${r.unsettled.length} accounts without a majority 10 s after the load` : 'BROKEN'}${r.throughput.failedWorkers > 0 ? `, ${r.throughput.failedWorkers} workers failed` : ''}`)
   }
   const p = base.perPayment
   say(`  PPay direct   ${String(base.latencyMs.p50).padStart(14)} / ${String(base.latencyMs.p99).padEnd(8)} ${String(base.throughput.perSecond).padStart(12)} ${String(p.messages).padStart(10)} ${String(p.generated).padStart(10)} ${String(p.verified).padStart(10)}`)
