@@ -34,6 +34,17 @@ before(async () => {
 after(async () => { await swarm.stopAll() })
 
 /** Two accounts whose bank-sets do not overlap and do not hold each other. */
+/** Every member outside `byzantine` of each bank holds the expected balance of its account. */
+function honestBooksRight (banks: ReadonlyArray<readonly [string, string[]]>, byzantine: Set<string>): boolean {
+  for (const [account, set] of banks) {
+    for (const m of set) {
+      if (byzantine.has(m)) continue
+      if (swarm.node(m).svc.member.account(account)?.balance !== expected.get(account)) return false
+    }
+  }
+  return true
+}
+
 function disjointPair (): [KarmaNode, KarmaNode] {
   for (const a of swarm.nodes) {
     for (const b of swarm.nodes) {
@@ -79,15 +90,7 @@ test('Byzantine members (2 of 5 on each side) lie, double-credit, drop and sign 
     for (const m of [...ra.disagreed, ...rb.disagreed]) assert.ok(byzantine.has(m), `${m} named although honest`)
   }
   // every honest member's books are exactly right (the dropper missed A's debits: its books are its own problem)
-  await waitFor('honest members to hold the right balances', async () => {
-    for (const [account, set] of [[A.id, bankA], [B.id, bankB]] as const) {
-      for (const m of set) {
-        if (byzantine.has(m)) continue
-        if (swarm.node(m).svc.member.account(account)?.balance !== expected.get(account)) return false
-      }
-    }
-    return true
-  }, 30_000)
+  await waitFor('honest members to hold the right balances', async () => honestBooksRight([[A.id, bankA], [B.id, bankB]], byzantine), 30_000)
   // the double-crediting member's books show B richer than the majority: a read names it
   assert.ok((await reader.svc.account.read(B.id, true)).disagreed.includes(bankB[3]), 'the member that credited twice is named')
 
@@ -122,15 +125,7 @@ test('a member replays every request and notice it ever handled, another forges 
   await new Promise(resolve => setTimeout(resolve, 5000)) // several housekeeping ticks of replays
   // an honest member of bank(B) resynchronises: the forged export never makes a majority
   for (const m of bankB.filter(m => !byzantine.has(m))) await swarm.node(m).svc.duties.takeOver(B.id, true).catch(() => undefined)
-  await waitFor('honest members to hold the right balances', async () => {
-    for (const [account, set] of [[A.id, bankA], [B.id, bankB]] as const) {
-      for (const m of set) {
-        if (byzantine.has(m)) continue
-        if (swarm.node(m).svc.member.account(account)?.balance !== expected.get(account)) return false
-      }
-    }
-    return true
-  }, 30_000)
+  await waitFor('honest members to hold the right balances', async () => honestBooksRight([[A.id, bankA], [B.id, bankB]], byzantine), 30_000)
   await new Promise(resolve => setTimeout(resolve, 2000))
   for (const [account, set] of [[A.id, bankA], [B.id, bankB]] as const) {
     for (const m of set) if (!byzantine.has(m)) assert.equal(swarm.node(m).svc.member.account(account)?.balance, expected.get(account), `${account} at honest ${m}`)
