@@ -116,12 +116,18 @@ export class KarmaAccount {
   async read (account: string, fresh = false): Promise<AccountRead> {
     checkPeerId(account, 'account')
     let last: unknown
+    let freshAbsent = false
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(50 * attempt)
-      try { return await this.readOnce(account, fresh || attempt > 1) } catch (err) {
+      const freshNow = fresh || attempt > 1 || freshAbsent
+      try { return await this.readOnce(account, freshNow) } catch (err) {
         last = err
-        // a member may be half-way through a transfer: disagreement can be transient, absence is not
-        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) throw err
+        // a member may be half-way through a transfer: disagreement can be transient; absence is final once a
+        // fresh view of the bank confirms it (a cached view may name members that never opened the account)
+        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) {
+          if (freshNow) throw err
+          freshAbsent = true
+        }
       }
     }
     throw last
@@ -238,6 +244,8 @@ export class KarmaAccount {
     const refusals: Array<PromiseSettledResult<unknown>> = []
     let settledDebits = 0
     let settledCredits = 0
+    let allDebitsSettled = (): void => {}
+    const debitsSettled = new Promise<void>(resolve => { allDebitsSettled = resolve })
     const outcome = await new Promise<'done' | 'refused' | 'short'>((resolve) => {
       const check = (): void => {
         if (debits.size >= need && credits.size >= need) return resolve('done')
@@ -249,7 +257,11 @@ export class KarmaAccount {
         this.peers.call<{ receipt: string }>(m, 'debit', { request }, KIND.transfer).then((r) => {
           const s = openReceipt(this.ctx.verifier, r.receipt)
           if (s.signer === m && s.body.side === 'debit' && s.body.account === from && s.body.requestHash === req.hash) debits.set(m, s)
-        }).catch((err) => { refusals.push({ status: 'rejected', reason: err }) }).finally(() => { settledDebits++; check() })
+        }).catch((err) => { refusals.push({ status: 'rejected', reason: err }) }).finally(() => {
+          settledDebits++
+          if (settledDebits === bankA.length) allDebitsSettled()
+          check()
+        })
       }
       for (const m of bankB) {
         this.awaitCredit(m, req.hash, to).then((s) => { if (s !== undefined) credits.set(m, s) }).catch(() => {}).finally(() => { settledCredits++; check() })
@@ -274,7 +286,10 @@ export class KarmaAccount {
       for (const m of [...credits.keys()]) if (!fresh.includes(m) && !bankB.includes(m)) credits.delete(m)
     }
     if (credits.size < need) fail(ErrorCode.TIMEOUT, `debited by a majority, but only ${credits.size} of bank(${to}) confirmed the credit so far (need ${need}); it stays pending`, { debitedBy: [...debits.keys()], creditedBy: [...credits.keys()] })
-    const after = majorityValue([...debits.values()], bankA, (b: { balanceAfter?: number }) => b.balanceAfter ?? -1, this.cfg.k)?.value
+    const balanceAfter = (): number | undefined => majorityValue([...debits.values()], bankA, (b: { balanceAfter?: number }) => b.balanceAfter ?? -1, this.cfg.k)?.value
+    // a member that has not applied a recent credit to A yet signs another balanceAfter: the rest of the answers decide
+    if (balanceAfter() === undefined) await debitsSettled
+    const after = balanceAfter()
     const result: TransferResult = {
       requestHash: req.hash, from, to, amount, nonce,
       debitedBy: [...debits.keys()].sort(),

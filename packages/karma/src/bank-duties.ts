@@ -6,8 +6,9 @@
 //
 // Notices wait in an outbox (persisted with the debit itself) until every
 // member of bank(B), as this node computes it at the time, took them, or
-// their request is too old for any member to accept (epochs): a crash or an
-// unreachable member delays a credit, it does not lose it.
+// their request is too old for any member to accept (epochs), or a majority
+// took them long ago: a crash or an unreachable member delays a credit, it
+// does not lose it.
 import { ErrorCode, P2payError, asError, fail, type DaemonContext, type Table, type Verifier } from '@p2pay/core'
 import { bankKeyBytes, bankSet } from './bankset.ts'
 import { conflictingNotice, LIE_OFFSET, type ByzantineMode } from './byzantine.ts'
@@ -17,12 +18,16 @@ import { majority } from './majority.ts'
 import { Member } from './member.ts'
 import { KIND, MAX_STATE_PAGES, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
 import type { Peers } from './peers.ts'
-import { RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
+import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
 
 export interface OutboxRow { from: string, to: string, requestHash: string, notice: string, request: string, delivered: string[], at: number }
 export interface CaughtRow { member: string, reason: string, account?: string, requestHash?: string, evidence: string, at: number }
 
 const MAX_WAITERS = 10_000
+/** a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream) */
+const GAP_WAIT_MS = 2000
+const GAP_POLL_MS = 10
+const MAX_GAP_WAITERS = 256
 const MAX_CAUGHT = 10_000
 const RESYNC_MS = 10_000
 const MAX_ADOPTING = 8
@@ -30,8 +35,14 @@ const REHINT_TICKS = 30
 /** hand-over hints: one per account per HINT_MS, MAX_HINTS per HINT_MS in all */
 const HINT_MS = 2000
 const MAX_HINTS = 64
-/** Errors after which a notice is not sent to that member again. */
-const FINAL_FOR_TARGET = new Set<string>([ErrorCode.WRONG_BROKER, ErrorCode.BAD_REQUEST, ErrorCode.BAD_SIGNATURE, ErrorCode.WRONG_SIGNER, ErrorCode.WRONG_TAG, ErrorCode.BAD_FRAME])
+/**
+ * Errors after which a notice is not sent to that member again. Not
+ * WRONG_BROKER: a member whose view of the DHT is behind refuses now and
+ * takes the notice once it sees itself in bank(B) (resends stop at
+ * OUTBOX_HORIZON_MS, or when the tick's bank(B) no longer lists it).
+ */
+const FINAL_FOR_TARGET = new Set<string>([ErrorCode.BAD_REQUEST, ErrorCode.BAD_SIGNATURE, ErrorCode.WRONG_SIGNER, ErrorCode.WRONG_TAG, ErrorCode.BAD_FRAME])
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /**
  * The old bank of `account` that votes on its state when `me` takes it over or
@@ -66,6 +77,7 @@ export class BankDuties {
   /** hand-over hints acted on, per account, within HINT_MS */
   private readonly hinted = new Map<string, number>()
   private hintWindow = { start: 0, count: 0 }
+  private gapWaiters = 0
   private ticks = 0
   /** bank-set last seen per account in these books: members that entered it get a hand-over hint */
   private readonly lastBank = new Map<string, string[]>()
@@ -115,6 +127,7 @@ export class BankDuties {
   async debit (request: unknown): Promise<{ requestHash: string, receipt: string }> {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
     const req = openTransfer(this.ctx.verifier, request)
+    await this.awaitTurn(req.body.from, req.body.nonce)
     const { r, bankB } = await this.resyncOnGap(req.body.from, async () => await this.withFreshView([req.body.from, req.body.to], async ([bankA, bankB]) => ({
       bankB,
       r: await this.store.apply(() => {
@@ -126,6 +139,26 @@ export class BankDuties {
     // notices go out in the background: the payer waits on bank(B) itself, not on this member
     void this.sendNotices(r.requestHash, bankB, r.notice, r.duplicate).catch(err => this.ctx.log.warn('notices not sent; the outbox retries', { requestHash: r.requestHash, err: asError(err).message }))
     return { requestHash: r.requestHash, receipt: r.receipt }
+  }
+
+  /**
+   * Requests of one payer go out on separate streams, so request n + 1 can
+   * reach this member just before n: it waits up to GAP_WAIT_MS for n to be
+   * applied here before debit refuses it as a gap (which costs a resync).
+   */
+  private async awaitTurn (account: string, nonce: number): Promise<void> {
+    if (this.gapWaiters >= MAX_GAP_WAITERS) return
+    this.gapWaiters++
+    try {
+      const deadline = Date.now() + GAP_WAIT_MS
+      while (Date.now() < deadline) {
+        const row = this.member.account(account)
+        if (row == null || row.synced === false || !Number.isSafeInteger(nonce) || row.nonce + 1 >= nonce) return
+        await sleep(GAP_POLL_MS)
+      }
+    } finally {
+      this.gapWaiters--
+    }
   }
 
   /**
@@ -160,8 +193,9 @@ export class BankDuties {
     const done: string[] = []
     await Promise.all(targets.map(async (m, i) => {
       try {
-        await this.peers.call(m, 'notice', { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice }, KIND.transfer)
-        done.push(m)
+        const out = await this.peers.call<{ status?: string, reason?: string }>(m, 'notice', { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice }, KIND.transfer)
+        // a member that does not count this node in bank(A) yet (its view is behind) is asked again later
+        if (!(out?.status === 'ignored' && out.reason === 'non-member')) done.push(m)
       } catch (err) {
         if (err instanceof P2payError && FINAL_FOR_TARGET.has(err.code)) done.push(m)
       }
@@ -365,10 +399,11 @@ export class BankDuties {
     if (++this.ticks % REHINT_TICKS === 0) this.lastBank.clear()
     for (const row of [...this.outbox.values()]) {
       // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
-      // unless its request is older than the epoch before this one: then every member refuses it
+      // unless its request is older than the epoch before this one (then every member refuses it), or a majority
+      // took it and the rest did not for OUTBOX_HORIZON_MS (a member that refuses for good cannot pin it)
       let epoch = 0
       try { epoch = openTransfer(this.ctx.verifier, row.request).body.epoch } catch {}
-      if (epoch < this.member.epoch().epoch - 1) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
+      if (epoch < this.member.epoch().epoch - 1 || (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= this.needed)) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
       try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice, false) } catch {}
     }
     for (const account of [...this.member.t.accounts.map.keys()]) {

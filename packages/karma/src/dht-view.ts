@@ -4,10 +4,12 @@
 // with the same view computes the same set (libp2p-v3.md: counting the asker
 // is what makes nodes agree).
 //
-// Sets are cached for `cacheMs` (a transfer needs bank(A) and bank(B) at every
-// member, and a query touches most of a small swarm); a peer that disconnects
-// drops every cached set it is in, and a Karma peer seen for the first time
-// drops them all, so churn is seen at once rather than after the cache expires.
+// A query's answer is cached for `cacheMs` (a transfer needs bank(A) and
+// bank(B) at every member, and a query touches most of a small swarm: queries,
+// not signatures, are what a swarm spends its CPU on). Every set is computed
+// afresh from that answer plus the Karma peers connected now, so a peer that
+// arrives is in the sets at once; a peer that disconnects drops every cached
+// answer it is in, so the next use asks the DHT again.
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Identify } from '@libp2p/identify'
@@ -24,25 +26,24 @@ export class DhtView {
   private readonly libp2p: Libp2p
   private readonly k: number
   private readonly cacheMs: number
+  /** key -> Karma peers the DHT returned near it */
   private readonly cache = new Map<string, { set: string[], at: number }>()
   private readonly inflight = new Map<string, Promise<string[]>>()
   /** peers known to run the Karma protocol (a "no" is not kept: a node registers Karma after it started) */
   private readonly speaks = new Set<string>()
   /** DHT queries run (for tests and metrics) */
   queries = 0
+  /** why they ran: a cold or expired cache, a fresh look, a hand-over's old bank */
+  readonly queriesBy: Record<string, number> = {}
 
   constructor (libp2p: Libp2p, k: number, cacheMs: number) {
     this.libp2p = libp2p
     this.k = k
     this.cacheMs = cacheMs
     libp2p.addEventListener('peer:disconnect', (evt) => this.forget(evt.detail.toString()))
-    // a Karma peer never seen before may belong in any cached set: look again
+    // a Karma peer never seen before joins every set it belongs in through connectedKarma()
     libp2p.addEventListener('peer:identify', (evt) => {
-      const id = evt.detail.peerId.toString()
-      if (!this.speaks.has(id) && evt.detail.protocols.includes(KARMA_PROTOCOL)) {
-        this.speaks.add(id)
-        this.cache.clear()
-      }
+      if (evt.detail.protocols.includes(KARMA_PROTOCOL)) this.speaks.add(evt.detail.peerId.toString())
     })
   }
 
@@ -50,29 +51,48 @@ export class DhtView {
 
   /** bank(account) as this node computes it now. `fresh` skips the cache. */
   async bank (account: string, fresh = false): Promise<string[]> {
-    return await this.cached('bank|' + account, fresh, async () => bankSetFromQuery(account, await this.karmaPeersNear(bankKeyBytes(account)), this.self, this.k))
+    const near = await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
+    return bankSetFromQuery(account, [...near, ...this.connectedKarma()], this.self, this.k)
   }
 
   /** The k peers that coordinate epoch `epoch`. */
   async coordinators (epoch: number, fresh = false): Promise<string[]> {
-    return await this.cached('epoch|' + epoch, fresh, async () => closestToKey(epochKeyBytes(epoch), [...await this.karmaPeersNear(epochKeyBytes(epoch)), this.self], this.k))
+    const near = await this.cached('epoch|' + epoch, fresh, async () => await this.karmaPeersNear(epochKeyBytes(epoch), 'epoch'))
+    return closestToKey(epochKeyBytes(epoch), new Set([...near, ...this.connectedKarma(), this.self]), this.k)
   }
 
-  /** Karma peers the DHT returns as closest to the key (never this node: getClosestPeers leaves it out). */
-  async karmaPeersNear (key: Uint8Array): Promise<string[]> {
+  /**
+   * Karma peers near the key: what the DHT query returns, plus the peers this
+   * node is connected to and knows speak Karma. A query under load can time
+   * out or leave out a peer that did not answer identify in time; a set
+   * computed from such an answer would put the wrong members in a bank. Every
+   * added peer is a live Karma peer, so the union can only bring the k nearest
+   * closer to the true ones. Never this node (getClosestPeers leaves it out).
+   */
+  async karmaPeersNear (key: Uint8Array, why = 'near'): Promise<string[]> {
     const dht = (this.libp2p.services as { dht?: KadDHT }).dht
     if (dht == null) fail(ErrorCode.UNREACHABLE, 'this node runs no DHT: bank-sets cannot be computed')
     const found: PeerId[] = []
+    let failure: unknown
     this.queries++
+    this.queriesBy[why] = (this.queriesBy[why] ?? 0) + 1
     try {
       for await (const ev of dht.getClosestPeers(key, { signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) })) {
         if (ev.name === 'FINAL_PEER') found.push(ev.peer.id)
       }
     } catch (err) {
-      if (found.length === 0) throw new P2payError(ErrorCode.UNREACHABLE, `DHT query failed: ${asError(err).message}`)
+      failure = err
     }
     const ok = await Promise.all(found.map(async p => await this.speaksKarma(p)))
-    return found.filter((_, i) => ok[i]).map(p => p.toString())
+    const near = new Set([...found.filter((_, i) => ok[i]).map(p => p.toString()), ...this.connectedKarma()])
+    near.delete(this.self)
+    if (near.size === 0) throw new P2payError(ErrorCode.UNREACHABLE, `DHT query failed: ${failure === undefined ? 'no Karma peer found' : asError(failure).message}`)
+    return [...near]
+  }
+
+  /** Peers connected now that are known to speak Karma. */
+  private connectedKarma (): string[] {
+    return this.libp2p.getPeers().map(p => p.toString()).filter(id => this.speaks.has(id))
   }
 
   private async cached (key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {

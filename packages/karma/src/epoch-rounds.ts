@@ -45,6 +45,8 @@ export class EpochRounds {
   private readonly applied = new Map<number, Factor>()
   private timer?: NodeJS.Timeout
   private running = false
+  /** the epoch whose heartbeat every member of bank(self) took */
+  private beaten = -1
   last?: { epoch: number, factor?: Factor, error?: string }
 
   constructor (ctx: DaemonContext, cfg: KarmaConfig, member: Member, view: DhtView, peers: Peers) {
@@ -157,18 +159,27 @@ export class EpochRounds {
   private window (): number { return this.cfg.epochMs > 0 ? Math.min(2000, Math.max(200, Math.floor(this.cfg.epochMs / 5))) : 1500 }
 
   /** Tells bank(self) that this account is active in the current epoch. */
-  async heartbeat (): Promise<number> {
-    const hb = makeHeartbeat(this.ctx.signer, this.member.epoch().epoch).b64
+  async heartbeat (attempts = 4): Promise<number> {
+    const epoch = this.member.epoch().epoch
+    const hb = makeHeartbeat(this.ctx.signer, epoch).b64
     const bank = await this.view.bank(this.ctx.signer.peerId)
     let ok = 0
     let left = bank
-    for (let attempt = 0; attempt < 4 && left.length > 0; attempt++) {
+    for (let attempt = 0; attempt < attempts && left.length > 0; attempt++) {
       if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 500))
       const r = await Promise.allSettled(left.map(async m => await this.peers.call(m, 'heartbeat', { heartbeat: hb }, KIND.epoch)))
       ok += r.filter(x => x.status === 'fulfilled').length
-      // a member still in the previous epoch refuses this one for now (STALE_SEQ): ask it again shortly
-      left = left.filter((_, i) => { const x = r[i]; return x.status === 'rejected' && x.reason instanceof P2payError && x.reason.code === ErrorCode.STALE_SEQ })
+      // a member still in the previous epoch (STALE_SEQ), or that has not taken the account over yet, refuses it for now
+      left = left.filter((_, i) => r[i].status === 'rejected')
     }
+    if (left.length === 0) this.beaten = Math.max(this.beaten, epoch)
     return ok
+  }
+
+  /** From the housekeeping tick: this epoch's heartbeat again until every member of bank(self) took it (epochs on, or run by hand). */
+  async heartbeatIfDue (): Promise<void> {
+    const e = this.member.epoch().epoch
+    if ((e === 0 && this.cfg.epochMs <= 0) || this.beaten >= e) return
+    await this.heartbeat(1)
   }
 }

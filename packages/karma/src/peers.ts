@@ -30,7 +30,14 @@ export class Peers {
       c = new RpcClient(this.ctx.libp2p, peerIdFromString(peer), KARMA_PROTOCOL, { metrics: this.ctx.metrics })
       this.clients.set(peer, c)
     }
-    return await c.call<T>(op, args, { kind, timeoutMs })
+    try {
+      return await c.call<T>(op, args, { kind, timeoutMs })
+    } catch (err) {
+      // the pipelined stream broke under the call (its connection was closed, or replaced by a newer one): once more
+      // on a new stream; every Karma op is idempotent (a repeated debit, notice or join returns what the first did)
+      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE && err.message.startsWith('stream to '))) throw err
+      return await c.call<T>(op, args, { kind, timeoutMs })
+    }
   }
 
   async close (): Promise<void> {

@@ -26,7 +26,7 @@ export const DEFAULT_KARMA: KarmaConfig = {
   powBits: 16,
   initialKarma: 1000,
   epochMs: 0,
-  bankCacheMs: 60_000,
+  bankCacheMs: 600_000,
   syncMs: 5000,
   callTimeoutMs: 15_000
 }

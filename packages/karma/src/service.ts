@@ -81,7 +81,9 @@ export class KarmaService {
     this.timer = setInterval(() => {
       if (this.ticking) return
       this.ticking = true
-      void this.duties.tick().catch(err => this.ctx.log.warn('karma housekeeping failed', { err })).finally(() => { this.ticking = false })
+      void this.duties.tick()
+        .then(async () => await this.epochs.heartbeatIfDue())
+        .catch(err => this.ctx.log.warn('karma housekeeping failed', { err })).finally(() => { this.ticking = false })
     }, this.cfg.syncMs)
     this.timer.unref()
     this.epochs.start()
@@ -132,7 +134,7 @@ export class KarmaService {
       'GET /v1/karma/sent': async () => { await this.ctx.store.barrier(); return { sent: [...this.account.sent.values()].map(stripSent) } },
       'GET /v1/karma/received': async () => { await this.ctx.store.barrier(); return { received: [...this.account.received.values()].map(stripReceived) } },
       'GET /v1/karma/caught': async () => { await this.ctx.store.barrier(); return { caught: this.duties.caughtList().map(stripCaught) } },
-      'GET /v1/karma/status': () => ({ peerId: this.account.me, ...this.summary(), lastEpoch: this.epochs.last ?? null, dhtQueries: this.view.queries }),
+      'GET /v1/karma/status': () => ({ peerId: this.account.me, ...this.summary(), lastEpoch: this.epochs.last ?? null, dhtQueries: this.view.queries, dhtQueriesBy: this.view.queriesBy }),
       /** ends epoch `epoch` (default: this node's) now; every node of the network must run the same round (same attempt) */
       'POST /v1/karma/epoch': async (b) => await this.epochs.round(b.attempt ?? 0, b.epoch),
       'POST /v1/karma/sync': async () => { await this.duties.tick(); return this.summary() }

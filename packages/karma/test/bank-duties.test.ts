@@ -2,10 +2,10 @@
 // evidence of lies, and how it reacts to hand-over hints.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Table } from '@p2pay/core'
+import { ErrorCode, P2payError, Table } from '@p2pay/core'
 import { BankDuties, type CaughtRow, type OutboxRow } from '../src/bank-duties.ts'
 import { conflictingNotice } from '../src/byzantine.ts'
-import { DEFAULT_KARMA } from '../src/protocols.ts'
+import { DEFAULT_KARMA, OUTBOX_HORIZON_MS } from '../src/protocols.ts'
 import { net, disjointPair, byId, idents, verifier, type Net } from './fixtures.ts'
 
 function duties (w: Net, id: string, calls: string[] = []): BankDuties {
@@ -80,3 +80,53 @@ describe('the outbox', () => {
     assert.equal(d.outbox.has(r.requestHash), false)
   })
 })
+
+describe('notice delivery', () => {
+  it('counts a member as served only once it took the notice: one that does not see the sender in bank(A) yet, or itself in bank(B), is asked again', async () => {
+    const w = await net()
+    const [A, B] = disjointPair(w)
+    w.join(A); w.join(B)
+    const bankB = w.bank(B.id)
+    const d = duties(w, w.bank(A.id)[0])
+    ;(d as any).peers = {
+      call: async (m: string) => {
+        if (m === bankB[0]) return { status: 'ignored', reason: 'non-member' }
+        if (m === bankB[1]) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
+        return { status: 'counted' }
+      }
+    }
+    await d.debit(w.request(A, B.id, 5).b64)
+    await waitUntil(() => [...d.outbox.values()][0]?.delivered.length === 3)
+    const row = [...d.outbox.values()][0]
+    assert.deepEqual(row.delivered, bankB.slice(2).sort())
+    await d.tick()
+    assert.ok(d.outbox.has(row.requestHash), 'resent on every tick')
+    // once a majority took it, the rest are asked for OUTBOX_HORIZON_MS at most
+    d.outbox.set(row.requestHash, { ...d.outbox.get(row.requestHash)!, at: Date.now() - OUTBOX_HORIZON_MS - 1 })
+    await d.tick()
+    assert.equal(d.outbox.has(row.requestHash), false)
+  })
+})
+
+describe('requests that overtake each other', () => {
+  it('a request whose nonce is one ahead waits for its predecessor instead of being refused as a gap', async () => {
+    const w = await net()
+    const [A, B] = disjointPair(w)
+    w.join(A); w.join(B)
+    const m = w.bank(A.id)[0]
+    const d = duties(w, m)
+    const first = w.request(A, B.id, 5)
+    const second = w.request(A, B.id, 7)
+    const late = d.debit(second.b64)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(w.member(m).account(A.id)!.nonce, 0, 'nothing applied while the first is missing')
+    await d.debit(first.b64)
+    await late
+    assert.equal(w.member(m).account(A.id)!.nonce, 2)
+    assert.equal(w.member(m).account(A.id)!.balance, 1000 - 12)
+  })
+})
+
+async function waitUntil (cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 10))
+}

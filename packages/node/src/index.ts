@@ -25,7 +25,7 @@ export const nodeSpec: Spec = {
   'karma-initial': { type: 'number', default: 1000, help: 'Karma given to a new account, and the average per active peer epochs keep' },
   'karma-epoch': { type: 'number', default: 0, help: 'Karma epoch length in ms (balances are rescaled at each boundary); 0 = off' },
   'karma-sync-ms': { type: 'number', default: 5000, help: 'how often Karma notices are resent and bank-set changes handed over' },
-  'karma-cache-ms': { type: 'number', default: 60000, help: 'how long a computed Karma bank-set is reused before the DHT is asked again' }
+  'karma-cache-ms': { type: 'number', default: 600000, help: 'how long a DHT answer for a Karma bank-set is reused (peers that connect or disconnect are seen at once)' }
 }
 
 export interface NodeConfig extends DaemonConfig {
