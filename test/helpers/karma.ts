@@ -61,6 +61,8 @@ export class KarmaSwarm {
         const got = await Promise.all(this.nodes.map(async n => await n.svc.view.bank(a)))
         const off = got.flatMap((g, i) => JSON.stringify(g) === JSON.stringify(want) ? [] : [i])
         if (off.length > 0) {
+          // only the nodes that disagree ask the DHT again (a fresh query from all 16 each round loads the machine)
+          await Promise.all(off.map(async i => await this.nodes[i].svc.view.bank(a, true).catch(() => undefined)))
           await new Promise(resolve => setTimeout(resolve, 1000))
           throw new Error(`nodes ${off.join(', ')} compute another bank(${a})`)
         }

@@ -28,6 +28,8 @@ export class DhtView {
   private readonly cacheMs: number
   /** key -> Karma peers the DHT returned near it */
   private readonly cache = new Map<string, { set: string[], at: number }>()
+  /** answers of queries that failed part way or found fewer than k peers */
+  private readonly partial = new WeakSet<string[]>()
   private readonly inflight = new Map<string, Promise<string[]>>()
   /** peers known to run the Karma protocol (a "no" is not kept: a node registers Karma after it started) */
   private readonly speaks = new Set<string>()
@@ -87,7 +89,10 @@ export class DhtView {
     const near = new Set([...found.filter((_, i) => ok[i]).map(p => p.toString()), ...this.connectedKarma()])
     near.delete(this.self)
     if (near.size === 0) throw new P2payError(ErrorCode.UNREACHABLE, `DHT query failed: ${failure === undefined ? 'no Karma peer found' : asError(failure).message}`)
-    return [...near]
+    const answer = [...near]
+    // a query that failed part way, or found fewer than k others, is kept for a second only
+    if (failure !== undefined || answer.length < this.k) this.partial.add(answer)
+    return answer
   }
 
   /** Peers connected now that are known to speak Karma. */
@@ -98,7 +103,7 @@ export class DhtView {
   private async cached (key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {
     const hit = this.cache.get(key)
     // "fresh" still reuses an answer under a second old: a burst of callers (or of junk messages) costs one query
-    const maxAge = fresh ? Math.min(FRESH_MS, this.cacheMs) : this.cacheMs
+    const maxAge = fresh || (hit != null && this.partial.has(hit.set)) ? Math.min(FRESH_MS, this.cacheMs) : this.cacheMs
     if (hit != null && Date.now() - hit.at < maxAge) return hit.set
     let p = this.inflight.get(key)
     if (p == null) {
