@@ -33,9 +33,7 @@ export class DhtView {
   private readonly inflight = new Map<string, Promise<string[]>>()
   /** peers known to run the Karma protocol (a "no" is not kept: a node registers Karma after it started) */
   private readonly speaks = new Set<string>()
-  /** DHT queries run (for tests and metrics) */
-  queries = 0
-  /** why they ran: a cold or expired cache, a fresh look, a hand-over's old bank */
+  /** DHT queries run, by why they ran: a cold or expired cache, a fresh look, a hand-over's old bank (for tests and metrics) */
   readonly queriesBy: Record<string, number> = {}
 
   constructor (libp2p: Libp2p, k: number, cacheMs: number) {
@@ -50,6 +48,9 @@ export class DhtView {
   }
 
   get self (): string { return this.libp2p.peerId.toString() }
+
+  /** DHT queries run in all */
+  get queries (): number { return Object.values(this.queriesBy).reduce((a, b) => a + b, 0) }
 
   /** bank(account) as this node computes it now. `fresh` skips the cache. */
   async bank (account: string, fresh = false): Promise<string[]> {
@@ -76,7 +77,6 @@ export class DhtView {
     if (dht == null) fail(ErrorCode.UNREACHABLE, 'this node runs no DHT: bank-sets cannot be computed')
     const found: PeerId[] = []
     let failure: unknown
-    this.queries++
     this.queriesBy[why] = (this.queriesBy[why] ?? 0) + 1
     try {
       for await (const ev of dht.getClosestPeers(key, { signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) })) {

@@ -24,11 +24,17 @@ function duties (w: Net, id: string, calls: string[] = []): BankDuties {
   return new BankDuties(ctx, { ...DEFAULT_KARMA }, w.member(id), view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
 }
 
+/** A fresh network with two joined accounts whose banks do not overlap. */
+async function joinedPair (): Promise<{ w: Net, A: ReturnType<typeof disjointPair>[0], B: ReturnType<typeof disjointPair>[1] }> {
+  const w = await net()
+  const [A, B] = disjointPair(w)
+  w.join(A); w.join(B)
+  return { w, A, B }
+}
+
 describe('evidence of lies', () => {
   it('is recorded only by a member of bank(B) about a member of bank(A), one row per member and reason', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    const { w, A, B } = await joinedPair()
     const liar = byId(w, w.bank(A.id)[0])
     const inB = duties(w, w.bank(B.id)[0])
     const outside = w.peers.find(p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(B.id).includes(p.id))!
@@ -62,9 +68,7 @@ describe('hand-over hints', () => {
 
 describe('the outbox', () => {
   it('keeps a notice until delivered, however long, and drops it only when its request is too old for any member to accept', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    const { w, A, B } = await joinedPair()
     const m = w.bank(A.id)[0]
     const d = duties(w, m)
     const req = w.request(A, B.id, 5)
@@ -83,9 +87,7 @@ describe('the outbox', () => {
 
 describe('notice delivery', () => {
   it('counts a member as served only once it took the notice: one that does not see the sender in bank(A) yet, or itself in bank(B), is asked again', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    const { w, A, B } = await joinedPair()
     const bankB = w.bank(B.id)
     const d = duties(w, w.bank(A.id)[0])
     ;(d as any).peers = {
@@ -110,9 +112,7 @@ describe('notice delivery', () => {
 
 describe('requests that overtake each other', () => {
   it('a request whose nonce is one ahead waits for its predecessor instead of being refused as a gap', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    const { w, A, B } = await joinedPair()
     const m = w.bank(A.id)[0]
     const d = duties(w, m)
     const first = w.request(A, B.id, 5)
