@@ -21,6 +21,7 @@ import { KARMA_PROTOCOL } from './protocols.ts'
 const QUERY_TIMEOUT_MS = 10_000
 const IDENTIFY_TIMEOUT_MS = 3_000
 const FRESH_MS = 1_000
+const REIDENTIFY_MS = 5_000
 
 export class DhtView {
   private readonly libp2p: Libp2p
@@ -33,6 +34,8 @@ export class DhtView {
   private readonly inflight = new Map<string, Promise<string[]>>()
   /** peers known to run the Karma protocol (a "no" is not kept: a node registers Karma after it started) */
   private readonly speaks = new Set<string>()
+  /** when a peer that did not list Karma was last asked again (identify) */
+  private readonly asked = new Map<string, number>()
   /** DHT queries run, by why they ran: a cold or expired cache, a fresh look, a hand-over's old bank (for tests and metrics) */
   readonly queriesBy: Record<string, number> = {}
 
@@ -44,6 +47,10 @@ export class DhtView {
     // a Karma peer never seen before joins every set it belongs in through connectedKarma()
     libp2p.addEventListener('peer:identify', (evt) => {
       if (evt.detail.protocols.includes(KARMA_PROTOCOL)) this.speaks.add(evt.detail.peerId.toString())
+    })
+    // an identify push (a peer that registered Karma after we met) updates the peer store without an identify event
+    libp2p.addEventListener('peer:update', (evt) => {
+      if (evt.detail.peer.protocols.includes(KARMA_PROTOCOL)) this.speaks.add(evt.detail.peer.id.toString())
     })
   }
 
@@ -125,8 +132,11 @@ export class DhtView {
     if (this.speaks.has(id)) return true
     let protocols: string[] = []
     try { protocols = (await this.libp2p.peerStore.get(peer)).protocols } catch {}
-    if (protocols.length === 0) {
-      // identify has not finished yet for this peer: ask it now
+    const askedAt = this.asked.get(id) ?? 0
+    if (protocols.length === 0 || (!protocols.includes(KARMA_PROTOCOL) && Date.now() - askedAt > REIDENTIFY_MS)) {
+      // identify has not finished yet for this peer, or it was identified before it registered Karma: ask it now
+      this.asked.set(id, Date.now())
+      if (this.asked.size > 4096) this.asked.clear()
       try {
         const signal = AbortSignal.timeout(IDENTIFY_TIMEOUT_MS)
         const conn = this.libp2p.getConnections(peer)[0] ?? await this.libp2p.dial(peer, { signal })
