@@ -36,6 +36,11 @@ export class DhtView {
   private readonly speaks = new Set<string>()
   /** when a peer that did not list Karma was last asked again (identify) */
   private readonly asked = new Map<string, number>()
+  /** peers connected now (kept from connect/disconnect events: a PeerId's string form is recomputed on every toString) */
+  private readonly connected = new Set<string>()
+  /** bumped whenever `connected` or `speaks` changes: computed sets are reused until then */
+  private version = 0
+  private readonly sets = new Map<string, { near: string[], version: number, set: string[] }>()
   /** DHT queries run, by why they ran: a cold or expired cache, a fresh look, a hand-over's old bank (for tests and metrics) */
   readonly queriesBy: Record<string, number> = {}
 
@@ -43,14 +48,21 @@ export class DhtView {
     this.libp2p = libp2p
     this.k = k
     this.cacheMs = cacheMs
-    libp2p.addEventListener('peer:disconnect', (evt) => this.forget(evt.detail.toString()))
+    for (const p of libp2p.getPeers()) this.connected.add(p.toString())
+    libp2p.addEventListener('peer:connect', (evt) => { this.connected.add(evt.detail.toString()); this.version++ })
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      const id = evt.detail.toString()
+      this.connected.delete(id)
+      this.version++
+      this.forget(id)
+    })
     // a Karma peer never seen before joins every set it belongs in through connectedKarma()
     libp2p.addEventListener('peer:identify', (evt) => {
-      if (evt.detail.protocols.includes(KARMA_PROTOCOL)) this.speaks.add(evt.detail.peerId.toString())
+      if (evt.detail.protocols.includes(KARMA_PROTOCOL)) this.speaksNow(evt.detail.peerId.toString())
     })
     // an identify push (a peer that registered Karma after we met) updates the peer store without an identify event
     libp2p.addEventListener('peer:update', (evt) => {
-      if (evt.detail.peer.protocols.includes(KARMA_PROTOCOL)) this.speaks.add(evt.detail.peer.id.toString())
+      if (evt.detail.peer.protocols.includes(KARMA_PROTOCOL)) this.speaksNow(evt.detail.peer.id.toString())
     })
   }
 
@@ -62,7 +74,13 @@ export class DhtView {
   /** bank(account) as this node computes it now. `fresh` skips the cache. */
   async bank (account: string, fresh = false): Promise<string[]> {
     const near = await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
-    return bankSetFromQuery(account, [...near, ...this.connectedKarma()], this.self, this.k)
+    // every member computes bank(A) and bank(B) for every message: ranking the candidates again only when they changed
+    const memo = this.sets.get(account)
+    if (memo != null && memo.near === near && memo.version === this.version) return memo.set
+    const set = Object.freeze(bankSetFromQuery(account, [...near, ...this.connectedKarma()], this.self, this.k)) as string[]
+    if (this.sets.size >= 4096) this.sets.clear()
+    this.sets.set(account, { near, version: this.version, set })
+    return set
   }
 
   /** The k peers that coordinate epoch `epoch`. */
@@ -104,7 +122,13 @@ export class DhtView {
 
   /** Peers connected now that are known to speak Karma. */
   private connectedKarma (): string[] {
-    return this.libp2p.getPeers().map(p => p.toString()).filter(id => this.speaks.has(id))
+    return [...this.connected].filter(id => this.speaks.has(id))
+  }
+
+  private speaksNow (id: string): void {
+    if (this.speaks.has(id)) return
+    this.speaks.add(id)
+    this.version++
   }
 
   private async cached (key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {
@@ -147,7 +171,7 @@ export class DhtView {
       }
     }
     const yes = protocols.includes(KARMA_PROTOCOL)
-    if (yes) this.speaks.add(id)
+    if (yes) this.speaksNow(id)
     return yes
   }
 }
