@@ -16,8 +16,12 @@ const MAX_INFLIGHT_PER_STREAM = 128
 
 export interface RpcContext { remotePeer: string, /** transaction kind the caller named */ kind?: string }
 export type RpcHandler = (args: any, ctx: RpcContext) => Promise<unknown> | unknown
-/** `kind` names the transaction the request belongs to, so both ends count its messages alike. */
-export interface RpcRequest { id: number, op: string, args?: unknown, kind?: string }
+/**
+ * `kind` names the transaction the request belongs to, so both ends count its
+ * messages alike. `oneway`: the handler runs and nothing is sent back (a
+ * message whose delivery the sender learns another way).
+ */
+export interface RpcRequest { id: number, op: string, args?: unknown, kind?: string, oneway?: true }
 const KIND = /^[a-z][a-z0-9-]{0,31}$/
 export type RpcResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: { code: string, message: string, details?: unknown } }
 
@@ -83,6 +87,7 @@ export async function serveRpc (node: Libp2p, protocol: string, handlers: Record
               res = errorReply(req.id, err)
             }
           }
+          if (req.oneway === true) return
           await reply(res, typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : req.op)
         })()
         inflight.add(task)
@@ -150,6 +155,28 @@ export class RpcClient {
       throw new P2payError((Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any, String(res.error?.message ?? 'error'), res.error?.details as any)
     } finally {
       signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
+  async send (op: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    const signal = AbortSignal.timeout(options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000)
+    let stream: Stream
+    try {
+      stream = await this.open(signal)
+    } catch (err) {
+      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
+    }
+    const id = this.nextId++
+    const sent = this.writing.then(async () => {
+      await sendFrame(stream, utf8(JSON.stringify({ id, op, args, kind: options.kind, oneway: true })), signal)
+      this.opts.metrics?.messageSent(options.kind ?? op)
+    })
+    this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
+    try {
+      await sent
+    } catch (err) {
+      throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
   }
 

@@ -4,11 +4,13 @@
 // changes. Every state change runs the pure Member inside `store.apply`, so
 // it is one synced LevelDB batch before any reply or notice leaves.
 //
-// Notices wait in an outbox (persisted with the debit itself) until every
-// member of bank(B), as this node computes it at the time, took them, or
-// their request is too old for any member to accept (epochs), or a majority
-// took them long ago: a crash or an unreachable member delays a credit, it
-// does not lose it.
+// A debit's notices go to bank(B) one-way (their answers would be half of a
+// transfer's messages) and wait in an outbox (persisted with the debit
+// itself) until every member of bank(B), as this node computes it at the
+// time, credited the request or took the notice with an answer (the tick asks
+// and resends), or their request is too old for any member to accept
+// (epochs), or a majority took them long ago: a crash or an unreachable
+// member delays a credit, it does not lose it.
 import { ErrorCode, P2payError, asError, fail, type DaemonContext, type Table, type Verifier } from '@p2pay/core'
 import { bankKeyBytes, bankSet } from './bankset.ts'
 import { conflictingNotice, LIE_OFFSET, type ByzantineMode } from './byzantine.ts'
@@ -16,7 +18,7 @@ import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, MAX_STATE_PAGES, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
+import { KIND, MAX_STATE_PAGES, type Signed, type TransferBody, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
 import type { Peers } from './peers.ts'
 import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
 
@@ -24,6 +26,10 @@ export interface OutboxRow { from: string, to: string, requestHash: string, noti
 export interface CaughtRow { member: string, reason: string, account?: string, requestHash?: string, evidence: string, at: number }
 
 const MAX_WAITERS = 10_000
+/** a debit's notices first go out one-way; after this long the tick asks bank(B) what it credited and resends the rest */
+const NOTICE_GRACE_MS = 2000
+/** request hashes per 'credited' question */
+const MAX_ASKED = 256
 /** a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream) */
 const GAP_WAIT_MS = 2000
 const GAP_POLL_MS = 10
@@ -136,8 +142,9 @@ export class BankDuties {
         return r
       })
     })))
-    // notices go out in the background: the payer waits on bank(B) itself, not on this member
-    void this.sendNotices(r.requestHash, bankB, r.notice, r.duplicate).catch(err => this.ctx.log.warn('notices not sent; the outbox retries', { requestHash: r.requestHash, err: asError(err).message }))
+    // notices go out one-way, in the background: the payer waits on bank(B) itself, not on this member; the outbox row
+    // stays until bank(B) says it credited the request or took the notice (tick)
+    void this.pushNotices(bankB, r.notice, req)
     return { requestHash: r.requestHash, receipt: r.receipt }
   }
 
@@ -185,10 +192,18 @@ export class BankDuties {
     }
   }
 
-  /** Sends a debit's notice to the members of bank(B) that have not taken it (all of them on a payer's retry). */
-  private async sendNotices (requestHash: string, bankB: readonly string[], notice: string, all: boolean): Promise<void> {
+  /** A debit's notice to every member of bank(B), one-way (half of a transfer's messages would otherwise be their answers). */
+  private async pushNotices (bankB: readonly string[], notice: string, request: Signed<TransferBody>): Promise<void> {
+    const conflict = this.byzantine.has('conflict') ? conflictingNotice(this.ctx.signer, request) : undefined
+    await Promise.all(bankB.map(async (m, i) => {
+      try { await this.peers.send(m, 'notice', { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice }, KIND.transfer) } catch {}
+    }))
+  }
+
+  /** Sends a debit's notice, with answers, to the members of bank(B) that have not taken it. */
+  private async sendNotices (requestHash: string, bankB: readonly string[], notice: string): Promise<void> {
     const row = this.outbox.get(requestHash)
-    const targets = bankB.filter(m => all || row == null || !row.delivered.includes(m))
+    const targets = bankB.filter(m => row == null || !row.delivered.includes(m))
     const conflict = this.byzantine.has('conflict') ? conflictingNotice(this.ctx.signer, openTransfer(this.ctx.verifier, row?.request ?? openNotice(this.ctx.verifier, notice).notice.body.request)) : undefined
     const done: string[] = []
     await Promise.all(targets.map(async (m, i) => {
@@ -200,7 +215,7 @@ export class BankDuties {
         if (err instanceof P2payError && FINAL_FOR_TARGET.has(err.code)) done.push(m)
       }
     }))
-    if (done.length === 0) return
+    if (done.length === 0 && targets.length > 0) return
     const cur = this.outbox.get(requestHash)
     if (cur == null) return
     const delivered = [...new Set([...cur.delivered, ...done])].sort()
@@ -241,6 +256,42 @@ export class BankDuties {
       this.ctx.log.warn('bank member signed a false notice', { member: n.signer, reason: out.reason, requestHash: out.requestHash })
     }
     return out
+  }
+
+  /** Which of these requests this member credited: a sender's outbox sends their notices here no more. */
+  credited (hashes: unknown): { credited: string[] } {
+    if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
+    if (!Array.isArray(hashes) || hashes.length > MAX_ASKED) fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_ASKED}`)
+    return { credited: hashes.filter((h): h is string => isHash(h) && this.member.receiptFor(h) !== undefined) }
+  }
+
+  /**
+   * The outbox rows past NOTICE_GRACE_MS: each member of bank(B) that has
+   * not taken one is asked, in one call for all of them, which it credited;
+   * a credited request needs no notice there (a majority's notices did it).
+   */
+  private async markCredited (rows: readonly OutboxRow[]): Promise<void> {
+    const byMember = new Map<string, string[]>()
+    for (const row of rows) {
+      let bankB: string[]
+      try { bankB = await this.view.bank(row.to) } catch { continue }
+      for (const m of bankB) if (!row.delivered.includes(m)) byMember.set(m, [...(byMember.get(m) ?? []), row.requestHash])
+    }
+    const by = new Map<string, string[]>()
+    await Promise.all([...byMember].map(async ([m, hashes]) => {
+      const asked = new Set(hashes.slice(0, MAX_ASKED))
+      try {
+        const r = await this.peers.call<{ credited?: unknown }>(m, 'credited', { hashes: [...asked] }, KIND.transfer)
+        if (Array.isArray(r?.credited)) for (const h of r.credited) if (asked.has(h)) by.set(h, [...(by.get(h) ?? []), m])
+      } catch {}
+    }))
+    if (by.size === 0) return
+    await this.store.apply(() => {
+      for (const [h, members] of by) {
+        const cur = this.outbox.get(h)
+        if (cur != null) this.outbox.set(h, { ...cur, delivered: [...new Set([...cur.delivered, ...members])].sort() })
+      }
+    })
   }
 
   /** A payer's long-poll: the credit receipt for a request once this member credited it, or TIMEOUT. */
@@ -397,6 +448,7 @@ export class BankDuties {
     const now = this.now()
     // now and then every member is hinted again: a hint can be lost or dropped
     if (++this.ticks % REHINT_TICKS === 0) this.lastBank.clear()
+    await this.markCredited([...this.outbox.values()].filter(row => row.at <= now - NOTICE_GRACE_MS))
     for (const row of [...this.outbox.values()]) {
       // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
       // unless its request is older than the epoch before this one (then every member refuses it), or a majority
@@ -404,7 +456,8 @@ export class BankDuties {
       let epoch = 0
       try { epoch = openTransfer(this.ctx.verifier, row.request).body.epoch } catch {}
       if (epoch < this.member.epoch().epoch - 1 || (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= this.needed)) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
-      try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice, false) } catch {}
+      if (row.at > now - NOTICE_GRACE_MS) continue // its one-way notices may still be on their way
+      try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice) } catch {}
     }
     for (const account of [...this.member.t.accounts.map.keys()]) {
       let bank: string[]

@@ -73,7 +73,7 @@ export class DhtView {
 
   /** bank(account) as this node computes it now. `fresh` skips the cache. */
   async bank (account: string, fresh = false): Promise<string[]> {
-    const near = await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
+    const near = await this.nearAccount(account, fresh)
     // every member computes bank(A) and bank(B) for every message: ranking the candidates again only when they changed
     const memo = this.sets.get(account)
     if (memo != null && memo.near === near && memo.version === this.version) return memo.set
@@ -81,6 +81,10 @@ export class DhtView {
     if (this.sets.size >= 4096) this.sets.clear()
     this.sets.set(account, { near, version: this.version, set })
     return set
+  }
+
+  private async nearAccount (account: string, fresh: boolean): Promise<string[]> {
+    return await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
   }
 
   /** The k peers that coordinate epoch `epoch`. */

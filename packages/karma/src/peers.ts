@@ -5,6 +5,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ErrorCode, P2payError, RpcClient, type DaemonContext, type RpcHandler } from '@p2pay/core'
 import { KARMA_PROTOCOL } from './protocols.ts'
 
+/** libp2p's words for a connection that was closing when a stream was opened on it */
+const CLOSING = /muxer is "clos(ed|ing)"|connection is (closed|closing)/i
+
 export class Peers {
   private readonly ctx: DaemonContext
   private readonly handlers: Record<string, RpcHandler>
@@ -20,24 +23,38 @@ export class Peers {
   get self (): string { return this.ctx.libp2p.peerId.toString() }
 
   async call<T = any> (peer: string, op: string, args: unknown, kind: string, timeoutMs = this.timeoutMs): Promise<T> {
-    if (peer === this.self) {
-      const h = this.handlers[op]
-      if (h == null) throw new P2payError(ErrorCode.UNKNOWN_OP, `unknown op ${op}`)
-      return await h(args, { remotePeer: peer, kind }) as T
+    if (peer === this.self) return await this.local<T>(op, args, kind)
+    const c = this.client(peer)
+    try {
+      return await c.call<T>(op, args, { kind, timeoutMs })
+    } catch (err) {
+      // the pipelined stream broke under the call, or the stream was opened on a connection that was closing (libp2p
+      // picked it before it saw it go): once more, on a new stream; every Karma op is idempotent (a repeated debit,
+      // notice or join returns what the first did)
+      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE && (err.message.startsWith('stream to ') || CLOSING.test(err.message)))) throw err
+      return await c.call<T>(op, args, { kind, timeoutMs })
     }
+  }
+
+  /** A one-way message: handed to the stream (or run here, for this node itself); no answer comes back. */
+  async send (peer: string, op: string, args: unknown, kind: string): Promise<void> {
+    if (peer === this.self) { await this.local(op, args, kind); return }
+    await this.client(peer).send(op, args, { kind, timeoutMs: this.timeoutMs })
+  }
+
+  private async local<T> (op: string, args: unknown, kind: string): Promise<T> {
+    const h = this.handlers[op]
+    if (h == null) throw new P2payError(ErrorCode.UNKNOWN_OP, `unknown op ${op}`)
+    return await h(args, { remotePeer: this.self, kind }) as T
+  }
+
+  private client (peer: string): RpcClient {
     let c = this.clients.get(peer)
     if (c == null) {
       c = new RpcClient(this.ctx.libp2p, peerIdFromString(peer), KARMA_PROTOCOL, { metrics: this.ctx.metrics })
       this.clients.set(peer, c)
     }
-    try {
-      return await c.call<T>(op, args, { kind, timeoutMs })
-    } catch (err) {
-      // the pipelined stream broke under the call (its connection was closed, or replaced by a newer one): once more
-      // on a new stream; every Karma op is idempotent (a repeated debit, notice or join returns what the first did)
-      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE && err.message.startsWith('stream to '))) throw err
-      return await c.call<T>(op, args, { kind, timeoutMs })
-    }
+    return c
   }
 
   async close (): Promise<void> {

@@ -43,6 +43,7 @@ export class KarmaService {
       join: async (a: any) => await d.join(a.proof),
       debit: async (a: any) => await d.debit(a.request),
       notice: async (a: any) => await d.notice(a.notice),
+      credited: (a: any) => d.credited(a.hashes),
       awaitCredit: async (a: any) => await d.awaitCredit(a.requestHash, Number.isSafeInteger(a.waitMs) ? a.waitMs : cfg.callTimeoutMs),
       balance: async (a: any, { remotePeer }: { remotePeer: string }) => await d.balance(a.account, a.challenge, remotePeer),
       state: async (a: any, { remotePeer }: { remotePeer: string }) => await d.exportState(a.account, remotePeer),

@@ -90,16 +90,26 @@ describe('notice delivery', () => {
     const { w, A, B } = await joinedPair()
     const bankB = w.bank(B.id)
     const d = duties(w, w.bank(A.id)[0])
+    const oneway: string[] = []
     ;(d as any).peers = {
-      call: async (m: string) => {
+      // the one-way notices of the debit are lost here: only the tick's answers count
+      send: async (m: string) => { oneway.push(m) },
+      call: async (m: string, op: string) => {
+        if (op === 'credited') return { credited: [] }
         if (m === bankB[0]) return { status: 'ignored', reason: 'non-member' }
         if (m === bankB[1]) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
         return { status: 'counted' }
       }
     }
     await d.debit(w.request(A, B.id, 5).b64)
-    await waitUntil(() => [...d.outbox.values()][0]?.delivered.length === 3)
-    const row = [...d.outbox.values()][0]
+    await waitUntil(() => oneway.length === bankB.length)
+    assert.deepEqual(oneway.sort(), [...bankB].sort())
+    const fresh = [...d.outbox.values()][0]
+    await d.tick()
+    assert.deepEqual(d.outbox.get(fresh.requestHash)?.delivered, [], 'within the grace period one-way notices may still arrive: no answers asked yet')
+    d.outbox.set(fresh.requestHash, { ...fresh, at: Date.now() - 60_000 })
+    await d.tick()
+    const row = d.outbox.get(fresh.requestHash)!
     assert.deepEqual(row.delivered, bankB.slice(2).sort())
     await d.tick()
     assert.ok(d.outbox.has(row.requestHash), 'resent on every tick')
@@ -107,6 +117,27 @@ describe('notice delivery', () => {
     d.outbox.set(row.requestHash, { ...d.outbox.get(row.requestHash)!, at: Date.now() - OUTBOX_HORIZON_MS - 1 })
     await d.tick()
     assert.equal(d.outbox.has(row.requestHash), false)
+  })
+
+  it('a member of bank(B) that says it credited the request is served without another notice', async () => {
+    const { w, A, B } = await joinedPair()
+    const bankB = w.bank(B.id)
+    const d = duties(w, w.bank(A.id)[0])
+    const notices: string[] = []
+    ;(d as any).peers = {
+      send: async () => {},
+      call: async (m: string, op: string, args: any) => {
+        if (op === 'credited') return { credited: m === bankB[4] ? [] : args.hashes }
+        if (op === 'notice') notices.push(m)
+        return { status: 'counted' }
+      }
+    }
+    await d.debit(w.request(A, B.id, 5).b64)
+    const row = [...d.outbox.values()][0]
+    d.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
+    await d.tick()
+    assert.deepEqual(notices, [bankB[4]], 'the notice went again only where it was not credited')
+    assert.equal(d.outbox.has(row.requestHash), false, 'every member of bank(B) served: the row is gone')
   })
 })
 
