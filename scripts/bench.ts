@@ -348,9 +348,9 @@ async function karma (): Promise<void> {
   const nodesN = int('nodes', 16)
   const sequential = int('transfers', 100)
   const perNode = int('per-node', 10)
-  say(`Karma benchmark: ${nodesN} nodes + a bootstrap broker as processes on 127.0.0.1, synced LevelDB; k = 3, 5, 7; ${sequential} transfers one at a time, then ${perNode} per node with all nodes paying at once`)
-  const runs: Array<Record<string, any>> = []
   const ks = typeof flags.k === 'string' ? flags.k.split(',').map(Number) : [3, 5, 7]
+  say(`Karma benchmark: ${nodesN} nodes + a bootstrap broker as processes on 127.0.0.1, synced LevelDB; k = ${ks.join(', ')}; ${sequential} transfers one at a time, then ${perNode} per node with all nodes paying at once`)
+  const runs: Array<Record<string, any>> = []
   for (const k of ks) {
     say(`  k = ${k} ...`)
     runs.push(await karmaRun(k, nodesN, sequential, perNode))
