@@ -18,7 +18,7 @@ import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, MAX_STATE_PAGES, type Signed, type TransferBody, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
+import { KIND, MAX_STATE_PAGES, type Signed, type StateBody, type TransferBody, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
 import type { Peers } from './peers.ts'
 import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
 
@@ -58,6 +58,11 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
  */
 export function oldBankOf (account: string, near: readonly string[], me: string, k: number): string[] {
   return bankSet(account, near.filter(p => p !== me && p !== account), k)
+}
+
+/** A state as a join leaves it, before anything else happened to the account: minting again would give the same row. */
+export function isJustOpened (s: StateBody, initialKarma: number, epoch: number): boolean {
+  return s.joined && s.nonce === 0 && s.lastRequest === null && s.balance === initialKarma && s.rem === 0 && s.credited.length === 0 && s.epoch === epoch
 }
 
 /** The pages of a state answer that verify, are addressed to `me` and are signed by `asked`, the peer asked. */
@@ -105,13 +110,50 @@ export class BankDuties {
   // ---- joins ----
 
   /**
-   * Opens a joining peer's account. Passed as the bank's first open: a member
-   * without the row mints (see Known limits: a replayed join can mint again at
-   * such a member).
+   * Opens a joining peer's account. A member without a synced row first asks
+   * the old bank (mayOpen): a join proof can be replayed to a member that
+   * entered bank(peer) after the account was used, and must not mint there.
    */
   async join (proof: unknown): Promise<{ account: string, balance: number, opened: boolean }> {
     const peer = openJoin(this.ctx.verifier, proof).body.peer
-    return await this.withFreshView([peer], async ([bank]) => await this.store.apply(() => this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank, true)))
+    return await this.withFreshView([peer], async ([bank]) => {
+      if (!this.member.isSynced(peer)) await this.mayOpen(peer, bank)
+      return await this.store.apply(() => this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank, !this.member.isSynced(peer)))
+    })
+  }
+
+  /**
+   * Before minting, the old bank of `peer` (the k peers nearest its key
+   * without this member, from the cached view) is asked for its state. A state
+   * a strict majority of it signed is adopted, and the join then opens
+   * nothing. Without one, the join may mint only if a strict majority of the
+   * old bank has no account, or has it as a join just opened it (a bank
+   * answering a join that reached its members at the same moment); otherwise
+   * it is refused for now (the joiner retries, a hand-over settles the row).
+   */
+  private async mayOpen (peer: string, bank: readonly string[]): Promise<void> {
+    const old = oldBankOf(peer, await this.view.candidates(peer), this.me, this.cfg.k)
+    let absent = 0
+    const answers = await Promise.all(old.map(async m => {
+      try {
+        const r = await this.peers.call<{ state: unknown, more?: unknown }>(m, 'state', { account: peer }, KIND.churn)
+        return pagesSignedBy(this.ctx.verifier, m, peer, this.me, [r.state, ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])])
+      } catch (err) {
+        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
+        return []
+      }
+    }))
+    try {
+      await this.store.apply(() => this.member.adoptState(peer, answers.flat(), old, bank))
+      return
+    } catch (err) {
+      if (!(err instanceof P2payError && err.code === ErrorCode.NOT_FOUND)) throw err
+    }
+    const epoch = this.member.epoch().epoch
+    const justOpened = answers.filter(pages => pages.length === 1 && isJustOpened(openState(this.ctx.verifier, pages[0], { account: peer, to: this.me }).body, this.cfg.initialKarma, epoch)).length
+    if (absent + justOpened < this.needed) {
+      fail(ErrorCode.NO_MAJORITY, `the old bank of ${peer} neither agrees on its state nor says the account is new: not opened here for now`, { absent, justOpened, needed: this.needed })
+    }
   }
 
   /**

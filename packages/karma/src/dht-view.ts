@@ -83,6 +83,13 @@ export class DhtView {
     return set
   }
 
+  /** Karma peers near bank(account)'s key as this node sees them now (cached answer plus connected peers), never this node. */
+  async candidates (account: string): Promise<string[]> {
+    const all = new Set([...await this.nearAccount(account, false), ...this.connectedKarma()])
+    all.delete(this.self)
+    return [...all]
+  }
+
   private async nearAccount (account: string, fresh: boolean): Promise<string[]> {
     return await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
   }

@@ -2,7 +2,7 @@
 // this node itself (it is often in the bank-sets it computes) served by the
 // same handlers without a network hop.
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ErrorCode, P2payError, RpcClient, type DaemonContext, type RpcHandler } from '@p2pay/core'
+import { ErrorCode, P2payError, RpcClient, asError, type DaemonContext, type RpcHandler } from '@p2pay/core'
 import { KARMA_PROTOCOL } from './protocols.ts'
 
 /** libp2p's words for a connection that was closing when a stream was opened on it */
@@ -32,6 +32,7 @@ export class Peers {
       // picked it before it saw it go): once more, on a new stream; every Karma op is idempotent (a repeated debit,
       // notice or join returns what the first did)
       if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE && (err.message.startsWith('stream to ') || CLOSING.test(err.message)))) throw err
+      if (CLOSING.test(err.message)) await this.dropConnections(peer)
       return await c.call<T>(op, args, { kind, timeoutMs })
     }
   }
@@ -40,6 +41,17 @@ export class Peers {
   async send (peer: string, op: string, args: unknown, kind: string): Promise<void> {
     if (peer === this.self) { await this.local(op, args, kind); return }
     await this.client(peer).send(op, args, { kind, timeoutMs: this.timeoutMs })
+  }
+
+  /**
+   * libp2p keeps a connection whose muxer closed (the remote sent GoAway) in
+   * its list until the socket closes, and keeps opening streams on it: close
+   * this peer's connections so the next call dials afresh.
+   */
+  private async dropConnections (peer: string): Promise<void> {
+    await Promise.all(this.ctx.libp2p.getConnections(peerIdFromString(peer)).map(async conn => {
+      try { await conn.close({ signal: AbortSignal.timeout(1000) }) } catch (err) { conn.abort(asError(err)) }
+    }))
   }
 
   private async local<T> (op: string, args: unknown, kind: string): Promise<T> {

@@ -6,7 +6,11 @@ import { ErrorCode, P2payError, Table } from '@p2pay/core'
 import { BankDuties, type CaughtRow, type OutboxRow } from '../src/bank-duties.ts'
 import { conflictingNotice } from '../src/byzantine.ts'
 import { DEFAULT_KARMA, OUTBOX_HORIZON_MS } from '../src/protocols.ts'
-import { net, disjointPair, byId, idents, verifier, type Net } from './fixtures.ts'
+import { bankSet } from '../src/bankset.ts'
+import { Member } from '../src/member.ts'
+import { makeJoin } from '../src/messages.ts'
+import { solvePow } from '../src/pow.ts'
+import { net, disjointPair, byId, ident, idents, memberTables, verifier, DIFFICULTY, INITIAL, type Ident, type Net } from './fixtures.ts'
 
 function duties (w: Net, id: string, calls: string[] = []): BankDuties {
   const who = byId(w, id)
@@ -155,6 +159,70 @@ describe('requests that overtake each other', () => {
     await late
     assert.equal(w.member(m).account(A.id)!.nonce, 2)
     assert.equal(w.member(m).account(A.id)!.balance, 1000 - 12)
+  })
+})
+
+describe('joins', () => {
+  /** Duties of `who` (in `w`, or a newcomer with its own books) among w's peers; its 'state' calls reach their books. */
+  function joinDuties (w: Net, who: Ident, member: Member): BankDuties {
+    const ids = [...new Set([...w.ids, who.id])]
+    const ctx = {
+      signer: who.signer,
+      verifier,
+      log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
+      store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} }
+    } as any
+    const view = { bank: async (a: string) => bankSet(a, ids, w.k), candidates: async () => ids.filter(i => i !== who.id) } as any
+    const peers = {
+      call: async (m: string, op: string, args: any) => {
+        if (op !== 'state') throw new Error('unreachable')
+        const [state, ...more] = w.member(m).exportStates(args.account, who.id)
+        return { state, more }
+      }
+    } as any
+    return new BankDuties(ctx, { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL }, member, view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
+  }
+
+  /** A joined B that was paid 30, and a newcomer N that entered bank(B) since. */
+  async function entered (): Promise<{ w: Net, B: Ident, N: Ident, newcomer: Member, proof: string }> {
+    const { w, A, B } = await joinedPair()
+    w.transfer(A, B, 30)
+    let N = await ident()
+    while (!bankSet(B.id, [...w.ids, N.id], w.k).includes(N.id)) N = await ident()
+    const newcomer = new Member(memberTables(), N.signer, verifier, { k: w.k, now: w.clock.now })
+    return { w, B, N, newcomer, proof: makeJoin(B.signer, solvePow(B.id, DIFFICULTY), DIFFICULTY).b64 }
+  }
+
+  it('a join replayed to a member that entered the bank since adopts the old bank\'s state: nothing is minted', async () => {
+    const { w, B, N, newcomer, proof } = await entered()
+    const out = await joinDuties(w, N, newcomer).join(proof)
+    assert.deepEqual(out, { account: B.id, balance: INITIAL + 30, opened: false })
+    assert.equal(newcomer.account(B.id)?.balance, INITIAL + 30)
+    assert.equal(newcomer.isSynced(B.id), true)
+    assert.deepEqual(w.balances(B.id), Array(w.k).fill(INITIAL + 30), 'the old members are untouched')
+  })
+
+  it('is refused, changing nothing, when the old bank neither agrees on a state nor says the account is new', async () => {
+    const { w, B, N, newcomer, proof } = await entered()
+    const old = w.bank(B.id)
+    // three old members with three different balances, two that lost the account: no majority either way
+    for (const [i, m] of old.slice(0, 3).entries()) w.member(m).t.accounts.set(B.id, { ...w.member(m).account(B.id)!, balance: INITIAL + i })
+    for (const m of old.slice(3)) w.member(m).t.accounts.delete(B.id)
+    await assert.rejects(joinDuties(w, N, newcomer).join(proof), (err: unknown) => err instanceof P2payError && err.code === ErrorCode.NO_MAJORITY)
+    assert.equal(newcomer.account(B.id), undefined)
+  })
+
+  it('a first join opens at a member while the rest of its bank have no account yet or have just opened it', async () => {
+    const w = await net()
+    const C = await ident()
+    const bank = w.bank(C.id)
+    const proof = makeJoin(C.signer, solvePow(C.id, DIFFICULTY), DIFFICULTY).b64
+    // two members opened it a moment earlier, two have not yet: neither a majority state nor a majority without one
+    for (const m of bank.slice(1, 3)) w.member(m).openAccount(proof, INITIAL, DIFFICULTY, bank, true)
+    const first = bank[0]
+    const out = await joinDuties(w, byId(w, first), w.member(first)).join(proof)
+    assert.deepEqual(out, { account: C.id, balance: INITIAL, opened: true })
+    assert.equal(w.member(first).isSynced(C.id), true)
   })
 })
 
