@@ -15,7 +15,7 @@ import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority, majorityValue } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, MAX_KARMA, makeJoin, makeTransfer, openBalance, openReceipt, openTransfer, type BalanceBody, type Signed } from './messages.ts'
+import { KIND, MAX_KARMA, makeJoin, makeTransfer, openBalance, openReceipt, openTransfer, type BalanceBody, type ReceiptBody, type Signed } from './messages.ts'
 import type { Peers } from './peers.ts'
 import { solvePow } from './pow.ts'
 import type { KarmaConfig } from './protocols.ts'
@@ -56,6 +56,10 @@ export interface AccountRead {
 /** Refusals by a majority of bank(A) that end a request for good (the nonce is not used). */
 const FINAL = new Set<string>([ErrorCode.INSUFFICIENT_FUNDS, ErrorCode.NOT_FOUND, ErrorCode.BAD_REQUEST, ErrorCode.REPLAY, ErrorCode.FRAUD, ErrorCode.BAD_SIGNATURE, ErrorCode.WRONG_SIGNER, ErrorCode.WRONG_TAG, ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_VERSION])
 const READ_ATTEMPTS = 5
+/** how long a payer waits for bank(B) to push credit receipts before it long-polls the members it did not hear from */
+const PUSH_WAIT_MS = 2000
+/** requests with pushed receipts kept before relay takes them */
+const MAX_PUSHED = 1024
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 export class KarmaAccount {
@@ -70,6 +74,10 @@ export class KarmaAccount {
   private queue: Promise<unknown> = Promise.resolve()
   /** payees whose account a majority of their bank confirmed */
   private readonly known = new Set<string>()
+  /** credit receipts members of bank(B) pushed for this account's pending requests, until relay takes them */
+  private readonly pushed = new Map<string, Array<Signed<ReceiptBody>>>()
+  /** relays waiting on pushed credit receipts, by request hash */
+  private readonly pushWaiters = new Map<string, (s: Signed<ReceiptBody>) => void>()
 
   constructor (ctx: DaemonContext, cfg: KarmaConfig, view: DhtView, peers: Peers, duties: BankDuties, t: { sent: Table<SentRow>, received: Table<ReceivedRow>, wallet: Table<WalletRow> }) {
     this.ctx = ctx
@@ -244,6 +252,9 @@ export class KarmaAccount {
     const refusals: Array<PromiseSettledResult<unknown>> = []
     let settledDebits = 0
     let settledCredits = 0
+    /** long-polls started (-1: none yet) */
+    let polls = -1
+    let poll: NodeJS.Timeout | undefined
     let allDebitsSettled = (): void => {}
     const debitsSettled = new Promise<void>(resolve => { allDebitsSettled = resolve })
     const outcome = await new Promise<'done' | 'refused' | 'short'>((resolve) => {
@@ -251,7 +262,7 @@ export class KarmaAccount {
         if (debits.size >= need && credits.size >= need) return resolve('done')
         if (refusals.length >= need && majorityError(refusals, need, 'transfer').code !== ErrorCode.NO_MAJORITY) return resolve('refused')
         if (settledDebits === bankA.length && debits.size < need) return resolve(refusals.length > 0 ? 'refused' : 'short')
-        if (settledDebits === bankA.length && settledCredits === bankB.length) resolve('short')
+        if (settledDebits === bankA.length && settledCredits === polls) resolve('short')
       }
       for (const m of bankA) {
         this.peers.call<{ receipt: string }>(m, 'debit', { request }, KIND.transfer).then((r) => {
@@ -263,10 +274,25 @@ export class KarmaAccount {
           check()
         })
       }
-      for (const m of bankB) {
-        this.awaitCredit(m, req.hash, to).then((s) => { if (s !== undefined) credits.set(m, s) }).catch(() => {}).finally(() => { settledCredits++; check() })
+      // credit receipts for this node's own requests are pushed by bank(B) as it credits; the members not heard from
+      // within PUSH_WAIT_MS (and every member, for a request relayed for another payer) are long-polled
+      const take = (s: Signed<ReceiptBody>): void => {
+        if (bankB.includes(s.signer) && s.body.account === to && s.body.requestHash === req.hash) { credits.set(s.signer, s); check() }
       }
+      for (const s of this.pushed.get(req.hash) ?? []) take(s)
+      this.pushed.delete(req.hash)
+      this.pushWaiters.set(req.hash, take)
+      poll = setTimeout(() => {
+        polls = bankB.filter(m => !credits.has(m)).length
+        for (const m of bankB) {
+          if (credits.has(m)) continue
+          this.awaitCredit(m, req.hash, to).then((s) => { if (s !== undefined) credits.set(m, s) }).catch(() => {}).finally(() => { settledCredits++; check() })
+        }
+        check()
+      }, from === this.me ? PUSH_WAIT_MS : 0)
     })
+    clearTimeout(poll)
+    this.pushWaiters.delete(req.hash)
     if (outcome === 'refused' && debits.size < need) throw refusalError(refusals, need, debits.size)
     if (debits.size < need) fail(ErrorCode.NO_MAJORITY, `only ${debits.size} of bank(${from}) debited (need ${need})`, { debitedBy: [...debits.keys()] })
     if (credits.size < need) {
@@ -298,9 +324,21 @@ export class KarmaAccount {
       ms: Math.round((performance.now() - t0) * 10) / 10
     }
     // B's copy of the receipts goes out after A has its answer: the transfer is complete either way
-    void this.peers.call(to, 'receipt', { request, debits: [...debits.values()].map(s => s.b64), credits: [...credits.values()].map(s => s.b64) }, KIND.transfer)
+    void this.peers.send(to, 'receipt', { request, debits: [...debits.values()].map(s => s.b64), credits: [...credits.values()].map(s => s.b64) }, KIND.transfer)
       .catch((err) => { this.ctx.log.info('payee not told of its receipt (it can read its balance)', { to, err: asError(err).message }) })
     return result
+  }
+
+  /** A credit receipt a member of bank(B) pushed: kept only for this account's own pending requests (relay checks the rest). */
+  takeCreditReceipt (receipt: unknown): void {
+    const s = openReceipt(this.ctx.verifier, receipt)
+    if (s.signer !== s.body.member || s.body.side !== 'credit' || this.sent.get(s.body.requestHash)?.status !== 'pending') return
+    const waiter = this.pushWaiters.get(s.body.requestHash)
+    if (waiter !== undefined) { waiter(s); return }
+    const list = this.pushed.get(s.body.requestHash) ?? []
+    if (list.length >= 2 * this.cfg.k) return
+    if (this.pushed.size >= MAX_PUSHED) this.pushed.delete(this.pushed.keys().next().value as string)
+    this.pushed.set(s.body.requestHash, [...list, s])
   }
 
   /** Member m's signed credit receipt for the request, once it credited `to` (a long-poll). */

@@ -292,6 +292,8 @@ export class BankDuties {
       return out
     })
     if (out.status === 'credited' || out.status === 'already-credited') this.wake(out.requestHash, out.receipt)
+    // the payer learns of the credit without asking (one-way); it long-polls only members it did not hear from
+    if (out.status === 'credited') void this.peers.send(body.from, 'creditReceipt', { receipt: out.receipt }, KIND.transfer).catch(() => {})
     // a credit to a row that is not synced (new here, or kept from an earlier stay in the bank): adopt the old bank's state, the credit stays on top
     if (out.status !== 'ignored' && !this.member.isSynced(body.to)) this.resync(body.to)
     if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged')) {

@@ -49,6 +49,7 @@ export class KarmaService {
       state: async (a: any, { remotePeer }: { remotePeer: string }) => await d.exportState(a.account, remotePeer),
       handoff: (a: any) => d.handoff(a.account),
       receipt: async (a: any) => await this.account.acceptReceipt(a),
+      creditReceipt: (a: any) => { this.account.takeCreditReceipt(a.receipt) },
       heartbeat: async (a: any) => {
         const peer = openHeartbeat(ctx.verifier, a.heartbeat).body.peer
         const bank = await this.view.bank(peer)
