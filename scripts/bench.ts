@@ -362,7 +362,7 @@ async function karma (): Promise<void> {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     runs,
     baseline: { scheme: 'ppay direct payment', ...base },
-    tableI: { paper: { messages: 'O(k^2)', generated: '1, O(k)', verified: 'O(k/k^2)' }, formula: { messages: 'k^2 + 4k + 2 (replies counted; notices one-way) + the outbox\'s batched questions', generated: '1 + 3k' } },
+    tableI: { paper: { messages: 'O(k^2)', generated: '1, O(k)', verified: 'O(k/k^2)' }, formula: { messages: 'k^2 + 3k + 1 (replies counted; notices, credit receipts and the bundle to B one-way) + the outbox\'s batched questions', generated: '1 + 3k' } },
     targets: { p50MsAtK5: 50 }
   }
   if (json) { process.stdout.write(JSON.stringify(result, null, 2) + '\n'); return }
@@ -376,7 +376,7 @@ async function karma (): Promise<void> {
   say(`  PPay direct   ${String(base.latencyMs.p50).padStart(14)} / ${String(base.latencyMs.p99).padEnd(8)} ${String(base.throughput.perSecond).padStart(12)} ${String(p.messages).padStart(10)} ${String(p.generated).padStart(10)} ${String(p.verified).padStart(10)}`)
   say('')
   say('  Table I, Karma row (paper): messages O(k^2), sig. gen. 1, O(k), sig. ver. O(k/k^2)')
-  say('    here: k^2 + 4k + 2 messages (k requests, k credit waits and 1 receipt to B, each with its reply; k^2 notices, one-way),')
+  say('    here: k^2 + 3k + 1 messages (k requests with their receipts; k^2 notices, k credit receipts and 1 bundle to B, one-way),')
   say('    plus the outbox\'s questions to bank(B) (one call per member and tick, for all notices older than 2 s)')
   say('    1 + 3k signatures (request; k notices + k debit receipts; k credit receipts); verifications skip envelopes a process checked already')
   say(`  target: p50 <= 50 ms at k = 5 (measured ${runs.find(r => r.k === 5)?.latencyMs.p50} ms); latency through the control API, caches warm`)
