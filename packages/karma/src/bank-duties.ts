@@ -26,8 +26,11 @@ export interface OutboxRow { from: string, to: string, requestHash: string, noti
 export interface CaughtRow { member: string, reason: string, account?: string, requestHash?: string, evidence: string, at: number }
 
 const MAX_WAITERS = 10_000
-/** a debit's notices first go out one-way; after this long the tick asks bank(B) what it credited and resends the rest */
-const NOTICE_GRACE_MS = 2000
+/**
+ * a debit's notices first go out one-way; after this long the tick asks bank(B) what it credited and resends the
+ * rest (long enough that one question per member covers the notices of many transfers)
+ */
+const NOTICE_GRACE_MS = 10_000
 /** request hashes per 'credited' question */
 const MAX_ASKED = 256
 /** a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream) */
