@@ -27,10 +27,10 @@ export interface CaughtRow { member: string, reason: string, account?: string, r
 
 const MAX_WAITERS = 10_000
 /**
- * a debit's notices first go out one-way; after this long the tick asks bank(B) what it credited and resends the
- * rest (long enough that one question per member covers the notices of many transfers)
+ * a debit's notices first go out one-way; after this many sync intervals (10 s by default) the tick asks bank(B)
+ * what it credited and resends the rest (long enough that one question per member covers many transfers' notices)
  */
-const NOTICE_GRACE_MS = 10_000
+const NOTICE_GRACE_SYNCS = 2
 /** request hashes per 'credited' question */
 const MAX_ASKED = 256
 /** a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream) */
@@ -313,7 +313,7 @@ export class BankDuties {
   }
 
   /**
-   * The outbox rows past NOTICE_GRACE_MS: each member of bank(B) that has
+   * The outbox rows past the grace period: each member of bank(B) that has
    * not taken one is asked, in one call for all of them, which it credited;
    * a credited request needs no notice there (a majority's notices did it).
    */
@@ -495,7 +495,8 @@ export class BankDuties {
     const now = this.now()
     // now and then every member is hinted again: a hint can be lost or dropped
     if (++this.ticks % REHINT_TICKS === 0) this.lastBank.clear()
-    await this.markCredited([...this.outbox.values()].filter(row => row.at <= now - NOTICE_GRACE_MS))
+    const grace = NOTICE_GRACE_SYNCS * this.cfg.syncMs
+    await this.markCredited([...this.outbox.values()].filter(row => row.at <= now - grace))
     for (const row of [...this.outbox.values()]) {
       // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
       // unless its request is older than the epoch before this one (then every member refuses it), or a majority
@@ -503,7 +504,7 @@ export class BankDuties {
       let epoch = 0
       try { epoch = openTransfer(this.ctx.verifier, row.request).body.epoch } catch {}
       if (epoch < this.member.epoch().epoch - 1 || (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= this.needed)) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
-      if (row.at > now - NOTICE_GRACE_MS) continue // its one-way notices may still be on their way
+      if (row.at > now - grace) continue // its one-way notices may still be on their way
       try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice) } catch {}
     }
     for (const account of [...this.member.t.accounts.map.keys()]) {
