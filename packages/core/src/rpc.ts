@@ -132,12 +132,7 @@ export class RpcClient {
   async call<T = unknown> (op: string, args: unknown, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
     const signal = AbortSignal.timeout(timeoutMs)
-    let stream: Stream
-    try {
-      stream = await this.open(signal)
-    } catch (err) {
-      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
-    }
+    const stream = await this.streamFor(signal)
     const id = this.nextId++
     const done = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
     const onAbort = (): void => {
@@ -145,10 +140,8 @@ export class RpcClient {
       if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
     }
     signal.addEventListener('abort', onAbort, { once: true })
-    this.writing = this.writing.then(async () => {
-      await sendFrame(stream, utf8(JSON.stringify({ id, op, args, kind: options.kind })), signal)
-      this.opts.metrics?.messageSent(options.kind ?? op)
-    }).catch((err) => { this.fail(stream, asError(err)) })
+    // a failed write fails the stream, and with it this call
+    this.write(stream, { id, op, args, kind: options.kind }, signal).catch(() => {})
     try {
       const res = await done as RpcResponse
       if (res.ok) return res.result as T
@@ -161,23 +154,31 @@ export class RpcClient {
   /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
   async send (op: string, args: unknown, options: CallOptions = {}): Promise<void> {
     const signal = AbortSignal.timeout(options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000)
-    let stream: Stream
+    const stream = await this.streamFor(signal)
     try {
-      stream = await this.open(signal)
-    } catch (err) {
-      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
-    }
-    const id = this.nextId++
-    const sent = this.writing.then(async () => {
-      await sendFrame(stream, utf8(JSON.stringify({ id, op, args, kind: options.kind, oneway: true })), signal)
-      this.opts.metrics?.messageSent(options.kind ?? op)
-    })
-    this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
-    try {
-      await sent
+      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, signal)
     } catch (err) {
       throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
+  }
+
+  /** The open stream to the target, or UNREACHABLE. */
+  private async streamFor (signal: AbortSignal): Promise<Stream> {
+    try {
+      return await this.open(signal)
+    } catch (err) {
+      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
+    }
+  }
+
+  /** Queues one request frame behind the earlier ones; a failed write fails the stream and its pending calls. */
+  private async write (stream: Stream, req: RpcRequest, signal: AbortSignal): Promise<void> {
+    const sent = this.writing.then(async () => {
+      await sendFrame(stream, utf8(JSON.stringify(req)), signal)
+      this.opts.metrics?.messageSent(req.kind ?? req.op)
+    })
+    this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
+    await sent
   }
 
   private async open (signal: AbortSignal): Promise<Stream> {

@@ -30,6 +30,7 @@ const serverMetrics = new Metrics()
 const serverErrors: Array<{ err: Error, op?: string }> = []
 const openClients: RpcClient[] = []
 let squaring = 0
+const recorded: unknown[] = []
 let maxSquaring = 0
 
 function newClient (opts: { metrics?: Metrics, defaultTimeoutMs?: number } = {}): RpcClient {
@@ -55,7 +56,8 @@ before(async () => {
     slow: async (args: { ms: number }) => { await sleep(args.ms, undefined, { ref: false }); return 'late' },
     p2err: () => { throw new P2payError(ErrorCode.INSUFFICIENT_FUNDS, 'balance 3 < 5', { have: 3, need: 5 }) },
     plain: () => { throw new Error('secret internal detail /home/x/.data') },
-    nothing: () => undefined
+    nothing: () => undefined,
+    record: (args: unknown) => { recorded.push(args); return 'not sent back' }
   }, { metrics: serverMetrics, onError: (err, op) => { serverErrors.push({ err, op }) } })
   // a deliberately misbehaving server: answers every request with a chosen raw error code
   await client.handle(RAW, async (stream) => {
@@ -160,6 +162,18 @@ describe('rpc over libp2p', () => {
     assert.equal(mine.get('messages_sent_total', 'echo'), 1)
     assert.ok(serverMetrics.get('messages_sent_total', 'echo') >= 1)
     assert.equal(mine.get('messages_sent_total'), 5)
+  })
+
+  it('a one-way request runs its handler and nothing is sent back; calls on the same stream keep their answers', async () => {
+    const mine = new Metrics()
+    const c = newClient({ metrics: mine })
+    const before = serverMetrics.get('messages_sent_total', 'oneway-test')
+    await c.send('record', { n: 1 }, { kind: 'oneway-test' })
+    assert.equal((await c.call<{ args: { after: boolean } }>('echo', { after: true }, { kind: 'oneway-test' })).args.after, true)
+    await sleep(50) // the server counts after its write
+    assert.deepEqual(recorded, [{ n: 1 }])
+    assert.equal(mine.get('messages_sent_total', 'oneway-test'), 2)
+    assert.equal(serverMetrics.get('messages_sent_total', 'oneway-test') - before, 1, 'only the call was answered')
   })
 
   it('bad frames get BAD_FRAME answers on the same stream, which keeps serving', async () => {

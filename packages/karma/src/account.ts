@@ -329,10 +329,10 @@ export class KarmaAccount {
     return result
   }
 
-  /** A credit receipt a member of bank(B) pushed: kept only for this account's own pending requests (relay checks the rest). */
+  /** A credit receipt a member of bank(B) pushed (openReceipt checks it is the member's own): kept only for this account's own pending requests; relay checks the rest. */
   takeCreditReceipt (receipt: unknown): void {
     const s = openReceipt(this.ctx.verifier, receipt)
-    if (s.signer !== s.body.member || s.body.side !== 'credit' || this.sent.get(s.body.requestHash)?.status !== 'pending') return
+    if (s.body.side !== 'credit' || this.sent.get(s.body.requestHash)?.status !== 'pending') return
     const waiter = this.pushWaiters.get(s.body.requestHash)
     if (waiter !== undefined) { waiter(s); return }
     const list = this.pushed.get(s.body.requestHash) ?? []

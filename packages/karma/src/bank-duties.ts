@@ -316,19 +316,26 @@ export class BankDuties {
    * The outbox rows past the grace period: each member of bank(B) that has
    * not taken one is asked, in one call for all of them, which it credited;
    * a credited request needs no notice there (a majority's notices did it).
+   * One batch records the answers and drops the rows every member is done with.
    */
   private async markCredited (rows: readonly OutboxRow[]): Promise<void> {
     const byMember = new Map<string, string[]>()
+    const banks = new Map<string, string[]>()
     for (const row of rows) {
       let bankB: string[]
       try { bankB = await this.view.bank(row.to) } catch { continue }
-      for (const m of bankB) if (!row.delivered.includes(m)) byMember.set(m, [...(byMember.get(m) ?? []), row.requestHash])
+      banks.set(row.requestHash, bankB)
+      for (const m of bankB) {
+        if (row.delivered.includes(m)) continue
+        const list = byMember.get(m)
+        if (list == null) byMember.set(m, [row.requestHash]); else if (list.length < MAX_ASKED) list.push(row.requestHash)
+      }
     }
     const by = new Map<string, string[]>()
     await Promise.all([...byMember].map(async ([m, hashes]) => {
-      const asked = new Set(hashes.slice(0, MAX_ASKED))
+      const asked = new Set(hashes)
       try {
-        const r = await this.peers.call<{ credited?: unknown }>(m, 'credited', { hashes: [...asked] }, KIND.transfer)
+        const r = await this.peers.call<{ credited?: unknown }>(m, 'credited', { hashes }, KIND.transfer)
         if (Array.isArray(r?.credited)) for (const h of r.credited) if (asked.has(h)) by.set(h, [...(by.get(h) ?? []), m])
       } catch {}
     }))
@@ -336,7 +343,9 @@ export class BankDuties {
     await this.store.apply(() => {
       for (const [h, members] of by) {
         const cur = this.outbox.get(h)
-        if (cur != null) this.outbox.set(h, { ...cur, delivered: [...new Set([...cur.delivered, ...members])].sort() })
+        if (cur == null) continue
+        const delivered = [...new Set([...cur.delivered, ...members])].sort()
+        if (banks.get(h)!.every(m => delivered.includes(m))) this.outbox.delete(h); else this.outbox.set(h, { ...cur, delivered })
       }
     })
   }

@@ -31,8 +31,10 @@ export class Peers {
       // the pipelined stream broke under the call, or the stream was opened on a connection that was closing (libp2p
       // picked it before it saw it go): once more, on a new stream; every Karma op is idempotent (a repeated debit,
       // notice or join returns what the first did)
-      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE && (err.message.startsWith('stream to ') || CLOSING.test(err.message)))) throw err
-      if (CLOSING.test(err.message)) await this.dropConnections(peer)
+      if (!(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE)) throw err
+      const closing = CLOSING.test(err.message)
+      if (!closing && !err.message.startsWith('stream to ')) throw err
+      if (closing) await this.dropConnections(peer)
       return await c.call<T>(op, args, { kind, timeoutMs })
     }
   }

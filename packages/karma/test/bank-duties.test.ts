@@ -12,14 +12,18 @@ import { makeJoin } from '../src/messages.ts'
 import { solvePow } from '../src/pow.ts'
 import { net, disjointPair, byId, ident, idents, memberTables, verifier, DIFFICULTY, INITIAL, type Ident, type Net } from './fixtures.ts'
 
-function duties (w: Net, id: string, calls: string[] = []): BankDuties {
-  const who = byId(w, id)
-  const ctx = {
+/** A daemon context for `who`: its signer, a silent log, a store that applies changes at once. */
+function fakeCtx (who: Ident): any {
+  return {
     signer: who.signer,
     verifier,
     log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
     store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} }
-  } as any
+  }
+}
+
+function duties (w: Net, id: string, calls: string[] = []): BankDuties {
+  const ctx = fakeCtx(byId(w, id))
   const view = {
     bank: async (a: string, fresh?: boolean) => { if (fresh === true) calls.push(a); return w.bank(a) },
     karmaPeersNear: async () => w.ids
@@ -90,12 +94,20 @@ describe('the outbox', () => {
 })
 
 describe('notice delivery', () => {
-  it('counts a member as served only once it took the notice: one that does not see the sender in bank(A) yet, or itself in bank(B), is asked again', async () => {
+  type FakePeers = { send: (m: string) => Promise<void>, call: (m: string, op: string, args: any) => Promise<unknown> }
+  /** A member of bank(A) that debited a transfer A -> B and talks to bank(B) through `peers`. */
+  async function debited (peers: (bankB: string[]) => FakePeers): Promise<{ d: BankDuties, bankB: string[] }> {
     const { w, A, B } = await joinedPair()
     const bankB = w.bank(B.id)
     const d = duties(w, w.bank(A.id)[0])
+    ;(d as any).peers = peers(bankB)
+    await d.debit(w.request(A, B.id, 5).b64)
+    return { d, bankB }
+  }
+
+  it('counts a member as served only once it took the notice: one that does not see the sender in bank(A) yet, or itself in bank(B), is asked again', async () => {
     const oneway: string[] = []
-    ;(d as any).peers = {
+    const { d, bankB } = await debited(bankB => ({
       // the one-way notices of the debit are lost here: only the tick's answers count
       send: async (m: string) => { oneway.push(m) },
       call: async (m: string, op: string) => {
@@ -104,8 +116,7 @@ describe('notice delivery', () => {
         if (m === bankB[1]) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
         return { status: 'counted' }
       }
-    }
-    await d.debit(w.request(A, B.id, 5).b64)
+    }))
     await waitUntil(() => oneway.length === bankB.length)
     assert.deepEqual(oneway.sort(), [...bankB].sort())
     const fresh = [...d.outbox.values()][0]
@@ -124,19 +135,15 @@ describe('notice delivery', () => {
   })
 
   it('a member of bank(B) that says it credited the request is served without another notice', async () => {
-    const { w, A, B } = await joinedPair()
-    const bankB = w.bank(B.id)
-    const d = duties(w, w.bank(A.id)[0])
     const notices: string[] = []
-    ;(d as any).peers = {
+    const { d, bankB } = await debited(bankB => ({
       send: async () => {},
       call: async (m: string, op: string, args: any) => {
         if (op === 'credited') return { credited: m === bankB[4] ? [] : args.hashes }
         if (op === 'notice') notices.push(m)
         return { status: 'counted' }
       }
-    }
-    await d.debit(w.request(A, B.id, 5).b64)
+    }))
     const row = [...d.outbox.values()][0]
     d.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
     await d.tick()
@@ -166,12 +173,7 @@ describe('joins', () => {
   /** Duties of `who` (in `w`, or a newcomer with its own books) among w's peers; its 'state' calls reach their books. */
   function joinDuties (w: Net, who: Ident, member: Member): BankDuties {
     const ids = [...new Set([...w.ids, who.id])]
-    const ctx = {
-      signer: who.signer,
-      verifier,
-      log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
-      store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} }
-    } as any
+    const ctx = fakeCtx(who)
     const view = { bank: async (a: string) => bankSet(a, ids, w.k), candidates: async () => ids.filter(i => i !== who.id) } as any
     const peers = {
       call: async (m: string, op: string, args: any) => {
