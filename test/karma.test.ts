@@ -49,7 +49,18 @@ async function agreeOn (accounts: string[], timeoutMs = 120_000): Promise<void> 
 async function checkLedger (reader: Daemon): Promise<void> {
   for (const [a, want] of expected) {
     // a bank that changed (churn) answers by majority again once its new members took the account over
-    const got = await waitFor(`a majority of bank(${a}) to answer`, async () => await balanceAt(reader, a), 60_000)
+    let got: any
+    try {
+      got = await waitFor(`a majority of bank(${a}) to answer`, async () => await balanceAt(reader, a), 60_000)
+    } catch (err) {
+      // what each live node holds for the account and takes for its bank: a failure here says which member is behind
+      const rows = await Promise.all(live().map(async d => {
+        const row = await books(d, a).catch(() => undefined)
+        const bank = await d.api('GET', `/v1/karma/bankset?peer=${a}`).then(r => r.bank, () => undefined)
+        return { node: d.peerId, row: row == null ? null : { balance: row.balance, nonce: row.nonce, synced: row.synced }, bank }
+      }))
+      throw new Error(`${String(err)}\nwanted ${want}; true bank ${JSON.stringify(bankSet(a, ids(), K))}\n${rows.map(r => JSON.stringify(r)).join('\n')}`)
+    }
     assert.equal(got.balance, want, `majority balance of ${a}`)
   }
   assert.equal(sum(expected.values()), INITIAL * expected.size)

@@ -15,7 +15,14 @@ const sleep = async (ms: number): Promise<void> => await new Promise(r => setTim
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
-  constructor (status: number, code: string, message: string) { super(message); this.status = status; this.code = code }
+  readonly details?: unknown
+  constructor (status: number, code: string, message: string, details?: unknown) {
+    // the daemon's details (who answered what) are in the message: a failed wait in a test shows them
+    super(details === undefined ? message : `${message} ${JSON.stringify(details)}`)
+    this.status = status
+    this.code = code
+    this.details = details
+  }
 }
 
 /** The CLI's first word: `p2pay <kind> start`. */
@@ -88,7 +95,7 @@ export class Daemon {
     if (!res.ok) {
       let e: any = {}
       try { e = JSON.parse(text).error ?? {} } catch {}
-      throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text)
+      throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text, e.details)
     }
     return (res.headers.get('content-type')?.startsWith('application/json') === true ? JSON.parse(text) : text) as T
   }

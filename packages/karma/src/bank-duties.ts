@@ -178,7 +178,7 @@ export class BankDuties {
   async debit (request: unknown): Promise<{ requestHash: string, receipt: string }> {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
     const req = openTransfer(this.ctx.verifier, request)
-    await this.awaitTurn(req.body.from, req.body.nonce)
+    await this.awaitTurn(req.body.from, req.body.nonce, req.body.ts)
     const { r, bankB } = await this.resyncOnGap(req.body.from, async () => await this.withFreshView([req.body.from, req.body.to], async ([bankA, bankB]) => ({
       bankB,
       r: await this.store.apply(() => {
@@ -195,14 +195,21 @@ export class BankDuties {
 
   /**
    * Requests of one payer go out on separate streams, so request n + 1 can
-   * reach this member just before n: it waits up to GAP_WAIT_MS for n to be
-   * applied here before debit refuses it as a gap (which costs a resync).
+   * reach this member just before n: it waits for n to be applied here before
+   * debit refuses it as a gap (which costs a resync). The wait ends
+   * GAP_WAIT_MS after the time the payer signed into the request, not after
+   * it arrived here: every member of the bank then stops holding it at about
+   * the same moment. A member that got it late and waited on its own clock
+   * could still be holding it after the others refused it and the payer was
+   * told so, and would apply it once the payer's next request closes the
+   * gap: a debit no majority made, which splits the bank until another
+   * request with its nonce arrives.
    */
-  private async awaitTurn (account: string, nonce: number): Promise<void> {
+  private async awaitTurn (account: string, nonce: number, signedAt: number): Promise<void> {
     if (this.gapWaiters >= MAX_GAP_WAITERS) return
     this.gapWaiters++
     try {
-      const deadline = Date.now() + GAP_WAIT_MS
+      const deadline = Math.min(Date.now(), Number.isFinite(signedAt) ? signedAt : 0) + GAP_WAIT_MS
       while (Date.now() < deadline) {
         const row = this.member.account(account)
         if (row == null || row.synced === false || !Number.isSafeInteger(nonce) || row.nonce + 1 >= nonce) return

@@ -157,6 +157,7 @@ describe('requests that overtake each other', () => {
     const { w, A, B } = await joinedPair()
     const m = w.bank(A.id)[0]
     const d = duties(w, m)
+    w.clock.t = Date.now() // signed just now: a member holds a request up to GAP_WAIT_MS after its signing time
     const first = w.request(A, B.id, 5)
     const second = w.request(A, B.id, 7)
     const late = d.debit(second.b64)
@@ -166,6 +167,23 @@ describe('requests that overtake each other', () => {
     await late
     assert.equal(w.member(m).account(A.id)!.nonce, 2)
     assert.equal(w.member(m).account(A.id)!.balance, 1000 - 12)
+  })
+
+  it('a gapped request that reaches a member late is refused at once, and is not applied when its predecessor arrives', async () => {
+    const { w, A, B } = await joinedPair()
+    const m = w.bank(A.id)[0]
+    const d = duties(w, m)
+    // signed 5 s ago: the rest of the bank stopped holding it 3 s ago, and the payer was told it was refused
+    w.clock.t = Date.now() - 5000
+    const first = w.request(A, B.id, 5)
+    const second = w.request(A, B.id, 7)
+    const late = d.debit(second.b64).then(() => 'applied', (err: P2payError) => err.code)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    await d.debit(first.b64)
+    assert.equal(await late, ErrorCode.STALE_SEQ)
+    const row = w.member(m).account(A.id)!
+    assert.deepEqual([row.nonce, row.balance], [1, 1000 - 5], 'only the first request is debited')
+    assert.equal(d.outbox.size, 1, 'one outbox row, for the first request')
   })
 })
 
