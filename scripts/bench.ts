@@ -383,7 +383,7 @@ async function karma (): Promise<void> {
   say('  Table I, Karma row (paper): messages O(k^2), sig. gen. 1, O(k), sig. ver. O(k/k^2)')
   say('    here: k^2 + 3k + 1 messages (k requests with their receipts; k^2 notices, k credit receipts and 1 bundle to B, one-way),')
   say('    plus the outbox\'s questions to bank(B) (one call per member and tick, for all notices older than 2 sync intervals, here 10 s; counted until every outbox is empty)')
-  say('    1 + 3k signatures (request; k notices + k debit receipts; k credit receipts); verifications skip envelopes a process checked already')
+  say('    1 + 3k signatures (request; k notices + k debit receipts; k credit receipts); verifications skip envelopes a process checked already, notices that repeat a credit made and receipts after the majority')
   say(`  target: p50 <= 50 ms at k = 5 (measured ${runs.find(r => r.k === 5)?.latencyMs.p50} ms); latency through the control API, caches warm`)
 }
 

@@ -151,6 +151,29 @@ export class Verifier {
 }
 
 /**
+ * The tag, signer and parsed body of an envelope WITHOUT checking its
+ * signature, or undefined if it does not even parse. Only for recognising a
+ * message that repeats something this process already verified and acted on,
+ * so that it can be answered without acting again; never for acting on what it
+ * says.
+ */
+export function peekUnverified<T> (bytes: Uint8Array): { tag: string, signer: string, body: T } | undefined {
+  try {
+    if (bytes.byteLength < 2 + 32 + 4 + 64 || bytes[0] !== ENVELOPE_VERSION) return undefined
+    const tagLen = bytes[1]
+    const tag = fromUtf8(bytes.subarray(2, 2 + tagLen))
+    const signer = bytes.subarray(2 + tagLen, 2 + tagLen + 32)
+    const o = 2 + tagLen + 32
+    const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0)
+    if (o + 4 + bodyLen + 64 !== bytes.byteLength) return undefined
+    const body = JSON.parse(fromUtf8(bytes.subarray(o + 4, o + 4 + bodyLen))) as T
+    return body != null && typeof body === 'object' ? { tag, signer: peerIdOfKey(signer), body } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * A base64 signed envelope from the network or an API, checked for type and
  * size before it is decoded (each scheme picks the largest envelope it takes).
  */

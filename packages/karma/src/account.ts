@@ -15,7 +15,7 @@ import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority, majorityValue } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, MAX_KARMA, makeJoin, makeTransfer, openBalance, openReceipt, openTransfer, type BalanceBody, type ReceiptBody, type Signed } from './messages.ts'
+import { KIND, MAX_KARMA, TAG, makeJoin, makeTransfer, openBalance, openReceipt, openTransfer, peekSigned, type BalanceBody, type ReceiptBody, type Signed } from './messages.ts'
 import type { Peers } from './peers.ts'
 import { solvePow } from './pow.ts'
 import type { KarmaConfig } from './protocols.ts'
@@ -331,6 +331,9 @@ export class KarmaAccount {
 
   /** A credit receipt a member of bank(B) pushed (openReceipt checks it is the member's own): kept only for this account's own pending requests; relay checks the rest. */
   takeCreditReceipt (receipt: unknown): void {
+    // the members heard after the majority (the request is done here): dropped before their signature is checked
+    const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
+    if (peek !== undefined && this.sent.get(peek.body.requestHash)?.status !== 'pending') return
     const s = openReceipt(this.ctx.verifier, receipt)
     if (s.body.side !== 'credit' || this.sent.get(s.body.requestHash)?.status !== 'pending') return
     const waiter = this.pushWaiters.get(s.body.requestHash)

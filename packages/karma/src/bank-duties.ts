@@ -279,6 +279,8 @@ export class BankDuties {
 
   async notice (notice: unknown): Promise<unknown> {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
+    const late = this.member.lateNotice(notice)
+    if (late !== undefined) return late
     const { notice: n, request } = openNotice(this.ctx.verifier, notice)
     const body = request?.body ?? n.body
     checkPeerId(body.from, 'from')

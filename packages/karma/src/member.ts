@@ -22,7 +22,7 @@ import { applyAmount, checkFactor, checkMessageEpoch, GENESIS, rescaleBalance, t
 import { checkDifficulty } from './pow.ts'
 import {
   MAX_EXPORTED_CREDITS, MAX_KARMA, MAX_STATE_PAGES, checkChallenge, isUint, makeBalance, makeNotice, makeReceipt, makeReport, makeState,
-  openHeartbeat, openJoin, openNotice, openState, openTransfer, type NoticeDefect, type Signed, type StateBody, type TransferBody
+  openHeartbeat, openJoin, openNotice, openState, openTransfer, peekNotice, type NoticeDefect, type Signed, type StateBody, type TransferBody
 } from './messages.ts'
 
 export interface AccountRow {
@@ -260,6 +260,24 @@ export class Member {
     this.t.accounts.set(r.to, { ...acct, ...after })
     this.t.credits.set(requestHash, { ...base, status: 'credited', receipt: receipt.b64, at: this.cfg.now() })
     return { status: 'credited', requestHash, votes, needed: this.needed, receipt: receipt.b64 }
+  }
+
+  /**
+   * A notice for a request credited here on votes seen here, that says
+   * exactly what that credit says (the k - majority notices arriving after a
+   * credit): it can change nothing, so it is answered without checking its
+   * signatures, which were most of a bank(B) member's verifications. Anything
+   * else, a notice that differs (evidence of a lie) included, is undefined and
+   * goes through receiveNotice.
+   */
+  lateNotice (noticeB64: unknown): NoticeOutcome | undefined {
+    const n = peekNotice(noticeB64)
+    if (n === undefined) return undefined
+    const b = n.body
+    const row = typeof b.requestHash === 'string' ? this.t.credits.get(b.requestHash) : undefined
+    if (row?.status !== 'credited' || row.adopted === true || b.member !== n.signer || Object.keys(b).length !== 8) return undefined
+    if (b.from !== row.from || b.to !== row.to || b.amount !== row.amount || b.nonce !== row.nonce || b.epoch !== row.epoch) return undefined
+    return { status: 'already-credited', requestHash: b.requestHash, receipt: this.receiptFor(b.requestHash)! }
   }
 
   private ignore (requestHash: string, reason: IgnoreReason): NoticeOutcome {

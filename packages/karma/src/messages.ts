@@ -15,7 +15,7 @@
 // with the set it computes itself, so a payer cannot choose its own judges.
 // A notice carries A's request bytes, so bank(B) checks A's signature itself and
 // a lying member of bank(A) cannot make up a transfer A never signed.
-import { ErrorCode, P2payError, canonicalJson, fail, fromB64, toB64, type Signer, type Verifier } from '@p2pay/core'
+import { ErrorCode, P2payError, canonicalJson, fail, fromB64, peekUnverified, sha256Hex, toB64, type Signer, type Verifier } from '@p2pay/core'
 import { checkPeerId } from './ids.ts'
 import { checkDifficulty, powValid } from './pow.ts'
 
@@ -170,6 +170,23 @@ export function openNotice (verifier: Verifier, b64: unknown): { notice: Signed<
   }
   if (canonicalJson(n) !== canonicalJson(noticeFor(n.member, request))) return { notice, request, defect: 'mismatch' }
   return { notice, request }
+}
+
+/** Signer and body of an envelope with this tag, read WITHOUT checking its signature (peekUnverified): never to act on. */
+export function peekSigned<T> (b64: unknown, tag: string): { signer: string, body: T } | undefined {
+  try {
+    const o = peekUnverified<T>(decode(b64, tag))
+    return o?.tag === tag ? { signer: o.signer, body: o.body } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A notice read without checking either signature, if it carries the request whose hash it names (Member.lateNotice). */
+export function peekNotice (b64: unknown): { signer: string, body: NoticeBody } | undefined {
+  const o = peekSigned<NoticeBody>(b64, TAG.notice)
+  if (o === undefined || typeof o.body.request !== 'string') return undefined
+  try { return sha256Hex(fromB64(o.body.request)) === o.body.requestHash ? o : undefined } catch { return undefined }
 }
 
 // ---- receipt ----

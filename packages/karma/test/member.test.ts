@@ -7,7 +7,8 @@ import { ErrorCode, fromB64, toB64 } from '@p2pay/core'
 import { TAG, makeJoin, makeTransfer, openReceipt, openNotice, seal, type Signed, type TransferBody } from '../src/messages.ts'
 import { solvePow } from '../src/pow.ts'
 import { majority } from '../src/majority.ts'
-import { net, disjointPair, rng, rejects, throwsCode, ident, verifier, INITIAL, DIFFICULTY, K, type Net, type Ident } from './fixtures.ts'
+import { conflictingNotice } from '../src/byzantine.ts'
+import { net, disjointPair, byId, rng, rejects, throwsCode, ident, verifier, INITIAL, DIFFICULTY, K, type Net, type Ident } from './fixtures.ts'
 
 /** Total karma by majority read over every account: what the network holds. */
 function networkTotal (w: Net, reader: Ident): number {
@@ -70,6 +71,36 @@ describe('a transfer A -> B with k = 5', () => {
     for (const list of late.values()) assert.ok(list.every(o => o.status === 'already-credited'))
     assert.deepEqual(w.balances(A.id), [970, 970, 970, 970, 970])
     assert.deepEqual(w.balances(B.id), [1030, 1030, 1030, 1030, 1030])
+  })
+
+  it('notices after the credit are answered without a signature check and change nothing; one that differs still goes the full way', async () => {
+    const w = await net()
+    const [A, B] = disjointPair(w)
+    w.join(A); w.join(B)
+    const bankA = w.bank(A.id)
+    const bankB = w.bank(B.id)
+    const req = w.request(A, B.id, 30)
+    const notices = bankA.map(m => w.member(m).debit(req.b64, bankA).notice)
+    w.deliver(notices.slice(0, 3), A.id, B.id)
+    const m = w.member(bankB[0])
+    const state = (): string => JSON.stringify([m.account(B.id), m.t.credits.get(req.hash), m.ignored])
+    const before = state()
+    // the fourth member's notice with a broken signature: it repeats the credit, so it is answered unchecked
+    const bytes = fromB64(notices[3])
+    bytes[bytes.length - 1] ^= 1
+    const broken = toB64(bytes)
+    throwsCode(() => openNotice(verifier, broken), ErrorCode.BAD_SIGNATURE)
+    assert.equal(m.lateNotice(broken)?.status, 'already-credited')
+    assert.equal(m.lateNotice(notices[4])?.status, 'already-credited')
+    // a notice that says something else than the credit (a lie: evidence), and one for a request not credited here, are not late
+    const lie = conflictingNotice(byId(w, bankA[3]).signer, req)
+    assert.equal(m.lateNotice(lie), undefined)
+    const next = w.request(A, B.id, 5)
+    assert.equal(m.lateNotice(w.member(bankA[0]).debit(next.b64, bankA).notice), undefined)
+    assert.equal(state(), before)
+    // the lie, through the full path, is recognised as one
+    const out = m.receiveNotice(lie, bankA, bankB)
+    assert.deepEqual([out.status, out.status === 'ignored' && out.reason], ['ignored', 'mismatch'])
   })
 
   it('a member in both banks counts its own notice like any other', async () => {
