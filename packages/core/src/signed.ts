@@ -108,6 +108,20 @@ export class Signer {
   }
 }
 
+/** The parts of an envelope's bytes (views into them), or a BAD_FRAME / UNKNOWN_VERSION error; nothing checked beyond the layout. */
+function splitEnvelope (bytes: Uint8Array): { tagBytes: Uint8Array, signer: Uint8Array, body: Uint8Array, sig: Uint8Array } {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
+  if (bytes[0] !== ENVELOPE_VERSION) fail(ErrorCode.UNKNOWN_VERSION, `unknown signed-object version ${bytes[0]}`)
+  const tagLen = bytes[1]
+  let o = 2
+  const tagBytes = bytes.subarray(o, o + tagLen); o += tagLen
+  const signer = bytes.subarray(o, o + 32); o += 32
+  if (o + 4 > bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
+  const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0); o += 4
+  if (bodyLen > MAX_BODY || o + bodyLen + 64 !== bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object length mismatch')
+  return { tagBytes, signer, body: bytes.subarray(o, o + bodyLen), sig: bytes.subarray(o + bodyLen, o + bodyLen + 64) }
+}
+
 /** Verifies an envelope against the bytes received. Rejects unknown versions and tags. */
 export class Verifier {
   private readonly backend: Ed25519Backend
@@ -116,17 +130,7 @@ export class Verifier {
   constructor (backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) { this.backend = backend; this.metrics = metrics; this.cache = cache }
 
   open<T> (bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
-    if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
-    if (bytes[0] !== ENVELOPE_VERSION) fail(ErrorCode.UNKNOWN_VERSION, `unknown signed-object version ${bytes[0]}`)
-    const tagLen = bytes[1]
-    let o = 2
-    const tagBytes = bytes.subarray(o, o + tagLen); o += tagLen
-    const signer = bytes.subarray(o, o + 32); o += 32
-    if (o + 4 > bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
-    const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0); o += 4
-    if (bodyLen > MAX_BODY || o + bodyLen + 64 !== bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object length mismatch')
-    const body = bytes.subarray(o, o + bodyLen); o += bodyLen
-    const sig = bytes.subarray(o, o + 64)
+    const { tagBytes, signer, body, sig } = splitEnvelope(bytes)
     let tag: string
     try { tag = fromUtf8(tagBytes) } catch { fail(ErrorCode.BAD_FRAME, 'tag is not utf-8') }
     const allowed = typeof tags === 'string' ? [tags] : tags
@@ -159,15 +163,9 @@ export class Verifier {
  */
 export function peekUnverified<T> (bytes: Uint8Array): { tag: string, signer: string, body: T } | undefined {
   try {
-    if (bytes.byteLength < 2 + 32 + 4 + 64 || bytes[0] !== ENVELOPE_VERSION) return undefined
-    const tagLen = bytes[1]
-    const tag = fromUtf8(bytes.subarray(2, 2 + tagLen))
-    const signer = bytes.subarray(2 + tagLen, 2 + tagLen + 32)
-    const o = 2 + tagLen + 32
-    const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0)
-    if (o + 4 + bodyLen + 64 !== bytes.byteLength) return undefined
-    const body = JSON.parse(fromUtf8(bytes.subarray(o + 4, o + 4 + bodyLen))) as T
-    return body != null && typeof body === 'object' ? { tag, signer: peerIdOfKey(signer), body } : undefined
+    const e = splitEnvelope(bytes)
+    const body = JSON.parse(fromUtf8(e.body)) as T
+    return body != null && typeof body === 'object' ? { tag: fromUtf8(e.tagBytes), signer: peerIdOfKey(e.signer), body } : undefined
   } catch {
     return undefined
   }

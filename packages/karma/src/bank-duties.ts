@@ -209,7 +209,7 @@ export class BankDuties {
     if (this.gapWaiters >= MAX_GAP_WAITERS) return
     this.gapWaiters++
     try {
-      const deadline = Math.min(Date.now(), Number.isFinite(signedAt) ? signedAt : 0) + GAP_WAIT_MS
+      const deadline = Math.min(Date.now(), signedAt) + GAP_WAIT_MS // checkTransfer made ts an integer
       while (Date.now() < deadline) {
         const row = this.member.account(account)
         if (row == null || row.synced === false || !Number.isSafeInteger(nonce) || row.nonce + 1 >= nonce) return

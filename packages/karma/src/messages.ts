@@ -15,7 +15,7 @@
 // with the set it computes itself, so a payer cannot choose its own judges.
 // A notice carries A's request bytes, so bank(B) checks A's signature itself and
 // a lying member of bank(A) cannot make up a transfer A never signed.
-import { ErrorCode, P2payError, canonicalJson, fail, fromB64, peekUnverified, sha256Hex, toB64, type Signer, type Verifier } from '@p2pay/core'
+import { ErrorCode, P2payError, canonicalJson, fail, fromB64, peekUnverified, toB64, type Signer, type Verifier } from '@p2pay/core'
 import { checkPeerId } from './ids.ts'
 import { checkDifficulty, powValid } from './pow.ts'
 
@@ -180,13 +180,6 @@ export function peekSigned<T> (b64: unknown, tag: string): { signer: string, bod
   } catch {
     return undefined
   }
-}
-
-/** A notice read without checking either signature, if it carries the request whose hash it names (Member.lateNotice). */
-export function peekNotice (b64: unknown): { signer: string, body: NoticeBody } | undefined {
-  const o = peekSigned<NoticeBody>(b64, TAG.notice)
-  if (o === undefined || typeof o.body.request !== 'string') return undefined
-  try { return sha256Hex(fromB64(o.body.request)) === o.body.requestHash ? o : undefined } catch { return undefined }
 }
 
 // ---- receipt ----

@@ -10,7 +10,7 @@ import { bankSet } from '../src/bankset.ts'
 import { Member } from '../src/member.ts'
 import { makeJoin } from '../src/messages.ts'
 import { solvePow } from '../src/pow.ts'
-import { net, disjointPair, byId, ident, idents, memberTables, verifier, DIFFICULTY, INITIAL, type Ident, type Net } from './fixtures.ts'
+import { net, joinedPair, byId, ident, idents, memberTables, verifier, DIFFICULTY, INITIAL, type Ident, type Net } from './fixtures.ts'
 
 /** A daemon context for `who`: its signer, a silent log, a store that applies changes at once. */
 function fakeCtx (who: Ident): any {
@@ -30,14 +30,6 @@ function duties (w: Net, id: string, calls: string[] = []): BankDuties {
   } as any
   const peers = { call: async () => { throw new Error('unreachable') } } as any
   return new BankDuties(ctx, { ...DEFAULT_KARMA }, w.member(id), view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
-}
-
-/** A fresh network with two joined accounts whose banks do not overlap. */
-async function joinedPair (): Promise<{ w: Net, A: ReturnType<typeof disjointPair>[0], B: ReturnType<typeof disjointPair>[1] }> {
-  const w = await net()
-  const [A, B] = disjointPair(w)
-  w.join(A); w.join(B)
-  return { w, A, B }
 }
 
 describe('evidence of lies', () => {

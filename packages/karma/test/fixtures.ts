@@ -149,6 +149,14 @@ export function disjointPair (w: Net): [Ident, Ident] {
   throw new Error('no disjoint pair: use more peers')
 }
 
+/** A fresh network with two joined accounts whose banks do not overlap. */
+export async function joinedPair (): Promise<{ w: Net, A: Ident, B: Ident }> {
+  const w = await net()
+  const [A, B] = disjointPair(w)
+  w.join(A); w.join(B)
+  return { w, A, B }
+}
+
 export const byId = (w: Net, id: string): Ident => w.peers.find(p => p.id === id)!
 
 export function snapshot (tables: object): string {

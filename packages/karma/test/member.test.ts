@@ -8,7 +8,7 @@ import { TAG, makeJoin, makeTransfer, openReceipt, openNotice, seal, type Signed
 import { solvePow } from '../src/pow.ts'
 import { majority } from '../src/majority.ts'
 import { conflictingNotice } from '../src/byzantine.ts'
-import { net, disjointPair, byId, rng, rejects, throwsCode, ident, verifier, INITIAL, DIFFICULTY, K, type Net, type Ident } from './fixtures.ts'
+import { net, disjointPair, joinedPair, byId, rng, rejects, throwsCode, ident, verifier, INITIAL, DIFFICULTY, K, type Net, type Ident } from './fixtures.ts'
 
 /** Total karma by majority read over every account: what the network holds. */
 function networkTotal (w: Net, reader: Ident): number {
@@ -74,9 +74,7 @@ describe('a transfer A -> B with k = 5', () => {
   })
 
   it('notices after the credit are answered without a signature check and change nothing; one that differs still goes the full way', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    const { w, A, B } = await joinedPair()
     const bankA = w.bank(A.id)
     const bankB = w.bank(B.id)
     const req = w.request(A, B.id, 30)
