@@ -14,7 +14,7 @@ export async function serveDiag (node: Libp2p): Promise<void> {
   await node.handle(DIAG_PROTOCOL, async (stream) => {
     const reader = new FrameReader(stream, MAX_FRAME)
     try {
-      while (await reader.read(AbortSignal.timeout(30_000)) != null) {}
+      while (await reader.read(30_000) != null) {}
       await stream.close({ signal: AbortSignal.timeout(10_000) })
     } catch (err) {
       stream.abort(asError(err))
@@ -30,7 +30,7 @@ export async function streamThroughput (node: Libp2p, target: PeerId | Multiaddr
   const stream = await node.dialProtocol(target, DIAG_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
   try {
     for (let sent = 0; sent < bytes; sent += frame) {
-      await sendFrame(stream, sent + frame <= bytes ? buf : buf.subarray(0, bytes - sent), AbortSignal.timeout(30_000))
+      await sendFrame(stream, sent + frame <= bytes ? buf : buf.subarray(0, bytes - sent), 30_000)
     }
     await stream.close({ signal: AbortSignal.timeout(60_000) })
   } catch (err) {

@@ -53,8 +53,14 @@ export class FrameReader {
     stream.addEventListener('close', end)
   }
 
-  /** Next frame, or null at a clean end of stream. Throws on a bad or oversize prefix, a truncated frame, a reset, or abort. */
-  async read (signal?: AbortSignal): Promise<Uint8Array | null> {
+  /**
+   * Next frame, or null at a clean end of stream. Throws on a bad or oversize
+   * prefix, a truncated frame, a reset, or abort. `limit`: a signal, or ms to
+   * wait for data (a timer that exists only while waiting; see `Limit`).
+   */
+  async read (limit?: Limit): Promise<Uint8Array | null> {
+    // one deadline for the whole frame, however many chunks it comes in
+    const until = typeof limit === 'number' ? Date.now() + limit : limit
     while (true) {
       const frame = this.tryParse()
       if (frame !== undefined) {
@@ -66,7 +72,7 @@ export class FrameReader {
         if (this.buf.byteLength === 0) return null
         throw new P2payError(ErrorCode.BAD_FRAME, 'stream ended inside a frame')
       }
-      await this.waitForData(signal)
+      await this.waitForData(until)
     }
   }
 
@@ -93,19 +99,34 @@ export class FrameReader {
     return undefined
   }
 
-  private async waitForData (signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted === true) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
+  /** Waits for the next chunk, until `until` (a signal, or a time in ms since the epoch). */
+  private async waitForData (until?: AbortSignal | number): Promise<void> {
+    const signal = typeof until === 'number' ? undefined : until
+    if (signal?.aborted === true || (typeof until === 'number' && Date.now() >= until)) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => { this.wake = undefined; reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out')) }
+      // unref'd, as AbortSignal.timeout's timer is: a pending read does not keep a process alive
+      const timer = typeof until === 'number' ? setTimeout(onAbort, until - Date.now()).unref() : undefined
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.wake = () => { signal?.removeEventListener('abort', onAbort); resolve() }
+      this.wake = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve() }
     })
   }
 }
 
-/** Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap). */
-export async function sendFrame (stream: Stream, data: Uint8Array, signal?: AbortSignal, highWater = 1 << 20): Promise<void> {
+/**
+ * How long an operation may wait: a signal, or a number of ms. A number makes
+ * a timer only when the operation has to wait, and clears it when the wait
+ * ends; `AbortSignal.timeout` makes one per call that fires long after the
+ * call is done, building a DOMException with a stack trace each time, which at
+ * thousands of frames a second is a visible share of a daemon's CPU.
+ */
+export type Limit = AbortSignal | number
+
+/** Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap), at most `limit`. */
+export async function sendFrame (stream: Stream, data: Uint8Array, limit?: Limit, highWater = 1 << 20): Promise<void> {
   stream.send(encodeFrame(data))
+  if (stream.writeBufferLength <= highWater) return
+  const signal = typeof limit === 'number' ? AbortSignal.timeout(limit) : limit
   while (stream.writeBufferLength > highWater) {
     if (stream.status !== 'open') throw new P2payError(ErrorCode.UNREACHABLE, `stream is ${stream.status}`)
     signal?.throwIfAborted()

@@ -7,7 +7,7 @@ import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, utf8 } from './bytes.ts'
 import { ErrorCode, P2payError, asError } from './errors.ts'
-import { FrameReader, sendFrame } from './frames.ts'
+import { FrameReader, sendFrame, type Limit } from './frames.ts'
 import type { Metrics } from './metrics.ts'
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024
@@ -54,14 +54,14 @@ export async function serveRpc (node: Libp2p, protocol: string, handlers: Record
     const inflight = new Set<Promise<void>>()
     const reply = (res: RpcResponse, kind: string): Promise<void> => {
       writing = writing.then(async () => {
-        await sendFrame(stream, utf8(JSON.stringify(res)), AbortSignal.timeout(30_000))
+        await sendFrame(stream, utf8(JSON.stringify(res)), 30_000)
         opts.metrics?.messageSent(kindOf(kind))
       })
       return writing
     }
     try {
       while (true) {
-        const frame = await reader.read(AbortSignal.timeout(IDLE_TIMEOUT_MS))
+        const frame = await reader.read(IDLE_TIMEOUT_MS)
         if (frame == null) break // the caller closed its side: a clean end
         let req: RpcRequest
         try {
@@ -131,61 +131,60 @@ export class RpcClient {
 
   async call<T = unknown> (op: string, args: unknown, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
-    const signal = AbortSignal.timeout(timeoutMs)
-    const stream = await this.streamFor(signal)
+    const end = Date.now() + timeoutMs
+    const stream = await this.streamFor(timeoutMs)
     const id = this.nextId++
     const done = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
-    const onAbort = (): void => {
+    const timer = setTimeout(() => {
       const p = this.pending.get(id)
       if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
+    }, Math.max(0, end - Date.now())).unref()
     // a failed write fails the stream, and with it this call
-    this.write(stream, { id, op, args, kind: options.kind }, signal).catch(() => {})
+    this.write(stream, { id, op, args, kind: options.kind }, Math.max(1, end - Date.now())).catch(() => {})
     try {
       const res = await done as RpcResponse
       if (res.ok) return res.result as T
       throw new P2payError((Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any, String(res.error?.message ?? 'error'), res.error?.details as any)
     } finally {
-      signal.removeEventListener('abort', onAbort)
+      clearTimeout(timer)
     }
   }
 
   /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
   async send (op: string, args: unknown, options: CallOptions = {}): Promise<void> {
-    const signal = AbortSignal.timeout(options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000)
-    const stream = await this.streamFor(signal)
+    const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
+    const stream = await this.streamFor(timeoutMs)
     try {
-      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, signal)
+      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, timeoutMs)
     } catch (err) {
       throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
   }
 
-  /** The open stream to the target, or UNREACHABLE. */
-  private async streamFor (signal: AbortSignal): Promise<Stream> {
+  /** The open stream to the target (opened within `timeoutMs`), or UNREACHABLE. */
+  private async streamFor (timeoutMs: number): Promise<Stream> {
     try {
-      return await this.open(signal)
+      return await this.open(timeoutMs)
     } catch (err) {
       throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
     }
   }
 
   /** Queues one request frame behind the earlier ones; a failed write fails the stream and its pending calls. */
-  private async write (stream: Stream, req: RpcRequest, signal: AbortSignal): Promise<void> {
+  private async write (stream: Stream, req: RpcRequest, limit: Limit): Promise<void> {
     const sent = this.writing.then(async () => {
-      await sendFrame(stream, utf8(JSON.stringify(req)), signal)
+      await sendFrame(stream, utf8(JSON.stringify(req)), limit)
       this.opts.metrics?.messageSent(req.kind ?? req.op)
     })
     this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
     await sent
   }
 
-  private async open (signal: AbortSignal): Promise<Stream> {
+  private async open (timeoutMs: number): Promise<Stream> {
     if (this.stream != null && this.stream.status === 'open') return this.stream
     if (this.opening == null) {
       this.opening = (async () => {
-        const s = await this.node.dialProtocol(this.target, this.protocol, { signal })
+        const s = await this.node.dialProtocol(this.target, this.protocol, { signal: AbortSignal.timeout(timeoutMs) })
         this.stream = s
         this.writing = Promise.resolve()
         void this.readLoop(s, new FrameReader(s, this.opts.maxFrame ?? DEFAULT_MAX_FRAME))

@@ -224,6 +224,35 @@ describe('FrameReader', () => {
     await assert.rejects(p, code(ErrorCode.TIMEOUT))
   })
 
+  it('a limit in ms: buffered frames are returned, a frame arriving in time is read, and waiting longer is TIMEOUT', { timeout: 5000 }, async () => {
+    const fake = fromChunks([encodeFrame(payload(4))], { hangAtEnd: true })
+    const r = new FrameReader(fake.stream, 1024)
+    assert.deepEqual(await r.read(100), payload(4))
+    const t0 = Date.now()
+    await assert.rejects(r.read(100), code(ErrorCode.TIMEOUT))
+    assert.ok(Date.now() - t0 >= 90 && Date.now() - t0 < 2000)
+    // a wait that data ended leaves no timer behind to end the next wait (that one would then miss its frame)
+    const chunks = [encodeFrame(payload(3))]
+    const late = fakeStream(() => chunks.shift(), { hangAtEnd: true })
+    const r2 = new FrameReader(late.stream, 1024)
+    assert.deepEqual(await r2.read(200), payload(3))
+    const next = r2.read(1000)
+    setTimeout(() => { chunks.push(encodeFrame(payload(5))); late.stream.pause(); late.stream.resume() }, 300)
+    assert.deepEqual(await next, payload(5))
+    // the limit is for the whole frame: a frame trickling in a byte at a time cannot stretch it
+    const wire = encodeFrame(payload(40))
+    let at = 0
+    let due = 0
+    const slow = fakeStream(() => due > 0 && at < wire.byteLength ? (due--, wire.subarray(at, ++at)) : undefined, { hangAtEnd: true })
+    const r3 = new FrameReader(slow.stream, 1024)
+    const tick = setInterval(() => { due++; slow.stream.pause(); slow.stream.resume() }, 20)
+    const t1 = Date.now()
+    try {
+      await assert.rejects(r3.read(150), code(ErrorCode.TIMEOUT))
+      assert.ok(Date.now() - t1 < 600, `stretched to ${Date.now() - t1} ms`)
+    } finally { clearInterval(tick) }
+  })
+
   it('an already aborted signal is TIMEOUT', async () => {
     const r = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
     await assert.rejects(r.read(AbortSignal.abort()), code(ErrorCode.TIMEOUT))
@@ -258,5 +287,13 @@ describe('sendFrame', () => {
     const c = new FakeSink()
     c.status = 'closed'
     await assert.rejects(sendFrame(c as unknown as Stream, payload(100), undefined, 50), code(ErrorCode.UNREACHABLE))
+  })
+
+  it('a limit in ms ends a wait for drain that lasts longer', { timeout: 5000 }, async () => {
+    const s = new FakeSink()
+    const t0 = Date.now()
+    await assert.rejects(sendFrame(s as unknown as Stream, payload(100), 100, 50), (e: unknown) => (e as Error).name === 'TimeoutError')
+    assert.ok(Date.now() - t0 >= 90 && Date.now() - t0 < 2000)
+    assert.equal(s.sent.length, 1, 'the frame was handed to the stream once')
   })
 })

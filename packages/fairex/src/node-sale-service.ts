@@ -224,8 +224,8 @@ export class NodeFairex {
   /** Provider side of one sale: 1.1 in, 1.2 + pieces + 2.2 out, 2.3 in, 2.4 out. */
   private async sell (stream: Stream, from: string): Promise<void> {
     const reader = new FrameReader(stream, MAX_SALE_FRAME)
-    const send = async (o: unknown): Promise<void> => { await sendFrame(stream, json(o), AbortSignal.timeout(STEP_TIMEOUT_MS)); this.ctx.metrics.messageSent('fairex-sale') }
-    const m11 = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 1.1')
+    const send = async (o: unknown): Promise<void> => { await sendFrame(stream, json(o), STEP_TIMEOUT_MS); this.ctx.metrics.messageSent('fairex-sale') }
+    const m11 = parse(await reader.read(STEP_TIMEOUT_MS), 'message 1.1')
     const refuse = async (code: string, message: string): Promise<void> => { await send({ m: 'refuse', code, message }) }
     // the judge's current bans are asked for before every sale (one round trip on an open
     // stream); the last list known is used when the judge cannot be reached
@@ -263,7 +263,7 @@ export class NodeFairex {
       for (let i = 0; i < shared.pieceCount; i++) {
         const plain = await next
         if (i + 1 < shared.pieceCount) next = readPieceFrom(fh, shared.size, i + 1, shared.pieceSize)
-        await sendFrame(stream, pieceToSend(sale, i, plain), AbortSignal.timeout(PIECE_TIMEOUT_MS))
+        await sendFrame(stream, pieceToSend(sale, i, plain), PIECE_TIMEOUT_MS)
       }
     } finally {
       await fh.close()
@@ -271,7 +271,7 @@ export class NodeFairex {
     this.ctx.metrics.messageSent('fairex-sale') // the pieces are message 2.1
     const garbage = cheated ? new Uint8Array(randomBytes(32)) : undefined
     await send({ m: '2.2', ...chequeMessage(sale, { now: Date.now(), ...(garbage != null ? { garbageKey: garbage } : {}) }) })
-    const { m, ...m23 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.3')
+    const { m, ...m23 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.3')
     if (m !== '2.3') return
     const { message2_4, deposit } = onChequeAccepted(sale, m23)
     // the countersigned cheque is ours to deposit: on disk before the key leaves
@@ -334,9 +334,9 @@ export class NodeFairex {
     const fh = await open(part, 'w')
     let key: string | undefined
     try {
-      await sendFrame(stream, json({ m: '1.1', fileId, ...(message1_1 as object) }), AbortSignal.timeout(STEP_TIMEOUT_MS))
+      await sendFrame(stream, json({ m: '1.1', fileId, ...(message1_1 as object) }), STEP_TIMEOUT_MS)
       this.ctx.metrics.messageSent('fairex-sale')
-      const m12 = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 1.2')
+      const m12 = parse(await reader.read(STEP_TIMEOUT_MS), 'message 1.2')
       if (m12?.m === 'refuse') throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
       const { m: _m, ...message1_2 } = m12
       onAccept(state, message1_2)
@@ -350,7 +350,7 @@ export class NodeFairex {
       let flushing: Promise<void> | undefined
       let unflushed = 0
       for (let i = 0; i < offer.pieceHashes.length; i++) {
-        const bytes = await reader.read(AbortSignal.timeout(PIECE_TIMEOUT_MS))
+        const bytes = await reader.read(PIECE_TIMEOUT_MS)
         if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
         // a plain piece that fails its hash throws here, before anything is signed
         if (onPiece(state, i, bytes) === 'plain') {
@@ -369,7 +369,7 @@ export class NodeFairex {
       }
       await Promise.all(writing)
       await flushing
-      const { m: _m22, ...m22 } = parse(await reader.read(AbortSignal.timeout(STEP_TIMEOUT_MS)), 'message 2.2')
+      const { m: _m22, ...m22 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.2')
       const m23 = onCheque(state, m22)
       // the evidence is on disk before the signature leaves: a crash can still dispute
       const keyCheck: KeyCheck = {
@@ -377,10 +377,10 @@ export class NodeFairex {
         sek: toB64(state.sek!), pieces: offer.pieceHashes.map(toHex).join(''), form: offer.form
       }
       await this.store.apply(() => this.t.purchases.set(serial, { ...rec, status: 'paid', evidence: { dispute: disputeBundle(state), ...(offer.form === 'fixed' ? { complaint: complaint(state) } : {}), key: keyCheck } }))
-      await sendFrame(stream, json({ m: '2.3', ...m23 }), AbortSignal.timeout(STEP_TIMEOUT_MS))
+      await sendFrame(stream, json({ m: '2.3', ...m23 }), STEP_TIMEOUT_MS)
       this.ctx.metrics.messageSent('fairex-sale')
       try {
-        const m24 = parse(await reader.read(AbortSignal.timeout(KEY_TIMEOUT_MS)), 'message 2.4')
+        const m24 = parse(await reader.read(KEY_TIMEOUT_MS), 'message 2.4')
         key = typeof m24?.key === 'string' ? m24.key : undefined
       } catch (err) {
         this.ctx.log.warn('no key from the provider; going to the TTP', { serial, err: asError(err) })
