@@ -60,7 +60,7 @@ export class FrameReader {
    */
   async read (limit?: Limit): Promise<Uint8Array | null> {
     // one deadline for the whole frame, however many chunks it comes in
-    const until = typeof limit === 'number' ? Date.now() + limit : limit
+    const until = typeof limit === 'number' ? performance.now() + limit : limit
     while (true) {
       const frame = this.tryParse()
       if (frame !== undefined) {
@@ -99,14 +99,14 @@ export class FrameReader {
     return undefined
   }
 
-  /** Waits for the next chunk, until `until` (a signal, or a time in ms since the epoch). */
+  /** Waits for the next chunk, until `until` (a signal, or a `performance.now()` time). */
   private async waitForData (until?: AbortSignal | number): Promise<void> {
     const signal = typeof until === 'number' ? undefined : until
-    if (signal?.aborted === true || (typeof until === 'number' && Date.now() >= until)) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
+    if (signal?.aborted === true || (typeof until === 'number' && performance.now() >= until)) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => { this.wake = undefined; reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out')) }
       // unref'd, as AbortSignal.timeout's timer is: a pending read does not keep a process alive
-      const timer = typeof until === 'number' ? setTimeout(onAbort, until - Date.now()).unref() : undefined
+      const timer = typeof until === 'number' ? setTimeout(onAbort, Math.max(0, Math.ceil(until - performance.now()))).unref() : undefined
       signal?.addEventListener('abort', onAbort, { once: true })
       this.wake = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve() }
     })
@@ -115,29 +115,34 @@ export class FrameReader {
 
 /**
  * How long an operation may wait: a signal, or a number of ms. A number makes
- * a timer only when the operation has to wait, and clears it when the wait
- * ends; `AbortSignal.timeout` makes one per call that fires long after the
- * call is done, building a DOMException with a stack trace each time, which at
- * thousands of frames a second is a visible share of a daemon's CPU.
+ * a timer only while the operation waits and clears it when the wait ends
+ * (then a timeout is TIMEOUT); `AbortSignal.timeout` makes one per call that
+ * fires long after the call is done, building a DOMException with a stack
+ * trace each time, which at thousands of frames a second is a visible share of
+ * a daemon's CPU. Deadlines run on the monotonic clock.
  */
 export type Limit = AbortSignal | number
 
 /** Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap), at most `limit`. */
 export async function sendFrame (stream: Stream, data: Uint8Array, limit?: Limit, highWater = 1 << 20): Promise<void> {
   stream.send(encodeFrame(data))
-  if (stream.writeBufferLength <= highWater) return
-  const signal = typeof limit === 'number' ? AbortSignal.timeout(limit) : limit
+  const until = typeof limit === 'number' ? performance.now() + limit : undefined
+  const signal = typeof limit === 'number' ? undefined : limit
   while (stream.writeBufferLength > highWater) {
     if (stream.status !== 'open') throw new P2payError(ErrorCode.UNREACHABLE, `stream is ${stream.status}`)
     signal?.throwIfAborted()
+    if (until !== undefined && performance.now() >= until) throw new P2payError(ErrorCode.TIMEOUT, 'write timed out waiting for the stream to drain')
     await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined
       const done = (): void => {
+        clearTimeout(timer)
         stream.removeEventListener('drain', done)
         stream.removeEventListener('idle', done)
         stream.removeEventListener('close', done)
         signal?.removeEventListener('abort', done)
         resolve()
       }
+      if (until !== undefined) timer = setTimeout(done, Math.max(0, Math.ceil(until - performance.now()))).unref()
       stream.addEventListener('drain', done)
       stream.addEventListener('idle', done)
       stream.addEventListener('close', done)

@@ -7,7 +7,7 @@ import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, utf8 } from './bytes.ts'
 import { ErrorCode, P2payError, asError } from './errors.ts'
-import { FrameReader, sendFrame, type Limit } from './frames.ts'
+import { FrameReader, sendFrame } from './frames.ts'
 import type { Metrics } from './metrics.ts'
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024
@@ -131,16 +131,16 @@ export class RpcClient {
 
   async call<T = unknown> (op: string, args: unknown, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
-    const end = Date.now() + timeoutMs
+    const end = performance.now() + timeoutMs
     const stream = await this.streamFor(timeoutMs)
     const id = this.nextId++
     const done = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
     const timer = setTimeout(() => {
       const p = this.pending.get(id)
       if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
-    }, Math.max(0, end - Date.now())).unref()
+    }, Math.max(0, Math.ceil(end - performance.now()))).unref()
     // a failed write fails the stream, and with it this call
-    this.write(stream, { id, op, args, kind: options.kind }, Math.max(1, end - Date.now())).catch(() => {})
+    this.write(stream, { id, op, args, kind: options.kind }, end).catch(() => {})
     try {
       const res = await done as RpcResponse
       if (res.ok) return res.result as T
@@ -153,9 +153,10 @@ export class RpcClient {
   /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
   async send (op: string, args: unknown, options: CallOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
+    const end = performance.now() + timeoutMs
     const stream = await this.streamFor(timeoutMs)
     try {
-      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, timeoutMs)
+      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, end)
     } catch (err) {
       throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
@@ -170,10 +171,14 @@ export class RpcClient {
     }
   }
 
-  /** Queues one request frame behind the earlier ones; a failed write fails the stream and its pending calls. */
-  private async write (stream: Stream, req: RpcRequest, limit: Limit): Promise<void> {
+  /**
+   * Queues one request frame behind the earlier ones, to be written by `end`
+   * (a `performance.now()` time: time in the queue counts); a failed write
+   * fails the stream and its pending calls.
+   */
+  private async write (stream: Stream, req: RpcRequest, end: number): Promise<void> {
     const sent = this.writing.then(async () => {
-      await sendFrame(stream, utf8(JSON.stringify(req)), limit)
+      await sendFrame(stream, utf8(JSON.stringify(req)), Math.max(0, end - performance.now()))
       this.opts.metrics?.messageSent(req.kind ?? req.op)
     })
     this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
