@@ -258,7 +258,7 @@ const per = (a: { messages: number, generated: number, verified: number }, b: ty
   ({ messages: Math.round((b.messages - a.messages) / n * 10) / 10, generated: Math.round((b.generated - a.generated) / n * 10) / 10, verified: Math.round((b.verified - a.verified) / n * 10) / 10 })
 
 /** One 16-node Karma swarm with bank-sets of size k: latency of transfers one at a time, then throughput with every node paying at once. */
-async function karmaRun (k: number, nodesN: number, sequential: number, perNode: number, warmup: number): Promise<Record<string, any>> {
+async function karmaRun (k: number, nodesN: number, sequential: number, perNode: number, warmup: number, counted: number): Promise<Record<string, any>> {
   const { bankSet } = await import('@p2pay/karma')
   const swarm = new Swarm(`bench-karma-k${k}`)
   try {
@@ -288,8 +288,14 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
       await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 })
       if (i < COLD) cold.push(performance.now() - t0)
     }
-    const kinds = ['karma-transfer']
-    const c0 = await kindCounts(nodes, kinds)
+    // the outboxes ask bank(B) what it credited some seconds later: those messages belong to the transfers before
+    const outboxesEmpty = async (): Promise<void> => {
+      for (const until = Date.now() + 60_000; Date.now() < until; await new Promise(resolve => setTimeout(resolve, 500))) {
+        const outboxes = await Promise.all(nodes.map(async d => (await d.api('GET', '/v1/karma/status')).outbox as number))
+        if (outboxes.every(n => n === 0)) break
+      }
+    }
+    // latency in the steady state: the outboxes' questions about earlier transfers go on meanwhile
     const lat: number[] = []
     for (let i = 0; i < sequential; i++) {
       const [a, b] = pair()
@@ -297,11 +303,12 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
       await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 })
       lat.push(performance.now() - t0)
     }
-    // the outboxes ask bank(B) what it credited some seconds later: those messages belong to these transfers too
-    for (const until = Date.now() + 60_000; Date.now() < until; await new Promise(resolve => setTimeout(resolve, 500))) {
-      const outboxes = await Promise.all(nodes.map(async d => (await d.api('GET', '/v1/karma/status')).outbox as number))
-      if (outboxes.every(n => n === 0)) break
-    }
+    // messages and signatures: counted over transfers of their own, from empty outboxes until the outboxes are empty again
+    await outboxesEmpty()
+    const kinds = ['karma-transfer']
+    const c0 = await kindCounts(nodes, kinds)
+    for (let i = 0; i < counted; i++) { const [a, b] = pair(); await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 }) }
+    await outboxesEmpty()
     const c1 = await kindCounts(nodes, kinds)
     const t0 = performance.now()
     const results = await Promise.allSettled(nodes.map(async (d, i) => { for (let j = 0; j < perNode; j++) await d.api('POST', '/v1/karma/transfer', { to: ids[(i + 1 + rnd(nodesN - 1)) % nodesN], amount: 1 }) }))
@@ -326,7 +333,7 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
       latencyMs: { p50: pct(lat, 50), p99: pct(lat, 99), count: lat.length, afterWarmup: warmup },
       coldLatencyMs: { p50: pct(cold, 50), p99: pct(cold, 99), count: cold.length },
       throughput: { transfers: nodesN * perNode, failedWorkers: failed, ms: Math.round(ms), perSecond: Math.round(nodesN * perNode / (ms / 1000) * 10) / 10 },
-      perTransfer: per(c0, c1, sequential),
+      perTransfer: per(c0, c1, counted),
       conservation: unsettled.length === 0 && total === 1000 * nodesN,
       unsettled
     }
@@ -365,12 +372,13 @@ async function karma (): Promise<void> {
   const sequential = int('transfers', 200)
   const perNode = int('per-node', 10)
   const warmup = Math.max(COLD, int('warmup', 400))
+  const counted = int('counted', 100)
   const ks = typeof flags.k === 'string' ? flags.k.split(',').map(Number) : [3, 5, 7]
-  say(`Karma benchmark: ${nodesN} nodes + a bootstrap broker as processes on 127.0.0.1, synced LevelDB; k = ${ks.join(', ')}; ${warmup} transfers one at a time to warm up, ${sequential} more measured, then ${perNode} per node with all nodes paying at once`)
+  say(`Karma benchmark: ${nodesN} nodes + a bootstrap broker as processes on 127.0.0.1, synced LevelDB; k = ${ks.join(', ')}; ${warmup} transfers one at a time to warm up (at least ${COLD}), ${sequential} more for latency, ${counted} for messages and signatures, then ${perNode} per node with all nodes paying at once`)
   const runs: Array<Record<string, any>> = []
   for (const k of ks) {
     say(`  k = ${k} ...`)
-    runs.push(await karmaRun(k, nodesN, sequential, perNode, warmup))
+    runs.push(await karmaRun(k, nodesN, sequential, perNode, warmup, counted))
   }
   say('  baseline: PPay direct payments ...')
   const base = await ppayDirect(sequential, 2000, warmup)
