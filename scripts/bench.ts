@@ -293,16 +293,18 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
     await Promise.all(nodes.map(async d => { for (const id of ids) { await d.api('GET', `/v1/karma/bankset?peer=${id}`); await d.api('GET', `/v1/karma/balance?peer=${id}`) } }))
     let seed = k
     const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
-    const pair = (): [Daemon, string] => { const a = rnd(nodesN); const b = (a + 1 + rnd(nodesN - 1)) % nodesN; return [nodes[a], ids[b]] }
+    /** one transfer between a random pair, through the control API; its latency in ms */
+    const transfer = async (): Promise<number> => {
+      const a = rnd(nodesN)
+      const b = (a + 1 + rnd(nodesN - 1)) % nodesN
+      const t0 = performance.now()
+      await nodes[a].api('POST', '/v1/karma/transfer', { to: ids[b], amount: 1 })
+      return performance.now() - t0
+    }
     // warm-up, as a daemon that has run for a while: V8 compiles a process's hot code only after it ran many
     // times, and each of the 16 processes sees a fraction of every transfer; the first 100 are reported apart
     const cold: number[] = []
-    for (let i = 0; i < warmup; i++) {
-      const [a, b] = pair()
-      const t0 = performance.now()
-      await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 })
-      if (i < COLD) cold.push(performance.now() - t0)
-    }
+    for (let i = 0; i < warmup; i++) { const ms = await transfer(); if (i < COLD) cold.push(ms) }
     // the outboxes ask bank(B) what it credited some seconds later: those messages belong to the transfers before
     const outboxesEmpty = async (): Promise<void> => {
       for (const until = Date.now() + 60_000; Date.now() < until; await new Promise(resolve => setTimeout(resolve, 500))) {
@@ -313,18 +315,13 @@ async function karmaRun (k: number, nodesN: number, sequential: number, perNode:
     // latency in the steady state: the outboxes' questions about earlier transfers go on meanwhile
     const lat: number[] = []
     const cpu0 = swarmCpuMs(nodes)
-    for (let i = 0; i < sequential; i++) {
-      const [a, b] = pair()
-      const t0 = performance.now()
-      await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 })
-      lat.push(performance.now() - t0)
-    }
+    for (let i = 0; i < sequential; i++) lat.push(await transfer())
     const cpu1 = swarmCpuMs(nodes)
     // messages and signatures: counted over transfers of their own, from empty outboxes until the outboxes are empty again
     await outboxesEmpty()
     const kinds = ['karma-transfer']
     const c0 = await kindCounts(nodes, kinds)
-    for (let i = 0; i < counted; i++) { const [a, b] = pair(); await a.api('POST', '/v1/karma/transfer', { to: b, amount: 1 }) }
+    for (let i = 0; i < counted; i++) await transfer()
     await outboxesEmpty()
     const c1 = await kindCounts(nodes, kinds)
     const t0 = performance.now()

@@ -15,14 +15,14 @@
 // apply the same debits in the same order; credits commute. A refusal changes
 // nothing, so the payer (or service) retries the same signed request until a
 // majority of its bank has applied it.
-import { ErrorCode, fail, fromB64, P2payError, sha256Hex, type Signer, type Table, type Verifier } from '@p2pay/core'
+import { canonicalJson, ErrorCode, fail, fromB64, P2payError, sha256Hex, type Signer, type Table, type Verifier } from '@p2pay/core'
 import { checkPeerId } from './ids.ts'
 import { majority, majorityValue } from './majority.ts'
 import { applyAmount, checkFactor, checkMessageEpoch, GENESIS, rescaleBalance, type EpochState, type Factor } from './epoch.ts'
 import { checkDifficulty } from './pow.ts'
 import {
   MAX_EXPORTED_CREDITS, MAX_KARMA, MAX_STATE_PAGES, checkChallenge, isUint, makeBalance, makeNotice, makeReceipt, makeReport, makeState,
-  openHeartbeat, openJoin, openNotice, openState, openTransfer, peekSigned, TAG, type NoticeBody, type NoticeDefect, type Signed, type StateBody, type TransferBody
+  noticeOf, openHeartbeat, openJoin, openNotice, openState, openTransfer, peekSigned, TAG, type NoticeBody, type NoticeDefect, type Signed, type StateBody, type TransferBody
 } from './messages.ts'
 
 export interface AccountRow {
@@ -275,10 +275,15 @@ export class Member {
     if (n === undefined) return undefined
     const b = n.body
     const row = typeof b.requestHash === 'string' ? this.t.credits.get(b.requestHash) : undefined
-    if (row?.status !== 'credited' || row.adopted === true || b.member !== n.signer || Object.keys(b).length !== 8) return undefined
-    if (b.from !== row.from || b.to !== row.to || b.amount !== row.amount || b.nonce !== row.nonce || b.epoch !== row.epoch) return undefined
-    // last, being the dearest: the request it carries is the one credited (other bytes would make it a lie)
-    try { if (typeof b.request !== 'string' || sha256Hex(fromB64(b.request)) !== b.requestHash) return undefined } catch { return undefined }
+    if (row?.status !== 'credited' || row.adopted === true) return undefined
+    try {
+      // exactly what its signer's notice for the credited request says (a credit seen here holds the request's fields)
+      if (canonicalJson(b) !== canonicalJson(noticeOf(n.signer, row as Required<CreditRow>, b.requestHash, b.request))) return undefined
+      // last, being the dearest: the request it carries is the one credited (other bytes would make it a lie)
+      if (sha256Hex(fromB64(b.request)) !== b.requestHash) return undefined
+    } catch {
+      return undefined
+    }
     return { status: 'already-credited', requestHash: b.requestHash, receipt: this.receiptFor(b.requestHash)! }
   }
 

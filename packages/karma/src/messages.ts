@@ -139,8 +139,12 @@ export function openTransfer (verifier: Verifier, b64: unknown): Signed<Transfer
 
 /** The one notice a member may sign for a request: everything but `member` comes from A's request. */
 export function noticeFor (member: string, request: Signed<TransferBody>): NoticeBody {
-  const r = request.body
-  return { member, from: r.from, to: r.to, amount: r.amount, nonce: r.nonce, epoch: r.epoch, requestHash: request.hash, request: request.b64 }
+  return noticeOf(member, request.body, request.hash, request.b64)
+}
+
+/** A notice's body from a request's fields, hash and bytes: the one shape every notice is compared with. */
+export function noticeOf (member: string, r: Pick<TransferBody, 'from' | 'to' | 'amount' | 'nonce' | 'epoch'>, requestHash: string, request: string): NoticeBody {
+  return { member, from: r.from, to: r.to, amount: r.amount, nonce: r.nonce, epoch: r.epoch, requestHash, request }
 }
 
 export function makeNotice (signer: Signer, request: Signed<TransferBody>): Signed<NoticeBody> {
