@@ -6,11 +6,13 @@ import { Swarm, type Daemon } from './lib/swarm.ts'
 const swarm = new Swarm('demo')
 const names = new Map<string, string>()
 const name = (id: string): string => names.get(id) ?? id.slice(-8)
-const line = (s = ''): void => { process.stdout.write(s + '\n') }
+const line = (s = ''): void => {
+  process.stdout.write(s + '\n')
+}
 let lastSn = ''
 const counts = { payments: 0, reassignments: 0, downtime: 0, layered: 0, cashed: 0 }
 
-async function pay (from: Daemon, to: Daemon, amount: number, layered = false): Promise<void> {
+async function pay(from: Daemon, to: Daemon, amount: number, layered = false): Promise<void> {
   const r = await from.api('POST', '/v1/pay', { to: to.peerId, amount, layered })
   counts.payments++
   lastSn = r.coins[0].sn
@@ -20,10 +22,12 @@ async function pay (from: Daemon, to: Daemon, amount: number, layered = false): 
     if (v === 'downtime') counts.downtime++
     if (v === 'layer') counts.layered++
   }
-  line(`  ${name(from.peerId)} paid ${name(to.peerId)} ${amount} with ${r.coins.length} coin(s) via ${[...new Set(vias)].join(', ')}`)
+  line(
+    `  ${name(from.peerId)} paid ${name(to.peerId)} ${amount} with ${r.coins.length} coin(s) via ${[...new Set(vias)].join(', ')}`
+  )
 }
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   line('p2pay demo: PPay on a local libp2p swarm (broker + alice, bob, carol as separate processes)')
   const broker = await swarm.startBroker()
   const [alice, bob, carol] = await swarm.startNodes(3, ['--allow-cheats'])
@@ -48,7 +52,9 @@ async function main (): Promise<void> {
   await alice.start()
   await alice.api('POST', '/v1/sync')
   const trail = (await alice.api('GET', `/v1/trail?sn=${lastSn}`)).trail
-  line(`  alice is back; her audit trail for that coin now ends with: seq ${trail.at(-1).seq} to ${name(trail.at(-1).holder)}, signed by the ${trail.at(-1).by}`)
+  line(
+    `  alice is back; her audit trail for that coin now ends with: seq ${trail.at(-1).seq} to ${name(trail.at(-1).holder)}, signed by the ${trail.at(-1).by}`
+  )
 
   line('\n4. layered coins: bob pays by adding a layer instead of asking alice')
   await pay(bob, carol, 5, true)
@@ -65,7 +71,9 @@ async function main (): Promise<void> {
     const c = await d.api('POST', '/v1/cash')
     counts.cashed += c.paid
     const comp = c.coins.filter((x: any) => x.from === 'compensation').length
-    line(`  ${name(d.peerId).padEnd(6)} cashed ${c.paid} coin(s) worth ${c.value}${comp > 0 ? ` (${comp} paid from the cheater's account)` : ''}${c.refused.length > 0 ? `, ${c.refused.length} refused` : ''}`)
+    line(
+      `  ${name(d.peerId).padEnd(6)} cashed ${c.paid} coin(s) worth ${c.value}${comp > 0 ? ` (${comp} paid from the cheater's account)` : ''}${c.refused.length > 0 ? `, ${c.refused.length} refused` : ''}`
+    )
   }
   const refund = await alice.api('POST', '/v1/refund')
   const refundB = await bob.api('POST', '/v1/refund')
@@ -75,13 +83,24 @@ async function main (): Promise<void> {
   const accounts = (await broker.api('GET', '/v1/accounts')).accounts
   const audit = await broker.api('GET', '/v1/audit')
   line('\nSummary')
-  line(`  payments ${counts.payments}, coin reassignments via owner ${counts.reassignments}, via broker (owner offline) ${counts.downtime}, layered ${counts.layered}, coins cashed ${counts.cashed}`)
+  line(
+    `  payments ${counts.payments}, coin reassignments via owner ${counts.reassignments}, via broker (owner offline) ${counts.downtime}, layered ${counts.layered}, coins cashed ${counts.cashed}`
+  )
   for (const f of frauds) {
-    line(`  fraud proof ${f.id.slice(0, 12)}…: ${f.kind}, cheater ${name(f.cheater)}, coin ${f.sn.slice(0, 8)}…, ${f.evidence.length} envelopes signed by the cheater; compensated ${f.compensated.map((c: any) => `${name(c.holder)} ${c.value}`).join(', ') || 'nobody yet'}`)
+    line(
+      `  fraud proof ${f.id.slice(0, 12)}…: ${f.kind}, cheater ${name(f.cheater)}, coin ${f.sn.slice(0, 8)}…, ${f.evidence.length} envelopes signed by the cheater; compensated ${f.compensated.map((c: any) => `${name(c.holder)} ${c.value}`).join(', ') || 'nobody yet'}`
+    )
   }
-  line(`  balances: ${Object.entries(accounts).map(([k, v]) => `${name(k)} ${String(v)}`).join(', ')}`)
-  line(`  conservation: balances ${audit.balances} + outstanding coins ${audit.outstanding} = topped up ${audit.toppedUp}: ${audit.holds ? 'holds' : 'BROKEN'}`)
-  if (!audit.holds || frauds.length !== 1 || frauds[0].cheater !== bob.peerId) throw new Error('demo outcome is not what the protocol promises')
+  line(
+    `  balances: ${Object.entries(accounts)
+      .map(([k, v]) => `${name(k)} ${String(v)}`)
+      .join(', ')}`
+  )
+  line(
+    `  conservation: balances ${audit.balances} + outstanding coins ${audit.outstanding} = topped up ${audit.toppedUp}: ${audit.holds ? 'holds' : 'BROKEN'}`
+  )
+  if (!audit.holds || frauds.length !== 1 || frauds[0].cheater !== bob.peerId)
+    throw new Error('demo outcome is not what the protocol promises')
 }
 
 try {

@@ -12,7 +12,9 @@ const swarm = new Swarm('ppay')
 let broker: Daemon, X: Daemon, Y: Daemon, Z: Daemon, W: Daemon
 const balance = async (d: Daemon): Promise<number> => (await broker.api('GET', `/v1/account?id=${d.peerId}`)).balance
 /** Cashes whatever each node still holds, so a test's balance deltas are its own. */
-const settle = async (): Promise<void> => { for (const d of [X, Y, Z, W]) await d.api('POST', '/v1/cash') }
+const settle = async (): Promise<void> => {
+  for (const d of [X, Y, Z, W]) await d.api('POST', '/v1/cash')
+}
 const paidFor = (cash: { coins: Array<{ sn: string }> }, sn: string): unknown => cash.coins.find(c => c.sn === sn)
 const held = async (d: Daemon): Promise<any[]> => (await d.api('GET', '/v1/coins')).held
 
@@ -21,7 +23,9 @@ before(async () => {
   ;[X, Y, Z, W] = await swarm.startNodes(4, ['--allow-cheats'])
   for (const d of [X, Y, Z, W]) await broker.cli('broker', 'topup', '--account', d.peerId, '--amount', '1000')
 })
-after(async () => { await swarm.stopAll() })
+after(async () => {
+  await swarm.stopAll()
+})
 
 test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash', async () => {
   const bought = await X.cli('buy', '--count', '10', '--value', '5')
@@ -29,7 +33,13 @@ test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash
   assert.equal(await balance(X), 950)
 
   const p1 = await X.cli('pay', '--to', Y.peerId, '--amount', '10')
-  assert.deepEqual(p1.coins.map((c: any) => [c.via, c.delivered]), [['assign', true], ['assign', true]])
+  assert.deepEqual(
+    p1.coins.map((c: any) => [c.via, c.delivered]),
+    [
+      ['assign', true],
+      ['assign', true]
+    ]
+  )
   assert.equal((await held(Y)).filter(h => h.status === 'held').length, 2)
 
   // Y spends one on to Z: request to X, X assigns seq 2 to Z
@@ -37,7 +47,13 @@ test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash
   assert.equal(p2.coins[0].via, 'reassign')
   const sn = p2.coins[0].sn
   const trail = (await X.api('GET', `/v1/trail?sn=${sn}`)).trail
-  assert.deepEqual(trail.map((e: any) => [e.seq, e.holder, e.by, e.request != null]), [[1, Y.peerId, 'owner', false], [2, Z.peerId, 'owner', true]])
+  assert.deepEqual(
+    trail.map((e: any) => [e.seq, e.holder, e.by, e.request != null]),
+    [
+      [1, Y.peerId, 'owner', false],
+      [2, Z.peerId, 'owner', true]
+    ]
+  )
 
   // the owner goes down: Z's spend of that coin takes the broker's downtime path
   const idBefore = X.peerId
@@ -107,53 +123,62 @@ test('fraud: the owner assigns one coin to two holders; the owner is convicted a
   assert.equal((await audit(broker)).holds, true)
 })
 
-test('fraud: a holder cashes a coin it already spent; it is convicted by its own request and pays the payee', async () => {
-  await settle()
-  await X.api('POST', '/v1/buy', { count: 1, value: 11 })
-  await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 11 })
-  const { coins: [{ sn }] } = await Y.api('POST', '/v1/pay', { to: Z.peerId, amount: 11 })
-  const startY = await balance(Y)
-  const startZ = await balance(Z)
-  // Y cashes its superseded assignment first, and is paid (the broker cannot know yet)
-  const stale = await Y.api('POST', '/v1/cheat/cash-spent', { sn })
-  assert.deepEqual(paidFor(stale, sn), { sn, value: 11, from: 'coin' })
-  // Z cashes the real assignment: it carries Y's signed request, which convicts Y
-  const honest = await Z.api('POST', '/v1/cash')
-  assert.deepEqual(paidFor(honest, sn), { sn, value: 11, from: 'compensation' })
-  const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
-  assert.equal(f.kind, 'holder-cash-after-spend')
-  assert.equal(f.cheater, Y.peerId)
-  assert.deepEqual(f.compensated, [{ holder: Z.peerId, value: 11 }])
-  assert.equal(await balance(Z), startZ + 11)
-  assert.equal(await balance(Y), startY) // paid once by the coin, debited once by the fine
-  assert.equal((await audit(broker)).holds, true)
-})
+test(
+  'fraud: a holder cashes a coin it already spent; it is convicted by ' + 'its own request and pays the payee',
+  async () => {
+    await settle()
+    await X.api('POST', '/v1/buy', { count: 1, value: 11 })
+    await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 11 })
+    const {
+      coins: [{ sn }]
+    } = await Y.api('POST', '/v1/pay', { to: Z.peerId, amount: 11 })
+    const startY = await balance(Y)
+    const startZ = await balance(Z)
+    // Y cashes its superseded assignment first, and is paid (the broker cannot know yet)
+    const stale = await Y.api('POST', '/v1/cheat/cash-spent', { sn })
+    assert.deepEqual(paidFor(stale, sn), { sn, value: 11, from: 'coin' })
+    // Z cashes the real assignment: it carries Y's signed request, which convicts Y
+    const honest = await Z.api('POST', '/v1/cash')
+    assert.deepEqual(paidFor(honest, sn), { sn, value: 11, from: 'compensation' })
+    const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
+    assert.equal(f.kind, 'holder-cash-after-spend')
+    assert.equal(f.cheater, Y.peerId)
+    assert.deepEqual(f.compensated, [{ holder: Z.peerId, value: 11 }])
+    assert.equal(await balance(Z), startZ + 11)
+    assert.equal(await balance(Y), startY) // paid once by the coin, debited once by the fine
+    assert.equal((await audit(broker)).holds, true)
+  }
+)
 
-test('fraud: a holder spends one coin on two payees (owner and downtime path); it is convicted, both payees are paid', async () => {
-  await settle()
-  await X.api('POST', '/v1/buy', { count: 1, value: 13 })
-  await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 13 })
-  const startY = await balance(Y)
-  const startZ = await balance(Z)
-  const startW = await balance(W)
-  const { sn } = await Y.api('POST', '/v1/cheat/double-spend', { to1: Z.peerId, to2: W.peerId })
-  // the owner finds the conflict when it syncs the broker's downtime log
-  const sync = await X.api('POST', '/v1/sync')
-  assert.equal(sync.frauds.length, 1)
-  const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
-  assert.equal(f.kind, 'holder-double-spend')
-  assert.equal(f.cheater, Y.peerId)
-  assert.deepEqual(paidFor(await Z.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'coin' })
-  assert.deepEqual(paidFor(await W.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'compensation' })
-  assert.equal(await balance(Z), startZ + 13)
-  assert.equal(await balance(W), startW + 13)
-  assert.equal(await balance(Y), startY - 13)
-  assert.equal((await audit(broker)).holds, true)
-})
+test(
+  'fraud: a holder spends one coin on two payees (owner and downtime ' + 'path); it is convicted, both payees are paid',
+  async () => {
+    await settle()
+    await X.api('POST', '/v1/buy', { count: 1, value: 13 })
+    await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 13 })
+    const startY = await balance(Y)
+    const startZ = await balance(Z)
+    const startW = await balance(W)
+    const { sn } = await Y.api('POST', '/v1/cheat/double-spend', { to1: Z.peerId, to2: W.peerId })
+    // the owner finds the conflict when it syncs the broker's downtime log
+    const sync = await X.api('POST', '/v1/sync')
+    assert.equal(sync.frauds.length, 1)
+    const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
+    assert.equal(f.kind, 'holder-double-spend')
+    assert.equal(f.cheater, Y.peerId)
+    assert.deepEqual(paidFor(await Z.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'coin' })
+    assert.deepEqual(paidFor(await W.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'compensation' })
+    assert.equal(await balance(Z), startZ + 13)
+    assert.equal(await balance(W), startW + 13)
+    assert.equal(await balance(Y), startY - 13)
+    assert.equal((await audit(broker)).holds, true)
+  }
+)
 
 test('metrics count Table I work per transaction kind; the CLI explains itself and fails clearly', async () => {
   const metrics: string = await Y.api('GET', '/metrics')
-  const value = (name: string, kind: string): number => Number(new RegExp(`^p2pay_${name}\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
+  const value = (name: string, kind: string): number =>
+    Number(new RegExp(`^p2pay_${name}\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
   assert.ok(value('signatures_verified_total', 'pay') > 0)
   assert.ok(value('signatures_generated_total', 'reassign') > 0)
   assert.ok(value('messages_sent_total', 'reassign') > 0)
@@ -165,7 +190,24 @@ test('metrics count Table I work per transaction kind; the CLI explains itself a
     assert.match(out, /Usage: p2pay /, cmd.join(' '))
     assert.match(out, /Examples:\n  p2pay /, cmd.join(' '))
   }
-  await assert.rejects(run(process.execPath, [CLI, 'balance', '--data-dir', join(swarm.dir, 'nowhere')]), (err: any) => err.code === 1 && /no running daemon found/.test(err.stderr))
-  await assert.rejects(run(process.execPath, [CLI, 'pay', '--data-dir', Y.dataDir, '--to', W.peerId]), (err: any) => err.code === 2 && /--amount is required/.test(err.stderr))
-  await assert.rejects(run(process.execPath, [CLI, 'node', 'start', '--data-dir', join(swarm.dir, 'x'), '--broker', '/ip4/127.0.0.1/tcp/1']), (err: any) => err.code === 2 && /\/p2p\/<peer id>/.test(err.stderr))
+  await assert.rejects(
+    run(process.execPath, [CLI, 'balance', '--data-dir', join(swarm.dir, 'nowhere')]),
+    (err: any) => err.code === 1 && /no running daemon found/.test(err.stderr)
+  )
+  await assert.rejects(
+    run(process.execPath, [CLI, 'pay', '--data-dir', Y.dataDir, '--to', W.peerId]),
+    (err: any) => err.code === 2 && /--amount is required/.test(err.stderr)
+  )
+  await assert.rejects(
+    run(process.execPath, [
+      CLI,
+      'node',
+      'start',
+      '--data-dir',
+      join(swarm.dir, 'x'),
+      '--broker',
+      '/ip4/127.0.0.1/tcp/1'
+    ]),
+    (err: any) => err.code === 2 && /\/p2p\/<peer id>/.test(err.stderr)
+  )
 })

@@ -1,9 +1,13 @@
 // Reads the Table I counters of running daemons from their Prometheus /metrics.
 import type { Daemon } from './swarm.ts'
 
-export interface Counts { messages: number, generated: number, verified: number }
+export interface Counts {
+  messages: number
+  generated: number
+  verified: number
+}
 
-export async function counts (daemons: Daemon[]): Promise<Counts> {
+export async function counts(daemons: Daemon[]): Promise<Counts> {
   const total: Counts = { messages: 0, generated: 0, verified: 0 }
   for (const d of daemons) {
     const text: string = await d.api('GET', '/metrics')
@@ -19,7 +23,11 @@ export async function counts (daemons: Daemon[]): Promise<Counts> {
   return total
 }
 
-export function perOp (before: Counts, after: Counts, ops: number): Counts {
-  const r = (x: number): number => Math.round(x / ops * 100) / 100
-  return { messages: r(after.messages - before.messages), generated: r(after.generated - before.generated), verified: r(after.verified - before.verified) }
+export function perOp(before: Counts, after: Counts, ops: number): Counts {
+  const r = (x: number): number => Math.round((x / ops) * 100) / 100
+  return {
+    messages: r(after.messages - before.messages),
+    generated: r(after.generated - before.generated),
+    verified: r(after.verified - before.verified)
+  }
 }

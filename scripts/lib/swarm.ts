@@ -16,7 +16,7 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly details?: unknown
-  constructor (status: number, code: string, message: string, details?: unknown) {
+  constructor(status: number, code: string, message: string, details?: unknown) {
     // the daemon's details (who answered what) are in the message: a failed wait in a test shows them
     super(details === undefined ? message : `${message} ${JSON.stringify(details)}`)
     this.status = status
@@ -39,25 +39,31 @@ export class Daemon {
   private token = ''
   exited?: Promise<number | null>
 
-  constructor (kind: DaemonKind, dataDir: string, args: string[]) {
+  constructor(kind: DaemonKind, dataDir: string, args: string[]) {
     this.kind = kind
     this.dataDir = dataDir
     this.args = args
   }
 
-  get pid (): number { return this.proc?.pid ?? 0 }
+  get pid(): number {
+    return this.proc?.pid ?? 0
+  }
 
-  async start (timeoutMs = 30_000): Promise<this> {
+  async start(timeoutMs = 30_000): Promise<this> {
     rmSync(join(this.dataDir, 'api.json'), { force: true })
     const log = openSync(join(this.dataDir + '.log'), 'a')
     // a restart keeps the port it had, as a configured daemon would
     const listen = this.addr !== '' ? ['--listen', this.addr.slice(0, this.addr.indexOf('/p2p/'))] : []
     // P2PAY_NODE_ARGS passes runtime flags to the daemons (e.g. --cpu-prof when profiling)
     const nodeArgs = process.env.P2PAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-    this.proc = spawn(process.execPath, [...nodeArgs, CLI, this.kind, 'start', '--data-dir', this.dataDir, ...listen, ...this.args], { stdio: ['ignore', log, log] })
+    this.proc = spawn(
+      process.execPath,
+      [...nodeArgs, CLI, this.kind, 'start', '--data-dir', this.dataDir, ...listen, ...this.args],
+      { stdio: ['ignore', log, log] }
+    )
     closeSync(log)
     const proc = this.proc
-    this.exited = new Promise(res => proc.once('exit', (code) => res(code)))
+    this.exited = new Promise(res => proc.once('exit', code => res(code)))
     const deadline = Date.now() + timeoutMs
     const info = join(this.dataDir, 'api.json')
     while (Date.now() < deadline) {
@@ -79,35 +85,52 @@ export class Daemon {
     throw new Error(`${this.kind} did not start within ${timeoutMs} ms: ${this.logTail()}`)
   }
 
-  logTail (lines = 15): string {
-    try { return readFileSync(this.dataDir + '.log', 'utf8').split('\n').slice(-lines).join('\n') } catch { return '' }
+  logTail(lines = 15): string {
+    try {
+      return readFileSync(this.dataDir + '.log', 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n')
+    } catch {
+      return ''
+    }
   }
 
   /** Control API call; throws ApiError on a non-2xx answer. */
-  async api<T = any> (method: 'GET' | 'POST', path: string, body?: unknown, opts: { token?: string | null, raw?: string } = {}): Promise<T> {
+  async api<T = any>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    opts: { token?: string | null; raw?: string } = {}
+  ): Promise<T> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     const token = opts.token === undefined ? this.token : opts.token
     if (token != null) headers.authorization = `Bearer ${token}`
     const res = await fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
-      method, headers, body: method === 'POST' ? (opts.raw ?? JSON.stringify(body ?? {})) : undefined, signal: AbortSignal.timeout(60_000)
+      method,
+      headers,
+      body: method === 'POST' ? (opts.raw ?? JSON.stringify(body ?? {})) : undefined,
+      signal: AbortSignal.timeout(60_000)
     })
     const text = await res.text()
     if (!res.ok) {
       let e: any = {}
-      try { e = JSON.parse(text).error ?? {} } catch {}
+      try {
+        e = JSON.parse(text).error ?? {}
+      } catch {}
       throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text, e.details)
     }
     return (res.headers.get('content-type')?.startsWith('application/json') === true ? JSON.parse(text) : text) as T
   }
 
   /** Runs a p2pay client command against this daemon as its own process. */
-  async cli (...args: string[]): Promise<any> {
+  async cli(...args: string[]): Promise<any> {
     const { stdout } = await run(process.execPath, [CLI, ...args, '--data-dir', this.dataDir], { timeout: 60_000 })
     return JSON.parse(stdout)
   }
 
   /** SIGTERM and wait for the orderly exit. */
-  async stop (timeoutMs = 15_000): Promise<void> {
+  async stop(timeoutMs = 15_000): Promise<void> {
     if (this.proc == null || this.proc.exitCode != null || this.proc.signalCode != null) return
     this.proc.kill('SIGTERM')
     const t = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs)
@@ -116,7 +139,7 @@ export class Daemon {
   }
 
   /** kill -9: no shutdown code runs. */
-  async kill9 (): Promise<void> {
+  async kill9(): Promise<void> {
     if (this.proc == null || this.proc.exitCode != null || this.proc.signalCode != null) return
     this.proc.kill('SIGKILL')
     await this.exited
@@ -129,26 +152,39 @@ export class Swarm {
   readonly nodes: Daemon[] = []
   /** TTPs, judges and any other daemon started through `add` */
   readonly others: Daemon[] = []
-  constructor (name: string) {
+  constructor(name: string) {
     this.dir = mkdtempSync(join(tmpdir(), `p2pay-${name}-`))
   }
 
-  async startBroker (args: string[] = []): Promise<Daemon> {
+  async startBroker(args: string[] = []): Promise<Daemon> {
     this.broker = await new Daemon('broker', join(this.dir, 'broker'), args).start()
     return this.broker
   }
 
   /** Starts n nodes in parallel; all know the broker. */
-  async startNodes (n: number, args: string[] = []): Promise<Daemon[]> {
+  async startNodes(n: number, args: string[] = []): Promise<Daemon[]> {
     const base = this.nodes.length
-    const started = await Promise.all(Array.from({ length: n }, async (_, i) =>
-      await new Daemon('node', join(this.dir, `node${base + i}`), ['--broker', this.broker.addr, '--owner-timeout-ms', '2000', '--retry-interval-ms', '1000', ...args]).start()))
+    const started = await Promise.all(
+      Array.from(
+        { length: n },
+        async (_, i) =>
+          await new Daemon('node', join(this.dir, `node${base + i}`), [
+            '--broker',
+            this.broker.addr,
+            '--owner-timeout-ms',
+            '2000',
+            '--retry-interval-ms',
+            '1000',
+            ...args
+          ]).start()
+      )
+    )
     this.nodes.push(...started)
     return started
   }
 
   /** Starts a daemon of any kind in `<dir>/<name>`; stopAll stops it too. */
-  async add (kind: DaemonKind, name: string, args: string[] = []): Promise<Daemon> {
+  async add(kind: DaemonKind, name: string, args: string[] = []): Promise<Daemon> {
     const d = await new Daemon(kind, join(this.dir, name), args).start()
     this.others.push(d)
     return d
@@ -159,34 +195,50 @@ export class Swarm {
    * broker can be told who the judge is, then broker, TTP and judge. Returns the
    * flags a node needs to use them.
    */
-  async startMarket (brokerArgs: string[] = [], judgeArgs: string[] = []): Promise<{ broker: Daemon, ttp: Daemon, judge: Daemon, nodeArgs: string[] }> {
-    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(this.dir, 'judge')], { timeout: 60_000 })
+  async startMarket(
+    brokerArgs: string[] = [],
+    judgeArgs: string[] = []
+  ): Promise<{ broker: Daemon; ttp: Daemon; judge: Daemon; nodeArgs: string[] }> {
+    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(this.dir, 'judge')], {
+      timeout: 60_000
+    })
     const judgeId = JSON.parse(stdout).peerId
     const broker = await this.startBroker(['--judge', judgeId, ...brokerArgs])
-    const [ttp, judge] = await Promise.all([this.add('ttp', 'ttp'), this.add('judge', 'judge', ['--broker', broker.addr, ...judgeArgs])])
+    const [ttp, judge] = await Promise.all([
+      this.add('ttp', 'ttp'),
+      this.add('judge', 'judge', ['--broker', broker.addr, ...judgeArgs])
+    ])
     return { broker, ttp, judge, nodeArgs: ['--ttp', ttp.addr, '--judge', judge.addr] }
   }
 
-  async stopAll (): Promise<void> {
+  async stopAll(): Promise<void> {
     await Promise.all([...this.nodes, ...this.others, this.broker].filter(Boolean).map(async d => await d.stop()))
     if (process.env.P2PAY_KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
   }
 }
 
-export async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {
     try {
       const v = await fn()
       if (v !== undefined && v !== false) return v as T
-    } catch (err) { last = err }
+    } catch (err) {
+      last = err
+    }
     await sleep(100)
   }
   throw new Error(`timed out waiting for ${what}${last != null ? `: ${String(last)}` : ''}`)
 }
 
 /** Conservation as the broker reports it. */
-export async function audit (broker: Daemon): Promise<{ toppedUp: number, balances: number, outstanding: number, holds: boolean }> {
+export async function audit(
+  broker: Daemon
+): Promise<{ toppedUp: number; balances: number; outstanding: number; holds: boolean }> {
   return await broker.api('GET', '/v1/audit')
 }

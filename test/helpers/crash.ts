@@ -9,7 +9,7 @@ import { ApiError, type Daemon } from './swarm.ts'
 export const sleep = async (ms: number): Promise<void> => await new Promise(r => setTimeout(r, ms))
 
 const tokens = new Map<string, string>()
-function tokenOf (d: Daemon): string {
+function tokenOf(d: Daemon): string {
   let t = tokens.get(d.dataDir)
   if (t == null) {
     t = readFileSync(join(d.dataDir, 'api.token'), 'utf8').trim() // survives restarts
@@ -19,7 +19,13 @@ function tokenOf (d: Daemon): string {
 }
 
 /** Control API call that gives up after `timeoutMs`; throws ApiError on a non-2xx answer. */
-export async function call<T = any> (d: Daemon, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 15_000): Promise<T> {
+export async function call<T = any>(
+  d: Daemon,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  timeoutMs = 15_000
+): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${d.apiPort}${path}`, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(d)}` },
@@ -29,14 +35,16 @@ export async function call<T = any> (d: Daemon, method: 'GET' | 'POST', path: st
   const text = await res.text()
   if (!res.ok) {
     let e: any = {}
-    try { e = JSON.parse(text).error ?? {} } catch {}
+    try {
+      e = JSON.parse(text).error ?? {}
+    } catch {}
     throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text)
   }
   return JSON.parse(text) as T
 }
 
 /** A short name for an error, to count errors by kind. */
-export function errorKind (err: unknown): string {
+export function errorKind(err: unknown): string {
   if (err instanceof ApiError) return `${err.status} ${err.code}`
   const e = err as any
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'client timeout'
@@ -49,31 +57,43 @@ export class Tally {
   ok = 0
   readonly errors = new Map<string, number>()
   readonly samples: string[] = []
-  fail (err: unknown): void {
+  fail(err: unknown): void {
     const k = errorKind(err)
     this.errors.set(k, (this.errors.get(k) ?? 0) + 1)
     if (this.samples.length < 5 && err instanceof ApiError) this.samples.push(`${k}: ${err.message.slice(0, 160)}`)
   }
 
-  get failed (): number { let n = 0; for (const v of this.errors.values()) n += v; return n }
-  toString (): string { return `ok ${this.ok}, errors ${this.failed}${this.failed > 0 ? ` ${JSON.stringify(Object.fromEntries(this.errors))}` : ''}` }
+  get failed(): number {
+    let n = 0
+    for (const v of this.errors.values()) n += v
+    return n
+  }
+  toString(): string {
+    return `ok ${this.ok}, errors ${this.failed}${this.failed > 0 ? ` ${JSON.stringify(Object.fromEntries(this.errors))}` : ''}`
+  }
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function until (cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<boolean> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    try { if (await cond()) return true } catch {}
+    try {
+      if (await cond()) return true
+    } catch {}
     await sleep(stepMs)
   }
   return false
 }
 
 /** Runs `fn` with one retry loop: up to `tries` attempts `delayMs` apart; the last error is thrown. */
-export async function attempt<T> (tries: number, delayMs: number, fn: () => Promise<T>): Promise<T> {
+export async function attempt<T>(tries: number, delayMs: number, fn: () => Promise<T>): Promise<T> {
   let last: unknown
   for (let i = 0; i < tries; i++) {
-    try { return await fn() } catch (err) { last = err }
+    try {
+      return await fn()
+    } catch (err) {
+      last = err
+    }
     await sleep(delayMs)
   }
   throw last

@@ -10,8 +10,17 @@ import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FrameReader, RpcClient, fromUtf8, randomId, sendFrame, toB64, utf8, type Verifier } from '@p2pay/core'
 import {
-  FAIREX_PROTOCOL, onAccept, onCheque, onPiece, signCertRequest, startPurchase,
-  type IssueResult, type Message1_1, type Purchase, type ReserveResult, type SaleForm
+  FAIREX_PROTOCOL,
+  onAccept,
+  onCheque,
+  onPiece,
+  signCertRequest,
+  startPurchase,
+  type IssueResult,
+  type Message1_1,
+  type Purchase,
+  type ReserveResult,
+  type SaleForm
 } from '@p2pay/fairex'
 import type { RawPeer } from './raw-peer.ts'
 
@@ -19,23 +28,28 @@ const MAX_SALE_FRAME = 8 * 1024 * 1024
 const STEP_MS = 20_000
 
 /** Writes `size` random bytes to `path`; returns their sha256 (hex). */
-export function randomFile (path: string, size: number): string {
+export function randomFile(path: string, size: number): string {
   const data = randomBytes(size)
   writeFileSync(path, data)
   return createHash('sha256').update(data).digest('hex')
 }
 
-export async function sha256File (path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256')
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
   return h.digest('hex')
 }
 
 /** Rejects after `ms` with `what` in the message, so no await in a test is unbounded. */
-export async function within<T> (ms: number, what: string, p: Promise<T>): Promise<T> {
+export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let t: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([p, new Promise<never>((_resolve, reject) => { t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms) })])
+    return await Promise.race([
+      p,
+      new Promise<never>((_resolve, reject) => {
+        t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
+      })
+    ])
   } finally {
     clearTimeout(t)
   }
@@ -68,18 +82,24 @@ export class CutProxy {
   private readonly server: Server
   private readonly sockets = new Set<Socket>()
 
-  constructor (targetPort: number, watchAfter: number, minChunk = 300) {
+  constructor(targetPort: number, watchAfter: number, minChunk = 300) {
     this.targetPort = targetPort
     this.watchAfter = watchAfter
     this.minChunk = minChunk
-    this.cut = new Promise(resolve => { this.fire = resolve })
-    this.server = createServer((client) => {
+    this.cut = new Promise(resolve => {
+      this.fire = resolve
+    })
+    this.server = createServer(client => {
       this.connections++
       const upstream = connect(this.targetPort, '127.0.0.1')
       for (const s of [client, upstream]) {
         this.sockets.add(s)
         s.on('error', () => {})
-        s.on('close', () => { this.sockets.delete(s); client.destroy(); upstream.destroy() })
+        s.on('close', () => {
+          this.sockets.delete(s)
+          client.destroy()
+          upstream.destroy()
+        })
       }
       client.on('data', (chunk: Buffer) => {
         if (this.phase === 'watch') this.watched.push(chunk.byteLength)
@@ -91,7 +111,10 @@ export class CutProxy {
         upstream.write(chunk)
       })
       upstream.on('data', (chunk: Buffer) => {
-        if (this.phase === 'cut') { this.dropped += chunk.byteLength; return }
+        if (this.phase === 'cut') {
+          this.dropped += chunk.byteLength
+          return
+        }
         this.down += chunk.byteLength
         if (this.phase === 'open' && this.down >= this.watchAfter) this.phase = 'watch'
         client.write(chunk)
@@ -99,27 +122,40 @@ export class CutProxy {
     })
   }
 
-  static async start (targetPort: number, watchAfter: number): Promise<CutProxy> {
+  static async start(targetPort: number, watchAfter: number): Promise<CutProxy> {
     const p = new CutProxy(targetPort, watchAfter)
-    await new Promise<void>((resolve, reject) => { p.server.once('error', reject); p.server.listen(0, '127.0.0.1', () => resolve()) })
+    await new Promise<void>((resolve, reject) => {
+      p.server.once('error', reject)
+      p.server.listen(0, '127.0.0.1', () => resolve())
+    })
     p.port = (p.server.address() as { port: number }).port
     return p
   }
 
   /** The provider's multiaddr through this proxy. */
-  addr (peerId: string): string { return `/ip4/127.0.0.1/tcp/${this.port}/p2p/${peerId}` }
+  addr(peerId: string): string {
+    return `/ip4/127.0.0.1/tcp/${this.port}/p2p/${peerId}`
+  }
 
   /** Cuts every connection through the proxy at once (the downloader sees a dead connection). */
-  destroyAll (): void { for (const s of this.sockets) s.destroy() }
+  destroyAll(): void {
+    for (const s of this.sockets) s.destroy()
+  }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.destroyAll()
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 }
 
 /** A capital certificate from the AC at `ac` (a broker's multiaddr) for `peer`. */
-export async function certificateFor (peer: RawPeer, acAddr: string, acId: string, max: number, nonce = randomId(8)): Promise<IssueResult> {
+export async function certificateFor(
+  peer: RawPeer,
+  acAddr: string,
+  acId: string,
+  max: number,
+  nonce = randomId(8)
+): Promise<IssueResult> {
   const c = new RpcClient(peer.node, multiaddr(acAddr), FAIREX_PROTOCOL.ac, { defaultTimeoutMs: 15_000 })
   try {
     const req = signCertRequest(peer.key.signer, { ac: acId, peer: peer.peerId, max, nonce })
@@ -133,7 +169,7 @@ export async function certificateFor (peer: RawPeer, acAddr: string, acId: strin
  * What a provider does before it sends any piece: reserves the price of the
  * sale D's message 1.1 asks for at the AC at `acAddr`. Throws the AC's refusal.
  */
-export async function reserveAt (provider: RawPeer, acAddr: string, m11: Message1_1): Promise<ReserveResult> {
+export async function reserveAt(provider: RawPeer, acAddr: string, m11: Message1_1): Promise<ReserveResult> {
   const c = new RpcClient(provider.node, multiaddr(acAddr), FAIREX_PROTOCOL.ac, { defaultTimeoutMs: 15_000 })
   try {
     return await c.call<ReserveResult>('reserve', { request: m11.request, certificate: m11.certificate })
@@ -142,18 +178,30 @@ export async function reserveAt (provider: RawPeer, acAddr: string, m11: Message
   }
 }
 
-export interface SaleStream { stream: Stream, reader: FrameReader }
+export interface SaleStream {
+  stream: Stream
+  reader: FrameReader
+}
 
-/** Opens a sale stream to a provider daemon and sends message 1.1 (as given: a test may send a replayed or forged one). */
-export async function openSale (peer: RawPeer, providerAddr: string, fileId: string, m11: Message1_1): Promise<SaleStream & { first: any }> {
-  const stream = await peer.node.dialProtocol(multiaddr(providerAddr), FAIREX_PROTOCOL.sale, { signal: AbortSignal.timeout(STEP_MS) })
+/**
+ * Opens a sale stream to a provider daemon and sends message 1.1 (as given: a test may send a replayed or forged one).
+ */
+export async function openSale(
+  peer: RawPeer,
+  providerAddr: string,
+  fileId: string,
+  m11: Message1_1
+): Promise<SaleStream & { first: any }> {
+  const stream = await peer.node.dialProtocol(multiaddr(providerAddr), FAIREX_PROTOCOL.sale, {
+    signal: AbortSignal.timeout(STEP_MS)
+  })
   const reader = new FrameReader(stream, MAX_SALE_FRAME)
   await sendFrame(stream, utf8(JSON.stringify({ m: '1.1', fileId, ...m11 })), AbortSignal.timeout(STEP_MS))
   const bytes = await reader.read(AbortSignal.timeout(STEP_MS))
   return { stream, reader, first: bytes == null ? null : JSON.parse(fromUtf8(bytes)) }
 }
 
-export async function closeSale (s: SaleStream): Promise<void> {
+export async function closeSale(s: SaleStream): Promise<void> {
   await s.stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.stream.abort(new Error('close failed')))
 }
 
@@ -186,17 +234,26 @@ export interface RawBuyInput {
  * 1.1, 1.2, the pieces (each checked by onPiece), 2.2, 2.3, then reads 2.4.
  * Throws on a refusal (with its code in the message).
  */
-export async function rawBuy (o: RawBuyInput): Promise<RawPurchase> {
+export async function rawBuy(o: RawBuyInput): Promise<RawPurchase> {
   const { state, message1_1 } = rawRequest(o)
   const sale = await openSale(o.peer, o.providerAddr, o.fileId, message1_1)
   return await finishBuy(sale, state, message1_1)
 }
 
 /** D's message 1.1 for `o` (a fresh serial) and the purchase state, nothing sent yet. */
-export function rawRequest (o: Omit<RawBuyInput, 'providerAddr'>): { state: Purchase, message1_1: Message1_1 } {
+export function rawRequest(o: Omit<RawBuyInput, 'providerAddr'>): { state: Purchase; message1_1: Message1_1 } {
   return startPurchase({
-    signer: o.peer.key.signer, verifier: o.verifier, provider: o.provider, fileId: o.fileId, price: o.price, ttp: o.ttp, judge: o.judge,
-    certificate: o.certificate, now: Date.now(), ...(o.manifestHash != null ? { manifestHash: o.manifestHash } : {}), ...(o.form != null ? { form: o.form } : {})
+    signer: o.peer.key.signer,
+    verifier: o.verifier,
+    provider: o.provider,
+    fileId: o.fileId,
+    price: o.price,
+    ttp: o.ttp,
+    judge: o.judge,
+    certificate: o.certificate,
+    now: Date.now(),
+    ...(o.manifestHash != null ? { manifestHash: o.manifestHash } : {}),
+    ...(o.form != null ? { form: o.form } : {})
   })
 }
 
@@ -205,7 +262,11 @@ export function rawRequest (o: Omit<RawBuyInput, 'providerAddr'>): { state: Purc
  * on a refusal, with its code in the message), takes the pieces, signs 2.3 and
  * reads 2.4. Closes the stream.
  */
-export async function finishBuy (sale: SaleStream & { first: any }, state: Purchase, message1_1: Message1_1): Promise<RawPurchase> {
+export async function finishBuy(
+  sale: SaleStream & { first: any },
+  state: Purchase,
+  message1_1: Message1_1
+): Promise<RawPurchase> {
   try {
     const { m, ...m12 } = sale.first ?? {}
     if (m === 'refuse') throw new Error(`provider refused: ${String(m12.code)} ${String(m12.message)}`)
@@ -230,6 +291,6 @@ export async function finishBuy (sale: SaleStream & { first: any }, state: Purch
 }
 
 /** The whole file of a raw purchase, once `keyPiece` opened. */
-export function assemble (p: RawPurchase, keyPiece: Uint8Array): Buffer {
+export function assemble(p: RawPurchase, keyPiece: Uint8Array): Buffer {
   return Buffer.concat(p.pieces.map(x => x ?? keyPiece))
 }

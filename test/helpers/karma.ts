@@ -13,40 +13,60 @@ import { startDaemon, randomId, IDENTITY_FILE, type RunningDaemon } from '@p2pay
 import { KarmaService, bankSet, type KarmaConfig } from '@p2pay/karma'
 import { waitFor, type Daemon } from './swarm.ts'
 
-export interface KarmaNode { daemon: RunningDaemon, svc: KarmaService, id: string, addr: string, dataDir: string }
+export interface KarmaNode {
+  daemon: RunningDaemon
+  svc: KarmaService
+  id: string
+  addr: string
+  dataDir: string
+}
 
 export class KarmaSwarm {
   readonly dir: string
   readonly nodes: KarmaNode[] = []
   readonly cfg: Partial<KarmaConfig>
-  constructor (name: string, cfg: Partial<KarmaConfig>) {
+  constructor(name: string, cfg: Partial<KarmaConfig>) {
     this.dir = mkdtempSync(join(tmpdir(), `p2pay-${name}-`))
     this.cfg = cfg
   }
 
   /** Starts `n` nodes; all but the first bootstrap from the first two. */
-  async start (n: number): Promise<KarmaNode[]> {
+  async start(n: number): Promise<KarmaNode[]> {
     const first = this.nodes.length === 0 ? [await this.startOne()] : []
     const boot = this.nodes.slice(0, 2).map(x => x.addr)
     const rest = await Promise.all(Array.from({ length: n - first.length }, async () => await this.startOne(boot)))
     return [...first, ...rest]
   }
 
-  async startOne (bootstrap: string[] = []): Promise<KarmaNode> {
+  async startOne(bootstrap: string[] = []): Promise<KarmaNode> {
     const dataDir = join(this.dir, `n${this.nodes.length}-${randomId(4)}`)
     let svc: KarmaService | undefined
-    const daemon = await startDaemon('karma', { dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, apiPort: 0 }, async (ctx) => {
-      svc = await KarmaService.create(ctx, this.cfg)
-      svc.start()
-      return { routes: svc.routes(true), close: async () => await svc?.stop() }
-    })
-    const node = { daemon, svc: svc!, id: daemon.ctx.libp2p.peerId.toString(), addr: `${daemon.ctx.libp2p.getMultiaddrs()[0].toString()}`, dataDir }
+    const daemon = await startDaemon(
+      'karma',
+      { dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, apiPort: 0 },
+      async ctx => {
+        svc = await KarmaService.create(ctx, this.cfg)
+        svc.start()
+        return { routes: svc.routes(true), close: async () => await svc?.stop() }
+      }
+    )
+    const node = {
+      daemon,
+      svc: svc!,
+      id: daemon.ctx.libp2p.peerId.toString(),
+      addr: `${daemon.ctx.libp2p.getMultiaddrs()[0].toString()}`,
+      dataDir
+    }
     this.nodes.push(node)
     return node
   }
 
-  get ids (): string[] { return this.nodes.map(n => n.id) }
-  node (id: string): KarmaNode { return this.nodes.find(n => n.id === id)! }
+  get ids(): string[] {
+    return this.nodes.map(n => n.id)
+  }
+  node(id: string): KarmaNode {
+    return this.nodes.find(n => n.id === id)!
+  }
 
   /**
    * Waits until every node computes bank(account) = the set over all nodes, as
@@ -54,29 +74,33 @@ export class KarmaSwarm {
    * connected to; a fresh query from every node, every round, would load the
    * machine more than the test does).
    */
-  async settle (accounts: string[], k: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor('bank-sets to agree on every node', async () => {
-      for (const a of accounts) {
-        const want = bankSet(a, this.ids, k)
-        const got = await Promise.all(this.nodes.map(async n => await n.svc.view.bank(a)))
-        const off = got.flatMap((g, i) => JSON.stringify(g) === JSON.stringify(want) ? [] : [i])
-        if (off.length > 0) {
-          // only the nodes that disagree ask the DHT again (a fresh query from all 16 each round loads the machine)
-          await Promise.all(off.map(async i => await this.nodes[i].svc.view.bank(a, true).catch(() => undefined)))
-          await new Promise(resolve => setTimeout(resolve, 1000))
-          throw new Error(`nodes ${off.join(', ')} compute another bank(${a})`)
+  async settle(accounts: string[], k: number, timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      'bank-sets to agree on every node',
+      async () => {
+        for (const a of accounts) {
+          const want = bankSet(a, this.ids, k)
+          const got = await Promise.all(this.nodes.map(async n => await n.svc.view.bank(a)))
+          const off = got.flatMap((g, i) => (JSON.stringify(g) === JSON.stringify(want) ? [] : [i]))
+          if (off.length > 0) {
+            // only the nodes that disagree ask the DHT again (a fresh query from all 16 each round loads the machine)
+            await Promise.all(off.map(async i => await this.nodes[i].svc.view.bank(a, true).catch(() => undefined)))
+            await new Promise(resolve => setTimeout(resolve, 1000))
+            throw new Error(`nodes ${off.join(', ')} compute another bank(${a})`)
+          }
         }
-      }
-      return true
-    }, timeoutMs)
+        return true
+      },
+      timeoutMs
+    )
   }
 
-  async stop (node: KarmaNode): Promise<void> {
+  async stop(node: KarmaNode): Promise<void> {
     await node.daemon.stop()
     this.nodes.splice(this.nodes.indexOf(node), 1)
   }
 
-  async stopAll (): Promise<void> {
+  async stopAll(): Promise<void> {
     await Promise.allSettled(this.nodes.map(async n => await n.daemon.stop()))
     this.nodes.length = 0
     if (process.env.P2PAY_KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
@@ -84,7 +108,11 @@ export class KarmaSwarm {
 }
 
 /** A fresh identity key whose peer id satisfies `want`, written where a daemon with data dir `dataDir` will load it. */
-export async function identityWhere (dataDir: string, want: (peerId: string) => boolean, maxTries = 5000): Promise<string> {
+export async function identityWhere(
+  dataDir: string,
+  want: (peerId: string) => boolean,
+  maxTries = 5000
+): Promise<string> {
   for (let i = 0; i < maxTries; i++) {
     const key = await generateKeyPair('Ed25519')
     const id = peerIdFromPrivateKey(key).toString()
@@ -97,16 +125,26 @@ export async function identityWhere (dataDir: string, want: (peerId: string) => 
 }
 
 /** Majority balances of `accounts` as `reader` reads them through its control API. */
-export async function balancesVia (reader: Daemon, accounts: string[]): Promise<Map<string, number>> {
+export async function balancesVia(reader: Daemon, accounts: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   for (const a of accounts) out.set(a, (await reader.api('GET', `/v1/karma/balance?peer=${a}`)).balance)
   return out
 }
 
-export const sum = (xs: Iterable<number>): number => { let n = 0; for (const x of xs) n += x; return n }
+export const sum = (xs: Iterable<number>): number => {
+  let n = 0
+  for (const x of xs) n += x
+  return n
+}
 
 /** Test-reproducible choices (not secrets). */
-export function rng (seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 }
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }

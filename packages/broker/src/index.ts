@@ -2,7 +2,17 @@
 // accounting centre. Composes the daemon base with the PPay ledger service and
 // the AC service, which share one accounts table; holds accounts, issued coins,
 // cashings, the downtime log, fraud proofs, capital certificates and cheques in LevelDB.
-import { ErrorCode, P2payError, keyOfPeerId, startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
+import {
+  ErrorCode,
+  P2payError,
+  keyOfPeerId,
+  startDaemon,
+  type RunningDaemon,
+  type Spec,
+  daemonSpec,
+  daemonOptions,
+  type DaemonConfig
+} from '@p2pay/core'
 import { createBrokerPPay } from '@p2pay/ppay'
 import { createAccountingService, MAX_DEPOSIT_CHEQUES } from '@p2pay/fairex'
 
@@ -11,13 +21,32 @@ export const brokerSpec: Spec = {
   'coin-ttl-days': { type: 'number', default: 30, help: 'lifetime of a coin sold now' },
   'cash-grace-days': { type: 'number', default: 7, help: 'how long after expiry a coin can still be cashed' },
   'max-layers': { type: 'number', default: 3, help: 'deepest layered coin accepted at cashing' },
-  'max-coins-per-buy': { type: 'number', default: 1000, help: 'largest purchase in one request (its reply must fit one 1 MiB frame)' },
-  judge: { type: 'string', help: 'peer id of the file market\'s judge: only its providerBan verdicts void cheques (without it voids are refused)' },
+  'max-coins-per-buy': {
+    type: 'number',
+    default: 1000,
+    help: 'largest purchase in one request (its reply must fit one 1 MiB frame)'
+  },
+  judge: {
+    type: 'string',
+    help: "peer id of the file market's judge: only its providerBan verdicts void cheques (without it voids are refused)"
+  },
   'cert-ttl-days': { type: 'number', default: 30, help: 'lifetime of a capital certificate issued now' },
   'max-cert-value': { type: 'number', default: 1e9, help: 'largest amount one capital certificate may escrow' },
-  'deposit-fee': { type: 'number', default: 1, help: 'fee per cheque deposit batch that paid anything, credited to the broker' },
-  'deposit-grace-days': { type: 'number', default: 7, help: 'how long after a certificate expires its cheques can still be deposited' },
-  'proceeds-hold-s': { type: 'number', default: 3600, help: 'complaint window: a deposited fixed-form cheque is paid out this many seconds later, so a judge\'s ban in it refunds the buyer in full (0 = pay at once)' }
+  'deposit-fee': {
+    type: 'number',
+    default: 1,
+    help: 'fee per cheque deposit batch that paid anything, credited to the broker'
+  },
+  'deposit-grace-days': {
+    type: 'number',
+    default: 7,
+    help: 'how long after a certificate expires its cheques can still be deposited'
+  },
+  'proceeds-hold-s': {
+    type: 'number',
+    default: 3600,
+    help: "complaint window: a deposited fixed-form cheque is paid out this many seconds later, so a judge's ban in it refunds the buyer in full (0 = pay at once)"
+  }
 }
 
 export interface BrokerConfig extends DaemonConfig {
@@ -39,15 +68,25 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** a deposit's items (three envelopes each) must fit one 1 MiB frame */
 const MAX_DEPOSIT_BATCH = Math.min(MAX_DEPOSIT_CHEQUES, 256)
 
-export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
+export async function startBroker(cfg: BrokerConfig): Promise<RunningDaemon> {
   if (cfg.judge != null) {
-    try { keyOfPeerId(cfg.judge) } catch { throw new P2payError(ErrorCode.BAD_REQUEST, `--judge must be an Ed25519 peer id, got ${cfg.judge}`) }
+    try {
+      keyOfPeerId(cfg.judge)
+    } catch {
+      throw new P2payError(ErrorCode.BAD_REQUEST, `--judge must be an Ed25519 peer id, got ${cfg.judge}`)
+    }
   }
-  if (!Number.isSafeInteger(cfg['deposit-fee']) || cfg['deposit-fee'] < 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--deposit-fee must be a non-negative integer')
+  if (!Number.isSafeInteger(cfg['deposit-fee']) || cfg['deposit-fee'] < 0)
+    throw new P2payError(ErrorCode.BAD_REQUEST, '--deposit-fee must be a non-negative integer')
   const holdMs = cfg['proceeds-hold-s'] * 1000
-  if (!Number.isSafeInteger(holdMs) || holdMs < 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--proceeds-hold-s must be a non-negative number of seconds (ms precision)')
-  if (!Number.isSafeInteger(cfg['max-cert-value']) || cfg['max-cert-value'] <= 0) throw new P2payError(ErrorCode.BAD_REQUEST, '--max-cert-value must be a positive integer')
-  return await startDaemon('broker', daemonOptions(cfg), async (ctx) => {
+  if (!Number.isSafeInteger(holdMs) || holdMs < 0)
+    throw new P2payError(
+      ErrorCode.BAD_REQUEST,
+      '--proceeds-hold-s must be a non-negative number of seconds (ms precision)'
+    )
+  if (!Number.isSafeInteger(cfg['max-cert-value']) || cfg['max-cert-value'] <= 0)
+    throw new P2payError(ErrorCode.BAD_REQUEST, '--max-cert-value must be a positive integer')
+  return await startDaemon('broker', daemonOptions(cfg), async ctx => {
     const ppay = await createBrokerPPay(ctx, {
       coinTtlMs: cfg['coin-ttl-days'] * DAY,
       cashGraceMs: cfg['cash-grace-days'] * DAY,
@@ -92,10 +131,21 @@ export async function startBroker (cfg: BrokerConfig): Promise<RunningDaemon> {
       routes: {
         ...ppay.routes,
         ...fairex.routes,
-        'GET /v1/audit': async () => { await ctx.store.barrier(); return audit() },
-        'GET /v1/status': () => ({ role: 'broker', peerId: ctx.libp2p.peerId.toString(), addrs: ctx.libp2p.getMultiaddrs().map(String), judge: cfg.judge ?? null, ...audit() })
+        'GET /v1/audit': async () => {
+          await ctx.store.barrier()
+          return audit()
+        },
+        'GET /v1/status': () => ({
+          role: 'broker',
+          peerId: ctx.libp2p.peerId.toString(),
+          addrs: ctx.libp2p.getMultiaddrs().map(String),
+          judge: cfg.judge ?? null,
+          ...audit()
+        })
       },
-      close: async () => { fairex.close() }
+      close: async () => {
+        fairex.close()
+      }
     }
   })
 }

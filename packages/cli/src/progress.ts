@@ -7,19 +7,39 @@ const POLL_MS = 250
 const MiB = 1024 * 1024
 const BAR = 30
 
-export interface FileBuy { provider: string, addrs: string[], fileId: string, out: string, form?: string }
-interface Progress { received: number, total?: number }
+export interface FileBuy {
+  provider: string
+  addrs: string[]
+  fileId: string
+  out: string
+  form?: string
+}
+interface Progress {
+  received: number
+  total?: number
+}
 
-const num = (...vs: unknown[]): number | undefined => vs.find((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0)
+const num = (...vs: unknown[]): number | undefined =>
+  vs.find((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0)
 
 /**
  * Bytes received and total of this purchase in a GET /v1/fairex/purchases
  * answer. Read loosely (received|bytesReceived|bytes, size|total|bytesTotal):
  * it only feeds a progress bar, and the newest matching entry wins.
  */
-export function progressOf (list: unknown, b: { provider: string, fileId: string }, since: number): Progress | undefined {
-  const items: any[] = Array.isArray(list) ? list : Array.isArray((list as any)?.purchases) ? (list as any).purchases : []
-  const mine = items.filter(p => p != null && p.fileId === b.fileId && (p.provider === undefined || p.provider === b.provider))
+export function progressOf(
+  list: unknown,
+  b: { provider: string; fileId: string },
+  since: number
+): Progress | undefined {
+  const items: any[] = Array.isArray(list)
+    ? list
+    : Array.isArray((list as any)?.purchases)
+      ? (list as any).purchases
+      : []
+  const mine = items.filter(
+    p => p != null && p.fileId === b.fileId && (p.provider === undefined || p.provider === b.provider)
+  )
   // an earlier purchase of the same file must not show as this one's progress
   const at = (p: any): number | undefined => num(p.startedAt, p.at, p.createdAt, p.ts)
   const fresh = mine.filter(p => (at(p) ?? since) >= since - 5000)
@@ -32,7 +52,7 @@ export function progressOf (list: unknown, b: { provider: string, fileId: string
 
 const mib = (n: number): string => (n / MiB).toFixed(1)
 
-export function progressLine (p: Progress, elapsedMs: number): string {
+export function progressLine(p: Progress, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? `${(p.received / MiB / (elapsedMs / 1000)).toFixed(1)} MiB/s` : ''
   if (p.total === undefined || p.total === 0) return `${mib(p.received)} MiB  ${rate}`
   const frac = Math.min(1, p.received / p.total)
@@ -41,7 +61,7 @@ export function progressLine (p: Progress, elapsedMs: number): string {
 }
 
 /** Runs the purchase; a bar on stderr when `bar`, otherwise one plain line at the end. */
-export async function buyFile (t: ApiTarget, b: FileBuy, bar: boolean): Promise<unknown> {
+export async function buyFile(t: ApiTarget, b: FileBuy, bar: boolean): Promise<unknown> {
   const since = Date.now()
   let last: Progress | undefined
   let done = false
@@ -50,9 +70,13 @@ export async function buyFile (t: ApiTarget, b: FileBuy, bar: boolean): Promise<
     while (!done) {
       try {
         last = progressOf(await api(t, 'GET', '/v1/fairex/purchases', undefined, { timeoutMs: 5000 }), b, since) ?? last
-        if (bar && last !== undefined && !done) process.stderr.write(`\r${progressLine(last, Date.now() - since)}\x1b[K`)
+        if (bar && last !== undefined && !done)
+          process.stderr.write(`\r${progressLine(last, Date.now() - since)}\x1b[K`)
       } catch {} // the bar is best effort: the purchase's own answer is what counts
-      await new Promise<void>(resolve => { wake = resolve; setTimeout(resolve, POLL_MS) })
+      await new Promise<void>(resolve => {
+        wake = resolve
+        setTimeout(resolve, POLL_MS)
+      })
     }
   })()
   let result: any
@@ -68,7 +92,9 @@ export async function buyFile (t: ApiTarget, b: FileBuy, bar: boolean): Promise<
   const size = num(result?.size, result?.bytes, result?.received, last?.total, last?.received)
   const elapsed = Date.now() - since
   if (size !== undefined) {
-    process.stderr.write(`received ${mib(size)} MiB in ${(elapsed / 1000).toFixed(1)} s (${(size / MiB / Math.max(elapsed / 1000, 0.001)).toFixed(1)} MiB/s) -> ${b.out}\n`)
+    process.stderr.write(
+      `received ${mib(size)} MiB in ${(elapsed / 1000).toFixed(1)} s (${(size / MiB / Math.max(elapsed / 1000, 0.001)).toFixed(1)} MiB/s) -> ${b.out}\n`
+    )
   }
   return result
 }

@@ -21,27 +21,35 @@ export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(
 /** Unpredictable identifiers (serials, nonces): always from the OS CSPRNG. */
 export const randomId = (bytes = 16): string => randomBytes(bytes).toString('hex')
 
-export function concat (parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
   let o = 0
-  for (const p of parts) { out.set(p, o); o += p.byteLength }
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.byteLength
+  }
   return out
 }
 
 /** Canonical JSON: sorted keys, no undefined, integers only (no float ambiguity). */
-export function canonicalJson (value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (value === null) return 'null'
   switch (typeof value) {
-    case 'string': return JSON.stringify(value)
-    case 'boolean': return value ? 'true' : 'false'
+    case 'string':
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
     case 'number':
       if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON takes safe integers only, got ${value}`)
       return String(value)
     case 'object': {
       if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-      const keys = Object.keys(value as object).filter(k => (value as Record<string, unknown>)[k] !== undefined).sort()
+      const keys = Object.keys(value as object)
+        .filter(k => (value as Record<string, unknown>)[k] !== undefined)
+        .sort()
       return `{${keys.map(k => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`
     }
-    default: throw new TypeError(`canonical JSON cannot encode ${typeof value}`)
+    default:
+      throw new TypeError(`canonical JSON cannot encode ${typeof value}`)
   }
 }

@@ -10,17 +10,26 @@ export interface OptionSpec {
 export type Spec = Record<string, OptionSpec>
 
 /** Parses `--name value`, `--name=value` and bare boolean flags; returns flags and positionals. */
-export function parseArgv (argv: string[]): { flags: Record<string, string | true>, positional: string[] } {
+export function parseArgv(argv: string[]): { flags: Record<string, string | true>; positional: string[] } {
   const flags: Record<string, string | true> = {}
   const positional: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === '--') { positional.push(...argv.slice(i + 1)); break }
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1))
+      break
+    }
     if (a.startsWith('--')) {
       const eq = a.indexOf('=')
-      if (eq > 0) { flags[a.slice(2, eq)] = a.slice(eq + 1); continue }
+      if (eq > 0) {
+        flags[a.slice(2, eq)] = a.slice(eq + 1)
+        continue
+      }
       const next = argv[i + 1]
-      if (next !== undefined && !next.startsWith('--')) { flags[a.slice(2)] = next; i++ } else flags[a.slice(2)] = true
+      if (next !== undefined && !next.startsWith('--')) {
+        flags[a.slice(2)] = next
+        i++
+      } else flags[a.slice(2)] = true
     } else positional.push(a)
   }
   return { flags, positional }
@@ -28,28 +37,40 @@ export function parseArgv (argv: string[]): { flags: Record<string, string | tru
 
 const envName = (k: string): string => `P2PAY_${k.replace(/-/g, '_').toUpperCase()}`
 
-function coerce (name: string, spec: OptionSpec, v: unknown): unknown {
+function coerce(name: string, spec: OptionSpec, v: unknown): unknown {
   if (v === undefined) return undefined
   switch (spec.type) {
-    case 'boolean': return v === true || v === 'true' || v === '1' || v === 'yes'
+    case 'boolean':
+      return v === true || v === 'true' || v === '1' || v === 'yes'
     case 'number': {
       if (v === true || v === '') throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a number`)
       const n = typeof v === 'number' ? v : Number(v)
-      if (!Number.isFinite(n)) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} must be a number, got ${String(v)}`)
+      if (!Number.isFinite(n))
+        throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} must be a number, got ${String(v)}`)
       return n
     }
     case 'list':
       if (v === true) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a value`)
-      return Array.isArray(v) ? v.map(String) : String(v).split(',').map(s => s.trim()).filter(Boolean)
+      return Array.isArray(v)
+        ? v.map(String)
+        : String(v)
+            .split(',')
+            .map(s => s.trim())
+            .filter(Boolean)
     default:
       if (v === true) throw new P2payError(ErrorCode.BAD_REQUEST, `--${name} needs a value`)
       return String(v)
   }
 }
 
-export function resolveConfig<T> (spec: Spec, flags: Record<string, string | true>, env: NodeJS.ProcessEnv = process.env): T {
+export function resolveConfig<T>(
+  spec: Spec,
+  flags: Record<string, string | true>,
+  env: NodeJS.ProcessEnv = process.env
+): T {
   for (const k of Object.keys(flags)) {
-    if (!Object.hasOwn(spec, k) && k !== 'config' && k !== 'help') throw new P2payError(ErrorCode.BAD_REQUEST, `unknown option --${k}`)
+    if (!Object.hasOwn(spec, k) && k !== 'config' && k !== 'help')
+      throw new P2payError(ErrorCode.BAD_REQUEST, `unknown option --${k}`)
   }
   if (flags.config === true) throw new P2payError(ErrorCode.BAD_REQUEST, '--config needs a file name')
   const file = (flags.config as string | undefined) ?? env.P2PAY_CONFIG
@@ -61,7 +82,8 @@ export function resolveConfig<T> (spec: Spec, flags: Record<string, string | tru
     } catch (err) {
       throw new P2payError(ErrorCode.BAD_REQUEST, `config file ${file} is not JSON: ${(err as Error).message}`)
     }
-    if (fromFile == null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new P2payError(ErrorCode.BAD_REQUEST, `config file ${file} must hold a JSON object`)
+    if (fromFile == null || typeof fromFile !== 'object' || Array.isArray(fromFile))
+      throw new P2payError(ErrorCode.BAD_REQUEST, `config file ${file} must hold a JSON object`)
   }
   const out: Record<string, unknown> = {}
   for (const [k, s] of Object.entries(spec)) {
@@ -71,7 +93,11 @@ export function resolveConfig<T> (spec: Spec, flags: Record<string, string | tru
   return out as T
 }
 
-export function specHelp (spec: Spec): string {
-  return Object.entries(spec).map(([k, s]) =>
-    `  --${k.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}  [env ${envName(k)}]`).join('\n')
+export function specHelp(spec: Spec): string {
+  return Object.entries(spec)
+    .map(
+      ([k, s]) =>
+        `  --${k.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}  [env ${envName(k)}]`
+    )
+    .join('\n')
 }

@@ -18,7 +18,7 @@ const MAX_BODY = 1024 * 1024
 export type Route = (body: any, query: URLSearchParams) => Promise<unknown> | unknown
 export type Routes = Record<string, Route> // key: "GET /v1/balance"
 
-export function loadOrCreateToken (dataDir: string): string {
+export function loadOrCreateToken(dataDir: string): string {
   const file = join(dataDir, TOKEN_FILE)
   if (existsSync(file)) return readFileSync(file, 'utf8').trim()
   const token = randomId(32)
@@ -37,7 +37,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.INTERNAL]: 500
 }
 
-function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) + '\n' : String(body)
   // after a refused body the rest of it is unread: the connection cannot be reused
   const close = status === 413 ? { connection: 'close' } : {}
@@ -47,7 +47,7 @@ function send (res: ServerResponse, status: number, body: unknown, type = 'appli
   if (status === 413) res.once('finish', () => socket?.destroy())
 }
 
-async function readBody (req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   let n = 0
   for await (const c of req) {
@@ -65,15 +65,30 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export interface ControlApi { server: Server, port: number, close: () => Promise<void> }
+export interface ControlApi {
+  server: Server
+  port: number
+  close: () => Promise<void>
+}
 
-export async function startControlApi (opts: { port: number, token: string, routes: Routes, metrics: Metrics, log: Logger }): Promise<ControlApi> {
+export async function startControlApi(opts: {
+  port: number
+  token: string
+  routes: Routes
+  metrics: Metrics
+  log: Logger
+}): Promise<ControlApi> {
   const expected = Buffer.from(`Bearer ${opts.token}`)
   const server = createServer((req, res) => {
     void (async () => {
       const got = Buffer.from(req.headers.authorization ?? '')
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-        send(res, 401, { error: { code: ErrorCode.UNAUTHORIZED, message: 'missing or wrong bearer token (see api.token in the data dir)' } })
+        send(res, 401, {
+          error: {
+            code: ErrorCode.UNAUTHORIZED,
+            message: 'missing or wrong bearer token (see api.token in the data dir)'
+          }
+        })
         return
       }
       const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -88,7 +103,7 @@ export async function startControlApi (opts: { port: number, token: string, rout
       }
       try {
         const body = req.method === 'POST' ? await readBody(req) : {}
-        send(res, 200, await route(body, url.searchParams) ?? {})
+        send(res, 200, (await route(body, url.searchParams)) ?? {})
       } catch (err) {
         if (err instanceof P2payError) {
           send(res, STATUS[err.code] ?? 400, { error: err.toJSON() })
@@ -101,13 +116,20 @@ export async function startControlApi (opts: { port: number, token: string, rout
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    server.listen(opts.port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const addr = server.address()
   const port = typeof addr === 'object' && addr != null ? addr.port : opts.port
   return {
     server,
     port,
-    close: async () => await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+    close: async () =>
+      await new Promise<void>(resolve => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
   }
 }

@@ -16,9 +16,13 @@ import type { Spec } from './config.ts'
 import { ErrorCode, P2payError } from './errors.ts'
 
 /** Options every daemon takes; each daemon adds its own. */
-export function daemonSpec (defaultDataDir: string): Spec {
+export function daemonSpec(defaultDataDir: string): Spec {
   return {
-    'data-dir': { type: 'string', default: defaultDataDir, help: 'directory for the identity key, LevelDB and api.token' },
+    'data-dir': {
+      type: 'string',
+      default: defaultDataDir,
+      help: 'directory for the identity key, LevelDB and api.token'
+    },
     listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
     announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
     'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
@@ -49,8 +53,16 @@ export interface DaemonOptions {
 }
 
 /** Daemon options from the shared config values. */
-export function daemonOptions (cfg: DaemonConfig, extra: Partial<DaemonOptions> = {}): DaemonOptions {
-  return { dataDir: cfg['data-dir'], listen: cfg.listen, announce: cfg.announce, apiPort: cfg['api-port'], dht: cfg.dht, crypto: cfg.crypto, ...extra }
+export function daemonOptions(cfg: DaemonConfig, extra: Partial<DaemonOptions> = {}): DaemonOptions {
+  return {
+    dataDir: cfg['data-dir'],
+    listen: cfg.listen,
+    announce: cfg.announce,
+    apiPort: cfg['api-port'],
+    dht: cfg.dht,
+    crypto: cfg.crypto,
+    ...extra
+  }
 }
 
 export interface DaemonContext {
@@ -67,12 +79,24 @@ export interface DaemonContext {
   backend: Ed25519Backend
 }
 
-export interface Service { routes: Routes, close?: () => Promise<void> }
+export interface Service {
+  routes: Routes
+  close?: () => Promise<void>
+}
 
-export interface RunningDaemon { ctx: DaemonContext, apiPort: number, stop: () => Promise<void> }
+export interface RunningDaemon {
+  ctx: DaemonContext
+  apiPort: number
+  stop: () => Promise<void>
+}
 
-export async function startDaemon (name: string, opts: DaemonOptions, build: (ctx: DaemonContext) => Promise<Service>): Promise<RunningDaemon> {
-  if (opts.crypto != null && opts.crypto !== 'node' && opts.crypto !== 'noble') throw new P2payError(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${opts.crypto}`)
+export async function startDaemon(
+  name: string,
+  opts: DaemonOptions,
+  build: (ctx: DaemonContext) => Promise<Service>
+): Promise<RunningDaemon> {
+  if (opts.crypto != null && opts.crypto !== 'node' && opts.crypto !== 'noble')
+    throw new P2payError(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${opts.crypto}`)
   const dataDir = resolve(opts.dataDir)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const log = createLogger(name)
@@ -83,12 +107,27 @@ export async function startDaemon (name: string, opts: DaemonOptions, build: (ct
   try {
     await store.open()
   } catch (err: any) {
-    throw new Error(`cannot open LevelDB in ${dataDir}/db (is another daemon using this data dir?): ${err?.cause?.message ?? err?.message}`)
+    throw new Error(
+      `cannot open LevelDB in ${dataDir}/db (is another daemon using this data dir?): ${err?.cause?.message ?? err?.message}`
+    )
   }
-  const libp2p = await createP2payNode({ privateKey, listen: opts.listen, announce: opts.announce, bootstrap: opts.bootstrap, dht: opts.dht })
+  const libp2p = await createP2payNode({
+    privateKey,
+    listen: opts.listen,
+    announce: opts.announce,
+    bootstrap: opts.bootstrap,
+    dht: opts.dht
+  })
   const verified = new VerifiedCache()
   const ctx: DaemonContext = {
-    name, dataDir, log, metrics, store, libp2p, backend, privateKey,
+    name,
+    dataDir,
+    log,
+    metrics,
+    store,
+    libp2p,
+    backend,
+    privateKey,
     signer: signerFor(privateKey, backend, metrics, verified),
     verifier: new Verifier(backend, metrics, verified)
   }
@@ -126,10 +165,16 @@ export async function startDaemon (name: string, opts: DaemonOptions, build: (ct
 }
 
 /** Installs SIGINT/SIGTERM handlers that stop the daemon and exit. */
-export function exitOnSignals (d: RunningDaemon): void {
+export function exitOnSignals(d: RunningDaemon): void {
   const onSignal = (sig: string): void => {
     d.ctx.log.info('signal', { sig })
-    d.stop().then(() => process.exit(0), (err) => { d.ctx.log.error('shutdown failed', { err }); process.exit(1) })
+    d.stop().then(
+      () => process.exit(0),
+      err => {
+        d.ctx.log.error('shutdown failed', { err })
+        process.exit(1)
+      }
+    )
   }
   process.once('SIGINT', () => onSignal('SIGINT'))
   process.once('SIGTERM', () => onSignal('SIGTERM'))

@@ -10,21 +10,32 @@ import { ErrorCode, P2payError, asError } from './errors.ts'
 export const DIAG_PROTOCOL = '/p2pay/diag/stream/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024 + 64
 
-export async function serveDiag (node: Libp2p): Promise<void> {
-  await node.handle(DIAG_PROTOCOL, async (stream) => {
-    const reader = new FrameReader(stream, MAX_FRAME)
-    try {
-      while (await reader.read(30_000) != null) {}
-      await stream.close({ signal: AbortSignal.timeout(10_000) })
-    } catch (err) {
-      stream.abort(asError(err))
-    }
-  }, { maxInboundStreams: 2 })
+export async function serveDiag(node: Libp2p): Promise<void> {
+  await node.handle(
+    DIAG_PROTOCOL,
+    async stream => {
+      const reader = new FrameReader(stream, MAX_FRAME)
+      try {
+        while ((await reader.read(30_000)) != null) {}
+        await stream.close({ signal: AbortSignal.timeout(10_000) })
+      } catch (err) {
+        stream.abort(asError(err))
+      }
+    },
+    { maxInboundStreams: 2 }
+  )
 }
 
-export async function streamThroughput (node: Libp2p, target: PeerId | Multiaddr, bytes: number, frame = 256 * 1024): Promise<{ bytes: number, ms: number, mibPerSecond: number }> {
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 16 * 2 ** 30) throw new P2payError(ErrorCode.BAD_REQUEST, 'bytes must be 1..16 GiB')
-  if (!Number.isSafeInteger(frame) || frame < 1024 || frame > 4 * 1024 * 1024) throw new P2payError(ErrorCode.BAD_REQUEST, 'frame must be 1 KiB..4 MiB')
+export async function streamThroughput(
+  node: Libp2p,
+  target: PeerId | Multiaddr,
+  bytes: number,
+  frame = 256 * 1024
+): Promise<{ bytes: number; ms: number; mibPerSecond: number }> {
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 16 * 2 ** 30)
+    throw new P2payError(ErrorCode.BAD_REQUEST, 'bytes must be 1..16 GiB')
+  if (!Number.isSafeInteger(frame) || frame < 1024 || frame > 4 * 1024 * 1024)
+    throw new P2payError(ErrorCode.BAD_REQUEST, 'frame must be 1 KiB..4 MiB')
   const buf = new Uint8Array(frame).fill(7)
   const t0 = performance.now()
   const stream = await node.dialProtocol(target, DIAG_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
@@ -38,5 +49,5 @@ export async function streamThroughput (node: Libp2p, target: PeerId | Multiaddr
     throw err
   }
   const ms = performance.now() - t0
-  return { bytes, ms: Math.round(ms), mibPerSecond: Math.round(bytes / 2 ** 20 / (ms / 1000) * 10) / 10 }
+  return { bytes, ms: Math.round(ms), mibPerSecond: Math.round((bytes / 2 ** 20 / (ms / 1000)) * 10) / 10 }
 }

@@ -30,29 +30,29 @@ export const ErrorCode = {
   NO_MAJORITY: 'NO_MAJORITY',
   INTERNAL: 'INTERNAL'
 } as const
-export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
 export class P2payError extends Error {
   readonly code: ErrorCode
   readonly details?: Record<string, unknown>
-  constructor (code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message)
     this.name = 'P2payError'
     this.code = code
     this.details = details
   }
 
-  toJSON (): { code: string, message: string, details?: Record<string, unknown> } {
+  toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
     return { code: this.code, message: this.message, ...(this.details != null ? { details: this.details } : {}) }
   }
 }
 
-export function fail (code: ErrorCode, message: string, details?: Record<string, unknown>): never {
+export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
   throw new P2payError(code, message, details)
 }
 
 /** Normalises anything thrown (libp2p rejects some writes with an Event) into an Error. */
-export function asError (err: unknown): Error {
+export function asError(err: unknown): Error {
   if (err instanceof Error) return err
   if (typeof Event !== 'undefined' && err instanceof Event) {
     const inner = (err as Event & { error?: unknown }).error
@@ -61,6 +61,6 @@ export function asError (err: unknown): Error {
   return new Error(String(err))
 }
 
-export function isCode (err: unknown, code: ErrorCode): boolean {
+export function isCode(err: unknown, code: ErrorCode): boolean {
   return err instanceof P2payError && err.code === code
 }

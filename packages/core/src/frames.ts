@@ -6,17 +6,23 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream } from '@libp2p/interface'
 import { ErrorCode, P2payError } from './errors.ts'
 
-export function varintLength (n: number): number {
+export function varintLength(n: number): number {
   let len = 1
-  while (n >= 0x80) { n = Math.floor(n / 128); len++ }
+  while (n >= 0x80) {
+    n = Math.floor(n / 128)
+    len++
+  }
   return len
 }
 
-export function encodeFrame (data: Uint8Array): Uint8Array {
+export function encodeFrame(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(varintLength(data.byteLength) + data.byteLength)
   let n = data.byteLength
   let i = 0
-  while (n >= 0x80) { out[i++] = (n & 0x7f) | 0x80; n = Math.floor(n / 128) }
+  while (n >= 0x80) {
+    out[i++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
+  }
   out[i++] = n
   out.set(data, i)
   return out
@@ -37,18 +43,25 @@ export class FrameReader {
   private ended = false
   private wake?: () => void
 
-  constructor (stream: Stream, maxFrame: number) {
+  constructor(stream: Stream, maxFrame: number) {
     this.stream = stream
     this.maxFrame = maxFrame
     this.maxPrefix = varintLength(maxFrame)
     this.highWater = maxFrame + 64 * 1024
-    const notify = (): void => { const w = this.wake; this.wake = undefined; w?.() }
-    stream.addEventListener('message', (evt) => {
+    const notify = (): void => {
+      const w = this.wake
+      this.wake = undefined
+      w?.()
+    }
+    stream.addEventListener('message', evt => {
       this.buf.append(evt.data as any)
       if (this.buf.byteLength > this.highWater && stream.readStatus === 'readable') stream.pause()
       notify()
     })
-    const end = (): void => { this.ended = true; notify() }
+    const end = (): void => {
+      this.ended = true
+      notify()
+    }
     stream.addEventListener('remoteCloseWrite', end)
     stream.addEventListener('close', end)
   }
@@ -58,7 +71,7 @@ export class FrameReader {
    * prefix, a truncated frame, a reset, or abort. `limit`: a signal, or ms to
    * wait for data (a timer that exists only while waiting; see `Limit`).
    */
-  async read (limit?: Limit): Promise<Uint8Array | null> {
+  async read(limit?: Limit): Promise<Uint8Array | null> {
     // one deadline for the whole frame, however many chunks it comes in
     const until = typeof limit === 'number' ? performance.now() + limit : limit
     while (true) {
@@ -68,7 +81,8 @@ export class FrameReader {
         return frame
       }
       if (this.ended) {
-        if (this.stream.status === 'reset' || this.stream.status === 'aborted') throw new P2payError(ErrorCode.UNREACHABLE, `stream ${this.stream.status}`)
+        if (this.stream.status === 'reset' || this.stream.status === 'aborted')
+          throw new P2payError(ErrorCode.UNREACHABLE, `stream ${this.stream.status}`)
         if (this.buf.byteLength === 0) return null
         throw new P2payError(ErrorCode.BAD_FRAME, 'stream ended inside a frame')
       }
@@ -76,16 +90,18 @@ export class FrameReader {
     }
   }
 
-  private tryParse (): Uint8Array | undefined {
+  private tryParse(): Uint8Array | undefined {
     let len = 0
     let mul = 1
     for (let i = 0; i < this.buf.byteLength; i++) {
       const b = this.buf.get(i)
-      if ((b & 0x80) !== 0 && i + 1 >= this.maxPrefix) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, 'length prefix too long')
+      if ((b & 0x80) !== 0 && i + 1 >= this.maxPrefix)
+        throw new P2payError(ErrorCode.FRAME_TOO_LARGE, 'length prefix too long')
       len += (b & 0x7f) * mul
       mul *= 128
       if ((b & 0x80) === 0) {
-        if (len > this.maxFrame) throw new P2payError(ErrorCode.FRAME_TOO_LARGE, `frame of ${len} bytes over the ${this.maxFrame} limit`)
+        if (len > this.maxFrame)
+          throw new P2payError(ErrorCode.FRAME_TOO_LARGE, `frame of ${len} bytes over the ${this.maxFrame} limit`)
         if (this.buf.byteLength < i + 1 + len) {
           // a whole frame may exceed the pause threshold's half: make sure it can arrive
           if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater) this.stream.resume()
@@ -100,15 +116,26 @@ export class FrameReader {
   }
 
   /** Waits for the next chunk, until `until` (a signal, or a `performance.now()` time). */
-  private async waitForData (until?: AbortSignal | number): Promise<void> {
+  private async waitForData(until?: AbortSignal | number): Promise<void> {
     const signal = typeof until === 'number' ? undefined : until
-    if (signal?.aborted === true || (typeof until === 'number' && performance.now() >= until)) throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
+    if (signal?.aborted === true || (typeof until === 'number' && performance.now() >= until))
+      throw new P2payError(ErrorCode.TIMEOUT, 'read timed out')
     await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { this.wake = undefined; reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out')) }
+      const onAbort = (): void => {
+        this.wake = undefined
+        reject(new P2payError(ErrorCode.TIMEOUT, 'read timed out'))
+      }
       // unref'd, as AbortSignal.timeout's timer is: a pending read does not keep a process alive
-      const timer = typeof until === 'number' ? setTimeout(onAbort, Math.max(0, Math.ceil(until - performance.now()))).unref() : undefined
+      const timer =
+        typeof until === 'number'
+          ? setTimeout(onAbort, Math.max(0, Math.ceil(until - performance.now()))).unref()
+          : undefined
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.wake = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve() }
+      this.wake = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
     })
   }
 }
@@ -123,16 +150,19 @@ export class FrameReader {
  */
 export type Limit = AbortSignal | number
 
-/** Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap), at most `limit`. */
-export async function sendFrame (stream: Stream, data: Uint8Array, limit?: Limit, highWater = 1 << 20): Promise<void> {
+/**
+ * Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap), at most `limit`.
+ */
+export async function sendFrame(stream: Stream, data: Uint8Array, limit?: Limit, highWater = 1 << 20): Promise<void> {
   stream.send(encodeFrame(data))
   const until = typeof limit === 'number' ? performance.now() + limit : undefined
   const signal = typeof limit === 'number' ? undefined : limit
   while (stream.writeBufferLength > highWater) {
     if (stream.status !== 'open') throw new P2payError(ErrorCode.UNREACHABLE, `stream is ${stream.status}`)
     signal?.throwIfAborted()
-    if (until !== undefined && performance.now() >= until) throw new P2payError(ErrorCode.TIMEOUT, 'write timed out waiting for the stream to drain')
-    await new Promise<void>((resolve) => {
+    if (until !== undefined && performance.now() >= until)
+      throw new P2payError(ErrorCode.TIMEOUT, 'write timed out waiting for the stream to drain')
+    await new Promise<void>(resolve => {
       let timer: NodeJS.Timeout | undefined
       const done = (): void => {
         clearTimeout(timer)

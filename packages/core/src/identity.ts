@@ -9,7 +9,7 @@ import type { Metrics } from './metrics.ts'
 
 export const IDENTITY_FILE = 'identity.key'
 
-export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey> {
+export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey> {
   const file = join(dataDir, IDENTITY_FILE)
   if (existsSync(file)) return privateKeyFromProtobuf(readFileSync(file))
   const key = await generateKeyPair('Ed25519')
@@ -20,7 +20,7 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey
 }
 
 /** Signer over the identity key (Ed25519 raw = 32-byte seed | 32-byte public key). */
-export function signerFor (key: PrivateKey, backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache): Signer {
+export function signerFor(key: PrivateKey, backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache): Signer {
   if (key.type !== 'Ed25519') throw new Error('identity key must be Ed25519')
   const raw = (key as Ed25519PrivateKey).raw
   return new Signer(raw.subarray(0, 32), key.publicKey.raw, backend, metrics, cache)

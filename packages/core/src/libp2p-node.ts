@@ -24,7 +24,7 @@ export interface NodeOptions {
   dht?: boolean
 }
 
-export async function createP2payNode (opts: NodeOptions): Promise<Libp2p> {
+export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
   // identify push: protocols a service registers after start (Karma's) reach peers identified before
   const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   if (opts.dht !== false) {
@@ -32,7 +32,10 @@ export async function createP2payNode (opts: NodeOptions): Promise<Libp2p> {
   }
   return createLibp2p({
     privateKey: opts.privateKey,
-    addresses: { listen: opts.listen, ...(opts.announce != null && opts.announce.length > 0 ? { announce: opts.announce } : {}) },
+    addresses: {
+      listen: opts.listen,
+      ...(opts.announce != null && opts.announce.length > 0 ? { announce: opts.announce } : {})
+    },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     // a 2 MiB window keeps a slow reader under the 4 MiB read buffer (see docs)

@@ -4,7 +4,10 @@
 type Labels = Record<string, string>
 
 const key = (name: string, labels: Labels): string =>
-  `${name}{${Object.keys(labels).sort().map(k => `${k}="${labels[k].replace(/["\\\n]/g, '_')}"`).join(',')}}`
+  `${name}{${Object.keys(labels)
+    .sort()
+    .map(k => `${k}="${labels[k].replace(/["\\\n]/g, '_')}"`)
+    .join(',')}}`
 
 export class Metrics {
   private readonly counters = new Map<string, number>()
@@ -12,34 +15,44 @@ export class Metrics {
   private readonly help = new Map<string, string>()
 
   readonly prefix: string
-  constructor (prefix = 'p2pay') {
+  constructor(prefix = 'p2pay') {
     this.prefix = prefix
     this.describe('messages_sent_total', 'Protocol messages sent, by transaction kind')
     this.describe('signatures_generated_total', 'Signatures generated, by transaction kind')
     this.describe('signatures_verified_total', 'Signatures verified, by transaction kind')
   }
 
-  describe (name: string, help: string): void { this.help.set(name, help) }
+  describe(name: string, help: string): void {
+    this.help.set(name, help)
+  }
 
-  inc (name: string, labels: Labels = {}, by = 1): void {
+  inc(name: string, labels: Labels = {}, by = 1): void {
     const k = key(name, labels)
     this.counters.set(k, (this.counters.get(k) ?? 0) + by)
   }
 
-  gauge (name: string, read: () => number, help?: string): void {
+  gauge(name: string, read: () => number, help?: string): void {
     this.gauges.set(name, read)
     if (help != null) this.help.set(name, help)
   }
 
-  messageSent (kind: string, n = 1): void { this.inc('messages_sent_total', { kind }, n) }
-  signed (kind: string): void { this.inc('signatures_generated_total', { kind }) }
-  verified (kind: string): void { this.inc('signatures_verified_total', { kind }) }
+  messageSent(kind: string, n = 1): void {
+    this.inc('messages_sent_total', { kind }, n)
+  }
+  signed(kind: string): void {
+    this.inc('signatures_generated_total', { kind })
+  }
+  verified(kind: string): void {
+    this.inc('signatures_verified_total', { kind })
+  }
 
   /** Counter values keyed `name{labels}`, for tests and benchmarks. */
-  snapshot (): Record<string, number> { return Object.fromEntries(this.counters) }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counters)
+  }
 
   /** Sum of one counter for one kind (or all kinds). */
-  get (name: string, kind?: string): number {
+  get(name: string, kind?: string): number {
     let n = 0
     for (const [k, v] of this.counters) {
       if (!k.startsWith(`${name}{`)) continue
@@ -48,7 +61,7 @@ export class Metrics {
     return n
   }
 
-  prometheus (): string {
+  prometheus(): string {
     const lines: string[] = []
     const seen = new Set<string>()
     const head = (name: string, type: string): void => {

@@ -14,16 +14,27 @@ export const DEFAULT_MAX_FRAME = 1024 * 1024
 const IDLE_TIMEOUT_MS = 120_000
 const MAX_INFLIGHT_PER_STREAM = 128
 
-export interface RpcContext { remotePeer: string, /** transaction kind the caller named */ kind?: string }
+export interface RpcContext {
+  remotePeer: string
+  /** transaction kind the caller named */ kind?: string
+}
 export type RpcHandler = (args: any, ctx: RpcContext) => Promise<unknown> | unknown
 /**
  * `kind` names the transaction the request belongs to, so both ends count its
  * messages alike. `oneway`: the handler runs and nothing is sent back (a
  * message whose delivery the sender learns another way).
  */
-export interface RpcRequest { id: number, op: string, args?: unknown, kind?: string, oneway?: true }
+export interface RpcRequest {
+  id: number
+  op: string
+  args?: unknown
+  kind?: string
+  oneway?: true
+}
 const KIND = /^[a-z][a-z0-9-]{0,31}$/
-export type RpcResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: { code: string, message: string, details?: unknown } }
+export type RpcResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; details?: unknown } }
 
 export interface ServeOptions {
   maxFrame?: number
@@ -34,76 +45,110 @@ export interface ServeOptions {
   onError?: (err: Error, op?: string) => void
 }
 
-function decodeFrame (bytes: Uint8Array): unknown {
-  try { return JSON.parse(fromUtf8(bytes)) } catch { throw new P2payError(ErrorCode.BAD_FRAME, 'frame is not UTF-8 JSON') }
+function decodeFrame(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(fromUtf8(bytes))
+  } catch {
+    throw new P2payError(ErrorCode.BAD_FRAME, 'frame is not UTF-8 JSON')
+  }
 }
 
-export function errorReply (id: number, err: unknown): RpcResponse {
+export function errorReply(id: number, err: unknown): RpcResponse {
   if (err instanceof P2payError) return { id, ok: false, error: err.toJSON() }
   return { id, ok: false, error: { code: ErrorCode.INTERNAL, message: 'internal error' } }
 }
 
 /** Serves `handlers` (op name -> function) on `protocol`. */
-export async function serveRpc (node: Libp2p, protocol: string, handlers: Record<string, RpcHandler>, opts: ServeOptions = {}): Promise<void> {
+export async function serveRpc(
+  node: Libp2p,
+  protocol: string,
+  handlers: Record<string, RpcHandler>,
+  opts: ServeOptions = {}
+): Promise<void> {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
   const kindOf = opts.kindOf ?? ((op: string) => op)
-  await node.handle(protocol, async (stream: Stream, connection) => {
-    const reader = new FrameReader(stream, maxFrame)
-    const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
-    let writing: Promise<void> = Promise.resolve()
-    const inflight = new Set<Promise<void>>()
-    const reply = (res: RpcResponse, kind: string): Promise<void> => {
-      writing = writing.then(async () => {
-        await sendFrame(stream, utf8(JSON.stringify(res)), 30_000)
-        opts.metrics?.messageSent(kindOf(kind))
-      })
-      return writing
-    }
-    try {
-      while (true) {
-        const frame = await reader.read(IDLE_TIMEOUT_MS)
-        if (frame == null) break // the caller closed its side: a clean end
-        let req: RpcRequest
-        try {
-          req = decodeFrame(frame) as RpcRequest
-        } catch (err) {
-          await reply(errorReply(-1, err), 'error')
-          continue
-        }
-        if (req == null || typeof req !== 'object' || !Number.isSafeInteger(req.id) || typeof req.op !== 'string') {
-          await reply({ id: Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1, ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' } }, 'error')
-          continue
-        }
-        const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
-        const task = (async () => {
-          let res: RpcResponse
-          if (handler == null) {
-            res = { id: req.id, ok: false, error: { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` } }
-          } else {
-            try {
-              res = { id: req.id, ok: true, result: await handler(req.args ?? {}, { ...ctx, kind: typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined }) }
-            } catch (err) {
-              if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
-              res = errorReply(req.id, err)
-            }
-          }
-          if (req.oneway === true) return
-          await reply(res, typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : req.op)
-        })()
-        inflight.add(task)
-        void task.catch(() => {}).finally(() => inflight.delete(task))
-        if (inflight.size >= MAX_INFLIGHT_PER_STREAM) await Promise.race(inflight)
+  await node.handle(
+    protocol,
+    async (stream: Stream, connection) => {
+      const reader = new FrameReader(stream, maxFrame)
+      const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
+      let writing: Promise<void> = Promise.resolve()
+      const inflight = new Set<Promise<void>>()
+      const reply = (res: RpcResponse, kind: string): Promise<void> => {
+        writing = writing.then(async () => {
+          await sendFrame(stream, utf8(JSON.stringify(res)), 30_000)
+          opts.metrics?.messageSent(kindOf(kind))
+        })
+        return writing
       }
-      await Promise.allSettled(inflight)
-      await writing
-      await stream.close({ signal: AbortSignal.timeout(10_000) })
-    } catch (err) {
-      stream.abort(asError(err))
-    }
-  }, { maxInboundStreams: opts.maxInboundStreams ?? 64, runOnLimitedConnection: false })
+      try {
+        while (true) {
+          const frame = await reader.read(IDLE_TIMEOUT_MS)
+          if (frame == null) break // the caller closed its side: a clean end
+          let req: RpcRequest
+          try {
+            req = decodeFrame(frame) as RpcRequest
+          } catch (err) {
+            await reply(errorReply(-1, err), 'error')
+            continue
+          }
+          if (req == null || typeof req !== 'object' || !Number.isSafeInteger(req.id) || typeof req.op !== 'string') {
+            await reply(
+              {
+                id: Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1,
+                ok: false,
+                error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' }
+              },
+              'error'
+            )
+            continue
+          }
+          const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
+          const task = (async () => {
+            let res: RpcResponse
+            if (handler == null) {
+              res = {
+                id: req.id,
+                ok: false,
+                error: { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` }
+              }
+            } else {
+              try {
+                res = {
+                  id: req.id,
+                  ok: true,
+                  result: await handler(req.args ?? {}, {
+                    ...ctx,
+                    kind: typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined
+                  })
+                }
+              } catch (err) {
+                if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
+                res = errorReply(req.id, err)
+              }
+            }
+            if (req.oneway === true) return
+            await reply(res, typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : req.op)
+          })()
+          inflight.add(task)
+          void task.catch(() => {}).finally(() => inflight.delete(task))
+          if (inflight.size >= MAX_INFLIGHT_PER_STREAM) await Promise.race(inflight)
+        }
+        await Promise.allSettled(inflight)
+        await writing
+        await stream.close({ signal: AbortSignal.timeout(10_000) })
+      } catch (err) {
+        stream.abort(asError(err))
+      }
+    },
+    { maxInboundStreams: opts.maxInboundStreams ?? 64, runOnLimitedConnection: false }
+  )
 }
 
-export interface CallOptions { timeoutMs?: number, kind?: string }
+export interface CallOptions {
+  timeoutMs?: number
+  kind?: string
+}
 
 /**
  * Client side: one long-lived stream per (peer, protocol), requests pipelined and
@@ -114,44 +159,61 @@ export class RpcClient {
   private stream?: Stream
   private opening?: Promise<Stream>
   private nextId = 1
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   private writing: Promise<void> = Promise.resolve()
 
   private readonly node: Libp2p
   readonly target: PeerId | Multiaddr
   readonly protocol: string
-  private readonly opts: { maxFrame?: number, metrics?: Metrics, defaultTimeoutMs?: number }
+  private readonly opts: { maxFrame?: number; metrics?: Metrics; defaultTimeoutMs?: number }
 
-  constructor (node: Libp2p, target: PeerId | Multiaddr, protocol: string, opts: { maxFrame?: number, metrics?: Metrics, defaultTimeoutMs?: number } = {}) {
+  constructor(
+    node: Libp2p,
+    target: PeerId | Multiaddr,
+    protocol: string,
+    opts: { maxFrame?: number; metrics?: Metrics; defaultTimeoutMs?: number } = {}
+  ) {
     this.node = node
     this.target = target
     this.protocol = protocol
     this.opts = opts
   }
 
-  async call<T = unknown> (op: string, args: unknown, options: CallOptions = {}): Promise<T> {
+  async call<T = unknown>(op: string, args: unknown, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
     const end = performance.now() + timeoutMs
     const stream = await this.streamFor(timeoutMs)
     const id = this.nextId++
-    const done = new Promise<unknown>((resolve, reject) => { this.pending.set(id, { resolve, reject }) })
-    const timer = setTimeout(() => {
-      const p = this.pending.get(id)
-      if (p != null) { this.pending.delete(id); p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)) }
-    }, Math.max(0, Math.ceil(end - performance.now()))).unref()
+    const done = new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+    })
+    const timer = setTimeout(
+      () => {
+        const p = this.pending.get(id)
+        if (p != null) {
+          this.pending.delete(id)
+          p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`))
+        }
+      },
+      Math.max(0, Math.ceil(end - performance.now()))
+    ).unref()
     // a failed write fails the stream, and with it this call
     this.write(stream, { id, op, args, kind: options.kind }, end).catch(() => {})
     try {
-      const res = await done as RpcResponse
+      const res = (await done) as RpcResponse
       if (res.ok) return res.result as T
-      throw new P2payError((Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any, String(res.error?.message ?? 'error'), res.error?.details as any)
+      throw new P2payError(
+        (Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any,
+        String(res.error?.message ?? 'error'),
+        res.error?.details as any
+      )
     } finally {
       clearTimeout(timer)
     }
   }
 
   /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
-  async send (op: string, args: unknown, options: CallOptions = {}): Promise<void> {
+  async send(op: string, args: unknown, options: CallOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
     const end = performance.now() + timeoutMs
     const stream = await this.streamFor(timeoutMs)
@@ -163,7 +225,7 @@ export class RpcClient {
   }
 
   /** The open stream to the target (opened within `timeoutMs`), or UNREACHABLE. */
-  private async streamFor (timeoutMs: number): Promise<Stream> {
+  private async streamFor(timeoutMs: number): Promise<Stream> {
     try {
       return await this.open(timeoutMs)
     } catch (err) {
@@ -176,16 +238,18 @@ export class RpcClient {
    * (a `performance.now()` time: time in the queue counts); a failed write
    * fails the stream and its pending calls.
    */
-  private async write (stream: Stream, req: RpcRequest, end: number): Promise<void> {
+  private async write(stream: Stream, req: RpcRequest, end: number): Promise<void> {
     const sent = this.writing.then(async () => {
       await sendFrame(stream, utf8(JSON.stringify(req)), Math.max(0, end - performance.now()))
       this.opts.metrics?.messageSent(req.kind ?? req.op)
     })
-    this.writing = sent.catch((err) => { this.fail(stream, asError(err)) })
+    this.writing = sent.catch(err => {
+      this.fail(stream, asError(err))
+    })
     await sent
   }
 
-  private async open (timeoutMs: number): Promise<Stream> {
+  private async open(timeoutMs: number): Promise<Stream> {
     if (this.stream != null && this.stream.status === 'open') return this.stream
     if (this.opening == null) {
       this.opening = (async () => {
@@ -194,26 +258,31 @@ export class RpcClient {
         this.writing = Promise.resolve()
         void this.readLoop(s, new FrameReader(s, this.opts.maxFrame ?? DEFAULT_MAX_FRAME))
         return s
-      })().finally(() => { this.opening = undefined })
+      })().finally(() => {
+        this.opening = undefined
+      })
     }
     return await this.opening
   }
 
-  private async readLoop (s: Stream, reader: FrameReader): Promise<void> {
+  private async readLoop(s: Stream, reader: FrameReader): Promise<void> {
     try {
       while (true) {
         const frame = await reader.read()
         if (frame == null) throw new Error('remote closed the stream')
         const res = decodeFrame(frame) as RpcResponse
         const p = this.pending.get(res?.id)
-        if (p != null) { this.pending.delete(res.id); p.resolve(res) }
+        if (p != null) {
+          this.pending.delete(res.id)
+          p.resolve(res)
+        }
       }
     } catch (err) {
       this.fail(s, asError(err))
     }
   }
 
-  private fail (s: Stream, err: Error): void {
+  private fail(s: Stream, err: Error): void {
     if (s.status === 'open') s.abort(err)
     if (this.stream !== s && this.stream != null) return // an older stream: its calls were failed already
     this.stream = undefined
@@ -223,9 +292,10 @@ export class RpcClient {
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     const s = this.stream
     this.stream = undefined
-    if (s != null && s.status === 'open') await s.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.abort(new Error('close failed')))
+    if (s != null && s.status === 'open')
+      await s.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.abort(new Error('close failed')))
   }
 }

@@ -29,7 +29,7 @@ export interface Opened<T> {
 }
 
 const peerIdCache = new Map<string, string>()
-export function peerIdOfKey (raw: Uint8Array): string {
+export function peerIdOfKey(raw: Uint8Array): string {
   const k = Buffer.from(raw).toString('hex')
   let id = peerIdCache.get(k)
   if (id === undefined) {
@@ -41,12 +41,17 @@ export function peerIdOfKey (raw: Uint8Array): string {
 }
 
 const keyCache = new Map<string, Uint8Array>()
-export function keyOfPeerId (peerId: string): Uint8Array {
+export function keyOfPeerId(peerId: string): Uint8Array {
   let k = keyCache.get(peerId)
   if (k === undefined) {
     let pid
-    try { pid = peerIdFromString(peerId) } catch { fail(ErrorCode.BAD_REQUEST, `not a peer id: ${peerId.slice(0, 80)}`) }
-    if (pid.type !== 'Ed25519' || pid.publicKey == null) fail(ErrorCode.BAD_REQUEST, `peer id is not an Ed25519 key: ${peerId.slice(0, 80)}`)
+    try {
+      pid = peerIdFromString(peerId)
+    } catch {
+      fail(ErrorCode.BAD_REQUEST, `not a peer id: ${peerId.slice(0, 80)}`)
+    }
+    if (pid.type !== 'Ed25519' || pid.publicKey == null)
+      fail(ErrorCode.BAD_REQUEST, `peer id is not an Ed25519 key: ${peerId.slice(0, 80)}`)
     k = pid.publicKey.raw
     if (keyCache.size > 8192) keyCache.clear()
     keyCache.set(peerId, k)
@@ -54,7 +59,7 @@ export function keyOfPeerId (peerId: string): Uint8Array {
   return k
 }
 
-function signingInput (tag: Uint8Array, signer: Uint8Array, body: Uint8Array): Uint8Array {
+function signingInput(tag: Uint8Array, signer: Uint8Array, body: Uint8Array): Uint8Array {
   return concat([DOMAIN, tag, ZERO, signer, body])
 }
 
@@ -66,9 +71,13 @@ function signingInput (tag: Uint8Array, signer: Uint8Array, body: Uint8Array): U
 export class VerifiedCache {
   private readonly set = new Set<string>()
   private readonly max: number
-  constructor (max = 200_000) { this.max = max }
-  has (hash: string): boolean { return this.set.has(hash) }
-  add (hash: string): void {
+  constructor(max = 200_000) {
+    this.max = max
+  }
+  has(hash: string): boolean {
+    return this.set.has(hash)
+  }
+  add(hash: string): void {
     if (this.set.has(hash)) return
     if (this.set.size >= this.max) this.set.delete(this.set.values().next().value as string)
     this.set.add(hash)
@@ -84,7 +93,13 @@ export class Signer {
   private readonly metrics?: Metrics
   private readonly cache?: VerifiedCache
 
-  constructor (seed: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) {
+  constructor(
+    seed: Uint8Array,
+    publicKey: Uint8Array,
+    backend: Ed25519Backend,
+    metrics?: Metrics,
+    cache?: VerifiedCache
+  ) {
     this.cache = cache
     this.seed = seed
     this.publicKey = publicKey
@@ -93,7 +108,7 @@ export class Signer {
     this.peerId = peerIdOfKey(publicKey)
   }
 
-  sign<T> (tag: string, body: T, kind: string): Opened<T> {
+  sign<T>(tag: string, body: T, kind: string): Opened<T> {
     const tagBytes = utf8(tag)
     const bodyBytes = utf8(canonicalJson(body))
     if (tagBytes.byteLength > 255) throw new TypeError('tag too long')
@@ -101,24 +116,44 @@ export class Signer {
     this.metrics?.signed(kind)
     const len = new Uint8Array(4)
     new DataView(len.buffer).setUint32(0, bodyBytes.byteLength)
-    const bytes = concat([new Uint8Array([ENVELOPE_VERSION, tagBytes.byteLength]), tagBytes, this.publicKey, len, bodyBytes, sig])
+    const bytes = concat([
+      new Uint8Array([ENVELOPE_VERSION, tagBytes.byteLength]),
+      tagBytes,
+      this.publicKey,
+      len,
+      bodyBytes,
+      sig
+    ])
     const hash = sha256Hex(bytes)
     this.cache?.add(hash)
     return { tag, signer: this.peerId, body, bytes, hash }
   }
 }
 
-/** The parts of an envelope's bytes (views into them), or a BAD_FRAME / UNKNOWN_VERSION error; nothing checked beyond the layout. */
-function splitEnvelope (bytes: Uint8Array): { tagBytes: Uint8Array, signer: Uint8Array, body: Uint8Array, sig: Uint8Array } {
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
+/**
+ * The parts of an envelope's bytes (views into them), or a BAD_FRAME / UNKNOWN_VERSION error; nothing checked beyond
+ * the layout.
+ */
+function splitEnvelope(bytes: Uint8Array): {
+  tagBytes: Uint8Array
+  signer: Uint8Array
+  body: Uint8Array
+  sig: Uint8Array
+} {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 2 + 32 + 4 + 64)
+    fail(ErrorCode.BAD_FRAME, 'signed object truncated')
   if (bytes[0] !== ENVELOPE_VERSION) fail(ErrorCode.UNKNOWN_VERSION, `unknown signed-object version ${bytes[0]}`)
   const tagLen = bytes[1]
   let o = 2
-  const tagBytes = bytes.subarray(o, o + tagLen); o += tagLen
-  const signer = bytes.subarray(o, o + 32); o += 32
+  const tagBytes = bytes.subarray(o, o + tagLen)
+  o += tagLen
+  const signer = bytes.subarray(o, o + 32)
+  o += 32
   if (o + 4 > bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object truncated')
-  const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0); o += 4
-  if (bodyLen > MAX_BODY || o + bodyLen + 64 !== bytes.byteLength) fail(ErrorCode.BAD_FRAME, 'signed object length mismatch')
+  const bodyLen = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0)
+  o += 4
+  if (bodyLen > MAX_BODY || o + bodyLen + 64 !== bytes.byteLength)
+    fail(ErrorCode.BAD_FRAME, 'signed object length mismatch')
   return { tagBytes, signer, body: bytes.subarray(o, o + bodyLen), sig: bytes.subarray(o + bodyLen, o + bodyLen + 64) }
 }
 
@@ -127,27 +162,43 @@ export class Verifier {
   private readonly backend: Ed25519Backend
   private readonly metrics?: Metrics
   private readonly cache?: VerifiedCache
-  constructor (backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) { this.backend = backend; this.metrics = metrics; this.cache = cache }
+  constructor(backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) {
+    this.backend = backend
+    this.metrics = metrics
+    this.cache = cache
+  }
 
-  open<T> (bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
+  open<T>(bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
     const { tagBytes, signer, body, sig } = splitEnvelope(bytes)
     let tag: string
-    try { tag = fromUtf8(tagBytes) } catch { fail(ErrorCode.BAD_FRAME, 'tag is not utf-8') }
+    try {
+      tag = fromUtf8(tagBytes)
+    } catch {
+      fail(ErrorCode.BAD_FRAME, 'tag is not utf-8')
+    }
     const allowed = typeof tags === 'string' ? [tags] : tags
     if (!allowed.includes(tag)) fail(ErrorCode.WRONG_TAG, `expected ${allowed.join(' or ')}, got ${tag.slice(0, 64)}`)
     const copy = bytes.slice()
     const hash = sha256Hex(copy)
     if (this.cache?.has(hash) !== true) {
       this.metrics?.verified(kind)
-      if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig)) fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
+      if (!this.backend.verify(signer, signingInput(tagBytes, signer, body), sig))
+        fail(ErrorCode.BAD_SIGNATURE, `bad signature on ${tag}`)
     }
     let parsed: T
     let text: string
-    try { text = fromUtf8(body); parsed = JSON.parse(text) as T } catch { fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`) }
+    try {
+      text = fromUtf8(body)
+      parsed = JSON.parse(text) as T
+    } catch {
+      fail(ErrorCode.BAD_FRAME, `body of ${tag} is not JSON`)
+    }
     if (parsed == null || typeof parsed !== 'object') fail(ErrorCode.BAD_FRAME, `body of ${tag} is not an object`)
     // one object, one encoding: otherwise a signer could mint many hashes for one statement
     let canonical: string | undefined
-    try { canonical = canonicalJson(parsed) } catch {}
+    try {
+      canonical = canonicalJson(parsed)
+    } catch {}
     if (canonical !== text) fail(ErrorCode.BAD_FRAME, `body of ${tag} is not canonical JSON`)
     this.cache?.add(hash)
     return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash }
@@ -161,11 +212,13 @@ export class Verifier {
  * so that it can be answered without acting again; never for acting on what it
  * says.
  */
-export function peekUnverified<T> (bytes: Uint8Array): { tag: string, signer: string, body: T } | undefined {
+export function peekUnverified<T>(bytes: Uint8Array): { tag: string; signer: string; body: T } | undefined {
   try {
     const e = splitEnvelope(bytes)
     const body = JSON.parse(fromUtf8(e.body)) as T
-    return body != null && typeof body === 'object' ? { tag: fromUtf8(e.tagBytes), signer: peerIdOfKey(e.signer), body } : undefined
+    return body != null && typeof body === 'object'
+      ? { tag: fromUtf8(e.tagBytes), signer: peerIdOfKey(e.signer), body }
+      : undefined
   } catch {
     return undefined
   }
@@ -175,9 +228,12 @@ export function peekUnverified<T> (bytes: Uint8Array): { tag: string, signer: st
  * A base64 signed envelope from the network or an API, checked for type and
  * size before it is decoded (each scheme picks the largest envelope it takes).
  */
-export function decodeSigned (b64: unknown, what: string, maxB64: number): Uint8Array {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > maxB64) fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
+export function decodeSigned(b64: unknown, what: string, maxB64: number): Uint8Array {
+  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > maxB64)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
   return fromB64(b64)
 }
 
-export function isP2payError (e: unknown): e is P2payError { return e instanceof P2payError }
+export function isP2payError(e: unknown): e is P2payError {
+  return e instanceof P2payError
+}

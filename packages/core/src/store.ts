@@ -16,20 +16,48 @@ export class Table<V extends Json = Json> {
   /** Values before this turn's first change, so a failed request leaves no trace. */
   private readonly undo = new Map<string, V | undefined>()
   readonly name: string
-  constructor (name: string) { this.name = name }
-  get (key: string): V | undefined { return this.map.get(key) }
-  has (key: string): boolean { return this.map.has(key) }
-  set (key: string, value: V): void { this.touch(key); this.map.set(key, value); this.dirty.set(key, value) }
-  delete (key: string): void { this.touch(key); this.map.delete(key); this.dirty.set(key, undefined) }
-  private touch (key: string): void { if (!this.undo.has(key)) this.undo.set(key, this.map.get(key)) }
+  constructor(name: string) {
+    this.name = name
+  }
+  get(key: string): V | undefined {
+    return this.map.get(key)
+  }
+  has(key: string): boolean {
+    return this.map.has(key)
+  }
+  set(key: string, value: V): void {
+    this.touch(key)
+    this.map.set(key, value)
+    this.dirty.set(key, value)
+  }
+  delete(key: string): void {
+    this.touch(key)
+    this.map.delete(key)
+    this.dirty.set(key, undefined)
+  }
+  private touch(key: string): void {
+    if (!this.undo.has(key)) this.undo.set(key, this.map.get(key))
+  }
   /** Called when the dirty entries were handed to a batch. */
-  settle (): void { this.dirty.clear(); this.undo.clear() }
-  values (): IterableIterator<V> { return this.map.values() }
-  entries (): IterableIterator<[string, V]> { return this.map.entries() }
-  get size (): number { return this.map.size }
+  settle(): void {
+    this.dirty.clear()
+    this.undo.clear()
+  }
+  values(): IterableIterator<V> {
+    return this.map.values()
+  }
+  entries(): IterableIterator<[string, V]> {
+    return this.map.entries()
+  }
+  get size(): number {
+    return this.map.size
+  }
   /** Forgets unsaved changes (a request that failed half-way). */
-  rollback (): void {
-    for (const [k, v] of this.undo) { if (v === undefined) this.map.delete(k); else this.map.set(k, v) }
+  rollback(): void {
+    for (const [k, v] of this.undo) {
+      if (v === undefined) this.map.delete(k)
+      else this.map.set(k, v)
+    }
     this.dirty.clear()
     this.undo.clear()
   }
@@ -39,7 +67,7 @@ export class Store {
   readonly db: Level<string, Json>
   private readonly tables = new Map<string, Table>()
   private readonly sublevels = new Map<string, any>()
-  private queue: Array<{ ops: any[], resolve: () => void, reject: (e: Error) => void }> = []
+  private queue: Array<{ ops: any[]; resolve: () => void; reject: (e: Error) => void }> = []
   private flushing = false
   private closed = false
   /** Number of synced batch writes, and ops written, for metrics and benchmarks. */
@@ -47,17 +75,19 @@ export class Store {
 
   readonly dir: string
   readonly sync: boolean
-  constructor (dir: string, sync = true) {
+  constructor(dir: string, sync = true) {
     this.dir = dir
     this.sync = sync
     mkdirSync(dir, { recursive: true })
     this.db = new Level<string, Json>(dir, { valueEncoding: 'json' })
   }
 
-  async open (): Promise<void> { await this.db.open() }
+  async open(): Promise<void> {
+    await this.db.open()
+  }
 
   /** Loads a bucket completely into memory. */
-  async table<V extends Json = Json> (name: string): Promise<Table<V>> {
+  async table<V extends Json = Json>(name: string): Promise<Table<V>> {
     const existing = this.tables.get(name)
     if (existing != null) return existing as Table<V>
     const t = new Table<V>(name)
@@ -72,7 +102,7 @@ export class Store {
    * Takes every dirty entry of every table into one batch and resolves once it
    * is on disk. Call it right after a synchronous state change, before replying.
    */
-  async commit (): Promise<void> {
+  async commit(): Promise<void> {
     const ops: any[] = []
     for (const t of this.tables.values()) {
       if (t.dirty.size === 0) continue
@@ -90,7 +120,7 @@ export class Store {
   }
 
   /** Resolves once everything committed so far is on disk (for reads that must not show unsynced state). */
-  async barrier (): Promise<void> {
+  async barrier(): Promise<void> {
     if (!this.flushing && this.queue.length === 0) return
     return await new Promise<void>((resolve, reject) => {
       this.queue.push({ ops: [], resolve, reject })
@@ -99,13 +129,15 @@ export class Store {
   }
 
   /** Undoes the uncommitted changes of a request that failed half-way. */
-  rollback (): void { for (const t of this.tables.values()) t.rollback() }
+  rollback(): void {
+    for (const t of this.tables.values()) t.rollback()
+  }
 
   /**
    * Runs a synchronous state change; on throw every table is restored, on
    * success the change is committed and the result returned once it is durable.
    */
-  async apply<T> (change: () => T): Promise<T> {
+  async apply<T>(change: () => T): Promise<T> {
     let result: T
     try {
       result = change()
@@ -117,7 +149,7 @@ export class Store {
     return result
   }
 
-  private async flush (): Promise<void> {
+  private async flush(): Promise<void> {
     this.flushing = true
     try {
       while (this.queue.length > 0) {
@@ -143,12 +175,12 @@ export class Store {
     }
   }
 
-  onFatal: (err: Error) => void = (err) => {
+  onFatal: (err: Error) => void = err => {
     process.stderr.write(JSON.stringify({ level: 'fatal', msg: 'store write failed', err: err.message }) + '\n')
     process.exit(70)
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.barrier()
     this.closed = true
     await this.db.close()

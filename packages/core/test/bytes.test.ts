@@ -2,14 +2,28 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { canonicalJson, fromB64, toB64, randomId, concat, sha256, sha256Hex, toHex, utf8, fromUtf8 } from '../src/bytes.ts'
+import {
+  canonicalJson,
+  fromB64,
+  toB64,
+  randomId,
+  concat,
+  sha256,
+  sha256Hex,
+  toHex,
+  utf8,
+  fromUtf8
+} from '../src/bytes.ts'
 import { ErrorCode, P2payError, asError, isCode, fail } from '../src/errors.ts'
 
 const isBadRequest = (e: unknown): boolean => e instanceof P2payError && e.code === ErrorCode.BAD_REQUEST
 
 describe('canonicalJson', () => {
   it('sorts keys at every level and matches JSON.parse round trip', () => {
-    assert.equal(canonicalJson({ b: 1, a: 2, c: { z: true, y: null, x: 'é"\n' } }), '{"a":2,"b":1,"c":{"x":"é\\"\\n","y":null,"z":true}}')
+    assert.equal(
+      canonicalJson({ b: 1, a: 2, c: { z: true, y: null, x: 'é"\n' } }),
+      '{"a":2,"b":1,"c":{"x":"é\\"\\n","y":null,"z":true}}'
+    )
     // same object, different insertion order: same text
     assert.equal(canonicalJson({ x: 1, y: [1, { q: 1, p: 2 }] }), canonicalJson({ y: [1, { p: 2, q: 1 }], x: 1 }))
     const v = { m: [3, 2, 1], n: { b: 'x', a: [] }, o: false, p: -7 }
@@ -40,7 +54,7 @@ describe('canonicalJson', () => {
       assert.throws(() => canonicalJson({ deep: [{ n: bad }] }), TypeError, `nested ${bad}`)
     }
     assert.throws(() => canonicalJson(() => 1), TypeError)
-    assert.throws(() => canonicalJson({ f () {} }), TypeError)
+    assert.throws(() => canonicalJson({ f() {} }), TypeError)
     assert.throws(() => canonicalJson(10n), TypeError)
     assert.throws(() => canonicalJson(Symbol('s')), TypeError)
   })
@@ -68,11 +82,25 @@ describe('strict base64', () => {
 
   it('rejects junk, url-safe alphabet, whitespace, missing padding, text after padding', () => {
     const bad = [
-      'AQID!', 'AQ$D', 'A', 'AQ', 'AQI', // junk and missing padding
-      'AQ=', 'AQ===', 'A===', '====', '=', // wrong padding
-      'AQ==AQ==', 'AQ==x', 'AQI=AAAA', 'AQI= ', // text after padding
-      ' AQID', 'AQ ID', 'AQID\n', // whitespace
-      '-_8A', 'AQ-_' // url-safe alphabet
+      'AQID!',
+      'AQ$D',
+      'A',
+      'AQ',
+      'AQI', // junk and missing padding
+      'AQ=',
+      'AQ===',
+      'A===',
+      '====',
+      '=', // wrong padding
+      'AQ==AQ==',
+      'AQ==x',
+      'AQI=AAAA',
+      'AQI= ', // text after padding
+      ' AQID',
+      'AQ ID',
+      'AQID\n', // whitespace
+      '-_8A',
+      'AQ-_' // url-safe alphabet
     ]
     for (const s of bad) assert.throws(() => fromB64(s), isBadRequest, JSON.stringify(s))
     // Buffer.from alone would have accepted these
@@ -103,7 +131,10 @@ describe('randomId and hashes', () => {
     assert.equal(want, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
     assert.equal(sha256Hex(data), want)
     assert.equal(toHex(sha256(data)), want)
-    assert.deepEqual(concat([new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])]), new Uint8Array([1, 2, 3]))
+    assert.deepEqual(
+      concat([new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])]),
+      new Uint8Array([1, 2, 3])
+    )
     assert.equal(concat([]).byteLength, 0)
   })
 
@@ -121,7 +152,10 @@ describe('errors', () => {
     assert.equal(isCode(e, ErrorCode.NOT_FOUND), true)
     assert.equal(isCode(e, ErrorCode.FRAUD), false)
     assert.equal(isCode(new Error('NOT_FOUND'), ErrorCode.NOT_FOUND), false)
-    assert.throws(() => fail(ErrorCode.REPLAY, 'again'), (err: unknown) => isCode(err, ErrorCode.REPLAY))
+    assert.throws(
+      () => fail(ErrorCode.REPLAY, 'again'),
+      (err: unknown) => isCode(err, ErrorCode.REPLAY)
+    )
     assert.equal(asError(e), e)
     assert.equal(asError('boom').message, 'boom')
     const ev = new Event('error') as Event & { error?: unknown }

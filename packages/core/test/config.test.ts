@@ -10,12 +10,14 @@ import { ErrorCode, P2payError } from '../src/errors.ts'
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-config-'))
 after(() => rmSync(root, { recursive: true, force: true }))
 
-const badRequest = (re?: RegExp) => (e: unknown): boolean => {
-  assert.ok(e instanceof P2payError, `expected P2payError BAD_REQUEST, got ${String(e)}`)
-  assert.equal(e.code, ErrorCode.BAD_REQUEST)
-  if (re != null) assert.match(e.message, re)
-  return true
-}
+const badRequest =
+  (re?: RegExp) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof P2payError, `expected P2payError BAD_REQUEST, got ${String(e)}`)
+    assert.equal(e.code, ErrorCode.BAD_REQUEST)
+    if (re != null) assert.match(e.message, re)
+    return true
+  }
 
 const spec: Spec = {
   'data-dir': { type: 'string', default: './data', help: 'data directory' },
@@ -24,7 +26,13 @@ const spec: Spec = {
   dht: { type: 'boolean', default: true, help: 'run the DHT' },
   name: { type: 'string', help: 'no default' }
 }
-interface Cfg { 'data-dir': string, 'api-port': number, listen: string[], dht: boolean, name?: string }
+interface Cfg {
+  'data-dir': string
+  'api-port': number
+  listen: string[]
+  dht: boolean
+  name?: string
+}
 
 describe('parseArgv', () => {
   it('--a b, --a=b, bare flags, positionals, --', () => {
@@ -32,7 +40,10 @@ describe('parseArgv', () => {
       flags: { 'data-dir': './x', 'api-port': '8080', dht: true, verbose: true },
       positional: ['broker', 'start']
     })
-    assert.deepEqual(parseArgv(['--flag', '--other', 'v', 'pos']), { flags: { flag: true, other: 'v' }, positional: ['pos'] })
+    assert.deepEqual(parseArgv(['--flag', '--other', 'v', 'pos']), {
+      flags: { flag: true, other: 'v' },
+      positional: ['pos']
+    })
     assert.deepEqual(parseArgv(['a', '--x=1=2', '--empty=', '--', '--not-a-flag', 'b']), {
       flags: { x: '1=2', empty: '' },
       positional: ['a', '--not-a-flag', 'b']
@@ -47,12 +58,27 @@ describe('parseArgv', () => {
 describe('resolveConfig', () => {
   it('defaults when nothing is given', () => {
     const c = resolveConfig<Cfg>(spec, {}, {})
-    assert.deepEqual(c, { 'data-dir': './data', 'api-port': 0, listen: ['/ip4/127.0.0.1/tcp/0'], dht: true, name: undefined })
+    assert.deepEqual(c, {
+      'data-dir': './data',
+      'api-port': 0,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      dht: true,
+      name: undefined
+    })
   })
 
   it('precedence: flag > env (P2PAY_*) > config file > default', () => {
     const file = join(root, 'p.json')
-    writeFileSync(file, JSON.stringify({ 'data-dir': '/file', 'api-port': 1111, listen: ['/ip4/1.1.1.1/tcp/1', '/ip4/2.2.2.2/tcp/2'], dht: false, name: 'from-file' }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'data-dir': '/file',
+        'api-port': 1111,
+        listen: ['/ip4/1.1.1.1/tcp/1', '/ip4/2.2.2.2/tcp/2'],
+        dht: false,
+        name: 'from-file'
+      })
+    )
     const env = { P2PAY_API_PORT: '2222', P2PAY_DATA_DIR: '/env', P2PAY_CONFIG: file }
     const c = resolveConfig<Cfg>(spec, { 'data-dir': '/flag' }, env)
     assert.equal(c['data-dir'], '/flag', 'flag beats env and file')
@@ -65,14 +91,25 @@ describe('resolveConfig', () => {
     writeFileSync(other, JSON.stringify({ name: 'q' }))
     assert.equal(resolveConfig<Cfg>(spec, { config: other }, env).name, 'q')
     // flag beats env for every type
-    const f = resolveConfig<Cfg>(spec, { 'api-port': '3333', listen: '/a, /b,,', dht: 'false' }, { P2PAY_API_PORT: '2222', P2PAY_LISTEN: '/env', P2PAY_DHT: 'true' })
+    const f = resolveConfig<Cfg>(
+      spec,
+      { 'api-port': '3333', listen: '/a, /b,,', dht: 'false' },
+      { P2PAY_API_PORT: '2222', P2PAY_LISTEN: '/env', P2PAY_DHT: 'true' }
+    )
     assert.equal(f['api-port'], 3333)
     assert.deepEqual(f.listen, ['/a', '/b'])
     assert.equal(f.dht, false)
   })
 
   it('coerces types: booleans, numbers, lists', () => {
-    for (const [v, want] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]] as const) {
+    for (const [v, want] of [
+      ['true', true],
+      ['1', true],
+      ['yes', true],
+      ['false', false],
+      ['0', false],
+      ['no', false]
+    ] as const) {
       assert.equal(resolveConfig<Cfg>(spec, { dht: v }, {}).dht, want, v)
     }
     assert.equal(resolveConfig<Cfg>(spec, { dht: true }, {}).dht, true, 'bare flag')
@@ -108,7 +145,10 @@ describe('resolveConfig', () => {
   it('an unknown option is BAD_REQUEST; --config and --help are allowed', () => {
     assert.throws(() => resolveConfig(spec, { 'no-such': 'x' }, {}), badRequest(/unknown option --no-such/))
     assert.throws(() => resolveConfig(spec, { __proto__x: 'x' } as Record<string, string>, {}), badRequest())
-    assert.throws(() => resolveConfig(spec, JSON.parse('{"toString":"x"}') as Record<string, string>, {}), badRequest(/toString/))
+    assert.throws(
+      () => resolveConfig(spec, JSON.parse('{"toString":"x"}') as Record<string, string>, {}),
+      badRequest(/toString/)
+    )
     assert.doesNotThrow(() => resolveConfig(spec, { help: true }, {}))
   })
 

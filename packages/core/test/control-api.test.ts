@@ -14,21 +14,36 @@ const root = mkdtempSync(join(tmpdir(), 'p2pay-core-api-'))
 const TOKEN = 'a'.repeat(64)
 const MAX_BODY = 1024 * 1024
 
-interface Res { status: number, headers: Record<string, string | string[] | undefined>, text: string, json?: any }
+interface Res {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+  json?: any
+}
 
-function call (port: number, method: string, path: string, opts: { token?: string | null, body?: string | Buffer, headers?: Record<string, string> } = {}): Promise<Res> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  opts: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {}
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers }
     const token = opts.token === undefined ? TOKEN : opts.token
     if (token !== null) headers.authorization = `Bearer ${token}`
-    if (opts.body !== undefined) { headers['content-type'] = 'application/json'; headers['content-length'] = String(Buffer.byteLength(opts.body)) }
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json'
+      headers['content-length'] = String(Buffer.byteLength(opts.body))
+    }
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
         let json: unknown
-        try { json = JSON.parse(text) } catch {}
+        try {
+          json = JSON.parse(text)
+        } catch {}
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
       })
       res.on('error', reject)
@@ -44,25 +59,50 @@ const logLines: string[] = []
 const metrics = new Metrics()
 let api: ControlApi
 let port: number
-const seen: Array<{ body: unknown, q: string | null }> = []
+const seen: Array<{ body: unknown; q: string | null }> = []
 
 const routes: Routes = {
   'GET /v1/ok': (_b, q) => ({ ok: true, x: q.get('x') }),
-  'POST /v1/echo': (body, q) => { seen.push({ body, q: q.get('q') }); return { got: body } },
+  'POST /v1/echo': (body, q) => {
+    seen.push({ body, q: q.get('q') })
+    return { got: body }
+  },
   'GET /v1/undefined': () => undefined,
   'GET /v1/async': async () => await Promise.resolve({ later: 1 }),
-  'GET /v1/unreachable': () => { throw new P2payError(ErrorCode.UNREACHABLE, 'peer is gone') },
-  'GET /v1/not-found': async () => { throw new P2payError(ErrorCode.NOT_FOUND, 'no such coin', { sn: 'x' }) },
-  'GET /v1/funds': () => { throw new P2payError(ErrorCode.INSUFFICIENT_FUNDS, 'balance 3 < 5') },
-  'GET /v1/fraud': () => { throw new P2payError(ErrorCode.FRAUD, 'double spend') },
-  'GET /v1/timeout': () => { throw new P2payError(ErrorCode.TIMEOUT, 'slow') },
-  'GET /v1/plain': () => { throw new Error('kaboom') },
-  'GET /v1/string': () => { throw 'raw string' } // eslint-disable-line no-throw-literal
+  'GET /v1/unreachable': () => {
+    throw new P2payError(ErrorCode.UNREACHABLE, 'peer is gone')
+  },
+  'GET /v1/not-found': async () => {
+    throw new P2payError(ErrorCode.NOT_FOUND, 'no such coin', { sn: 'x' })
+  },
+  'GET /v1/funds': () => {
+    throw new P2payError(ErrorCode.INSUFFICIENT_FUNDS, 'balance 3 < 5')
+  },
+  'GET /v1/fraud': () => {
+    throw new P2payError(ErrorCode.FRAUD, 'double spend')
+  },
+  'GET /v1/timeout': () => {
+    throw new P2payError(ErrorCode.TIMEOUT, 'slow')
+  },
+  'GET /v1/plain': () => {
+    throw new Error('kaboom')
+  },
+  'GET /v1/string': () => {
+    throw 'raw string'
+  } // eslint-disable-line no-throw-literal
 }
 
 before(async () => {
   metrics.messageSent('buy', 3)
-  api = await startControlApi({ port: 0, token: TOKEN, routes, metrics, log: createLogger('test', 'debug', (l) => { logLines.push(l) }) })
+  api = await startControlApi({
+    port: 0,
+    token: TOKEN,
+    routes,
+    metrics,
+    log: createLogger('test', 'debug', l => {
+      logLines.push(l)
+    })
+  })
   port = api.port
 })
 after(async () => {
@@ -118,7 +158,13 @@ describe('control API', () => {
   })
 
   it('404 for an unknown route or a known path with the wrong method', async () => {
-    for (const [m, p] of [['GET', '/v1/nope'], ['POST', '/v1/ok'], ['GET', '/v1/echo'], ['DELETE', '/v1/ok'], ['POST', '/metrics']]) {
+    for (const [m, p] of [
+      ['GET', '/v1/nope'],
+      ['POST', '/v1/ok'],
+      ['GET', '/v1/echo'],
+      ['DELETE', '/v1/ok'],
+      ['POST', '/metrics']
+    ]) {
       const r = await call(port, m, p, m === 'POST' ? { body: '{}' } : {})
       assert.equal(r.status, 404, `${m} ${p}`)
       assert.equal(r.json?.error?.code, ErrorCode.NOT_FOUND)
@@ -155,7 +201,7 @@ describe('control API', () => {
     assert.equal(seen.length, 1)
   })
 
-  it('maps P2payError codes: UNREACHABLE 502, NOT_FOUND 404, TIMEOUT 504, others 400; body is the error\'s JSON', async () => {
+  it("maps P2payError codes: UNREACHABLE 502, NOT_FOUND 404, TIMEOUT 504, others 400; body is the error's JSON", async () => {
     const cases: Array<[string, number, string]> = [
       ['/v1/unreachable', 502, ErrorCode.UNREACHABLE],
       ['/v1/not-found', 404, ErrorCode.NOT_FOUND],

@@ -9,10 +9,13 @@ const node = nodeEd25519()
 const noble = nobleEd25519()
 
 /** A fresh raw Ed25519 seed and public key from node:crypto (JWK gives both raw). */
-function keypair (): { seed: Uint8Array, pub: Uint8Array } {
+function keypair(): { seed: Uint8Array; pub: Uint8Array } {
   const { privateKey } = generateKeyPairSync('ed25519')
   const jwk = privateKey.export({ format: 'jwk' })
-  return { seed: new Uint8Array(Buffer.from(jwk.d as string, 'base64url')), pub: new Uint8Array(Buffer.from(jwk.x as string, 'base64url')) }
+  return {
+    seed: new Uint8Array(Buffer.from(jwk.d as string, 'base64url')),
+    pub: new Uint8Array(Buffer.from(jwk.x as string, 'base64url'))
+  }
 }
 
 describe('ed25519 backends', () => {
@@ -24,14 +27,15 @@ describe('ed25519 backends', () => {
   it('RFC 8032 test vector 1 (empty message) on both backends', () => {
     const seed = new Uint8Array(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'))
     const pub = new Uint8Array(Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'))
-    const want = 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
+    const want =
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
     for (const b of [node, noble]) {
       assert.equal(Buffer.from(b.sign(seed, new Uint8Array(0))).toString('hex'), want, b.name)
       assert.equal(b.verify(pub, new Uint8Array(0), new Uint8Array(Buffer.from(want, 'hex'))), true, b.name)
     }
   })
 
-  it('sign identically and verify each other\'s signatures', () => {
+  it("sign identically and verify each other's signatures", () => {
     for (let i = 0; i < 5; i++) {
       const { seed, pub } = keypair()
       const msg = utf8(`message ${i} `.repeat(i * 40))
@@ -68,7 +72,8 @@ describe('ed25519 backends', () => {
       assert.equal(b.verify(k1.pub, utf8('pay 6 to bob'), sig), false, `${b.name} wrong message`)
       assert.equal(b.verify(k1.pub, msg.subarray(1), sig), false, `${b.name} truncated message`)
       for (const i of [0, 31, 32, 63]) {
-        const bad = sig.slice(); bad[i] ^= 0x01
+        const bad = sig.slice()
+        bad[i] ^= 0x01
         assert.equal(b.verify(k1.pub, msg, bad), false, `${b.name} flipped sig byte ${i}`)
       }
       assert.equal(b.verify(k1.pub, msg, sig.subarray(0, 63)), false, `${b.name} short sig`)
@@ -87,8 +92,10 @@ describe('ed25519 backends', () => {
   // backends disagree on validity, and under the noble backend anyone can sign anything
   // as the peer id of that key.
   it('agree on a small-order-key signature (both reject it)', () => {
-    const identity = new Uint8Array(32); identity[0] = 1
-    const sig = new Uint8Array(64); sig[0] = 1
+    const identity = new Uint8Array(32)
+    identity[0] = 1
+    const sig = new Uint8Array(64)
+    sig[0] = 1
     const msg = utf8('anything at all')
     assert.equal(node.verify(identity, msg, sig), false)
     assert.equal(noble.verify(identity, msg, sig), false)

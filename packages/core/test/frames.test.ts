@@ -9,33 +9,52 @@ import { concat } from '../src/bytes.ts'
 
 const MiB = 1024 * 1024
 
-const code = (c: string) => (e: unknown): boolean => {
-  assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
-  assert.equal(e.code, c)
-  return true
-}
+const code =
+  (c: string) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
+    assert.equal(e.code, c)
+    return true
+  }
 
 /**
  * A fake stream with the parts FrameReader uses: 'message', 'remoteCloseWrite'
  * and 'close' events, readStatus/status, pause() and resume(). Chunks are
  * emitted one per macrotask while it is readable; counts bytes handed out.
  */
-interface Fake { stream: Stream, pulled: () => number, pauses: () => number }
-function fakeStream (next: () => Uint8Array | Uint8ArrayList | undefined, opts: { hangAtEnd?: boolean } = {}): Fake {
+interface Fake {
+  stream: Stream
+  pulled: () => number
+  pauses: () => number
+}
+function fakeStream(next: () => Uint8Array | Uint8ArrayList | undefined, opts: { hangAtEnd?: boolean } = {}): Fake {
   const target = new EventTarget() as EventTarget & Record<string, any>
   let pulled = 0
   let pauses = 0
   target.readStatus = 'readable'
   target.status = 'open'
-  target.pause = () => { if (target.readStatus === 'readable') { target.readStatus = 'paused'; pauses++ } }
-  target.resume = () => { if (target.readStatus === 'paused') { target.readStatus = 'readable'; schedule() } }
+  target.pause = () => {
+    if (target.readStatus === 'readable') {
+      target.readStatus = 'paused'
+      pauses++
+    }
+  }
+  target.resume = () => {
+    if (target.readStatus === 'paused') {
+      target.readStatus = 'readable'
+      schedule()
+    }
+  }
   let scheduled = false
   const emit = (): void => {
     scheduled = false
     if (target.readStatus !== 'readable') return
     const value = next()
     if (value === undefined) {
-      if (opts.hangAtEnd !== true) { target.readStatus = 'closed'; target.dispatchEvent(new Event('remoteCloseWrite')) }
+      if (opts.hangAtEnd !== true) {
+        target.readStatus = 'closed'
+        target.dispatchEvent(new Event('remoteCloseWrite'))
+      }
       return
     }
     pulled += value.byteLength
@@ -44,28 +63,34 @@ function fakeStream (next: () => Uint8Array | Uint8ArrayList | undefined, opts: 
     target.dispatchEvent(evt)
     schedule()
   }
-  function schedule (): void { if (!scheduled) { scheduled = true; setImmediate(emit) } }
+  function schedule(): void {
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(emit)
+    }
+  }
   schedule()
   return { stream: target as unknown as Stream, pulled: () => pulled, pauses: () => pauses }
 }
-function fromChunks (chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
+function fromChunks(chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
   let i = 0
   return fakeStream(() => chunks[i++], opts)
 }
 /** Endless stream of the same chunk (stops after 1e5 chunks so a broken reader cannot hang the suite). */
-function endless (chunk: Uint8Array): Fake {
+function endless(chunk: Uint8Array): Fake {
   let n = 0
-  return fakeStream(() => n++ < 100_000 ? chunk : undefined, { hangAtEnd: true })
+  return fakeStream(() => (n++ < 100_000 ? chunk : undefined), { hangAtEnd: true })
 }
-function split (bytes: Uint8Array, sizes: (i: number) => number): Uint8Array[] {
+function split(bytes: Uint8Array, sizes: (i: number) => number): Uint8Array[] {
   const out: Uint8Array[] = []
   for (let o = 0, i = 0; o < bytes.byteLength; i++) {
     const n = Math.max(1, sizes(i))
-    out.push(bytes.subarray(o, o + n)); o += n
+    out.push(bytes.subarray(o, o + n))
+    o += n
   }
   return out
 }
-async function readAll (r: FrameReader): Promise<Uint8Array[]> {
+async function readAll(r: FrameReader): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []
   for (let f = await r.read(); f != null; f = await r.read()) out.push(f)
   return out
@@ -104,17 +129,21 @@ describe('varint and encodeFrame', () => {
 })
 
 describe('FrameReader', () => {
-  it('pauses a stream whose reader falls behind, so buffered data stays bounded, and resumes as frames are read', { timeout: 10_000 }, async () => {
-    const max = 256 * 1024
-    const frame = encodeFrame(payload(max - 8))
-    const fake = fromChunks(Array.from({ length: 40 }, () => frame)) // ~10 MiB
-    const r = new FrameReader(fake.stream, max)
-    await new Promise(resolve => setTimeout(resolve, 200)) // nobody reads meanwhile
-    assert.ok(fake.pauses() > 0, 'the stream was paused')
-    assert.ok(fake.pulled() <= max + 64 * 1024 + frame.byteLength, `buffered ${fake.pulled()} bytes without a reader`)
-    assert.equal((await readAll(r)).length, 40)
-    assert.equal(fake.pulled(), 40 * frame.byteLength)
-  })
+  it(
+    'pauses a stream whose reader falls behind, so buffered data stays bounded, and resumes as frames are read',
+    { timeout: 10_000 },
+    async () => {
+      const max = 256 * 1024
+      const frame = encodeFrame(payload(max - 8))
+      const fake = fromChunks(Array.from({ length: 40 }, () => frame)) // ~10 MiB
+      const r = new FrameReader(fake.stream, max)
+      await new Promise(resolve => setTimeout(resolve, 200)) // nobody reads meanwhile
+      assert.ok(fake.pauses() > 0, 'the stream was paused')
+      assert.ok(fake.pulled() <= max + 64 * 1024 + frame.byteLength, `buffered ${fake.pulled()} bytes without a reader`)
+      assert.equal((await readAll(r)).length, 40)
+      assert.equal(fake.pulled(), 40 * frame.byteLength)
+    }
+  )
 
   it('round trips frames of length 0, 127, 128, 16383, 16384 and 1 MiB', async () => {
     const sizes = [0, 127, 128, 16383, 16384, MiB]
@@ -126,13 +155,31 @@ describe('FrameReader', () => {
   })
 
   it('reassembles frames split at every boundary, one byte at a time, and at random', async () => {
-    const frames = [payload(0), payload(1, 1), payload(127, 2), payload(128, 3), payload(300, 4), payload(16384, 5), payload(5, 6)]
+    const frames = [
+      payload(0),
+      payload(1, 1),
+      payload(127, 2),
+      payload(128, 3),
+      payload(300, 4),
+      payload(16384, 5),
+      payload(5, 6)
+    ]
     const wire = concat(frames.map(encodeFrame))
     let seed = 42
-    const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return seed
+    }
     const splits: Array<(i: number) => number> = [
-      () => 1, () => 2, () => 3, () => 7, () => 129, () => 16385,
-      () => rnd() % 5, () => rnd() % 300, (i) => (i % 2 === 0 ? 1 : 500)
+      () => 1,
+      () => 2,
+      () => 3,
+      () => 7,
+      () => 129,
+      () => 16385,
+      () => rnd() % 5,
+      () => rnd() % 300,
+      i => (i % 2 === 0 ? 1 : 500)
     ]
     for (const [k, s] of splits.entries()) {
       const chunks = split(wire, s)
@@ -145,7 +192,10 @@ describe('FrameReader', () => {
   })
 
   it('several frames in one chunk are returned one per read, then null, then null again', async () => {
-    const r = new FrameReader(fromChunks([concat([encodeFrame(payload(3)), encodeFrame(payload(0)), encodeFrame(payload(200, 9))])]).stream, 1024)
+    const r = new FrameReader(
+      fromChunks([concat([encodeFrame(payload(3)), encodeFrame(payload(0)), encodeFrame(payload(200, 9))])]).stream,
+      1024
+    )
     assert.deepEqual(await r.read(), payload(3))
     assert.deepEqual(await r.read(), new Uint8Array(0))
     assert.deepEqual(await r.read(), payload(200, 9))
@@ -165,23 +215,30 @@ describe('FrameReader', () => {
       await assert.rejects(r.read(), code(ErrorCode.BAD_FRAME), `cut ${cut}`)
     }
     // a good frame followed by a partial one: the good one first, then the error
-    const r = new FrameReader(fromChunks([concat([encodeFrame(payload(2)), new Uint8Array([0x05, 1, 2])])]).stream, 1024)
+    const r = new FrameReader(
+      fromChunks([concat([encodeFrame(payload(2)), new Uint8Array([0x05, 1, 2])])]).stream,
+      1024
+    )
     assert.deepEqual(await r.read(), payload(2))
     await assert.rejects(r.read(), code(ErrorCode.BAD_FRAME))
   })
 
-  it('a frame exactly maxFrame is read; one byte over is FRAME_TOO_LARGE before the body arrives', { timeout: 5000 }, async () => {
-    const max = 1000
-    assert.equal((await new FrameReader(fromChunks([encodeFrame(payload(max))]).stream, max).read())?.byteLength, max)
-    // only the prefix is ever sent, then the stream hangs: the reader must not wait for the body
-    const prefix = encodeFrame(payload(max + 1)).subarray(0, varintLength(max + 1))
-    const fake = fromChunks([prefix], { hangAtEnd: true })
-    await assert.rejects(new FrameReader(fake.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
-    assert.equal(fake.pulled(), prefix.byteLength)
-    // a huge announced length (2^35) is refused too
-    const huge = fromChunks([new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])], { hangAtEnd: true })
-    await assert.rejects(new FrameReader(huge.stream, MiB).read(), code(ErrorCode.FRAME_TOO_LARGE))
-  })
+  it(
+    'a frame exactly maxFrame is read; one byte over is FRAME_TOO_LARGE before the body arrives',
+    { timeout: 5000 },
+    async () => {
+      const max = 1000
+      assert.equal((await new FrameReader(fromChunks([encodeFrame(payload(max))]).stream, max).read())?.byteLength, max)
+      // only the prefix is ever sent, then the stream hangs: the reader must not wait for the body
+      const prefix = encodeFrame(payload(max + 1)).subarray(0, varintLength(max + 1))
+      const fake = fromChunks([prefix], { hangAtEnd: true })
+      await assert.rejects(new FrameReader(fake.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+      assert.equal(fake.pulled(), prefix.byteLength)
+      // a huge announced length (2^35) is refused too
+      const huge = fromChunks([new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])], { hangAtEnd: true })
+      await assert.rejects(new FrameReader(huge.stream, MiB).read(), code(ErrorCode.FRAME_TOO_LARGE))
+    }
+  )
 
   it('an endless run of 0x80 is FRAME_TOO_LARGE after a bounded number of bytes', { timeout: 5000 }, async () => {
     for (const max of [100, 1000, MiB]) {
@@ -199,59 +256,86 @@ describe('FrameReader', () => {
   // already not encode a length <= maxFrame, but tryParse only throws once it sees byte
   // index maxPrefix, i.e. it waits for one more byte. A peer that sends exactly those bytes
   // and stalls is only cut off by the read timeout (120 s idle in serveRpc).
-  it('a prefix of varintLength(maxFrame) continuation bytes is refused without waiting for more', {
-    timeout: 5000
-  }, async () => {
-    const max = 1000
-    const fake = fromChunks([new Uint8Array(varintLength(max)).fill(0x80)], { hangAtEnd: true })
-    await assert.rejects(new FrameReader(fake.stream, max).read(AbortSignal.timeout(300)), code(ErrorCode.FRAME_TOO_LARGE))
-    const run = endless(new Uint8Array([0x80]))
-    await assert.rejects(new FrameReader(run.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
-    assert.ok(run.pulled() <= varintLength(max), `pulled ${run.pulled()} > ${varintLength(max)}`)
-  })
+  it(
+    'a prefix of varintLength(maxFrame) continuation bytes is refused without waiting for more',
+    {
+      timeout: 5000
+    },
+    async () => {
+      const max = 1000
+      const fake = fromChunks([new Uint8Array(varintLength(max)).fill(0x80)], { hangAtEnd: true })
+      await assert.rejects(
+        new FrameReader(fake.stream, max).read(AbortSignal.timeout(300)),
+        code(ErrorCode.FRAME_TOO_LARGE)
+      )
+      const run = endless(new Uint8Array([0x80]))
+      await assert.rejects(new FrameReader(run.stream, max).read(), code(ErrorCode.FRAME_TOO_LARGE))
+      assert.ok(run.pulled() <= varintLength(max), `pulled ${run.pulled()} > ${varintLength(max)}`)
+    }
+  )
 
-  it('a signal that aborts while waiting for data is TIMEOUT; buffered frames are still returned', { timeout: 5000 }, async () => {
-    const fake = fromChunks([concat([encodeFrame(payload(4)), new Uint8Array([0x03, 1])])], { hangAtEnd: true })
-    const r = new FrameReader(fake.stream, 1024)
-    assert.deepEqual(await r.read(AbortSignal.timeout(100)), payload(4))
-    const t0 = Date.now()
-    await assert.rejects(r.read(AbortSignal.timeout(100)), code(ErrorCode.TIMEOUT))
-    assert.ok(Date.now() - t0 < 2000)
-    const ac = new AbortController()
-    const r2 = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
-    const p = r2.read(ac.signal)
-    setTimeout(() => ac.abort(), 20)
-    await assert.rejects(p, code(ErrorCode.TIMEOUT))
-  })
+  it(
+    'a signal that aborts while waiting for data is TIMEOUT; buffered frames are still returned',
+    { timeout: 5000 },
+    async () => {
+      const fake = fromChunks([concat([encodeFrame(payload(4)), new Uint8Array([0x03, 1])])], { hangAtEnd: true })
+      const r = new FrameReader(fake.stream, 1024)
+      assert.deepEqual(await r.read(AbortSignal.timeout(100)), payload(4))
+      const t0 = Date.now()
+      await assert.rejects(r.read(AbortSignal.timeout(100)), code(ErrorCode.TIMEOUT))
+      assert.ok(Date.now() - t0 < 2000)
+      const ac = new AbortController()
+      const r2 = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
+      const p = r2.read(ac.signal)
+      setTimeout(() => ac.abort(), 20)
+      await assert.rejects(p, code(ErrorCode.TIMEOUT))
+    }
+  )
 
-  it('a limit in ms: buffered frames are returned, a frame arriving in time is read, and waiting longer is TIMEOUT', { timeout: 5000 }, async () => {
-    const fake = fromChunks([encodeFrame(payload(4))], { hangAtEnd: true })
-    const r = new FrameReader(fake.stream, 1024)
-    assert.deepEqual(await r.read(100), payload(4))
-    const t0 = Date.now()
-    await assert.rejects(r.read(100), code(ErrorCode.TIMEOUT))
-    assert.ok(Date.now() - t0 >= 90 && Date.now() - t0 < 2000)
-    // a wait that data ended leaves no timer behind to end the next wait (that one would then miss its frame)
-    const chunks = [encodeFrame(payload(3))]
-    const late = fakeStream(() => chunks.shift(), { hangAtEnd: true })
-    const r2 = new FrameReader(late.stream, 1024)
-    assert.deepEqual(await r2.read(200), payload(3))
-    const next = r2.read(1000)
-    setTimeout(() => { chunks.push(encodeFrame(payload(5))); late.stream.pause(); late.stream.resume() }, 300)
-    assert.deepEqual(await next, payload(5))
-    // the limit is for the whole frame: a frame trickling in a byte at a time cannot stretch it
-    const wire = encodeFrame(payload(40))
-    let at = 0
-    let due = 0
-    const slow = fakeStream(() => due > 0 && at < wire.byteLength ? (due--, wire.subarray(at, ++at)) : undefined, { hangAtEnd: true })
-    const r3 = new FrameReader(slow.stream, 1024)
-    const tick = setInterval(() => { due++; slow.stream.pause(); slow.stream.resume() }, 20)
-    const t1 = Date.now()
-    try {
-      await assert.rejects(r3.read(150), code(ErrorCode.TIMEOUT))
-      assert.ok(Date.now() - t1 < 600, `stretched to ${Date.now() - t1} ms`)
-    } finally { clearInterval(tick) }
-  })
+  it(
+    'a limit in ms: buffered frames are returned, a frame arriving in time is read, and waiting longer is TIMEOUT',
+    { timeout: 5000 },
+    async () => {
+      const fake = fromChunks([encodeFrame(payload(4))], { hangAtEnd: true })
+      const r = new FrameReader(fake.stream, 1024)
+      assert.deepEqual(await r.read(100), payload(4))
+      const t0 = Date.now()
+      await assert.rejects(r.read(100), code(ErrorCode.TIMEOUT))
+      assert.ok(Date.now() - t0 >= 90 && Date.now() - t0 < 2000)
+      // a wait that data ended leaves no timer behind to end the next wait (that one would then miss its frame)
+      const chunks = [encodeFrame(payload(3))]
+      const late = fakeStream(() => chunks.shift(), { hangAtEnd: true })
+      const r2 = new FrameReader(late.stream, 1024)
+      assert.deepEqual(await r2.read(200), payload(3))
+      const next = r2.read(1000)
+      setTimeout(() => {
+        chunks.push(encodeFrame(payload(5)))
+        late.stream.pause()
+        late.stream.resume()
+      }, 300)
+      assert.deepEqual(await next, payload(5))
+      // the limit is for the whole frame: a frame trickling in a byte at a time cannot stretch it
+      const wire = encodeFrame(payload(40))
+      let at = 0
+      let due = 0
+      const slow = fakeStream(() => (due > 0 && at < wire.byteLength ? (due--, wire.subarray(at, ++at)) : undefined), {
+        hangAtEnd: true
+      })
+      const r3 = new FrameReader(slow.stream, 1024)
+      const tick = setInterval(() => {
+        due++
+        slow.stream.pause()
+        slow.stream.resume()
+      }, 20)
+      const t1 = Date.now()
+      try {
+        await assert.rejects(r3.read(150), code(ErrorCode.TIMEOUT))
+        assert.ok(Date.now() - t1 < 600, `stretched to ${Date.now() - t1} ms`)
+      } finally {
+        clearInterval(tick)
+      }
+    }
+  )
 
   it('an already aborted signal is TIMEOUT', async () => {
     const r = new FrameReader(fromChunks([], { hangAtEnd: true }).stream, 1024)
@@ -264,7 +348,11 @@ describe('sendFrame', () => {
     sent: Uint8Array[] = []
     writeBufferLength = 0
     status = 'open'
-    send (b: Uint8Array): boolean { this.sent.push(b); this.writeBufferLength += b.byteLength; return true }
+    send(b: Uint8Array): boolean {
+      this.sent.push(b)
+      this.writeBufferLength += b.byteLength
+      return true
+    }
   }
 
   it('sends one encoded frame and returns at once under the high-water mark', async () => {
@@ -273,21 +361,26 @@ describe('sendFrame', () => {
     assert.deepEqual(s.sent, [encodeFrame(payload(10))])
   })
 
-  it('waits for drain while the write buffer is over the mark; fails UNREACHABLE if the stream is not open', async () => {
-    const s = new FakeSink()
-    let done = false
-    const p = sendFrame(s as unknown as Stream, payload(100), undefined, 50).then(() => { done = true })
-    await new Promise(resolve => setTimeout(resolve, 20))
-    assert.equal(done, false, 'still waiting for drain')
-    s.writeBufferLength = 0
-    s.dispatchEvent(new Event('drain'))
-    await p
-    assert.equal(done, true)
+  it(
+    'waits for drain while the write buffer is over the mark; fails ' + 'UNREACHABLE if the stream is not open',
+    async () => {
+      const s = new FakeSink()
+      let done = false
+      const p = sendFrame(s as unknown as Stream, payload(100), undefined, 50).then(() => {
+        done = true
+      })
+      await new Promise(resolve => setTimeout(resolve, 20))
+      assert.equal(done, false, 'still waiting for drain')
+      s.writeBufferLength = 0
+      s.dispatchEvent(new Event('drain'))
+      await p
+      assert.equal(done, true)
 
-    const c = new FakeSink()
-    c.status = 'closed'
-    await assert.rejects(sendFrame(c as unknown as Stream, payload(100), undefined, 50), code(ErrorCode.UNREACHABLE))
-  })
+      const c = new FakeSink()
+      c.status = 'closed'
+      await assert.rejects(sendFrame(c as unknown as Stream, payload(100), undefined, 50), code(ErrorCode.UNREACHABLE))
+    }
+  )
 
   it('a limit in ms ends a wait for drain that lasts longer', { timeout: 5000 }, async () => {
     const s = new FakeSink()
@@ -297,7 +390,10 @@ describe('sendFrame', () => {
     assert.equal(s.sent.length, 1, 'the frame was handed to the stream once')
     const d = new FakeSink()
     const p = sendFrame(d as unknown as Stream, payload(100), 1000, 50)
-    setTimeout(() => { d.writeBufferLength = 0; d.dispatchEvent(new Event('drain')) }, 20)
+    setTimeout(() => {
+      d.writeBufferLength = 0
+      d.dispatchEvent(new Event('drain'))
+    }, 20)
     await p // drained in time: no TIMEOUT
   })
 })

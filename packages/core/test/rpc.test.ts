@@ -16,24 +16,26 @@ import { utf8, fromUtf8 } from '../src/bytes.ts'
 const PROTO = '/p2pay-test/rpc/1.0.0'
 const RAW = '/p2pay-test/raw/1.0.0'
 
-const code = (c: string, re?: RegExp) => (e: unknown): boolean => {
-  assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
-  assert.equal(e.code, c, e.message)
-  if (re != null) assert.match(e.message, re)
-  return true
-}
+const code =
+  (c: string, re?: RegExp) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
+    assert.equal(e.code, c, e.message)
+    if (re != null) assert.match(e.message, re)
+    return true
+  }
 
 let server: Libp2p
 let client: Libp2p
 let addr: Multiaddr
 const serverMetrics = new Metrics()
-const serverErrors: Array<{ err: Error, op?: string }> = []
+const serverErrors: Array<{ err: Error; op?: string }> = []
 const openClients: RpcClient[] = []
 let squaring = 0
 const recorded: unknown[] = []
 let maxSquaring = 0
 
-function newClient (opts: { metrics?: Metrics, defaultTimeoutMs?: number } = {}): RpcClient {
+function newClient(opts: { metrics?: Metrics; defaultTimeoutMs?: number } = {}): RpcClient {
   const c = new RpcClient(client, addr, PROTO, opts)
   openClients.push(c)
   return c
@@ -46,25 +48,54 @@ before(async () => {
     createP2payNode({ privateKey: k2, listen: ['/ip4/127.0.0.1/tcp/0'], dht: false })
   ])
   addr = server.getMultiaddrs()[0]
-  await serveRpc(server, PROTO, {
-    echo: (args: unknown, ctx: RpcContext) => ({ args, remotePeer: ctx.remotePeer, kind: ctx.kind ?? null }),
-    square: async (args: { n: number, delay: number }) => {
-      squaring++; maxSquaring = Math.max(maxSquaring, squaring)
-      try { await sleep(args.delay, undefined, { ref: false }); return { n: args.n, sq: args.n * args.n } } finally { squaring-- }
+  await serveRpc(
+    server,
+    PROTO,
+    {
+      echo: (args: unknown, ctx: RpcContext) => ({ args, remotePeer: ctx.remotePeer, kind: ctx.kind ?? null }),
+      square: async (args: { n: number; delay: number }) => {
+        squaring++
+        maxSquaring = Math.max(maxSquaring, squaring)
+        try {
+          await sleep(args.delay, undefined, { ref: false })
+          return { n: args.n, sq: args.n * args.n }
+        } finally {
+          squaring--
+        }
+      },
+      // timers unref'd: a handler still sleeping on the stopped server must not hold the process open
+      slow: async (args: { ms: number }) => {
+        await sleep(args.ms, undefined, { ref: false })
+        return 'late'
+      },
+      p2err: () => {
+        throw new P2payError(ErrorCode.INSUFFICIENT_FUNDS, 'balance 3 < 5', { have: 3, need: 5 })
+      },
+      plain: () => {
+        throw new Error('secret internal detail /home/x/.data')
+      },
+      nothing: () => undefined,
+      record: (args: unknown) => {
+        recorded.push(args)
+        return 'not sent back'
+      }
     },
-    // timers unref'd: a handler still sleeping on the stopped server must not hold the process open
-    slow: async (args: { ms: number }) => { await sleep(args.ms, undefined, { ref: false }); return 'late' },
-    p2err: () => { throw new P2payError(ErrorCode.INSUFFICIENT_FUNDS, 'balance 3 < 5', { have: 3, need: 5 }) },
-    plain: () => { throw new Error('secret internal detail /home/x/.data') },
-    nothing: () => undefined,
-    record: (args: unknown) => { recorded.push(args); return 'not sent back' }
-  }, { metrics: serverMetrics, onError: (err, op) => { serverErrors.push({ err, op }) } })
+    {
+      metrics: serverMetrics,
+      onError: (err, op) => {
+        serverErrors.push({ err, op })
+      }
+    }
+  )
   // a deliberately misbehaving server: answers every request with a chosen raw error code
-  await client.handle(RAW, async (stream) => {
+  await client.handle(RAW, async stream => {
     const reader = new FrameReader(stream, DEFAULT_MAX_FRAME)
     for (let f = await reader.read(); f != null; f = await reader.read()) {
-      const req = JSON.parse(fromUtf8(f)) as { id: number, args: { code: string } }
-      await sendFrame(stream, utf8(JSON.stringify({ id: req.id, ok: false, error: { code: req.args.code, message: 'from a hostile peer' } })))
+      const req = JSON.parse(fromUtf8(f)) as { id: number; args: { code: string } }
+      await sendFrame(
+        stream,
+        utf8(JSON.stringify({ id: req.id, ok: false, error: { code: req.args.code, message: 'from a hostile peer' } }))
+      )
     }
     await stream.close()
   })
@@ -79,7 +110,11 @@ after(async () => {
 describe('rpc over libp2p', () => {
   it('round trip: result, caller peer id and kind reach the handler', async () => {
     const c = newClient()
-    const r = await c.call<{ args: unknown, remotePeer: string, kind: string | null }>('echo', { a: 1, s: 'é', l: [1, 2] }, { kind: 'pay' })
+    const r = await c.call<{ args: unknown; remotePeer: string; kind: string | null }>(
+      'echo',
+      { a: 1, s: 'é', l: [1, 2] },
+      { kind: 'pay' }
+    )
     assert.deepEqual(r.args, { a: 1, s: 'é', l: [1, 2] })
     assert.equal(r.remotePeer, client.peerId.toString())
     assert.equal(r.kind, 'pay')
@@ -111,7 +146,11 @@ describe('rpc over libp2p', () => {
     assert.equal(serverErrors.length, 1)
     assert.equal(serverErrors[0].op, 'plain')
     assert.match(serverErrors[0].err.message, /secret internal detail/)
-    assert.deepEqual(errorReply(7, new Error('x')), { id: 7, ok: false, error: { code: 'INTERNAL', message: 'internal error' } })
+    assert.deepEqual(errorReply(7, new Error('x')), {
+      id: 7,
+      ok: false,
+      error: { code: 'INTERNAL', message: 'internal error' }
+    })
   })
 
   it('an unknown op is UNKNOWN_OP, including names inherited from Object.prototype', async () => {
@@ -124,14 +163,21 @@ describe('rpc over libp2p', () => {
   })
 
   it('200 concurrent calls pipelined on one client each get their own answer, on one stream', async () => {
-    const outbound = (): number => client.getConnections(server.peerId).flatMap(conn => conn.streams)
-      .filter(s => s.protocol === PROTO && s.direction === 'outbound' && s.status === 'open').length
+    const outbound = (): number =>
+      client
+        .getConnections(server.peerId)
+        .flatMap(conn => conn.streams)
+        .filter(s => s.protocol === PROTO && s.direction === 'outbound' && s.status === 'open').length
     const before = outbound()
     const c = newClient()
     const N = 200
     maxSquaring = 0
     // replies come back out of order (different delays) and are matched by id
-    const calls = Array.from({ length: N }, async (_, n) => await c.call<{ n: number, sq: number }>('square', { n, delay: (n * 7) % 23 }, { timeoutMs: 10_000 }))
+    const calls = Array.from(
+      { length: N },
+      async (_, n) =>
+        await c.call<{ n: number; sq: number }>('square', { n, delay: (n * 7) % 23 }, { timeoutMs: 10_000 })
+    )
     const results = await Promise.all(calls)
     for (let n = 0; n < N; n++) assert.deepEqual(results[n], { n, sq: n * n }, `call ${n}`)
     assert.equal(outbound(), before + 1, 'one new stream carried all 200 calls')
@@ -141,7 +187,10 @@ describe('rpc over libp2p', () => {
   it('a call that outlives its timeout is TIMEOUT; the client keeps working', async () => {
     const c = newClient()
     const t0 = Date.now()
-    await assert.rejects(c.call('slow', { ms: 1500 }, { timeoutMs: 200 }), code(ErrorCode.TIMEOUT, /slow timed out after 200 ms/))
+    await assert.rejects(
+      c.call('slow', { ms: 1500 }, { timeoutMs: 200 }),
+      code(ErrorCode.TIMEOUT, /slow timed out after 200 ms/)
+    )
     const took = Date.now() - t0
     assert.ok(took >= 150 && took < 1400, `took ${took} ms`)
     assert.deepEqual((await c.call<{ args: unknown }>('echo', { after: 1 })).args, { after: 1 })
@@ -150,7 +199,7 @@ describe('rpc over libp2p', () => {
     await assert.rejects(d.call('slow', { ms: 1000 }), code(ErrorCode.TIMEOUT))
   })
 
-  it('messages_sent is counted under the caller\'s kind on both sides (op name without a kind)', async () => {
+  it("messages_sent is counted under the caller's kind on both sides (op name without a kind)", async () => {
     const mine = new Metrics()
     const c = newClient({ metrics: mine })
     for (let i = 0; i < 3; i++) await c.call('echo', { i }, { kind: 'count-test' })
@@ -164,17 +213,23 @@ describe('rpc over libp2p', () => {
     assert.equal(mine.get('messages_sent_total'), 5)
   })
 
-  it('a one-way request runs its handler and nothing is sent back; calls on the same stream keep their answers', async () => {
-    const mine = new Metrics()
-    const c = newClient({ metrics: mine })
-    const before = serverMetrics.get('messages_sent_total', 'oneway-test')
-    await c.send('record', { n: 1 }, { kind: 'oneway-test' })
-    assert.equal((await c.call<{ args: { after: boolean } }>('echo', { after: true }, { kind: 'oneway-test' })).args.after, true)
-    await sleep(50) // the server counts after its write
-    assert.deepEqual(recorded, [{ n: 1 }])
-    assert.equal(mine.get('messages_sent_total', 'oneway-test'), 2)
-    assert.equal(serverMetrics.get('messages_sent_total', 'oneway-test') - before, 1, 'only the call was answered')
-  })
+  it(
+    'a one-way request runs its handler and nothing is sent back; calls on ' + 'the same stream keep their answers',
+    async () => {
+      const mine = new Metrics()
+      const c = newClient({ metrics: mine })
+      const before = serverMetrics.get('messages_sent_total', 'oneway-test')
+      await c.send('record', { n: 1 }, { kind: 'oneway-test' })
+      assert.equal(
+        (await c.call<{ args: { after: boolean } }>('echo', { after: true }, { kind: 'oneway-test' })).args.after,
+        true
+      )
+      await sleep(50) // the server counts after its write
+      assert.deepEqual(recorded, [{ n: 1 }])
+      assert.equal(mine.get('messages_sent_total', 'oneway-test'), 2)
+      assert.equal(serverMetrics.get('messages_sent_total', 'oneway-test') - before, 1, 'only the call was answered')
+    }
+  )
 
   it('bad frames get BAD_FRAME answers on the same stream, which keeps serving', async () => {
     const stream = await client.dialProtocol(addr, PROTO)
@@ -185,13 +240,21 @@ describe('rpc over libp2p', () => {
       assert.ok(f != null)
       return JSON.parse(fromUtf8(f))
     }
-    assert.deepEqual(await ask('not json'), { id: -1, ok: false, error: { code: 'BAD_FRAME', message: 'frame is not UTF-8 JSON' } })
+    assert.deepEqual(await ask('not json'), {
+      id: -1,
+      ok: false,
+      error: { code: 'BAD_FRAME', message: 'frame is not UTF-8 JSON' }
+    })
     const noOp = await ask('{"id":5}')
     assert.equal(noOp.id, 5)
     assert.equal(noOp.error.code, 'BAD_FRAME')
     assert.equal((await ask('{"id":1.5,"op":"echo"}')).id, -1)
     assert.equal((await ask('null')).error.code, 'BAD_FRAME')
-    assert.deepEqual(await ask('{"id":9,"op":"echo","args":{"x":1}}'), { id: 9, ok: true, result: { args: { x: 1 }, remotePeer: client.peerId.toString(), kind: null } })
+    assert.deepEqual(await ask('{"id":9,"op":"echo","args":{"x":1}}'), {
+      id: 9,
+      ok: true,
+      result: { args: { x: 1 }, remotePeer: client.peerId.toString(), kind: null }
+    })
     await stream.close()
   })
 
@@ -216,7 +279,10 @@ describe('rpc over libp2p', () => {
     const c = newClient()
     await c.call('echo', {}) // stream is open
     const pending = c.call('slow', { ms: 5000 }, { timeoutMs: 8000 })
-    const pendingResult = pending.then(() => 'resolved', (e: unknown) => e)
+    const pendingResult = pending.then(
+      () => 'resolved',
+      (e: unknown) => e
+    )
     await sleep(50)
     await server.stop()
     const e = await pendingResult

@@ -4,7 +4,15 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { Signer, Verifier, VerifiedCache, keyOfPeerId, peerIdOfKey, ENVELOPE_VERSION, isP2payError } from '../src/signed.ts'
+import {
+  Signer,
+  Verifier,
+  VerifiedCache,
+  keyOfPeerId,
+  peerIdOfKey,
+  ENVELOPE_VERSION,
+  isP2payError
+} from '../src/signed.ts'
 import { signerFor } from '../src/identity.ts'
 import { nodeEd25519, nobleEd25519 } from '../src/ed25519.ts'
 import { Metrics } from '../src/metrics.ts'
@@ -15,18 +23,32 @@ const backend = nodeEd25519()
 const TAG_A = 'p2pay/test-a'
 const TAG_B = 'p2pay/test-b'
 
-const code = (c: string) => (e: unknown): boolean => {
-  assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
-  assert.equal(e.code, c)
-  return true
-}
+const code =
+  (c: string) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof P2payError, `expected P2payError ${c}, got ${String(e)}`)
+    assert.equal(e.code, c)
+    return true
+  }
 
 /** Builds a correctly signed envelope by hand (any version, any body bytes). */
-function rawEnvelope (seed: Uint8Array, pub: Uint8Array, tag: string, body: Uint8Array, version = ENVELOPE_VERSION): Uint8Array {
+function rawEnvelope(
+  seed: Uint8Array,
+  pub: Uint8Array,
+  tag: string,
+  body: Uint8Array,
+  version = ENVELOPE_VERSION
+): Uint8Array {
   const t = utf8(tag)
   return rawEnvelopeBytes(seed, pub, t, body, version)
 }
-function rawEnvelopeBytes (seed: Uint8Array, pub: Uint8Array, t: Uint8Array, body: Uint8Array, version = ENVELOPE_VERSION): Uint8Array {
+function rawEnvelopeBytes(
+  seed: Uint8Array,
+  pub: Uint8Array,
+  t: Uint8Array,
+  body: Uint8Array,
+  version = ENVELOPE_VERSION
+): Uint8Array {
   const sig = backend.sign(seed, concat([utf8('p2pay-signed\0'), t, new Uint8Array([0]), pub, body]))
   const len = new Uint8Array(4)
   new DataView(len.buffer).setUint32(0, body.byteLength)
@@ -126,7 +148,8 @@ describe('Signer and Verifier', () => {
     const expected = (i: number, mask: number): string => {
       if (i === 0) return ErrorCode.UNKNOWN_VERSION
       if (i === 1) return ErrorCode.BAD_FRAME
-      if (i < tagEnd) return mask === 0x80 ? ErrorCode.BAD_FRAME : ErrorCode.WRONG_TAG // 0x80 makes the ASCII tag invalid UTF-8
+      // 0x80 makes the ASCII tag invalid UTF-8
+      if (i < tagEnd) return mask === 0x80 ? ErrorCode.BAD_FRAME : ErrorCode.WRONG_TAG
       if (i < keyEnd) return ErrorCode.BAD_SIGNATURE
       if (i < lenEnd) return ErrorCode.BAD_FRAME
       if (i < bodyEnd) return ErrorCode.BAD_SIGNATURE
@@ -137,8 +160,10 @@ describe('Signer and Verifier', () => {
     verifiers[2].open(b, TAG_A, 'test') // the original is now cached: tampered copies must still fail
     for (let i = 0; i < b.byteLength; i++) {
       for (const mask of [0x01, 0x80]) {
-        const bad = b.slice(); bad[i] ^= mask
-        for (const v of verifiers) assert.throws(() => v.open(bad, TAG_A, 'test'), code(expected(i, mask)), `byte ${i} mask ${mask}`)
+        const bad = b.slice()
+        bad[i] ^= mask
+        for (const v of verifiers)
+          assert.throws(() => v.open(bad, TAG_A, 'test'), code(expected(i, mask)), `byte ${i} mask ${mask}`)
       }
     }
   })
@@ -149,7 +174,9 @@ describe('Signer and Verifier', () => {
       const env = rawEnvelope(seed, signer.publicKey, TAG_A, utf8('{"a":1}'), version)
       assert.throws(() => v.open(env, TAG_A, 'test'), code(ErrorCode.UNKNOWN_VERSION), `version ${version}`)
     }
-    assert.deepEqual(v.open(rawEnvelope(seed, signer.publicKey, TAG_A, utf8('{"a":1}'), 1), TAG_A, 'test').body, { a: 1 })
+    assert.deepEqual(v.open(rawEnvelope(seed, signer.publicKey, TAG_A, utf8('{"a":1}'), 1), TAG_A, 'test').body, {
+      a: 1
+    })
   })
 
   it('truncated or extended envelopes are BAD_FRAME', () => {
@@ -161,7 +188,9 @@ describe('Signer and Verifier', () => {
     assert.throws(() => v.open(concat([s.bytes, new Uint8Array([0])]), TAG_A, 'test'), code(ErrorCode.BAD_FRAME))
     assert.throws(() => v.open('not bytes' as unknown as Uint8Array, TAG_A, 'test'), code(ErrorCode.BAD_FRAME))
     // a tag length pointing past the end
-    const bad = new Uint8Array(120); bad[0] = 1; bad[1] = 255
+    const bad = new Uint8Array(120)
+    bad[0] = 1
+    bad[1] = 255
     assert.throws(() => v.open(bad, TAG_A, 'test'), code(ErrorCode.BAD_FRAME))
   })
 
@@ -198,7 +227,8 @@ describe('VerifiedCache and counters', () => {
     const again = v.open(s.bytes.slice(), TAG_A, 'pay')
     assert.deepEqual(again.body, { n: 1 })
     assert.equal(metrics.get('signatures_verified_total', 'pay'), 1, 'cache hit does not verify')
-    const bad = s.bytes.slice(); bad[bad.byteLength - 1] ^= 1
+    const bad = s.bytes.slice()
+    bad[bad.byteLength - 1] ^= 1
     assert.throws(() => v.open(bad, TAG_A, 'pay'), code(ErrorCode.BAD_SIGNATURE))
     assert.equal(metrics.get('signatures_verified_total', 'pay'), 2)
     assert.throws(() => v.open(bad, TAG_A, 'pay'), code(ErrorCode.BAD_SIGNATURE))
@@ -220,7 +250,10 @@ describe('VerifiedCache and counters', () => {
 
   it('is bounded, oldest out first', () => {
     const c = new VerifiedCache(2)
-    c.add('a'); c.add('b'); c.add('a'); c.add('c')
+    c.add('a')
+    c.add('b')
+    c.add('a')
+    c.add('c')
     assert.equal(c.has('a'), false)
     assert.equal(c.has('b'), true)
     assert.equal(c.has('c'), true)
@@ -260,7 +293,9 @@ describe('peer ids and keys', () => {
     }
     const secp = await generateKeyPair('secp256k1')
     assert.throws(() => keyOfPeerId(peerIdFromPrivateKey(secp).toString()), code(ErrorCode.BAD_REQUEST))
-    try { keyOfPeerId('x'.repeat(500)) } catch (e) {
+    try {
+      keyOfPeerId('x'.repeat(500))
+    } catch (e) {
       assert.ok(isP2payError(e))
       assert.ok(e.message.length < 200, 'message quotes a bounded prefix of the input')
     }

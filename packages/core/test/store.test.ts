@@ -11,15 +11,17 @@ after(() => rmSync(root, { recursive: true, force: true }))
 let n = 0
 const freshDir = (): string => join(root, `db${n++}`)
 
-async function openStore (dir: string): Promise<Store> {
+async function openStore(dir: string): Promise<Store> {
   const s = new Store(dir)
-  s.onFatal = (err) => { throw new Error(`unexpected fatal store error: ${err.message}`) }
+  s.onFatal = err => {
+    throw new Error(`unexpected fatal store error: ${err.message}`)
+  }
   await s.open()
   return s
 }
 
 /** Reads a table as it is on disk, through a fresh Store on the same dir. */
-async function onDisk (dir: string, name: string): Promise<Record<string, unknown>> {
+async function onDisk(dir: string, name: string): Promise<Record<string, unknown>> {
   const s = await openStore(dir)
   try {
     return Object.fromEntries((await s.table(name)).entries())
@@ -31,8 +33,14 @@ async function onDisk (dir: string, name: string): Promise<Record<string, unknow
 describe('Table', () => {
   it('rollback restores the value before the first change of the turn, for set and delete', () => {
     const t = new Table<number>('t')
-    t.set('a', 1); t.set('b', 2); t.settle()
-    t.set('a', 10); t.set('a', 11); t.delete('b'); t.set('c', 3); t.delete('c')
+    t.set('a', 1)
+    t.set('b', 2)
+    t.settle()
+    t.set('a', 10)
+    t.set('a', 11)
+    t.delete('b')
+    t.set('c', 3)
+    t.delete('c')
     assert.equal(t.get('a'), 11)
     assert.equal(t.has('b'), false)
     assert.deepEqual([...t.dirty.keys()].sort(), ['a', 'b', 'c'])
@@ -45,9 +53,12 @@ describe('Table', () => {
 
   it('settle makes the current values the new rollback point', () => {
     const t = new Table<number>('t')
-    t.set('a', 1); t.settle()
-    t.set('a', 2); t.settle()
-    t.set('a', 3); t.rollback()
+    t.set('a', 1)
+    t.settle()
+    t.set('a', 2)
+    t.settle()
+    t.set('a', 3)
+    t.rollback()
     assert.equal(t.get('a'), 2)
   })
 })
@@ -56,16 +67,20 @@ describe('Store', () => {
   it('apply() commits a change that survives close and reopen', async () => {
     const dir = freshDir()
     const s = await openStore(dir)
-    const t = await s.table<{ v: number, s: string }>('accounts')
-    const r = await s.apply(() => { t.set('alice', { v: 5, s: 'x' }); t.set('bob', { v: 7, s: 'y' }); return 'ok' })
-    assert.equal(r, 'ok', 'apply returns the change\'s result')
+    const t = await s.table<{ v: number; s: string }>('accounts')
+    const r = await s.apply(() => {
+      t.set('alice', { v: 5, s: 'x' })
+      t.set('bob', { v: 7, s: 'y' })
+      return 'ok'
+    })
+    assert.equal(r, 'ok', "apply returns the change's result")
     assert.equal(t.dirty.size, 0)
     assert.equal(s.stats.batches, 1)
     assert.equal(s.stats.ops, 2)
     assert.equal(await s.table('accounts'), t, 'a table is loaded once')
     await s.close()
     const s2 = await openStore(dir)
-    const t2 = await s2.table<{ v: number, s: string }>('accounts')
+    const t2 = await s2.table<{ v: number; s: string }>('accounts')
     assert.deepEqual(t2.get('alice'), { v: 5, s: 'x' })
     assert.deepEqual(t2.get('bob'), { v: 7, s: 'y' })
     assert.equal(t2.size, 2)
@@ -78,24 +93,33 @@ describe('Store', () => {
     const s = await openStore(dir)
     const t = await s.table<number>('t')
     const u = await s.table<number>('u')
-    await s.apply(() => { t.set('a', 1); t.set('b', 2); u.set('x', 9) })
+    await s.apply(() => {
+      t.set('a', 1)
+      t.set('b', 2)
+      u.set('x', 9)
+    })
     const before = { ...s.stats }
     const boom = new Error('half-way')
-    await assert.rejects(s.apply(() => {
-      t.set('a', 100)
-      t.delete('b')
-      t.set('c', 3)
-      u.delete('x')
-      u.set('y', 8)
-      throw boom
-    }), (e: unknown) => e === boom)
+    await assert.rejects(
+      s.apply(() => {
+        t.set('a', 100)
+        t.delete('b')
+        t.set('c', 3)
+        u.delete('x')
+        u.set('y', 8)
+        throw boom
+      }),
+      (e: unknown) => e === boom
+    )
     assert.deepEqual(Object.fromEntries(t.entries()), { a: 1, b: 2 })
     assert.deepEqual(Object.fromEntries(u.entries()), { x: 9 })
     assert.equal(t.dirty.size + u.dirty.size, 0)
     await s.barrier()
     assert.deepEqual(s.stats, before, 'no batch written')
     // the next successful change carries nothing of the failed one
-    await s.apply(() => { t.set('d', 4) })
+    await s.apply(() => {
+      t.set('d', 4)
+    })
     assert.equal(s.stats.ops, before.ops + 1)
     await s.close()
     assert.deepEqual(await onDisk(dir, 't'), { a: 1, b: 2, d: 4 })
@@ -107,8 +131,20 @@ describe('Store', () => {
     const s = await openStore(dir)
     const t = await s.table<number>('t')
     const N = 200
-    const results = await Promise.all(Array.from({ length: N }, async (_, i) => await s.apply(() => { t.set(`k${String(i).padStart(3, '0')}`, i); return i })))
-    assert.deepEqual(results, Array.from({ length: N }, (_, i) => i))
+    const results = await Promise.all(
+      Array.from(
+        { length: N },
+        async (_, i) =>
+          await s.apply(() => {
+            t.set(`k${String(i).padStart(3, '0')}`, i)
+            return i
+          })
+      )
+    )
+    assert.deepEqual(
+      results,
+      Array.from({ length: N }, (_, i) => i)
+    )
     assert.equal(s.stats.ops, N)
     assert.ok(s.stats.batches < N, `batches ${s.stats.batches} should be fewer than ${N} applies`)
     assert.ok(s.stats.batches <= 3, `the first write plus one group: got ${s.stats.batches}`)
@@ -124,7 +160,10 @@ describe('Store', () => {
     const t = await s.table<number>('t')
     await s.barrier() // idle
     const landed: number[] = []
-    const applies = [1, 2, 3].map(async i => { await s.apply(() => t.set(`k${i}`, i)); landed.push(i) })
+    const applies = [1, 2, 3].map(async i => {
+      await s.apply(() => t.set(`k${i}`, i))
+      landed.push(i)
+    })
     assert.equal(s.stats.ops, 0, 'nothing written yet')
     await s.barrier()
     // the batches holding all three changes were written before the barrier resolved
@@ -147,15 +186,23 @@ describe('Store', () => {
     const dir = freshDir()
     const s = await openStore(dir)
     const t = await s.table<string>('t')
-    await s.apply(() => { t.set('a', 'x'); t.set('b', 'y') })
-    await s.apply(() => { t.delete('a') })
+    await s.apply(() => {
+      t.set('a', 'x')
+      t.set('b', 'y')
+    })
+    await s.apply(() => {
+      t.delete('a')
+    })
     assert.equal(t.has('a'), false)
     await s.close()
     assert.deepEqual(await onDisk(dir, 't'), { b: 'y' })
     // and a deleted key re-set later persists again
     const s2 = await openStore(dir)
     const t2 = await s2.table<string>('t')
-    await s2.apply(() => { t2.set('a', 'z'); t2.delete('b') })
+    await s2.apply(() => {
+      t2.set('a', 'z')
+      t2.delete('b')
+    })
     await s2.close()
     assert.deepEqual(await onDisk(dir, 't'), { a: 'z' })
   })
@@ -165,8 +212,13 @@ describe('Store', () => {
     const t = await s.table<number>('t')
     await s.close()
     const fatal: Error[] = []
-    s.onFatal = (err) => { fatal.push(err) }
-    await assert.rejects(s.apply(() => t.set('a', 1)), /store is closed/)
+    s.onFatal = err => {
+      fatal.push(err)
+    }
+    await assert.rejects(
+      s.apply(() => t.set('a', 1)),
+      /store is closed/
+    )
     assert.equal(fatal.length, 1)
   })
 })

@@ -17,8 +17,14 @@
 import { ErrorCode, fail, fromB64, keyOfPeerId, toHex, type Opened, type Table, type Verifier } from '@p2pay/core'
 import { x25519OfPeerId, x25519PublicOf } from './ecies.ts'
 import {
-  checkChequeAgainstRequest, isHash, openCertificate, openCheque, openChequeAccept, openRequest,
-  type ChequeBody, type ChequeForm
+  checkChequeAgainstRequest,
+  isHash,
+  openCertificate,
+  openCheque,
+  openChequeAccept,
+  openRequest,
+  type ChequeBody,
+  type ChequeForm
 } from './messages.ts'
 import { openZ, zHash } from './zbox.ts'
 
@@ -74,7 +80,10 @@ export interface DisputeResult {
   chequeSn: string
 }
 
-export interface TtpMeta { disputes: number, delivered: number }
+export interface TtpMeta {
+  disputes: number
+  delivered: number
+}
 
 export interface DisputeTables {
   /** by dispute id (cheque hash) */
@@ -93,12 +102,12 @@ const MAX_Z_B64 = 5464 // base64 of openZ's 4096-byte bound
 const EMPTY_META: TtpMeta = { disputes: 0, delivered: 0 }
 const pendingKey = (provider: string, id: string): string => `${provider}|${id}`
 
-function str (v: unknown, what: string): string {
+function str(v: unknown, what: string): string {
   if (typeof v !== 'string' || v.length === 0) fail(ErrorCode.BAD_REQUEST, `${what} must be a non-empty base64 string`)
   return v
 }
 
-function time (now: unknown): number {
+function time(now: unknown): number {
   if (!Number.isSafeInteger(now) || (now as number) < 0) fail(ErrorCode.BAD_REQUEST, 'now must be a timestamp (ms)')
   return now as number
 }
@@ -111,18 +120,23 @@ export class Ttp {
   private readonly verifier: Verifier
 
   /** `x25519Private` is x25519FromEd25519Seed(identity seed).privateKey; it must belong to `ttp`. */
-  constructor (t: DisputeTables, ttp: string, x25519Private: Uint8Array, verifier: Verifier) {
+  constructor(t: DisputeTables, ttp: string, x25519Private: Uint8Array, verifier: Verifier) {
     keyOfPeerId(ttp)
-    if (toHex(x25519PublicOf(x25519Private)) !== toHex(x25519OfPeerId(ttp))) throw new TypeError('X25519 key does not belong to the TTP identity')
+    if (toHex(x25519PublicOf(x25519Private)) !== toHex(x25519OfPeerId(ttp)))
+      throw new TypeError('X25519 key does not belong to the TTP identity')
     this.t = t
     this.ttp = ttp
     this.x25519 = x25519Private
     this.verifier = verifier
   }
 
-  private meta (): TtpMeta { return this.t.meta.get('meta') ?? EMPTY_META }
+  private meta(): TtpMeta {
+    return this.t.meta.get('meta') ?? EMPTY_META
+  }
 
-  dispute (id: string): DisputeRecord | undefined { return this.t.disputes.get(id) }
+  dispute(id: string): DisputeRecord | undefined {
+    return this.t.disputes.get(id)
+  }
 
   /**
    * Message 3.1 in, 3.2 out; queues 3.3 for P. Refuses (P2payError, nothing
@@ -131,9 +145,10 @@ export class Ttp {
    * names another TTP, or whose Z holds no box for this TTP. The same cheque
    * again gets the same answer and records nothing.
    */
-  resolve (bundle: DisputeBundle, now: number): DisputeResult {
+  resolve(bundle: DisputeBundle, now: number): DisputeResult {
     time(now)
-    if (bundle == null || typeof bundle !== 'object') fail(ErrorCode.BAD_REQUEST, 'dispute must be {request, cheque, accept, z, certificate?}')
+    if (bundle == null || typeof bundle !== 'object')
+      fail(ErrorCode.BAD_REQUEST, 'dispute must be {request, cheque, accept, z, certificate?}')
     const zB64 = str(bundle.z, 'z')
     if (zB64.length > MAX_Z_B64) fail(ErrorCode.BAD_REQUEST, 'Z too large')
     const z = fromB64(zB64)
@@ -146,7 +161,8 @@ export class Ttp {
     // fixed form: the cheque signs this very REQ; original: only the copied fields can be compared
     checkChequeAgainstRequest(cheque, req, { z: zHash(z) })
     // the certificate is what P deposits the cheque against: no key leaves without it
-    if (bundle.certificate === undefined) fail(ErrorCode.BAD_REQUEST, 'a dispute must carry the downloader\'s capital certificate')
+    if (bundle.certificate === undefined)
+      fail(ErrorCode.BAD_REQUEST, "a dispute must carry the downloader's capital certificate")
     const certificate = this.checkCertificate(bundle.certificate, cheque)
 
     const done = this.t.disputes.get(cheque.hash)
@@ -158,12 +174,26 @@ export class Ttp {
     // here the paper's T would have to check K against the key piece, and cannot (see the file comment)
 
     const rec: DisputeRecord = {
-      id: cheque.hash, form: c.form, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price,
-      request: req.hash, key: toHex(key), at: now
+      id: cheque.hash,
+      form: c.form,
+      provider: c.provider,
+      downloader: c.downloader,
+      chequeSn: c.chequeSn,
+      price: c.price,
+      request: req.hash,
+      key: toHex(key),
+      at: now
     }
     const pending: PendingCheque = {
-      id: rec.id, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn, price: c.price,
-      cheque: bundle.cheque, accept: bundle.accept, ...(certificate !== undefined ? { certificate } : {}), at: now
+      id: rec.id,
+      provider: c.provider,
+      downloader: c.downloader,
+      chequeSn: c.chequeSn,
+      price: c.price,
+      cheque: bundle.cheque,
+      accept: bundle.accept,
+      ...(certificate !== undefined ? { certificate } : {}),
+      at: now
     }
     this.t.disputes.set(rec.id, rec)
     this.t.forProvider.set(pendingKey(c.provider, rec.id), pending)
@@ -173,22 +203,31 @@ export class Ttp {
   }
 
   /** D's certificate, when sent, must be D's and (fixed form) the one the cheque names; expiry is the AC's business. */
-  private checkCertificate (b64: unknown, cheque: Opened<ChequeBody>): string {
+  private checkCertificate(b64: unknown, cheque: Opened<ChequeBody>): string {
     const cert = openCertificate(this.verifier, b64, undefined, 'fairex-dispute')
-    if (cert.body.peer !== cheque.body.downloader) fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer than the downloader')
-    if (cheque.body.form === 'fixed' && cheque.body.certificate !== cert.hash) fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
+    if (cert.body.peer !== cheque.body.downloader)
+      fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer than the downloader')
+    if (cheque.body.form === 'fixed' && cheque.body.certificate !== cert.hash)
+      fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
     return b64 as string
   }
 
-  private result (r: DisputeRecord): DisputeResult {
-    return { dispute: r.id, key: r.key, form: r.form, provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn }
+  private result(r: DisputeRecord): DisputeResult {
+    return {
+      dispute: r.id,
+      key: r.key,
+      form: r.form,
+      provider: r.provider,
+      downloader: r.downloader,
+      chequeSn: r.chequeSn
+    }
   }
 
   /**
    * Countersigned cheques waiting for `provider` (3.3), oldest first. The
    * service must only show a provider its own queue (the caller's peer id).
    */
-  pendingFor (provider: string, limit = MAX_DELIVERED): PendingCheque[] {
+  pendingFor(provider: string, limit = MAX_DELIVERED): PendingCheque[] {
     const out: PendingCheque[] = []
     for (const p of this.t.forProvider.values()) if (p.provider === provider) out.push(p)
     out.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -200,9 +239,10 @@ export class Ttp {
    * delivered are skipped (a retry after a lost reply); an id never queued for
    * this provider refuses the whole call. Returns the ids newly delivered.
    */
-  delivered (provider: string, ids: unknown, now: number): { delivered: string[] } {
+  delivered(provider: string, ids: unknown, now: number): { delivered: string[] } {
     time(now)
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_DELIVERED) fail(ErrorCode.BAD_REQUEST, `ids must list 1..${MAX_DELIVERED} dispute ids`)
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_DELIVERED)
+      fail(ErrorCode.BAD_REQUEST, `ids must list 1..${MAX_DELIVERED} dispute ids`)
     const fresh: string[] = []
     for (const id of ids) {
       if (!isHash(id)) fail(ErrorCode.BAD_REQUEST, 'a dispute id is 64 lowercase hex digits')

@@ -31,14 +31,34 @@
 // A providerBan also yields a ban record (peers honour it until `until`) and is
 // what the AC voids the cheque on, after checking it with openVerdict.
 import {
-  ErrorCode, P2payError, fail, fromB64, sha256Hex, toB64, toHex, keyOfPeerId,
-  type Opened, type Signer, type Table, type Verifier
+  ErrorCode,
+  P2payError,
+  fail,
+  fromB64,
+  sha256Hex,
+  toB64,
+  toHex,
+  keyOfPeerId,
+  type Opened,
+  type Signer,
+  type Table,
+  type Verifier
 } from '@p2pay/core'
 import { x25519OfPeerId, x25519PublicOf } from './ecies.ts'
 import { IV_LEN, decryptKeyPiece, sekHash } from './keypiece.ts'
 import { openManifest, type ManifestBody } from './manifest.ts'
 import { merkleRoot, pieceHash } from './merkle.ts'
-import { decodeEnvelope, isHash, isToken, openCheque, openChequeAccept, openRequest, type ChequeBody, type FixedChequeBody, type RequestBody } from './messages.ts'
+import {
+  decodeEnvelope,
+  isHash,
+  isToken,
+  openCheque,
+  openChequeAccept,
+  openRequest,
+  type ChequeBody,
+  type FixedChequeBody,
+  type RequestBody
+} from './messages.ts'
 import { MAX_PIECE_SIZE } from './pieces.ts'
 import { openZ, zHash } from './zbox.ts'
 
@@ -49,8 +69,16 @@ export const JUDGMENT_TAG = {
 
 export type Ruling = 'providerBan' | 'invalidComplain'
 export type VerdictReason =
-  | 'otherRequest' | 'otherZ' | 'otherSek' | 'otherManifest' | 'otherPieceList' | 'keyOpensPiece'
-  | 'chequeContradictsRequest' | 'badManifest' | 'noJudgeKey' | 'wrongKey'
+  | 'otherRequest'
+  | 'otherZ'
+  | 'otherSek'
+  | 'otherManifest'
+  | 'otherPieceList'
+  | 'keyOpensPiece'
+  | 'chequeContradictsRequest'
+  | 'badManifest'
+  | 'noJudgeKey'
+  | 'wrongKey'
 
 const RULING_OF: Record<VerdictReason, Ruling> = {
   otherRequest: 'invalidComplain',
@@ -92,7 +120,13 @@ export interface VerdictBody {
   at: number
 }
 
-export interface BanBody { judge: string, peer: string, verdict: string, from: number, until: number }
+export interface BanBody {
+  judge: string
+  peer: string
+  verdict: string
+  from: number
+  until: number
+}
 
 export interface VerdictRecord {
   hash: string
@@ -114,9 +148,18 @@ export interface BanRecord {
 }
 
 /** What a complaint gets back: the signed verdict, and for a providerBan the signed ban record. */
-export interface JudgeResult { hash: string, verdict: string, body: VerdictBody, ban?: string }
+export interface JudgeResult {
+  hash: string
+  verdict: string
+  body: VerdictBody
+  ban?: string
+}
 
-export interface JudgeMeta { verdicts: number, providerBan: number, invalidComplain: number }
+export interface JudgeMeta {
+  verdicts: number
+  providerBan: number
+  invalidComplain: number
+}
 
 export interface JudgmentTables {
   /** by cheque hash: one verdict per cheque */
@@ -152,10 +195,14 @@ interface Parsed {
   pieceHashes: Uint8Array[]
 }
 
-interface Finding { reason: VerdictReason, key?: string }
+interface Finding {
+  reason: VerdictReason
+  key?: string
+}
 
-function b64Field (v: unknown, max: number, what: string): Uint8Array {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) fail(ErrorCode.BAD_REQUEST, `${what} must be base64 of at most ${max} characters`)
+function b64Field(v: unknown, max: number, what: string): Uint8Array {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be base64 of at most ${max} characters`)
   return fromB64(v)
 }
 
@@ -171,9 +218,10 @@ export class Judge {
   readonly cfg: JudgmentConfig
 
   /** `x25519Private` is x25519FromEd25519Seed(identity seed).privateKey; it must belong to the signer. */
-  constructor (t: JudgmentTables, signer: Signer, x25519Private: Uint8Array, verifier: Verifier, cfg: JudgmentConfig) {
+  constructor(t: JudgmentTables, signer: Signer, x25519Private: Uint8Array, verifier: Verifier, cfg: JudgmentConfig) {
     if (!Number.isSafeInteger(cfg.banMs) || cfg.banMs <= 0) throw new TypeError('banMs must be a positive integer')
-    if (toHex(x25519PublicOf(x25519Private)) !== toHex(x25519OfPeerId(signer.peerId))) throw new TypeError('X25519 key does not belong to the judge identity')
+    if (toHex(x25519PublicOf(x25519Private)) !== toHex(x25519OfPeerId(signer.peerId)))
+      throw new TypeError('X25519 key does not belong to the judge identity')
     this.t = t
     this.signer = signer
     this.x25519 = x25519Private
@@ -181,21 +229,27 @@ export class Judge {
     this.cfg = cfg
   }
 
-  get judgeId (): string { return this.signer.peerId }
+  get judgeId(): string {
+    return this.signer.peerId
+  }
 
-  private meta (): JudgeMeta { return this.t.meta.get('meta') ?? EMPTY_META }
+  private meta(): JudgeMeta {
+    return this.t.meta.get('meta') ?? EMPTY_META
+  }
 
-  verdict (chequeHash: string): VerdictRecord | undefined { return this.t.verdicts.get(chequeHash) }
+  verdict(chequeHash: string): VerdictRecord | undefined {
+    return this.t.verdicts.get(chequeHash)
+  }
 
   /**
    * Judges D's complaint (see the table in the file comment). `complainant` is
    * the peer the complaint came from, authenticated by the transport: only the
    * cheque's downloader may complain, since the first verdict on a cheque is final.
    */
-  judge (comp: Complaint, complainant: string): JudgeResult {
+  judge(comp: Complaint, complainant: string): JudgeResult {
     const p = this.parse(comp)
     const c = p.cheque.body
-    if (complainant !== c.downloader) fail(ErrorCode.WRONG_SIGNER, 'only the cheque\'s downloader can complain')
+    if (complainant !== c.downloader) fail(ErrorCode.WRONG_SIGNER, "only the cheque's downloader can complain")
     const done = this.t.verdicts.get(p.cheque.hash)
     if (done != null) return this.result(done)
 
@@ -203,20 +257,40 @@ export class Judge {
     const ruling = RULING_OF[finding.reason]
     const now = this.cfg.now()
     const body: VerdictBody = {
-      judge: this.judgeId, cheque: p.cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn,
-      ruling, reason: finding.reason, ...(finding.key !== undefined ? { key: finding.key } : {}), at: now
+      judge: this.judgeId,
+      cheque: p.cheque.hash,
+      provider: c.provider,
+      downloader: c.downloader,
+      chequeSn: c.chequeSn,
+      ruling,
+      reason: finding.reason,
+      ...(finding.key !== undefined ? { key: finding.key } : {}),
+      at: now
     }
     checkVerdictBody(body)
     const v = this.signer.sign<VerdictBody>(JUDGMENT_TAG.verdict, body, 'fairex-judge')
     const rec: VerdictRecord = { hash: v.hash, verdict: toB64(v.bytes), body }
     let banB64: string | undefined
     if (ruling === 'providerBan') {
-      const banBody: BanBody = { judge: this.judgeId, peer: c.provider, verdict: v.hash, from: now, until: now + this.cfg.banMs }
+      const banBody: BanBody = {
+        judge: this.judgeId,
+        peer: c.provider,
+        verdict: v.hash,
+        from: now,
+        until: now + this.cfg.banMs
+      }
       checkBanBody(banBody)
       const ban = this.signer.sign<BanBody>(JUDGMENT_TAG.ban, banBody, 'fairex-judge')
       banB64 = toB64(ban.bytes)
       rec.ban = ban.hash
-      this.t.bans.set(ban.hash, { hash: ban.hash, peer: c.provider, verdict: v.hash, from: banBody.from, until: banBody.until, ban: banB64 })
+      this.t.bans.set(ban.hash, {
+        hash: ban.hash,
+        peer: c.provider,
+        verdict: v.hash,
+        from: banBody.from,
+        until: banBody.until,
+        ban: banB64
+      })
     }
     this.t.verdicts.set(p.cheque.hash, rec)
     const m = this.meta()
@@ -224,37 +298,47 @@ export class Judge {
     return { hash: rec.hash, verdict: rec.verdict, body, ...(banB64 !== undefined ? { ban: banB64 } : {}) }
   }
 
-  private result (r: VerdictRecord): JudgeResult {
+  private result(r: VerdictRecord): JudgeResult {
     const ban = r.ban !== undefined ? this.t.bans.get(r.ban)?.ban : undefined
     return { hash: r.hash, verdict: r.verdict, body: r.body, ...(ban !== undefined ? { ban } : {}) }
   }
 
   /** Everything that makes a complaint unjudgeable: it throws, and nothing is recorded. */
-  private parse (comp: Complaint): Parsed {
-    if (comp == null || typeof comp !== 'object') fail(ErrorCode.BAD_REQUEST, 'complaint must be {cheque, accept, z, request, sek, manifest, pieceHashes}')
+  private parse(comp: Complaint): Parsed {
+    if (comp == null || typeof comp !== 'object')
+      fail(ErrorCode.BAD_REQUEST, 'complaint must be {cheque, accept, z, request, sek, manifest, pieceHashes}')
     const z = b64Field(comp.z, MAX_Z_B64, 'z')
     const sek = b64Field(comp.sek, MAX_SEK_B64, 'sek')
     const manifest = b64Field(comp.manifest, MAX_MANIFEST_B64, 'manifest')
     decodeEnvelope(comp.request, 'download request')
     const list = comp.pieceHashes
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_COMPLAINT_PIECES) fail(ErrorCode.BAD_REQUEST, `pieceHashes must list 1..${MAX_COMPLAINT_PIECES} piece hashes`)
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_COMPLAINT_PIECES)
+      fail(ErrorCode.BAD_REQUEST, `pieceHashes must list 1..${MAX_COMPLAINT_PIECES} piece hashes`)
     const pieceHashes = list.map((h: unknown, i: number) => {
-      if (typeof h !== 'string' || !HEX64.test(h)) fail(ErrorCode.BAD_REQUEST, `piece hash ${i} must be 64 lowercase hex digits`)
+      if (typeof h !== 'string' || !HEX64.test(h))
+        fail(ErrorCode.BAD_REQUEST, `piece hash ${i} must be 64 lowercase hex digits`)
       return new Uint8Array(Buffer.from(h, 'hex'))
     })
     // C* and D's acceptance must be real: without them there is no sale to judge
     const cheque = openCheque(this.verifier, comp.cheque, 'fairex-judge')
     const c = cheque.body
-    if (c.form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'only fixed-form cheques can be judged: the original C binds no request')
+    if (c.form !== 'fixed')
+      fail(ErrorCode.BAD_REQUEST, 'only fixed-form cheques can be judged: the original C binds no request')
     if (c.judge !== this.judgeId) fail(ErrorCode.WRONG_BROKER, 'cheque names another judge')
     openChequeAccept(this.verifier, comp.accept, cheque, 'fairex-judge')
     return {
-      cheque: cheque as Parsed['cheque'], request: comp.request, z, sek, manifestB64: comp.manifest, manifestHash: sha256Hex(manifest), pieceHashes
+      cheque: cheque as Parsed['cheque'],
+      request: comp.request,
+      z,
+      sek,
+      manifestB64: comp.manifest,
+      manifestHash: sha256Hex(manifest),
+      pieceHashes
     }
   }
 
   /** The rulings, in table order. Pure: returns the first finding. */
-  private rule (p: Parsed): Finding {
+  private rule(p: Parsed): Finding {
     const c = p.cheque.body
 
     let req: Opened<RequestBody>
@@ -267,7 +351,13 @@ export class Judge {
     if (req.hash !== c.req) return { reason: 'otherRequest' }
     // this REQ is the one P signed into C*: if they disagree, P signed the disagreement
     const r = req.body
-    if (r.provider !== c.provider || r.downloader !== c.downloader || r.ttp !== c.ttp || r.chequeSn !== c.chequeSn || r.price !== c.price) {
+    if (
+      r.provider !== c.provider ||
+      r.downloader !== c.downloader ||
+      r.ttp !== c.ttp ||
+      r.chequeSn !== c.chequeSn ||
+      r.price !== c.price
+    ) {
       return { reason: 'chequeContradictsRequest' }
     }
 
@@ -282,9 +372,11 @@ export class Judge {
       if (err instanceof P2payError) return { reason: 'badManifest' }
       throw err
     }
-    if (m.provider !== c.provider || m.fileId !== r.fileId || c.keyIndex >= m.pieceCount) return { reason: 'badManifest' }
+    if (m.provider !== c.provider || m.fileId !== r.fileId || c.keyIndex >= m.pieceCount)
+      return { reason: 'badManifest' }
 
-    if (p.pieceHashes.length !== m.pieceCount || toHex(merkleRoot(p.pieceHashes)) !== r.fileId) return { reason: 'otherPieceList' }
+    if (p.pieceHashes.length !== m.pieceCount || toHex(merkleRoot(p.pieceHashes)) !== r.fileId)
+      return { reason: 'otherPieceList' }
 
     let key: Uint8Array
     try {
@@ -303,18 +395,19 @@ export class Judge {
       if (err instanceof P2payError) return { reason: 'wrongKey' }
       throw err
     }
-    if (toHex(pieceHash(piece)) === toHex(p.pieceHashes[c.keyIndex])) return { reason: 'keyOpensPiece', key: toHex(key) }
+    if (toHex(pieceHash(piece)) === toHex(p.pieceHashes[c.keyIndex]))
+      return { reason: 'keyOpensPiece', key: toHex(key) }
     return { reason: 'wrongKey' }
   }
 
   /** Bans in force at `now` (until is exclusive). A scan: bans are rare. */
-  activeBans (now = this.cfg.now()): BanRecord[] {
+  activeBans(now = this.cfg.now()): BanRecord[] {
     const out: BanRecord[] = []
     for (const b of this.t.bans.values()) if (now < b.until) out.push(b)
     return out.sort((a, b) => a.from - b.from || (a.hash < b.hash ? -1 : 1))
   }
 
-  isBanned (peer: string, now = this.cfg.now()): boolean {
+  isBanned(peer: string, now = this.cfg.now()): boolean {
     for (const b of this.t.bans.values()) if (b.peer === peer && now < b.until) return true
     return false
   }
@@ -324,34 +417,45 @@ export class Judge {
 
 const time = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0
 
-function exactKeys (o: object, required: readonly string[], optional: readonly string[], what: string): void {
+function exactKeys(o: object, required: readonly string[], optional: readonly string[], what: string): void {
   const have = Object.keys(o)
   const ok = required.every(k => Object.hasOwn(o, k)) && have.every(k => required.includes(k) || optional.includes(k))
-  if (!ok) fail(ErrorCode.BAD_REQUEST, `${what} must have the fields ${required.join(', ')}${optional.length > 0 ? ` (and optionally ${optional.join(', ')})` : ''}`)
+  if (!ok)
+    fail(
+      ErrorCode.BAD_REQUEST,
+      `${what} must have the fields ${required.join(', ')}${optional.length > 0 ? ` (and optionally ${optional.join(', ')})` : ''}`
+    )
 }
 
-function peer (v: unknown, what: string): void {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 128) fail(ErrorCode.BAD_REQUEST, `${what} must be a peer id`)
+function peer(v: unknown, what: string): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 128)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a peer id`)
   keyOfPeerId(v)
 }
 
-export function checkVerdictBody (b: VerdictBody): void {
+export function checkVerdictBody(b: VerdictBody): void {
   if (b == null || typeof b !== 'object') fail(ErrorCode.BAD_REQUEST, 'verdict must be an object')
   exactKeys(b, ['judge', 'cheque', 'provider', 'downloader', 'chequeSn', 'ruling', 'reason', 'at'], ['key'], 'verdict')
-  peer(b.judge, 'judge'); peer(b.provider, 'provider'); peer(b.downloader, 'downloader')
+  peer(b.judge, 'judge')
+  peer(b.provider, 'provider')
+  peer(b.downloader, 'downloader')
   if (!isHash(b.cheque)) fail(ErrorCode.BAD_REQUEST, 'verdict cheque must be a hash')
   if (!isToken(b.chequeSn)) fail(ErrorCode.BAD_REQUEST, 'verdict chequeSn must be a serial')
-  if (!Object.hasOwn(RULING_OF, b.reason) || RULING_OF[b.reason] !== b.ruling) fail(ErrorCode.BAD_REQUEST, 'verdict reason does not fit its ruling')
-  if (b.key !== undefined && (b.reason !== 'keyOpensPiece' || !isHash(b.key))) fail(ErrorCode.BAD_REQUEST, 'only a keyOpensPiece verdict carries a key (64 hex)')
+  if (!Object.hasOwn(RULING_OF, b.reason) || RULING_OF[b.reason] !== b.ruling)
+    fail(ErrorCode.BAD_REQUEST, 'verdict reason does not fit its ruling')
+  if (b.key !== undefined && (b.reason !== 'keyOpensPiece' || !isHash(b.key)))
+    fail(ErrorCode.BAD_REQUEST, 'only a keyOpensPiece verdict carries a key (64 hex)')
   if (!time(b.at)) fail(ErrorCode.BAD_REQUEST, 'verdict at must be a timestamp')
 }
 
-export function checkBanBody (b: BanBody): void {
+export function checkBanBody(b: BanBody): void {
   if (b == null || typeof b !== 'object') fail(ErrorCode.BAD_REQUEST, 'ban record must be an object')
   exactKeys(b, ['judge', 'peer', 'verdict', 'from', 'until'], [], 'ban record')
-  peer(b.judge, 'judge'); peer(b.peer, 'peer')
+  peer(b.judge, 'judge')
+  peer(b.peer, 'peer')
   if (!isHash(b.verdict)) fail(ErrorCode.BAD_REQUEST, 'ban verdict must be a hash')
-  if (!time(b.from) || !time(b.until) || b.until <= b.from) fail(ErrorCode.BAD_REQUEST, 'ban must run from..until, until after from')
+  if (!time(b.from) || !time(b.until) || b.until <= b.from)
+    fail(ErrorCode.BAD_REQUEST, 'ban must run from..until, until after from')
 }
 
 /**
@@ -359,7 +463,12 @@ export function checkBanBody (b: BanBody): void {
  * a verdict opened here, with ruling providerBan and `cheque` equal to the hash
  * of the cheque it voids.
  */
-export function openVerdict (verifier: Verifier, b64: unknown, judgeId: string, kind = 'fairex-verdict'): Opened<VerdictBody> {
+export function openVerdict(
+  verifier: Verifier,
+  b64: unknown,
+  judgeId: string,
+  kind = 'fairex-verdict'
+): Opened<VerdictBody> {
   const env = verifier.open<VerdictBody>(decodeEnvelope(b64, 'verdict'), JUDGMENT_TAG.verdict, kind)
   checkVerdictBody(env.body)
   if (env.signer !== env.body.judge) fail(ErrorCode.WRONG_SIGNER, 'verdict not signed by the judge it names')
@@ -368,7 +477,13 @@ export function openVerdict (verifier: Verifier, b64: unknown, judgeId: string, 
 }
 
 /** Opens a ban record a node was sent: `judgeId`'s, and still in force at `now`. */
-export function openBan (verifier: Verifier, b64: unknown, judgeId: string, now: number, kind = 'fairex-ban'): Opened<BanBody> {
+export function openBan(
+  verifier: Verifier,
+  b64: unknown,
+  judgeId: string,
+  now: number,
+  kind = 'fairex-ban'
+): Opened<BanBody> {
   const env = verifier.open<BanBody>(decodeEnvelope(b64, 'ban record'), JUDGMENT_TAG.ban, kind)
   checkBanBody(env.body)
   if (env.signer !== env.body.judge) fail(ErrorCode.WRONG_SIGNER, 'ban record not signed by the judge it names')

@@ -14,11 +14,11 @@ export const IV_LEN = 16
 /** A fresh K for one sale: never reuse it, Z and the key message carry it in the clear to their recipients. */
 export const newPieceKey = (): Uint8Array => new Uint8Array(randomBytes(KEY_LEN))
 
-function checkKey (key: Uint8Array): void {
+function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.byteLength !== KEY_LEN) fail(ErrorCode.BAD_REQUEST, 'a piece key is 32 bytes')
 }
 
-function ctr (key: Uint8Array, iv: Uint8Array, data: Uint8Array, encrypt: boolean): Uint8Array {
+function ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array, encrypt: boolean): Uint8Array {
   const c = encrypt ? createCipheriv('aes-256-ctr', key, iv) : createDecipheriv('aes-256-ctr', key, iv)
   const a = c.update(data)
   const b = c.final()
@@ -26,9 +26,10 @@ function ctr (key: Uint8Array, iv: Uint8Array, data: Uint8Array, encrypt: boolea
 }
 
 /** SEK(KP) = IV | ciphertext, with a random IV. */
-export function encryptKeyPiece (key: Uint8Array, piece: Uint8Array): Uint8Array {
+export function encryptKeyPiece(key: Uint8Array, piece: Uint8Array): Uint8Array {
   checkKey(key)
-  if (!(piece instanceof Uint8Array) || piece.byteLength === 0 || piece.byteLength > MAX_PIECE_SIZE) fail(ErrorCode.BAD_REQUEST, 'key piece must be 1 byte to one max piece')
+  if (!(piece instanceof Uint8Array) || piece.byteLength === 0 || piece.byteLength > MAX_PIECE_SIZE)
+    fail(ErrorCode.BAD_REQUEST, 'key piece must be 1 byte to one max piece')
   const iv = randomBytes(IV_LEN)
   const out = new Uint8Array(IV_LEN + piece.byteLength)
   out.set(iv, 0)
@@ -37,9 +38,10 @@ export function encryptKeyPiece (key: Uint8Array, piece: Uint8Array): Uint8Array
 }
 
 /** Any key "decrypts": a wrong one gives garbage that fails verifyPiece. */
-export function decryptKeyPiece (key: Uint8Array, sek: Uint8Array): Uint8Array {
+export function decryptKeyPiece(key: Uint8Array, sek: Uint8Array): Uint8Array {
   checkKey(key)
-  if (!(sek instanceof Uint8Array) || sek.byteLength <= IV_LEN || sek.byteLength > IV_LEN + MAX_PIECE_SIZE) fail(ErrorCode.BAD_FRAME, 'encrypted key piece has a bad length')
+  if (!(sek instanceof Uint8Array) || sek.byteLength <= IV_LEN || sek.byteLength > IV_LEN + MAX_PIECE_SIZE)
+    fail(ErrorCode.BAD_FRAME, 'encrypted key piece has a bad length')
   return ctr(key, sek.subarray(0, IV_LEN), sek.subarray(IV_LEN), false)
 }
 
@@ -50,8 +52,19 @@ export const sekHash = (sek: Uint8Array): string => createHash('sha256').update(
  * The judge's check: does K open SEK(KP) to piece `index` of the file? False for
  * a wrong key, a wrong index or a malformed SEK; never throws.
  */
-export function keyOpensPiece (fileId: Uint8Array, index: number, count: number, key: Uint8Array, sek: Uint8Array, path: Uint8Array[]): boolean {
+export function keyOpensPiece(
+  fileId: Uint8Array,
+  index: number,
+  count: number,
+  key: Uint8Array,
+  sek: Uint8Array,
+  path: Uint8Array[]
+): boolean {
   let piece: Uint8Array
-  try { piece = decryptKeyPiece(key, sek) } catch { return false }
+  try {
+    piece = decryptKeyPiece(key, sek)
+  } catch {
+    return false
+  }
   return verifyPiece(fileId, index, count, piece, path)
 }

@@ -31,27 +31,39 @@ const isPositive = (v: unknown): v is number => Number.isSafeInteger(v) && (v as
  * A name is a plain file name a downloader may save under: no path separators,
  * no control characters, not "." or "..", at most 255 UTF-8 bytes.
  */
-function checkName (name: unknown): void {
-  if (typeof name !== 'string' || name.length === 0 || /[/\\\u0000-\u001f\u007f]/.test(name) || name === '.' || name === '..') {
+function checkName(name: unknown): void {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    /[/\\\u0000-\u001f\u007f]/.test(name) ||
+    name === '.' ||
+    name === '..'
+  ) {
     fail(ErrorCode.BAD_REQUEST, 'manifest name must be a plain file name')
   }
-  if (utf8(name).byteLength > MAX_NAME_BYTES) fail(ErrorCode.BAD_REQUEST, `manifest name longer than ${MAX_NAME_BYTES} bytes`)
+  if (utf8(name).byteLength > MAX_NAME_BYTES)
+    fail(ErrorCode.BAD_REQUEST, `manifest name longer than ${MAX_NAME_BYTES} bytes`)
 }
 
-export function checkManifestBody (b: ManifestBody): void {
-  if (b == null || typeof b !== 'object' || Object.keys(b).sort().join() !== KEYS.join()) fail(ErrorCode.BAD_REQUEST, 'manifest has missing or unknown fields')
-  if (typeof b.provider !== 'string' || b.provider.length === 0 || b.provider.length > 128) fail(ErrorCode.BAD_REQUEST, 'manifest provider must be a peer id')
-  if (typeof b.fileId !== 'string' || !/^[0-9a-f]{64}$/.test(b.fileId)) fail(ErrorCode.BAD_REQUEST, 'manifest fileId must be 64 lowercase hex')
+export function checkManifestBody(b: ManifestBody): void {
+  if (b == null || typeof b !== 'object' || Object.keys(b).sort().join() !== KEYS.join())
+    fail(ErrorCode.BAD_REQUEST, 'manifest has missing or unknown fields')
+  if (typeof b.provider !== 'string' || b.provider.length === 0 || b.provider.length > 128)
+    fail(ErrorCode.BAD_REQUEST, 'manifest provider must be a peer id')
+  if (typeof b.fileId !== 'string' || !/^[0-9a-f]{64}$/.test(b.fileId))
+    fail(ErrorCode.BAD_REQUEST, 'manifest fileId must be 64 lowercase hex')
   checkName(b.name)
   if (!isPositive(b.size)) fail(ErrorCode.BAD_REQUEST, 'manifest size must be a positive integer')
   checkPieceSize(b.pieceSize)
-  if (b.pieceCount !== pieceCount(b.size, b.pieceSize)) fail(ErrorCode.BAD_REQUEST, 'manifest pieceCount does not match size and pieceSize')
+  if (b.pieceCount !== pieceCount(b.size, b.pieceSize))
+    fail(ErrorCode.BAD_REQUEST, 'manifest pieceCount does not match size and pieceSize')
   if (!isPositive(b.price)) fail(ErrorCode.BAD_REQUEST, 'manifest price must be a positive integer')
-  if (!Number.isSafeInteger(b.createdAt) || b.createdAt < 0) fail(ErrorCode.BAD_REQUEST, 'manifest createdAt must be a timestamp')
+  if (!Number.isSafeInteger(b.createdAt) || b.createdAt < 0)
+    fail(ErrorCode.BAD_REQUEST, 'manifest createdAt must be a timestamp')
 }
 
 /** Signs a manifest as `signer` (the provider); refuses to sign one openManifest would reject. */
-export function signManifest (signer: Signer, input: ManifestInput, kind = 'fairex-manifest'): string {
+export function signManifest(signer: Signer, input: ManifestInput, kind = 'fairex-manifest'): string {
   const body: ManifestBody = {
     provider: signer.peerId,
     fileId: input.fileId,
@@ -67,8 +79,9 @@ export function signManifest (signer: Signer, input: ManifestInput, kind = 'fair
 }
 
 /** Opens a base64 manifest: signature, tag, fields, and that its signer is the provider it names. */
-export function openManifest (verifier: Verifier, b64: unknown, kind = 'fairex-manifest'): Opened<ManifestBody> {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_MANIFEST_B64) fail(ErrorCode.BAD_REQUEST, 'manifest must be a base64 signed object')
+export function openManifest(verifier: Verifier, b64: unknown, kind = 'fairex-manifest'): Opened<ManifestBody> {
+  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_MANIFEST_B64)
+    fail(ErrorCode.BAD_REQUEST, 'manifest must be a base64 signed object')
   const m = verifier.open<ManifestBody>(fromB64(b64), MANIFEST_TAG, kind)
   checkManifestBody(m.body)
   if (m.signer !== m.body.provider) fail(ErrorCode.WRONG_SIGNER, 'manifest not signed by its provider')

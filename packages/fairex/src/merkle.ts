@@ -19,44 +19,47 @@ const h = (...parts: Uint8Array[]): Uint8Array => {
 /** sha256 of a piece's bytes: what a leaf commits to. */
 export const pieceHash = (piece: Uint8Array): Uint8Array => h(piece)
 
-export function leafHash (hash: Uint8Array): Uint8Array {
-  if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN) fail(ErrorCode.BAD_REQUEST, 'a piece hash is 32 bytes')
+export function leafHash(hash: Uint8Array): Uint8Array {
+  if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN)
+    fail(ErrorCode.BAD_REQUEST, 'a piece hash is 32 bytes')
   return h(LEAF, hash)
 }
 
 export const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array => h(NODE, left, right)
 
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false
   let d = 0
   for (let i = 0; i < a.byteLength; i++) d |= a[i] ^ b[i]
   return d === 0
 }
 
-function up (level: Uint8Array[]): Uint8Array[] {
+function up(level: Uint8Array[]): Uint8Array[] {
   const next: Uint8Array[] = []
   for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i], level[i + 1]))
   if (level.length % 2 === 1) next.push(level[level.length - 1])
   return next
 }
 
-function leafLevel (pieceHashes: Uint8Array[]): Uint8Array[] {
+function leafLevel(pieceHashes: Uint8Array[]): Uint8Array[] {
   // a tree of nothing has no root: an empty file is not for sale
-  if (!Array.isArray(pieceHashes) || pieceHashes.length === 0) fail(ErrorCode.BAD_REQUEST, 'a file has at least one piece')
+  if (!Array.isArray(pieceHashes) || pieceHashes.length === 0)
+    fail(ErrorCode.BAD_REQUEST, 'a file has at least one piece')
   return pieceHashes.map(leafHash)
 }
 
 /** Root over the piece hashes (sha256 of each piece), in piece order. */
-export function merkleRoot (pieceHashes: Uint8Array[]): Uint8Array {
+export function merkleRoot(pieceHashes: Uint8Array[]): Uint8Array {
   let level = leafLevel(pieceHashes)
   while (level.length > 1) level = up(level)
   return level[0]
 }
 
 /** Sibling path of piece `index`, bottom up; levels where the node is promoted contribute nothing. */
-export function merkleProof (pieceHashes: Uint8Array[], index: number): Uint8Array[] {
+export function merkleProof(pieceHashes: Uint8Array[], index: number): Uint8Array[] {
   let level = leafLevel(pieceHashes)
-  if (!Number.isSafeInteger(index) || index < 0 || index >= level.length) fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range 0..${level.length - 1}`)
+  if (!Number.isSafeInteger(index) || index < 0 || index >= level.length)
+    fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range 0..${level.length - 1}`)
   const path: Uint8Array[] = []
   let i = index
   while (level.length > 1) {
@@ -75,10 +78,17 @@ export function merkleProof (pieceHashes: Uint8Array[], index: number): Uint8Arr
  * last piece of 3 also passes as piece 1 of 2), so `count` must be the signed
  * manifest's pieceCount, never a peer's claim. Never throws.
  */
-export function verifyPieceHash (fileId: Uint8Array, index: number, count: number, hash: Uint8Array, path: Uint8Array[]): boolean {
+export function verifyPieceHash(
+  fileId: Uint8Array,
+  index: number,
+  count: number,
+  hash: Uint8Array,
+  path: Uint8Array[]
+): boolean {
   if (!(fileId instanceof Uint8Array) || fileId.byteLength !== HASH_LEN) return false
   if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN || !Array.isArray(path)) return false
-  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count) return false
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count)
+    return false
   let node = h(LEAF, hash)
   let i = index
   let width = count
@@ -96,7 +106,13 @@ export function verifyPieceHash (fileId: Uint8Array, index: number, count: numbe
 }
 
 /** Hashes the piece itself and checks it against the file id. */
-export function verifyPiece (fileId: Uint8Array, index: number, count: number, piece: Uint8Array, path: Uint8Array[]): boolean {
+export function verifyPiece(
+  fileId: Uint8Array,
+  index: number,
+  count: number,
+  piece: Uint8Array,
+  path: Uint8Array[]
+): boolean {
   if (!(piece instanceof Uint8Array)) return false
   return verifyPieceHash(fileId, index, count, pieceHash(piece), path)
 }
@@ -107,12 +123,14 @@ export function verifyPiece (fileId: Uint8Array, index: number, count: number, p
  * Folding them from the right gives the promote-the-odd-node tree.
  */
 export class MerkleBuilder {
-  private readonly stack: Array<{ height: number, hash: Uint8Array }> = []
+  private readonly stack: Array<{ height: number; hash: Uint8Array }> = []
   private n = 0
 
-  get count (): number { return this.n }
+  get count(): number {
+    return this.n
+  }
 
-  add (hash: Uint8Array): void {
+  add(hash: Uint8Array): void {
     let node = { height: 0, hash: leafHash(hash) }
     while (this.stack.length > 0 && this.stack[this.stack.length - 1].height === node.height) {
       const left = this.stack.pop()!
@@ -122,7 +140,7 @@ export class MerkleBuilder {
     this.n++
   }
 
-  root (): Uint8Array {
+  root(): Uint8Array {
     if (this.stack.length === 0) fail(ErrorCode.BAD_REQUEST, 'a file has at least one piece')
     let acc = this.stack[this.stack.length - 1].hash
     for (let i = this.stack.length - 2; i >= 0; i--) acc = nodeHash(this.stack[i].hash, acc)

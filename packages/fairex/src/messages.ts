@@ -48,7 +48,10 @@ interface ChequeCommon {
 }
 
 /** The paper's C (message 2.2): carries H(KP), binds no request. */
-export interface OriginalChequeBody extends ChequeCommon { form: 'original', hKP: string }
+export interface OriginalChequeBody extends ChequeCommon {
+  form: 'original'
+  hKP: string
+}
 
 /**
  * The fixed C*: REQ (its envelope hash) is signed into the cheque by both
@@ -72,20 +75,41 @@ export type ChequeBody = OriginalChequeBody | FixedChequeBody
 export type ChequeForm = ChequeBody['form']
 
 /** Message 2.3, signed by the downloader: the countersignature of P's cheque envelope. */
-export interface ChequeAcceptBody { cheque: string, provider: string, downloader: string, chequeSn: string }
+export interface ChequeAcceptBody {
+  cheque: string
+  provider: string
+  downloader: string
+  chequeSn: string
+}
 
 /** Sig_AC(ac, peer, max, expiry, serial): `max` is held in escrow at the AC for it. */
-export interface CapitalCertBody { ac: string, peer: string, max: number, expiry: number, serial: string }
+export interface CapitalCertBody {
+  ac: string
+  peer: string
+  max: number
+  expiry: number
+  serial: string
+}
 
 /** A peer asks its AC for a certificate; `nonce` makes a retry idempotent. */
-export interface CertRequestBody { ac: string, peer: string, max: number, nonce: string }
+export interface CertRequestBody {
+  ac: string
+  peer: string
+  max: number
+  nonce: string
+}
 
 /**
  * A provider deposits a batch; `cheques` are the hashes of P's cheque
  * envelopes, in the order the items are submitted, so the signature (and the
  * fee it authorises) covers exactly this batch.
  */
-export interface DepositRequestBody { ac: string, provider: string, nonce: string, cheques: string[] }
+export interface DepositRequestBody {
+  ac: string
+  provider: string
+  nonce: string
+  cheques: string[]
+}
 
 // a signed body is at most 64 KiB (signed.ts): a deposit request listing 512 cheques is about 34 KiB
 const MAX_ENVELOPE_B64 = 96 * 1024
@@ -111,137 +135,196 @@ export const chequeKey = (downloader: string, chequeSn: string): string => `${do
  * sale, so neither a second provider nor a judge's verdict about it can touch
  * this one's money.
  */
-export const saleKey = (provider: string, downloader: string, chequeSn: string): string => `${provider}|${downloader}|${chequeSn}`
+export const saleKey = (provider: string, downloader: string, chequeSn: string): string =>
+  `${provider}|${downloader}|${chequeSn}`
 
 export const decodeEnvelope = (b64: unknown, what: string): Uint8Array => decodeSigned(b64, what, MAX_ENVELOPE_B64)
 
-function exactKeys (o: object, keys: readonly string[], what: string): void {
+function exactKeys(o: object, keys: readonly string[], what: string): void {
   const have = Object.keys(o)
   if (have.length !== keys.length || !keys.every(k => Object.hasOwn(o, k))) {
     fail(ErrorCode.BAD_REQUEST, `${what} must have exactly the fields ${keys.join(', ')}`)
   }
 }
 
-function peer (v: unknown, what: string): void {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 128) fail(ErrorCode.BAD_REQUEST, `${what} must be a peer id`)
+function peer(v: unknown, what: string): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 128)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a peer id`)
   keyOfPeerId(v) // a party nobody can sign for could never countersign or deposit
 }
 
-function hash (v: unknown, what: string): void {
+function hash(v: unknown, what: string): void {
   if (!isHash(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 64 lowercase hex digits`)
 }
 
-function token (v: unknown, what: string): void {
+function token(v: unknown, what: string): void {
   if (!isToken(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 8..64 characters of [A-Za-z0-9_-]`)
 }
 
-function amount (v: unknown, what: string): void {
+function amount(v: unknown, what: string): void {
   if (!isAmount(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be an integer in 1..${MAX_AMOUNT}`)
 }
 
-function time (v: unknown, what: string): void {
+function time(v: unknown, what: string): void {
   if (!isUint(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be a non-negative integer (ms)`)
 }
 
 // ---- field validation ----
 
-export function checkRequestBody (b: RequestBody): void {
+export function checkRequestBody(b: RequestBody): void {
   exactKeys(b, ['provider', 'downloader', 'ttp', 'fileId', 'chequeSn', 'ts', 'price'], 'download request')
-  peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); peer(b.ttp, 'ttp')
+  peer(b.provider, 'provider')
+  peer(b.downloader, 'downloader')
+  peer(b.ttp, 'ttp')
   if (b.provider === b.downloader) fail(ErrorCode.BAD_REQUEST, 'a peer cannot buy from itself')
-  hash(b.fileId, 'fileId'); token(b.chequeSn, 'chequeSn'); time(b.ts, 'ts'); amount(b.price, 'price')
+  hash(b.fileId, 'fileId')
+  token(b.chequeSn, 'chequeSn')
+  time(b.ts, 'ts')
+  amount(b.price, 'price')
 }
 
 const ORIGINAL_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hKP', 'hSEK', 'z'] as const
-const FIXED_KEYS = ['form', 'provider', 'downloader', 'ttp', 'chequeSn', 'price', 'ts', 'hSEK', 'req', 'z', 'certificate', 'judge', 'manifest', 'keyIndex'] as const
+const FIXED_KEYS = [
+  'form',
+  'provider',
+  'downloader',
+  'ttp',
+  'chequeSn',
+  'price',
+  'ts',
+  'hSEK',
+  'req',
+  'z',
+  'certificate',
+  'judge',
+  'manifest',
+  'keyIndex'
+] as const
 
-export function checkChequeBody (b: ChequeBody): void {
+export function checkChequeBody(b: ChequeBody): void {
   if (b.form === 'original') {
     exactKeys(b, ORIGINAL_KEYS, 'original cheque')
     hash(b.hKP, 'hKP')
   } else if (b.form === 'fixed') {
     exactKeys(b, FIXED_KEYS, 'fixed cheque')
-    hash(b.req, 'req'); hash(b.certificate, 'certificate'); hash(b.manifest, 'manifest'); peer(b.judge, 'judge')
-    if (!Number.isSafeInteger(b.keyIndex) || b.keyIndex < 0) fail(ErrorCode.BAD_REQUEST, 'keyIndex must be a piece index')
+    hash(b.req, 'req')
+    hash(b.certificate, 'certificate')
+    hash(b.manifest, 'manifest')
+    peer(b.judge, 'judge')
+    if (!Number.isSafeInteger(b.keyIndex) || b.keyIndex < 0)
+      fail(ErrorCode.BAD_REQUEST, 'keyIndex must be a piece index')
   } else {
     fail(ErrorCode.BAD_REQUEST, 'cheque form must be "original" or "fixed"')
   }
-  peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); peer(b.ttp, 'ttp')
+  peer(b.provider, 'provider')
+  peer(b.downloader, 'downloader')
+  peer(b.ttp, 'ttp')
   if (b.provider === b.downloader) fail(ErrorCode.BAD_REQUEST, 'a peer cannot pay itself')
-  token(b.chequeSn, 'chequeSn'); amount(b.price, 'price'); time(b.ts, 'ts')
-  hash(b.hSEK, 'hSEK'); hash(b.z, 'z')
+  token(b.chequeSn, 'chequeSn')
+  amount(b.price, 'price')
+  time(b.ts, 'ts')
+  hash(b.hSEK, 'hSEK')
+  hash(b.z, 'z')
 }
 
-export function checkChequeAcceptBody (b: ChequeAcceptBody): void {
+export function checkChequeAcceptBody(b: ChequeAcceptBody): void {
   exactKeys(b, ['cheque', 'provider', 'downloader', 'chequeSn'], 'cheque acceptance')
-  hash(b.cheque, 'cheque'); peer(b.provider, 'provider'); peer(b.downloader, 'downloader'); token(b.chequeSn, 'chequeSn')
+  hash(b.cheque, 'cheque')
+  peer(b.provider, 'provider')
+  peer(b.downloader, 'downloader')
+  token(b.chequeSn, 'chequeSn')
 }
 
-export function checkCertBody (b: CapitalCertBody): void {
+export function checkCertBody(b: CapitalCertBody): void {
   exactKeys(b, ['ac', 'peer', 'max', 'expiry', 'serial'], 'capital certificate')
-  peer(b.ac, 'ac'); peer(b.peer, 'peer'); amount(b.max, 'max'); time(b.expiry, 'expiry'); token(b.serial, 'serial')
+  peer(b.ac, 'ac')
+  peer(b.peer, 'peer')
+  amount(b.max, 'max')
+  time(b.expiry, 'expiry')
+  token(b.serial, 'serial')
 }
 
-export function checkCertRequestBody (b: CertRequestBody): void {
+export function checkCertRequestBody(b: CertRequestBody): void {
   exactKeys(b, ['ac', 'peer', 'max', 'nonce'], 'certificate request')
-  peer(b.ac, 'ac'); peer(b.peer, 'peer'); amount(b.max, 'max'); token(b.nonce, 'nonce')
+  peer(b.ac, 'ac')
+  peer(b.peer, 'peer')
+  amount(b.max, 'max')
+  token(b.nonce, 'nonce')
 }
 
-export function checkDepositRequestBody (b: DepositRequestBody): void {
+export function checkDepositRequestBody(b: DepositRequestBody): void {
   exactKeys(b, ['ac', 'provider', 'nonce', 'cheques'], 'deposit request')
-  peer(b.ac, 'ac'); peer(b.provider, 'provider'); token(b.nonce, 'nonce')
-  if (!Array.isArray(b.cheques) || b.cheques.length === 0 || b.cheques.length > MAX_DEPOSIT_CHEQUES) fail(ErrorCode.BAD_REQUEST, `a deposit holds 1..${MAX_DEPOSIT_CHEQUES} cheques`)
+  peer(b.ac, 'ac')
+  peer(b.provider, 'provider')
+  token(b.nonce, 'nonce')
+  if (!Array.isArray(b.cheques) || b.cheques.length === 0 || b.cheques.length > MAX_DEPOSIT_CHEQUES)
+    fail(ErrorCode.BAD_REQUEST, `a deposit holds 1..${MAX_DEPOSIT_CHEQUES} cheques`)
   b.cheques.forEach((h, i) => hash(h, `cheque ${i}`))
 }
 
 // ---- signing (each helper refuses to sign what its verifier would refuse) ----
 
-function signAs<T> (signer: Signer, who: string, role: string, tag: string, body: T, kind: string): Opened<T> {
+function signAs<T>(signer: Signer, who: string, role: string, tag: string, body: T, kind: string): Opened<T> {
   if (signer.peerId !== who) fail(ErrorCode.WRONG_SIGNER, `only the ${role} signs this object`)
   return signer.sign<T>(tag, body, kind)
 }
 
-export function signRequest (signer: Signer, body: RequestBody, kind = 'fairex-request'): Opened<RequestBody> {
+export function signRequest(signer: Signer, body: RequestBody, kind = 'fairex-request'): Opened<RequestBody> {
   checkRequestBody(body)
   return signAs(signer, body.downloader, 'downloader', FAIREX_TAG.request, body, kind)
 }
 
-export function signCheque (signer: Signer, body: ChequeBody, kind = 'fairex-cheque'): Opened<ChequeBody> {
+export function signCheque(signer: Signer, body: ChequeBody, kind = 'fairex-cheque'): Opened<ChequeBody> {
   checkChequeBody(body)
   return signAs(signer, body.provider, 'provider', FAIREX_TAG.cheque, body, kind)
 }
 
 /** D's countersignature (message 2.3) of P's cheque envelope. */
-export function acceptCheque (signer: Signer, cheque: Opened<ChequeBody>, kind = 'fairex-cheque'): Opened<ChequeAcceptBody> {
+export function acceptCheque(
+  signer: Signer,
+  cheque: Opened<ChequeBody>,
+  kind = 'fairex-cheque'
+): Opened<ChequeAcceptBody> {
   const c = cheque.body
-  return signAs<ChequeAcceptBody>(signer, c.downloader, 'downloader', FAIREX_TAG.chequeAccept, { cheque: cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn }, kind)
+  return signAs<ChequeAcceptBody>(
+    signer,
+    c.downloader,
+    'downloader',
+    FAIREX_TAG.chequeAccept,
+    { cheque: cheque.hash, provider: c.provider, downloader: c.downloader, chequeSn: c.chequeSn },
+    kind
+  )
 }
 
-export function signCertRequest (signer: Signer, body: CertRequestBody, kind = 'fairex-cert'): Opened<CertRequestBody> {
+export function signCertRequest(signer: Signer, body: CertRequestBody, kind = 'fairex-cert'): Opened<CertRequestBody> {
   checkCertRequestBody(body)
   return signAs(signer, body.peer, 'peer', FAIREX_TAG.certRequest, body, kind)
 }
 
-export function signCertificate (signer: Signer, body: CapitalCertBody, kind = 'fairex-cert'): Opened<CapitalCertBody> {
+export function signCertificate(signer: Signer, body: CapitalCertBody, kind = 'fairex-cert'): Opened<CapitalCertBody> {
   checkCertBody(body)
   return signAs(signer, body.ac, 'AC', FAIREX_TAG.capitalCert, body, kind)
 }
 
-export function signDepositRequest (signer: Signer, body: DepositRequestBody, kind = 'fairex-deposit'): Opened<DepositRequestBody> {
+export function signDepositRequest(
+  signer: Signer,
+  body: DepositRequestBody,
+  kind = 'fairex-deposit'
+): Opened<DepositRequestBody> {
   checkDepositRequestBody(body)
   return signAs(signer, body.provider, 'provider', FAIREX_TAG.deposit, body, kind)
 }
 
 // ---- opening (signature, fields, and that the signer is the party the body names) ----
 
-export function openRequest (verifier: Verifier, b64: unknown, kind = 'fairex-request'): Opened<RequestBody> {
+export function openRequest(verifier: Verifier, b64: unknown, kind = 'fairex-request'): Opened<RequestBody> {
   const env = verifier.open<RequestBody>(decodeEnvelope(b64, 'download request'), FAIREX_TAG.request, kind)
   checkRequestBody(env.body)
   if (env.signer !== env.body.downloader) fail(ErrorCode.WRONG_SIGNER, 'download request not signed by its downloader')
   return env
 }
 
-export function openCheque (verifier: Verifier, b64: unknown, kind = 'fairex-cheque'): Opened<ChequeBody> {
+export function openCheque(verifier: Verifier, b64: unknown, kind = 'fairex-cheque'): Opened<ChequeBody> {
   const env = verifier.open<ChequeBody>(decodeEnvelope(b64, 'cheque'), FAIREX_TAG.cheque, kind)
   checkChequeBody(env.body)
   if (env.signer !== env.body.provider) fail(ErrorCode.WRONG_SIGNER, 'cheque not signed by its provider')
@@ -249,18 +332,37 @@ export function openCheque (verifier: Verifier, b64: unknown, kind = 'fairex-che
 }
 
 /** Opens D's acceptance and checks it countersigns exactly `cheque`. */
-export function openChequeAccept (verifier: Verifier, b64: unknown, cheque: Opened<ChequeBody>, kind = 'fairex-cheque'): Opened<ChequeAcceptBody> {
+export function openChequeAccept(
+  verifier: Verifier,
+  b64: unknown,
+  cheque: Opened<ChequeBody>,
+  kind = 'fairex-cheque'
+): Opened<ChequeAcceptBody> {
   const env = verifier.open<ChequeAcceptBody>(decodeEnvelope(b64, 'cheque acceptance'), FAIREX_TAG.chequeAccept, kind)
   const a = env.body
   checkChequeAcceptBody(a)
   const c = cheque.body
-  if (a.cheque !== cheque.hash || a.provider !== c.provider || a.downloader !== c.downloader || a.chequeSn !== c.chequeSn) fail(ErrorCode.BAD_REQUEST, 'acceptance is for another cheque')
+  if (
+    a.cheque !== cheque.hash ||
+    a.provider !== c.provider ||
+    a.downloader !== c.downloader ||
+    a.chequeSn !== c.chequeSn
+  )
+    fail(ErrorCode.BAD_REQUEST, 'acceptance is for another cheque')
   if (env.signer !== c.downloader) fail(ErrorCode.WRONG_SIGNER, 'cheque not countersigned by its downloader')
   return env
 }
 
-/** Opens a capital certificate; with `ac`, it must be that AC's. Expiry is the caller's check (it depends on whose clock). */
-export function openCertificate (verifier: Verifier, b64: unknown, ac?: string, kind = 'fairex-cert'): Opened<CapitalCertBody> {
+/**
+ * Opens a capital certificate; with `ac`, it must be that AC's. Expiry is the caller's check (it depends on whose
+ * clock).
+ */
+export function openCertificate(
+  verifier: Verifier,
+  b64: unknown,
+  ac?: string,
+  kind = 'fairex-cert'
+): Opened<CapitalCertBody> {
   const env = verifier.open<CapitalCertBody>(decodeEnvelope(b64, 'capital certificate'), FAIREX_TAG.capitalCert, kind)
   checkCertBody(env.body)
   if (env.signer !== env.body.ac) fail(ErrorCode.WRONG_SIGNER, 'capital certificate not signed by the AC it names')
@@ -268,14 +370,18 @@ export function openCertificate (verifier: Verifier, b64: unknown, ac?: string, 
   return env
 }
 
-export function openCertRequest (verifier: Verifier, b64: unknown, kind = 'fairex-cert'): Opened<CertRequestBody> {
+export function openCertRequest(verifier: Verifier, b64: unknown, kind = 'fairex-cert'): Opened<CertRequestBody> {
   const env = verifier.open<CertRequestBody>(decodeEnvelope(b64, 'certificate request'), FAIREX_TAG.certRequest, kind)
   checkCertRequestBody(env.body)
   if (env.signer !== env.body.peer) fail(ErrorCode.WRONG_SIGNER, 'certificate request not signed by its peer')
   return env
 }
 
-export function openDepositRequest (verifier: Verifier, b64: unknown, kind = 'fairex-deposit'): Opened<DepositRequestBody> {
+export function openDepositRequest(
+  verifier: Verifier,
+  b64: unknown,
+  kind = 'fairex-deposit'
+): Opened<DepositRequestBody> {
   const env = verifier.open<DepositRequestBody>(decodeEnvelope(b64, 'deposit request'), FAIREX_TAG.deposit, kind)
   checkDepositRequestBody(env.body)
   if (env.signer !== env.body.provider) fail(ErrorCode.WRONG_SIGNER, 'deposit request not signed by its provider')
@@ -289,14 +395,20 @@ export function openDepositRequest (verifier: Verifier, b64: unknown, kind = 'fa
  * price. It proves only that `max` was escrowed; whether enough of it is left
  * is known to the AC alone (it pays cheques in deposit order).
  */
-export function checkCertificateForRequest (cert: Opened<CapitalCertBody>, req: Opened<RequestBody>, now: number): void {
+export function checkCertificateForRequest(cert: Opened<CapitalCertBody>, req: Opened<RequestBody>, now: number): void {
   if (cert.body.peer !== req.body.downloader) fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer')
   if (now > cert.body.expiry) fail(ErrorCode.EXPIRED, 'capital certificate expired')
-  if (cert.body.max < req.body.price) fail(ErrorCode.INSUFFICIENT_FUNDS, `certificate covers ${cert.body.max} < price ${req.body.price}`)
+  if (cert.body.max < req.body.price)
+    fail(ErrorCode.INSUFFICIENT_FUNDS, `certificate covers ${cert.body.max} < price ${req.body.price}`)
 }
 
 /** What the checking party saw itself, beyond the request: the hashes of SEK(KP), Z and KP, and D's certificate. */
-export interface ChequeExpectations { hSEK?: string, z?: string, hKP?: string, certificate?: string }
+export interface ChequeExpectations {
+  hSEK?: string
+  z?: string
+  hKP?: string
+  certificate?: string
+}
 
 /**
  * D's check of message 2.2 (and the judge's of COMP): the cheque is for this
@@ -304,7 +416,11 @@ export interface ChequeExpectations { hSEK?: string, z?: string, hKP?: string, c
  * (in the fixed form) signs this very REQ envelope. An original cheque carries
  * no REQ: only the copied fields can be compared, which is the paper's flaw.
  */
-export function checkChequeAgainstRequest (cheque: Opened<ChequeBody>, req: Opened<RequestBody>, expect: ChequeExpectations = {}): void {
+export function checkChequeAgainstRequest(
+  cheque: Opened<ChequeBody>,
+  req: Opened<RequestBody>,
+  expect: ChequeExpectations = {}
+): void {
   const c = cheque.body
   const r = req.body
   for (const f of ['provider', 'downloader', 'ttp', 'chequeSn', 'price'] as const) {
@@ -312,8 +428,11 @@ export function checkChequeAgainstRequest (cheque: Opened<ChequeBody>, req: Open
   }
   if (c.ts < r.ts) fail(ErrorCode.BAD_REQUEST, 'cheque dated before its request')
   if (c.form === 'fixed' && c.req !== req.hash) fail(ErrorCode.BAD_REQUEST, 'cheque signs another request')
-  if (expect.hSEK !== undefined && c.hSEK !== expect.hSEK) fail(ErrorCode.BAD_REQUEST, 'cheque hSEK does not match the encrypted key piece')
+  if (expect.hSEK !== undefined && c.hSEK !== expect.hSEK)
+    fail(ErrorCode.BAD_REQUEST, 'cheque hSEK does not match the encrypted key piece')
   if (expect.z !== undefined && c.z !== expect.z) fail(ErrorCode.BAD_REQUEST, 'cheque z does not match Z')
-  if (expect.hKP !== undefined && (c.form !== 'original' || c.hKP !== expect.hKP)) fail(ErrorCode.BAD_REQUEST, 'cheque hKP does not match the key piece')
-  if (expect.certificate !== undefined && (c.form !== 'fixed' || c.certificate !== expect.certificate)) fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
+  if (expect.hKP !== undefined && (c.form !== 'original' || c.hKP !== expect.hKP))
+    fail(ErrorCode.BAD_REQUEST, 'cheque hKP does not match the key piece')
+  if (expect.certificate !== undefined && (c.form !== 'fixed' || c.certificate !== expect.certificate))
+    fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
 }

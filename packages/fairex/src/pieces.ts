@@ -12,10 +12,13 @@ export const MAX_PIECE_SIZE = 4 * 1024 * 1024
 const READ_CHUNK = 64 * 1024
 
 /** A power of two in [16 KiB, 4 MiB]: bounded pieces bound every buffer that holds one. */
-export function checkPieceSize (pieceSize: unknown): number {
+export function checkPieceSize(pieceSize: unknown): number {
   const n = pieceSize as number
   if (!Number.isSafeInteger(n) || n < MIN_PIECE_SIZE || n > MAX_PIECE_SIZE || (n & (n - 1)) !== 0) {
-    fail(ErrorCode.BAD_REQUEST, `piece size must be a power of two between ${MIN_PIECE_SIZE} and ${MAX_PIECE_SIZE}, got ${String(pieceSize)}`)
+    fail(
+      ErrorCode.BAD_REQUEST,
+      `piece size must be a power of two between ${MIN_PIECE_SIZE} and ${MAX_PIECE_SIZE}, got ${String(pieceSize)}`
+    )
   }
   return n
 }
@@ -23,8 +26,9 @@ export function checkPieceSize (pieceSize: unknown): number {
 export const pieceCount = (size: number, pieceSize: number): number => Math.ceil(size / pieceSize)
 
 /** Length of piece `index`: pieceSize for all but the last, which holds the rest. */
-export function pieceLength (size: number, pieceSize: number, index: number): number {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= pieceCount(size, pieceSize)) fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range`)
+export function pieceLength(size: number, pieceSize: number, index: number): number {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= pieceCount(size, pieceSize))
+    fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range`)
   return Math.min(pieceSize, size - index * pieceSize)
 }
 
@@ -41,7 +45,10 @@ export interface FileHashes {
  * Hashes a byte stream piece by piece. Chunks may be any size and the source
  * may reuse a chunk's buffer after each step: nothing of a chunk is kept.
  */
-export async function hashStream (chunks: AsyncIterable<Uint8Array>, pieceSize = DEFAULT_PIECE_SIZE): Promise<FileHashes> {
+export async function hashStream(
+  chunks: AsyncIterable<Uint8Array>,
+  pieceSize = DEFAULT_PIECE_SIZE
+): Promise<FileHashes> {
   checkPieceSize(pieceSize)
   const pieceHashes: Uint8Array[] = []
   const tree = new MerkleBuilder()
@@ -74,7 +81,7 @@ export async function hashStream (chunks: AsyncIterable<Uint8Array>, pieceSize =
 }
 
 /** The file's bytes in order, always in the same buffer: each chunk is valid until the next is asked for. */
-async function * readChunks (path: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+async function* readChunks(path: string, chunkSize: number): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r')
   try {
     const buf = new Uint8Array(chunkSize)
@@ -89,13 +96,13 @@ async function * readChunks (path: string, chunkSize: number): AsyncGenerator<Ui
 }
 
 /** Piece hashes and file id of a file on disk; memory is one read buffer plus 32 bytes a piece. */
-export async function hashFile (path: string, pieceSize = DEFAULT_PIECE_SIZE): Promise<FileHashes> {
+export async function hashFile(path: string, pieceSize = DEFAULT_PIECE_SIZE): Promise<FileHashes> {
   checkPieceSize(pieceSize)
   return await hashStream(readChunks(path, Math.min(pieceSize, READ_CHUNK)), pieceSize)
 }
 
 /** Reads piece `index` at its offset; the file's current size decides where the last piece ends. */
-export async function readPiece (path: string, index: number, pieceSize = DEFAULT_PIECE_SIZE): Promise<Uint8Array> {
+export async function readPiece(path: string, index: number, pieceSize = DEFAULT_PIECE_SIZE): Promise<Uint8Array> {
   checkPieceSize(pieceSize)
   const fh = await open(path, 'r')
   try {
@@ -106,7 +113,12 @@ export async function readPiece (path: string, index: number, pieceSize = DEFAUL
 }
 
 /** One piece from an open file (a seller keeps the file open for a whole sale). */
-export async function readPieceFrom (fh: FileHandle, size: number, index: number, pieceSize: number): Promise<Uint8Array> {
+export async function readPieceFrom(
+  fh: FileHandle,
+  size: number,
+  index: number,
+  pieceSize: number
+): Promise<Uint8Array> {
   const length = pieceLength(size, pieceSize, index)
   const out = new Uint8Array(length)
   let got = 0

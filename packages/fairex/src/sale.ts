@@ -22,17 +22,40 @@
 // throws (P2payError) changed nothing and signed nothing.
 import { randomInt } from 'node:crypto'
 import {
-  ErrorCode, P2payError, fail, fromB64, keyOfPeerId, randomId, toB64, toHex,
-  type Opened, type Signer, type Verifier
+  ErrorCode,
+  P2payError,
+  fail,
+  fromB64,
+  keyOfPeerId,
+  randomId,
+  toB64,
+  toHex,
+  type Opened,
+  type Signer,
+  type Verifier
 } from '@p2pay/core'
 import type { DepositItem } from './accounting.ts'
 import { IV_LEN, KEY_LEN, decryptKeyPiece, encryptKeyPiece, keyOpensPiece, newPieceKey, sekHash } from './keypiece.ts'
 import { openManifest, type ManifestBody } from './manifest.ts'
 import { merkleProof, merkleRoot, pieceHash } from './merkle.ts'
 import {
-  acceptCheque, checkCertificateForRequest, checkChequeAgainstRequest, checkRequestBody, chequeKey, isHash, openCertificate,
-  openCheque, openChequeAccept, openRequest, signCheque, signRequest,
-  type CapitalCertBody, type ChequeBody, type ChequeExpectations, type ChequeForm, type RequestBody
+  acceptCheque,
+  checkCertificateForRequest,
+  checkChequeAgainstRequest,
+  checkRequestBody,
+  chequeKey,
+  isHash,
+  openCertificate,
+  openCheque,
+  openChequeAccept,
+  openRequest,
+  signCheque,
+  signRequest,
+  type CapitalCertBody,
+  type ChequeBody,
+  type ChequeExpectations,
+  type ChequeForm,
+  type RequestBody
 } from './messages.ts'
 import { pieceLength } from './pieces.ts'
 import { sealZ, zHash } from './zbox.ts'
@@ -47,36 +70,70 @@ const MAX_Z = 4096
 // ---- messages (all strings are base64 signed envelopes unless said otherwise) ----
 
 /** 1.1: REQ signed by D, with D's capital certificate. */
-export interface Message1_1 { request: string, certificate: string }
+export interface Message1_1 {
+  request: string
+  certificate: string
+}
 /**
  * 1.2 accept: P's signed manifest, the piece hashes (hex, in order), which
  * piece comes encrypted, the form, and (fixed form) the judge P will name in C*,
  * so D can refuse a judge it does not trust before downloading anything.
  */
-export interface Message1_2 { manifest: string, pieceHashes: string[], keyIndex: number, form: SaleForm, judge?: string }
+export interface Message1_2 {
+  manifest: string
+  pieceHashes: string[]
+  keyIndex: number
+  form: SaleForm
+  judge?: string
+}
 /** 1.2 refuse. */
-export interface Refusal { code: ErrorCode, message: string }
+export interface Refusal {
+  code: ErrorCode
+  message: string
+}
 /** 2.2: P's cheque and Z (base64 of the sealed box). */
-export interface Message2_2 { cheque: string, z: string }
+export interface Message2_2 {
+  cheque: string
+  z: string
+}
 /** 2.3: D's countersignature of that cheque envelope. */
-export interface Message2_3 { accept: string }
+export interface Message2_3 {
+  accept: string
+}
 /** 2.4 (and the TTP's 3.2): the key K, 64 hex. */
-export interface Message2_4 { key: string }
+export interface Message2_4 {
+  key: string
+}
 /** 3.1, D to the TTP. */
-export interface Message3_1 { request: string, cheque: string, accept: string, z: string, certificate: string }
+export interface Message3_1 {
+  request: string
+  cheque: string
+  accept: string
+  z: string
+  certificate: string
+}
 /** COMP = C*, Z, Sig_D, Sig_P, REQ, SEK(KP), plus what fixes the file: the manifest and its piece hashes (hex). */
-export interface ComplaintMessage { cheque: string, accept: string, z: string, request: string, sek: string, manifest: string, pieceHashes: string[] }
+export interface ComplaintMessage {
+  cheque: string
+  accept: string
+  z: string
+  request: string
+  sek: string
+  manifest: string
+  pieceHashes: string[]
+}
 
 // ---- shared checks ----
 
-function fields (m: unknown, keys: readonly string[], what: string): Record<string, unknown> {
+function fields(m: unknown, keys: readonly string[], what: string): Record<string, unknown> {
   if (m == null || typeof m !== 'object' || Array.isArray(m)) fail(ErrorCode.BAD_REQUEST, `${what} must be an object`)
   const have = Object.keys(m)
-  if (have.length !== keys.length || !keys.every(k => Object.hasOwn(m, k))) fail(ErrorCode.BAD_REQUEST, `${what} must have exactly the fields ${keys.join(', ')}`)
+  if (have.length !== keys.length || !keys.every(k => Object.hasOwn(m, k)))
+    fail(ErrorCode.BAD_REQUEST, `${what} must have exactly the fields ${keys.join(', ')}`)
   return m as Record<string, unknown>
 }
 
-function checkForm (form: unknown): SaleForm {
+function checkForm(form: unknown): SaleForm {
   if (form !== 'original' && form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'form must be "original" or "fixed"')
   return form
 }
@@ -137,23 +194,28 @@ export interface AcceptRequestInput {
   seen?: (serial: string) => boolean
 }
 
-export type AcceptResult = { refuse: Refusal } | { sale: ProviderSale, message1_2: Message1_2 }
+export type AcceptResult = { refuse: Refusal } | { sale: ProviderSale; message1_2: Message1_2 }
 
 /**
  * P's answer to 1.1. P's own inputs (manifest, piece hashes, judge) are checked
  * first and throw: they are P's bugs, not D's. Everything about D's request
  * ends in a refusal to send back (1.2 refuse) and creates no sale.
  */
-export function acceptRequest (o: AcceptRequestInput): AcceptResult {
+export function acceptRequest(o: AcceptRequestInput): AcceptResult {
   const form = checkForm(o.form)
   const manifest = openManifest(o.verifier, o.manifest)
   const m = manifest.body
-  if (m.provider !== o.signer.peerId) fail(ErrorCode.WRONG_SIGNER, 'the manifest is another provider\'s')
-  if (!Array.isArray(o.pieceHashes) || o.pieceHashes.length !== m.pieceCount || toHex(merkleRoot(o.pieceHashes)) !== m.fileId) {
-    fail(ErrorCode.BAD_REQUEST, 'piece hashes do not match the manifest\'s file id')
+  if (m.provider !== o.signer.peerId) fail(ErrorCode.WRONG_SIGNER, "the manifest is another provider's")
+  if (
+    !Array.isArray(o.pieceHashes) ||
+    o.pieceHashes.length !== m.pieceCount ||
+    toHex(merkleRoot(o.pieceHashes)) !== m.fileId
+  ) {
+    fail(ErrorCode.BAD_REQUEST, "piece hashes do not match the manifest's file id")
   }
   if (form === 'fixed') keyOfPeerId(o.judge)
-  if (!Number.isSafeInteger(o.maxSkewMs) || o.maxSkewMs < 0) fail(ErrorCode.BAD_REQUEST, 'maxSkewMs must be a non-negative integer')
+  if (!Number.isSafeInteger(o.maxSkewMs) || o.maxSkewMs < 0)
+    fail(ErrorCode.BAD_REQUEST, 'maxSkewMs must be a non-negative integer')
 
   let req: Opened<RequestBody>
   let certificate: Opened<CapitalCertBody>
@@ -163,14 +225,17 @@ export function acceptRequest (o: AcceptRequestInput): AcceptResult {
     const r = req.body
     if (r.provider !== o.signer.peerId) fail(ErrorCode.BAD_REQUEST, 'request is for another provider')
     if (r.fileId !== m.fileId) fail(ErrorCode.NOT_FOUND, `this provider does not sell file ${r.fileId}`)
-    if (r.price !== m.price) fail(ErrorCode.BAD_REQUEST, `request price ${r.price} is not the price ${m.price}`, { price: m.price })
+    if (r.price !== m.price)
+      fail(ErrorCode.BAD_REQUEST, `request price ${r.price} is not the price ${m.price}`, { price: m.price })
     // Z is sealed to the request's TTP: a TTP the downloader controls would open it without paying
-    if (o.ttps === undefined || o.ttps.length === 0) fail(ErrorCode.BAD_REQUEST, 'a provider must name the TTPs it accepts')
+    if (o.ttps === undefined || o.ttps.length === 0)
+      fail(ErrorCode.BAD_REQUEST, 'a provider must name the TTPs it accepts')
     if (!o.ttps.includes(r.ttp)) fail(ErrorCode.BAD_REQUEST, `TTP ${r.ttp} is not one this provider accepts`)
     if (r.ts < o.now - o.maxSkewMs) fail(ErrorCode.EXPIRED, 'request is stale')
     if (r.ts > o.now + o.maxSkewMs) fail(ErrorCode.BAD_REQUEST, 'request dated in the future')
     // a serial pays once at the AC: a second sale on it would deliver the file for nothing
-    if (o.seen?.(chequeKey(r.downloader, r.chequeSn)) === true) fail(ErrorCode.REPLAY, 'cheque serial already used in a request to this provider')
+    if (o.seen?.(chequeKey(r.downloader, r.chequeSn)) === true)
+      fail(ErrorCode.REPLAY, 'cheque serial already used in a request to this provider')
     certificate = openCertificate(o.verifier, msg.certificate, o.ac)
     checkCertificateForRequest(certificate, req, o.now)
   } catch (err) {
@@ -205,9 +270,11 @@ export function acceptRequest (o: AcceptRequestInput): AcceptResult {
  * file changed on disk is never sold (an SEK of a changed key piece would get
  * P banned by the judge). Can be called again to resend a piece.
  */
-export function pieceToSend (sale: ProviderSale, index: number, plain: Uint8Array): Uint8Array {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= sale.pieceHashes.length) fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range`)
-  if (!(plain instanceof Uint8Array) || !sameBytes(pieceHash(plain), sale.pieceHashes[index])) fail(ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
+export function pieceToSend(sale: ProviderSale, index: number, plain: Uint8Array): Uint8Array {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= sale.pieceHashes.length)
+    fail(ErrorCode.BAD_REQUEST, `piece ${index} out of range`)
+  if (!(plain instanceof Uint8Array) || !sameBytes(pieceHash(plain), sale.pieceHashes[index]))
+    fail(ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
   if (index !== sale.keyIndex) return plain
   sale.sek ??= encryptKeyPiece(sale.key, plain)
   return sale.sek
@@ -221,18 +288,39 @@ export function pieceToSend (sale: ProviderSale, index: number, plain: Uint8Arra
  * paper's attack on the original form, kept runnable on purpose so tests and
  * the demo can show the TTP handing out K' and the judge banning P (fixed form).
  */
-export function chequeMessage (sale: ProviderSale, o: { now: number, garbageKey?: Uint8Array }): Message2_2 {
+export function chequeMessage(sale: ProviderSale, o: { now: number; garbageKey?: Uint8Array }): Message2_2 {
   if (sale.cheque !== undefined && sale.z !== undefined) return { cheque: toB64(sale.cheque.bytes), z: toB64(sale.z) }
   if (sale.sek === undefined) fail(ErrorCode.BAD_REQUEST, 'the key piece was not sent: the cheque commits to its hash')
-  if (o.garbageKey !== undefined && (!(o.garbageKey instanceof Uint8Array) || o.garbageKey.byteLength !== KEY_LEN)) fail(ErrorCode.BAD_REQUEST, 'garbageKey must be 32 bytes')
+  if (o.garbageKey !== undefined && (!(o.garbageKey instanceof Uint8Array) || o.garbageKey.byteLength !== KEY_LEN))
+    fail(ErrorCode.BAD_REQUEST, 'garbageKey must be 32 bytes')
   const r = sale.req.body
   const parties = { provider: r.provider, downloader: r.downloader, chequeSn: r.chequeSn }
-  const z = sealZ(o.garbageKey ?? sale.key, parties, sale.form === 'fixed' ? { ttp: r.ttp, judge: sale.judge } : { ttp: r.ttp })
+  const z = sealZ(
+    o.garbageKey ?? sale.key,
+    parties,
+    sale.form === 'fixed' ? { ttp: r.ttp, judge: sale.judge } : { ttp: r.ttp }
+  )
   // never dated before the request: D refuses that, and P's clock may lag D's
-  const common = { ...parties, ttp: r.ttp, price: r.price, ts: Math.max(o.now, r.ts), hSEK: sekHash(sale.sek), z: zHash(z) }
-  const body: ChequeBody = sale.form === 'original'
-    ? { form: 'original', ...common, hKP: toHex(sale.pieceHashes[sale.keyIndex]) }
-    : { form: 'fixed', ...common, req: sale.req.hash, certificate: sale.certificate.hash, judge: sale.judge, manifest: sale.manifest.hash, keyIndex: sale.keyIndex }
+  const common = {
+    ...parties,
+    ttp: r.ttp,
+    price: r.price,
+    ts: Math.max(o.now, r.ts),
+    hSEK: sekHash(sale.sek),
+    z: zHash(z)
+  }
+  const body: ChequeBody =
+    sale.form === 'original'
+      ? { form: 'original', ...common, hKP: toHex(sale.pieceHashes[sale.keyIndex]) }
+      : {
+          form: 'fixed',
+          ...common,
+          req: sale.req.hash,
+          certificate: sale.certificate.hash,
+          judge: sale.judge,
+          manifest: sale.manifest.hash,
+          keyIndex: sale.keyIndex
+        }
   const cheque = signCheque(sale.signer, body)
   sale.cheque = cheque
   sale.z = z
@@ -245,7 +333,10 @@ export function chequeMessage (sale: ProviderSale, o: { now: number, garbageKey?
  * P's step on 2.3: checks D countersigned exactly this cheque, then answers
  * with 2.4 (K, or a cheat's K') and the item to deposit at the AC.
  */
-export function onChequeAccepted (sale: ProviderSale, message2_3: unknown): { message2_4: Message2_4, deposit: DepositItem } {
+export function onChequeAccepted(
+  sale: ProviderSale,
+  message2_3: unknown
+): { message2_4: Message2_4; deposit: DepositItem } {
   if (sale.cheque === undefined) fail(ErrorCode.BAD_REQUEST, 'no cheque was sent for this sale')
   const { accept } = fields(message2_3, ['accept'], 'message 2.3')
   openChequeAccept(sale.verifier, accept, sale.cheque)
@@ -286,7 +377,7 @@ export interface Purchase {
   /** SEK(KP): the only piece D holds; the others go to the caller's disk */
   sek?: Uint8Array
   /** what D signed in 2.3: the evidence for the TTP and the judge */
-  paid?: { cheque: Opened<ChequeBody>, z: Uint8Array, accept: string }
+  paid?: { cheque: Opened<ChequeBody>; z: Uint8Array; accept: string }
   /** K, once it opened SEK(KP) */
   key?: Uint8Array
 }
@@ -311,11 +402,20 @@ export interface StartPurchaseInput {
 }
 
 /** D's message 1.1: a fresh cheque serial, REQ signed, and D's certificate checked before it is shown. */
-export function startPurchase (o: StartPurchaseInput): { state: Purchase, message1_1: Message1_1 } {
-  const body: RequestBody = { provider: o.provider, downloader: o.signer.peerId, ttp: o.ttp, fileId: o.fileId, chequeSn: randomId(16), ts: o.now, price: o.price }
+export function startPurchase(o: StartPurchaseInput): { state: Purchase; message1_1: Message1_1 } {
+  const body: RequestBody = {
+    provider: o.provider,
+    downloader: o.signer.peerId,
+    ttp: o.ttp,
+    fileId: o.fileId,
+    chequeSn: randomId(16),
+    ts: o.now,
+    price: o.price
+  }
   checkRequestBody(body)
   keyOfPeerId(o.judge)
-  if (o.manifestHash !== undefined && !isHash(o.manifestHash)) fail(ErrorCode.BAD_REQUEST, 'manifestHash must be 64 lowercase hex digits')
+  if (o.manifestHash !== undefined && !isHash(o.manifestHash))
+    fail(ErrorCode.BAD_REQUEST, 'manifestHash must be 64 lowercase hex digits')
   if (o.form !== undefined) checkForm(o.form)
   const certificate = openCertificate(o.verifier, o.certificate)
   const c = certificate.body
@@ -325,36 +425,58 @@ export function startPurchase (o: StartPurchaseInput): { state: Purchase, messag
   if (c.max < body.price) fail(ErrorCode.INSUFFICIENT_FUNDS, `certificate covers ${c.max} < price ${body.price}`)
   const req = signRequest(o.signer, body)
   const state: Purchase = {
-    signer: o.signer, verifier: o.verifier, req, certificate, judge: o.judge, manifestHash: o.manifestHash, form: o.form, phase: 'requested', next: 0
+    signer: o.signer,
+    verifier: o.verifier,
+    req,
+    certificate,
+    judge: o.judge,
+    manifestHash: o.manifestHash,
+    form: o.form,
+    phase: 'requested',
+    next: 0
   }
   return { state, message1_1: { request: toB64(req.bytes), certificate: o.certificate } }
 }
 
-function expectPhase (state: { phase: string }, ...phases: string[]): void {
-  if (!phases.includes(state.phase)) fail(ErrorCode.BAD_REQUEST, `purchase is ${state.phase}, not ${phases.join(' or ')}`)
+function expectPhase(state: { phase: string }, ...phases: string[]): void {
+  if (!phases.includes(state.phase))
+    fail(ErrorCode.BAD_REQUEST, `purchase is ${state.phase}, not ${phases.join(' or ')}`)
 }
 
-/** D's check of 1.2 (accept): the manifest is P's and is the file and price D asked for, the piece hashes are that file's. */
-export function onAccept (state: Purchase, message1_2: unknown): void {
+/**
+ * D's check of 1.2 (accept): the manifest is P's and is the file and price D asked for, the piece hashes are that
+ * file's.
+ */
+export function onAccept(state: Purchase, message1_2: unknown): void {
   expectPhase(state, 'requested')
   const form = checkForm((message1_2 as Record<string, unknown> | null)?.form)
-  const msg = fields(message1_2, form === 'fixed' ? ['manifest', 'pieceHashes', 'keyIndex', 'form', 'judge'] : ['manifest', 'pieceHashes', 'keyIndex', 'form'], 'message 1.2')
-  if (state.form !== undefined && form !== state.form) fail(ErrorCode.BAD_REQUEST, `provider offers the ${form} protocol, this purchase takes ${state.form} only`)
+  const msg = fields(
+    message1_2,
+    form === 'fixed'
+      ? ['manifest', 'pieceHashes', 'keyIndex', 'form', 'judge']
+      : ['manifest', 'pieceHashes', 'keyIndex', 'form'],
+    'message 1.2'
+  )
+  if (state.form !== undefined && form !== state.form)
+    fail(ErrorCode.BAD_REQUEST, `provider offers the ${form} protocol, this purchase takes ${state.form} only`)
   if (form === 'fixed' && msg.judge !== state.judge) fail(ErrorCode.BAD_REQUEST, 'provider names another judge')
   const r = state.req.body
   const manifest = openManifest(state.verifier, msg.manifest)
   const m = manifest.body
   if (m.provider !== r.provider) fail(ErrorCode.WRONG_SIGNER, 'manifest signed by another provider')
-  if (state.manifestHash !== undefined && manifest.hash !== state.manifestHash) fail(ErrorCode.BAD_REQUEST, 'not the manifest this purchase was made from')
+  if (state.manifestHash !== undefined && manifest.hash !== state.manifestHash)
+    fail(ErrorCode.BAD_REQUEST, 'not the manifest this purchase was made from')
   if (m.fileId !== r.fileId) fail(ErrorCode.BAD_REQUEST, 'manifest is for another file')
   if (m.price !== r.price) fail(ErrorCode.BAD_REQUEST, `manifest price ${m.price} is not the requested ${r.price}`)
   const list = msg.pieceHashes
   // the count comes from the signed manifest, never from the list: the root alone does not bind it
-  if (!Array.isArray(list) || list.length !== m.pieceCount || !list.every(isHash)) fail(ErrorCode.BAD_REQUEST, `piece hashes must be ${m.pieceCount} hashes of 64 hex`)
+  if (!Array.isArray(list) || list.length !== m.pieceCount || !list.every(isHash))
+    fail(ErrorCode.BAD_REQUEST, `piece hashes must be ${m.pieceCount} hashes of 64 hex`)
   const pieceHashes = (list as string[]).map(h => new Uint8Array(Buffer.from(h, 'hex')))
   if (toHex(merkleRoot(pieceHashes)) !== m.fileId) fail(ErrorCode.BAD_REQUEST, 'piece hashes do not match the file id')
   const keyIndex = msg.keyIndex
-  if (!Number.isSafeInteger(keyIndex) || (keyIndex as number) < 0 || (keyIndex as number) >= m.pieceCount) fail(ErrorCode.BAD_REQUEST, 'keyIndex is not a piece of the file')
+  if (!Number.isSafeInteger(keyIndex) || (keyIndex as number) < 0 || (keyIndex as number) >= m.pieceCount)
+    fail(ErrorCode.BAD_REQUEST, 'keyIndex is not a piece of the file')
   state.offer = { form, manifest, manifestB64: msg.manifest as string, pieceHashes, keyIndex: keyIndex as number }
   state.phase = 'downloading'
 }
@@ -364,7 +486,7 @@ export function onAccept (state: Purchase, message1_2: unknown): void {
  * writes it to disk ('plain'). The key piece is kept here as SEK(KP) ('sek').
  * A bad piece throws and changes nothing, so the caller may ask for it again.
  */
-export function onPiece (state: Purchase, index: number, bytes: Uint8Array): 'plain' | 'sek' {
+export function onPiece(state: Purchase, index: number, bytes: Uint8Array): 'plain' | 'sek' {
   expectPhase(state, 'downloading')
   const offer = state.offer!
   if (index !== state.next) fail(ErrorCode.BAD_REQUEST, `expected piece ${state.next}, got ${String(index)}`)
@@ -388,7 +510,7 @@ export function onPiece (state: Purchase, index: number, bytes: Uint8Array): 'pl
  * form also to D's certificate, the judge D trusts, the manifest and keyIndex
  * of 1.2. Anything else throws before D signs.
  */
-export function onCheque (state: Purchase, message2_2: unknown): Message2_3 {
+export function onCheque(state: Purchase, message2_2: unknown): Message2_3 {
   expectPhase(state, 'awaitingCheque')
   const offer = state.offer!
   const msg = fields(message2_2, ['cheque', 'z'], 'message 2.2')
@@ -420,7 +542,7 @@ export function onCheque (state: Purchase, message2_2: unknown): Message2_3 {
  * Otherwise, a malformed key included, D goes to the TTP (disputeBundle) or,
  * in the fixed form, to the judge (complaint).
  */
-export function onKey (state: Purchase, keyHex: unknown): { ok: true, keyPiece: Uint8Array } | { ok: false } {
+export function onKey(state: Purchase, keyHex: unknown): { ok: true; keyPiece: Uint8Array } | { ok: false } {
   expectPhase(state, 'awaitingKey', 'dispute')
   const offer = state.offer!
   const sek = state.sek!
@@ -430,7 +552,16 @@ export function onKey (state: Purchase, keyHex: unknown): { ok: true, keyPiece: 
   }
   const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
   const { fileId, pieceCount } = offer.manifest.body
-  if (!keyOpensPiece(Buffer.from(fileId, 'hex'), offer.keyIndex, pieceCount, key, sek, merkleProof(offer.pieceHashes, offer.keyIndex))) {
+  if (
+    !keyOpensPiece(
+      Buffer.from(fileId, 'hex'),
+      offer.keyIndex,
+      pieceCount,
+      key,
+      sek,
+      merkleProof(offer.pieceHashes, offer.keyIndex)
+    )
+  ) {
     state.phase = 'dispute'
     return { ok: false }
   }
@@ -440,10 +571,16 @@ export function onKey (state: Purchase, keyHex: unknown): { ok: true, keyPiece: 
 }
 
 /** Message 3.1 for the TTP, once D has signed 2.3 and has no working key. */
-export function disputeBundle (state: Purchase): Message3_1 {
+export function disputeBundle(state: Purchase): Message3_1 {
   expectPhase(state, 'awaitingKey', 'dispute')
   const p = state.paid!
-  return { request: toB64(state.req.bytes), cheque: toB64(p.cheque.bytes), accept: p.accept, z: toB64(p.z), certificate: toB64(state.certificate.bytes) }
+  return {
+    request: toB64(state.req.bytes),
+    cheque: toB64(p.cheque.bytes),
+    accept: p.accept,
+    z: toB64(p.z),
+    certificate: toB64(state.certificate.bytes)
+  }
 }
 
 /**
@@ -451,7 +588,7 @@ export function disputeBundle (state: Purchase): Message3_1 {
  * manifest or key piece a judge could check). D may complain whenever it has
  * no working key; a complaint about a key that works is the judge's invalidComplain.
  */
-export function complaint (state: Purchase): ComplaintMessage {
+export function complaint(state: Purchase): ComplaintMessage {
   expectPhase(state, 'awaitingKey', 'dispute')
   const offer = state.offer!
   if (offer.form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'only a fixed-form sale can be taken to the judge')

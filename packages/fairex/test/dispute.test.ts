@@ -7,15 +7,36 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { ErrorCode, P2payError, Table, Verifier, fromB64, nodeEd25519, randomId, sha256Hex, signerFor, toB64, toHex, type Opened, type Signer } from '@p2pay/core'
+import {
+  ErrorCode,
+  P2payError,
+  Table,
+  Verifier,
+  fromB64,
+  nodeEd25519,
+  randomId,
+  sha256Hex,
+  signerFor,
+  toB64,
+  toHex,
+  type Opened,
+  type Signer
+} from '@p2pay/core'
 import { DISPUTE_TABLES, Ttp, type DisputeBundle, type DisputeTables } from '../src/dispute.ts'
 import { x25519FromEd25519Seed } from '../src/ecies.ts'
 import { decryptKeyPiece, encryptKeyPiece, keyOpensPiece, newPieceKey, sekHash } from '../src/keypiece.ts'
 import { signManifest } from '../src/manifest.ts'
 import { merkleProof, merkleRoot, pieceHash } from '../src/merkle.ts'
 import {
-  FAIREX_TAG, acceptCheque, signCertificate, signCheque, signRequest,
-  type ChequeBody, type FixedChequeBody, type OriginalChequeBody, type RequestBody
+  FAIREX_TAG,
+  acceptCheque,
+  signCertificate,
+  signCheque,
+  signRequest,
+  type ChequeBody,
+  type FixedChequeBody,
+  type OriginalChequeBody,
+  type RequestBody
 } from '../src/messages.ts'
 import { sealZ, zHash } from '../src/zbox.ts'
 
@@ -23,17 +44,33 @@ const verifier = new Verifier(nodeEd25519())
 const T0 = 1_700_000_000_000
 const PIECE = 16 * 1024
 
-interface Ident { signer: Signer, id: string, x: Uint8Array }
-async function ident (): Promise<Ident> {
+interface Ident {
+  signer: Signer
+  id: string
+  x: Uint8Array
+}
+async function ident(): Promise<Ident> {
   const key = await generateKeyPair('Ed25519')
   const signer = signerFor(key, nodeEd25519())
   // identity.ts: Ed25519 raw = 32-byte seed | 32-byte public key
-  return { signer, id: signer.peerId, x: x25519FromEd25519Seed((key as Ed25519PrivateKey).raw.subarray(0, 32)).privateKey }
+  return {
+    signer,
+    id: signer.peerId,
+    x: x25519FromEd25519Seed((key as Ed25519PrivateKey).raw.subarray(0, 32)).privateKey
+  }
 }
 
-interface World { T: Ident, J: Ident, P: Ident, D: Ident, X: Ident, AC: Ident, ttp: Ttp }
+interface World {
+  T: Ident
+  J: Ident
+  P: Ident
+  D: Ident
+  X: Ident
+  AC: Ident
+  ttp: Ttp
+}
 
-async function world (): Promise<World> {
+async function world(): Promise<World> {
   const [T, J, P, D, X, AC] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident()])
   const t = Object.fromEntries(DISPUTE_TABLES.map(n => [n, new Table(`ttp-${n}`)])) as unknown as DisputeTables
   return { T, J, P, D, X, AC, ttp: new Ttp(t, T.id, T.x, verifier) }
@@ -42,7 +79,7 @@ async function world (): Promise<World> {
 const b64 = (o: Opened<unknown>): string => toB64(o.bytes)
 
 /** A 4-piece file (short last piece): what P sells. */
-function file (): { pieces: Uint8Array[], hashes: Uint8Array[], fileId: string, size: number } {
+function file(): { pieces: Uint8Array[]; hashes: Uint8Array[]; fileId: string; size: number } {
   const size = 3 * PIECE + 777
   const data = new Uint8Array(randomBytes(size))
   const pieces: Uint8Array[] = []
@@ -68,41 +105,109 @@ interface Sale {
  * Messages 1.1 to 2.3 of one sale, as the parties sign them. `sealed` is what P
  * puts in Z: K for an honest provider, a garbage K' for the paper's attack.
  */
-function sale (w: World, o: { form: 'original' | 'fixed', sealed?: Uint8Array, ttp?: string, cheque?: Partial<ChequeBody> }): Sale {
+function sale(
+  w: World,
+  o: { form: 'original' | 'fixed'; sealed?: Uint8Array; ttp?: string; cheque?: Partial<ChequeBody> }
+): Sale {
   const f = file()
   const K = newPieceKey()
   const keyIndex = 2
   const sek = encryptKeyPiece(K, f.pieces[keyIndex])
   const price = 7
-  const cert = signCertificate(w.AC.signer, { ac: w.AC.id, peer: w.D.id, max: 100, expiry: T0 + 60_000, serial: randomId(8) })
-  const req = signRequest(w.D.signer, { provider: w.P.id, downloader: w.D.id, ttp: o.ttp ?? w.T.id, fileId: f.fileId, chequeSn: randomId(8), ts: T0, price })
+  const cert = signCertificate(w.AC.signer, {
+    ac: w.AC.id,
+    peer: w.D.id,
+    max: 100,
+    expiry: T0 + 60_000,
+    serial: randomId(8)
+  })
+  const req = signRequest(w.D.signer, {
+    provider: w.P.id,
+    downloader: w.D.id,
+    ttp: o.ttp ?? w.T.id,
+    fileId: f.fileId,
+    chequeSn: randomId(8),
+    ts: T0,
+    price
+  })
   const parties = { provider: w.P.id, downloader: w.D.id, chequeSn: req.body.chequeSn }
   const z = sealZ(o.sealed ?? K, parties, o.form === 'fixed' ? { ttp: w.T.id, judge: w.J.id } : { ttp: w.T.id })
-  const common = { provider: w.P.id, downloader: w.D.id, ttp: req.body.ttp, chequeSn: req.body.chequeSn, price, ts: T0 + 5, hSEK: sekHash(sek), z: zHash(z) }
-  const manifest = signManifest(w.P.signer, { fileId: f.fileId, name: 'song.ogg', size: f.size, pieceSize: PIECE, price, createdAt: T0 - 1000 })
-  const body: ChequeBody = o.form === 'original'
-    ? { form: 'original', ...common, hKP: toHex(pieceHash(f.pieces[keyIndex])), ...o.cheque } as OriginalChequeBody
-    : { form: 'fixed', ...common, req: req.hash, certificate: cert.hash, judge: w.J.id, manifest: sha256Hex(fromB64(manifest)), keyIndex, ...o.cheque } as FixedChequeBody
+  const common = {
+    provider: w.P.id,
+    downloader: w.D.id,
+    ttp: req.body.ttp,
+    chequeSn: req.body.chequeSn,
+    price,
+    ts: T0 + 5,
+    hSEK: sekHash(sek),
+    z: zHash(z)
+  }
+  const manifest = signManifest(w.P.signer, {
+    fileId: f.fileId,
+    name: 'song.ogg',
+    size: f.size,
+    pieceSize: PIECE,
+    price,
+    createdAt: T0 - 1000
+  })
+  const body: ChequeBody =
+    o.form === 'original'
+      ? ({ form: 'original', ...common, hKP: toHex(pieceHash(f.pieces[keyIndex])), ...o.cheque } as OriginalChequeBody)
+      : ({
+          form: 'fixed',
+          ...common,
+          req: req.hash,
+          certificate: cert.hash,
+          judge: w.J.id,
+          manifest: sha256Hex(fromB64(manifest)),
+          keyIndex,
+          ...o.cheque
+        } as FixedChequeBody)
   const cheque = signCheque(w.P.signer, body)
   const accept = acceptCheque(w.D.signer, cheque)
-  return { f, K, keyIndex, sek, z, req, cheque, accept, cert, bundle: { request: b64(req), cheque: b64(cheque), accept: b64(accept), z: toB64(z), certificate: b64(cert) } }
+  return {
+    f,
+    K,
+    keyIndex,
+    sek,
+    z,
+    req,
+    cheque,
+    accept,
+    cert,
+    bundle: { request: b64(req), cheque: b64(cheque), accept: b64(accept), z: toB64(z), certificate: b64(cert) }
+  }
 }
 
 /** Does `key` open the sale's key piece against the file id? D's own check after 2.4 or 3.2. */
-function opens (s: Sale, key: Uint8Array): boolean {
-  return keyOpensPiece(new Uint8Array(Buffer.from(s.f.fileId, 'hex')), s.keyIndex, s.f.pieces.length, key, s.sek, merkleProof(s.f.hashes, s.keyIndex))
+function opens(s: Sale, key: Uint8Array): boolean {
+  return keyOpensPiece(
+    new Uint8Array(Buffer.from(s.f.fileId, 'hex')),
+    s.keyIndex,
+    s.f.pieces.length,
+    key,
+    s.sek,
+    merkleProof(s.f.hashes, s.keyIndex)
+  )
 }
 
-function snapshot (w: World): string {
+function snapshot(w: World): string {
   return JSON.stringify(Object.entries(w.ttp.t).map(([name, t]) => [name, [...(t as Table).entries()]]))
 }
 
 /** Asserts `fn` throws `code` and that no table changed. */
-function rejects (w: World, fn: () => unknown, code: string): P2payError {
+function rejects(w: World, fn: () => unknown, code: string): P2payError {
   const before = snapshot(w)
   let caught: unknown
-  try { fn() } catch (err) { caught = err }
-  assert.ok(caught instanceof P2payError, `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`)
+  try {
+    fn()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(
+    caught instanceof P2payError,
+    `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`
+  )
   assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
   assert.equal(snapshot(w), before, `tables changed although ${code} was thrown`)
   return caught
@@ -144,7 +249,7 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     })
   }
 
-  it('the paper\'s attack on the original protocol: P seals K\', the TTP hands out K\' and P still gets paid', async () => {
+  it("the paper's attack on the original protocol: P seals K', the TTP hands out K' and P still gets paid", async () => {
     const w = await world()
     const Kx = newPieceKey()
     const s = sale(w, { form: 'original', sealed: Kx })
@@ -171,7 +276,10 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     assert.deepEqual(w.ttp.resolve(s.bundle, T0 + 999), r)
     // a dispute without the downloader's certificate gets no key: P could not deposit the cheque
     const { certificate: _, ...noCert } = s.bundle
-    assert.throws(() => w.ttp.resolve(noCert, T0 + 1000), (e: any) => e.code === ErrorCode.BAD_REQUEST)
+    assert.throws(
+      () => w.ttp.resolve(noCert, T0 + 1000),
+      (e: any) => e.code === ErrorCode.BAD_REQUEST
+    )
     assert.equal(snapshot(w), before)
     assert.equal(w.ttp.pendingFor(w.P.id).length, 1)
   })
@@ -182,10 +290,19 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     const b = sale(w, { form: 'original' })
     w.ttp.resolve(b.bundle, T0 + 200)
     w.ttp.resolve(a.bundle, T0 + 100)
-    assert.deepEqual(w.ttp.pendingFor(w.P.id).map(p => p.id), [a.cheque.hash, b.cheque.hash])
-    assert.deepEqual(w.ttp.pendingFor(w.P.id, 1).map(p => p.id), [a.cheque.hash])
+    assert.deepEqual(
+      w.ttp.pendingFor(w.P.id).map(p => p.id),
+      [a.cheque.hash, b.cheque.hash]
+    )
+    assert.deepEqual(
+      w.ttp.pendingFor(w.P.id, 1).map(p => p.id),
+      [a.cheque.hash]
+    )
     assert.deepEqual(w.ttp.delivered(w.P.id, [b.cheque.hash, b.cheque.hash], T0 + 300), { delivered: [b.cheque.hash] })
-    assert.deepEqual(w.ttp.pendingFor(w.P.id).map(p => p.id), [a.cheque.hash])
+    assert.deepEqual(
+      w.ttp.pendingFor(w.P.id).map(p => p.id),
+      [a.cheque.hash]
+    )
   })
 
   it('refuses bad bundles and leaves its tables unchanged', async () => {
@@ -194,7 +311,8 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     const o = sale(w, { form: 'original' })
     const bundle = s.bundle
     const at = T0 + 100
-    const resolve = (b: Partial<DisputeBundle> & Record<string, unknown>) => () => w.ttp.resolve({ ...bundle, ...b } as DisputeBundle, at)
+    const resolve = (b: Partial<DisputeBundle> & Record<string, unknown>) => () =>
+      w.ttp.resolve({ ...bundle, ...b } as DisputeBundle, at)
     // a previous dispute in the tables, so "unchanged" means something
     w.ttp.resolve(o.bundle, at)
 
@@ -205,22 +323,44 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
 
     // a cheque P did not sign (X signs P's cheque body)
     const forged = w.X.signer.sign(FAIREX_TAG.cheque, s.cheque.body, 'test')
-    rejects(w, resolve({ cheque: b64(forged), accept: b64(acceptCheque(w.D.signer, forged as Opened<ChequeBody>)) }), ErrorCode.WRONG_SIGNER)
+    rejects(
+      w,
+      resolve({ cheque: b64(forged), accept: b64(acceptCheque(w.D.signer, forged as Opened<ChequeBody>)) }),
+      ErrorCode.WRONG_SIGNER
+    )
     // an acceptance by someone other than D, or of another cheque
-    rejects(w, resolve({ accept: b64(w.X.signer.sign(FAIREX_TAG.chequeAccept, s.accept.body, 'test')) }), ErrorCode.WRONG_SIGNER)
+    rejects(
+      w,
+      resolve({ accept: b64(w.X.signer.sign(FAIREX_TAG.chequeAccept, s.accept.body, 'test')) }),
+      ErrorCode.WRONG_SIGNER
+    )
     rejects(w, resolve({ accept: o.bundle.accept }), ErrorCode.BAD_REQUEST)
     // a REQ not signed by D, and a REQ' the fixed cheque does not sign
-    rejects(w, resolve({ request: b64(w.X.signer.sign(FAIREX_TAG.request, s.req.body, 'test')) }), ErrorCode.WRONG_SIGNER)
+    rejects(
+      w,
+      resolve({ request: b64(w.X.signer.sign(FAIREX_TAG.request, s.req.body, 'test')) }),
+      ErrorCode.WRONG_SIGNER
+    )
     const reqX = signRequest(w.D.signer, { ...s.req.body, fileId: sha256Hex(randomBytes(8)) })
     rejects(w, resolve({ request: b64(reqX) }), ErrorCode.BAD_REQUEST)
     // original form: a REQ whose copied fields differ
     const reqO = signRequest(w.D.signer, { ...o.req.body, price: o.req.body.price + 1 })
     rejects(w, () => w.ttp.resolve({ ...o.bundle, request: b64(reqO) }, at), ErrorCode.BAD_REQUEST)
     // a Z other than the one P signed (D made its own)
-    const zD = sealZ(newPieceKey(), { provider: w.P.id, downloader: w.D.id, chequeSn: s.req.body.chequeSn }, { ttp: w.T.id, judge: w.J.id })
+    const zD = sealZ(
+      newPieceKey(),
+      { provider: w.P.id, downloader: w.D.id, chequeSn: s.req.body.chequeSn },
+      { ttp: w.T.id, judge: w.J.id }
+    )
     rejects(w, resolve({ z: toB64(zD) }), ErrorCode.BAD_REQUEST)
     // a certificate of another peer, or not the one C* names
-    const certX = signCertificate(w.AC.signer, { ac: w.AC.id, peer: w.X.id, max: 100, expiry: T0 + 60_000, serial: randomId(8) })
+    const certX = signCertificate(w.AC.signer, {
+      ac: w.AC.id,
+      peer: w.X.id,
+      max: 100,
+      expiry: T0 + 60_000,
+      serial: randomId(8)
+    })
     rejects(w, resolve({ certificate: b64(certX) }), ErrorCode.WRONG_OWNER)
     rejects(w, resolve({ certificate: o.bundle.certificate }), ErrorCode.BAD_REQUEST)
     // a sale that names another TTP
@@ -228,11 +368,26 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     rejects(w, () => w.ttp.resolve(other.bundle, at), ErrorCode.WRONG_BROKER)
     // P signed a Z whose TTP box is sealed to someone else: nothing to give D
     const sealedAway = sale(w, { form: 'original' })
-    const zAway = sealZ(sealedAway.K, { provider: w.P.id, downloader: w.D.id, chequeSn: sealedAway.req.body.chequeSn }, { ttp: w.X.id })
+    const zAway = sealZ(
+      sealedAway.K,
+      { provider: w.P.id, downloader: w.D.id, chequeSn: sealedAway.req.body.chequeSn },
+      { ttp: w.X.id }
+    )
     const chequeAway = signCheque(w.P.signer, { ...sealedAway.cheque.body, z: zHash(zAway) })
-    rejects(w, () => w.ttp.resolve({
-      ...sealedAway.bundle, z: toB64(zAway), cheque: b64(chequeAway), accept: b64(acceptCheque(w.D.signer, chequeAway))
-    }, at), ErrorCode.BAD_SIGNATURE)
+    rejects(
+      w,
+      () =>
+        w.ttp.resolve(
+          {
+            ...sealedAway.bundle,
+            z: toB64(zAway),
+            cheque: b64(chequeAway),
+            accept: b64(acceptCheque(w.D.signer, chequeAway))
+          },
+          at
+        ),
+      ErrorCode.BAD_SIGNATURE
+    )
 
     // delivery: only ids queued for this provider
     rejects(w, () => w.ttp.delivered(w.P.id, [], at), ErrorCode.BAD_REQUEST)
@@ -246,7 +401,7 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
     assert.equal(w.ttp.resolve(bundle, at).key, toHex(s.K))
   })
 
-  it('refuses an X25519 key that is not the TTP\'s', async () => {
+  it("refuses an X25519 key that is not the TTP's", async () => {
     const w = await world()
     const t = Object.fromEntries(DISPUTE_TABLES.map(n => [n, new Table(n)])) as unknown as DisputeTables
     assert.throws(() => new Ttp(t, w.T.id, w.X.x, verifier), TypeError)

@@ -9,7 +9,17 @@ import { x25519, ed25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ErrorCode, nodeEd25519, signerFor, utf8 } from '@p2pay/core'
-import { ECIES_OVERHEAD, ECIES_VERSION, eciesDecrypt, eciesEncrypt, eciesKeyPair, x25519FromEd25519Public, x25519FromEd25519Seed, x25519OfPeerId, x25519PublicOf } from '../src/ecies.ts'
+import {
+  ECIES_OVERHEAD,
+  ECIES_VERSION,
+  eciesDecrypt,
+  eciesEncrypt,
+  eciesKeyPair,
+  x25519FromEd25519Public,
+  x25519FromEd25519Seed,
+  x25519OfPeerId,
+  x25519PublicOf
+} from '../src/ecies.ts'
 
 const code = (c: string) => ({ name: 'P2payError', code: c })
 const AAD = utf8('cheque 42 from P to D')
@@ -35,18 +45,28 @@ describe('ecies', () => {
     assert.notDeepEqual(a.subarray(45), b.subarray(45))
   })
 
-  it('matches an independent construction: X25519, HKDF(salt = eph | recipient), AES-256-GCM, AAD = version | eph | context', () => {
-    const t = eciesKeyPair()
-    const ephPriv = x25519.utils.randomSecretKey()
-    const ephPub = x25519.getPublicKey(ephPriv)
-    const key = hkdf(sha256, x25519.getSharedSecret(ephPriv, t.publicKey), new Uint8Array([...ephPub, ...t.publicKey]), utf8('p2pay/fairex/ecies/v1'), 32)
-    const nonce = secret(12)
-    const c = createCipheriv('aes-256-gcm', key, nonce)
-    c.setAAD(new Uint8Array([1, ...ephPub, ...AAD]))
-    const msg = utf8('K | P | D')
-    const box = new Uint8Array([1, ...ephPub, ...nonce, ...c.update(msg), ...c.final(), ...c.getAuthTag()])
-    assert.deepEqual(eciesDecrypt(t.privateKey, box, AAD), msg)
-  })
+  it(
+    'matches an independent construction: X25519, HKDF(salt = eph | ' +
+      'recipient), AES-256-GCM, AAD = version | eph | context',
+    () => {
+      const t = eciesKeyPair()
+      const ephPriv = x25519.utils.randomSecretKey()
+      const ephPub = x25519.getPublicKey(ephPriv)
+      const key = hkdf(
+        sha256,
+        x25519.getSharedSecret(ephPriv, t.publicKey),
+        new Uint8Array([...ephPub, ...t.publicKey]),
+        utf8('p2pay/fairex/ecies/v1'),
+        32
+      )
+      const nonce = secret(12)
+      const c = createCipheriv('aes-256-gcm', key, nonce)
+      c.setAAD(new Uint8Array([1, ...ephPub, ...AAD]))
+      const msg = utf8('K | P | D')
+      const box = new Uint8Array([1, ...ephPub, ...nonce, ...c.update(msg), ...c.final(), ...c.getAuthTag()])
+      assert.deepEqual(eciesDecrypt(t.privateKey, box, AAD), msg)
+    }
+  )
 
   it('a wrong key or a wrong context is BAD_SIGNATURE', () => {
     const t = eciesKeyPair()
@@ -54,7 +74,10 @@ describe('ecies', () => {
     assert.throws(() => eciesDecrypt(eciesKeyPair().privateKey, box, AAD), code(ErrorCode.BAD_SIGNATURE))
     assert.throws(() => eciesDecrypt(t.privateKey, box, utf8('cheque 43 from P to D')), code(ErrorCode.BAD_SIGNATURE))
     assert.throws(() => eciesDecrypt(t.privateKey, box, new Uint8Array(0)), code(ErrorCode.BAD_SIGNATURE))
-    assert.throws(() => eciesDecrypt(t.privateKey, eciesEncrypt(t.publicKey, secret(8), new Uint8Array(0)), AAD), code(ErrorCode.BAD_SIGNATURE))
+    assert.throws(
+      () => eciesDecrypt(t.privateKey, eciesEncrypt(t.publicKey, secret(8), new Uint8Array(0)), AAD),
+      code(ErrorCode.BAD_SIGNATURE)
+    )
   })
 
   it('any changed byte is refused', () => {
@@ -63,7 +86,11 @@ describe('ecies', () => {
     for (let i = 0; i < box.byteLength; i++) {
       const b = box.slice()
       b[i] ^= 0x01
-      assert.throws(() => eciesDecrypt(t.privateKey, b, AAD), code(i === 0 ? ErrorCode.UNKNOWN_VERSION : ErrorCode.BAD_SIGNATURE), `byte ${i}`)
+      assert.throws(
+        () => eciesDecrypt(t.privateKey, b, AAD),
+        code(i === 0 ? ErrorCode.UNKNOWN_VERSION : ErrorCode.BAD_SIGNATURE),
+        `byte ${i}`
+      )
     }
     // X25519 ignores the top bit of a public key; the box must not
     const b = box.slice()
@@ -81,7 +108,10 @@ describe('ecies', () => {
     const t = eciesKeyPair()
     assert.throws(() => eciesEncrypt(t.publicKey.subarray(1), secret(1), AAD), code(ErrorCode.BAD_REQUEST))
     assert.throws(() => eciesEncrypt(new Uint8Array(32), secret(1), AAD), code(ErrorCode.BAD_REQUEST))
-    assert.throws(() => eciesDecrypt(t.privateKey.subarray(1), eciesEncrypt(t.publicKey, secret(1), AAD), AAD), code(ErrorCode.BAD_REQUEST))
+    assert.throws(
+      () => eciesDecrypt(t.privateKey.subarray(1), eciesEncrypt(t.publicKey, secret(1), AAD), AAD),
+      code(ErrorCode.BAD_REQUEST)
+    )
   })
 })
 
@@ -106,12 +136,17 @@ describe('X25519 keys from an Ed25519 identity', () => {
     assert.throws(() => eciesDecrypt(other.privateKey, box, AAD), code(ErrorCode.BAD_SIGNATURE))
   })
 
-  it('is the standard mapping: the X25519 key is clamped sha512(seed)[0..32], the public key the Montgomery form of the Ed25519 key', () => {
-    const seed = new Uint8Array(32).fill(9)
-    const d = x25519FromEd25519Seed(seed)
-    assert.deepEqual(d.privateKey, sha512First32(seed))
-    assert.deepEqual(d.publicKey, ed25519.utils.toMontgomery(ed25519.getPublicKey(seed)))
-  })
+  it(
+    'is the standard mapping: the X25519 key is clamped ' +
+      'sha512(seed)[0..32], the public key the Montgomery form of the ' +
+      'Ed25519 key',
+    () => {
+      const seed = new Uint8Array(32).fill(9)
+      const d = x25519FromEd25519Seed(seed)
+      assert.deepEqual(d.privateKey, sha512First32(seed))
+      assert.deepEqual(d.publicKey, ed25519.utils.toMontgomery(ed25519.getPublicKey(seed)))
+    }
+  )
 
   it('refuses malformed input', () => {
     assert.throws(() => x25519FromEd25519Seed(new Uint8Array(31)), code(ErrorCode.BAD_REQUEST))
@@ -121,7 +156,7 @@ describe('X25519 keys from an Ed25519 identity', () => {
 })
 
 /** libsodium's crypto_sign_ed25519_sk_to_curve25519: sha512(seed)[0..32], clamped. */
-function sha512First32 (seed: Uint8Array): Uint8Array {
+function sha512First32(seed: Uint8Array): Uint8Array {
   const k = new Uint8Array(createHashSync('sha512').update(seed).digest().subarray(0, 32))
   k[0] &= 248
   k[31] &= 127

@@ -4,14 +4,22 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { ErrorCode } from '@p2pay/core'
-import { IV_LEN, KEY_LEN, decryptKeyPiece, encryptKeyPiece, keyOpensPiece, newPieceKey, sekHash } from '../src/keypiece.ts'
+import {
+  IV_LEN,
+  KEY_LEN,
+  decryptKeyPiece,
+  encryptKeyPiece,
+  keyOpensPiece,
+  newPieceKey,
+  sekHash
+} from '../src/keypiece.ts'
 import { merkleProof, merkleRoot, pieceHash, verifyPiece } from '../src/merkle.ts'
 
 const PIECE = 16 * 1024
 const code = (c: string) => ({ name: 'P2payError', code: c })
 
 /** A 6-piece file in memory with a short last piece. */
-function file (): { pieces: Uint8Array[], fileId: Uint8Array, hashes: Uint8Array[] } {
+function file(): { pieces: Uint8Array[]; fileId: Uint8Array; hashes: Uint8Array[] } {
   const data = new Uint8Array(randomBytes(5 * PIECE + 999))
   const pieces: Uint8Array[] = []
   for (let o = 0; o < data.byteLength; o += PIECE) pieces.push(data.subarray(o, o + PIECE))
@@ -47,7 +55,9 @@ describe('key piece', () => {
 
   it('is IV | AES-256-CTR (NIST SP 800-38A F.5.5)', () => {
     const K = new Uint8Array(Buffer.from('603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4', 'hex'))
-    const sek = new Uint8Array(Buffer.from('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff' + '601ec313775789a5b7a7f504bbf3d228', 'hex'))
+    const sek = new Uint8Array(
+      Buffer.from('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff' + '601ec313775789a5b7a7f504bbf3d228', 'hex')
+    )
     assert.equal(Buffer.from(decryptKeyPiece(K, sek)).toString('hex'), '6bc1bee22e409f96e93d7e117393172a')
   })
 
@@ -57,7 +67,7 @@ describe('key piece', () => {
     const i = 2
     const sek = encryptKeyPiece(K, f.pieces[i])
     const path = merkleProof(f.hashes, i)
-    for (const wrong of [newPieceKey(), K.map((b, j) => j === 31 ? b ^ 1 : b)]) {
+    for (const wrong of [newPieceKey(), K.map((b, j) => (j === 31 ? b ^ 1 : b))]) {
       const garbage = decryptKeyPiece(wrong, sek)
       assert.equal(garbage.byteLength, f.pieces[i].byteLength)
       assert.notDeepEqual(garbage, f.pieces[i])

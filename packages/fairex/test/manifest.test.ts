@@ -19,7 +19,12 @@ const input: ManifestInput = {
   price: 25,
   createdAt: 1_700_000_000_000
 }
-const bodyOf = (p: Signer, over: Partial<ManifestBody> = {}): ManifestBody => ({ ...input, provider: p.peerId, pieceCount: 4, ...over })
+const bodyOf = (p: Signer, over: Partial<ManifestBody> = {}): ManifestBody => ({
+  ...input,
+  provider: p.peerId,
+  pieceCount: 4,
+  ...over
+})
 /** Signs any body, bypassing signManifest's checks: what a careless or hostile provider could send. */
 const raw = (s: Signer, body: unknown, tag = MANIFEST_TAG): string => toB64(s.sign(tag, body, 'test').bytes)
 
@@ -36,7 +41,10 @@ describe('manifest', () => {
     assert.equal(openManifest(verifier, signManifest(p, { ...input, size: 1 })).body.pieceCount, 1)
     assert.equal(openManifest(verifier, signManifest(p, { ...input, size: 4 * 256 * 1024 })).body.pieceCount, 4)
     // a 255-byte UTF-8 name is fine
-    assert.equal(openManifest(verifier, signManifest(p, { ...input, name: 'é'.repeat(127) + 'x' })).body.name.length, 128)
+    assert.equal(
+      openManifest(verifier, signManifest(p, { ...input, name: 'é'.repeat(127) + 'x' })).body.name.length,
+      128
+    )
   })
 
   it('refuses a body signed by someone other than the provider it names', async () => {
@@ -74,7 +82,11 @@ describe('manifest', () => {
       ['provider empty', { provider: '' }]
     ]
     for (const [what, over] of bad) {
-      assert.throws(() => openManifest(verifier, raw(p, bodyOf(p, over as Partial<ManifestBody>))), code(ErrorCode.BAD_REQUEST), what)
+      assert.throws(
+        () => openManifest(verifier, raw(p, bodyOf(p, over as Partial<ManifestBody>))),
+        code(ErrorCode.BAD_REQUEST),
+        what
+      )
     }
     const missing = bodyOf(p) as Partial<ManifestBody>
     delete missing.price

@@ -4,12 +4,27 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { ErrorCode } from '@p2pay/core'
-import { MerkleBuilder, leafHash, merkleProof, merkleRoot, nodeHash, pieceHash, verifyPiece, verifyPieceHash } from '../src/merkle.ts'
+import {
+  MerkleBuilder,
+  leafHash,
+  merkleProof,
+  merkleRoot,
+  nodeHash,
+  pieceHash,
+  verifyPiece,
+  verifyPieceHash
+} from '../src/merkle.ts'
 
-const sha = (...parts: number[][]): Uint8Array => new Uint8Array(createHash('sha256').update(Buffer.from(parts.flat())).digest())
-const pieces = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => new Uint8Array(Buffer.from(`piece ${i} `.repeat(i + 1))))
+const sha = (...parts: number[][]): Uint8Array =>
+  new Uint8Array(createHash('sha256').update(Buffer.from(parts.flat())).digest())
+const pieces = (n: number): Uint8Array[] =>
+  Array.from({ length: n }, (_, i) => new Uint8Array(Buffer.from(`piece ${i} `.repeat(i + 1))))
 const hashesOf = (ps: Uint8Array[]): Uint8Array[] => ps.map(pieceHash)
-const flipped = (b: Uint8Array, at = 0): Uint8Array => { const c = b.slice(); c[at] ^= 0x01; return c }
+const flipped = (b: Uint8Array, at = 0): Uint8Array => {
+  const c = b.slice()
+  c[at] ^= 0x01
+  return c
+}
 const badRequest = { name: 'P2payError', code: ErrorCode.BAD_REQUEST }
 
 describe('merkleRoot', () => {
@@ -66,17 +81,36 @@ describe('proofs', () => {
       const root = merkleRoot(hs)
       for (let i = 0; i < n; i++) {
         const path = merkleProof(hs, i)
-        const ok = (piece = ps[i], p = path, index = i, count = n, id = root): boolean => verifyPiece(id, index, count, piece, p)
+        const ok = (piece = ps[i], p = path, index = i, count = n, id = root): boolean =>
+          verifyPiece(id, index, count, piece, p)
         assert.equal(ok(flipped(ps[i])), false, 'flipped piece byte')
         assert.equal(ok(ps[i].subarray(1)), false, 'truncated piece')
         assert.equal(ok(ps[(i + 1) % n === i ? i : (i + 1) % n]), n === 1, 'another piece')
         assert.equal(ok(undefined, undefined, undefined, undefined, flipped(root, 31)), false, 'other file id')
         for (let k = 0; k < path.length; k++) {
-          assert.equal(ok(ps[i], path.map((s, j) => j === k ? flipped(s, 5) : s)), false, `flipped path[${k}]`)
-          assert.equal(ok(ps[i], path.filter((_, j) => j !== k)), false, `dropped path[${k}]`)
+          assert.equal(
+            ok(
+              ps[i],
+              path.map((s, j) => (j === k ? flipped(s, 5) : s))
+            ),
+            false,
+            `flipped path[${k}]`
+          )
+          assert.equal(
+            ok(
+              ps[i],
+              path.filter((_, j) => j !== k)
+            ),
+            false,
+            `dropped path[${k}]`
+          )
         }
         assert.equal(ok(ps[i], [...path, root]), false, 'extra path element')
-        assert.equal(ok(ps[i], [...path].reverse()), path.length < 2 || path[0] === path[path.length - 1], 'reordered path')
+        assert.equal(
+          ok(ps[i], [...path].reverse()),
+          path.length < 2 || path[0] === path[path.length - 1],
+          'reordered path'
+        )
         for (let j = 0; j < n; j++) if (j !== i) assert.equal(ok(ps[i], path, j), false, `index ${j} for piece ${i}`)
         for (const c of [0, 2 * n + 2]) assert.equal(ok(ps[i], path, i, c), false, `count ${c} for ${n}`)
         for (const bad of [-1, n, 0.5, NaN]) assert.equal(ok(ps[i], path, bad), false, `index ${bad}`)
@@ -127,7 +161,10 @@ describe('MerkleBuilder', () => {
     const stack = (b as unknown as { stack: unknown[] }).stack
     for (let n = 1; n <= 5000; n++) {
       b.add(h)
-      const bits = n.toString(2).split('').filter(c => c === '1').length
+      const bits = n
+        .toString(2)
+        .split('')
+        .filter(c => c === '1').length
       assert.equal(stack.length, bits)
     }
     assert.ok(stack.length <= Math.log2(5000) + 1)

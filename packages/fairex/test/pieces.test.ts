@@ -8,7 +8,17 @@ import { open, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCode } from '@p2pay/core'
-import { DEFAULT_PIECE_SIZE, MAX_PIECE_SIZE, MIN_PIECE_SIZE, checkPieceSize, hashFile, hashStream, pieceCount, pieceLength, readPiece } from '../src/pieces.ts'
+import {
+  DEFAULT_PIECE_SIZE,
+  MAX_PIECE_SIZE,
+  MIN_PIECE_SIZE,
+  checkPieceSize,
+  hashFile,
+  hashStream,
+  pieceCount,
+  pieceLength,
+  readPiece
+} from '../src/pieces.ts'
 import { merkleProof, merkleRoot, verifyPiece } from '../src/merkle.ts'
 
 const KiB = 1024
@@ -16,17 +26,28 @@ const MiB = 1024 * KiB
 const badRequest = { name: 'P2payError', code: ErrorCode.BAD_REQUEST }
 let dir: string
 
-before(() => { dir = mkdtempSync(join(tmpdir(), 'fairex-pieces-')) })
-after(() => { rmSync(dir, { recursive: true, force: true }) })
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fairex-pieces-'))
+})
+after(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
 
 /** Piece hashes and root computed the obvious way, with the whole file in memory. */
-function inMemory (data: Uint8Array, pieceSize: number): { pieceHashes: Uint8Array[], fileId: Uint8Array } {
+function inMemory(data: Uint8Array, pieceSize: number): { pieceHashes: Uint8Array[]; fileId: Uint8Array } {
   const pieceHashes: Uint8Array[] = []
-  for (let o = 0; o < data.byteLength; o += pieceSize) pieceHashes.push(new Uint8Array(createHash('sha256').update(data.subarray(o, o + pieceSize)).digest()))
+  for (let o = 0; o < data.byteLength; o += pieceSize)
+    pieceHashes.push(
+      new Uint8Array(
+        createHash('sha256')
+          .update(data.subarray(o, o + pieceSize))
+          .digest()
+      )
+    )
   return { pieceHashes, fileId: merkleRoot(pieceHashes) }
 }
 
-function tempFile (name: string, data: Uint8Array): string {
+function tempFile(name: string, data: Uint8Array): string {
   const path = join(dir, name)
   writeFileSync(path, data)
   return path
@@ -86,7 +107,7 @@ describe('hashFile', () => {
     const data = new Uint8Array(randomBytes(MiB + 777))
     const want = inMemory(data, 64 * KiB)
     for (const step of [1000, 64 * KiB, 300 * KiB, 2 * MiB]) {
-      async function * reused (): AsyncGenerator<Uint8Array> {
+      async function* reused(): AsyncGenerator<Uint8Array> {
         const buf = new Uint8Array(step)
         for (let o = 0; o < data.byteLength; o += step) {
           const n = Math.min(step, data.byteLength - o)
@@ -105,7 +126,7 @@ describe('hashFile', () => {
 
 describe('bounded memory', () => {
   /** Peak of live ArrayBuffer memory above the starting level while `fn` runs, sampled every event-loop turn. */
-  async function peakDuring (fn: () => Promise<unknown>): Promise<number> {
+  async function peakDuring(fn: () => Promise<unknown>): Promise<number> {
     const base = process.memoryUsage().arrayBuffers
     let peak = base
     let running = true
@@ -121,7 +142,7 @@ describe('bounded memory', () => {
   }
 
   /** Writes `size` bytes of a counter pattern through one 1 MiB buffer, so the test itself holds no file. */
-  async function bigFile (name: string, size: number): Promise<string> {
+  async function bigFile(name: string, size: number): Promise<string> {
     const path = join(dir, name)
     const fh = await open(path, 'w')
     const buf = new Uint8Array(MiB)
@@ -138,12 +159,18 @@ describe('bounded memory', () => {
     const small = await bigFile('small.bin', 4 * MiB + 5)
     const big = await bigFile('big.bin', 40 * MiB + 5)
     // the sampler does see a reader that holds the whole file
-    const naive = await peakDuring(async () => { await readFile(big) })
+    const naive = await peakDuring(async () => {
+      await readFile(big)
+    })
     assert.ok(naive >= 40 * MiB, `sampler missed a 40 MiB buffer (saw ${naive})`)
-    let got: { size: number, pieceHashes: Uint8Array[] } | undefined
-    const peakSmall = await peakDuring(async () => { got = await hashFile(small, DEFAULT_PIECE_SIZE) })
+    let got: { size: number; pieceHashes: Uint8Array[] } | undefined
+    const peakSmall = await peakDuring(async () => {
+      got = await hashFile(small, DEFAULT_PIECE_SIZE)
+    })
     assert.equal(got!.size, 4 * MiB + 5)
-    const peakBig = await peakDuring(async () => { got = await hashFile(big, DEFAULT_PIECE_SIZE) })
+    const peakBig = await peakDuring(async () => {
+      got = await hashFile(big, DEFAULT_PIECE_SIZE)
+    })
     assert.equal(got!.size, 40 * MiB + 5)
     assert.equal(got!.pieceHashes.length, 161)
     assert.ok(got!.pieceHashes.every(h => h.byteLength === 32))

@@ -5,21 +5,37 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { ErrorCode, canonicalJson, fromUtf8, nodeEd25519, randomId, sha256Hex, signerFor, toB64, utf8 } from '@p2pay/core'
+import {
+  ErrorCode,
+  canonicalJson,
+  fromUtf8,
+  nodeEd25519,
+  randomId,
+  sha256Hex,
+  signerFor,
+  toB64,
+  utf8
+} from '@p2pay/core'
 import { x25519FromEd25519Seed } from '../src/ecies.ts'
 import { newPieceKey } from '../src/keypiece.ts'
 import { openZ, sealZ, zHash, type ZParties } from '../src/zbox.ts'
 
 const code = (c: string) => ({ name: 'P2payError', code: c })
 
-interface Party { id: string, x: Uint8Array }
-async function party (): Promise<Party> {
+interface Party {
+  id: string
+  x: Uint8Array
+}
+async function party(): Promise<Party> {
   const key = await generateKeyPair('Ed25519')
   // identity.ts: Ed25519 raw = 32-byte seed | 32-byte public key
-  return { id: signerFor(key, nodeEd25519()).peerId, x: x25519FromEd25519Seed((key as Ed25519PrivateKey).raw.subarray(0, 32)).privateKey }
+  return {
+    id: signerFor(key, nodeEd25519()).peerId,
+    x: x25519FromEd25519Seed((key as Ed25519PrivateKey).raw.subarray(0, 32)).privateKey
+  }
 }
 
-async function setup (): Promise<{ T: Party, J: Party, X: Party, sale: ZParties }> {
+async function setup(): Promise<{ T: Party; J: Party; X: Party; sale: ZParties }> {
   const [T, J, X, P, D] = await Promise.all([party(), party(), party(), party(), party()])
   return { T, J, X, sale: { provider: P.id, downloader: D.id, chequeSn: randomId(8) } }
 }
@@ -37,7 +53,7 @@ describe('Z boxes', () => {
     assert.equal(Object.hasOwn(JSON.parse(fromUtf8(z1)), 'judge'), false)
   })
 
-  it('a wrong key or the other role\'s key does not open a box', async () => {
+  it("a wrong key or the other role's key does not open a box", async () => {
     const { T, J, X, sale } = await setup()
     const z = sealZ(newPieceKey(), sale, { ttp: T.id, judge: J.id })
     assert.throws(() => openZ(z, 'ttp', X.x, sale), code(ErrorCode.BAD_SIGNATURE))
@@ -63,7 +79,7 @@ describe('Z boxes', () => {
     }
   })
 
-  it('a Z without a judge box is refused to the judge; P\'s garbage K\' opens as K\'', async () => {
+  it("a Z without a judge box is refused to the judge; P's garbage K' opens as K'", async () => {
     const { T, J, sale } = await setup()
     const K = newPieceKey()
     const Kx = newPieceKey()
@@ -90,7 +106,12 @@ describe('Z boxes', () => {
       [utf8(canonicalJson({ v: 1, ttp: toB64(new Uint8Array(10)) })), ErrorCode.BAD_FRAME],
       [utf8(canonicalJson({ ...good, ttp: toB64(flipped) })), ErrorCode.BAD_SIGNATURE]
     ]
-    for (const [z, c] of cases) assert.throws(() => openZ(z, 'ttp', T.x, sale), code(c), `Z ${fromUtf8(z.subarray(0, 40)).slice(0, 40)} should be ${c}`)
+    for (const [z, c] of cases)
+      assert.throws(
+        () => openZ(z, 'ttp', T.x, sale),
+        code(c),
+        `Z ${fromUtf8(z.subarray(0, 40)).slice(0, 40)} should be ${c}`
+      )
     assert.throws(() => sealZ(new Uint8Array(31), sale, { ttp: T.id }), code(ErrorCode.BAD_REQUEST))
   })
 

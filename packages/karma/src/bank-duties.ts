@@ -18,12 +18,41 @@ import type { DhtView } from './dht-view.ts'
 import { checkPeerId } from './ids.ts'
 import { majority } from './majority.ts'
 import { Member } from './member.ts'
-import { KIND, MAX_STATE_PAGES, type Signed, type StateBody, type TransferBody, makeBalance, makeState, openJoin, openNotice, openState, openTransfer, checkChallenge, isHash } from './messages.ts'
+import {
+  KIND,
+  MAX_STATE_PAGES,
+  type Signed,
+  type StateBody,
+  type TransferBody,
+  makeBalance,
+  makeState,
+  openJoin,
+  openNotice,
+  openState,
+  openTransfer,
+  checkChallenge,
+  isHash
+} from './messages.ts'
 import type { Peers } from './peers.ts'
 import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS, type KarmaConfig } from './protocols.ts'
 
-export interface OutboxRow { from: string, to: string, requestHash: string, notice: string, request: string, delivered: string[], at: number }
-export interface CaughtRow { member: string, reason: string, account?: string, requestHash?: string, evidence: string, at: number }
+export interface OutboxRow {
+  from: string
+  to: string
+  requestHash: string
+  notice: string
+  request: string
+  delivered: string[]
+  at: number
+}
+export interface CaughtRow {
+  member: string
+  reason: string
+  account?: string
+  requestHash?: string
+  evidence: string
+  at: number
+}
 
 const MAX_WAITERS = 10_000
 /**
@@ -33,7 +62,9 @@ const MAX_WAITERS = 10_000
 const NOTICE_GRACE_SYNCS = 2
 /** request hashes per 'credited' question */
 const MAX_ASKED = 256
-/** a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream) */
+/**
+ * a request whose nonce is ahead waits this long for its predecessor (it usually only overtook it on another stream)
+ */
 const GAP_WAIT_MS = 2000
 const GAP_POLL_MS = 10
 const MAX_GAP_WAITERS = 256
@@ -50,7 +81,13 @@ const MAX_HINTS = 64
  * takes the notice once it sees itself in bank(B) (resends stop at
  * OUTBOX_HORIZON_MS, or when the tick's bank(B) no longer lists it).
  */
-const FINAL_FOR_TARGET = new Set<string>([ErrorCode.BAD_REQUEST, ErrorCode.BAD_SIGNATURE, ErrorCode.WRONG_SIGNER, ErrorCode.WRONG_TAG, ErrorCode.BAD_FRAME])
+const FINAL_FOR_TARGET = new Set<string>([
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.BAD_SIGNATURE,
+  ErrorCode.WRONG_SIGNER,
+  ErrorCode.WRONG_TAG,
+  ErrorCode.BAD_FRAME
+])
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /**
@@ -59,19 +96,41 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
  * DHT query's answer), `me` and the account excluded. Whether they answer does
  * not matter: a peer that does not answer simply has no vote.
  */
-export function oldBankOf (account: string, near: readonly string[], me: string, k: number): string[] {
-  return bankSet(account, near.filter(p => p !== me && p !== account), k)
+export function oldBankOf(account: string, near: readonly string[], me: string, k: number): string[] {
+  return bankSet(
+    account,
+    near.filter(p => p !== me && p !== account),
+    k
+  )
 }
 
 /** A state as a join leaves it, before anything else happened to the account: minting again would give the same row. */
-export function isJustOpened (s: StateBody, initialKarma: number, epoch: number): boolean {
-  return s.joined && s.nonce === 0 && s.lastRequest === null && s.balance === initialKarma && s.rem === 0 && s.credited.length === 0 && s.epoch === epoch
+export function isJustOpened(s: StateBody, initialKarma: number, epoch: number): boolean {
+  return (
+    s.joined &&
+    s.nonce === 0 &&
+    s.lastRequest === null &&
+    s.balance === initialKarma &&
+    s.rem === 0 &&
+    s.credited.length === 0 &&
+    s.epoch === epoch
+  )
 }
 
 /** The pages of a state answer that verify, are addressed to `me` and are signed by `asked`, the peer asked. */
-export function pagesSignedBy (verifier: Verifier, asked: string, account: string, me: string, pages: readonly unknown[]): string[] {
+export function pagesSignedBy(
+  verifier: Verifier,
+  asked: string,
+  account: string,
+  me: string,
+  pages: readonly unknown[]
+): string[] {
   return pages.filter((p): p is string => {
-    try { return openState(verifier, p, { account, to: me }).signer === asked } catch { return false }
+    try {
+      return openState(verifier, p, { account, to: me }).signer === asked
+    } catch {
+      return false
+    }
   })
 }
 
@@ -96,7 +155,15 @@ export class BankDuties {
   /** bank-set last seen per account in these books: members that entered it get a hand-over hint */
   private readonly lastBank = new Map<string, string[]>()
 
-  constructor (ctx: DaemonContext, cfg: KarmaConfig, member: Member, view: DhtView, peers: Peers, outbox: Table<OutboxRow>, caught: Table<CaughtRow>) {
+  constructor(
+    ctx: DaemonContext,
+    cfg: KarmaConfig,
+    member: Member,
+    view: DhtView,
+    peers: Peers,
+    outbox: Table<OutboxRow>,
+    caught: Table<CaughtRow>
+  ) {
     this.ctx = ctx
     this.cfg = cfg
     this.member = member
@@ -106,9 +173,15 @@ export class BankDuties {
     this.caught = caught
   }
 
-  private get store () { return this.ctx.store }
-  private get me (): string { return this.member.id }
-  private now (): number { return (this.cfg.now ?? Date.now)() }
+  private get store() {
+    return this.ctx.store
+  }
+  private get me(): string {
+    return this.member.id
+  }
+  private now(): number {
+    return (this.cfg.now ?? Date.now)()
+  }
 
   // ---- joins ----
 
@@ -117,11 +190,13 @@ export class BankDuties {
    * the old bank (mayOpen): a join proof can be replayed to a member that
    * entered bank(peer) after the account was used, and must not mint there.
    */
-  async join (proof: unknown): Promise<{ account: string, balance: number, opened: boolean }> {
+  async join(proof: unknown): Promise<{ account: string; balance: number; opened: boolean }> {
     const peer = openJoin(this.ctx.verifier, proof).body.peer
     return await this.withFreshView([peer], async ([bank]) => {
       if (!this.member.isSynced(peer)) await this.mayOpen(peer, bank)
-      return await this.store.apply(() => this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank, !this.member.isSynced(peer)))
+      return await this.store.apply(() =>
+        this.member.openAccount(proof, this.cfg.initialKarma, this.cfg.powBits, bank, !this.member.isSynced(peer))
+      )
     })
   }
 
@@ -134,18 +209,23 @@ export class BankDuties {
    * answering a join that reached its members at the same moment); otherwise
    * it is refused for now (the joiner retries, a hand-over settles the row).
    */
-  private async mayOpen (peer: string, bank: readonly string[]): Promise<void> {
+  private async mayOpen(peer: string, bank: readonly string[]): Promise<void> {
     const old = oldBankOf(peer, await this.view.candidates(peer), this.me, this.cfg.k)
     let absent = 0
-    const answers = await Promise.all(old.map(async m => {
-      try {
-        const r = await this.peers.call<{ state: unknown, more?: unknown }>(m, 'state', { account: peer }, KIND.churn)
-        return pagesSignedBy(this.ctx.verifier, m, peer, this.me, [r.state, ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])])
-      } catch (err) {
-        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
-        return []
-      }
-    }))
+    const answers = await Promise.all(
+      old.map(async m => {
+        try {
+          const r = await this.peers.call<{ state: unknown; more?: unknown }>(m, 'state', { account: peer }, KIND.churn)
+          return pagesSignedBy(this.ctx.verifier, m, peer, this.me, [
+            r.state,
+            ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])
+          ])
+        } catch (err) {
+          if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
+          return []
+        }
+      })
+    )
     try {
       await this.store.apply(() => this.member.adoptState(peer, answers.flat(), old, bank))
       return
@@ -153,9 +233,21 @@ export class BankDuties {
       if (!(err instanceof P2payError && err.code === ErrorCode.NOT_FOUND)) throw err
     }
     const epoch = this.member.epoch().epoch
-    const justOpened = answers.filter(pages => pages.length === 1 && isJustOpened(openState(this.ctx.verifier, pages[0], { account: peer, to: this.me }).body, this.cfg.initialKarma, epoch)).length
+    const justOpened = answers.filter(
+      pages =>
+        pages.length === 1 &&
+        isJustOpened(
+          openState(this.ctx.verifier, pages[0], { account: peer, to: this.me }).body,
+          this.cfg.initialKarma,
+          epoch
+        )
+    ).length
     if (absent + justOpened < this.needed) {
-      fail(ErrorCode.NO_MAJORITY, `the old bank of ${peer} neither agrees on its state nor says the account is new: not opened here for now`, { absent, justOpened, needed: this.needed })
+      fail(
+        ErrorCode.NO_MAJORITY,
+        `the old bank of ${peer} neither agrees on its state nor says the account is new: not opened here for now`,
+        { absent, justOpened, needed: this.needed }
+      )
     }
   }
 
@@ -164,7 +256,7 @@ export class BankDuties {
    * outside one (WRONG_BROKER), the cached sets may be stale: once more with
    * fresh DHT queries.
    */
-  private async withFreshView<T> (accounts: string[], fn: (banks: string[][]) => Promise<T>): Promise<T> {
+  private async withFreshView<T>(accounts: string[], fn: (banks: string[][]) => Promise<T>): Promise<T> {
     try {
       return await fn(await Promise.all(accounts.map(async a => await this.view.bank(a))))
     } catch (err) {
@@ -175,18 +267,31 @@ export class BankDuties {
 
   // ---- bank(A): debit, then notices to bank(B) ----
 
-  async debit (request: unknown): Promise<{ requestHash: string, receipt: string }> {
+  async debit(request: unknown): Promise<{ requestHash: string; receipt: string }> {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
     const req = openTransfer(this.ctx.verifier, request)
     await this.awaitTurn(req.body.from, req.body.nonce, req.body.ts)
-    const { r, bankB } = await this.resyncOnGap(req.body.from, async () => await this.withFreshView([req.body.from, req.body.to], async ([bankA, bankB]) => ({
-      bankB,
-      r: await this.store.apply(() => {
-        const r = this.member.debit(request, bankA)
-        if (!r.duplicate) this.outbox.set(r.requestHash, { from: req.body.from, to: req.body.to, requestHash: r.requestHash, notice: r.notice, request: req.b64, delivered: [], at: this.now() })
-        return r
-      })
-    })))
+    const { r, bankB } = await this.resyncOnGap(
+      req.body.from,
+      async () =>
+        await this.withFreshView([req.body.from, req.body.to], async ([bankA, bankB]) => ({
+          bankB,
+          r: await this.store.apply(() => {
+            const r = this.member.debit(request, bankA)
+            if (!r.duplicate)
+              this.outbox.set(r.requestHash, {
+                from: req.body.from,
+                to: req.body.to,
+                requestHash: r.requestHash,
+                notice: r.notice,
+                request: req.b64,
+                delivered: [],
+                at: this.now()
+              })
+            return r
+          })
+        }))
+    )
     // notices go out one-way, in the background: the payer waits on bank(B) itself, not on this member; the outbox row
     // stays until bank(B) says it credited the request or took the notice (tick)
     void this.pushNotices(bankB, r.notice, req)
@@ -205,7 +310,7 @@ export class BankDuties {
    * gap: a debit no majority made, which splits the bank until another
    * request with its nonce arrives.
    */
-  private async awaitTurn (account: string, nonce: number, signedAt: number): Promise<void> {
+  private async awaitTurn(account: string, nonce: number, signedAt: number): Promise<void> {
     if (this.gapWaiters >= MAX_GAP_WAITERS) return
     this.gapWaiters++
     try {
@@ -228,56 +333,86 @@ export class BankDuties {
    * takes the account's state from the bank's majority again, at most every
    * RESYNC_MS per account, and refuses this time (the payer retries).
    */
-  private async resyncOnGap<T> (account: string, fn: () => Promise<T>): Promise<T> {
+  private async resyncOnGap<T>(account: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
       const last = this.resynced.get(account) ?? 0
-      const behind = err instanceof P2payError && err.code === ErrorCode.STALE_SEQ && err.details?.expected !== undefined
+      const behind =
+        err instanceof P2payError && err.code === ErrorCode.STALE_SEQ && err.details?.expected !== undefined
       // two requests with one nonce: this member may hold one a majority of the bank refused (a split bank)
       const split = err instanceof P2payError && err.code === ErrorCode.FRAUD
       if ((behind || split) && Date.now() - last > RESYNC_MS) {
         this.resynced.set(account, Date.now())
-        void this.takeOver(account, true).catch(e => this.ctx.log.info('resync failed', { account, err: asError(e).message }))
+        void this.takeOver(account, true).catch(e =>
+          this.ctx.log.info('resync failed', { account, err: asError(e).message })
+        )
       }
       throw err
     }
   }
 
-  /** A debit's notice to every member of bank(B), one-way (half of a transfer's messages would otherwise be their answers). */
-  private async pushNotices (bankB: readonly string[], notice: string, request: Signed<TransferBody>): Promise<void> {
+  /**
+   * A debit's notice to every member of bank(B), one-way (half of a transfer's messages would otherwise be their
+   * answers).
+   */
+  private async pushNotices(bankB: readonly string[], notice: string, request: Signed<TransferBody>): Promise<void> {
     const conflict = this.byzantine.has('conflict') ? conflictingNotice(this.ctx.signer, request) : undefined
-    await Promise.all(bankB.map(async (m, i) => {
-      try { await this.peers.send(m, 'notice', { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice }, KIND.transfer) } catch {}
-    }))
+    await Promise.all(
+      bankB.map(async (m, i) => {
+        try {
+          await this.peers.send(
+            m,
+            'notice',
+            { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice },
+            KIND.transfer
+          )
+        } catch {}
+      })
+    )
   }
 
   /** Sends a debit's notice, with answers, to the members of bank(B) that have not taken it. */
-  private async sendNotices (requestHash: string, bankB: readonly string[], notice: string): Promise<void> {
+  private async sendNotices(requestHash: string, bankB: readonly string[], notice: string): Promise<void> {
     const row = this.outbox.get(requestHash)
     const targets = bankB.filter(m => row == null || !row.delivered.includes(m))
-    const conflict = this.byzantine.has('conflict') ? conflictingNotice(this.ctx.signer, openTransfer(this.ctx.verifier, row?.request ?? openNotice(this.ctx.verifier, notice).notice.body.request)) : undefined
+    const conflict = this.byzantine.has('conflict')
+      ? conflictingNotice(
+          this.ctx.signer,
+          openTransfer(this.ctx.verifier, row?.request ?? openNotice(this.ctx.verifier, notice).notice.body.request)
+        )
+      : undefined
     const done: string[] = []
-    await Promise.all(targets.map(async (m, i) => {
-      try {
-        const out = await this.peers.call<{ status?: string, reason?: string }>(m, 'notice', { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice }, KIND.transfer)
-        // a member that does not count this node in bank(A) yet (its view is behind) is asked again later
-        if (!(out?.status === 'ignored' && out.reason === 'non-member')) done.push(m)
-      } catch (err) {
-        if (err instanceof P2payError && FINAL_FOR_TARGET.has(err.code)) done.push(m)
-      }
-    }))
+    await Promise.all(
+      targets.map(async (m, i) => {
+        try {
+          const out = await this.peers.call<{ status?: string; reason?: string }>(
+            m,
+            'notice',
+            { notice: conflict !== undefined && i % 2 === 0 ? conflict : notice },
+            KIND.transfer
+          )
+          // a member that does not count this node in bank(A) yet (its view is behind) is asked again later
+          if (!(out?.status === 'ignored' && out.reason === 'non-member')) done.push(m)
+        } catch (err) {
+          if (err instanceof P2payError && FINAL_FOR_TARGET.has(err.code)) done.push(m)
+        }
+      })
+    )
     if (done.length === 0 && targets.length > 0) return
     const cur = this.outbox.get(requestHash)
     if (cur == null) return
     const delivered = [...new Set([...cur.delivered, ...done])].sort()
     const complete = bankB.every(m => delivered.includes(m))
-    await this.store.apply(() => { if (complete) this.outbox.delete(requestHash); else this.outbox.set(requestHash, { ...cur, delivered }) })
+    await this.store.apply(() => {
+      if (complete) this.outbox.delete(requestHash)
+      else this.outbox.set(requestHash, { ...cur, delivered })
+    })
   }
 
   // ---- bank(B): credits ----
 
-  async notice (notice: unknown): Promise<unknown> {
+  async notice(notice: unknown): Promise<unknown> {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
     const late = this.member.lateNotice(notice)
     if (late !== undefined) return late
@@ -288,14 +423,26 @@ export class BankDuties {
     let [bankA, bankB] = await Promise.all([this.view.bank(body.from), this.view.bank(body.to)])
     if (!bankB.includes(this.me) || !bankA.includes(n.signer)) {
       // a stale cached view would refuse or ignore an honest notice: look again before deciding
-      [bankA, bankB] = await Promise.all([this.view.bank(body.from, true), this.view.bank(body.to, true)])
+      ;[bankA, bankB] = await Promise.all([this.view.bank(body.from, true), this.view.bank(body.to, true)])
     }
     const out = await this.store.apply(() => {
       const out = this.member.receiveNotice(notice, bankA, bankB)
       // evidence only from members of bank(A) about a payee this node banks for (one row per member and reason):
       // anyone can send a node notices, the table must not grow with them
-      if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged') && bankB.includes(this.me) && bankA.includes(n.signer)) {
-        this.recordCaught({ member: n.signer, reason: `${out.reason} debit notice`, account: body.from, requestHash: out.requestHash, evidence: n.b64, at: this.now() })
+      if (
+        out.status === 'ignored' &&
+        (out.reason === 'mismatch' || out.reason === 'forged') &&
+        bankB.includes(this.me) &&
+        bankA.includes(n.signer)
+      ) {
+        this.recordCaught({
+          member: n.signer,
+          reason: `${out.reason} debit notice`,
+          account: body.from,
+          requestHash: out.requestHash,
+          evidence: n.b64,
+          at: this.now()
+        })
       }
       if (out.status === 'credited' && this.byzantine.has('double-credit')) {
         const a = this.member.t.accounts.get(body.to)!
@@ -305,19 +452,26 @@ export class BankDuties {
     })
     if (out.status === 'credited' || out.status === 'already-credited') this.wake(out.requestHash, out.receipt)
     // the payer learns of the credit without asking (one-way); it long-polls only members it did not hear from
-    if (out.status === 'credited') void this.peers.send(body.from, 'creditReceipt', { receipt: out.receipt }, KIND.transfer).catch(() => {})
-    // a credit to a row that is not synced (new here, or kept from an earlier stay in the bank): adopt the old bank's state, the credit stays on top
+    if (out.status === 'credited')
+      void this.peers.send(body.from, 'creditReceipt', { receipt: out.receipt }, KIND.transfer).catch(() => {})
+    // a credit to a row that is not synced (new here, or kept from an earlier stay in the bank): adopt the old bank's
+    // state, the credit stays on top
     if (out.status !== 'ignored' && !this.member.isSynced(body.to)) this.resync(body.to)
     if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged')) {
-      this.ctx.log.warn('bank member signed a false notice', { member: n.signer, reason: out.reason, requestHash: out.requestHash })
+      this.ctx.log.warn('bank member signed a false notice', {
+        member: n.signer,
+        reason: out.reason,
+        requestHash: out.requestHash
+      })
     }
     return out
   }
 
   /** Which of these requests this member credited: a sender's outbox sends their notices here no more. */
-  credited (hashes: unknown): { credited: string[] } {
+  credited(hashes: unknown): { credited: string[] } {
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
-    if (!Array.isArray(hashes) || hashes.length > MAX_ASKED) fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_ASKED}`)
+    if (!Array.isArray(hashes) || hashes.length > MAX_ASKED)
+      fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_ASKED}`)
     return { credited: hashes.filter((h): h is string => isHash(h) && this.member.receiptFor(h) !== undefined) }
   }
 
@@ -327,40 +481,49 @@ export class BankDuties {
    * a credited request needs no notice there (a majority's notices did it).
    * One batch records the answers and drops the rows every member is done with.
    */
-  private async markCredited (rows: readonly OutboxRow[]): Promise<void> {
+  private async markCredited(rows: readonly OutboxRow[]): Promise<void> {
     const byMember = new Map<string, string[]>()
     const banks = new Map<string, string[]>()
     for (const row of rows) {
       let bankB: string[]
-      try { bankB = await this.view.bank(row.to) } catch { continue }
+      try {
+        bankB = await this.view.bank(row.to)
+      } catch {
+        continue
+      }
       banks.set(row.requestHash, bankB)
       for (const m of bankB) {
         if (row.delivered.includes(m)) continue
         const list = byMember.get(m)
-        if (list == null) byMember.set(m, [row.requestHash]); else if (list.length < MAX_ASKED) list.push(row.requestHash)
+        if (list == null) byMember.set(m, [row.requestHash])
+        else if (list.length < MAX_ASKED) list.push(row.requestHash)
       }
     }
     const by = new Map<string, string[]>()
-    await Promise.all([...byMember].map(async ([m, hashes]) => {
-      const asked = new Set(hashes)
-      try {
-        const r = await this.peers.call<{ credited?: unknown }>(m, 'credited', { hashes }, KIND.transfer)
-        if (Array.isArray(r?.credited)) for (const h of r.credited) if (asked.has(h)) by.set(h, [...(by.get(h) ?? []), m])
-      } catch {}
-    }))
+    await Promise.all(
+      [...byMember].map(async ([m, hashes]) => {
+        const asked = new Set(hashes)
+        try {
+          const r = await this.peers.call<{ credited?: unknown }>(m, 'credited', { hashes }, KIND.transfer)
+          if (Array.isArray(r?.credited))
+            for (const h of r.credited) if (asked.has(h)) by.set(h, [...(by.get(h) ?? []), m])
+        } catch {}
+      })
+    )
     if (by.size === 0) return
     await this.store.apply(() => {
       for (const [h, members] of by) {
         const cur = this.outbox.get(h)
         if (cur == null) continue
         const delivered = [...new Set([...cur.delivered, ...members])].sort()
-        if (banks.get(h)!.every(m => delivered.includes(m))) this.outbox.delete(h); else this.outbox.set(h, { ...cur, delivered })
+        if (banks.get(h)!.every(m => delivered.includes(m))) this.outbox.delete(h)
+        else this.outbox.set(h, { ...cur, delivered })
       }
     })
   }
 
   /** A payer's long-poll: the credit receipt for a request once this member credited it, or TIMEOUT. */
-  async awaitCredit (requestHash: unknown, waitMs: number): Promise<{ receipt: string }> {
+  async awaitCredit(requestHash: unknown, waitMs: number): Promise<{ receipt: string }> {
     if (!isHash(requestHash)) fail(ErrorCode.BAD_REQUEST, 'requestHash must be a sha256 hex')
     if (this.byzantine.has('drop')) fail(ErrorCode.TIMEOUT, 'dropped')
     const now = this.creditReceipt(requestHash)
@@ -368,22 +531,29 @@ export class BankDuties {
     if (this.waiters.size >= MAX_WAITERS) fail(ErrorCode.TIMEOUT, 'too many waiting payers')
     return await new Promise((resolve, reject) => {
       const list = this.waiters.get(requestHash) ?? []
-      const done = (receipt: string): void => { clearTimeout(t); resolve({ receipt }) }
-      const t = setTimeout(() => {
-        const l = this.waiters.get(requestHash)?.filter(f => f !== done) ?? []
-        if (l.length === 0) this.waiters.delete(requestHash); else this.waiters.set(requestHash, l)
-        reject(new P2payError(ErrorCode.TIMEOUT, 'not credited here yet'))
-      }, Math.max(1, Math.min(waitMs, this.cfg.callTimeoutMs)))
+      const done = (receipt: string): void => {
+        clearTimeout(t)
+        resolve({ receipt })
+      }
+      const t = setTimeout(
+        () => {
+          const l = this.waiters.get(requestHash)?.filter(f => f !== done) ?? []
+          if (l.length === 0) this.waiters.delete(requestHash)
+          else this.waiters.set(requestHash, l)
+          reject(new P2payError(ErrorCode.TIMEOUT, 'not credited here yet'))
+        },
+        Math.max(1, Math.min(waitMs, this.cfg.callTimeoutMs))
+      )
       list.push(done)
       this.waiters.set(requestHash, list)
     })
   }
 
-  private creditReceipt (requestHash: string): string | undefined {
+  private creditReceipt(requestHash: string): string | undefined {
     return this.member.receiptFor(requestHash)
   }
 
-  private wake (requestHash: string, receipt: string): void {
+  private wake(requestHash: string, receipt: string): void {
     const list = this.waiters.get(requestHash)
     if (list == null) return
     this.waiters.delete(requestHash)
@@ -392,14 +562,23 @@ export class BankDuties {
 
   // ---- reads ----
 
-  async balance (accountArg: unknown, challengeArg: unknown, asker: string): Promise<{ answer: string }> {
+  async balance(accountArg: unknown, challengeArg: unknown, asker: string): Promise<{ answer: string }> {
     const account = checkPeerId(accountArg, 'account')
     const challenge = checkChallenge(challengeArg)
     await this.store.barrier() // never answer with a change that is not on disk yet
     if (this.byzantine.has('lie-balance')) {
       const row = this.member.account(account)
       if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
-      return { answer: makeBalance(this.ctx.signer, { account, balance: row.balance + LIE_OFFSET, nonce: row.nonce, epoch: this.member.epoch().epoch, asker, challenge }).b64 }
+      return {
+        answer: makeBalance(this.ctx.signer, {
+          account,
+          balance: row.balance + LIE_OFFSET,
+          nonce: row.nonce,
+          epoch: this.member.epoch().epoch,
+          asker,
+          challenge
+        }).b64
+      }
     }
     return { answer: this.member.balanceOf(account, asker, challenge) }
   }
@@ -407,7 +586,7 @@ export class BankDuties {
   // ---- churn ----
 
   /** `state` is the first page; `more` the further pages of credited hashes, if any. */
-  async exportState (accountArg: unknown, to: string): Promise<{ state: string, more?: string[] }> {
+  async exportState(accountArg: unknown, to: string): Promise<{ state: string; more?: string[] }> {
     const account = checkPeerId(accountArg, 'account')
     await this.store.barrier()
     if (this.byzantine.has('forge-state')) {
@@ -421,11 +600,13 @@ export class BankDuties {
   }
 
   /** takeOver(account, true) in the background, at most every RESYNC_MS per account. */
-  private resync (account: string): void {
+  private resync(account: string): void {
     const last = this.resynced.get(account) ?? 0
     if (Date.now() - last <= RESYNC_MS) return
     this.resynced.set(account, Date.now())
-    void this.takeOver(account, true).catch(e => this.ctx.log.info('resync failed', { account, err: asError(e).message }))
+    void this.takeOver(account, true).catch(e =>
+      this.ctx.log.info('resync failed', { account, err: asError(e).message })
+    )
   }
 
   /**
@@ -435,19 +616,23 @@ export class BankDuties {
    * HINT_MS unless the last one did not complete, at most MAX_HINTS per
    * HINT_MS in all; the rest are dropped (the sender hints again).
    */
-  handoff (accountArg: unknown): { account: string, holds: boolean } {
+  handoff(accountArg: unknown): { account: string; holds: boolean } {
     const account = checkPeerId(accountArg, 'account')
     const holds = this.member.isSynced(account)
     if (!holds && this.adopting.size < MAX_ADOPTING && this.hintAllowed(account)) {
       void this.takeOver(account)
-        .catch(err => { this.ctx.log.info('hand-over not done yet', { account, err: asError(err).message }) })
+        .catch(err => {
+          this.ctx.log.info('hand-over not done yet', { account, err: asError(err).message })
+        })
         // not done: the next hint for this account may trigger it again at once (the overall bound still holds)
-        .finally(() => { if (!this.member.isSynced(account)) this.hinted.delete(account) })
+        .finally(() => {
+          if (!this.member.isSynced(account)) this.hinted.delete(account)
+        })
     }
     return { account, holds }
   }
 
-  private hintAllowed (account: string): boolean {
+  private hintAllowed(account: string): boolean {
     const now = Date.now()
     if (now - this.hintWindow.start > HINT_MS) this.hintWindow = { start: now, count: 0 }
     for (const [a, at] of this.hinted) if (now - at > HINT_MS) this.hinted.delete(a)
@@ -465,16 +650,27 @@ export class BankDuties {
    * signed by another peer than the one asked, is simply not a vote. Adopts
    * what a strict majority of that old bank signed.
    */
-  async takeOver (account: string, resync = false): Promise<{ account: string, balance: number, nonce: number, voters: string[] } | undefined> {
+  async takeOver(
+    account: string,
+    resync = false
+  ): Promise<{ account: string; balance: number; nonce: number; voters: string[] } | undefined> {
     if (this.adopting.has(account) || (!resync && this.member.isSynced(account))) return undefined
     this.adopting.add(account)
     try {
       const q = await this.askOldBank(account)
       if (q === undefined) return undefined
-      const r = await this.store.apply(() => !resync && this.member.isSynced(account)
-        ? undefined
-        : this.member.adoptState(account, q.answers, q.old, q.bankNow))
-      if (r !== undefined) this.ctx.log.info(resync ? 'resynchronised an account' : 'took over an account', { account, balance: r.balance, nonce: r.nonce, from: r.voters })
+      const r = await this.store.apply(() =>
+        !resync && this.member.isSynced(account)
+          ? undefined
+          : this.member.adoptState(account, q.answers, q.old, q.bankNow)
+      )
+      if (r !== undefined)
+        this.ctx.log.info(resync ? 'resynchronised an account' : 'took over an account', {
+          account,
+          balance: r.balance,
+          nonce: r.nonce,
+          from: r.voters
+        })
       return r
     } finally {
       this.adopting.delete(account)
@@ -487,29 +683,36 @@ export class BankDuties {
    * answered that they have no such account. Undefined if this node is not in
    * bank(account) as it computes it now.
    */
-  private async askOldBank (account: string): Promise<{ old: string[], answers: string[], absent: number, bankNow: string[] } | undefined> {
+  private async askOldBank(
+    account: string
+  ): Promise<{ old: string[]; answers: string[]; absent: number; bankNow: string[] } | undefined> {
     const bankNow = await this.view.bank(account, true)
     if (!bankNow.includes(this.me)) return undefined
     const near = (await this.view.karmaPeersNear(bankKeyBytes(account))).filter(p => p !== this.me && p !== account)
     if (near.length < this.cfg.k) fail(ErrorCode.NOT_FOUND, `only ${near.length} peers near ${account}`)
     const old = oldBankOf(account, near, this.me, this.cfg.k)
     let absent = 0
-    const answers = await Promise.all(old.map(async m => {
-      try {
-        const r = await this.peers.call<{ state: unknown, more?: unknown }>(m, 'state', { account }, KIND.churn)
-        return pagesSignedBy(this.ctx.verifier, m, account, this.me, [r.state, ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])])
-      } catch (err) {
-        if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
-        return []
-      }
-    }))
+    const answers = await Promise.all(
+      old.map(async m => {
+        try {
+          const r = await this.peers.call<{ state: unknown; more?: unknown }>(m, 'state', { account }, KIND.churn)
+          return pagesSignedBy(this.ctx.verifier, m, account, this.me, [
+            r.state,
+            ...(Array.isArray(r.more) ? r.more.slice(0, MAX_STATE_PAGES - 1) : [])
+          ])
+        } catch (err) {
+          if (err instanceof P2payError && err.code === ErrorCode.NOT_FOUND) absent++
+          return []
+        }
+      })
+    )
     return { old, answers: answers.flat(), absent, bankNow }
   }
 
   // ---- housekeeping (timer) ----
 
   /** Resends outstanding notices, hints new bank members, forgets old records. */
-  async tick (): Promise<void> {
+  async tick(): Promise<void> {
     const now = this.now()
     // now and then every member is hinted again: a hint can be lost or dropped
     if (++this.ticks % REHINT_TICKS === 0) this.lastBank.clear()
@@ -520,22 +723,41 @@ export class BankDuties {
       // unless its request is older than the epoch before this one (then every member refuses it), or a majority
       // took it and the rest did not for OUTBOX_HORIZON_MS (a member that refuses for good cannot pin it)
       let epoch = 0
-      try { epoch = openTransfer(this.ctx.verifier, row.request).body.epoch } catch {}
-      if (epoch < this.member.epoch().epoch - 1 || (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= this.needed)) { await this.store.apply(() => this.outbox.delete(row.requestHash)); continue }
+      try {
+        epoch = openTransfer(this.ctx.verifier, row.request).body.epoch
+      } catch {}
+      if (
+        epoch < this.member.epoch().epoch - 1 ||
+        (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= this.needed)
+      ) {
+        await this.store.apply(() => this.outbox.delete(row.requestHash))
+        continue
+      }
       if (row.at > now - grace) continue // its one-way notices may still be on their way
-      try { await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice) } catch {}
+      try {
+        await this.sendNotices(row.requestHash, await this.view.bank(row.to), row.notice)
+      } catch {}
     }
     for (const account of [...this.member.t.accounts.map.keys()]) {
       let bank: string[]
-      try { bank = await this.view.bank(account) } catch { continue }
+      try {
+        bank = await this.view.bank(account)
+      } catch {
+        continue
+      }
       if (!bank.includes(this.me) && this.member.isSynced(account)) {
         // left the bank (as a fresh look confirms): the row goes stale, and is adopted afresh if this node enters again
-        try { if (!(await this.view.bank(account, true)).includes(this.me)) await this.store.apply(() => this.member.markUnsynced(account)) } catch {}
+        try {
+          if (!(await this.view.bank(account, true)).includes(this.me))
+            await this.store.apply(() => this.member.markUnsynced(account))
+        } catch {}
       }
       const before = this.lastBank.get(account) ?? []
       for (const m of bank) {
         if (m === this.me || before.includes(m)) continue
-        try { await this.peers.call(m, 'handoff', { account }, KIND.churn) } catch {}
+        try {
+          await this.peers.call(m, 'handoff', { account }, KIND.churn)
+        } catch {}
       }
       this.lastBank.set(account, bank)
     }
@@ -547,12 +769,14 @@ export class BankDuties {
   }
 
   /** Byzantine mode replay-notices (test swarms only): every request this member debited, replayed to both banks. */
-  private async replayNotices (): Promise<void> {
+  private async replayNotices(): Promise<void> {
     for (const d of [...this.member.t.pending.values()]) {
       try {
         const [bankA, bankB] = await Promise.all([this.view.bank(d.from), this.view.bank(d.to)])
         await Promise.allSettled([
-          ...bankA.filter(m => m !== this.me).map(async m => await this.peers.call(m, 'debit', { request: d.request }, KIND.transfer)),
+          ...bankA
+            .filter(m => m !== this.me)
+            .map(async m => await this.peers.call(m, 'debit', { request: d.request }, KIND.transfer)),
           ...bankB.map(async m => await this.peers.call(m, 'notice', { notice: d.notice }, KIND.transfer))
         ])
       } catch {}
@@ -560,15 +784,21 @@ export class BankDuties {
   }
 
   /** Members this node caught signing something false, with the signed evidence. */
-  caughtList (): CaughtRow[] { return [...this.caught.values()].sort((a, b) => a.at - b.at) }
+  caughtList(): CaughtRow[] {
+    return [...this.caught.values()].sort((a, b) => a.at - b.at)
+  }
 
-  /** One row per member and reason (the latest evidence), at most MAX_CAUGHT rows, none older than RECORD_HORIZON_MS (tick). */
-  recordCaught (row: CaughtRow): void {
+  /**
+   * One row per member and reason (the latest evidence), at most MAX_CAUGHT rows, none older than RECORD_HORIZON_MS
+   * (tick).
+   */
+  recordCaught(row: CaughtRow): void {
     const key = `${row.member}|${row.reason}`
     if (!this.caught.has(key) && this.caught.size >= MAX_CAUGHT) return
     this.caught.set(key, row)
   }
 
-  get needed (): number { return majority(this.cfg.k) }
+  get needed(): number {
+    return majority(this.cfg.k)
+  }
 }
-

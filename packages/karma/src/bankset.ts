@@ -19,11 +19,15 @@ export const MAX_K = 64
 const kadIds = new Map<string, Uint8Array>()
 
 /** sha256 of the peer id's multihash bytes, as kad-dht's `convertPeerId`. */
-export function kadIdOfPeer (peerId: string): Uint8Array {
+export function kadIdOfPeer(peerId: string): Uint8Array {
   let id = kadIds.get(peerId)
   if (id === undefined) {
     let pid
-    try { pid = peerIdFromString(peerId) } catch { fail(ErrorCode.BAD_REQUEST, `not a peer id: ${String(peerId).slice(0, 80)}`) }
+    try {
+      pid = peerIdFromString(peerId)
+    } catch {
+      fail(ErrorCode.BAD_REQUEST, `not a peer id: ${String(peerId).slice(0, 80)}`)
+    }
     id = sha256(pid.toMultihash().bytes)
     if (kadIds.size > 16384) kadIds.clear()
     kadIds.set(peerId, id)
@@ -41,14 +45,14 @@ export const bankKeyBytes = (account: string): Uint8Array => utf8('karma|' + acc
 export const bankKey = (account: string): Uint8Array => kadIdOfKey(bankKeyBytes(account))
 
 /** XOR distance of two 32-byte kad ids. */
-export function xorDistance (a: Uint8Array, b: Uint8Array): Uint8Array {
+export function xorDistance(a: Uint8Array, b: Uint8Array): Uint8Array {
   const d = new Uint8Array(32)
   for (let i = 0; i < 32; i++) d[i] = a[i] ^ b[i]
   return d
 }
 
 /** < 0 when `a` is closer to `target` than `b`, > 0 when farther, 0 when equal. */
-export function xorCompare (target: Uint8Array, a: Uint8Array, b: Uint8Array): number {
+export function xorCompare(target: Uint8Array, a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < 32; i++) {
     const d = (a[i] ^ target[i]) - (b[i] ^ target[i])
     if (d !== 0) return d
@@ -63,16 +67,20 @@ export function xorCompare (target: Uint8Array, a: Uint8Array, b: Uint8Array): n
  * Distinct peer ids have distinct kad ids, so there are no ties and the result
  * depends only on the candidate set, not its order.
  */
-export function bankSet (account: string, candidates: Iterable<string>, k: number): string[] {
+export function bankSet(account: string, candidates: Iterable<string>, k: number): string[] {
   checkPeerId(account, 'account')
-  return closestToKey(bankKeyBytes(account), [...candidates].filter(c => c !== account), k)
+  return closestToKey(
+    bankKeyBytes(account),
+    [...candidates].filter(c => c !== account),
+    k
+  )
 }
 
 /** The key whose closest peers coordinate epoch `epoch` (they sign its rescale factor). */
 export const epochKeyBytes = (epoch: number): Uint8Array => utf8('karma-epoch|' + epoch)
 
 /** The k candidates closest to sha256(keyBytes), with bankSet's rules (no account to leave out). */
-export function closestToKey (keyBytes: Uint8Array, candidates: Iterable<string>, k: number): string[] {
+export function closestToKey(keyBytes: Uint8Array, candidates: Iterable<string>, k: number): string[] {
   if (!Number.isSafeInteger(k) || k < 1 || k > MAX_K) fail(ErrorCode.BAD_REQUEST, `k must be 1..${MAX_K}`)
   const target = kadIdOfKey(keyBytes)
   const ids = new Set<string>()
@@ -85,6 +93,6 @@ export function closestToKey (keyBytes: Uint8Array, candidates: Iterable<string>
 }
 
 /** The set as every node must compute it: what its DHT query returned plus the node itself. */
-export function bankSetFromQuery (account: string, queried: Iterable<string>, self: string, k: number): string[] {
+export function bankSetFromQuery(account: string, queried: Iterable<string>, self: string, k: number): string[] {
   return bankSet(account, [...queried, self], k)
 }

@@ -6,7 +6,14 @@ import { ErrorCode, fail } from '@p2pay/core'
 import { TAG, KIND, noticeFor, seal, type Signed, type TransferBody } from './messages.ts'
 import type { Signer } from '@p2pay/core'
 
-export const BYZANTINE_MODES = ['lie-balance', 'double-credit', 'drop', 'conflict', 'replay-notices', 'forge-state'] as const
+export const BYZANTINE_MODES = [
+  'lie-balance',
+  'double-credit',
+  'drop',
+  'conflict',
+  'replay-notices',
+  'forge-state'
+] as const
 /**
  * lie-balance    signs balance answers 1000 above its books
  * double-credit  credits every transfer it credits a second time in its own books
@@ -20,9 +27,9 @@ export const BYZANTINE_MODES = ['lie-balance', 'double-credit', 'drop', 'conflic
  * forge-state    answers state exports (hand-over, resync) with a balance
  *                LIE_OFFSET above its books, signed
  */
-export type ByzantineMode = typeof BYZANTINE_MODES[number]
+export type ByzantineMode = (typeof BYZANTINE_MODES)[number]
 
-export function checkModes (modes: unknown): ByzantineMode[] {
+export function checkModes(modes: unknown): ByzantineMode[] {
   if (!Array.isArray(modes) || !modes.every(m => (BYZANTINE_MODES as readonly string[]).includes(m))) {
     fail(ErrorCode.BAD_REQUEST, `modes must be a list of ${BYZANTINE_MODES.join(', ')}`)
   }
@@ -32,7 +39,7 @@ export function checkModes (modes: unknown): ByzantineMode[] {
 export const LIE_OFFSET = 1000
 
 /** A notice that says something else than the request it carries: signed, so it is evidence against its signer. */
-export function conflictingNotice (signer: Signer, req: Signed<TransferBody>): string {
+export function conflictingNotice(signer: Signer, req: Signed<TransferBody>): string {
   const body = { ...noticeFor(signer.peerId, req), amount: req.body.amount * 10 }
   return seal(signer, TAG.notice, body, KIND.transfer).b64
 }

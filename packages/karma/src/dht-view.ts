@@ -28,7 +28,7 @@ export class DhtView {
   private readonly k: number
   private readonly cacheMs: number
   /** key -> Karma peers the DHT returned near it */
-  private readonly cache = new Map<string, { set: string[], at: number }>()
+  private readonly cache = new Map<string, { set: string[]; at: number }>()
   /** answers of queries that failed part way or found fewer than k peers */
   private readonly partial = new WeakSet<string[]>()
   private readonly inflight = new Map<string, Promise<string[]>>()
@@ -36,67 +36,92 @@ export class DhtView {
   private readonly speaks = new Set<string>()
   /** when a peer that did not list Karma was last asked again (identify) */
   private readonly asked = new Map<string, number>()
-  /** peers connected now (kept from connect/disconnect events: a PeerId's string form is recomputed on every toString) */
+  /**
+   * peers connected now (kept from connect/disconnect events: a PeerId's string form is recomputed on every toString)
+   */
   private readonly connected = new Set<string>()
   /** bumped whenever `connected` or `speaks` changes: computed sets are reused until then */
   private version = 0
-  private readonly sets = new Map<string, { near: string[], version: number, set: string[] }>()
-  /** DHT queries run, by why they ran: a cold or expired cache, a fresh look, a hand-over's old bank (for tests and metrics) */
+  private readonly sets = new Map<string, { near: string[]; version: number; set: string[] }>()
+  /**
+   * DHT queries run, by why they ran: a cold or expired cache, a fresh look, a hand-over's old bank (for tests and
+   * metrics)
+   */
   readonly queriesBy: Record<string, number> = {}
 
-  constructor (libp2p: Libp2p, k: number, cacheMs: number) {
+  constructor(libp2p: Libp2p, k: number, cacheMs: number) {
     this.libp2p = libp2p
     this.k = k
     this.cacheMs = cacheMs
     for (const p of libp2p.getPeers()) this.connected.add(p.toString())
-    libp2p.addEventListener('peer:connect', (evt) => { this.connected.add(evt.detail.toString()); this.version++ })
-    libp2p.addEventListener('peer:disconnect', (evt) => {
+    libp2p.addEventListener('peer:connect', evt => {
+      this.connected.add(evt.detail.toString())
+      this.version++
+    })
+    libp2p.addEventListener('peer:disconnect', evt => {
       const id = evt.detail.toString()
       this.connected.delete(id)
       this.version++
       this.forget(id)
     })
     // a Karma peer never seen before joins every set it belongs in through connectedKarma()
-    libp2p.addEventListener('peer:identify', (evt) => {
+    libp2p.addEventListener('peer:identify', evt => {
       if (evt.detail.protocols.includes(KARMA_PROTOCOL)) this.speaksNow(evt.detail.peerId.toString())
     })
     // an identify push (a peer that registered Karma after we met) updates the peer store without an identify event
-    libp2p.addEventListener('peer:update', (evt) => {
+    libp2p.addEventListener('peer:update', evt => {
       if (evt.detail.peer.protocols.includes(KARMA_PROTOCOL)) this.speaksNow(evt.detail.peer.id.toString())
     })
   }
 
-  get self (): string { return this.libp2p.peerId.toString() }
+  get self(): string {
+    return this.libp2p.peerId.toString()
+  }
 
   /** DHT queries run in all */
-  get queries (): number { return Object.values(this.queriesBy).reduce((a, b) => a + b, 0) }
+  get queries(): number {
+    return Object.values(this.queriesBy).reduce((a, b) => a + b, 0)
+  }
 
   /** bank(account) as this node computes it now. `fresh` skips the cache. */
-  async bank (account: string, fresh = false): Promise<string[]> {
+  async bank(account: string, fresh = false): Promise<string[]> {
     const near = await this.nearAccount(account, fresh)
     // every member computes bank(A) and bank(B) for every message: ranking the candidates again only when they changed
     const memo = this.sets.get(account)
     if (memo != null && memo.near === near && memo.version === this.version) return memo.set
-    const set = Object.freeze(bankSetFromQuery(account, [...near, ...this.connectedKarma()], this.self, this.k)) as string[]
+    const set = Object.freeze(
+      bankSetFromQuery(account, [...near, ...this.connectedKarma()], this.self, this.k)
+    ) as string[]
     if (this.sets.size >= 4096) this.sets.clear()
     this.sets.set(account, { near, version: this.version, set })
     return set
   }
 
-  /** Karma peers near bank(account)'s key as this node sees them now (cached answer plus connected peers), never this node. */
-  async candidates (account: string): Promise<string[]> {
-    const all = new Set([...await this.nearAccount(account, false), ...this.connectedKarma()])
+  /**
+   * Karma peers near bank(account)'s key as this node sees them now (cached answer plus connected peers), never this
+   * node.
+   */
+  async candidates(account: string): Promise<string[]> {
+    const all = new Set([...(await this.nearAccount(account, false)), ...this.connectedKarma()])
     all.delete(this.self)
     return [...all]
   }
 
-  private async nearAccount (account: string, fresh: boolean): Promise<string[]> {
-    return await this.cached('bank|' + account, fresh, async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank'))
+  private async nearAccount(account: string, fresh: boolean): Promise<string[]> {
+    return await this.cached(
+      'bank|' + account,
+      fresh,
+      async () => await this.karmaPeersNear(bankKeyBytes(account), fresh ? 'bank-fresh' : 'bank')
+    )
   }
 
   /** The k peers that coordinate epoch `epoch`. */
-  async coordinators (epoch: number, fresh = false): Promise<string[]> {
-    const near = await this.cached('epoch|' + epoch, fresh, async () => await this.karmaPeersNear(epochKeyBytes(epoch), 'epoch'))
+  async coordinators(epoch: number, fresh = false): Promise<string[]> {
+    const near = await this.cached(
+      'epoch|' + epoch,
+      fresh,
+      async () => await this.karmaPeersNear(epochKeyBytes(epoch), 'epoch')
+    )
     return closestToKey(epochKeyBytes(epoch), new Set([...near, ...this.connectedKarma(), this.self]), this.k)
   }
 
@@ -108,7 +133,7 @@ export class DhtView {
    * added peer is a live Karma peer, so the union can only bring the k nearest
    * closer to the true ones. Never this node (getClosestPeers leaves it out).
    */
-  async karmaPeersNear (key: Uint8Array, why = 'near'): Promise<string[]> {
+  async karmaPeersNear(key: Uint8Array, why = 'near'): Promise<string[]> {
     const dht = (this.libp2p.services as { dht?: KadDHT }).dht
     if (dht == null) fail(ErrorCode.UNREACHABLE, 'this node runs no DHT: bank-sets cannot be computed')
     const found: PeerId[] = []
@@ -124,7 +149,11 @@ export class DhtView {
     const ok = await Promise.all(found.map(async p => await this.speaksKarma(p)))
     const near = new Set([...found.filter((_, i) => ok[i]).map(p => p.toString()), ...this.connectedKarma()])
     near.delete(this.self)
-    if (near.size === 0) throw new P2payError(ErrorCode.UNREACHABLE, `DHT query failed: ${failure === undefined ? 'no Karma peer found' : asError(failure).message}`)
+    if (near.size === 0)
+      throw new P2payError(
+        ErrorCode.UNREACHABLE,
+        `DHT query failed: ${failure === undefined ? 'no Karma peer found' : asError(failure).message}`
+      )
     const answer = [...near]
     // a query that failed part way, or found fewer than k others, is kept for a second only
     if (failure !== undefined || answer.length < this.k) this.partial.add(answer)
@@ -132,41 +161,50 @@ export class DhtView {
   }
 
   /** Peers connected now that are known to speak Karma. */
-  private connectedKarma (): string[] {
+  private connectedKarma(): string[] {
     return [...this.connected].filter(id => this.speaks.has(id))
   }
 
-  private speaksNow (id: string): void {
+  private speaksNow(id: string): void {
     if (this.speaks.has(id)) return
     this.speaks.add(id)
     this.version++
   }
 
-  private async cached (key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {
+  private async cached(key: string, fresh: boolean, compute: () => Promise<string[]>): Promise<string[]> {
     const hit = this.cache.get(key)
     // "fresh" still reuses an answer under a second old: a burst of callers (or of junk messages) costs one query
     const maxAge = fresh || (hit != null && this.partial.has(hit.set)) ? Math.min(FRESH_MS, this.cacheMs) : this.cacheMs
     if (hit != null && Date.now() - hit.at < maxAge) return hit.set
     let p = this.inflight.get(key)
     if (p == null) {
-      p = compute().then(set => { this.cache.set(key, { set, at: Date.now() }); return set }).finally(() => this.inflight.delete(key))
+      p = compute()
+        .then(set => {
+          this.cache.set(key, { set, at: Date.now() })
+          return set
+        })
+        .finally(() => this.inflight.delete(key))
       this.inflight.set(key, p)
     }
     return await p
   }
 
   /** Drops cached sets that contain `peer` (it went away, or must be looked at again). */
-  forget (peer: string): void {
+  forget(peer: string): void {
     for (const [k, v] of this.cache) if (v.set.includes(peer)) this.cache.delete(k)
   }
 
-  clear (): void { this.cache.clear() }
+  clear(): void {
+    this.cache.clear()
+  }
 
-  private async speaksKarma (peer: PeerId): Promise<boolean> {
+  private async speaksKarma(peer: PeerId): Promise<boolean> {
     const id = peer.toString()
     if (this.speaks.has(id)) return true
     let protocols: string[] = []
-    try { protocols = (await this.libp2p.peerStore.get(peer)).protocols } catch {}
+    try {
+      protocols = (await this.libp2p.peerStore.get(peer)).protocols
+    } catch {}
     const askedAt = this.asked.get(id) ?? 0
     if (protocols.length === 0 || (!protocols.includes(KARMA_PROTOCOL) && Date.now() - askedAt > REIDENTIFY_MS)) {
       // identify has not finished yet for this peer, or it was identified before it registered Karma: ask it now
@@ -174,7 +212,7 @@ export class DhtView {
       if (this.asked.size > 4096) this.asked.clear()
       try {
         const signal = AbortSignal.timeout(IDENTIFY_TIMEOUT_MS)
-        const conn = this.libp2p.getConnections(peer)[0] ?? await this.libp2p.dial(peer, { signal })
+        const conn = this.libp2p.getConnections(peer)[0] ?? (await this.libp2p.dial(peer, { signal }))
         const identify = (this.libp2p.services as { identify?: Identify }).identify
         if (identify != null) protocols = (await identify.identify(conn, { signal })).protocols
       } catch {

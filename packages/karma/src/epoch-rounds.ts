@@ -20,7 +20,16 @@ import type { DhtView } from './dht-view.ts'
 import { estimateFromReports, rescaleFactor, type Factor } from './epoch.ts'
 import { majorityValue } from './majority.ts'
 import type { Member } from './member.ts'
-import { KIND, makeFactor, makeHeartbeat, openFactor, openReport, isUint, type ReportBody, type Signed } from './messages.ts'
+import {
+  KIND,
+  makeFactor,
+  makeHeartbeat,
+  openFactor,
+  openReport,
+  isUint,
+  type ReportBody,
+  type Signed
+} from './messages.ts'
 import type { Peers } from './peers.ts'
 import type { KarmaConfig } from './protocols.ts'
 
@@ -47,9 +56,9 @@ export class EpochRounds {
   private running = false
   /** the epoch whose heartbeat every member of bank(self) took */
   private beaten = -1
-  last?: { epoch: number, factor?: Factor, error?: string }
+  last?: { epoch: number; factor?: Factor; error?: string }
 
-  constructor (ctx: DaemonContext, cfg: KarmaConfig, member: Member, view: DhtView, peers: Peers) {
+  constructor(ctx: DaemonContext, cfg: KarmaConfig, member: Member, view: DhtView, peers: Peers) {
     this.ctx = ctx
     this.cfg = cfg
     this.member = member
@@ -60,7 +69,7 @@ export class EpochRounds {
   // ---- coordinator side ----
 
   /** Takes a report from the peer that signed it only (one per peer, the latest): nobody files reports for others. */
-  takeReport (report: unknown, from: string): { epoch: number, reports: number } {
+  takeReport(report: unknown, from: string): { epoch: number; reports: number } {
     const r = openReport(this.ctx.verifier, report)
     if (r.signer !== from) fail(ErrorCode.WRONG_SIGNER, 'a report is accepted only from the peer that signed it')
     const e = r.body.epoch
@@ -73,20 +82,32 @@ export class EpochRounds {
     return { epoch: e, reports: list.size }
   }
 
-  factor (epoch: unknown, attempt: unknown): { factor: string } {
-    if (!isUint(epoch) || !isUint(attempt)) fail(ErrorCode.BAD_REQUEST, 'epoch and attempt must be non-negative integers')
+  factor(epoch: unknown, attempt: unknown): { factor: string } {
+    if (!isUint(epoch) || !isUint(attempt))
+      fail(ErrorCode.BAD_REQUEST, 'epoch and attempt must be non-negative integers')
     // an epoch this node finished: the factor it applied, whatever the round
     const done = this.applied.get(epoch)
-    if (done !== undefined) return { factor: makeFactor(this.ctx.signer, { epoch, attempt, num: done.num, den: done.den, reports: this.reports.get(epoch)?.size ?? 0 }).b64 }
+    if (done !== undefined)
+      return {
+        factor: makeFactor(this.ctx.signer, {
+          epoch,
+          attempt,
+          num: done.num,
+          den: done.den,
+          reports: this.reports.get(epoch)?.size ?? 0
+        }).b64
+      }
     const cur = this.member.epoch().epoch
-    if (epoch < cur - 1 || epoch > cur + 1) fail(ErrorCode.STALE_SEQ, `factor for epoch ${epoch}, this coordinator is in ${cur}`)
+    if (epoch < cur - 1 || epoch > cur + 1)
+      fail(ErrorCode.STALE_SEQ, `factor for epoch ${epoch}, this coordinator is in ${cur}`)
     const key = `${epoch}|${attempt}`
     let f = this.frozen.get(key)
     if (f === undefined) {
       // bounded per epoch, and nothing is evicted: a flood of attempt numbers cannot make a live round answer twice
       let rounds = 0
       for (const k of this.frozen.keys()) if (k.startsWith(`${epoch}|`)) rounds++
-      if (rounds >= MAX_ROUNDS_PER_EPOCH) fail(ErrorCode.BAD_REQUEST, `no more than ${MAX_ROUNDS_PER_EPOCH} rounds for one epoch`)
+      if (rounds >= MAX_ROUNDS_PER_EPOCH)
+        fail(ErrorCode.BAD_REQUEST, `no more than ${MAX_ROUNDS_PER_EPOCH} rounds for one epoch`)
       const est = estimateFromReports(this.reports.get(epoch)?.values() ?? [], epoch)
       const factor = rescaleFactor(est.totalKarma, est.activePeers, this.cfg.initialKarma)
       f = makeFactor(this.ctx.signer, { epoch, attempt, num: factor.num, den: factor.den, reports: est.used }).b64
@@ -99,22 +120,28 @@ export class EpochRounds {
 
   // ---- every node ----
 
-  start (): void {
+  start(): void {
     if (this.cfg.epochMs <= 0) return
     const schedule = (): void => {
       const now = Date.now()
       const next = Math.ceil((now + 1) / this.cfg.epochMs) * this.cfg.epochMs
-      this.timer = setTimeout(() => { void this.round(next / this.cfg.epochMs).catch(() => {}).finally(schedule) }, next - now)
+      this.timer = setTimeout(() => {
+        void this.round(next / this.cfg.epochMs)
+          .catch(() => {})
+          .finally(schedule)
+      }, next - now)
       this.timer.unref()
     }
     schedule()
     void this.heartbeat().catch(() => {})
   }
 
-  stop (): void { if (this.timer != null) clearTimeout(this.timer) }
+  stop(): void {
+    if (this.timer != null) clearTimeout(this.timer)
+  }
 
   /** One epoch boundary as described at the top. */
-  async round (attempt = 0, ending?: number): Promise<{ epoch: number, factor?: Factor, skipped?: boolean }> {
+  async round(attempt = 0, ending?: number): Promise<{ epoch: number; factor?: Factor; skipped?: boolean }> {
     if (!isUint(attempt)) fail(ErrorCode.BAD_REQUEST, 'attempt must be a non-negative integer')
     const e = this.member.epoch().epoch
     // a round for a given epoch is idempotent: a node that finished it already does nothing
@@ -130,21 +157,42 @@ export class EpochRounds {
       const report = this.member.epochReport()
       await Promise.allSettled(coordinators.map(async c => await this.peers.call(c, 'report', { report }, KIND.epoch)))
       await new Promise(resolve => setTimeout(resolve, this.window()))
-      const answers = await Promise.allSettled(coordinators.map(async c => {
-        const s = openFactor(this.ctx.verifier, (await this.peers.call<{ factor: string }>(c, 'factor', { epoch: e, attempt }, KIND.epoch)).factor, e, attempt)
-        if (s.signer !== c) fail(ErrorCode.WRONG_SIGNER, 'factor signed by another peer')
-        return s
-      }))
-      const signed = answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+      const answers = await Promise.allSettled(
+        coordinators.map(async c => {
+          const s = openFactor(
+            this.ctx.verifier,
+            (await this.peers.call<{ factor: string }>(c, 'factor', { epoch: e, attempt }, KIND.epoch)).factor,
+            e,
+            attempt
+          )
+          if (s.signer !== c) fail(ErrorCode.WRONG_SIGNER, 'factor signed by another peer')
+          return s
+        })
+      )
+      const signed = answers.flatMap(a => (a.status === 'fulfilled' ? [a.value] : []))
       const verdict = majorityValue(signed, coordinators, b => ({ num: b.num, den: b.den }), this.cfg.k)
-      if (verdict === undefined) throw new P2payError(ErrorCode.NO_MAJORITY, `no strict majority of the coordinators of epoch ${e} signed one factor`, { answers: signed.length })
+      if (verdict === undefined)
+        throw new P2payError(
+          ErrorCode.NO_MAJORITY,
+          `no strict majority of the coordinators of epoch ${e} signed one factor`,
+          { answers: signed.length }
+        )
       const r = await this.ctx.store.apply(() => this.member.rescale(e + 1, verdict.value))
-      this.ctx.log.info('epoch', { epoch: r.epoch, num: verdict.value.num, den: verdict.value.den, accounts: r.accounts, before: r.before, after: r.after })
+      this.ctx.log.info('epoch', {
+        epoch: r.epoch,
+        num: verdict.value.num,
+        den: verdict.value.den,
+        accounts: r.accounts,
+        before: r.before,
+        after: r.after
+      })
       this.last = { epoch: r.epoch, factor: verdict.value }
       this.applied.set(e, verdict.value)
       for (const old of this.applied.keys()) if (old < e - 8) this.applied.delete(old)
       // after the others had time to move to e + 1 too: a member still in e refuses an e + 1 heartbeat
-      setTimeout(() => { void this.heartbeat().catch(() => {}) }, this.window()).unref()
+      setTimeout(() => {
+        void this.heartbeat().catch(() => {})
+      }, this.window()).unref()
       return { epoch: r.epoch, factor: verdict.value }
     } catch (err) {
       this.last = { epoch: e, error: asError(err).message }
@@ -156,10 +204,12 @@ export class EpochRounds {
   }
 
   /** Time for reports to reach the coordinators (rounds started by hand: no epoch length to go by). */
-  private window (): number { return this.cfg.epochMs > 0 ? Math.min(2000, Math.max(200, Math.floor(this.cfg.epochMs / 5))) : 1500 }
+  private window(): number {
+    return this.cfg.epochMs > 0 ? Math.min(2000, Math.max(200, Math.floor(this.cfg.epochMs / 5))) : 1500
+  }
 
   /** Tells bank(self) that this account is active in the current epoch. */
-  async heartbeat (attempts = 4): Promise<number> {
+  async heartbeat(attempts = 4): Promise<number> {
     const epoch = this.member.epoch().epoch
     const hb = makeHeartbeat(this.ctx.signer, epoch).b64
     const bank = await this.view.bank(this.ctx.signer.peerId)
@@ -167,17 +217,23 @@ export class EpochRounds {
     let left = bank
     for (let attempt = 0; attempt < attempts && left.length > 0; attempt++) {
       if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 500))
-      const r = await Promise.allSettled(left.map(async m => await this.peers.call(m, 'heartbeat', { heartbeat: hb }, KIND.epoch)))
+      const r = await Promise.allSettled(
+        left.map(async m => await this.peers.call(m, 'heartbeat', { heartbeat: hb }, KIND.epoch))
+      )
       ok += r.filter(x => x.status === 'fulfilled').length
-      // a member still in the previous epoch (STALE_SEQ), or that has not taken the account over yet, refuses it for now
+      // a member still in the previous epoch (STALE_SEQ), or that has not taken the account over yet, refuses it for
+      // now
       left = left.filter((_, i) => r[i].status === 'rejected')
     }
     if (left.length === 0) this.beaten = Math.max(this.beaten, epoch)
     return ok
   }
 
-  /** From the housekeeping tick: this epoch's heartbeat again until every member of bank(self) took it (epochs on, or run by hand). */
-  async heartbeatIfDue (): Promise<void> {
+  /**
+   * From the housekeeping tick: this epoch's heartbeat again until every member of bank(self) took it (epochs on, or
+   * run by hand).
+   */
+  async heartbeatIfDue(): Promise<void> {
     const e = this.member.epoch().epoch
     if ((e === 0 && this.cfg.epochMs <= 0) || this.beaten >= e) return
     await this.heartbeat(1)

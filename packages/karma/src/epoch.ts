@@ -41,16 +41,27 @@ export const FACTOR_DEN = 1_000_000
 /** Bound on a factor's numerator and denominator: keeps remainders small safe integers. */
 export const MAX_FACTOR_PART = 2 ** 32
 
-export interface Factor { num: number, den: number }
+export interface Factor {
+  num: number
+  den: number
+}
 /** The member's epoch and the factor that led into it (1/1 for epoch 0). */
-export interface EpochState { epoch: number, num: number, den: number }
+export interface EpochState {
+  epoch: number
+  num: number
+  den: number
+}
 export const GENESIS: EpochState = { epoch: 0, num: 1, den: 1 }
 
-const gcd = (a: bigint, b: bigint): bigint => { while (b !== 0n) [a, b] = [b, a % b]; return a }
+const gcd = (a: bigint, b: bigint): bigint => {
+  while (b !== 0n) [a, b] = [b, a % b]
+  return a
+}
 
-export function checkFactor (f: Factor): Factor {
+export function checkFactor(f: Factor): Factor {
   const ok = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_FACTOR_PART
-  if (f == null || !ok(f.num) || !ok(f.den)) fail(ErrorCode.BAD_REQUEST, `factor must be num/den with integers 1..${MAX_FACTOR_PART}`)
+  if (f == null || !ok(f.num) || !ok(f.den))
+    fail(ErrorCode.BAD_REQUEST, `factor must be num/den with integers 1..${MAX_FACTOR_PART}`)
   return f
 }
 
@@ -59,9 +70,16 @@ export function checkFactor (f: Factor): Factor {
  * activePeers to `targetAveragePerPeer`, rounded to 1 ppm, at most `maxStep`
  * times up or down, reduced. No active peers or no karma: no change (1/1).
  */
-export function rescaleFactor (totalKarma: number, activePeers: number, targetAveragePerPeer: number, maxStep = 2): Factor {
-  if (!isUint(totalKarma) || !isUint(activePeers) || !isUint(targetAveragePerPeer)) fail(ErrorCode.BAD_REQUEST, 'totals must be non-negative integers')
-  if (!Number.isSafeInteger(maxStep) || maxStep < 1 || maxStep > 1000) fail(ErrorCode.BAD_REQUEST, 'maxStep must be 1..1000')
+export function rescaleFactor(
+  totalKarma: number,
+  activePeers: number,
+  targetAveragePerPeer: number,
+  maxStep = 2
+): Factor {
+  if (!isUint(totalKarma) || !isUint(activePeers) || !isUint(targetAveragePerPeer))
+    fail(ErrorCode.BAD_REQUEST, 'totals must be non-negative integers')
+  if (!Number.isSafeInteger(maxStep) || maxStep < 1 || maxStep > 1000)
+    fail(ErrorCode.BAD_REQUEST, 'maxStep must be 1..1000')
   if (totalKarma === 0 || activePeers === 0 || targetAveragePerPeer === 0) return { num: 1, den: 1 }
   const D = BigInt(FACTOR_DEN)
   const total = BigInt(totalKarma)
@@ -75,7 +93,7 @@ export function rescaleFactor (totalKarma: number, activePeers: number, targetAv
 }
 
 /** floor(balance * num / den) and the remainder, for a rescale (the previous remainder is dropped). */
-export function rescaleBalance (balance: number, f: Factor): { balance: number, rem: number } {
+export function rescaleBalance(balance: number, f: Factor): { balance: number; rem: number } {
   const t = BigInt(balance) * BigInt(f.num)
   const den = BigInt(f.den)
   return { balance: Number(t / den), rem: Number(t % den) }
@@ -86,7 +104,12 @@ export function rescaleBalance (balance: number, f: Factor): { balance: number, 
  * the units of `msgEpoch`, for a member in epoch `e`. Undefined when the
  * result would be negative. Throws STALE_SEQ for any epoch but e and e-1.
  */
-export function applyAmount (acct: { balance: number, rem: number }, delta: number, msgEpoch: number, e: EpochState): { balance: number, rem: number } | undefined {
+export function applyAmount(
+  acct: { balance: number; rem: number },
+  delta: number,
+  msgEpoch: number,
+  e: EpochState
+): { balance: number; rem: number } | undefined {
   if (msgEpoch === e.epoch) {
     const balance = acct.balance + delta
     return balance < 0 ? undefined : { balance, rem: acct.rem }
@@ -101,9 +124,12 @@ export function applyAmount (acct: { balance: number, rem: number }, delta: numb
 }
 
 /** Messages of the member's epoch and the one before are applied; later ones wait (retry), older ones are refused. */
-export function checkMessageEpoch (msgEpoch: number, e: EpochState): void {
+export function checkMessageEpoch(msgEpoch: number, e: EpochState): void {
   if (msgEpoch === e.epoch || msgEpoch === e.epoch - 1) return
-  if (msgEpoch > e.epoch) fail(ErrorCode.STALE_SEQ, `message is for epoch ${msgEpoch}, this member is still in epoch ${e.epoch}`, { epoch: e.epoch })
+  if (msgEpoch > e.epoch)
+    fail(ErrorCode.STALE_SEQ, `message is for epoch ${msgEpoch}, this member is still in epoch ${e.epoch}`, {
+      epoch: e.epoch
+    })
   fail(ErrorCode.STALE_SEQ, `message is for epoch ${msgEpoch}, too old for epoch ${e.epoch}`, { epoch: e.epoch })
 }
 
@@ -118,20 +144,29 @@ export function checkMessageEpoch (msgEpoch: number, e: EpochState): void {
  * peers. Only the ratio totalKarma / activePeers is meaningful (feed both to
  * `rescaleFactor`).
  */
-export function estimateFromReports (reports: Iterable<{ signer: string, body: ReportBody }>, epoch: number, spread = 4): { totalKarma: number, activePeers: number, used: number } {
-  if (!(spread === Infinity || (Number.isSafeInteger(spread) && spread >= 1))) fail(ErrorCode.BAD_REQUEST, 'spread must be an integer >= 1 or Infinity')
+export function estimateFromReports(
+  reports: Iterable<{ signer: string; body: ReportBody }>,
+  epoch: number,
+  spread = 4
+): { totalKarma: number; activePeers: number; used: number } {
+  if (!(spread === Infinity || (Number.isSafeInteger(spread) && spread >= 1)))
+    fail(ErrorCode.BAD_REQUEST, 'spread must be an integer >= 1 or Infinity')
   const byMember = new Map<string, ReportBody | null>()
   for (const r of reports) {
     if (r.body.epoch !== epoch || r.signer !== r.body.member) continue
     const prev = byMember.get(r.signer)
     if (prev === undefined) byMember.set(r.signer, r.body)
-    else if (prev !== null && (prev.total !== r.body.total || prev.active !== r.body.active || prev.accounts !== r.body.accounts)) byMember.set(r.signer, null)
+    else if (
+      prev !== null &&
+      (prev.total !== r.body.total || prev.active !== r.body.active || prev.accounts !== r.body.accounts)
+    )
+      byMember.set(r.signer, null)
   }
   const list = [...byMember.values()].filter((r): r is ReportBody => r !== null && r.active > 0)
   // by total/active, compared exactly by cross-multiplying; ties by member for determinism
   list.sort((a, b) => {
     const d = BigInt(a.total) * BigInt(b.active) - BigInt(b.total) * BigInt(a.active)
-    return d < 0n ? -1 : d > 0n ? 1 : (a.member < b.member ? -1 : 1)
+    return d < 0n ? -1 : d > 0n ? 1 : a.member < b.member ? -1 : 1
   })
   const med = list[Math.floor(list.length / 2)]
   const within = (r: ReportBody): boolean => {
@@ -144,8 +179,14 @@ export function estimateFromReports (reports: Iterable<{ signer: string, body: R
   const kept = list.filter(within)
   let total = 0n
   let active = 0n
-  for (const r of kept) { total += BigInt(r.total); active += BigInt(r.active) }
+  for (const r of kept) {
+    total += BigInt(r.total)
+    active += BigInt(r.active)
+  }
   // only the ratio matters: halve both until they are safe integers again
-  while (total > BigInt(Number.MAX_SAFE_INTEGER) || active > BigInt(Number.MAX_SAFE_INTEGER)) { total >>= 1n; active >>= 1n }
+  while (total > BigInt(Number.MAX_SAFE_INTEGER) || active > BigInt(Number.MAX_SAFE_INTEGER)) {
+    total >>= 1n
+    active >>= 1n
+  }
   return { totalKarma: Number(total), activePeers: Number(active), used: kept.length }
 }

@@ -4,7 +4,7 @@
 import { canonicalJson } from '@p2pay/core'
 
 /** Strict majority of a set of k: floor(k/2) + 1. */
-export function majority (k: number): number {
+export function majority(k: number): number {
   if (!Number.isSafeInteger(k) || k < 1) throw new RangeError('k must be a positive integer')
   return Math.floor(k / 2) + 1
 }
@@ -26,14 +26,14 @@ export interface Verdict<V> {
  * reader's challenge). The threshold is majority(k), k = the set's size unless
  * given: pass the configured k so a short set is not easier to outvote.
  */
-export function majorityValue<T, V> (
-  answers: Iterable<{ signer: string, body: T }>,
+export function majorityValue<T, V>(
+  answers: Iterable<{ signer: string; body: T }>,
   members: readonly string[],
   valueOf: (body: T) => V,
   k: number = new Set(members).size
 ): Verdict<V> | undefined {
   const set = new Set(members)
-  const byMember = new Map<string, { key: string, value: V } | null>()
+  const byMember = new Map<string, { key: string; value: V } | null>()
   for (const a of answers) {
     if (!set.has(a.signer)) continue
     const value = valueOf(a.body)
@@ -42,7 +42,7 @@ export function majorityValue<T, V> (
     if (prev === undefined) byMember.set(a.signer, { key, value })
     else if (prev !== null && prev.key !== key) byMember.set(a.signer, null)
   }
-  const tally = new Map<string, { value: V, voters: string[] }>()
+  const tally = new Map<string, { value: V; voters: string[] }>()
   for (const [member, v] of byMember) {
     if (v === null) continue
     const t = tally.get(v.key) ?? { value: v.value, voters: [] }

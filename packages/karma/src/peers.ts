@@ -14,15 +14,17 @@ export class Peers {
   private readonly timeoutMs: number
   private readonly clients = new Map<string, RpcClient>()
 
-  constructor (ctx: DaemonContext, handlers: Record<string, RpcHandler>, timeoutMs: number) {
+  constructor(ctx: DaemonContext, handlers: Record<string, RpcHandler>, timeoutMs: number) {
     this.ctx = ctx
     this.handlers = handlers
     this.timeoutMs = timeoutMs
   }
 
-  get self (): string { return this.ctx.libp2p.peerId.toString() }
+  get self(): string {
+    return this.ctx.libp2p.peerId.toString()
+  }
 
-  async call<T = any> (peer: string, op: string, args: unknown, kind: string, timeoutMs = this.timeoutMs): Promise<T> {
+  async call<T = any>(peer: string, op: string, args: unknown, kind: string, timeoutMs = this.timeoutMs): Promise<T> {
     if (peer === this.self) return await this.local<T>(op, args, kind)
     const c = this.client(peer)
     try {
@@ -40,8 +42,11 @@ export class Peers {
   }
 
   /** A one-way message: handed to the stream (or run here, for this node itself); no answer comes back. */
-  async send (peer: string, op: string, args: unknown, kind: string): Promise<void> {
-    if (peer === this.self) { await this.local(op, args, kind); return }
+  async send(peer: string, op: string, args: unknown, kind: string): Promise<void> {
+    if (peer === this.self) {
+      await this.local(op, args, kind)
+      return
+    }
     await this.client(peer).send(op, args, { kind, timeoutMs: this.timeoutMs })
   }
 
@@ -50,19 +55,25 @@ export class Peers {
    * its list until the socket closes, and keeps opening streams on it: close
    * this peer's connections so the next call dials afresh.
    */
-  private async dropConnections (peer: string): Promise<void> {
-    await Promise.all(this.ctx.libp2p.getConnections(peerIdFromString(peer)).map(async conn => {
-      try { await conn.close({ signal: AbortSignal.timeout(1000) }) } catch (err) { conn.abort(asError(err)) }
-    }))
+  private async dropConnections(peer: string): Promise<void> {
+    await Promise.all(
+      this.ctx.libp2p.getConnections(peerIdFromString(peer)).map(async conn => {
+        try {
+          await conn.close({ signal: AbortSignal.timeout(1000) })
+        } catch (err) {
+          conn.abort(asError(err))
+        }
+      })
+    )
   }
 
-  private async local<T> (op: string, args: unknown, kind: string): Promise<T> {
+  private async local<T>(op: string, args: unknown, kind: string): Promise<T> {
     const h = this.handlers[op]
     if (h == null) throw new P2payError(ErrorCode.UNKNOWN_OP, `unknown op ${op}`)
-    return await h(args, { remotePeer: this.self, kind }) as T
+    return (await h(args, { remotePeer: this.self, kind })) as T
   }
 
-  private client (peer: string): RpcClient {
+  private client(peer: string): RpcClient {
     let c = this.clients.get(peer)
     if (c == null) {
       c = new RpcClient(this.ctx.libp2p, peerIdFromString(peer), KARMA_PROTOCOL, { metrics: this.ctx.metrics })
@@ -71,7 +82,7 @@ export class Peers {
     return c
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await Promise.all([...this.clients.values()].map(async c => await c.close().catch(() => {})))
     this.clients.clear()
   }

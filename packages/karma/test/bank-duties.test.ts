@@ -10,10 +10,22 @@ import { bankSet } from '../src/bankset.ts'
 import { Member } from '../src/member.ts'
 import { makeJoin } from '../src/messages.ts'
 import { solvePow } from '../src/pow.ts'
-import { net, joinedPair, byId, ident, idents, memberTables, verifier, DIFFICULTY, INITIAL, type Ident, type Net } from './fixtures.ts'
+import {
+  net,
+  joinedPair,
+  byId,
+  ident,
+  idents,
+  memberTables,
+  verifier,
+  DIFFICULTY,
+  INITIAL,
+  type Ident,
+  type Net
+} from './fixtures.ts'
 
 /** A daemon context for `who`: its signer, a silent log, a store that applies changes at once. */
-function fakeCtx (who: Ident): any {
+function fakeCtx(who: Ident): any {
   return {
     signer: who.signer,
     verifier,
@@ -22,14 +34,29 @@ function fakeCtx (who: Ident): any {
   }
 }
 
-function duties (w: Net, id: string, calls: string[] = []): BankDuties {
+function duties(w: Net, id: string, calls: string[] = []): BankDuties {
   const ctx = fakeCtx(byId(w, id))
   const view = {
-    bank: async (a: string, fresh?: boolean) => { if (fresh === true) calls.push(a); return w.bank(a) },
+    bank: async (a: string, fresh?: boolean) => {
+      if (fresh === true) calls.push(a)
+      return w.bank(a)
+    },
     karmaPeersNear: async () => w.ids
   } as any
-  const peers = { call: async () => { throw new Error('unreachable') } } as any
-  return new BankDuties(ctx, { ...DEFAULT_KARMA }, w.member(id), view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
+  const peers = {
+    call: async () => {
+      throw new Error('unreachable')
+    }
+  } as any
+  return new BankDuties(
+    ctx,
+    { ...DEFAULT_KARMA },
+    w.member(id),
+    view,
+    peers,
+    new Table<OutboxRow>('outbox'),
+    new Table<CaughtRow>('caught')
+  )
 }
 
 describe('evidence of lies', () => {
@@ -37,7 +64,9 @@ describe('evidence of lies', () => {
     const { w, A, B } = await joinedPair()
     const liar = byId(w, w.bank(A.id)[0])
     const inB = duties(w, w.bank(B.id)[0])
-    const outside = w.peers.find(p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(B.id).includes(p.id))!
+    const outside = w.peers.find(
+      p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(B.id).includes(p.id)
+    )!
     const notB = duties(w, outside.id)
     for (let i = 0; i < 5; i++) {
       const lie = conflictingNotice(liar.signer, w.request(A, B.id, 1 + i))
@@ -51,44 +80,59 @@ describe('evidence of lies', () => {
 })
 
 describe('hand-over hints', () => {
-  it('are only a trigger, rate-limited: hints for many accounts in a burst start a bounded number of hand-overs', async () => {
-    const w = await net()
-    const calls: string[] = []
-    const d = duties(w, w.ids[0], calls)
-    const accounts = (await idents(100)).map(p => p.id)
-    for (const a of accounts) {
-      d.handoff(a)
-      await new Promise(resolve => setTimeout(resolve, 1))
+  it(
+    'are only a trigger, rate-limited: hints for many accounts in a burst ' + 'start a bounded number of hand-overs',
+    async () => {
+      const w = await net()
+      const calls: string[] = []
+      const d = duties(w, w.ids[0], calls)
+      const accounts = (await idents(100)).map(p => p.id)
+      for (const a of accounts) {
+        d.handoff(a)
+        await new Promise(resolve => setTimeout(resolve, 1))
+      }
+      assert.ok(calls.length > 0 && calls.length <= 64, `${calls.length} hand-overs started`)
+      // a hint never adopts anything by itself: the member was in none of these banks
+      assert.ok(accounts.every(a => w.member(w.ids[0]).account(a) === undefined))
     }
-    assert.ok(calls.length > 0 && calls.length <= 64, `${calls.length} hand-overs started`)
-    // a hint never adopts anything by itself: the member was in none of these banks
-    assert.ok(accounts.every(a => w.member(w.ids[0]).account(a) === undefined))
-  })
+  )
 })
 
 describe('the outbox', () => {
-  it('keeps a notice until delivered, however long, and drops it only when its request is too old for any member to accept', async () => {
-    const { w, A, B } = await joinedPair()
-    const m = w.bank(A.id)[0]
-    const d = duties(w, m)
-    const req = w.request(A, B.id, 5)
-    const r = w.member(m).debit(req.b64, w.bank(A.id))
-    d.outbox.set(r.requestHash, { from: A.id, to: B.id, requestHash: r.requestHash, notice: r.notice, request: req.b64, delivered: [], at: Date.now() - 24 * 3600_000 })
-    await d.tick()
-    assert.ok(d.outbox.has(r.requestHash), 'an undelivered notice a day old is still resent')
-    w.member(m).rescale(1, { num: 1, den: 1 })
-    await d.tick()
-    assert.ok(d.outbox.has(r.requestHash), 'epoch 0 notices are still accepted in epoch 1')
-    w.member(m).rescale(2, { num: 1, den: 1 })
-    await d.tick()
-    assert.equal(d.outbox.has(r.requestHash), false)
-  })
+  it(
+    'keeps a notice until delivered, however long, and drops it only when ' +
+      'its request is too old for any member to accept',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const m = w.bank(A.id)[0]
+      const d = duties(w, m)
+      const req = w.request(A, B.id, 5)
+      const r = w.member(m).debit(req.b64, w.bank(A.id))
+      d.outbox.set(r.requestHash, {
+        from: A.id,
+        to: B.id,
+        requestHash: r.requestHash,
+        notice: r.notice,
+        request: req.b64,
+        delivered: [],
+        at: Date.now() - 24 * 3600_000
+      })
+      await d.tick()
+      assert.ok(d.outbox.has(r.requestHash), 'an undelivered notice a day old is still resent')
+      w.member(m).rescale(1, { num: 1, den: 1 })
+      await d.tick()
+      assert.ok(d.outbox.has(r.requestHash), 'epoch 0 notices are still accepted in epoch 1')
+      w.member(m).rescale(2, { num: 1, den: 1 })
+      await d.tick()
+      assert.equal(d.outbox.has(r.requestHash), false)
+    }
+  )
 })
 
 describe('notice delivery', () => {
-  type FakePeers = { send: (m: string) => Promise<void>, call: (m: string, op: string, args: any) => Promise<unknown> }
+  type FakePeers = { send: (m: string) => Promise<void>; call: (m: string, op: string, args: any) => Promise<unknown> }
   /** A member of bank(A) that debited a transfer A -> B and talks to bank(B) through `peers`. */
-  async function debited (peers: (bankB: string[]) => FakePeers): Promise<{ d: BankDuties, bankB: string[] }> {
+  async function debited(peers: (bankB: string[]) => FakePeers): Promise<{ d: BankDuties; bankB: string[] }> {
     const { w, A, B } = await joinedPair()
     const bankB = w.bank(B.id)
     const d = duties(w, w.bank(A.id)[0])
@@ -97,34 +141,45 @@ describe('notice delivery', () => {
     return { d, bankB }
   }
 
-  it('counts a member as served only once it took the notice: one that does not see the sender in bank(A) yet, or itself in bank(B), is asked again', async () => {
-    const oneway: string[] = []
-    const { d, bankB } = await debited(bankB => ({
-      // the one-way notices of the debit are lost here: only the tick's answers count
-      send: async (m: string) => { oneway.push(m) },
-      call: async (m: string, op: string) => {
-        if (op === 'credited') return { credited: [] }
-        if (m === bankB[0]) return { status: 'ignored', reason: 'non-member' }
-        if (m === bankB[1]) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
-        return { status: 'counted' }
-      }
-    }))
-    await waitUntil(() => oneway.length === bankB.length)
-    assert.deepEqual(oneway.sort(), [...bankB].sort())
-    const fresh = [...d.outbox.values()][0]
-    await d.tick()
-    assert.deepEqual(d.outbox.get(fresh.requestHash)?.delivered, [], 'within the grace period one-way notices may still arrive: no answers asked yet')
-    d.outbox.set(fresh.requestHash, { ...fresh, at: Date.now() - 60_000 })
-    await d.tick()
-    const row = d.outbox.get(fresh.requestHash)!
-    assert.deepEqual(row.delivered, bankB.slice(2).sort())
-    await d.tick()
-    assert.ok(d.outbox.has(row.requestHash), 'resent on every tick')
-    // once a majority took it, the rest are asked for OUTBOX_HORIZON_MS at most
-    d.outbox.set(row.requestHash, { ...d.outbox.get(row.requestHash)!, at: Date.now() - OUTBOX_HORIZON_MS - 1 })
-    await d.tick()
-    assert.equal(d.outbox.has(row.requestHash), false)
-  })
+  it(
+    'counts a member as served only once it took the notice: one that does ' +
+      'not see the sender in bank(A) yet, or itself in bank(B), is asked ' +
+      'again',
+    async () => {
+      const oneway: string[] = []
+      const { d, bankB } = await debited(bankB => ({
+        // the one-way notices of the debit are lost here: only the tick's answers count
+        send: async (m: string) => {
+          oneway.push(m)
+        },
+        call: async (m: string, op: string) => {
+          if (op === 'credited') return { credited: [] }
+          if (m === bankB[0]) return { status: 'ignored', reason: 'non-member' }
+          if (m === bankB[1]) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
+          return { status: 'counted' }
+        }
+      }))
+      await waitUntil(() => oneway.length === bankB.length)
+      assert.deepEqual(oneway.sort(), [...bankB].sort())
+      const fresh = [...d.outbox.values()][0]
+      await d.tick()
+      assert.deepEqual(
+        d.outbox.get(fresh.requestHash)?.delivered,
+        [],
+        'within the grace period one-way notices may still arrive: no answers asked yet'
+      )
+      d.outbox.set(fresh.requestHash, { ...fresh, at: Date.now() - 60_000 })
+      await d.tick()
+      const row = d.outbox.get(fresh.requestHash)!
+      assert.deepEqual(row.delivered, bankB.slice(2).sort())
+      await d.tick()
+      assert.ok(d.outbox.has(row.requestHash), 'resent on every tick')
+      // once a majority took it, the rest are asked for OUTBOX_HORIZON_MS at most
+      d.outbox.set(row.requestHash, { ...d.outbox.get(row.requestHash)!, at: Date.now() - OUTBOX_HORIZON_MS - 1 })
+      await d.tick()
+      assert.equal(d.outbox.has(row.requestHash), false)
+    }
+  )
 
   it('a member of bank(B) that says it credited the request is served without another notice', async () => {
     const notices: string[] = []
@@ -161,30 +216,42 @@ describe('requests that overtake each other', () => {
     assert.equal(w.member(m).account(A.id)!.balance, 1000 - 12)
   })
 
-  it('a gapped request that reaches a member late is refused at once, and is not applied when its predecessor arrives', async () => {
-    const { w, A, B } = await joinedPair()
-    const m = w.bank(A.id)[0]
-    const d = duties(w, m)
-    // signed 5 s ago: the rest of the bank stopped holding it 3 s ago, and the payer was told it was refused
-    w.clock.t = Date.now() - 5000
-    const first = w.request(A, B.id, 5)
-    const second = w.request(A, B.id, 7)
-    const late = d.debit(second.b64).then(() => 'applied', (err: P2payError) => err.code)
-    await new Promise(resolve => setTimeout(resolve, 100))
-    await d.debit(first.b64)
-    assert.equal(await late, ErrorCode.STALE_SEQ)
-    const row = w.member(m).account(A.id)!
-    assert.deepEqual([row.nonce, row.balance], [1, 1000 - 5], 'only the first request is debited')
-    assert.equal(d.outbox.size, 1, 'one outbox row, for the first request')
-  })
+  it(
+    'a gapped request that reaches a member late is refused at once, and ' +
+      'is not applied when its predecessor arrives',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const m = w.bank(A.id)[0]
+      const d = duties(w, m)
+      // signed 5 s ago: the rest of the bank stopped holding it 3 s ago, and the payer was told it was refused
+      w.clock.t = Date.now() - 5000
+      const first = w.request(A, B.id, 5)
+      const second = w.request(A, B.id, 7)
+      const late = d.debit(second.b64).then(
+        () => 'applied',
+        (err: P2payError) => err.code
+      )
+      await new Promise(resolve => setTimeout(resolve, 100))
+      await d.debit(first.b64)
+      assert.equal(await late, ErrorCode.STALE_SEQ)
+      const row = w.member(m).account(A.id)!
+      assert.deepEqual([row.nonce, row.balance], [1, 1000 - 5], 'only the first request is debited')
+      assert.equal(d.outbox.size, 1, 'one outbox row, for the first request')
+    }
+  )
 })
 
 describe('joins', () => {
-  /** Duties of `who` (in `w`, or a newcomer with its own books) among w's peers; its 'state' calls reach their books. */
-  function joinDuties (w: Net, who: Ident, member: Member): BankDuties {
+  /**
+   * Duties of `who` (in `w`, or a newcomer with its own books) among w's peers; its 'state' calls reach their books.
+   */
+  function joinDuties(w: Net, who: Ident, member: Member): BankDuties {
     const ids = [...new Set([...w.ids, who.id])]
     const ctx = fakeCtx(who)
-    const view = { bank: async (a: string) => bankSet(a, ids, w.k), candidates: async () => ids.filter(i => i !== who.id) } as any
+    const view = {
+      bank: async (a: string) => bankSet(a, ids, w.k),
+      candidates: async () => ids.filter(i => i !== who.id)
+    } as any
     const peers = {
       call: async (m: string, op: string, args: any) => {
         if (op !== 'state') throw new Error('unreachable')
@@ -192,11 +259,19 @@ describe('joins', () => {
         return { state, more }
       }
     } as any
-    return new BankDuties(ctx, { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL }, member, view, peers, new Table<OutboxRow>('outbox'), new Table<CaughtRow>('caught'))
+    return new BankDuties(
+      ctx,
+      { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL },
+      member,
+      view,
+      peers,
+      new Table<OutboxRow>('outbox'),
+      new Table<CaughtRow>('caught')
+    )
   }
 
   /** A joined B that was paid 30, and a newcomer N that entered bank(B) since. */
-  async function entered (): Promise<{ w: Net, B: Ident, N: Ident, newcomer: Member, proof: string }> {
+  async function entered(): Promise<{ w: Net; B: Ident; N: Ident; newcomer: Member; proof: string }> {
     const { w, A, B } = await joinedPair()
     w.transfer(A, B, 30)
     let N = await ident()
@@ -205,7 +280,7 @@ describe('joins', () => {
     return { w, B, N, newcomer, proof: makeJoin(B.signer, solvePow(B.id, DIFFICULTY), DIFFICULTY).b64 }
   }
 
-  it('a join replayed to a member that entered the bank since adopts the old bank\'s state: nothing is minted', async () => {
+  it("a join replayed to a member that entered the bank since adopts the old bank's state: nothing is minted", async () => {
     const { w, B, N, newcomer, proof } = await entered()
     const out = await joinDuties(w, N, newcomer).join(proof)
     assert.deepEqual(out, { account: B.id, balance: INITIAL + 30, opened: false })
@@ -214,30 +289,40 @@ describe('joins', () => {
     assert.deepEqual(w.balances(B.id), Array(w.k).fill(INITIAL + 30), 'the old members are untouched')
   })
 
-  it('is refused, changing nothing, when the old bank neither agrees on a state nor says the account is new', async () => {
-    const { w, B, N, newcomer, proof } = await entered()
-    const old = w.bank(B.id)
-    // three old members with three different balances, two that lost the account: no majority either way
-    for (const [i, m] of old.slice(0, 3).entries()) w.member(m).t.accounts.set(B.id, { ...w.member(m).account(B.id)!, balance: INITIAL + i })
-    for (const m of old.slice(3)) w.member(m).t.accounts.delete(B.id)
-    await assert.rejects(joinDuties(w, N, newcomer).join(proof), (err: unknown) => err instanceof P2payError && err.code === ErrorCode.NO_MAJORITY)
-    assert.equal(newcomer.account(B.id), undefined)
-  })
+  it(
+    'is refused, changing nothing, when the old bank neither agrees on a ' + 'state nor says the account is new',
+    async () => {
+      const { w, B, N, newcomer, proof } = await entered()
+      const old = w.bank(B.id)
+      // three old members with three different balances, two that lost the account: no majority either way
+      for (const [i, m] of old.slice(0, 3).entries())
+        w.member(m).t.accounts.set(B.id, { ...w.member(m).account(B.id)!, balance: INITIAL + i })
+      for (const m of old.slice(3)) w.member(m).t.accounts.delete(B.id)
+      await assert.rejects(
+        joinDuties(w, N, newcomer).join(proof),
+        (err: unknown) => err instanceof P2payError && err.code === ErrorCode.NO_MAJORITY
+      )
+      assert.equal(newcomer.account(B.id), undefined)
+    }
+  )
 
-  it('a first join opens at a member while the rest of its bank have no account yet or have just opened it', async () => {
-    const w = await net()
-    const C = await ident()
-    const bank = w.bank(C.id)
-    const proof = makeJoin(C.signer, solvePow(C.id, DIFFICULTY), DIFFICULTY).b64
-    // two members opened it a moment earlier, two have not yet: neither a majority state nor a majority without one
-    for (const m of bank.slice(1, 3)) w.member(m).openAccount(proof, INITIAL, DIFFICULTY, bank, true)
-    const first = bank[0]
-    const out = await joinDuties(w, byId(w, first), w.member(first)).join(proof)
-    assert.deepEqual(out, { account: C.id, balance: INITIAL, opened: true })
-    assert.equal(w.member(first).isSynced(C.id), true)
-  })
+  it(
+    'a first join opens at a member while the rest of its bank have no ' + 'account yet or have just opened it',
+    async () => {
+      const w = await net()
+      const C = await ident()
+      const bank = w.bank(C.id)
+      const proof = makeJoin(C.signer, solvePow(C.id, DIFFICULTY), DIFFICULTY).b64
+      // two members opened it a moment earlier, two have not yet: neither a majority state nor a majority without one
+      for (const m of bank.slice(1, 3)) w.member(m).openAccount(proof, INITIAL, DIFFICULTY, bank, true)
+      const first = bank[0]
+      const out = await joinDuties(w, byId(w, first), w.member(first)).join(proof)
+      assert.deepEqual(out, { account: C.id, balance: INITIAL, opened: true })
+      assert.equal(w.member(first).isSynced(C.id), true)
+    }
+  )
 })
 
-async function waitUntil (cond: () => boolean): Promise<void> {
+async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 10))
 }

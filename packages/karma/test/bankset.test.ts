@@ -6,14 +6,24 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ErrorCode, toHex } from '@p2pay/core'
 // kad-dht exports only its entry point; its utils are read by path so the ids are checked against the real thing
 import { convertBuffer, convertPeerId } from '../../../node_modules/@libp2p/kad-dht/dist/src/utils.js'
-import { bankKey, bankKeyBytes, bankSet, bankSetFromQuery, kadIdOfKey, kadIdOfPeer, xorCompare, xorDistance, MAX_K } from '../src/bankset.ts'
+import {
+  bankKey,
+  bankKeyBytes,
+  bankSet,
+  bankSetFromQuery,
+  kadIdOfKey,
+  kadIdOfPeer,
+  xorCompare,
+  xorDistance,
+  MAX_K
+} from '../src/bankset.ts'
 import { idents, rng, shuffle, throwsCode } from './fixtures.ts'
 
 const ids = async (n: number): Promise<string[]> => (await idents(n)).map(p => p.id)
 const cmpBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 describe('kad ids', () => {
-  it('a peer\'s kad id is kad-dht\'s convertPeerId, a key\'s is convertBuffer', async () => {
+  it("a peer's kad id is kad-dht's convertPeerId, a key's is convertBuffer", async () => {
     for (const id of await ids(5)) {
       assert.equal(toHex(kadIdOfPeer(id)), toHex(await convertPeerId(peerIdFromString(id))))
       assert.equal(toHex(bankKey(id)), toHex(await convertBuffer(bankKeyBytes(id))))
@@ -23,14 +33,20 @@ describe('kad ids', () => {
 
   it('xorCompare orders by XOR distance to the target', () => {
     const t = new Uint8Array(32)
-    const a = new Uint8Array(32); a[31] = 1
-    const b = new Uint8Array(32); b[0] = 1
+    const a = new Uint8Array(32)
+    a[31] = 1
+    const b = new Uint8Array(32)
+    b[0] = 1
     assert.ok(xorCompare(t, a, b) < 0)
     assert.ok(xorCompare(t, b, a) > 0)
     assert.equal(xorCompare(t, a, a), 0)
-    const t2 = new Uint8Array(32); t2[0] = 1 // now b is the target itself
+    const t2 = new Uint8Array(32)
+    t2[0] = 1 // now b is the target itself
     assert.ok(xorCompare(t2, b, a) < 0)
-    assert.deepEqual([...xorDistance(a, b)].filter(x => x !== 0), [1, 1])
+    assert.deepEqual(
+      [...xorDistance(a, b)].filter(x => x !== 0),
+      [1, 1]
+    )
   })
 })
 
@@ -82,7 +98,12 @@ describe('bankSet', () => {
     const all = await ids(20)
     const k = 5
     // what getClosestPeers run on X returns: the k closest X knows, never X itself
-    const query = (account: string, x: string): string[] => bankSet(account, all.filter(p => p !== x), k)
+    const query = (account: string, x: string): string[] =>
+      bankSet(
+        account,
+        all.filter(p => p !== x),
+        k
+      )
     let disagreedWithoutSelf = 0
     for (const account of all.slice(0, 8)) {
       const truth = bankSet(account, all, k)

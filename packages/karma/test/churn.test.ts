@@ -7,12 +7,33 @@ import { ErrorCode } from '@p2pay/core'
 import { bankSet } from '../src/bankset.ts'
 import { Member } from '../src/member.ts'
 import { makeState, openReceipt } from '../src/messages.ts'
-import { net, disjointPair, ident, memberTables, rejects, verifier, INITIAL, K, type Net, type Ident } from './fixtures.ts'
+import {
+  net,
+  disjointPair,
+  ident,
+  memberTables,
+  rejects,
+  verifier,
+  INITIAL,
+  K,
+  type Net,
+  type Ident
+} from './fixtures.ts'
 
-interface Scene { w: Net, A: Ident, B: Ident, C: Ident, N: Ident, newcomer: Member, oldBank: string[], bankNow: string[], fromC: { hash: string, notices: string[] } }
+interface Scene {
+  w: Net
+  A: Ident
+  B: Ident
+  C: Ident
+  N: Ident
+  newcomer: Member
+  oldBank: string[]
+  bankNow: string[]
+  fromC: { hash: string; notices: string[] }
+}
 
 /** A pays B, C pays A, then a peer N appears that belongs in bank(A). */
-async function scene (): Promise<Scene> {
+async function scene(): Promise<Scene> {
   const w = await net()
   const [A, B] = disjointPair(w)
   const C = w.peers.find(p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(p.id).includes(A.id))!
@@ -25,7 +46,17 @@ async function scene (): Promise<Scene> {
   let N = await ident()
   while (!bankSet(A.id, [...w.ids, N.id], K).includes(N.id)) N = await ident()
   const newcomer = new Member(memberTables(), N.signer, verifier, { k: K, now: w.clock.now })
-  return { w, A, B, C, N, newcomer, oldBank: w.bank(A.id), bankNow: bankSet(A.id, [...w.ids, N.id], K), fromC: { hash: req.hash, notices } }
+  return {
+    w,
+    A,
+    B,
+    C,
+    N,
+    newcomer,
+    oldBank: w.bank(A.id),
+    bankNow: bankSet(A.id, [...w.ids, N.id], K),
+    fromC: { hash: req.hash, notices }
+  }
 }
 
 const exportsFor = (s: Scene, from = s.oldBank): string[] => from.map(m => s.w.member(m).exportState(s.A.id, s.N.id))
@@ -57,8 +88,28 @@ describe('adoptState', () => {
     const answers = exportsFor(s)
     const liars = s.oldBank.slice(0, 2).map(id => s.w.peers.find(p => p.id === id)!)
     const fake = 'ee'.repeat(32)
-    answers[0] = makeState(liars[0].signer, { account: s.A.id, to: s.N.id, epoch: 0, balance: 99999, rem: 0, nonce: 2, lastRequest: s.w.member(s.oldBank[2]).account(s.A.id)!.lastRequest, joined: true, credited: [fake] }).b64
-    answers[1] = makeState(liars[1].signer, { account: s.A.id, to: s.N.id, epoch: 0, balance: 930, rem: 0, nonce: 0, lastRequest: null, joined: true, credited: [fake] }).b64
+    answers[0] = makeState(liars[0].signer, {
+      account: s.A.id,
+      to: s.N.id,
+      epoch: 0,
+      balance: 99999,
+      rem: 0,
+      nonce: 2,
+      lastRequest: s.w.member(s.oldBank[2]).account(s.A.id)!.lastRequest,
+      joined: true,
+      credited: [fake]
+    }).b64
+    answers[1] = makeState(liars[1].signer, {
+      account: s.A.id,
+      to: s.N.id,
+      epoch: 0,
+      balance: 930,
+      rem: 0,
+      nonce: 0,
+      lastRequest: null,
+      joined: true,
+      credited: [fake]
+    }).b64
     const r = s.newcomer.adoptState(s.A.id, answers, s.oldBank, s.bankNow)
     assert.deepEqual([r.balance, r.nonce, r.voters.length, r.credited], [930, 2, 3, 1])
     assert.equal(s.newcomer.t.credits.get(fake), undefined, 'a hash listed by a minority is not taken')
@@ -71,20 +122,46 @@ describe('adoptState', () => {
     rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, all.slice(0, 2), s.oldBank, s.bankNow), ErrorCode.NOT_FOUND)
     // a split: two members report an older state than the others (say, they missed A's second debit)
     const older = s.oldBank.slice(0, 2).map(id => s.w.peers.find(p => p.id === id)!)
-    const stale = older.map(o => makeState(o.signer, { account: s.A.id, to: s.N.id, epoch: 0, balance: 950, rem: 0, nonce: 1, lastRequest: 'aa'.repeat(32), joined: true, credited: [] }).b64)
-    const err = rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, [...stale, all[2], all[3]], s.oldBank, s.bankNow), ErrorCode.NOT_FOUND)
+    const stale = older.map(
+      o =>
+        makeState(o.signer, {
+          account: s.A.id,
+          to: s.N.id,
+          epoch: 0,
+          balance: 950,
+          rem: 0,
+          nonce: 1,
+          lastRequest: 'aa'.repeat(32),
+          joined: true,
+          credited: []
+        }).b64
+    )
+    const err = rejects(
+      s.newcomer,
+      () => s.newcomer.adoptState(s.A.id, [...stale, all[2], all[3]], s.oldBank, s.bankNow),
+      ErrorCode.NOT_FOUND
+    )
     assert.equal(err.details?.reason, 'no-majority')
     // answers from non-members of the old bank, for another new member, or garbage do not count
     const outsider = s.w.peers.find(p => !s.oldBank.includes(p.id) && p !== s.A)!
-    const foreign = s.w.member(outsider.id).account(s.A.id) === undefined ? [] : [s.w.member(outsider.id).exportState(s.A.id, s.N.id)]
+    const foreign =
+      s.w.member(outsider.id).account(s.A.id) === undefined ? [] : [s.w.member(outsider.id).exportState(s.A.id, s.N.id)]
     const forOther = s.w.member(s.oldBank[4]).exportState(s.A.id, s.B.id)
-    rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, [all[0], all[1], forOther, 'junk', ...foreign], s.oldBank, s.bankNow), ErrorCode.NOT_FOUND)
+    rejects(
+      s.newcomer,
+      () => s.newcomer.adoptState(s.A.id, [all[0], all[1], forOther, 'junk', ...foreign], s.oldBank, s.bankNow),
+      ErrorCode.NOT_FOUND
+    )
     assert.equal(s.newcomer.account(s.A.id), undefined)
   })
 
   it('refuses when it is not in the bank now, or the old bank is in another epoch', async () => {
     const s = await scene()
-    rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, exportsFor(s), s.oldBank, s.oldBank), ErrorCode.WRONG_BROKER)
+    rejects(
+      s.newcomer,
+      () => s.newcomer.adoptState(s.A.id, exportsFor(s), s.oldBank, s.oldBank),
+      ErrorCode.WRONG_BROKER
+    )
     s.newcomer.rescale(1, { num: 1, den: 1 })
     rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, exportsFor(s), s.oldBank, s.bankNow), ErrorCode.STALE_SEQ)
   })

@@ -22,7 +22,7 @@ describe('closestToKey', () => {
     throwsCode(() => closestToKey(key, ids, 0), ErrorCode.BAD_REQUEST)
   })
 
-  it('bankSet is closestToKey over the account\'s key without the account', async () => {
+  it("bankSet is closestToKey over the account's key without the account", async () => {
     const ids = (await idents(10)).map(p => p.id)
     const a = ids[0]
     const set = bankSet(a, ids, 4)
@@ -40,9 +40,17 @@ describe('epoch factor', () => {
     throwsCode(() => openFactor(verifier, f.b64, 8, 2), ErrorCode.STALE_SEQ)
     throwsCode(() => openFactor(verifier, f.b64, 7, 3), ErrorCode.STALE_SEQ)
     // a factor signed by one peer in another's name
-    const forged = seal(other.signer, TAG.factor, { member: c.id, epoch: 7, attempt: 2, num: 1, den: 1, reports: 1 }, KIND.epoch)
+    const forged = seal(
+      other.signer,
+      TAG.factor,
+      { member: c.id, epoch: 7, attempt: 2, num: 1, den: 1, reports: 1 },
+      KIND.epoch
+    )
     throwsCode(() => openFactor(verifier, forged.b64, 7, 2), ErrorCode.WRONG_SIGNER)
     throwsCode(() => makeFactor(c.signer, { epoch: 7, attempt: 0, num: 0, den: 1, reports: 0 }), ErrorCode.BAD_REQUEST)
-    throwsCode(() => makeFactor(c.signer, { epoch: 7, attempt: 0, num: 1, den: 2 ** 33, reports: 0 }), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => makeFactor(c.signer, { epoch: 7, attempt: 0, num: 1, den: 2 ** 33, reports: 0 }),
+      ErrorCode.BAD_REQUEST
+    )
   })
 })

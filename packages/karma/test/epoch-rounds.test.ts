@@ -9,16 +9,22 @@ import { makeReport, openFactor } from '../src/messages.ts'
 import { DEFAULT_KARMA } from '../src/protocols.ts'
 import { Clock, K, idents, memberTables, throwsCode, verifier } from './fixtures.ts'
 
-async function coordinator (): Promise<{ rounds: EpochRounds, member: Member, id: string }> {
+async function coordinator(): Promise<{ rounds: EpochRounds; member: Member; id: string }> {
   const [c] = await idents(1)
   const member = new Member(memberTables(), c.signer, verifier, { k: K, now: new Clock().now })
   // the coordinator's side uses only the keys and the member's books
   const ctx = { signer: c.signer, verifier } as unknown as DaemonContext
-  const rounds = new EpochRounds(ctx, { ...DEFAULT_KARMA, k: K, initialKarma: 1000 }, member, undefined as never, undefined as never)
+  const rounds = new EpochRounds(
+    ctx,
+    { ...DEFAULT_KARMA, k: K, initialKarma: 1000 },
+    member,
+    undefined as never,
+    undefined as never
+  )
   return { rounds, member, id: c.id }
 }
 
-const factorOf = (r: EpochRounds, epoch: number, attempt: number): { num: number, den: number } => {
+const factorOf = (r: EpochRounds, epoch: number, attempt: number): { num: number; den: number } => {
   const b = openFactor(verifier, r.factor(epoch, attempt).factor, epoch, attempt).body
   return { num: b.num, den: b.den }
 }
@@ -32,10 +38,14 @@ describe('epoch coordinator', () => {
     // nothing was counted: the factor of epoch 0 comes from no reports (1/1)
     assert.deepEqual(factorOf(rounds, 0, 0), { num: 1, den: 1 })
     assert.equal(rounds.takeReport(report, a.id).reports, 1)
-    assert.equal(rounds.takeReport(makeReport(a.signer, { epoch: 0, accounts: 4, active: 2, total: 4000 }).b64, a.id).reports, 1, 'one report per peer, the latest')
+    assert.equal(
+      rounds.takeReport(makeReport(a.signer, { epoch: 0, accounts: 4, active: 2, total: 4000 }).b64, a.id).reports,
+      1,
+      'one report per peer, the latest'
+    )
   })
 
-  it('one answer per round; rounds per epoch are bounded and a flood of attempt numbers does not change a live round\'s answer', async () => {
+  it("one answer per round; rounds per epoch are bounded and a flood of attempt numbers does not change a live round's answer", async () => {
     const { rounds } = await coordinator()
     const first = rounds.factor(0, 0).factor
     assert.equal(rounds.factor(0, 0).factor, first)

@@ -9,7 +9,7 @@ import { makeHeartbeat, openReport, type ReportBody } from '../src/messages.ts'
 import { net, disjointPair, rng, rejects, throwsCode, verifier, INITIAL, K, type Net } from './fixtures.ts'
 
 /** Rescales every member of the network to `epoch` with one factor, as an agreed epoch would. */
-function rescaleAll (w: Net, epoch: number, f: { num: number, den: number }): void {
+function rescaleAll(w: Net, epoch: number, f: { num: number; den: number }): void {
   for (const m of w.members.values()) m.rescale(epoch, f)
 }
 
@@ -27,7 +27,10 @@ describe('rescaleFactor', () => {
 
   it('rescaleBalance floors and keeps the remainder exactly', () => {
     assert.deepEqual(rescaleBalance(1000, { num: 2, den: 3 }), { balance: 666, rem: 2 })
-    assert.deepEqual(rescaleBalance(2 ** 50, { num: 2 ** 32, den: 2 ** 32 - 1 }).balance, Number((2n ** 50n * 2n ** 32n) / (2n ** 32n - 1n)))
+    assert.deepEqual(
+      rescaleBalance(2 ** 50, { num: 2 ** 32, den: 2 ** 32 - 1 }).balance,
+      Number((2n ** 50n * 2n ** 32n) / (2n ** 32n - 1n))
+    )
   })
 })
 
@@ -44,7 +47,8 @@ describe('rescale', () => {
       const req = w.request(a, b.id, 1 + Math.floor(rand() * 50), { epoch: 1 })
       w.deliver(w.debit(req), a.id, b.id)
     }
-    for (const p of w.peers.slice(6, 9)) for (const m of w.bank(p.id)) w.member(m).heartbeat(makeHeartbeat(p.signer, 1).b64, w.bank(p.id))
+    for (const p of w.peers.slice(6, 9))
+      for (const m of w.bank(p.id)) w.member(m).heartbeat(makeHeartbeat(p.signer, 1).b64, w.bank(p.id))
     const reports = [...w.members.values()].map(m => openReport(verifier, m.epochReport()))
     const est = estimateFromReports(reports, 1, Infinity)
     const total = 12 * INITIAL
@@ -64,27 +68,37 @@ describe('rescale', () => {
     }
     // exactly: sum(balance * den + rem) = total * num; the floor takes < 1 per account and never adds
     assert.equal(exact, BigInt(total) * BigInt(f.num))
-    assert.ok(after <= total * 3 / 4 && after > total * 3 / 4 - 12, `total after ${after}`)
+    assert.ok(after <= (total * 3) / 4 && after > (total * 3) / 4 - 12, `total after ${after}`)
     assert.ok(Math.abs(after / 9 - INITIAL) < 12 / 9, `average per active peer ${after / 9}`)
   })
 
-  it('is idempotent for the epoch reached; another epoch or factor is STALE_SEQ; a bad factor BAD_REQUEST', async () => {
-    const w = await net(8)
-    w.join(w.peers[0])
-    const m = w.member(w.bank(w.peers[0].id)[0])
-    assert.equal(m.rescale(1, { num: 1, den: 2 }).changed, true)
-    assert.equal(m.rescale(1, { num: 1, den: 2 }).changed, false)
-    assert.equal(m.account(w.peers[0].id)!.balance, INITIAL / 2)
-    rejects(m, () => m.rescale(1, { num: 1, den: 3 }), ErrorCode.STALE_SEQ)
-    rejects(m, () => m.rescale(3, { num: 1, den: 2 }), ErrorCode.STALE_SEQ)
-    rejects(m, () => m.rescale(0, { num: 1, den: 2 }), ErrorCode.STALE_SEQ)
-    for (const f of [{ num: 0, den: 1 }, { num: 1, den: 0 }, { num: 1.5, den: 1 }, { num: 2 ** 33, den: 1 }]) rejects(m, () => m.rescale(2, f), ErrorCode.BAD_REQUEST)
-  })
+  it(
+    'is idempotent for the epoch reached; another epoch or factor is ' + 'STALE_SEQ; a bad factor BAD_REQUEST',
+    async () => {
+      const w = await net(8)
+      w.join(w.peers[0])
+      const m = w.member(w.bank(w.peers[0].id)[0])
+      assert.equal(m.rescale(1, { num: 1, den: 2 }).changed, true)
+      assert.equal(m.rescale(1, { num: 1, den: 2 }).changed, false)
+      assert.equal(m.account(w.peers[0].id)!.balance, INITIAL / 2)
+      rejects(m, () => m.rescale(1, { num: 1, den: 3 }), ErrorCode.STALE_SEQ)
+      rejects(m, () => m.rescale(3, { num: 1, den: 2 }), ErrorCode.STALE_SEQ)
+      rejects(m, () => m.rescale(0, { num: 1, den: 2 }), ErrorCode.STALE_SEQ)
+      for (const f of [
+        { num: 0, den: 1 },
+        { num: 1, den: 0 },
+        { num: 1.5, den: 1 },
+        { num: 2 ** 33, den: 1 }
+      ])
+        rejects(m, () => m.rescale(2, f), ErrorCode.BAD_REQUEST)
+    }
+  )
 
   it('a transfer of the previous epoch gives the same books whether a member rescaled before or after it', async () => {
     const w = await net()
     const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    w.join(A)
+    w.join(B)
     const bankA = w.bank(A.id)
     const bankB = w.bank(B.id)
     const f = { num: 2, den: 3 } // leaves remainders
@@ -98,7 +112,11 @@ describe('rescale', () => {
       if (i >= 3) member.rescale(1, f)
     }
     const a = bankA.map(m => w.member(m).account(A.id)!)
-    assert.deepEqual(a.map(x => [x.balance, x.rem]), Array(K).fill([655, 1]), '(1000 - 17) * 2/3 = 655 + 1/3')
+    assert.deepEqual(
+      a.map(x => [x.balance, x.rem]),
+      Array(K).fill([655, 1]),
+      '(1000 - 17) * 2/3 = 655 + 1/3'
+    )
     // bank(B): the first notice of each before the rescale at some, all after at others
     for (const [i, m] of bankB.entries()) {
       const member = w.member(m)
@@ -106,7 +124,14 @@ describe('rescale', () => {
       for (const n of notices.flat()) member.receiveNotice(n, bankA, bankB)
       if (i % 2 === 1) member.rescale(1, f)
     }
-    assert.deepEqual(bankB.map(m => { const x = w.member(m).account(B.id)!; return [x.balance, x.rem] }), Array(K).fill([678, 0]), '(1000 + 17) * 2/3 = 678')
+    assert.deepEqual(
+      bankB.map(m => {
+        const x = w.member(m).account(B.id)!
+        return [x.balance, x.rem]
+      }),
+      Array(K).fill([678, 0]),
+      '(1000 + 17) * 2/3 = 678'
+    )
     // exact conservation in epoch-1 units (times den): 655*3+1 + 678*3+0 = 2000*2
     assert.equal(655 * 3 + 1 + 678 * 3, 2 * INITIAL * 2)
   })
@@ -114,7 +139,8 @@ describe('rescale', () => {
   it('messages two epochs old are refused, and messages of an epoch not reached yet wait (STALE_SEQ)', async () => {
     const w = await net()
     const [A, B] = disjointPair(w)
-    w.join(A); w.join(B)
+    w.join(A)
+    w.join(B)
     const bankA = w.bank(A.id)
     const m = w.member(bankA[0])
     const future = w.request(A, B.id, 5, { epoch: 1 })
@@ -137,18 +163,34 @@ describe('activity and reports', () => {
     const bank = w.bank(P.id)
     const m = w.member(bank[0])
     m.rescale(1, { num: 1, den: 1 })
-    assert.deepEqual(openReport(verifier, m.epochReport()).body, { member: m.id, epoch: 1, accounts: 1, active: 0, total: INITIAL })
+    assert.deepEqual(openReport(verifier, m.epochReport()).body, {
+      member: m.id,
+      epoch: 1,
+      accounts: 1,
+      active: 0,
+      total: INITIAL
+    })
     rejects(m, () => m.heartbeat(makeHeartbeat(P.signer, 0).b64, bank), ErrorCode.STALE_SEQ)
     assert.deepEqual(m.heartbeat(makeHeartbeat(P.signer, 1).b64, bank), { account: P.id, epoch: 1 })
     assert.equal(openReport(verifier, m.epochReport()).body.active, 1)
     const stranger = w.peers.find(p => p !== P && w.bank(p.id).includes(m.id))
-    if (stranger !== undefined) rejects(m, () => m.heartbeat(makeHeartbeat(stranger.signer, 1).b64, w.bank(stranger.id)), ErrorCode.NOT_FOUND)
+    if (stranger !== undefined)
+      rejects(m, () => m.heartbeat(makeHeartbeat(stranger.signer, 1).b64, w.bank(stranger.id)), ErrorCode.NOT_FOUND)
   })
 
   it('estimateFromReports drops lying reporters and members that signed two reports', async () => {
-    const honest: ReportBody[] = Array.from({ length: 12 }, (_, i) => ({ member: `m${i}`, epoch: 4, accounts: 10, active: 8, total: 800 + i }))
-    const liars: ReportBody[] = [{ member: 'x1', epoch: 4, accounts: 10, active: 1, total: 1e12 }, { member: 'x2', epoch: 4, accounts: 10, active: 10, total: 1 }]
-    const as = (b: ReportBody): { signer: string, body: ReportBody } => ({ signer: b.member, body: b })
+    const honest: ReportBody[] = Array.from({ length: 12 }, (_, i) => ({
+      member: `m${i}`,
+      epoch: 4,
+      accounts: 10,
+      active: 8,
+      total: 800 + i
+    }))
+    const liars: ReportBody[] = [
+      { member: 'x1', epoch: 4, accounts: 10, active: 1, total: 1e12 },
+      { member: 'x2', epoch: 4, accounts: 10, active: 10, total: 1 }
+    ]
+    const as = (b: ReportBody): { signer: string; body: ReportBody } => ({ signer: b.member, body: b })
     const est = estimateFromReports([...honest, ...liars].map(as), 4, 4)
     const ratio = est.totalKarma / est.activePeers
     assert.ok(ratio > 100 && ratio < 102, `ratio ${ratio}`)
@@ -158,14 +200,24 @@ describe('activity and reports', () => {
     throwsCode(() => estimateFromReports([], 4, 0), ErrorCode.BAD_REQUEST)
   })
 
-  it('estimateFromReports is exact when the members that bank departed peers report more karma per active account', async () => {
-    // 16 accounts of 1000 each, k = 4 members per account, 2 accounts inactive: 64 book entries over 16 members
-    const reports: ReportBody[] = Array.from({ length: 16 }, (_, i) => {
-      const inactive = i < 8 ? 1 : 0 // the 8 members that bank one of the 2 departed accounts each
-      return { member: `m${i}`, epoch: 4, accounts: 4, active: 4 - inactive, total: 4000 }
-    })
-    const est = estimateFromReports(reports.map(b => ({ signer: b.member, body: b })), 4)
-    assert.equal(est.used, 16)
-    assert.equal(est.totalKarma / est.activePeers, 64_000 / 56, 'total karma over active book entries: 16000 / 14 per account')
-  })
+  it(
+    'estimateFromReports is exact when the members that bank departed ' + 'peers report more karma per active account',
+    async () => {
+      // 16 accounts of 1000 each, k = 4 members per account, 2 accounts inactive: 64 book entries over 16 members
+      const reports: ReportBody[] = Array.from({ length: 16 }, (_, i) => {
+        const inactive = i < 8 ? 1 : 0 // the 8 members that bank one of the 2 departed accounts each
+        return { member: `m${i}`, epoch: 4, accounts: 4, active: 4 - inactive, total: 4000 }
+      })
+      const est = estimateFromReports(
+        reports.map(b => ({ signer: b.member, body: b })),
+        4
+      )
+      assert.equal(est.used, 16)
+      assert.equal(
+        est.totalKarma / est.activePeers,
+        64_000 / 56,
+        'total karma over active book entries: 16000 / 14 per account'
+      )
+    }
+  )
 })

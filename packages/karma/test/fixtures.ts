@@ -22,12 +22,17 @@ export const INITIAL = 1000
 export class Clock {
   t = T0
   readonly now = (): number => this.t
-  advance (ms: number): void { this.t += ms }
+  advance(ms: number): void {
+    this.t += ms
+  }
 }
 
-export interface Ident { signer: Signer, id: string }
+export interface Ident {
+  signer: Signer
+  id: string
+}
 
-export async function ident (): Promise<Ident> {
+export async function ident(): Promise<Ident> {
   const signer = signerFor(await generateKeyPair('Ed25519'), backend)
   return { signer, id: signer.peerId }
 }
@@ -35,24 +40,33 @@ export async function ident (): Promise<Ident> {
 export const idents = async (n: number): Promise<Ident[]> => await Promise.all(Array.from({ length: n }, ident))
 
 /** The i-th fixed identity: networks built from these have the same bank-sets on every run. */
-export async function seeded (i: number): Promise<Ident> {
+export async function seeded(i: number): Promise<Ident> {
   const signer = signerFor(await generateKeyPairFromSeed('Ed25519', sha256(utf8(`karma-test|${i}`))), backend)
   return { signer, id: signer.peerId }
 }
 
-export function memberTables (): MemberTables {
+export function memberTables(): MemberTables {
   return Object.fromEntries(MEMBER_TABLES.map(name => [name, new Table(name)])) as unknown as MemberTables
 }
 
 /** Deterministic PRNG for shuffles (test reproducibility, not secrets). */
-export function rng (seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 }
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }
 
-export function shuffle<T> (list: readonly T[], rand: () => number): T[] {
+export function shuffle<T>(list: readonly T[], rand: () => number): T[] {
   const a = [...list]
-  for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [a[i], a[j]] = [a[j], a[i]] }
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1))
+    ;[a[i], a[j]] = [a[j], a[i]]
+  }
   return a
 }
 
@@ -66,18 +80,25 @@ export class Net {
   readonly peers: Ident[]
   readonly members = new Map<string, Member>()
   readonly nonces = new Map<string, number>()
-  constructor (peers: Ident[], k = K) {
+  constructor(peers: Ident[], k = K) {
     this.k = k
     this.peers = peers
-    for (const p of peers) this.members.set(p.id, new Member(memberTables(), p.signer, verifier, { k, now: this.clock.now }))
+    for (const p of peers)
+      this.members.set(p.id, new Member(memberTables(), p.signer, verifier, { k, now: this.clock.now }))
   }
 
-  get ids (): string[] { return this.peers.map(p => p.id) }
-  bank (account: string): string[] { return bankSet(account, this.ids, this.k) }
-  member (id: string): Member { return this.members.get(id)! }
+  get ids(): string[] {
+    return this.peers.map(p => p.id)
+  }
+  bank(account: string): string[] {
+    return bankSet(account, this.ids, this.k)
+  }
+  member(id: string): Member {
+    return this.members.get(id)!
+  }
 
   /** The peer joins: its join proof is accepted by every member of its bank. */
-  join (who: Ident, karma = INITIAL): void {
+  join(who: Ident, karma = INITIAL): void {
     const proof = makeJoin(who.signer, solvePow(who.id, DIFFICULTY), DIFFICULTY)
     const bank = this.bank(who.id)
     // the bank's first open: no old member has the account
@@ -85,58 +106,85 @@ export class Net {
   }
 
   /** A's next signed request (A keeps its own nonce counter). */
-  request (from: Ident, to: string, amount: number, opts: { nonce?: number, epoch?: number } = {}): Signed<TransferBody> {
+  request(
+    from: Ident,
+    to: string,
+    amount: number,
+    opts: { nonce?: number; epoch?: number } = {}
+  ): Signed<TransferBody> {
     const nonce = opts.nonce ?? (this.nonces.get(from.id) ?? 0) + 1
     if (opts.nonce === undefined) this.nonces.set(from.id, nonce)
     return makeTransfer(from.signer, { to, amount, nonce, epoch: opts.epoch ?? 0, ts: this.clock.t })
   }
 
   /** Members of bank(A) debit A; returns their notices. */
-  debit (req: Signed<TransferBody>, at: readonly string[] = this.bank(req.body.from)): string[] {
+  debit(req: Signed<TransferBody>, at: readonly string[] = this.bank(req.body.from)): string[] {
     const bankA = this.bank(req.body.from)
     return at.map(m => this.member(m).debit(req.b64, bankA).notice)
   }
 
   /** Delivers notices to members of bank(B); outcomes per recipient, in delivery order. */
-  deliver (notices: readonly string[], from: string, to: string, at: readonly string[] = this.bank(to)): Map<string, NoticeOutcome[]> {
+  deliver(
+    notices: readonly string[],
+    from: string,
+    to: string,
+    at: readonly string[] = this.bank(to)
+  ): Map<string, NoticeOutcome[]> {
     const bankA = this.bank(from)
     const bankB = this.bank(to)
     const out = new Map<string, NoticeOutcome[]>()
-    for (const m of at) for (const n of notices) {
-      const list = out.get(m) ?? []
-      list.push(this.member(m).receiveNotice(n, bankA, bankB))
-      out.set(m, list)
-    }
+    for (const m of at)
+      for (const n of notices) {
+        const list = out.get(m) ?? []
+        list.push(this.member(m).receiveNotice(n, bankA, bankB))
+        out.set(m, list)
+      }
     return out
   }
 
   /** A whole honest transfer: request, debit at all of bank(A), notices to all of bank(B). */
-  transfer (from: Ident, to: Ident, amount: number): Signed<TransferBody> {
+  transfer(from: Ident, to: Ident, amount: number): Signed<TransferBody> {
     const req = this.request(from, to.id, amount)
     this.deliver(this.debit(req), from.id, to.id)
     return req
   }
 
   /** balance of `account` at each member of its bank */
-  balances (account: string, at: readonly string[] = this.bank(account)): number[] {
+  balances(account: string, at: readonly string[] = this.bank(account)): number[] {
     return at.map(m => this.member(m).account(account)?.balance ?? NaN)
   }
 
   /** What a reader gets by majority from signed answers of `at` (default: the whole bank). */
-  read (account: string, reader: Ident, at: readonly string[] = this.bank(account)): { balance: number, nonce: number, epoch: number } | undefined {
+  read(
+    account: string,
+    reader: Ident,
+    at: readonly string[] = this.bank(account)
+  ): { balance: number; nonce: number; epoch: number } | undefined {
     const challenge = randomId(8)
     const answers = at.flatMap(m => {
-      try { return [openBalance(verifier, this.member(m).balanceOf(account, reader.id, challenge), { account, asker: reader.id, challenge })] } catch { return [] }
+      try {
+        return [
+          openBalance(verifier, this.member(m).balanceOf(account, reader.id, challenge), {
+            account,
+            asker: reader.id,
+            challenge
+          })
+        ]
+      } catch {
+        return []
+      }
     })
     return majorityValue(answers, this.bank(account), Member.balanceValue, this.k)?.value
   }
 }
 
 /** A network of `n` fixed identities (reproducible bank-sets). */
-export async function net (n = 14, k = K): Promise<Net> { return new Net(await Promise.all(Array.from({ length: n }, (_, i) => seeded(i))), k) }
+export async function net(n = 14, k = K): Promise<Net> {
+  return new Net(await Promise.all(Array.from({ length: n }, (_, i) => seeded(i))), k)
+}
 
 /** Two peers whose banks do not overlap and do not contain each other (clean roles for Byzantine tests). */
-export function disjointPair (w: Net): [Ident, Ident] {
+export function disjointPair(w: Net): [Ident, Ident] {
   for (const a of w.peers) {
     for (const b of w.peers) {
       if (a === b) continue
@@ -150,33 +198,45 @@ export function disjointPair (w: Net): [Ident, Ident] {
 }
 
 /** A fresh network with two joined accounts whose banks do not overlap. */
-export async function joinedPair (): Promise<{ w: Net, A: Ident, B: Ident }> {
+export async function joinedPair(): Promise<{ w: Net; A: Ident; B: Ident }> {
   const w = await net()
   const [A, B] = disjointPair(w)
-  w.join(A); w.join(B)
+  w.join(A)
+  w.join(B)
   return { w, A, B }
 }
 
 export const byId = (w: Net, id: string): Ident => w.peers.find(p => p.id === id)!
 
-export function snapshot (tables: object): string {
+export function snapshot(tables: object): string {
   return JSON.stringify(Object.entries(tables as Record<string, Table>).map(([name, t]) => [name, [...t.entries()]]))
 }
 
 /** Asserts `fn` throws a P2payError with `code` and returns it. */
-export function throwsCode (fn: () => unknown, code: string): P2payError {
+export function throwsCode(fn: () => unknown, code: string): P2payError {
   let caught: unknown
-  try { fn() } catch (err) { caught = err }
-  assert.ok(caught instanceof P2payError, `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`)
+  try {
+    fn()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(
+    caught instanceof P2payError,
+    `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`
+  )
   assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
   return caught
 }
 
 /** Asserts `fn` throws `code` and that none of the members' tables changed. */
-export function rejects (members: Member | Member[], fn: () => unknown, code: string): P2payError {
+export function rejects(members: Member | Member[], fn: () => unknown, code: string): P2payError {
   const list = Array.isArray(members) ? members : [members]
   const before = list.map(m => snapshot(m.t))
   const err = throwsCode(fn, code)
-  assert.deepEqual(list.map(m => snapshot(m.t)), before, `tables changed although ${code} was thrown`)
+  assert.deepEqual(
+    list.map(m => snapshot(m.t)),
+    before,
+    `tables changed although ${code} was thrown`
+  )
   return err
 }

@@ -4,7 +4,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { majority, majorityValue } from '../src/majority.ts'
 
-const a = (signer: string, balance: number, extra: Record<string, unknown> = {}): { signer: string, body: { balance: number } } => ({ signer, body: { balance, ...extra } })
+const a = (
+  signer: string,
+  balance: number,
+  extra: Record<string, unknown> = {}
+): { signer: string; body: { balance: number } } => ({ signer, body: { balance, ...extra } })
 const M = ['m1', 'm2', 'm3', 'm4', 'm5']
 const bal = (b: { balance: number }): { balance: number } => ({ balance: b.balance })
 
@@ -15,7 +19,10 @@ describe('majority', () => {
   })
 
   it('majorityValue: the value of a strict majority of distinct members, else undefined', () => {
-    assert.deepEqual(majorityValue([a('m1', 5), a('m2', 5), a('m3', 5), a('m4', 6)], M, bal), { value: { balance: 5 }, voters: ['m1', 'm2', 'm3'] })
+    assert.deepEqual(majorityValue([a('m1', 5), a('m2', 5), a('m3', 5), a('m4', 6)], M, bal), {
+      value: { balance: 5 },
+      voters: ['m1', 'm2', 'm3']
+    })
     assert.equal(majorityValue([a('m1', 5), a('m2', 5), a('m4', 6)], M, bal), undefined)
     // one member answering three times is one vote
     assert.equal(majorityValue([a('m1', 5), a('m1', 5), a('m1', 5)], M, bal), undefined)
@@ -32,7 +39,10 @@ describe('majority', () => {
   it('compares only what valueOf picks, canonically; k can be fixed above the set size', () => {
     const answers = [a('m1', 5, { challenge: 'x' }), a('m2', 5, { challenge: 'y' }), a('m3', 5, { challenge: 'z' })]
     assert.deepEqual(majorityValue(answers, M, bal)?.value, { balance: 5 })
-    assert.equal(majorityValue(answers, M, b => b), undefined)
+    assert.equal(
+      majorityValue(answers, M, b => b),
+      undefined
+    )
     assert.deepEqual(majorityValue(answers.slice(0, 2), ['m1', 'm2', 'm3'], bal)?.voters, ['m1', 'm2'])
     assert.equal(majorityValue(answers.slice(0, 2), ['m1', 'm2', 'm3'], bal, 5), undefined)
   })

@@ -4,8 +4,24 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, fromB64, toB64, sha256, utf8 } from '@p2pay/core'
 import {
-  TAG, MAX_KARMA, makeTransfer, openTransfer, makeNotice, openNotice, noticeFor, makeReceipt, openReceipt, makeJoin, openJoin,
-  makeBalance, openBalance, makeState, openState, seal, type TransferBody, type NoticeBody
+  TAG,
+  MAX_KARMA,
+  makeTransfer,
+  openTransfer,
+  makeNotice,
+  openNotice,
+  noticeFor,
+  makeReceipt,
+  openReceipt,
+  makeJoin,
+  openJoin,
+  makeBalance,
+  openBalance,
+  makeState,
+  openState,
+  seal,
+  type TransferBody,
+  type NoticeBody
 } from '../src/messages.ts'
 import { leadingZeroBits, powHash, powValid, solvePow, MAX_DIFFICULTY } from '../src/pow.ts'
 import { idents, verifier, throwsCode } from './fixtures.ts'
@@ -39,14 +55,20 @@ describe('join puzzle', () => {
     let bad = nonce + 1
     while (powValid(a.id, bad, 10)) bad++
     throwsCode(() => makeJoin(a.signer, bad, 10), ErrorCode.BAD_REQUEST)
-    throwsCode(() => openJoin(verifier, seal(a.signer, TAG.join, { peer: a.id, nonce: bad, difficulty: 10 }, 't').b64), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => openJoin(verifier, seal(a.signer, TAG.join, { peer: a.id, nonce: bad, difficulty: 10 }, 't').b64),
+      ErrorCode.BAD_REQUEST
+    )
     // b signs a's valid proof: a join is the peer's own statement
-    throwsCode(() => openJoin(verifier, seal(b.signer, TAG.join, { peer: a.id, nonce, difficulty: 10 }, 't').b64), ErrorCode.WRONG_SIGNER)
+    throwsCode(
+      () => openJoin(verifier, seal(b.signer, TAG.join, { peer: a.id, nonce, difficulty: 10 }, 't').b64),
+      ErrorCode.WRONG_SIGNER
+    )
   })
 })
 
 describe('transfer request', () => {
-  it('names signer (from), counterparty (to), A\'s nonce and the epoch of its units', async () => {
+  it("names signer (from), counterparty (to), A's nonce and the epoch of its units", async () => {
     const [a, b] = await idents(2)
     const req = makeTransfer(a.signer, { to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 })
     const o = openTransfer(verifier, req.b64)
@@ -59,18 +81,30 @@ describe('transfer request', () => {
     const [a, b] = await idents(2)
     const base: TransferBody = { from: a.id, to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 }
     const bad: Array<Record<string, unknown>> = [
-      { to: a.id }, { amount: 0 }, { amount: -1 }, { amount: MAX_KARMA + 1 }, { amount: '5' },
-      { nonce: 0 }, { nonce: -1 }, { epoch: -1 }, { ts: -1 }, { to: 'bob' }, { extra: 1 }
+      { to: a.id },
+      { amount: 0 },
+      { amount: -1 },
+      { amount: MAX_KARMA + 1 },
+      { amount: '5' },
+      { nonce: 0 },
+      { nonce: -1 },
+      { epoch: -1 },
+      { ts: -1 },
+      { to: 'bob' },
+      { extra: 1 }
     ]
     for (const over of bad) {
-      throwsCode(() => openTransfer(verifier, seal(a.signer, TAG.transfer, { ...base, ...over }, 't').b64), ErrorCode.BAD_REQUEST)
+      throwsCode(
+        () => openTransfer(verifier, seal(a.signer, TAG.transfer, { ...base, ...over }, 't').b64),
+        ErrorCode.BAD_REQUEST
+      )
     }
     throwsCode(() => makeTransfer(a.signer, { ...base, to: a.id }), ErrorCode.BAD_REQUEST)
     // fractions cannot even be signed (canonical JSON is integers only); the builder says why first
     throwsCode(() => makeTransfer(a.signer, { ...base, amount: 1.5 }), ErrorCode.BAD_REQUEST)
   })
 
-  it('must be signed by A; another domain\'s signature does not pass', async () => {
+  it("must be signed by A; another domain's signature does not pass", async () => {
     const [a, b, c] = await idents(3)
     const forged = seal(c.signer, TAG.transfer, { from: a.id, to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 }, 't')
     throwsCode(() => openTransfer(verifier, forged.b64), ErrorCode.WRONG_SIGNER)
@@ -85,55 +119,115 @@ describe('transfer request', () => {
 })
 
 describe('debit notice', () => {
-  it('carries A\'s request; a well-formed notice opens without defect', async () => {
+  it("carries A's request; a well-formed notice opens without defect", async () => {
     const [a, b, m] = await idents(3)
     const req = makeTransfer(a.signer, { to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 })
     const n = makeNotice(m.signer, req)
     const o = openNotice(verifier, n.b64)
     assert.equal(o.defect, undefined)
     assert.equal(o.request?.hash, req.hash)
-    assert.deepEqual(o.notice.body, { member: m.id, from: a.id, to: b.id, amount: 5, nonce: 1, epoch: 0, requestHash: req.hash, request: req.b64 })
+    assert.deepEqual(o.notice.body, {
+      member: m.id,
+      from: a.id,
+      to: b.id,
+      amount: 5,
+      nonce: 1,
+      epoch: 0,
+      requestHash: req.hash,
+      request: req.b64
+    })
   })
 
-  it('a member\'s lies come back as defects: another amount (mismatch), a request A never signed (forged)', async () => {
+  it("a member's lies come back as defects: another amount (mismatch), a request A never signed (forged)", async () => {
     const [a, b, m] = await idents(3)
     const req = makeTransfer(a.signer, { to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 })
     const lie = (body: NoticeBody): string => seal(m.signer, TAG.notice, body, 't').b64
     assert.equal(openNotice(verifier, lie({ ...noticeFor(m.id, req), amount: 500 })).defect, 'mismatch')
-    assert.equal(openNotice(verifier, lie({ ...noticeFor(m.id, req), requestHash: '00'.repeat(32) })).defect, 'mismatch')
+    assert.equal(
+      openNotice(verifier, lie({ ...noticeFor(m.id, req), requestHash: '00'.repeat(32) })).defect,
+      'mismatch'
+    )
     const madeUp = seal(m.signer, TAG.transfer, { from: a.id, to: b.id, amount: 500, nonce: 1, epoch: 0, ts: 1 }, 't')
     assert.equal(openNotice(verifier, lie(noticeFor(m.id, madeUp))).defect, 'forged')
     assert.equal(openNotice(verifier, lie({ ...noticeFor(m.id, req), request: 'AAAA' })).defect, 'forged')
     // the envelope itself must be the member's
-    throwsCode(() => openNotice(verifier, seal(b.signer, TAG.notice, noticeFor(m.id, req), 't').b64), ErrorCode.WRONG_SIGNER)
+    throwsCode(
+      () => openNotice(verifier, seal(b.signer, TAG.notice, noticeFor(m.id, req), 't').b64),
+      ErrorCode.WRONG_SIGNER
+    )
   })
 })
 
 describe('receipts, balance answers, state exports', () => {
   it('a receipt names member, account, request and side', async () => {
     const [a, m] = await idents(2)
-    const r = makeReceipt(m.signer, { account: a.id, requestHash: 'ab'.repeat(32), side: 'credit', epoch: 0, balanceAfter: 7 })
-    assert.deepEqual(openReceipt(verifier, r.b64).body, { member: m.id, account: a.id, requestHash: 'ab'.repeat(32), side: 'credit', epoch: 0, balanceAfter: 7 })
+    const r = makeReceipt(m.signer, {
+      account: a.id,
+      requestHash: 'ab'.repeat(32),
+      side: 'credit',
+      epoch: 0,
+      balanceAfter: 7
+    })
+    assert.deepEqual(openReceipt(verifier, r.b64).body, {
+      member: m.id,
+      account: a.id,
+      requestHash: 'ab'.repeat(32),
+      side: 'credit',
+      epoch: 0,
+      balanceAfter: 7
+    })
     const noBalance = makeReceipt(m.signer, { account: a.id, requestHash: 'ab'.repeat(32), side: 'debit', epoch: 0 })
     assert.equal(openReceipt(verifier, noBalance.b64).body.balanceAfter, undefined)
-    throwsCode(() => openReceipt(verifier, seal(m.signer, TAG.receipt, { ...r.body, side: 'both' }, 't').b64), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => openReceipt(verifier, seal(m.signer, TAG.receipt, { ...r.body, side: 'both' }, 't').b64),
+      ErrorCode.BAD_REQUEST
+    )
   })
 
-  it('a balance answer is for one question: another reader\'s or an old challenge is a REPLAY', async () => {
+  it("a balance answer is for one question: another reader's or an old challenge is a REPLAY", async () => {
     const [a, m, reader, other] = await idents(4)
-    const ans = makeBalance(m.signer, { account: a.id, balance: 9, nonce: 2, epoch: 0, asker: reader.id, challenge: 'abcdefgh' })
-    assert.equal(openBalance(verifier, ans.b64, { account: a.id, asker: reader.id, challenge: 'abcdefgh' }).body.balance, 9)
-    throwsCode(() => openBalance(verifier, ans.b64, { account: a.id, asker: other.id, challenge: 'abcdefgh' }), ErrorCode.REPLAY)
-    throwsCode(() => openBalance(verifier, ans.b64, { account: a.id, asker: reader.id, challenge: 'zzzzzzzz' }), ErrorCode.REPLAY)
+    const ans = makeBalance(m.signer, {
+      account: a.id,
+      balance: 9,
+      nonce: 2,
+      epoch: 0,
+      asker: reader.id,
+      challenge: 'abcdefgh'
+    })
+    assert.equal(
+      openBalance(verifier, ans.b64, { account: a.id, asker: reader.id, challenge: 'abcdefgh' }).body.balance,
+      9
+    )
+    throwsCode(
+      () => openBalance(verifier, ans.b64, { account: a.id, asker: other.id, challenge: 'abcdefgh' }),
+      ErrorCode.REPLAY
+    )
+    throwsCode(
+      () => openBalance(verifier, ans.b64, { account: a.id, asker: reader.id, challenge: 'zzzzzzzz' }),
+      ErrorCode.REPLAY
+    )
     throwsCode(() => makeBalance(m.signer, { ...ans.body, challenge: 'short' }), ErrorCode.BAD_REQUEST)
   })
 
   it('a state export is for one account and one new member; credited hashes sorted and distinct', async () => {
     const [a, m, n, other] = await idents(4)
-    const s = makeState(m.signer, { account: a.id, to: n.id, epoch: 0, balance: 3, rem: 0, nonce: 1, lastRequest: 'cd'.repeat(32), joined: true, credited: ['01'.repeat(32), 'ff'.repeat(32)] })
+    const s = makeState(m.signer, {
+      account: a.id,
+      to: n.id,
+      epoch: 0,
+      balance: 3,
+      rem: 0,
+      nonce: 1,
+      lastRequest: 'cd'.repeat(32),
+      joined: true,
+      credited: ['01'.repeat(32), 'ff'.repeat(32)]
+    })
     assert.equal(openState(verifier, s.b64, { account: a.id, to: n.id }).body.balance, 3)
     throwsCode(() => openState(verifier, s.b64, { account: a.id, to: other.id }), ErrorCode.REPLAY)
-    throwsCode(() => makeState(m.signer, { ...s.body, credited: ['ff'.repeat(32), '01'.repeat(32)] }), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => makeState(m.signer, { ...s.body, credited: ['ff'.repeat(32), '01'.repeat(32)] }),
+      ErrorCode.BAD_REQUEST
+    )
     throwsCode(() => makeState(m.signer, { ...s.body, lastRequest: null }), ErrorCode.BAD_REQUEST)
   })
 })

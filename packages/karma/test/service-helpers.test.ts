@@ -30,30 +30,49 @@ describe('Byzantine switch', () => {
     throwsCode(() => checkModes('drop'), ErrorCode.BAD_REQUEST)
   })
 
-  it('a conflicting notice is well signed but says another amount: the core flags it as a mismatch of its signer', async () => {
-    const w = await net()
-    const [A, B] = disjointPair(w)
-    w.join(A)
-    const req = w.request(A, B.id, 10)
-    const liar = w.peers.find(p => w.bank(A.id).includes(p.id))!
-    const b64 = conflictingNotice(liar.signer, req)
-    const o = openNotice(verifier, b64)
-    assert.equal(o.defect, 'mismatch')
-    assert.equal(o.notice.signer, liar.id)
-    assert.equal(o.notice.body.amount, 100)
-    const out = w.member(w.bank(B.id)[0]).receiveNotice(b64, w.bank(A.id), w.bank(B.id))
-    assert.deepEqual(out, { status: 'ignored', requestHash: req.hash, reason: 'mismatch' })
-  })
+  it(
+    'a conflicting notice is well signed but says another amount: the core ' + 'flags it as a mismatch of its signer',
+    async () => {
+      const w = await net()
+      const [A, B] = disjointPair(w)
+      w.join(A)
+      const req = w.request(A, B.id, 10)
+      const liar = w.peers.find(p => w.bank(A.id).includes(p.id))!
+      const b64 = conflictingNotice(liar.signer, req)
+      const o = openNotice(verifier, b64)
+      assert.equal(o.defect, 'mismatch')
+      assert.equal(o.notice.signer, liar.id)
+      assert.equal(o.notice.body.amount, 100)
+      const out = w.member(w.bank(B.id)[0]).receiveNotice(b64, w.bank(A.id), w.bank(B.id))
+      assert.deepEqual(out, { status: 'ignored', requestHash: req.hash, reason: 'mismatch' })
+    }
+  )
 })
 
 describe('majorityError', () => {
-  const no = (code: string): PromiseSettledResult<unknown> => ({ status: 'rejected', reason: new P2payError(code as any, code) })
+  const no = (code: string): PromiseSettledResult<unknown> => ({
+    status: 'rejected',
+    reason: new P2payError(code as any, code)
+  })
   it('is the refusal a strict majority shares', () => {
-    const e = majorityError([no('INSUFFICIENT_FUNDS'), no('INSUFFICIENT_FUNDS'), no('TIMEOUT'), no('INSUFFICIENT_FUNDS')], 3, 'transfer')
+    const e = majorityError(
+      [no('INSUFFICIENT_FUNDS'), no('INSUFFICIENT_FUNDS'), no('TIMEOUT'), no('INSUFFICIENT_FUNDS')],
+      3,
+      'transfer'
+    )
     assert.equal(e.code, ErrorCode.INSUFFICIENT_FUNDS)
   })
   it('is NO_MAJORITY with the codes seen otherwise; transport failures count as UNREACHABLE', () => {
-    const e = majorityError([no('REPLAY'), no('REPLAY'), { status: 'rejected', reason: new Error('boom') }, { status: 'fulfilled', value: 1 }], 3, 'transfer')
+    const e = majorityError(
+      [
+        no('REPLAY'),
+        no('REPLAY'),
+        { status: 'rejected', reason: new Error('boom') },
+        { status: 'fulfilled', value: 1 }
+      ],
+      3,
+      'transfer'
+    )
     assert.equal(e.code, ErrorCode.NO_MAJORITY)
     assert.deepEqual(e.details, { refusals: { REPLAY: 2, UNREACHABLE: 1 } })
   })

@@ -3,17 +3,51 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, toB64, fromB64 } from '@p2pay/core'
-import { TAG, BROKER_SINK, MAX_CHAIN, posKey, type AssignBody, type ChainLink, type CoinBody, type CoinProof } from '../src/types.ts'
+import {
+  TAG,
+  BROKER_SINK,
+  MAX_CHAIN,
+  posKey,
+  type AssignBody,
+  type ChainLink,
+  type CoinBody,
+  type CoinProof
+} from '../src/types.ts'
 import { decodeEnvelope, extendProof, verifyCash, verifyCoin, verifyProof, verifyRequest } from '../src/verify.ts'
 import {
-  world, ident, sign, verifier, info, cashFor, requestFor, layerFor, chainToZ, buyCoins, flip, layout, withVersion, step, withLink, nonCanonical, longChain,
-  throwsCode, T0, COIN_TTL, MAX_LAYERS, type World
+  world,
+  ident,
+  sign,
+  verifier,
+  info,
+  cashFor,
+  requestFor,
+  layerFor,
+  chainToZ,
+  buyCoins,
+  flip,
+  layout,
+  withVersion,
+  step,
+  withLink,
+  nonCanonical,
+  longChain,
+  throwsCode,
+  T0,
+  COIN_TTL,
+  MAX_LAYERS,
+  type World
 } from './fixtures.ts'
 
-const opts = (w: World, over: Partial<{ now: number, allowExpired: boolean, maxLayers: number }> = {}) =>
-  ({ broker: w.broker.id, now: w.clock.t, maxLayers: MAX_LAYERS, kind: 'test', ...over })
+const opts = (w: World, over: Partial<{ now: number; allowExpired: boolean; maxLayers: number }> = {}) => ({
+  broker: w.broker.id,
+  now: w.clock.t,
+  maxLayers: MAX_LAYERS,
+  kind: 'test',
+  ...over
+})
 
-function ownCoin (w: World): { sn: string, coin: string, hash: string } {
+function ownCoin(w: World): { sn: string; coin: string; hash: string } {
   const [c] = buyCoins(w, w.X, 1, 10)
   return { sn: c.sn, coin: c.coin, hash: verifyCoin(verifier, c.coin, w.broker.id, 'test').hash }
 }
@@ -42,16 +76,32 @@ describe('envelopes', () => {
     const body: CoinBody = { broker: w.broker.id, owner: w.X.id, sn: 'aa'.repeat(16), value: 10, expiry: T0 + COIN_TTL }
     throwsCode(() => verifyCoin(verifier, sign(mallory, TAG.coin, body), w.broker.id, 'test'), ErrorCode.WRONG_BROKER)
     // signed by the broker but naming another broker in the body
-    throwsCode(() => verifyCoin(verifier, sign(w.broker, TAG.coin, { ...body, broker: mallory.id }), w.broker.id, 'test'), ErrorCode.WRONG_BROKER)
+    throwsCode(
+      () => verifyCoin(verifier, sign(w.broker, TAG.coin, { ...body, broker: mallory.id }), w.broker.id, 'test'),
+      ErrorCode.WRONG_BROKER
+    )
     // a well-formed coin of another broker
-    throwsCode(() => verifyCoin(verifier, sign(mallory, TAG.coin, { ...body, broker: mallory.id }), w.broker.id, 'test'), ErrorCode.WRONG_BROKER)
+    throwsCode(
+      () => verifyCoin(verifier, sign(mallory, TAG.coin, { ...body, broker: mallory.id }), w.broker.id, 'test'),
+      ErrorCode.WRONG_BROKER
+    )
   })
 
   it('a malformed coin body is BAD_REQUEST', async () => {
     const w = await world()
     const good: CoinBody = { broker: w.broker.id, owner: w.X.id, sn: 'bb'.repeat(16), value: 10, expiry: T0 }
-    for (const over of [{ value: 0 }, { value: -1 }, { value: '10' as any }, { sn: '' }, { owner: '' }, { expiry: -1 }]) {
-      throwsCode(() => verifyCoin(verifier, sign(w.broker, TAG.coin, { ...good, ...over }), w.broker.id, 'test'), ErrorCode.BAD_REQUEST)
+    for (const over of [
+      { value: 0 },
+      { value: -1 },
+      { value: '10' as any },
+      { sn: '' },
+      { owner: '' },
+      { expiry: -1 }
+    ]) {
+      throwsCode(
+        () => verifyCoin(verifier, sign(w.broker, TAG.coin, { ...good, ...over }), w.broker.id, 'test'),
+        ErrorCode.BAD_REQUEST
+      )
     }
   })
 
@@ -59,7 +109,15 @@ describe('envelopes', () => {
     const w = await world()
     const { coin } = ownCoin(w)
     const l = layout(coin)
-    for (const off of [l.bodyStart, l.bodyStart + 20, l.sigStart - 1, l.signerStart, l.signerStart + 31, l.sigStart, l.length - 1]) {
+    for (const off of [
+      l.bodyStart,
+      l.bodyStart + 20,
+      l.sigStart - 1,
+      l.signerStart,
+      l.signerStart + 31,
+      l.sigStart,
+      l.length - 1
+    ]) {
       throwsCode(() => verifyCoin(verifier, flip(coin, off), w.broker.id, 'test'), ErrorCode.BAD_SIGNATURE)
     }
   })
@@ -67,13 +125,21 @@ describe('envelopes', () => {
   it('an unknown envelope version is UNKNOWN_VERSION', async () => {
     const w = await world()
     const { coin } = ownCoin(w)
-    for (const v of [0, 2, 255]) throwsCode(() => verifyCoin(verifier, withVersion(coin, v), w.broker.id, 'test'), ErrorCode.UNKNOWN_VERSION)
+    for (const v of [0, 2, 255])
+      throwsCode(() => verifyCoin(verifier, withVersion(coin, v), w.broker.id, 'test'), ErrorCode.UNKNOWN_VERSION)
   })
 
   it('an object signed under another tag is WRONG_TAG', async () => {
     const w = await world()
     const { coin, sn, hash } = ownCoin(w)
-    const assign = sign<AssignBody>(w.X, TAG.assign, { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null })
+    const assign = sign<AssignBody>(w.X, TAG.assign, {
+      sn,
+      coin: hash,
+      owner: w.X.id,
+      seq: 1,
+      holder: w.Y.id,
+      request: null
+    })
     // an assignment presented as a coin
     throwsCode(() => verifyCoin(verifier, assign, w.broker.id, 'test'), ErrorCode.WRONG_TAG)
     // a coin presented as an assignment
@@ -86,14 +152,20 @@ describe('envelopes', () => {
     const retagged = sign<CoinBody>(w.broker, TAG.assign, verifyCoin(verifier, coin, w.broker.id, 'test').body)
     throwsCode(() => verifyCoin(verifier, retagged, w.broker.id, 'test'), ErrorCode.WRONG_TAG)
     // tampering with the tag bytes changes the tag before the signature is checked
-    throwsCode(() => verifyCoin(verifier, flip(coin, layout(coin).tagStart + 3), w.broker.id, 'test'), ErrorCode.WRONG_TAG)
+    throwsCode(
+      () => verifyCoin(verifier, flip(coin, layout(coin).tagStart + 3), w.broker.id, 'test'),
+      ErrorCode.WRONG_TAG
+    )
   })
 
   it('a truncated envelope is BAD_FRAME', async () => {
     const w = await world()
     const { coin } = ownCoin(w)
     const b = fromB64(coin)
-    throwsCode(() => verifyCoin(verifier, toB64(b.subarray(0, b.byteLength - 1)), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
+    throwsCode(
+      () => verifyCoin(verifier, toB64(b.subarray(0, b.byteLength - 1)), w.broker.id, 'test'),
+      ErrorCode.BAD_FRAME
+    )
     throwsCode(() => verifyCoin(verifier, toB64(b.subarray(0, 50)), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
   })
 
@@ -101,12 +173,29 @@ describe('envelopes', () => {
     const w = await world()
     const { coin, sn, hash } = ownCoin(w)
     for (const style of ['spaces', 'reordered'] as const) {
-      throwsCode(() => verifyCoin(verifier, nonCanonical(w.broker, coin, style), w.broker.id, 'test'), ErrorCode.BAD_FRAME)
-      const assign = sign<AssignBody>(w.X, TAG.assign, { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null })
+      throwsCode(
+        () => verifyCoin(verifier, nonCanonical(w.broker, coin, style), w.broker.id, 'test'),
+        ErrorCode.BAD_FRAME
+      )
+      const assign = sign<AssignBody>(w.X, TAG.assign, {
+        sn,
+        coin: hash,
+        owner: w.X.id,
+        seq: 1,
+        holder: w.Y.id,
+        request: null
+      })
       assert.equal(verifyProof(verifier, { coin, chain: [{ assign }] }, opts(w)).holder, w.Y.id)
-      throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: nonCanonical(w.X, assign, style) }] }, opts(w)), ErrorCode.BAD_FRAME)
+      throwsCode(
+        () => verifyProof(verifier, { coin, chain: [{ assign: nonCanonical(w.X, assign, style) }] }, opts(w)),
+        ErrorCode.BAD_FRAME
+      )
       const p2 = step(w, { coin, chain: [{ assign }] }, w.Y, w.Z.id).proof
-      throwsCode(() => verifyProof(verifier, withLink(p2, 1, { request: nonCanonical(w.Y, p2.chain![1].request!, style) }), opts(w)), ErrorCode.BAD_FRAME)
+      throwsCode(
+        () =>
+          verifyProof(verifier, withLink(p2, 1, { request: nonCanonical(w.Y, p2.chain![1].request!, style) }), opts(w)),
+        ErrorCode.BAD_FRAME
+      )
     }
   })
 })
@@ -134,8 +223,14 @@ describe('verifyProof', () => {
     const i1 = info(w, p1)
     assert.equal(i1.seq, 1)
     assert.equal(i1.holder, w.Y.id)
-    assert.deepEqual(i1.transfers.map(t => [t.pos, t.signer, t.to, t.kind]), [['0.0', w.X.id, w.Y.id, 'assign']])
-    assert.deepEqual(i1.assigns.map(a => [a.tag, a.body.seq, a.body.holder]), [[TAG.assign, 1, w.Y.id]])
+    assert.deepEqual(
+      i1.transfers.map(t => [t.pos, t.signer, t.to, t.kind]),
+      [['0.0', w.X.id, w.Y.id, 'assign']]
+    )
+    assert.deepEqual(
+      i1.assigns.map(a => [a.tag, a.body.seq, a.body.holder]),
+      [[TAG.assign, 1, w.Y.id]]
+    )
     assert.deepEqual(i1.requests, [undefined])
     // the seq-2 proof carries the seq-1 step unchanged
     assert.deepEqual(p2.chain![0], p1.chain![0])
@@ -146,34 +241,71 @@ describe('verifyProof', () => {
     assert.equal(i3.depth, 1)
     assert.equal(i3.holder, w.W.id)
     assert.equal(i3.tipHash, i3.layers[0].hash)
-    assert.deepEqual(i3.transfers.map(t => [t.pos, t.signer, t.to, t.kind]), [
-      ['0.0', w.X.id, w.Y.id, 'assign'],
-      ['1.0', w.Y.id, w.Z.id, 'request'],
-      ['2.0', w.Z.id, w.W.id, 'layer']
-    ])
+    assert.deepEqual(
+      i3.transfers.map(t => [t.pos, t.signer, t.to, t.kind]),
+      [
+        ['0.0', w.X.id, w.Y.id, 'assign'],
+        ['1.0', w.Y.id, w.Z.id, 'request'],
+        ['2.0', w.Z.id, w.W.id, 'layer']
+      ]
+    )
     assert.equal(i3.transfers[0].bytes, p1.chain![0].assign)
     assert.equal(i3.transfers[1].bytes, request)
     assert.equal(i3.requests[1]?.body.to, w.Z.id)
     assert.equal(i3.requests[1]?.body.prev, i1.tipHash)
-    assert.deepEqual(i3.assigns.map(a => [a.tag, a.signer, a.body.seq, a.body.holder]), [[TAG.assign, w.X.id, 1, w.Y.id], [TAG.assign, w.X.id, 2, w.Z.id]])
+    assert.deepEqual(
+      i3.assigns.map(a => [a.tag, a.signer, a.body.seq, a.body.holder]),
+      [
+        [TAG.assign, w.X.id, 1, w.Y.id],
+        [TAG.assign, w.X.id, 2, w.Z.id]
+      ]
+    )
     assert.equal(info(w, p2).tipHash, i3.layers[0].body.prev)
   })
 
-  it('a long history: steps by owner and broker alternate freely; each request points at the assignment below', async () => {
-    const w = await world()
-    const { p2 } = chainToZ(w)
-    const p3 = step(w, p2, w.Z, w.W.id, { by: w.broker, tag: TAG.downtimeAssign }).proof
-    const p4 = step(w, p3, w.W, w.Y.id).proof
-    const i4 = info(w, p4)
-    assert.deepEqual([i4.seq, i4.holder], [4, w.Y.id])
-    assert.deepEqual(i4.assigns.map(a => a.tag), [TAG.assign, TAG.assign, TAG.downtimeAssign, TAG.assign])
-    assert.deepEqual(i4.transfers.map(t => [t.pos, t.signer, t.to]), [['0.0', w.X.id, w.Y.id], ['1.0', w.Y.id, w.Z.id], ['2.0', w.Z.id, w.W.id], ['3.0', w.W.id, w.Y.id]])
-    for (let s = 1; s < 4; s++) assert.equal(i4.requests[s]!.body.prev, i4.assigns[s - 1].hash)
-    // dropping, swapping or repeating a step breaks the chain
-    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [p4.chain![0], ...p4.chain!.slice(2)] }, opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [p4.chain![0], p4.chain![2], p4.chain![1], p4.chain![3]] }, opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, { coin: p4.coin, chain: [...p4.chain!, p4.chain![3]] }, opts(w)), ErrorCode.BAD_REQUEST)
-  })
+  it(
+    'a long history: steps by owner and broker alternate freely; each ' + 'request points at the assignment below',
+    async () => {
+      const w = await world()
+      const { p2 } = chainToZ(w)
+      const p3 = step(w, p2, w.Z, w.W.id, { by: w.broker, tag: TAG.downtimeAssign }).proof
+      const p4 = step(w, p3, w.W, w.Y.id).proof
+      const i4 = info(w, p4)
+      assert.deepEqual([i4.seq, i4.holder], [4, w.Y.id])
+      assert.deepEqual(
+        i4.assigns.map(a => a.tag),
+        [TAG.assign, TAG.assign, TAG.downtimeAssign, TAG.assign]
+      )
+      assert.deepEqual(
+        i4.transfers.map(t => [t.pos, t.signer, t.to]),
+        [
+          ['0.0', w.X.id, w.Y.id],
+          ['1.0', w.Y.id, w.Z.id],
+          ['2.0', w.Z.id, w.W.id],
+          ['3.0', w.W.id, w.Y.id]
+        ]
+      )
+      for (let s = 1; s < 4; s++) assert.equal(i4.requests[s]!.body.prev, i4.assigns[s - 1].hash)
+      // dropping, swapping or repeating a step breaks the chain
+      throwsCode(
+        () => verifyProof(verifier, { coin: p4.coin, chain: [p4.chain![0], ...p4.chain!.slice(2)] }, opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+      throwsCode(
+        () =>
+          verifyProof(
+            verifier,
+            { coin: p4.coin, chain: [p4.chain![0], p4.chain![2], p4.chain![1], p4.chain![3]] },
+            opts(w)
+          ),
+        ErrorCode.BAD_REQUEST
+      )
+      throwsCode(
+        () => verifyProof(verifier, { coin: p4.coin, chain: [...p4.chain!, p4.chain![3]] }, opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+    }
+  )
 
   it('expiry: valid up to and including expiry, EXPIRED after, unless allowExpired', async () => {
     const w = await world()
@@ -184,30 +316,43 @@ describe('verifyProof', () => {
     assert.equal(verifyProof(verifier, { coin }, opts(w, { now: expiry + 1, allowExpired: true })).seq, 0)
   })
 
-  it('an owner assignment signed by someone else is WRONG_SIGNER; so is a downtime one not signed by the broker', async () => {
-    const w = await world()
-    const { coin, sn, hash } = ownCoin(w)
-    const body: AssignBody = { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null }
-    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.Y, TAG.assign, body) }] }, opts(w)), ErrorCode.WRONG_SIGNER)
-    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.assign, body) }] }, opts(w)), ErrorCode.WRONG_SIGNER)
-    // seq 1 is the owner's own payment: the broker cannot make it, not even under the downtime tag
-    throwsCode(() => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.downtimeAssign, body) }] }, opts(w)), ErrorCode.BAD_REQUEST)
-    const p1: CoinProof = { coin, chain: [{ assign: sign(w.X, TAG.assign, body) }] }
-    const req = requestFor(w, w.Y, p1, w.Z.id)
-    const reqHash = verifier.open(fromB64(req), TAG.request, 't').hash
-    const dt: AssignBody = { ...body, seq: 2, holder: w.Z.id, request: reqHash }
-    const link = (assign: string): CoinProof => ({ coin, chain: [p1.chain![0], { assign, request: req }] })
-    throwsCode(() => verifyProof(verifier, link(sign(w.X, TAG.downtimeAssign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
-    throwsCode(() => verifyProof(verifier, link(sign(w.Y, TAG.assign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
-    assert.equal(verifyProof(verifier, link(sign(w.broker, TAG.downtimeAssign, dt)), opts(w)).holder, w.Z.id)
-    assert.equal(verifyProof(verifier, link(sign(w.X, TAG.assign, dt)), opts(w)).holder, w.Z.id)
-  })
+  it(
+    'an owner assignment signed by someone else is WRONG_SIGNER; so is a ' + 'downtime one not signed by the broker',
+    async () => {
+      const w = await world()
+      const { coin, sn, hash } = ownCoin(w)
+      const body: AssignBody = { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null }
+      throwsCode(
+        () => verifyProof(verifier, { coin, chain: [{ assign: sign(w.Y, TAG.assign, body) }] }, opts(w)),
+        ErrorCode.WRONG_SIGNER
+      )
+      throwsCode(
+        () => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.assign, body) }] }, opts(w)),
+        ErrorCode.WRONG_SIGNER
+      )
+      // seq 1 is the owner's own payment: the broker cannot make it, not even under the downtime tag
+      throwsCode(
+        () => verifyProof(verifier, { coin, chain: [{ assign: sign(w.broker, TAG.downtimeAssign, body) }] }, opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+      const p1: CoinProof = { coin, chain: [{ assign: sign(w.X, TAG.assign, body) }] }
+      const req = requestFor(w, w.Y, p1, w.Z.id)
+      const reqHash = verifier.open(fromB64(req), TAG.request, 't').hash
+      const dt: AssignBody = { ...body, seq: 2, holder: w.Z.id, request: reqHash }
+      const link = (assign: string): CoinProof => ({ coin, chain: [p1.chain![0], { assign, request: req }] })
+      throwsCode(() => verifyProof(verifier, link(sign(w.X, TAG.downtimeAssign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
+      throwsCode(() => verifyProof(verifier, link(sign(w.Y, TAG.assign, dt)), opts(w)), ErrorCode.WRONG_SIGNER)
+      assert.equal(verifyProof(verifier, link(sign(w.broker, TAG.downtimeAssign, dt)), opts(w)).holder, w.Z.id)
+      assert.equal(verifyProof(verifier, link(sign(w.X, TAG.assign, dt)), opts(w)).holder, w.Z.id)
+    }
+  )
 
   it('rejects assignments that do not match their coin or their request', async () => {
     const w = await world()
     const { coin, sn, hash } = ownCoin(w)
     const body: AssignBody = { sn, coin: hash, owner: w.X.id, seq: 1, holder: w.Y.id, request: null }
-    const check = (chain: ChainLink[], code: string = ErrorCode.BAD_REQUEST) => throwsCode(() => verifyProof(verifier, { coin, chain }, opts(w)), code)
+    const check = (chain: ChainLink[], code: string = ErrorCode.BAD_REQUEST) =>
+      throwsCode(() => verifyProof(verifier, { coin, chain }, opts(w)), code)
     const a1 = (over: Partial<AssignBody> = {}): string => sign(w.X, TAG.assign, { ...body, ...over })
     check([{ assign: a1({ sn: 'cc'.repeat(16) }) }])
     check([{ assign: a1({ coin: 'dd'.repeat(32) }) }])
@@ -221,7 +366,8 @@ describe('verifyProof', () => {
     const reqHash = verifier.open(fromB64(req), TAG.request, 't').hash
     check([{ assign: a1(), request: req }]) // nor does its link
     const l1 = p1.chain![0]
-    const a2 = (over: Partial<AssignBody>): string => sign(w.X, TAG.assign, { ...body, seq: 2, holder: w.Z.id, request: reqHash, ...over })
+    const a2 = (over: Partial<AssignBody>): string =>
+      sign(w.X, TAG.assign, { ...body, seq: 2, holder: w.Z.id, request: reqHash, ...over })
     assert.equal(verifyProof(verifier, { coin, chain: [l1, { assign: a2({}), request: req }] }, opts(w)).holder, w.Z.id)
     check([l1, { assign: a2({ request: null }), request: req }]) // seq 2 must name its request
     check([l1, { assign: a2({ request: 'ee'.repeat(32) }), request: req }]) // ... the right one
@@ -241,64 +387,113 @@ describe('verifyProof', () => {
     const forgedHash = verifier.open(fromB64(forged), TAG.request, 't').hash
     check([l1, { assign: a2({ request: forgedHash }), request: forged }], ErrorCode.WRONG_HOLDER)
     const byW = requestFor(w, w.W, p1, w.Z.id)
-    check([l1, { assign: a2({ request: verifier.open(fromB64(byW), TAG.request, 't').hash }), request: byW }], ErrorCode.WRONG_HOLDER)
+    check(
+      [l1, { assign: a2({ request: verifier.open(fromB64(byW), TAG.request, 't').hash }), request: byW }],
+      ErrorCode.WRONG_HOLDER
+    )
     const offTip = requestFor(w, w.Y, p1, w.Z.id, { prev: hash })
-    check([l1, { assign: a2({ request: verifier.open(fromB64(offTip), TAG.request, 't').hash }), request: offTip }], ErrorCode.WRONG_HOLDER)
+    check(
+      [l1, { assign: a2({ request: verifier.open(fromB64(offTip), TAG.request, 't').hash }), request: offTip }],
+      ErrorCode.WRONG_HOLDER
+    )
   })
 
-  it('attack: the owner forges its own reassignment (request from X to X, seq-2 assignment to X): WRONG_HOLDER', async () => {
-    const w = await world()
-    const { coin, sn } = ownCoin(w)
-    const p1 = w.X.wallet.ownerPay(sn, w.Y.id)
-    const tip = info(w, p1).tipHash
-    for (const prev of [tip, 'ab'.repeat(32)]) {
-      const forged = step(w, p1, w.X, w.X.id, { tip: { hash: prev, seq: 1, sn, owner: w.X.id, coin: info(w, p1).coin.hash } }).proof
-      throwsCode(() => verifyProof(verifier, forged, opts(w)), ErrorCode.WRONG_HOLDER)
+  it(
+    'attack: the owner forges its own reassignment (request from X to X, ' + 'seq-2 assignment to X): WRONG_HOLDER',
+    async () => {
+      const w = await world()
+      const { coin, sn } = ownCoin(w)
+      const p1 = w.X.wallet.ownerPay(sn, w.Y.id)
+      const tip = info(w, p1).tipHash
+      for (const prev of [tip, 'ab'.repeat(32)]) {
+        const forged = step(w, p1, w.X, w.X.id, {
+          tip: { hash: prev, seq: 1, sn, owner: w.X.id, coin: info(w, p1).coin.hash }
+        }).proof
+        throwsCode(() => verifyProof(verifier, forged, opts(w)), ErrorCode.WRONG_HOLDER)
+      }
+      // naming the holder as `from` does not help: the request must be signed by it
+      const asY = requestFor(w, w.X, p1, w.X.id, { from: w.Y.id })
+      const asYHash = verifier.open(fromB64(asY), TAG.request, 't').hash
+      const a2 = sign<AssignBody>(w.X, TAG.assign, {
+        sn,
+        coin: info(w, p1).coin.hash,
+        owner: w.X.id,
+        seq: 2,
+        holder: w.X.id,
+        request: asYHash
+      })
+      throwsCode(
+        () => verifyProof(verifier, { coin, chain: [p1.chain![0], { assign: a2, request: asY }] }, opts(w)),
+        ErrorCode.WRONG_HOLDER
+      )
     }
-    // naming the holder as `from` does not help: the request must be signed by it
-    const asY = requestFor(w, w.X, p1, w.X.id, { from: w.Y.id })
-    const asYHash = verifier.open(fromB64(asY), TAG.request, 't').hash
-    const a2 = sign<AssignBody>(w.X, TAG.assign, { sn, coin: info(w, p1).coin.hash, owner: w.X.id, seq: 2, holder: w.X.id, request: asYHash })
-    throwsCode(() => verifyProof(verifier, { coin, chain: [p1.chain![0], { assign: a2, request: asY }] }, opts(w)), ErrorCode.WRONG_HOLDER)
-  })
+  )
 
-  it('attack: a chain longer than MAX_CHAIN is BAD_REQUEST; one of exactly MAX_CHAIN verifies but cannot be reassigned', async () => {
-    const w = await world()
-    const { sn } = ownCoin(w)
-    const { proof, holder, other: next, tip } = longChain(w, sn, MAX_CHAIN)
-    const full = info(w, proof)
-    assert.deepEqual([proof.chain!.length, full.seq, full.holder], [MAX_CHAIN, MAX_CHAIN, holder.id])
-    throwsCode(() => verifyRequest(verifier, requestFor(w, holder, proof, next.id), full, 't'), ErrorCode.BAD_REQUEST)
-    const over = step(w, proof, holder, next.id, { tip }).proof
-    assert.equal(over.chain!.length, MAX_CHAIN + 1)
-    throwsCode(() => verifyProof(verifier, over, opts(w)), ErrorCode.BAD_REQUEST)
-    // the length is checked before any signature: junk steps are refused just the same
-    throwsCode(() => verifyProof(verifier, { coin: proof.coin, chain: Array.from({ length: MAX_CHAIN + 1 }, () => ({ assign: 'junk' })) }, opts(w)), ErrorCode.BAD_REQUEST)
-  })
+  it(
+    'attack: a chain longer than MAX_CHAIN is BAD_REQUEST; one of exactly ' +
+      'MAX_CHAIN verifies but cannot be reassigned',
+    async () => {
+      const w = await world()
+      const { sn } = ownCoin(w)
+      const { proof, holder, other: next, tip } = longChain(w, sn, MAX_CHAIN)
+      const full = info(w, proof)
+      assert.deepEqual([proof.chain!.length, full.seq, full.holder], [MAX_CHAIN, MAX_CHAIN, holder.id])
+      throwsCode(() => verifyRequest(verifier, requestFor(w, holder, proof, next.id), full, 't'), ErrorCode.BAD_REQUEST)
+      const over = step(w, proof, holder, next.id, { tip }).proof
+      assert.equal(over.chain!.length, MAX_CHAIN + 1)
+      throwsCode(() => verifyProof(verifier, over, opts(w)), ErrorCode.BAD_REQUEST)
+      // the length is checked before any signature: junk steps are refused just the same
+      throwsCode(
+        () =>
+          verifyProof(
+            verifier,
+            { coin: proof.coin, chain: Array.from({ length: MAX_CHAIN + 1 }, () => ({ assign: 'junk' })) },
+            opts(w)
+          ),
+        ErrorCode.BAD_REQUEST
+      )
+    }
+  )
 
-  it('layers: more than maxLayers is LAYER_DEPTH, a layer not signed by the holder below is WRONG_HOLDER, a broken chain is BAD_REQUEST', async () => {
-    const w = await world()
-    const { coin } = ownCoin(w)
-    const p1 = w.X.wallet.ownerPay(info(w, { coin }).sn, w.Y.id)
-    const l1 = layerFor(w, w.Y, p1, w.Z.id)
-    const l2 = layerFor(w, w.Z, l1, w.W.id)
-    assert.equal(verifyProof(verifier, l2, opts(w)).depth, 2)
-    const l3 = layerFor(w, w.W, l2, w.Y.id)
-    throwsCode(() => verifyProof(verifier, l3, opts(w)), ErrorCode.LAYER_DEPTH)
-    assert.equal(verifyProof(verifier, l3, opts(w, { maxLayers: 3 })).holder, w.Y.id)
+  it(
+    'layers: more than maxLayers is LAYER_DEPTH, a layer not signed by the ' +
+      'holder below is WRONG_HOLDER, a broken chain is BAD_REQUEST',
+    async () => {
+      const w = await world()
+      const { coin } = ownCoin(w)
+      const p1 = w.X.wallet.ownerPay(info(w, { coin }).sn, w.Y.id)
+      const l1 = layerFor(w, w.Y, p1, w.Z.id)
+      const l2 = layerFor(w, w.Z, l1, w.W.id)
+      assert.equal(verifyProof(verifier, l2, opts(w)).depth, 2)
+      const l3 = layerFor(w, w.W, l2, w.Y.id)
+      throwsCode(() => verifyProof(verifier, l3, opts(w)), ErrorCode.LAYER_DEPTH)
+      assert.equal(verifyProof(verifier, l3, opts(w, { maxLayers: 3 })).holder, w.Y.id)
 
-    throwsCode(() => verifyProof(verifier, layerFor(w, w.Z, p1, w.W.id), opts(w)), ErrorCode.WRONG_HOLDER)
-    throwsCode(() => verifyProof(verifier, layerFor(w, w.Z, p1, w.W.id, { from: w.Y.id }), opts(w)), ErrorCode.WRONG_HOLDER)
-    throwsCode(() => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { prev: 'ff'.repeat(32) }), opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { depth: 2 }), opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { seq: 2 }), opts(w)), ErrorCode.BAD_REQUEST)
-    // layers swapped out of order
-    throwsCode(() => verifyProof(verifier, { ...p1, layers: [l2.layers![1], l2.layers![0]] }, opts(w)), ErrorCode.BAD_REQUEST)
-    // an unassigned coin cannot carry layers
-    throwsCode(() => verifyProof(verifier, { coin, layers: l1.layers }, opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, { ...p1, layers: 'x' as any }, opts(w)), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyProof(verifier, null as any, opts(w)), ErrorCode.BAD_REQUEST)
-  })
+      throwsCode(() => verifyProof(verifier, layerFor(w, w.Z, p1, w.W.id), opts(w)), ErrorCode.WRONG_HOLDER)
+      throwsCode(
+        () => verifyProof(verifier, layerFor(w, w.Z, p1, w.W.id, { from: w.Y.id }), opts(w)),
+        ErrorCode.WRONG_HOLDER
+      )
+      throwsCode(
+        () => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { prev: 'ff'.repeat(32) }), opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+      throwsCode(
+        () => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { depth: 2 }), opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+      throwsCode(() => verifyProof(verifier, layerFor(w, w.Y, p1, w.Z.id, { seq: 2 }), opts(w)), ErrorCode.BAD_REQUEST)
+      // layers swapped out of order
+      throwsCode(
+        () => verifyProof(verifier, { ...p1, layers: [l2.layers![1], l2.layers![0]] }, opts(w)),
+        ErrorCode.BAD_REQUEST
+      )
+      // an unassigned coin cannot carry layers
+      throwsCode(() => verifyProof(verifier, { coin, layers: l1.layers }, opts(w)), ErrorCode.BAD_REQUEST)
+      throwsCode(() => verifyProof(verifier, { ...p1, layers: 'x' as any }, opts(w)), ErrorCode.BAD_REQUEST)
+      throwsCode(() => verifyProof(verifier, null as any, opts(w)), ErrorCode.BAD_REQUEST)
+    }
+  )
 })
 
 describe('verifyRequest and verifyCash', () => {
@@ -309,7 +504,10 @@ describe('verifyRequest and verifyCash', () => {
     const req = requestFor(w, w.Y, p1, w.Z.id)
     const { request, transfer } = verifyRequest(verifier, req, info(w, p1), 'test')
     assert.equal(request.body.to, w.Z.id)
-    assert.deepEqual({ ...transfer, hash: undefined }, { pos: '1.0', signer: w.Y.id, to: w.Z.id, hash: undefined, bytes: req, kind: 'request' })
+    assert.deepEqual(
+      { ...transfer, hash: undefined },
+      { pos: '1.0', signer: w.Y.id, to: w.Z.id, hash: undefined, bytes: req, kind: 'request' }
+    )
     assert.equal(transfer.hash, request.hash)
   })
 
@@ -321,14 +519,29 @@ describe('verifyRequest and verifyCash', () => {
     throwsCode(() => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { seq: 0 }), i, 't'), ErrorCode.STALE_SEQ)
     throwsCode(() => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { seq: 2 }), i, 't'), ErrorCode.STALE_SEQ)
     throwsCode(() => verifyRequest(verifier, requestFor(w, w.Z, p1, w.W.id), i, 't'), ErrorCode.WRONG_HOLDER)
-    throwsCode(() => verifyRequest(verifier, requestFor(w, w.Z, p1, w.W.id, { from: w.Y.id }), i, 't'), ErrorCode.WRONG_HOLDER)
+    throwsCode(
+      () => verifyRequest(verifier, requestFor(w, w.Z, p1, w.W.id, { from: w.Y.id }), i, 't'),
+      ErrorCode.WRONG_HOLDER
+    )
     throwsCode(() => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Y.id), i, 't'), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { prev: 'ab'.repeat(32) }), i, 't'), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { owner: w.Y.id }), i, 't'), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { prev: 'ab'.repeat(32) }), i, 't'),
+      ErrorCode.BAD_REQUEST
+    )
+    throwsCode(
+      () => verifyRequest(verifier, requestFor(w, w.Y, p1, w.Z.id, { owner: w.Y.id }), i, 't'),
+      ErrorCode.BAD_REQUEST
+    )
     // the owner pays with an assignment, and a layered coin is never reassigned
-    throwsCode(() => verifyRequest(verifier, requestFor(w, w.X, { coin }, w.Z.id), info(w, { coin }), 't'), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => verifyRequest(verifier, requestFor(w, w.X, { coin }, w.Z.id), info(w, { coin }), 't'),
+      ErrorCode.BAD_REQUEST
+    )
     const layered = layerFor(w, w.Y, p1, w.Z.id)
-    throwsCode(() => verifyRequest(verifier, requestFor(w, w.Z, layered, w.W.id), info(w, layered), 't'), ErrorCode.BAD_REQUEST)
+    throwsCode(
+      () => verifyRequest(verifier, requestFor(w, w.Z, layered, w.W.id), info(w, layered), 't'),
+      ErrorCode.BAD_REQUEST
+    )
     throwsCode(() => verifyRequest(verifier, sign(w.Y, TAG.cash, {}), i, 't'), ErrorCode.WRONG_TAG)
   })
 
@@ -338,15 +551,33 @@ describe('verifyRequest and verifyCash', () => {
     const p1 = w.X.wallet.ownerPay(info(w, { coin }).sn, w.Y.id)
     const i = info(w, p1)
     const ok = verifyCash(verifier, cashFor(w, w.Y, p1), i, w.broker.id, 't')
-    assert.deepEqual([ok.transfer.pos, ok.transfer.signer, ok.transfer.to, ok.transfer.kind], [posKey(i), w.Y.id, BROKER_SINK, 'cash'])
+    assert.deepEqual(
+      [ok.transfer.pos, ok.transfer.signer, ok.transfer.to, ok.transfer.kind],
+      [posKey(i), w.Y.id, BROKER_SINK, 'cash']
+    )
     const other = await ident()
-    throwsCode(() => verifyCash(verifier, cashFor(w, w.Y, p1, { broker: other.id }), i, w.broker.id, 't'), ErrorCode.WRONG_BROKER)
+    throwsCode(
+      () => verifyCash(verifier, cashFor(w, w.Y, p1, { broker: other.id }), i, w.broker.id, 't'),
+      ErrorCode.WRONG_BROKER
+    )
     throwsCode(() => verifyCash(verifier, cashFor(w, w.Z, p1), i, w.broker.id, 't'), ErrorCode.WRONG_HOLDER)
-    throwsCode(() => verifyCash(verifier, cashFor(w, w.Z, p1, { holder: w.Y.id }), i, w.broker.id, 't'), ErrorCode.WRONG_HOLDER)
+    throwsCode(
+      () => verifyCash(verifier, cashFor(w, w.Z, p1, { holder: w.Y.id }), i, w.broker.id, 't'),
+      ErrorCode.WRONG_HOLDER
+    )
     throwsCode(() => verifyCash(verifier, cashFor(w, w.Y, p1, { seq: 2 }), i, w.broker.id, 't'), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyCash(verifier, cashFor(w, w.Y, p1, { depth: 1 }), i, w.broker.id, 't'), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyCash(verifier, cashFor(w, w.Y, p1, { prev: 'ab'.repeat(32) }), i, w.broker.id, 't'), ErrorCode.BAD_REQUEST)
-    throwsCode(() => verifyCash(verifier, flip(cashFor(w, w.Y, p1), layout(cashFor(w, w.Y, p1)).sigStart), i, w.broker.id, 't'), ErrorCode.BAD_SIGNATURE)
+    throwsCode(
+      () => verifyCash(verifier, cashFor(w, w.Y, p1, { depth: 1 }), i, w.broker.id, 't'),
+      ErrorCode.BAD_REQUEST
+    )
+    throwsCode(
+      () => verifyCash(verifier, cashFor(w, w.Y, p1, { prev: 'ab'.repeat(32) }), i, w.broker.id, 't'),
+      ErrorCode.BAD_REQUEST
+    )
+    throwsCode(
+      () => verifyCash(verifier, flip(cashFor(w, w.Y, p1), layout(cashFor(w, w.Y, p1)).sigStart), i, w.broker.id, 't'),
+      ErrorCode.BAD_SIGNATURE
+    )
   })
 })
 
@@ -356,7 +587,10 @@ describe('extendProof', () => {
     assert.deepEqual(extendProof(base, { layer: 'l2' }), { coin: 'c', chain: [{ assign: 'a1' }], layers: ['l1', 'l2'] })
     assert.deepEqual(base.layers, ['l1'], 'input not mutated')
     assert.deepEqual(extendProof({ coin: 'c' }, { layer: 'l1' }), { coin: 'c', layers: ['l1'] })
-    assert.deepEqual(extendProof(base, { link: { assign: 'a2', request: 'r2' } }), { coin: 'c', chain: [{ assign: 'a1' }, { assign: 'a2', request: 'r2' }] })
+    assert.deepEqual(extendProof(base, { link: { assign: 'a2', request: 'r2' } }), {
+      coin: 'c',
+      chain: [{ assign: 'a1' }, { assign: 'a2', request: 'r2' }]
+    })
     assert.deepEqual(base.chain, [{ assign: 'a1' }], 'input not mutated')
     assert.deepEqual(extendProof({ coin: 'c' }, { link: { assign: 'a1' } }), { coin: 'c', chain: [{ assign: 'a1' }] })
   })

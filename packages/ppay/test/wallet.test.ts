@@ -7,14 +7,55 @@ import { TAG, type AssignBody, type CoinProof } from '../src/types.ts'
 import { extendProof, verifyCoin } from '../src/verify.ts'
 import { Wallet, pickExact, holdingKey, SPEND_MARGIN_MS } from '../src/wallet.ts'
 import {
-  world, ident, party, sign, verifier, info, requestFor, layerFor, chainToZ, buyCoins, buyRequest, walletTables, accept, flip, layout, withVersion,
-  withLink, lastLink, nonCanonical, cashVia, bal, assertHolds, rejects, throwsCode, snapshot, T0, COIN_TTL, type World
+  world,
+  ident,
+  party,
+  sign,
+  verifier,
+  info,
+  requestFor,
+  layerFor,
+  chainToZ,
+  buyCoins,
+  buyRequest,
+  walletTables,
+  accept,
+  flip,
+  layout,
+  withVersion,
+  withLink,
+  lastLink,
+  nonCanonical,
+  cashVia,
+  bal,
+  assertHolds,
+  rejects,
+  throwsCode,
+  snapshot,
+  T0,
+  COIN_TTL,
+  type World
 } from './fixtures.ts'
 
-function assignTo (w: World, sn: string, holder: string, over: Partial<AssignBody> = {}): CoinProof {
+function assignTo(w: World, sn: string, holder: string, over: Partial<AssignBody> = {}): CoinProof {
   const coin = w.X.wallet.t.owned.get(sn)!.coin
   const hash = verifyCoin(verifier, coin, w.broker.id, 't').hash
-  return { coin, chain: [{ assign: sign<AssignBody>(w.X, TAG.assign, { sn, coin: hash, owner: w.X.id, seq: 1, holder, request: null, ...over }) }] }
+  return {
+    coin,
+    chain: [
+      {
+        assign: sign<AssignBody>(w.X, TAG.assign, {
+          sn,
+          coin: hash,
+          owner: w.X.id,
+          seq: 1,
+          holder,
+          request: null,
+          ...over
+        })
+      }
+    ]
+  }
 }
 
 describe('buying', () => {
@@ -27,12 +68,19 @@ describe('buying', () => {
     assert.equal(owned.length, 3)
     assert.equal(w.X.wallet.t.owned.size, 3)
     assert.equal(w.X.wallet.t.pendingBuys.has('n0nce-123'), false)
-    for (const c of owned) assert.deepEqual([c.seq, c.holder, c.value, c.expiry, c.assign], [0, w.X.id, 5, T0 + COIN_TTL, null])
+    for (const c of owned)
+      assert.deepEqual([c.seq, c.holder, c.value, c.expiry, c.assign], [0, w.X.id, 5, T0 + COIN_TTL, null])
     // idempotent
     const again = w.X.wallet.addBoughtCoins(coins, 'n0nce-123')
     assert.deepEqual(again, owned)
     assert.equal(w.X.wallet.t.owned.size, 3)
-    assert.deepEqual(w.X.wallet.spendableOwned().map(c => c.sn).sort(), owned.map(c => c.sn).sort())
+    assert.deepEqual(
+      w.X.wallet
+        .spendableOwned()
+        .map(c => c.sn)
+        .sort(),
+      owned.map(c => c.sn).sort()
+    )
   })
 
   it('refuses coins owned by someone else (WRONG_OWNER) or not signed by its broker (WRONG_BROKER)', async () => {
@@ -40,7 +88,13 @@ describe('buying', () => {
     const [forY] = buyCoins(w, w.Y, 1, 5)
     rejects(w.X.wallet.t, () => w.X.wallet.addBoughtCoins([forY.coin], 'n'), ErrorCode.WRONG_OWNER)
     const mallory = await ident()
-    const fake = sign(mallory, TAG.coin, { broker: w.broker.id, owner: w.X.id, sn: 'ab'.repeat(16), value: 5, expiry: T0 + COIN_TTL })
+    const fake = sign(mallory, TAG.coin, {
+      broker: w.broker.id,
+      owner: w.X.id,
+      sn: 'ab'.repeat(16),
+      value: 5,
+      expiry: T0 + COIN_TTL
+    })
     rejects(w.X.wallet.t, () => w.X.wallet.addBoughtCoins([fake], 'n'), ErrorCode.WRONG_BROKER)
   })
 
@@ -70,10 +124,16 @@ describe('owner side', () => {
     assert.deepEqual([i.seq, i.holder, i.owner, i.value], [1, w.Y.id, w.X.id, 10])
     const rec = w.X.wallet.t.owned.get(c.sn)!
     assert.deepEqual(p1, { coin: c.coin, chain: [{ assign: p1.chain![0].assign }] })
-    assert.deepEqual([rec.seq, rec.holder, rec.assign, rec.assignHash], [1, w.Y.id, p1.chain![0].assign, i.assigns[0].hash])
+    assert.deepEqual(
+      [rec.seq, rec.holder, rec.assign, rec.assignHash],
+      [1, w.Y.id, p1.chain![0].assign, i.assigns[0].hash]
+    )
     const trail = w.X.wallet.trailOf(c.sn)
     assert.equal(trail.length, 1)
-    assert.deepEqual([trail[0].seq, trail[0].holder, trail[0].request, trail[0].by, trail[0].assign], [1, w.Y.id, null, 'owner', p1.chain![0].assign])
+    assert.deepEqual(
+      [trail[0].seq, trail[0].holder, trail[0].request, trail[0].by, trail[0].assign],
+      [1, w.Y.id, null, 'owner', p1.chain![0].assign]
+    )
     assert.deepEqual(w.X.wallet.spendableOwned(), [])
     // the trail gives the coin's history back as a proof
     assert.deepEqual(w.X.wallet.chainFromTrail(c.sn, 1), p1)
@@ -114,7 +174,13 @@ describe('owner side', () => {
     const rec = w.X.wallet.t.owned.get(sn)!
     assert.deepEqual([rec.seq, rec.holder, rec.assign], [2, w.Z.id, lastLink(p2).assign])
     const trail = w.X.wallet.trailOf(sn)
-    assert.deepEqual(trail.map(e => [e.seq, e.holder, e.request, e.by]), [[1, w.Y.id, null, 'owner'], [2, w.Z.id, request, 'owner']])
+    assert.deepEqual(
+      trail.map(e => [e.seq, e.holder, e.request, e.by]),
+      [
+        [1, w.Y.id, null, 'owner'],
+        [2, w.Z.id, request, 'owner']
+      ]
+    )
     assert.deepEqual(w.X.wallet.chainFromTrail(sn, 2), p2)
     assert.equal(w.Y.wallet.t.held.get(keyY)!.status, 'spent')
     assert.equal(info(w, p1).seq, 1)
@@ -140,16 +206,28 @@ describe('owner side', () => {
     rejects(t, () => w.X.wallet.ownerReassign(p2, requestFor(w, w.Z, p2, w.W.id, { seq: 1 })), ErrorCode.STALE_SEQ)
     // W (not the holder) signs a request for Z's coin
     rejects(t, () => w.X.wallet.ownerReassign(p2, requestFor(w, w.W, p2, w.Y.id)), ErrorCode.WRONG_HOLDER)
-    rejects(t, () => w.X.wallet.ownerReassign(p2, requestFor(w, w.W, p2, w.Y.id, { from: w.Z.id })), ErrorCode.WRONG_HOLDER)
+    rejects(
+      t,
+      () => w.X.wallet.ownerReassign(p2, requestFor(w, w.W, p2, w.Y.id, { from: w.Z.id })),
+      ErrorCode.WRONG_HOLDER
+    )
     // a node that is not the owner is asked
     rejects(w.Y.wallet.t, () => w.Y.wallet.ownerReassign(p2, requestFor(w, w.Z, p2, w.W.id)), ErrorCode.WRONG_OWNER)
     // tampered, re-versioned, mis-tagged objects
     const req = requestFor(w, w.Z, p2, w.W.id)
     rejects(t, () => w.X.wallet.ownerReassign(p2, flip(req, layout(req).bodyStart + 5)), ErrorCode.BAD_SIGNATURE)
     const a2 = lastLink(p2).assign
-    rejects(t, () => w.X.wallet.ownerReassign(withLink(p2, 1, { assign: flip(a2, layout(a2).sigStart + 7) }), req), ErrorCode.BAD_SIGNATURE)
+    rejects(
+      t,
+      () => w.X.wallet.ownerReassign(withLink(p2, 1, { assign: flip(a2, layout(a2).sigStart + 7) }), req),
+      ErrorCode.BAD_SIGNATURE
+    )
     const a1 = p2.chain![0].assign
-    rejects(t, () => w.X.wallet.ownerReassign(withLink(p2, 0, { assign: flip(a1, layout(a1).bodyStart + 4) }), req), ErrorCode.BAD_SIGNATURE)
+    rejects(
+      t,
+      () => w.X.wallet.ownerReassign(withLink(p2, 0, { assign: flip(a1, layout(a1).bodyStart + 4) }), req),
+      ErrorCode.BAD_SIGNATURE
+    )
     rejects(t, () => w.X.wallet.ownerReassign(p2, withVersion(req, 2)), ErrorCode.UNKNOWN_VERSION)
     rejects(t, () => w.X.wallet.ownerReassign(p2, a2), ErrorCode.WRONG_TAG)
     // Z's proof without its history
@@ -187,7 +265,14 @@ describe('owner side', () => {
     assert.equal(r.replay, false)
     assert.equal(info(w, r.proof).seq, 3)
     assert.deepEqual(r.proof.chain!.slice(0, 2), pz.chain)
-    assert.deepEqual(w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]), [[1, w.Y.id, 'owner'], [2, w.Z.id, 'broker'], [3, w.W.id, 'owner']])
+    assert.deepEqual(
+      w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]),
+      [
+        [1, w.Y.id, 'owner'],
+        [2, w.Z.id, 'broker'],
+        [3, w.W.id, 'owner']
+      ]
+    )
     assert.deepEqual(w.X.wallet.chainFromTrail(c.sn, 3), r.proof)
     // syncing the log afterwards adopts nothing new and finds no conflict; the cursor moves only when told
     const [entry] = w.ledger.downtimeLog(w.X.id, 0)
@@ -213,10 +298,18 @@ describe('owner side', () => {
     const p3 = extendProof(p2, { link: { assign: dt3.assign, request: dt3.request } })
     const r = w.X.wallet.ownerReassign(p3, requestFor(w, w.W, p3, w.Y.id))
     assert.deepEqual([r.replay, info(w, r.proof).seq, info(w, r.proof).holder], [false, 4, w.Y.id])
-    assert.deepEqual(w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]), [[1, w.Y.id, 'owner'], [2, w.Z.id, 'broker'], [3, w.W.id, 'broker'], [4, w.Y.id, 'owner']])
+    assert.deepEqual(
+      w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]),
+      [
+        [1, w.Y.id, 'owner'],
+        [2, w.Z.id, 'broker'],
+        [3, w.W.id, 'broker'],
+        [4, w.Y.id, 'owner']
+      ]
+    )
   })
 
-  it('attack: the owner\'s replay after adopting a downtime step returns the broker\'s assignment, which the payee accepts', async () => {
+  it("attack: the owner's replay after adopting a downtime step returns the broker's assignment, which the payee accepts", async () => {
     const w = await world()
     const [c] = buyCoins(w, w.X, 1, 10)
     const p1 = w.X.wallet.ownerPay(c.sn, w.Y.id)
@@ -229,7 +322,13 @@ describe('owner side', () => {
     // the owner syncs and adopts the broker's step
     const [entry] = w.ledger.downtimeLog(w.X.id, 0)
     assert.deepEqual(w.X.wallet.applyDowntime(entry), { adopted: true })
-    assert.deepEqual(w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]), [[1, w.Y.id, 'owner'], [2, w.Z.id, 'broker']])
+    assert.deepEqual(
+      w.X.wallet.trailOf(c.sn).map(e => [e.seq, e.holder, e.by]),
+      [
+        [1, w.Y.id, 'owner'],
+        [2, w.Z.id, 'broker']
+      ]
+    )
     // Y's retry reaches the owner now: a replay, answered with the broker's assignment, signing nothing new
     const before = snapshot(w.X.wallet.t)
     const r = w.X.wallet.ownerReassign(p1, request)
@@ -268,9 +367,17 @@ describe('owner side', () => {
     assert.equal(w.X.wallet.trailOf(sn)[2].by, 'broker')
     assert.deepEqual(w.X.wallet.applyDowntime(entry), { adopted: false }, 're-applying is a no-op')
     // a forged entry (not signed by the broker) is refused
-    const forged = sign(w.X, TAG.downtimeAssign, verifier.open<AssignBody>(fromB64(entry.assign), TAG.downtimeAssign, 't').body)
+    const forged = sign(
+      w.X,
+      TAG.downtimeAssign,
+      verifier.open<AssignBody>(fromB64(entry.assign), TAG.downtimeAssign, 't').body
+    )
     rejects(w.X.wallet.t, () => w.X.wallet.applyDowntime({ ...entry, assign: forged }), ErrorCode.WRONG_SIGNER)
-    rejects(w.X.wallet.t, () => w.X.wallet.applyDowntime({ ...entry, request: requestFor(w, w.Z, p2, w.Y.id) }), ErrorCode.BAD_REQUEST)
+    rejects(
+      w.X.wallet.t,
+      () => w.X.wallet.applyDowntime({ ...entry, request: requestFor(w, w.Z, p2, w.Y.id) }),
+      ErrorCode.BAD_REQUEST
+    )
   })
 
   it('applyDowntime of a position the owner gave elsewhere returns its own history as the conflict', async () => {
@@ -315,23 +422,43 @@ describe('owner side', () => {
     const p1 = w.X.wallet.ownerPay(c.sn, w.Y.id)
     for (const style of ['spaces', 'reordered'] as const) {
       // a payee offered an assignment re-encoded by its owner
-      rejects(w.Y.wallet.t, () => w.Y.wallet.accept(withLink(p1, 0, { assign: nonCanonical(w.X, p1.chain![0].assign, style) }), w.X.id), ErrorCode.BAD_FRAME)
+      rejects(
+        w.Y.wallet.t,
+        () => w.Y.wallet.accept(withLink(p1, 0, { assign: nonCanonical(w.X, p1.chain![0].assign, style) }), w.X.id),
+        ErrorCode.BAD_FRAME
+      )
       // an owner sent a re-encoded request
       const req = requestFor(w, w.Y, p1, w.Z.id)
       rejects(w.X.wallet.t, () => w.X.wallet.ownerReassign(p1, nonCanonical(w.Y, req, style)), ErrorCode.BAD_FRAME)
       // a layer re-encoded by its signer
       const layered = layerFor(w, w.Y, p1, w.Z.id)
-      rejects(w.Z.wallet.t, () => w.Z.wallet.accept({ ...layered, layers: [nonCanonical(w.Y, layered.layers![0], style)] }, w.Y.id), ErrorCode.BAD_FRAME)
+      rejects(
+        w.Z.wallet.t,
+        () => w.Z.wallet.accept({ ...layered, layers: [nonCanonical(w.Y, layered.layers![0], style)] }, w.Y.id),
+        ErrorCode.BAD_FRAME
+      )
       // a coin re-encoded by the broker
-      rejects(w.X.wallet.t, () => w.X.wallet.addBoughtCoins([nonCanonical(w.broker, c.coin, style)], 'n'), ErrorCode.BAD_FRAME)
+      rejects(
+        w.X.wallet.t,
+        () => w.X.wallet.addBoughtCoins([nonCanonical(w.broker, c.coin, style)], 'n'),
+        ErrorCode.BAD_FRAME
+      )
     }
     // a downtime log entry whose request or assignment is re-encoded
     const { p2 } = chainToZ(w)
     const req = requestFor(w, w.Z, p2, w.W.id)
     assert.equal(w.ledger.downtimeReassign(p2, req).status, 'ok')
     const [entry] = w.ledger.downtimeLog(w.X.id, 0)
-    rejects(w.X.wallet.t, () => w.X.wallet.applyDowntime({ ...entry, request: nonCanonical(w.Z, entry.request, 'spaces') }), ErrorCode.BAD_FRAME)
-    rejects(w.X.wallet.t, () => w.X.wallet.applyDowntime({ ...entry, assign: nonCanonical(w.broker, entry.assign, 'reordered') }), ErrorCode.BAD_FRAME)
+    rejects(
+      w.X.wallet.t,
+      () => w.X.wallet.applyDowntime({ ...entry, request: nonCanonical(w.Z, entry.request, 'spaces') }),
+      ErrorCode.BAD_FRAME
+    )
+    rejects(
+      w.X.wallet.t,
+      () => w.X.wallet.applyDowntime({ ...entry, assign: nonCanonical(w.broker, entry.assign, 'reordered') }),
+      ErrorCode.BAD_FRAME
+    )
     // the canonical objects still go through; nobody was convicted of anything, no money moved
     const hy = accept(w.Y, p1, w.X.id)
     assert.equal(hy.seq, 1)
@@ -350,11 +477,17 @@ describe('holder side', () => {
     const p1 = w.X.wallet.ownerPay(c.sn, w.Y.id)
     const r = w.Y.wallet.accept(p1, w.X.id)
     assert.equal(r.duplicate, false)
-    assert.deepEqual([r.holding.key, r.holding.seq, r.holding.depth, r.holding.status, r.holding.value, r.holding.from], [holdingKey({ sn: c.sn, seq: 1, depth: 0 }), 1, 0, 'held', 10, w.X.id])
+    assert.deepEqual(
+      [r.holding.key, r.holding.seq, r.holding.depth, r.holding.status, r.holding.value, r.holding.from],
+      [holdingKey({ sn: c.sn, seq: 1, depth: 0 }), 1, 0, 'held', 10, w.X.id]
+    )
     const before = snapshot(w.Y.wallet.t)
     assert.equal(w.Y.wallet.accept(p1, w.X.id).duplicate, true)
     assert.equal(snapshot(w.Y.wallet.t), before)
-    assert.deepEqual(w.Y.wallet.spendableHeld().map(h => h.key), [r.holding.key])
+    assert.deepEqual(
+      w.Y.wallet.spendableHeld().map(h => h.key),
+      [r.holding.key]
+    )
   })
 
   it('accept refusals leave the wallet unchanged', async () => {
@@ -364,9 +497,21 @@ describe('holder side', () => {
     const t = w.Y.wallet.t
     rejects(w.Z.wallet.t, () => w.Z.wallet.accept(p1, w.X.id), ErrorCode.WRONG_HOLDER)
     const a1 = p1.chain![0].assign
-    rejects(t, () => w.Y.wallet.accept(withLink(p1, 0, { assign: flip(a1, layout(a1).bodyStart + 3) }), w.X.id), ErrorCode.BAD_SIGNATURE)
-    rejects(t, () => w.Y.wallet.accept({ ...p1, coin: flip(p1.coin, layout(p1.coin).sigStart) }, w.X.id), ErrorCode.BAD_SIGNATURE)
-    rejects(t, () => w.Y.wallet.accept(withLink(p1, 0, { assign: withVersion(a1, 7) }), w.X.id), ErrorCode.UNKNOWN_VERSION)
+    rejects(
+      t,
+      () => w.Y.wallet.accept(withLink(p1, 0, { assign: flip(a1, layout(a1).bodyStart + 3) }), w.X.id),
+      ErrorCode.BAD_SIGNATURE
+    )
+    rejects(
+      t,
+      () => w.Y.wallet.accept({ ...p1, coin: flip(p1.coin, layout(p1.coin).sigStart) }, w.X.id),
+      ErrorCode.BAD_SIGNATURE
+    )
+    rejects(
+      t,
+      () => w.Y.wallet.accept(withLink(p1, 0, { assign: withVersion(a1, 7) }), w.X.id),
+      ErrorCode.UNKNOWN_VERSION
+    )
     rejects(t, () => w.Y.wallet.accept({ ...p1, coin: a1 }, w.X.id), ErrorCode.WRONG_TAG)
     // base64 in a second spelling (unused trailing bits set) decodes to the same bytes but is refused
     assert.ok(p1.coin.endsWith('='), 'the coin envelope has padding to play with')
@@ -377,7 +522,13 @@ describe('holder side', () => {
     rejects(t, () => w.Y.wallet.accept({ ...p1, coin: alt }, w.X.id), ErrorCode.BAD_REQUEST)
     rejects(t, () => w.Y.wallet.accept(withLink(p1, 0, { assign: ` ${a1}` }), w.X.id), ErrorCode.BAD_REQUEST)
     const mallory = await ident()
-    const fakeCoin = sign(mallory, TAG.coin, { broker: w.broker.id, owner: w.X.id, sn: c.sn, value: 1000, expiry: T0 + COIN_TTL })
+    const fakeCoin = sign(mallory, TAG.coin, {
+      broker: w.broker.id,
+      owner: w.X.id,
+      sn: c.sn,
+      value: 1000,
+      expiry: T0 + COIN_TTL
+    })
     rejects(t, () => w.Y.wallet.accept({ ...p1, coin: fakeCoin }, w.X.id), ErrorCode.WRONG_BROKER)
     w.clock.t = c.expiry + 1
     rejects(t, () => w.Y.wallet.accept(p1, w.X.id), ErrorCode.EXPIRED)
@@ -434,25 +585,29 @@ describe('holder side', () => {
     rejects(w.Z.wallet.t, () => w.Z.wallet.layer(keyZ, w.Y.id), ErrorCode.STALE_SEQ)
   })
 
-  it('beginCash signs once (retries send the same bytes), works within the grace period, and finishCash records the result', async () => {
-    const w = await world()
-    const { keyZ, keyY } = chainToZ(w)
-    w.clock.t = T0 + COIN_TTL + 1 // expired, still cashable
-    const c1 = w.Z.wallet.beginCash(keyZ)
-    assert.equal(w.Z.wallet.t.held.get(keyZ)!.status, 'cashing')
-    assert.deepEqual(w.Z.wallet.beginCash(keyZ), c1)
-    rejects(w.Z.wallet.t, () => w.Z.wallet.layer(keyZ, w.W.id), ErrorCode.STALE_SEQ)
-    w.Z.wallet.finishCash(keyZ, { status: 'paid' })
-    assert.equal(w.Z.wallet.t.held.get(keyZ)!.status, 'cashed')
-    rejects(w.Z.wallet.t, () => w.Z.wallet.beginCash(keyZ), ErrorCode.STALE_SEQ)
-    // a spent holding cannot be marked cashed
-    rejects(w.Y.wallet.t, () => w.Y.wallet.finishCash(keyY, { status: 'paid' }), ErrorCode.STALE_SEQ)
-  })
+  it(
+    'beginCash signs once (retries send the same bytes), works within the ' +
+      'grace period, and finishCash records the result',
+    async () => {
+      const w = await world()
+      const { keyZ, keyY } = chainToZ(w)
+      w.clock.t = T0 + COIN_TTL + 1 // expired, still cashable
+      const c1 = w.Z.wallet.beginCash(keyZ)
+      assert.equal(w.Z.wallet.t.held.get(keyZ)!.status, 'cashing')
+      assert.deepEqual(w.Z.wallet.beginCash(keyZ), c1)
+      rejects(w.Z.wallet.t, () => w.Z.wallet.layer(keyZ, w.W.id), ErrorCode.STALE_SEQ)
+      w.Z.wallet.finishCash(keyZ, { status: 'paid' })
+      assert.equal(w.Z.wallet.t.held.get(keyZ)!.status, 'cashed')
+      rejects(w.Z.wallet.t, () => w.Z.wallet.beginCash(keyZ), ErrorCode.STALE_SEQ)
+      // a spent holding cannot be marked cashed
+      rejects(w.Y.wallet.t, () => w.Y.wallet.finishCash(keyY, { status: 'paid' }), ErrorCode.STALE_SEQ)
+    }
+  )
 })
 
 describe('pickExact', () => {
   const coins = (...vs: number[]) => vs.map((value, i) => ({ value, id: i }))
-  const sum = (cs: Array<{ value: number }> | null) => cs == null ? null : cs.reduce((n, c) => n + c.value, 0)
+  const sum = (cs: Array<{ value: number }> | null) => (cs == null ? null : cs.reduce((n, c) => n + c.value, 0))
 
   it('greedy exact combinations', () => {
     const pool = coins(1, 2, 5, 10, 10)
@@ -461,20 +616,37 @@ describe('pickExact', () => {
       assert.equal(sum(p), amount, `amount ${amount}`)
       assert.equal(new Set(p!.map(c => c.id)).size, p!.length, 'no coin picked twice')
     }
-    assert.deepEqual(pickExact(pool, 10)!.map(c => c.value), [10])
-    assert.deepEqual(pickExact(pool, 28)!.map(c => c.value).sort((a, b) => a - b), [1, 2, 5, 10, 10])
+    assert.deepEqual(
+      pickExact(pool, 10)!.map(c => c.value),
+      [10]
+    )
+    assert.deepEqual(
+      pickExact(pool, 28)!
+        .map(c => c.value)
+        .sort((a, b) => a - b),
+      [1, 2, 5, 10, 10]
+    )
   })
 
   it('finds subsets greedy misses: 6 from {5,3,3}, 8 from {6,4,4}', () => {
-    assert.deepEqual(pickExact(coins(5, 3, 3), 6)!.map(c => c.value), [3, 3])
-    assert.deepEqual(pickExact(coins(4, 6, 4), 8)!.map(c => c.value), [4, 4])
+    assert.deepEqual(
+      pickExact(coins(5, 3, 3), 6)!.map(c => c.value),
+      [3, 3]
+    )
+    assert.deepEqual(
+      pickExact(coins(4, 6, 4), 8)!.map(c => c.value),
+      [4, 4]
+    )
   })
 
-  it('returns the caller\'s objects and does not reorder the input', () => {
+  it("returns the caller's objects and does not reorder the input", () => {
     const pool = coins(3, 5, 3)
     const p = pickExact(pool, 6)!
     for (const c of p) assert.ok(pool.includes(c))
-    assert.deepEqual(pool.map(c => c.value), [3, 5, 3])
+    assert.deepEqual(
+      pool.map(c => c.value),
+      [3, 5, 3]
+    )
   })
 
   it('impossible amounts are null', () => {
