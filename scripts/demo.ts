@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   )
   for (const f of frauds) {
     line(
-      `  fraud proof ${f.id.slice(0, 12)}…: ${f.kind}, cheater ${name(f.cheater)}, coin ${f.sn.slice(0, 8)}…, ${f.evidence.length} envelopes signed by the cheater; compensated ${f.compensated.map((c: any) => `${name(c.holder)} ${c.value}`).join(', ') || 'nobody yet'}`
+      `  fraud proof ${f.id.slice(0, 12)}…: ${f.kind}, convicted ${name(f.culprit)}, coin ${f.sn.slice(0, 8)}…, ${f.evidence.length} envelopes signed by the cheater; compensated ${f.compensated.map((c: any) => `${name(c.holder)} ${c.value}`).join(', ') || 'nobody yet'}`
     )
   }
   line(
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   line(
     `  conservation: balances ${audit.balances} + outstanding coins ${audit.outstanding} = topped up ${audit.toppedUp}: ${audit.holds ? 'holds' : 'BROKEN'}`
   )
-  if (!audit.holds || frauds.length !== 1 || frauds[0].cheater !== bob.peerId)
+  if (!audit.holds || frauds.length !== 1 || frauds[0].culprit !== bob.peerId)
     throw new Error('demo outcome is not what the protocol promises')
 }
 

@@ -1,5 +1,9 @@
 // Typed errors with stable codes. Anything that crosses the wire or the control
 // API carries `code`, so callers branch on codes, never on message text.
+//
+// The codes here are shared by every scheme; a scheme declares the codes only it
+// uses with `defineErrorCodes` (in its own errors.ts), which also makes them
+// known to RPC clients: a code nobody declared arrives as INTERNAL.
 export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   BAD_FRAME: 'BAD_FRAME',
@@ -10,32 +14,47 @@ export const ErrorCode = {
   WRONG_SIGNER: 'WRONG_SIGNER',
   WRONG_OWNER: 'WRONG_OWNER',
   WRONG_HOLDER: 'WRONG_HOLDER',
+  /** addressed to another broker, accounting centre or bank-set */
   WRONG_BROKER: 'WRONG_BROKER',
   STALE_SEQ: 'STALE_SEQ',
   EXPIRED: 'EXPIRED',
   REPLAY: 'REPLAY',
-  LAYER_DEPTH: 'LAYER_DEPTH',
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
-  NO_SUCH_COIN: 'NO_SUCH_COIN',
   ALREADY_CASHED: 'ALREADY_CASHED',
   FRAUD: 'FRAUD',
   UNREACHABLE: 'UNREACHABLE',
   TIMEOUT: 'TIMEOUT',
+  /** the daemon is stopping: the operation was cut short and nothing it did not finish is acknowledged */
+  ABORTED: 'ABORTED',
   NOT_FOUND: 'NOT_FOUND',
   UNAUTHORIZED: 'UNAUTHORIZED',
   UNKNOWN_OP: 'UNKNOWN_OP',
-  NO_EXACT_AMOUNT: 'NO_EXACT_AMOUNT',
-  PARTIAL_PAYMENT: 'PARTIAL_PAYMENT',
-  /** no strict majority of a set of peers (a Karma bank-set) agreed */
-  NO_MAJORITY: 'NO_MAJORITY',
   INTERNAL: 'INTERNAL'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
-export class P2payError extends Error {
-  readonly code: ErrorCode
+const known = new Set<string>(Object.values(ErrorCode))
+
+/**
+ * Declares a scheme's own error codes and makes them known (a remote's error
+ * with an unknown code is read as INTERNAL). Returns the codes, for `Code.X` use.
+ */
+export function defineErrorCodes<const T extends Record<string, string>>(codes: T): T {
+  for (const [k, v] of Object.entries(codes)) {
+    if (k !== v || !/^[A-Z][A-Z0-9_]{1,39}$/.test(v))
+      throw new TypeError(`error code ${k} must be spelled as its own value`)
+    known.add(v)
+  }
+  return codes
+}
+
+/** Whether `code` is a declared error code (core or a scheme's). */
+export const isKnownCode = (code: unknown): code is string => typeof code === 'string' && known.has(code)
+
+export class P2payError<C extends string = string> extends Error {
+  readonly code: C
   readonly details?: Record<string, unknown>
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: C, message: string, details?: Record<string, unknown>) {
     super(message)
     this.name = 'P2payError'
     this.code = code
@@ -47,7 +66,7 @@ export class P2payError extends Error {
   }
 }
 
-export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
+export function fail(code: string, message: string, details?: Record<string, unknown>): never {
   throw new P2payError(code, message, details)
 }
 
@@ -61,6 +80,43 @@ export function asError(err: unknown): Error {
   return new Error(String(err))
 }
 
-export function isCode(err: unknown, code: ErrorCode): boolean {
-  return err instanceof P2payError && err.code === code
+/** Whether `err` is a P2payError with one of `codes`. */
+export function hasCode(err: unknown, ...codes: string[]): err is P2payError {
+  return err instanceof P2payError && codes.includes(err.code)
+}
+
+export const isCode = (err: unknown, code: string): boolean => hasCode(err, code)
+
+export const isP2payError = (e: unknown): e is P2payError => e instanceof P2payError
+
+/** Failures of the way, not of the request: the same request may succeed later. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.UNREACHABLE,
+  ErrorCode.TIMEOUT,
+  ErrorCode.ABORTED
+])
+
+/** The message itself is bad: sending the same bytes again can never succeed. */
+export const MALFORMED_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.BAD_FRAME,
+  ErrorCode.FRAME_TOO_LARGE,
+  ErrorCode.UNKNOWN_VERSION,
+  ErrorCode.BAD_SIGNATURE,
+  ErrorCode.WRONG_TAG,
+  ErrorCode.WRONG_SIGNER
+])
+
+/** A failure of the way (unreachable, timed out, cut short by a stop): retry later. */
+export const isTransient = (err: unknown): boolean => err instanceof P2payError && TRANSIENT_CODES.has(err.code)
+
+/** A refusal of the message itself: never retry it. */
+export const isMalformed = (err: unknown): boolean => err instanceof P2payError && MALFORMED_CODES.has(err.code)
+
+/**
+ * The codes, besides the malformed ones, after which a given exchange is over
+ * for good: each caller names them, and gets the malformed codes with them.
+ */
+export function finalCodes(...codes: string[]): ReadonlySet<string> {
+  return new Set([...MALFORMED_CODES, ...codes])
 }

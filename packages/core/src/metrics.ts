@@ -3,13 +3,26 @@
 // survey's Table I can be measured on the running system.
 type Labels = Record<string, string>
 
+/**
+ * The three Table I counters, by transaction kind. A scheme declares its kinds
+ * as a union (`typeof KINDS[number]`) and takes `Counters<ItsKind>`, so a kind
+ * it never declared does not compile.
+ */
+export interface Counters<K extends string = string> {
+  messageSent(kind: K, n?: number): void
+  signed(kind: K): void
+  verified(kind: K): void
+}
+
 const key = (name: string, labels: Labels): string =>
   `${name}{${Object.keys(labels)
     .sort()
     .map(k => `${k}="${labels[k].replace(/["\\\n]/g, '_')}"`)
     .join(',')}}`
 
-export class Metrics {
+const TABLE_I = ['messages_sent_total', 'signatures_generated_total', 'signatures_verified_total'] as const
+
+export class Metrics implements Counters {
   private readonly counters = new Map<string, number>()
   private readonly gauges = new Map<string, () => number>()
   private readonly help = new Map<string, string>()
@@ -34,6 +47,16 @@ export class Metrics {
   gauge(name: string, read: () => number, help?: string): void {
     this.gauges.set(name, read)
     if (help != null) this.help.set(name, help)
+  }
+
+  /** Makes the Table I counters of every kind visible (at 0) before the first message. */
+  declareKinds(kinds: readonly string[]): void {
+    for (const kind of kinds) {
+      for (const name of TABLE_I) {
+        const k = key(name, { kind })
+        if (!this.counters.has(k)) this.counters.set(k, 0)
+      }
+    }
   }
 
   messageSent(kind: string, n = 1): void {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgv, resolveConfig, specHelp, type Spec } from '../src/config.ts'
+import { parseArgv, resolveConfig, specHelp, type Spec } from '../src/daemon/config.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-config-'))

@@ -5,7 +5,13 @@ import { request } from 'node:http'
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startControlApi, loadOrCreateToken, TOKEN_FILE, type ControlApi, type Routes } from '../src/control-api.ts'
+import {
+  startControlApi,
+  loadOrCreateToken,
+  TOKEN_FILE,
+  type ControlApi,
+  type Routes
+} from '../src/daemon/control-api.ts'
 import { Metrics } from '../src/metrics.ts'
 import { createLogger } from '../src/log.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'

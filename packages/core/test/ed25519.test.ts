@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto'
-import { nodeEd25519, nobleEd25519 } from '../src/ed25519.ts'
+import { nodeEd25519, nobleEd25519 } from '../src/crypto/ed25519.ts'
 import { utf8 } from '../src/bytes.ts'
 
 const node = nodeEd25519()

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream } from '@libp2p/interface'
-import { encodeFrame, varintLength, FrameReader, sendFrame } from '../src/frames.ts'
+import { encodeFrame, varintLength, FrameReader, sendFrame } from '../src/wire/frames.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
 import { concat } from '../src/bytes.ts'
 

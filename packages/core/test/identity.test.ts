@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { loadOrCreateIdentity, signerFor, IDENTITY_FILE } from '../src/identity.ts'
-import { nodeEd25519 } from '../src/ed25519.ts'
-import { Verifier } from '../src/signed.ts'
+import { loadOrCreateIdentity, signerFor, IDENTITY_FILE } from '../src/crypto/identity.ts'
+import { nodeEd25519 } from '../src/crypto/ed25519.ts'
+import { Verifier } from '../src/crypto/signed.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-identity-'))
 after(() => rmSync(root, { recursive: true, force: true }))

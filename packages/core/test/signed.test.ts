@@ -4,19 +4,11 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import {
-  Signer,
-  Verifier,
-  VerifiedCache,
-  keyOfPeerId,
-  peerIdOfKey,
-  ENVELOPE_VERSION,
-  isP2payError
-} from '../src/signed.ts'
-import { signerFor } from '../src/identity.ts'
-import { nodeEd25519, nobleEd25519 } from '../src/ed25519.ts'
+import { Signer, Verifier, VerifiedCache, keyOfPeerId, peerIdOfKey, ENVELOPE_VERSION } from '../src/crypto/signed.ts'
+import { signerFor } from '../src/crypto/identity.ts'
+import { nodeEd25519, nobleEd25519 } from '../src/crypto/ed25519.ts'
 import { Metrics } from '../src/metrics.ts'
-import { ErrorCode, P2payError } from '../src/errors.ts'
+import { ErrorCode, P2payError, isP2payError } from '../src/errors.ts'
 import { concat, sha256Hex, utf8, canonicalJson } from '../src/bytes.ts'
 
 const backend = nodeEd25519()

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Store, Table } from '../src/store.ts'
+import { Store, Table } from '../src/store/store.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-store-'))
 after(() => rmSync(root, { recursive: true, force: true }))

@@ -1,64 +1,71 @@
 // Deliberate fraud, for testnets and the test suite only: a node exposes these
 // only when started with --allow-cheats. Each one produces exactly the signed
 // objects a real cheater would, so the broker's detection is tested for real.
-import { ErrorCode, fail, toB64, type Routes } from '@p2pay/core'
-import { TAG, type AssignBody, type CoinProof, type RequestBody } from './types.ts'
-import type { NodePPay } from './node-service.ts'
-import { extendProof, verifyCoin } from './verify.ts'
+import { fail, toB64, type Routes } from '@p2pay/core'
+import { TAG, type AssignBody, type CoinProof, type RequestBody } from './core/types.ts'
+import { extendProof, verifyCoin } from './core/verify.ts'
+import { PPayErrorCode } from './errors.ts'
+import type { WalletService } from './net/wallet-service.ts'
+import { callBroker } from './net/wallet-context.ts'
+import { deliver } from './net/wallet-deliveries.ts'
+import { cash } from './net/wallet-cashing.ts'
 
-export function cheatRoutes(svc: NodePPay): Routes {
-  const w = svc.wallet
+export function cheatRoutes(svc: WalletService): Routes {
+  const w = svc.w
+  const wallet = w.wallet
+  const signer = w.c.signer
   return {
     /** Owner assigns one unassigned coin, at seq 1, to two payees. */
-    'POST /v1/cheat/double-assign': async b => {
-      const c = w.spendableOwned()[0]
-      if (c == null) fail(ErrorCode.NO_SUCH_COIN, 'no unassigned coin to cheat with')
-      const proof1 = await svc.ctx.store.apply(() => w.ownerPay(c.sn, String(b.to1)))
-      const coinHash = verifyCoin(svc.ctx.verifier, c.coin, w.cfg.broker, 'cheat').hash
-      const second = svc.ctx.signer.sign<AssignBody>(
-        TAG.assign,
-        { sn: c.sn, coin: coinHash, owner: w.me, seq: 1, holder: String(b.to2), request: null },
-        'cheat'
-      )
+    'POST /double-assign': async b => {
+      const c = wallet.spendableOwned()[0]
+      if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, 'no unassigned coin to cheat with')
+      const proof1 = await w.store.apply(() => wallet.ownerPay(c.sn, String(b.to1)))
+      const coinHash = verifyCoin(w.c.verifier, c.coin, wallet.cfg.broker, 'cheat').hash
+      const body: AssignBody = {
+        sn: c.sn,
+        coin: coinHash,
+        owner: wallet.me,
+        seq: 1,
+        holder: String(b.to2),
+        request: null
+      }
+      const second = signer.sign<AssignBody>(TAG.assign, body, 'cheat')
       const proof2: CoinProof = { coin: c.coin, chain: [{ assign: toB64(second.bytes) }] }
-      await svc.deliverTo(String(b.to1), proof1)
-      await svc.deliverTo(String(b.to2), proof2)
+      await deliver(w, String(b.to1), [], proof1, 'pay')
+      await deliver(w, String(b.to2), [], proof2, 'pay')
       return { sn: c.sn, value: c.value }
     },
     /** Holder cashes a holding it already spent (its old, superseded assignment). */
-    'POST /v1/cheat/cash-spent': async b => {
-      const h = [...w.t.held.values()].find(x => x.status === 'spent' && (b.sn == null || x.sn === b.sn))
-      if (h == null) fail(ErrorCode.NO_SUCH_COIN, 'no spent holding to cash again')
-      await svc.ctx.store.apply(() =>
-        w.t.held.set(h.key, { ...h, status: 'held', request: undefined, layer: undefined })
+    'POST /cash-spent': async b => {
+      const h = [...wallet.t.held.values()].find(x => x.status === 'spent' && (b.sn == null || x.sn === b.sn))
+      if (h == null) fail(PPayErrorCode.NO_SUCH_COIN, 'no spent holding to cash again')
+      await w.store.apply(() =>
+        wallet.t.held.set(h.key, { ...h, status: 'held', request: undefined, layer: undefined })
       )
-      w.reindex()
-      return await svc.cash()
+      wallet.reindex()
+      return await cash(w)
     },
     /** Holder signs two reassignment requests for one position: one to the owner, one to the broker's downtime path. */
-    'POST /v1/cheat/double-spend': async b => {
-      const h = w.spendableHeld().find(x => x.depth === 0 && (b.sn == null || x.sn === b.sn))
-      if (h == null) fail(ErrorCode.NO_SUCH_COIN, 'no held coin to cheat with')
-      const tip = w.verify(h.proof, 'cheat').tipHash
-      const r1 = svc.ctx.signer.sign<RequestBody>(
-        TAG.request,
-        { sn: h.sn, owner: h.owner, seq: h.seq, from: w.me, to: String(b.to1), prev: tip },
-        'cheat'
-      )
-      const r2 = svc.ctx.signer.sign<RequestBody>(
-        TAG.request,
-        { sn: h.sn, owner: h.owner, seq: h.seq, from: w.me, to: String(b.to2), prev: tip },
-        'cheat'
-      )
-      await svc.ctx.store.apply(() => w.t.held.set(h.key, { ...h, status: 'spent' }))
-      const viaOwner = await svc.callOwner(h.owner, {
-        proof: h.proof,
-        request: toB64(r1.bytes),
-        toAddrs: b.addrs1 ?? []
+    'POST /double-spend': async b => {
+      const h = wallet.spendableHeld().find(x => x.depth === 0 && (b.sn == null || x.sn === b.sn))
+      if (h == null) fail(PPayErrorCode.NO_SUCH_COIN, 'no held coin to cheat with')
+      const tip = wallet.verify(h.proof, 'cheat').tipHash
+      const request = (to: string): string => {
+        const body: RequestBody = { sn: h.sn, owner: h.owner, seq: h.seq, from: wallet.me, to, prev: tip }
+        return toB64(signer.sign<RequestBody>(TAG.request, body, 'cheat').bytes)
+      }
+      const r1 = request(String(b.to1))
+      const r2 = request(String(b.to2))
+      await w.store.apply(() => wallet.t.held.set(h.key, { ...h, status: 'spent' }))
+      const args1 = { proof: h.proof, request: r1, toAddrs: b.addrs1 ?? [] }
+      const viaOwner = await w.owners.call<{ delivered: boolean }>(h.owner, 'reassign', args1, {
+        kind: 'reassign',
+        timeoutMs: w.init.ownerTimeoutMs
       })
-      const viaBroker = await svc.callBroker('downtime', { proof: h.proof, request: toB64(r2.bytes) })
+      type Downtime = { assign: string; request: string }
+      const viaBroker = await callBroker<Downtime>(w, 'downtime', { proof: h.proof, request: r2 }, 'downtime')
       const proof2 = extendProof(h.proof, { link: { assign: viaBroker.assign, request: viaBroker.request } })
-      await svc.deliverTo(String(b.to2), proof2)
+      await deliver(w, String(b.to2), [], proof2, 'pay')
       return { sn: h.sn, value: h.value, ownerDelivered: viaOwner.delivered }
     }
   }

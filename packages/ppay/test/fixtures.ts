@@ -6,9 +6,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import {
   nodeEd25519,
   signerFor,
-  Table,
+  memoryTables,
   Verifier,
-  P2payError,
   toB64,
   fromB64,
   randomId,
@@ -16,8 +15,17 @@ import {
   utf8,
   type Signer
 } from '@p2pay/core'
-import { Ledger, LEDGER_TABLES, type CashResult, type LedgerTables } from '../src/ledger.ts'
-import { Wallet, holdingKey, SPEND_MARGIN_MS, type WalletTables, type OwnedCoin, type Holding } from '../src/wallet.ts'
+import { Ledger } from '../src/core/ledger.ts'
+import type { CashResult, LedgerTables } from '../src/core/ledger-records.ts'
+import { Wallet } from '../src/core/wallet.ts'
+import {
+  holdingKey,
+  SPEND_MARGIN_MS,
+  type WalletTables,
+  type OwnedCoin,
+  type Holding
+} from '../src/core/wallet-records.ts'
+import { LEDGER_TABLES, WALLET_TABLES } from '../src/net/tables.ts'
 import {
   TAG,
   type AssignBody,
@@ -27,8 +35,8 @@ import {
   type CoinProof,
   type RequestBody,
   type LayerBody
-} from '../src/types.ts'
-import { verifyProof, type ProofInfo } from '../src/verify.ts'
+} from '../src/core/types.ts'
+import { verifyProof, type ProofInfo } from '../src/core/verify.ts'
 
 export const backend = nodeEd25519()
 export const verifier = new Verifier(backend)
@@ -61,18 +69,11 @@ export async function ident(): Promise<Ident> {
 }
 
 export function ledgerTables(): LedgerTables {
-  return Object.fromEntries(LEDGER_TABLES.map(name => [name, new Table(name)])) as unknown as LedgerTables
+  return memoryTables(LEDGER_TABLES)
 }
 
 export function walletTables(): WalletTables {
-  return {
-    owned: new Table('owned'),
-    trail: new Table('trail'),
-    held: new Table('held'),
-    outbox: new Table('outbox'),
-    pendingBuys: new Table('pendingBuys'),
-    meta: new Table('meta')
-  }
+  return memoryTables(WALLET_TABLES)
 }
 
 export interface Party extends Ident {
@@ -344,8 +345,6 @@ export function withVersion(b64: string, version: number): string {
 
 // ---- state and error assertions ----
 
-export type Tables = Record<string, Table>
-
 /** Every account balance of the ledger is >= 0. */
 export function assertNoNegative(w: World): void {
   for (const [id, a] of w.ledger.t.accounts.entries())
@@ -370,34 +369,7 @@ export function cashVia(w: World, p: Party, key: string): CashResult {
   return r
 }
 
-export function snapshot(tables: object): string {
-  return JSON.stringify(Object.entries(tables as Tables).map(([name, t]) => [name, [...t.entries()]]))
-}
-
-/** Asserts `fn` throws a P2payError with `code` and returns it. */
-export function throwsCode(fn: () => unknown, code: string): P2payError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
-  }
-  assert.ok(
-    caught instanceof P2payError,
-    `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`
-  )
-  assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
-  return caught
-}
-
-/** Asserts `fn` throws `code` and that none of `tables` changed. */
-export function rejects(tables: object | object[], fn: () => unknown, code: string): P2payError {
-  const list = Array.isArray(tables) ? tables : [tables]
-  const before = list.map(snapshot)
-  const err = throwsCode(fn, code)
-  assert.deepEqual(list.map(snapshot), before, `tables changed although ${code} was thrown`)
-  return err
-}
+export { snapshot, throwsCode, rejects } from '@p2pay/test-utils'
 
 /** The happy chain used by many tests: X pays Y (seq 1); Y spends to Z via X (seq 2). */
 export function chainToZ(

@@ -3,8 +3,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, fromB64 } from '@p2pay/core'
-import { TAG, MAX_CHAIN, type AssignBody, type CoinProof, type FraudProof } from '../src/types.ts'
-import { extendProof, verifyCoin } from '../src/verify.ts'
+import { PPayErrorCode } from '../src/errors.ts'
+import { TAG, MAX_CHAIN, type AssignBody, type CoinProof, type FraudProof } from '../src/core/types.ts'
+import { extendProof, verifyCoin } from '../src/core/verify.ts'
 import {
   world,
   ident,
@@ -42,7 +43,7 @@ import {
 
 /** [kind, cheater, pos] of every fraud proof, in detection order. */
 const convictions = (w: World): Array<[string, string, string]> =>
-  [...w.ledger.t.frauds.values()].map(f => [f.kind, f.cheater, f.pos])
+  [...w.ledger.t.frauds.values()].map(f => [f.kind, f.culprit, f.pos])
 
 /** Downtime reassignment that must succeed: the proof one step on. */
 function viaBroker(w: World, proof: CoinProof, request: string): CoinProof {
@@ -284,7 +285,7 @@ describe('cashing', () => {
       rejects(t, () => w.ledger.cash(p2, cashFor(w, w.Z, p2, { seq: 1 })), ErrorCode.BAD_REQUEST)
       // three layers with maxLayers 2
       const l3 = layerFor(w, w.Y, layerFor(w, w.W, layerFor(w, w.Z, p2, w.W.id), w.Y.id), w.Z.id)
-      rejects(t, () => w.ledger.cash(l3, cash), ErrorCode.LAYER_DEPTH)
+      rejects(t, () => w.ledger.cash(l3, cash), PPayErrorCode.LAYER_DEPTH)
       // a coin the broker signed but never sold
       const ghost = sign(w.broker, TAG.coin, {
         broker: w.broker.id,
@@ -293,7 +294,7 @@ describe('cashing', () => {
         value: 10,
         expiry: T0 + COIN_TTL
       })
-      rejects(t, () => w.ledger.cash({ coin: ghost }, cashFor(w, w.X, { coin: ghost })), ErrorCode.NO_SUCH_COIN)
+      rejects(t, () => w.ledger.cash({ coin: ghost }, cashFor(w, w.X, { coin: ghost })), PPayErrorCode.NO_SUCH_COIN)
       assert.equal(cashVia(w, w.Z, keyZ).status, 'paid')
     }
   )
@@ -386,7 +387,7 @@ describe('downtime', () => {
         }
       ]
     }
-    rejects(t, () => w.ledger.downtimeReassign(gp, requestFor(w, w.Y, gp, w.Z.id)), ErrorCode.NO_SUCH_COIN)
+    rejects(t, () => w.ledger.downtimeReassign(gp, requestFor(w, w.Y, gp, w.Z.id)), PPayErrorCode.NO_SUCH_COIN)
     // past expiry only while the new holder could still cash the coin
     w.clock.t = c.expiry + CASH_GRACE + 1
     rejects(t, () => w.ledger.downtimeReassign(p1, requestFor(w, w.Y, p1, w.Z.id)), ErrorCode.EXPIRED)
@@ -424,11 +425,11 @@ describe('fraud', () => {
     assert.deepEqual(ry, { sn: c.sn, status: 'paid', value: 10, holder: w.Y.id, from: 'coin' })
     assert.equal(w.ledger.t.frauds.size, 0)
     const rz = cashVia(w, w.Z, kz)
-    assert.deepEqual(rz, { sn: c.sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', cheater: w.X.id })
+    assert.deepEqual(rz, { sn: c.sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', culprit: w.X.id })
     const frauds = [...w.ledger.t.frauds.values()]
     assert.equal(frauds.length, 1)
     assert.deepEqual(
-      [frauds[0].kind, frauds[0].cheater, frauds[0].sn, frauds[0].pos],
+      [frauds[0].kind, frauds[0].culprit, frauds[0].sn, frauds[0].pos],
       ['owner-double-assign', w.X.id, c.sn, '0.0']
     )
     assert.deepEqual(
@@ -453,10 +454,10 @@ describe('fraud', () => {
       assert.deepEqual(ry, { sn, status: 'paid', value: 10, holder: w.Y.id, from: 'coin' })
       assert.equal(bal(w, w.Y), 10)
       const rz = cashVia(w, w.Z, keyZ)
-      assert.deepEqual(rz, { sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', cheater: w.Y.id })
+      assert.deepEqual(rz, { sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', culprit: w.Y.id })
       const [f] = [...w.ledger.t.frauds.values()]
       assert.equal(w.ledger.t.frauds.size, 1)
-      assert.deepEqual([f.kind, f.cheater, f.pos], ['holder-cash-after-spend', w.Y.id, '1.0'])
+      assert.deepEqual([f.kind, f.culprit, f.pos], ['holder-cash-after-spend', w.Y.id, '1.0'])
       assert.deepEqual(f.compensated, [{ holder: w.Z.id, value: 10 }])
       assert.deepEqual([bal(w, w.Y), bal(w, w.Z)], [0, 10])
       assertHolds(w)
@@ -475,7 +476,7 @@ describe('fraud', () => {
       if (ry.status !== 'refused') return
       assert.equal(ry.code, ErrorCode.FRAUD)
       const f = w.ledger.t.frauds.get(ry.fraud!)
-      assert.deepEqual([f?.kind, f?.cheater, f?.sn], ['holder-cash-after-spend', w.Y.id, sn])
+      assert.deepEqual([f?.kind, f?.culprit, f?.sn], ['holder-cash-after-spend', w.Y.id, sn])
       assert.deepEqual([bal(w, w.Y), bal(w, w.Z)], [0, 10])
       // asking again gets the same refusal, still no credit
       assert.deepEqual(w.ledger.cash(p1, cashY), ry)
@@ -510,7 +511,7 @@ describe('fraud', () => {
     const { frauds } = w.ledger.report(applied.conflict!)
     assert.equal(frauds.length, 1)
     assert.deepEqual(
-      [frauds[0].kind, frauds[0].cheater, frauds[0].sn, frauds[0].pos],
+      [frauds[0].kind, frauds[0].culprit, frauds[0].sn, frauds[0].pos],
       ['holder-double-spend', w.Y.id, c.sn, '1.0']
     )
     assert.deepEqual(new Set(frauds[0].evidence), new Set([reqZ, reqW]))
@@ -519,7 +520,7 @@ describe('fraud', () => {
     const rz = cashVia(w, w.Z, kz)
     const rw = cashVia(w, w.W, kw)
     assert.deepEqual(rz, { sn: c.sn, status: 'paid', value: 10, holder: w.Z.id, from: 'coin' })
-    assert.deepEqual(rw, { sn: c.sn, status: 'paid', value: 10, holder: w.W.id, from: 'compensation', cheater: w.Y.id })
+    assert.deepEqual(rw, { sn: c.sn, status: 'paid', value: 10, holder: w.W.id, from: 'compensation', culprit: w.Y.id })
     assert.deepEqual([bal(w, w.X), bal(w, w.Y), bal(w, w.Z), bal(w, w.W)], [0, 0, 10, 10])
     assert.deepEqual(w.ledger.t.frauds.get(frauds[0].id)!.compensated, [{ holder: w.W.id, value: 10 }])
     assert.equal(w.ledger.t.frauds.size, 1)
@@ -537,7 +538,7 @@ describe('fraud', () => {
     if (r.status !== 'refused') return
     assert.equal(r.code, ErrorCode.FRAUD)
     const f = w.ledger.t.frauds.get(r.fraud!)
-    assert.deepEqual([f?.kind, f?.cheater], ['holder-cash-after-spend', w.Y.id])
+    assert.deepEqual([f?.kind, f?.culprit], ['holder-cash-after-spend', w.Y.id])
     assert.deepEqual(w.ledger.downtimeLog(w.X.id, 0), [], 'no assignment was issued')
     assert.equal(w.ledger.t.downtimeByRequest.size, 0)
     assert.equal(bal(w, w.Y), 10)
@@ -552,7 +553,7 @@ describe('fraud', () => {
     const r = w.ledger.downtimeReassign(p1, requestFor(w, w.Y, p1, w.W.id))
     assert.equal(r.status === 'refused' && r.code, ErrorCode.FRAUD)
     const [f] = [...w.ledger.t.frauds.values()]
-    assert.deepEqual([f.kind, f.cheater], ['holder-double-spend', w.Y.id])
+    assert.deepEqual([f.kind, f.culprit], ['holder-double-spend', w.Y.id])
     assert.equal(w.ledger.downtimeLog(w.X.id, 0).length, 1)
   })
 
@@ -574,7 +575,7 @@ describe('fraud', () => {
         value: 10,
         holder: w.Y.id,
         from: 'compensation',
-        cheater: w.X.id
+        culprit: w.X.id
       })
       assert.deepEqual(convictions(w), [['owner-double-assign', w.X.id, '0.0']])
       assert.deepEqual([bal(w, w.X), bal(w, w.Y)], [80, 10])
@@ -583,7 +584,7 @@ describe('fraud', () => {
       assert.equal(cashVia(w, w.Z, accept(w.Z, pb, w.X.id).key).status, 'paid')
       const rx = w.ledger.cash({ coin: b.coin }, cashFor(w, w.X, { coin: b.coin }))
       assert.equal(rx.status === 'refused' && rx.code, ErrorCode.FRAUD)
-      assert.equal(w.ledger.t.frauds.get(rx.status === 'refused' ? rx.fraud! : '')?.cheater, w.X.id)
+      assert.equal(w.ledger.t.frauds.get(rx.status === 'refused' ? rx.fraud! : '')?.culprit, w.X.id)
       assert.deepEqual([bal(w, w.X), bal(w, w.Y), bal(w, w.Z)], [80, 10, 10])
       assertHolds(w)
     }
@@ -600,7 +601,7 @@ describe('fraud', () => {
       value: 10,
       expiry: T0 + COIN_TTL
     })
-    rejects(w.ledger.t, () => w.ledger.report({ coin: ghost }), ErrorCode.NO_SUCH_COIN)
+    rejects(w.ledger.t, () => w.ledger.report({ coin: ghost }), PPayErrorCode.NO_SUCH_COIN)
     throwsCode(
       () => w.ledger.report(withLink(p2, 1, { assign: withVersion(lastLink(p2).assign, 9) })),
       ErrorCode.UNKNOWN_VERSION
@@ -623,7 +624,7 @@ describe('liability, report and replay edge cases', () => {
       w.clock.advance(1)
       const { frauds } = w.ledger.report(p3)
       assert.deepEqual(
-        frauds.map(f => [f.kind, f.cheater]),
+        frauds.map(f => [f.kind, f.culprit]),
         [['holder-cash-after-spend', w.Z.id]]
       )
       // Y tries to cash its stale proof: refused, convicted, nobody harmed
@@ -635,7 +636,7 @@ describe('liability, report and replay edge cases', () => {
       w.clock.advance(1)
       const rw = cashVia(w, w.W, kw)
       assertHolds(w)
-      assert.equal(rw.status === 'paid' && rw.cheater, w.Z.id)
+      assert.equal(rw.status === 'paid' && rw.culprit, w.Z.id)
       assert.deepEqual([bal(w, w.Y), bal(w, w.Z), bal(w, w.W)], [0, 0, 10])
     }
   )
@@ -686,7 +687,7 @@ describe('attacks', () => {
     compensated: Array<{ holder: string; value: number }>
     unpaid: Array<{ holder: string; value: number }>
   } => {
-    const frauds = [...w.ledger.t.frauds.values()].filter(f => f.cheater === cheater.id)
+    const frauds = [...w.ledger.t.frauds.values()].filter(f => f.culprit === cheater.id)
     return { frauds, compensated: frauds.flatMap(f => f.compensated), unpaid: frauds.flatMap(f => f.unpaid) }
   }
   const sybilPayees = async (w: World): Promise<Party[]> =>
@@ -713,7 +714,7 @@ describe('attacks', () => {
           value: 0,
           holder: S[i + 1].id,
           from: 'compensation',
-          cheater: w.Y.id,
+          culprit: w.Y.id,
           unpaid: 10
         })
       })
@@ -755,7 +756,7 @@ describe('attacks', () => {
         value,
         holder: S[i].id,
         from: 'compensation',
-        cheater: w.Y.id,
+        culprit: w.Y.id,
         ...(unpaid != null ? { unpaid } : {})
       })
       assert.deepEqual(results, [
@@ -848,7 +849,7 @@ describe('attacks', () => {
       assert.deepEqual(convictions(w), [])
       assert.equal(bal(w, w.X), 10)
       const rz = cashVia(w, w.Z, keyZ)
-      assert.deepEqual(rz, { sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', cheater: w.X.id })
+      assert.deepEqual(rz, { sn, status: 'paid', value: 10, holder: w.Z.id, from: 'compensation', culprit: w.X.id })
       // the refund and the seq-1 assignment both give position 0.0 away
       assert.deepEqual(convictions(w), [['owner-double-assign', w.X.id, '0.0']])
       const [f] = w.ledger.t.frauds.values()
@@ -870,7 +871,7 @@ describe('attacks', () => {
     if (rx.status !== 'refused') return
     assert.equal(rx.code, ErrorCode.FRAUD)
     assert.deepEqual(convictions(w), [['owner-double-assign', w.X.id, '0.0']])
-    assert.equal(w.ledger.t.frauds.get(rx.fraud!)?.cheater, w.X.id)
+    assert.equal(w.ledger.t.frauds.get(rx.fraud!)?.culprit, w.X.id)
     assert.deepEqual(w.ledger.cash({ coin }, refund), rx, 'a retry gets the same refusal')
     assert.deepEqual([bal(w, w.X), bal(w, w.Y), bal(w, w.Z), bal(w, w.W)], [0, 0, 10, 0])
     assertHolds(w)
@@ -895,14 +896,14 @@ describe('attacks', () => {
     if (r.status !== 'refused') return
     assert.equal(r.code, ErrorCode.FRAUD)
     assert.deepEqual(convictions(w), [['holder-double-spend', w.W.id, '2.0']])
-    assert.equal(w.ledger.t.frauds.get(r.fraud!)?.cheater, w.W.id)
+    assert.equal(w.ledger.t.frauds.get(r.fraud!)?.culprit, w.W.id)
     assert.equal(w.ledger.downtimeLog(w.X.id, 0).length, 2, 'no assignment was issued to M2')
     // the owner syncs: its own seq-2 assignment convicts Y too
     const [e1, e2] = w.ledger.downtimeLog(w.X.id, 0)
     const applied = w.X.wallet.applyDowntime(e1)
     assert.deepEqual(applied, { adopted: false, conflict: pZ })
     assert.deepEqual(
-      w.ledger.report(applied.conflict!).frauds.map(f => [f.kind, f.cheater, f.pos]),
+      w.ledger.report(applied.conflict!).frauds.map(f => [f.kind, f.culprit, f.pos]),
       [['holder-double-spend', w.Y.id, '1.0']]
     )
     assert.deepEqual(w.X.wallet.applyDowntime(e2), { adopted: false }, 'a step on the other branch is not adopted')
@@ -914,7 +915,7 @@ describe('attacks', () => {
       value: 10,
       holder: w.Z.id,
       from: 'compensation',
-      cheater: w.Y.id
+      culprit: w.Y.id
     })
     const rw = w.ledger.cash(pW, cashFor(w, w.W, pW))
     assert.equal(rw.status === 'refused' && rw.code, ErrorCode.FRAUD)
@@ -951,7 +952,7 @@ describe('attacks', () => {
       value: 10,
       holder: V.id,
       from: 'compensation',
-      cheater: w.Y.id
+      culprit: w.Y.id
     })
     assert.deepEqual(convictions(w), [['holder-double-spend', w.Y.id, '1.0']])
     assert.deepEqual(against(w, w.Y).compensated, [{ holder: V.id, value: 10 }])
@@ -984,7 +985,7 @@ describe('attacks', () => {
         value: 10,
         holder: w.Z.id,
         from: 'compensation',
-        cheater: w.Y.id
+        culprit: w.Y.id
       })
       assert.deepEqual(convictions(w), [['holder-double-spend', w.Y.id, '1.0']])
       assert.deepEqual([bal(w, w.X), bal(w, w.Y), bal(w, w.Z)], [0, 40, 20])

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, toB64, fromB64 } from '@p2pay/core'
+import { PPayErrorCode } from '../src/errors.ts'
 import {
   TAG,
   BROKER_SINK,
@@ -12,8 +13,8 @@ import {
   type ChainLink,
   type CoinBody,
   type CoinProof
-} from '../src/types.ts'
-import { decodeEnvelope, extendProof, verifyCash, verifyCoin, verifyProof, verifyRequest } from '../src/verify.ts'
+} from '../src/core/types.ts'
+import { decodeEnvelope, extendProof, verifyCash, verifyCoin, verifyProof, verifyRequest } from '../src/core/verify.ts'
 import {
   world,
   ident,
@@ -466,7 +467,7 @@ describe('verifyProof', () => {
       const l2 = layerFor(w, w.Z, l1, w.W.id)
       assert.equal(verifyProof(verifier, l2, opts(w)).depth, 2)
       const l3 = layerFor(w, w.W, l2, w.Y.id)
-      throwsCode(() => verifyProof(verifier, l3, opts(w)), ErrorCode.LAYER_DEPTH)
+      throwsCode(() => verifyProof(verifier, l3, opts(w)), PPayErrorCode.LAYER_DEPTH)
       assert.equal(verifyProof(verifier, l3, opts(w, { maxLayers: 3 })).holder, w.Y.id)
 
       throwsCode(() => verifyProof(verifier, layerFor(w, w.Z, p1, w.W.id), opts(w)), ErrorCode.WRONG_HOLDER)

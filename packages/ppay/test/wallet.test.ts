@@ -3,9 +3,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, fromB64, type Table } from '@p2pay/core'
-import { TAG, type AssignBody, type CoinProof } from '../src/types.ts'
-import { extendProof, verifyCoin } from '../src/verify.ts'
-import { Wallet, pickExact, holdingKey, SPEND_MARGIN_MS } from '../src/wallet.ts'
+import { PPayErrorCode } from '../src/errors.ts'
+import { TAG, type AssignBody, type CoinProof } from '../src/core/types.ts'
+import { extendProof, verifyCoin } from '../src/core/verify.ts'
+import { Wallet } from '../src/core/wallet.ts'
+import { pickExact, holdingKey, SPEND_MARGIN_MS } from '../src/core/wallet-records.ts'
 import {
   world,
   ident,
@@ -145,7 +147,7 @@ describe('owner side', () => {
     const w = await world()
     const [a, b, c, d] = buyCoins(w, w.X, 4, 10)
     const t = w.X.wallet.t
-    rejects(t, () => w.X.wallet.ownerPay('nope', w.Y.id), ErrorCode.NO_SUCH_COIN)
+    rejects(t, () => w.X.wallet.ownerPay('nope', w.Y.id), PPayErrorCode.NO_SUCH_COIN)
     w.X.wallet.ownerPay(a.sn, w.Y.id)
     rejects(t, () => w.X.wallet.ownerPay(a.sn, w.Z.id), ErrorCode.STALE_SEQ)
     w.X.wallet.beginRefund(b.sn)
@@ -403,7 +405,7 @@ describe('owner side', () => {
     assert.deepEqual([cash.body.seq, cash.body.depth, cash.body.holder, cash.signer], [0, 0, w.X.id, w.X.id])
     w.X.wallet.ownerPay(b.sn, w.Y.id)
     rejects(w.X.wallet.t, () => w.X.wallet.beginRefund(b.sn), ErrorCode.STALE_SEQ)
-    rejects(w.X.wallet.t, () => w.X.wallet.beginRefund('nope'), ErrorCode.NO_SUCH_COIN)
+    rejects(w.X.wallet.t, () => w.X.wallet.beginRefund('nope'), PPayErrorCode.NO_SUCH_COIN)
     // the broker's answer is recorded; a retry still sends the same bytes
     const r = w.ledger.cash(r1.proof, r1.cash)
     assert.equal(r.status, 'paid')
@@ -542,7 +544,7 @@ describe('holder side', () => {
     const key = accept(w.Y, p1, w.X.id).key
     const t = w.Y.wallet.t
     rejects(t, () => w.Y.wallet.beginSpend(key, w.Y.id), ErrorCode.BAD_REQUEST)
-    rejects(t, () => w.Y.wallet.beginSpend('nope', w.Z.id), ErrorCode.NO_SUCH_COIN)
+    rejects(t, () => w.Y.wallet.beginSpend('nope', w.Z.id), PPayErrorCode.NO_SUCH_COIN)
     const s1 = w.Y.wallet.beginSpend(key, w.Z.id)
     assert.equal(s1.holding.status, 'spending')
     assert.deepEqual(w.Y.wallet.beginSpend(key, w.Z.id).request, s1.request)
@@ -579,9 +581,9 @@ describe('holder side', () => {
     const pY = w.W.wallet.layer(hW.key, w.Y.id)
     const hY = accept(w.Y, pY, w.W.id)
     assert.equal(hY.depth, 2)
-    rejects(w.Y.wallet.t, () => w.Y.wallet.layer(hY.key, w.Z.id), ErrorCode.LAYER_DEPTH)
+    rejects(w.Y.wallet.t, () => w.Y.wallet.layer(hY.key, w.Z.id), PPayErrorCode.LAYER_DEPTH)
     // a hand-made third layer is refused by the verifier too
-    rejects(w.Z.wallet.t, () => w.Z.wallet.accept(layerFor(w, w.Y, pY, w.Z.id), w.Y.id), ErrorCode.LAYER_DEPTH)
+    rejects(w.Z.wallet.t, () => w.Z.wallet.accept(layerFor(w, w.Y, pY, w.Z.id), w.Y.id), PPayErrorCode.LAYER_DEPTH)
     rejects(w.Z.wallet.t, () => w.Z.wallet.layer(keyZ, w.Y.id), ErrorCode.STALE_SEQ)
   })
 

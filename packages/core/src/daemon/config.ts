@@ -1,13 +1,26 @@
 // Daemon configuration: defaults < config file (JSON) < environment (P2PAY_*) < flags.
 import { existsSync, readFileSync } from 'node:fs'
-import { ErrorCode, P2payError } from './errors.ts'
+import { ErrorCode, P2payError } from '../errors.ts'
 
 export interface OptionSpec {
-  type: 'string' | 'number' | 'boolean' | 'list'
-  default?: unknown
-  help: string
+  readonly type: 'string' | 'number' | 'boolean' | 'list'
+  readonly default?: unknown
+  readonly help: string
 }
-export type Spec = Record<string, OptionSpec>
+export type Spec = Readonly<Record<string, OptionSpec>>
+
+type ValueOf<O extends OptionSpec> = O['type'] extends 'number'
+  ? number
+  : O['type'] extends 'boolean'
+    ? boolean
+    : O['type'] extends 'list'
+      ? string[]
+      : string
+
+/** The resolved values of a spec (declared `as const satisfies Spec`): an option without a default may be absent. */
+export type ConfigOf<S extends Spec> = {
+  -readonly [K in keyof S]: S[K] extends { default: unknown } ? ValueOf<S[K]> : ValueOf<S[K]> | undefined
+}
 
 /** Parses `--name value`, `--name=value` and bare boolean flags; returns flags and positionals. */
 export function parseArgv(argv: string[]): { flags: Record<string, string | true>; positional: string[] } {
@@ -91,6 +104,15 @@ export function resolveConfig<T>(
     out[k] = raw === undefined ? s.default : coerce(k, s, raw)
   }
   return out as T
+}
+
+/** `resolveConfig` typed by the spec itself. */
+export function configOf<S extends Spec>(
+  spec: S,
+  flags: Record<string, string | true>,
+  env: NodeJS.ProcessEnv = process.env
+): ConfigOf<S> {
+  return resolveConfig<ConfigOf<S>>(spec, flags, env)
 }
 
 export function specHelp(spec: Spec): string {

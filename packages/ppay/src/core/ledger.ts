@@ -7,6 +7,7 @@
 // request). One position given away twice, to different receivers, by the same
 // signer convicts that signer with its own two signatures. Two owner-signed
 // assignments with one seq and different holders convict the owner.
+import { PPayErrorCode } from '../errors.ts'
 import {
   ErrorCode,
   fail,
@@ -18,7 +19,6 @@ import {
   utf8,
   P2payError,
   type Signer,
-  type Table,
   type Verifier
 } from '@p2pay/core'
 import {
@@ -35,80 +35,7 @@ import {
 } from './types.ts'
 import { decodeEnvelope, verifyCash, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
 
-export interface Account {
-  balance: number
-}
-export interface CoinRecord {
-  owner: string
-  value: number
-  expiry: number
-  status: 'out' | 'paid'
-  paidTo?: string
-  /** the transfers (`pos|signer` -> hash) of the chain the coin paid out on; other branches diverge from it */
-  paidChain?: Record<string, string>
-}
-export interface DowntimeEntry {
-  n: number
-  owner: string
-  sn: string
-  assign: string
-  request: string
-  at: number
-}
-export interface Meta {
-  toppedUp: number
-  downtime: Record<string, number>
-}
-
-export interface LedgerTables {
-  accounts: Table<Account>
-  coins: Table<CoinRecord>
-  buys: Table<{ hash: string; coins: string[] }>
-  cashes: Table<CashResult>
-  evidence: Table<Transfer>
-  payouts: Table<{ value: number; from: string }>
-  frauds: Table<FraudProof>
-  downtime: Table<DowntimeEntry>
-  downtimeByRequest: Table<{ owner: string; n: number }>
-  meta: Table<Meta>
-}
-
-export const LEDGER_TABLES: Array<keyof LedgerTables> = [
-  'accounts',
-  'coins',
-  'buys',
-  'cashes',
-  'evidence',
-  'payouts',
-  'frauds',
-  'downtime',
-  'downtimeByRequest',
-  'meta'
-]
-
-export interface LedgerConfig {
-  coinTtlMs: number
-  cashGraceMs: number
-  maxLayers: number
-  maxCoinsPerBuy: number
-  now: () => number
-}
-
-export type CashResult =
-  | {
-      sn: string
-      status: 'paid'
-      value: number
-      holder: string
-      from: 'coin' | 'compensation'
-      cheater?: string
-      unpaid?: number
-    }
-  | { sn: string; status: 'refused'; code: string; message: string; fraud?: string }
-
-export type DowntimeResult =
-  | { status: 'ok'; assign: string; request: string }
-  | { status: 'refused'; code: string; message: string; fraud?: string }
+import type { CashResult, DowntimeEntry, DowntimeResult, LedgerConfig, LedgerTables, Meta } from './ledger-records.ts'
 
 const pad = (n: number): string => String(n).padStart(12, '0')
 const evidenceKey = (sn: string, t: { pos: string; signer: string }): string => `${sn}|${t.pos}|${t.signer}`
@@ -196,14 +123,14 @@ export class Ledger {
     return sha256Hex(utf8([a, b].sort().join('|')))
   }
 
-  private convict(kind: FraudKind, cheater: string, sn: string, pos: string, a: Transfer, b: Transfer): FraudProof {
+  private convict(kind: FraudKind, culprit: string, sn: string, pos: string, a: Transfer, b: Transfer): FraudProof {
     const id = this.fraudId(a.hash, b.hash)
     const existing = this.t.frauds.get(id)
     if (existing != null) return existing
     const proof: FraudProof = {
       id,
       kind,
-      cheater,
+      culprit,
       sn,
       pos,
       evidence: [a.bytes, b.bytes],
@@ -269,9 +196,9 @@ export class Ledger {
   /**
    * Cashes the latest holding of a coin into the holder's account. The coin pays
    * once. An honest holder on another branch of a double-spent coin is paid from
-   * the account of the cheater where its branch left the paid one, as far as that
-   * account reaches (never below zero: a cheater's sybils cannot mint money); a
-   * cheater cashing what it gave away is refused and convicted.
+   * the account of the culprit where its branch left the paid one, as far as that
+   * account reaches (never below zero: a culprit's sybils cannot mint money); a
+   * culprit cashing what it gave away is refused and convicted.
    */
   cash(proof: CoinProof, cashB64: unknown): CashResult {
     const info = this.verify(proof, 'cash', true)
@@ -281,7 +208,7 @@ export class Ledger {
     if (this.cfg.now() > info.expiry + this.cfg.cashGraceMs)
       fail(ErrorCode.EXPIRED, `coin ${info.sn} expired and is past its cashing grace period`)
     const coin = this.t.coins.get(info.sn)
-    if (coin == null) fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+    if (coin == null) fail(PPayErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
     const before = this.t.evidence.get(evidenceKey(info.sn, transfer))
     const frauds = this.ingest(info, [transfer])
     const finish = (r: CashResult): CashResult => {
@@ -291,12 +218,12 @@ export class Ledger {
     const refuse = (code: string, message: string, fraud?: FraudProof): CashResult =>
       finish({ sn: info.sn, status: 'refused', code, message, ...(fraud != null ? { fraud: fraud.id } : {}) })
 
-    // the cashier gave this very holding away before: it is the cheater
+    // the cashier gave this very holding away before: it is the culprit
     if (before != null && before.to !== BROKER_SINK) {
       return refuse(
         ErrorCode.FRAUD,
         'this holder already gave the coin away; fraud proof recorded',
-        frauds.find(f => f.cheater === info.holder)
+        frauds.find(f => f.culprit === info.holder)
       )
     }
     const payoutKey = `${info.sn}|${posKey(info)}|${info.holder}`
@@ -308,7 +235,7 @@ export class Ledger {
       return refuse(
         ErrorCode.FRAUD,
         'the owner assigned this coin before asking for a refund',
-        frauds.find(f => f.cheater === info.owner)
+        frauds.find(f => f.culprit === info.owner)
       )
     }
     if (coin.status === 'out') {
@@ -322,7 +249,7 @@ export class Ledger {
     const onFork =
       fork == null
         ? []
-        : [...this.t.frauds.values()].filter(f => f.sn === info.sn && f.pos === fork.pos && f.cheater === fork.signer)
+        : [...this.t.frauds.values()].filter(f => f.sn === info.sn && f.pos === fork.pos && f.culprit === fork.signer)
     const fraud = onFork.find(f => f.evidence.includes(fork!.bytes)) ?? onFork[0]
     if (fork == null || fraud == null) return refuse(ErrorCode.ALREADY_CASHED, 'coin already cashed')
     if (fork.signer === info.holder)
@@ -343,7 +270,7 @@ export class Ledger {
       value: amount,
       holder: info.holder,
       from: 'compensation',
-      cheater: fork.signer,
+      culprit: fork.signer,
       ...(short > 0 ? { unpaid: short } : {})
     })
   }
@@ -361,11 +288,11 @@ export class Ledger {
       return { status: 'ok', assign: e.assign, request: e.request }
     }
     if (this.t.coins.get(info.sn) == null)
-      fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+      fail(PPayErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
     const before = this.t.evidence.get(evidenceKey(info.sn, transfer))
     const frauds = this.ingest(info, [transfer])
     if (before != null && before.hash !== transfer.hash) {
-      const f = frauds.find(x => x.cheater === transfer.signer)
+      const f = frauds.find(x => x.culprit === transfer.signer)
       return {
         status: 'refused',
         code: ErrorCode.FRAUD,
@@ -410,7 +337,7 @@ export class Ledger {
   report(proof: CoinProof): { frauds: FraudProof[] } {
     const info = this.verify(proof, 'report', true)
     if (this.t.coins.get(info.sn) == null)
-      fail(ErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
+      fail(PPayErrorCode.NO_SUCH_COIN, `coin ${info.sn} was never issued by this broker`)
     return { frauds: this.ingest(info) }
   }
 

@@ -1,5 +1,6 @@
 // Pure verification of PPay objects and coin proofs. No I/O: everything a
 // holder, an owner or the broker needs to know about a proof comes from here.
+import { PPayErrorCode } from '../errors.ts'
 import { ErrorCode, fail, decodeSigned, toB64, type Opened, type Verifier } from '@p2pay/core'
 import {
   TAG,
@@ -135,7 +136,7 @@ export function verifyProof(verifier: Verifier, proof: CoinProof, opts: VerifyOp
   const layerList = proof.layers ?? []
   if (!Array.isArray(layerList)) fail(ErrorCode.BAD_REQUEST, 'layers must be a list')
   if (layerList.length > opts.maxLayers)
-    fail(ErrorCode.LAYER_DEPTH, `coin has ${layerList.length} layers, at most ${opts.maxLayers} allowed`)
+    fail(PPayErrorCode.LAYER_DEPTH, `coin has ${layerList.length} layers, at most ${opts.maxLayers} allowed`)
   if (layerList.length > 0 && seq === 0) fail(ErrorCode.BAD_REQUEST, 'an unassigned coin cannot carry layers')
   const layers: Array<Opened<LayerBody>> = []
   layerList.forEach((b64, i) => {

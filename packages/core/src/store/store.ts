@@ -7,6 +7,7 @@
 // only after the write that contains its change has been synced.
 import { Level } from 'level'
 import { mkdirSync } from 'node:fs'
+import type { BucketRegistry, TableSpecs, TablesOf } from './tables.ts'
 
 export type Json = any
 
@@ -65,7 +66,7 @@ export class Table<V extends Json = Json> {
 
 export class Store {
   readonly db: Level<string, Json>
-  private readonly tables = new Map<string, Table>()
+  private readonly loaded = new Map<string, Table>()
   private readonly sublevels = new Map<string, any>()
   private queue: Array<{ ops: any[]; resolve: () => void; reject: (e: Error) => void }> = []
   private flushing = false
@@ -75,9 +76,12 @@ export class Store {
 
   readonly dir: string
   readonly sync: boolean
-  constructor(dir: string, sync = true) {
+  /** the daemon's bucket registry: only these buckets open (none given: any) */
+  private readonly registry?: BucketRegistry
+  constructor(dir: string, opts: { sync?: boolean; buckets?: BucketRegistry } = {}) {
     this.dir = dir
-    this.sync = sync
+    this.sync = opts.sync ?? true
+    this.registry = opts.buckets
     mkdirSync(dir, { recursive: true })
     this.db = new Level<string, Json>(dir, { valueEncoding: 'json' })
   }
@@ -88,14 +92,24 @@ export class Store {
 
   /** Loads a bucket completely into memory. */
   async table<V extends Json = Json>(name: string): Promise<Table<V>> {
-    const existing = this.tables.get(name)
+    if (this.registry != null && !Object.hasOwn(this.registry, name)) {
+      throw new TypeError(`bucket ${name} is not in this daemon's bucket registry`)
+    }
+    const existing = this.loaded.get(name)
     if (existing != null) return existing as Table<V>
     const t = new Table<V>(name)
     const sub = this.db.sublevel<string, V>(name, { valueEncoding: 'json' })
     this.sublevels.set(name, sub)
     for await (const [k, v] of sub.iterator()) t.map.set(k, v)
-    this.tables.set(name, t as Table)
+    this.loaded.set(name, t as Table)
     return t
+  }
+
+  /** Loads every table of a scheme's declarations, typed by them. */
+  async tables<S extends TableSpecs>(specs: S): Promise<TablesOf<S>> {
+    const out: Record<string, Table> = {}
+    for (const [name, spec] of Object.entries(specs)) out[name] = await this.table(spec.bucket)
+    return out as TablesOf<S>
   }
 
   /**
@@ -104,7 +118,7 @@ export class Store {
    */
   async commit(): Promise<void> {
     const ops: any[] = []
-    for (const t of this.tables.values()) {
+    for (const t of this.loaded.values()) {
       if (t.dirty.size === 0) continue
       const sublevel = this.sublevels.get(t.name)
       for (const [key, value] of t.dirty) {
@@ -130,7 +144,7 @@ export class Store {
 
   /** Undoes the uncommitted changes of a request that failed half-way. */
   rollback(): void {
-    for (const t of this.tables.values()) t.rollback()
+    for (const t of this.loaded.values()) t.rollback()
   }
 
   /**

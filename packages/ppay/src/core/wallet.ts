@@ -1,7 +1,8 @@
 // A peer's PPay wallet: the coins it owns (with the audit trail of every
 // reassignment it honoured) and the coins it holds. Pure and synchronous over
 // in-memory tables; the node service persists each call as one batch.
-import { ErrorCode, fail, toB64, type Signer, type Table, type Verifier, type Opened } from '@p2pay/core'
+import { PPayErrorCode } from '../errors.ts'
+import { ErrorCode, fail, toB64, type Signer, type Verifier, type Opened } from '@p2pay/core'
 import {
   TAG,
   type AssignBody,
@@ -12,83 +13,17 @@ import {
   type RequestBody
 } from './types.ts'
 import { decodeEnvelope, extendProof, verifyCoin, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
-
-export interface OwnedCoin {
-  sn: string
-  coin: string
-  value: number
-  expiry: number
-  /** 0 = never assigned */
-  seq: number
-  holder: string
-  assign: string | null
-  assignHash: string | null
-  /** set once the owner asked the broker to refund it */
-  refund?: string
-  /** the broker's answer to the refund */
-  refunded?: 'paid' | 'refused'
-}
-
-export interface TrailEntry {
-  sn: string
-  seq: number
-  holder: string
-  assign: string
-  request: string | null
-  by: 'owner' | 'broker'
-  at: number
-}
-
-export type HoldingStatus = 'held' | 'spending' | 'spent' | 'cashing' | 'cashed' | 'refused'
-export interface Holding {
-  key: string
-  sn: string
-  owner: string
-  value: number
-  expiry: number
-  seq: number
-  depth: number
-  from: string
-  proof: CoinProof
-  status: HoldingStatus
-  /** the signed request or layer that gives it away: kept so a retry sends the same bytes */
-  request?: { to: string; bytes: string }
-  layer?: { to: string; bytes: string }
-  cash?: string
-  result?: unknown
-  at: number
-}
-
-export interface Delivery {
-  id: string
-  to: string
-  toAddrs: string[]
-  proof: CoinProof
-  sn: string
-  value: number
-  at: number
-  attempts: number
-  lastError?: unknown
-}
-
-export interface WalletTables {
-  owned: Table<OwnedCoin>
-  trail: Table<TrailEntry>
-  held: Table<Holding>
-  outbox: Table<Delivery>
-  pendingBuys: Table<{ nonce: string; buy: string; at: number }>
-  meta: Table<{ downtimeCursor: number }>
-}
-
-export interface WalletConfig {
-  broker: string
-  maxLayers: number
-  now: () => number
-}
-
-const pad = (n: number): string => String(n).padStart(12, '0')
-export const SPEND_MARGIN_MS = 60_000
-export const holdingKey = (i: { sn: string; seq: number; depth: number }): string => `${i.sn}|${pad(i.seq)}.${i.depth}`
+import {
+  holdingKey,
+  pad,
+  SPEND_MARGIN_MS,
+  type Holding,
+  type HoldingStatus,
+  type OwnedCoin,
+  type TrailEntry,
+  type WalletConfig,
+  type WalletTables
+} from './wallet-records.ts'
 
 export class Wallet {
   readonly t: WalletTables
@@ -225,7 +160,7 @@ export class Wallet {
   /** The owner pays with a coin it never assigned: Sig_X(Y, 1, C). */
   ownerPay(sn: string, to: string): CoinProof {
     const c = this.t.owned.get(sn)
-    if (c == null) fail(ErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
+    if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
     if (c.seq !== 0 || c.refund != null) fail(ErrorCode.STALE_SEQ, `coin ${sn} is already assigned or refunded`)
     if (this.cfg.now() > c.expiry) fail(ErrorCode.EXPIRED, `coin ${sn} expired`)
     if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
@@ -264,7 +199,7 @@ export class Wallet {
     if (info.owner !== this.me) fail(ErrorCode.WRONG_OWNER, 'this node does not own that coin')
     const { request } = verifyRequest(this.verifier, requestB64, info, 'reassign')
     const c = this.t.owned.get(info.sn)
-    if (c == null) fail(ErrorCode.NO_SUCH_COIN, `owner has no record of coin ${info.sn}`)
+    if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `owner has no record of coin ${info.sn}`)
     const next = this.t.trail.get(`${info.sn}|${pad(info.seq + 1)}`)
     if (next != null) {
       if (next.request === requestB64)
@@ -379,7 +314,7 @@ export class Wallet {
 
   private holding(key: string, ...statuses: HoldingStatus[]): Holding {
     const h = this.t.held.get(key)
-    if (h == null) fail(ErrorCode.NO_SUCH_COIN, `no held coin ${key}`)
+    if (h == null) fail(PPayErrorCode.NO_SUCH_COIN, `no held coin ${key}`)
     if (!statuses.includes(h.status)) fail(ErrorCode.STALE_SEQ, `held coin ${key} is ${h.status}`)
     return h
   }
@@ -431,7 +366,7 @@ export class Wallet {
     const h = this.holding(key, 'held')
     if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
     if (h.depth + 1 > this.cfg.maxLayers)
-      fail(ErrorCode.LAYER_DEPTH, `coin already has ${h.depth} layers; at most ${this.cfg.maxLayers}`)
+      fail(PPayErrorCode.LAYER_DEPTH, `coin already has ${h.depth} layers; at most ${this.cfg.maxLayers}`)
     const info = this.verify(h.proof, 'layer')
     const layer = this.signer.sign<LayerBody>(
       TAG.layer,
@@ -472,7 +407,7 @@ export class Wallet {
   /** The owner asks for its money back for a coin it never assigned. */
   beginRefund(sn: string): { proof: CoinProof; cash: string } {
     const c = this.t.owned.get(sn)
-    if (c == null) fail(ErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
+    if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
     if (c.refund != null) return { proof: { coin: c.coin }, cash: c.refund }
     if (c.seq !== 0) fail(ErrorCode.STALE_SEQ, `coin ${sn} was assigned; only its holder can cash it`)
     const coinHash = verifyCoin(this.verifier, c.coin, this.cfg.broker, 'refund').hash
@@ -501,32 +436,4 @@ export class Wallet {
     const now = this.cfg.now()
     return [...this.heldFree].map(k => this.freeHeld(k, now)).filter(h => h != null)
   }
-}
-
-/**
- * Picks coins whose values add up to exactly `amount`: largest first, then a
- * bounded subset search so that e.g. 6 from {5,3,3} is found.
- */
-export function pickExact<T extends { value: number }>(coins: T[], amount: number, limit = 64): T[] | null {
-  const sorted = [...coins].sort((a, b) => b.value - a.value).slice(0, 4096)
-  const picked: T[] = []
-  let left = amount
-  for (const c of sorted) {
-    if (c.value <= left) {
-      picked.push(c)
-      left -= c.value
-    }
-    if (left === 0) return picked
-  }
-  const pool = sorted.slice(0, limit)
-  const best = new Map<number, number[]>([[0, []]])
-  for (let i = 0; i < pool.length; i++) {
-    for (const [sum, idx] of [...best]) {
-      const s = sum + pool[i].value
-      if (s <= amount && !best.has(s)) best.set(s, [...idx, i])
-    }
-    if (best.has(amount)) return best.get(amount)!.map(i => pool[i])
-    if (best.size > 100_000) break // bounded work for huge amounts; greedy already failed
-  }
-  return null
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { Signer, type VerifiedCache } from './signed.ts'
 import type { Ed25519Backend } from './ed25519.ts'
-import type { Metrics } from './metrics.ts'
+import type { Metrics } from '../metrics.ts'
 
 export const IDENTITY_FILE = 'identity.key'
 

@@ -4,7 +4,7 @@
 // bytes is cut off after the few bytes a frame of at most `maxFrame` needs.
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream } from '@libp2p/interface'
-import { ErrorCode, P2payError } from './errors.ts'
+import { ErrorCode, P2payError } from '../errors.ts'
 
 export function varintLength(n: number): number {
   let len = 1

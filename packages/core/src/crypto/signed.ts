@@ -7,10 +7,10 @@
 // runs over the bytes received; the body is parsed only after it verified.
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { concat, fromB64, fromUtf8, sha256Hex, utf8, canonicalJson } from './bytes.ts'
-import { ErrorCode, P2payError, fail } from './errors.ts'
+import { concat, fromUtf8, sha256Hex, utf8, canonicalJson } from '../bytes.ts'
+import { ErrorCode, fail } from '../errors.ts'
 import type { Ed25519Backend } from './ed25519.ts'
-import type { Metrics } from './metrics.ts'
+import type { Counters } from '../metrics.ts'
 
 export const ENVELOPE_VERSION = 1
 const DOMAIN = utf8('p2pay-signed\0')
@@ -85,19 +85,19 @@ export class VerifiedCache {
 }
 
 /** Holds a private key; signs bodies into envelopes and counts each signature. */
-export class Signer {
+export class Signer<K extends string = string> {
   readonly peerId: string
   readonly publicKey: Uint8Array
   private readonly seed: Uint8Array
   private readonly backend: Ed25519Backend
-  private readonly metrics?: Metrics
+  private readonly metrics?: Counters
   private readonly cache?: VerifiedCache
 
   constructor(
     seed: Uint8Array,
     publicKey: Uint8Array,
     backend: Ed25519Backend,
-    metrics?: Metrics,
+    metrics?: Counters,
     cache?: VerifiedCache
   ) {
     this.cache = cache
@@ -108,7 +108,7 @@ export class Signer {
     this.peerId = peerIdOfKey(publicKey)
   }
 
-  sign<T>(tag: string, body: T, kind: string): Opened<T> {
+  sign<T>(tag: string, body: T, kind: K): Opened<T> {
     const tagBytes = utf8(tag)
     const bodyBytes = utf8(canonicalJson(body))
     if (tagBytes.byteLength > 255) throw new TypeError('tag too long')
@@ -158,17 +158,17 @@ function splitEnvelope(bytes: Uint8Array): {
 }
 
 /** Verifies an envelope against the bytes received. Rejects unknown versions and tags. */
-export class Verifier {
+export class Verifier<K extends string = string> {
   private readonly backend: Ed25519Backend
-  private readonly metrics?: Metrics
+  private readonly metrics?: Counters
   private readonly cache?: VerifiedCache
-  constructor(backend: Ed25519Backend, metrics?: Metrics, cache?: VerifiedCache) {
+  constructor(backend: Ed25519Backend, metrics?: Counters, cache?: VerifiedCache) {
     this.backend = backend
     this.metrics = metrics
     this.cache = cache
   }
 
-  open<T>(bytes: Uint8Array, tags: string | readonly string[], kind: string): Opened<T> {
+  open<T>(bytes: Uint8Array, tags: string | readonly string[], kind: K): Opened<T> {
     const { tagBytes, signer, body, sig } = splitEnvelope(bytes)
     let tag: string
     try {
@@ -222,18 +222,4 @@ export function peekUnverified<T>(bytes: Uint8Array): { tag: string; signer: str
   } catch {
     return undefined
   }
-}
-
-/**
- * A base64 signed envelope from the network or an API, checked for type and
- * size before it is decoded (each scheme picks the largest envelope it takes).
- */
-export function decodeSigned(b64: unknown, what: string, maxB64: number): Uint8Array {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > maxB64)
-    fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
-  return fromB64(b64)
-}
-
-export function isP2payError(e: unknown): e is P2payError {
-  return e instanceof P2payError
 }

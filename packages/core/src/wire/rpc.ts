@@ -1,22 +1,32 @@
 // Request/response over libp2p 3 streams, with the idioms applied once:
-// length-prefixed frames capped at `maxFrame`, a timeout signal on every
+// length-prefixed frames capped at `maxFrame`, a time limit on every
 // exchange, abort on failure, bounded inbound streams, and pipelining (many
 // requests in flight on one long-lived stream, matched by id) because opening
 // a stream costs several round trips.
+//
+// Both sides take the service's lifecycle: a stopping service answers no new
+// request, finishes (and answers) those in flight, and its calls out end at
+// once with ABORTED.
 import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { fromUtf8, utf8 } from './bytes.ts'
-import { ErrorCode, P2payError, asError } from './errors.ts'
+import { fromUtf8, utf8 } from '../bytes.ts'
+import { ErrorCode, P2payError, asError, isKnownCode } from '../errors.ts'
+import { abortReason, type Lifecycle } from '../daemon/lifecycle.ts'
 import { FrameReader, sendFrame } from './frames.ts'
-import type { Metrics } from './metrics.ts'
+import type { Counters } from '../metrics.ts'
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024
 const IDLE_TIMEOUT_MS = 120_000
 const MAX_INFLIGHT_PER_STREAM = 128
+/** how long a reply may wait for the stream to take it */
+const REPLY_TIMEOUT_MS = 30_000
 
 export interface RpcContext {
   remotePeer: string
-  /** transaction kind the caller named */ kind?: string
+  /** transaction kind the caller named */
+  kind?: string
+  /** aborted when the serving service stops: pass it to any call the handler makes */
+  signal?: AbortSignal
 }
 export type RpcHandler = (args: any, ctx: RpcContext) => Promise<unknown> | unknown
 /**
@@ -39,10 +49,12 @@ export type RpcResponse =
 export interface ServeOptions {
   maxFrame?: number
   maxInboundStreams?: number
-  metrics?: Metrics
+  metrics?: Counters
   /** Transaction kind for the counters; defaults to the op name. */
   kindOf?: (op: string) => string
   onError?: (err: Error, op?: string) => void
+  /** the serving service's lifecycle: every handler runs as its work, and a stop ends the streams */
+  life?: Lifecycle
 }
 
 function decodeFrame(bytes: Uint8Array): unknown {
@@ -58,29 +70,66 @@ export function errorReply(id: number, err: unknown): RpcResponse {
   return { id, ok: false, error: { code: ErrorCode.INTERNAL, message: 'internal error' } }
 }
 
+/** The kind a request names, if it is well-formed. */
+const kindOfRequest = (req: RpcRequest): string | undefined =>
+  typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined
+
+/** Read through a call, so the check is made each time (a stop can come during any await). */
+const stopped = (life: Lifecycle): boolean => life.stopped
+
 /** Serves `handlers` (op name -> function) on `protocol`. */
 export async function serveRpc(
-  node: Libp2p,
+  node: Pick<Libp2p, 'handle'>,
   protocol: string,
   handlers: Record<string, RpcHandler>,
   opts: ServeOptions = {}
 ): Promise<void> {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
   const kindOf = opts.kindOf ?? ((op: string) => op)
+  const life = opts.life
   await node.handle(
     protocol,
     async (stream: Stream, connection) => {
+      if (life?.stopped === true) {
+        stream.abort(abortReason(life.signal))
+        return
+      }
       const reader = new FrameReader(stream, maxFrame)
-      const ctx: RpcContext = { remotePeer: connection.remotePeer.toString() }
+      const ctx: RpcContext = { remotePeer: connection.remotePeer.toString(), signal: life?.signal }
       let writing: Promise<void> = Promise.resolve()
       const inflight = new Set<Promise<void>>()
       const reply = (res: RpcResponse, kind: string): Promise<void> => {
         writing = writing.then(async () => {
-          await sendFrame(stream, utf8(JSON.stringify(res)), 30_000)
+          await sendFrame(stream, utf8(JSON.stringify(res)), REPLY_TIMEOUT_MS)
           opts.metrics?.messageSent(kindOf(kind))
         })
         return writing
       }
+      const answer = async (req: RpcRequest): Promise<void> => {
+        const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
+        let res: RpcResponse
+        if (handler == null) {
+          const error = { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` }
+          res = { id: req.id, ok: false, error }
+        } else {
+          try {
+            const result = await handler(req.args ?? {}, { ...ctx, kind: kindOfRequest(req) })
+            res = { id: req.id, ok: true, result }
+          } catch (err) {
+            if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
+            res = errorReply(req.id, err)
+          }
+        }
+        if (req.oneway === true) return
+        await reply(res, kindOfRequest(req) ?? req.op)
+      }
+      // a stop ends the stream once the requests in flight are answered: the caller reopens it elsewhere or later
+      const onStop = (): void => {
+        void Promise.allSettled(inflight)
+          .then(async () => await writing)
+          .finally(() => stream.abort(abortReason(life!.signal)))
+      }
+      life?.signal.addEventListener('abort', onStop, { once: true })
       try {
         while (true) {
           const frame = await reader.read(IDLE_TIMEOUT_MS)
@@ -93,43 +142,19 @@ export async function serveRpc(
             continue
           }
           if (req == null || typeof req !== 'object' || !Number.isSafeInteger(req.id) || typeof req.op !== 'string') {
+            const id = Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1
             await reply(
-              {
-                id: Number.isSafeInteger((req as any)?.id) ? (req as any).id : -1,
-                ok: false,
-                error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' }
-              },
+              { id, ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'frame must be {id, op, args}' } },
               'error'
             )
             continue
           }
-          const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
-          const task = (async () => {
-            let res: RpcResponse
-            if (handler == null) {
-              res = {
-                id: req.id,
-                ok: false,
-                error: { code: ErrorCode.UNKNOWN_OP, message: `unknown op ${String(req.op).slice(0, 40)}` }
-              }
-            } else {
-              try {
-                res = {
-                  id: req.id,
-                  ok: true,
-                  result: await handler(req.args ?? {}, {
-                    ...ctx,
-                    kind: typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined
-                  })
-                }
-              } catch (err) {
-                if (!(err instanceof P2payError)) opts.onError?.(asError(err), req.op)
-                res = errorReply(req.id, err)
-              }
-            }
-            if (req.oneway === true) return
-            await reply(res, typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : req.op)
-          })()
+          if (life != null && stopped(life)) {
+            // read before the stream ended: refused, so the caller knows it was not acted on
+            if (req.oneway !== true) await reply(errorReply(req.id, abortReason(life.signal)), 'error')
+            continue
+          }
+          const task = life != null ? life.track(`rpc ${protocol} ${req.op}`, answer(req)) : answer(req)
           inflight.add(task)
           void task.catch(() => {}).finally(() => inflight.delete(task))
           if (inflight.size >= MAX_INFLIGHT_PER_STREAM) await Promise.race(inflight)
@@ -139,39 +164,60 @@ export async function serveRpc(
         await stream.close({ signal: AbortSignal.timeout(10_000) })
       } catch (err) {
         stream.abort(asError(err))
+      } finally {
+        life?.signal.removeEventListener('abort', onStop)
       }
     },
     { maxInboundStreams: opts.maxInboundStreams ?? 64, runOnLimitedConnection: false }
   )
 }
 
-export interface CallOptions {
+export interface CallOptions<K extends string = string> {
   timeoutMs?: number
-  kind?: string
+  kind?: K
+  /** ends the call with the signal's reason (ABORTED when a service stops) */
+  signal?: AbortSignal
 }
+
+export interface ClientOptions {
+  maxFrame?: number
+  metrics?: Counters
+  defaultTimeoutMs?: number
+}
+
+/** libp2p's errors for a stream opened on a connection that was already closing: nothing was sent. */
+const CLOSING_ERRORS = new Set(['ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
+
+/**
+ * How a call failed to reach its peer, in `details.stage` of its UNREACHABLE
+ * error: 'open' (no stream: nothing was sent; `closing` when it was opened on
+ * a connection libp2p had not yet seen close), or 'stream' (the stream failed
+ * while the request was out: the peer may have acted on it).
+ */
+export type UnreachableStage = 'open' | 'stream'
 
 /**
  * Client side: one long-lived stream per (peer, protocol), requests pipelined and
  * matched by id. A failed stream rejects its pending calls and is reopened on the
  * next call.
  */
-export class RpcClient {
+export class RpcClient<K extends string = string> {
   private stream?: Stream
   private opening?: Promise<Stream>
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   private writing: Promise<void> = Promise.resolve()
 
-  private readonly node: Libp2p
+  private readonly node: Pick<Libp2p, 'dialProtocol'>
   readonly target: PeerId | Multiaddr
   readonly protocol: string
-  private readonly opts: { maxFrame?: number; metrics?: Metrics; defaultTimeoutMs?: number }
+  private readonly opts: ClientOptions
 
   constructor(
-    node: Libp2p,
+    node: Pick<Libp2p, 'dialProtocol'>,
     target: PeerId | Multiaddr,
     protocol: string,
-    opts: { maxFrame?: number; metrics?: Metrics; defaultTimeoutMs?: number } = {}
+    opts: ClientOptions = {}
   ) {
     this.node = node
     this.target = target
@@ -179,58 +225,70 @@ export class RpcClient {
     this.opts = opts
   }
 
-  async call<T = unknown>(op: string, args: unknown, options: CallOptions = {}): Promise<T> {
+  async call<T = unknown>(op: string, args: unknown, options: CallOptions<K> = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
+    const signal = options.signal
+    if (signal?.aborted === true) throw abortReason(signal)
     const end = performance.now() + timeoutMs
-    const stream = await this.streamFor(timeoutMs)
+    const stream = await this.streamFor(timeoutMs, signal)
     const id = this.nextId++
     const done = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
     })
+    const settle = (err: P2payError): void => {
+      const p = this.pending.get(id)
+      if (p != null) {
+        this.pending.delete(id)
+        p.reject(err)
+      }
+    }
     const timer = setTimeout(
-      () => {
-        const p = this.pending.get(id)
-        if (p != null) {
-          this.pending.delete(id)
-          p.reject(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`))
-        }
-      },
+      () => settle(new P2payError(ErrorCode.TIMEOUT, `${op} timed out after ${timeoutMs} ms`)),
       Math.max(0, Math.ceil(end - performance.now()))
     ).unref()
+    const onAbort = (): void => settle(abortReason(signal!))
+    signal?.addEventListener('abort', onAbort, { once: true })
     // a failed write fails the stream, and with it this call
     this.write(stream, { id, op, args, kind: options.kind }, end).catch(() => {})
     try {
       const res = (await done) as RpcResponse
       if (res.ok) return res.result as T
-      throw new P2payError(
-        (Object.hasOwn(ErrorCode, res.error?.code) ? res.error.code : ErrorCode.INTERNAL) as any,
-        String(res.error?.message ?? 'error'),
-        res.error?.details as any
-      )
+      // a code nobody declared is not trusted (it could name anything)
+      const code = isKnownCode(res.error?.code) ? res.error.code : ErrorCode.INTERNAL
+      throw new P2payError(code, String(res.error?.message ?? 'error'), res.error?.details as any)
     } finally {
       clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 
   /** Sends a one-way request: resolves once it is handed to the stream; the handler's answer is never sent. */
-  async send(op: string, args: unknown, options: CallOptions = {}): Promise<void> {
+  async send(op: string, args: unknown, options: CallOptions<K> = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
+    if (options.signal?.aborted === true) throw abortReason(options.signal)
     const end = performance.now() + timeoutMs
-    const stream = await this.streamFor(timeoutMs)
+    const stream = await this.streamFor(timeoutMs, options.signal)
     try {
       await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, end)
     } catch (err) {
-      throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${asError(err).message}`)
+      throw this.unreachable('stream', `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
   }
 
-  /** The open stream to the target (opened within `timeoutMs`), or UNREACHABLE. */
-  private async streamFor(timeoutMs: number): Promise<Stream> {
+  /** The open stream to the target (opened within `timeoutMs`), or UNREACHABLE (ABORTED if `signal` aborts). */
+  private async streamFor(timeoutMs: number, signal?: AbortSignal): Promise<Stream> {
     try {
-      return await this.open(timeoutMs)
+      return await this.open(timeoutMs, signal)
     } catch (err) {
-      throw new P2payError(ErrorCode.UNREACHABLE, `cannot reach ${this.target.toString()}: ${asError(err).message}`)
+      if (signal?.aborted === true) throw abortReason(signal)
+      const e = asError(err)
+      const closing = CLOSING_ERRORS.has(e.name)
+      throw this.unreachable('open', `cannot reach ${this.target.toString()}: ${e.message}`, closing)
     }
+  }
+
+  private unreachable(stage: UnreachableStage, message: string, closing = false): P2payError {
+    return new P2payError(ErrorCode.UNREACHABLE, message, { stage, ...(closing ? { closing } : {}) })
   }
 
   /**
@@ -249,11 +307,14 @@ export class RpcClient {
     await sent
   }
 
-  private async open(timeoutMs: number): Promise<Stream> {
+  private async open(timeoutMs: number, signal?: AbortSignal): Promise<Stream> {
     if (this.stream != null && this.stream.status === 'open') return this.stream
     if (this.opening == null) {
+      // one dial serves every caller waiting for it: only a stop of its own first caller's service ends it
+      const limit =
+        signal != null ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs)
       this.opening = (async () => {
-        const s = await this.node.dialProtocol(this.target, this.protocol, { signal: AbortSignal.timeout(timeoutMs) })
+        const s = await this.node.dialProtocol(this.target, this.protocol, { signal: limit })
         this.stream = s
         this.writing = Promise.resolve()
         void this.readLoop(s, new FrameReader(s, this.opts.maxFrame ?? DEFAULT_MAX_FRAME))
@@ -288,14 +349,15 @@ export class RpcClient {
     this.stream = undefined
     for (const [id, p] of this.pending) {
       this.pending.delete(id)
-      p.reject(new P2payError(ErrorCode.UNREACHABLE, `stream to ${this.target.toString()} failed: ${err.message}`))
+      p.reject(this.unreachable('stream', `stream to ${this.target.toString()} failed: ${err.message}`))
     }
   }
 
   async close(): Promise<void> {
     const s = this.stream
     this.stream = undefined
-    if (s != null && s.status === 'open')
+    if (s != null && s.status === 'open') {
       await s.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.abort(new Error('close failed')))
+    }
   }
 }

@@ -123,21 +123,21 @@ export interface Transfer {
 
 export const BROKER_SINK = 'broker'
 
-/** Fraud kinds, named after who cheated how. */
+/** Fraud kinds, named after who broke the rules and how. */
 export type FraudKind = 'owner-double-assign' | 'holder-double-spend' | 'holder-cash-after-spend'
 
 export interface FraudProof {
   id: string
   kind: FraudKind
-  cheater: string
+  culprit: string
   sn: string
   /** the position given away twice (`seq.depth`) */
   pos: string
-  /** the two conflicting envelopes, each signed by the cheater (base64) */
+  /** the two conflicting envelopes, each signed by the culprit (base64) */
   evidence: [string, string]
   detectedAt: number
-  /** value moved from the cheater to honest holders because of it */
+  /** value moved from the culprit to honest holders because of it */
   compensated: Array<{ holder: string; value: number }>
-  /** what honest holders could not be paid because the cheater's account ran dry */
+  /** what honest holders could not be paid because the culprit's account ran dry */
   unpaid: Array<{ holder: string; value: number }>
 }

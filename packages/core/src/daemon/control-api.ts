@@ -6,10 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
-import { randomId } from './bytes.ts'
-import { ErrorCode, P2payError, asError } from './errors.ts'
-import type { Metrics } from './metrics.ts'
-import type { Logger } from './log.ts'
+import { randomId } from '../bytes.ts'
+import { ErrorCode, P2payError, asError } from '../errors.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Logger } from '../log.ts'
+import type { Lifecycle } from './lifecycle.ts'
 
 export const TOKEN_FILE = 'api.token'
 export const API_FILE = 'api.json'
@@ -34,6 +35,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.FRAME_TOO_LARGE]: 413,
   [ErrorCode.UNREACHABLE]: 502,
   [ErrorCode.TIMEOUT]: 504,
+  [ErrorCode.ABORTED]: 503,
   [ErrorCode.INTERNAL]: 500
 }
 
@@ -77,6 +79,8 @@ export async function startControlApi(opts: {
   routes: Routes
   metrics: Metrics
   log: Logger
+  /** the daemon's lifecycle: each request runs as its work, and once it stops new requests get 503 ABORTED */
+  life?: Lifecycle
 }): Promise<ControlApi> {
   const expected = Buffer.from(`Bearer ${opts.token}`)
   const server = createServer((req, res) => {
@@ -103,7 +107,9 @@ export async function startControlApi(opts: {
       }
       try {
         const body = req.method === 'POST' ? await readBody(req) : {}
-        send(res, 200, (await route(body, url.searchParams)) ?? {})
+        const run = async (): Promise<unknown> => await route(body, url.searchParams)
+        const out = opts.life != null ? await opts.life.run(`api ${url.pathname}`, run) : await run()
+        send(res, 200, out ?? {})
       } catch (err) {
         if (err instanceof P2payError) {
           send(res, STATUS[err.code] ?? 400, { error: err.toJSON() })

@@ -5,7 +5,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { FrameReader, sendFrame } from './frames.ts'
-import { ErrorCode, P2payError, asError } from './errors.ts'
+import { ErrorCode, P2payError, asError } from '../errors.ts'
 
 export const DIAG_PROTOCOL = '/p2pay/diag/stream/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024 + 64

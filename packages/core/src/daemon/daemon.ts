@@ -1,0 +1,257 @@
+// What every p2pay daemon is: a data dir with its identity, a LevelDB store
+// with its bucket registry, a libp2p node, the schemes it hosts, and a control
+// API; api.json for the CLI; and an orderly stop: no new API requests, the
+// schemes abort and finish their work in flight, then libp2p stops and LevelDB
+// closes last.
+import type { PrivateKey } from '@libp2p/interface'
+import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { createP2payNode } from '../wire/libp2p-node.ts'
+import { serveDiag, streamThroughput } from '../wire/diag.ts'
+import { loadOrCreateIdentity, signerFor } from '../crypto/identity.ts'
+import { nodeEd25519, nobleEd25519 } from '../crypto/ed25519.ts'
+import { Verifier, VerifiedCache } from '../crypto/signed.ts'
+import { Store } from '../store/store.ts'
+import type { BucketRegistry } from '../store/tables.ts'
+import { Metrics } from '../metrics.ts'
+import { createLogger, type Logger } from '../log.ts'
+import { dialTarget, party } from '../party.ts'
+import { ErrorCode, P2payError, asError, fail } from '../errors.ts'
+import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
+import { Lifecycle } from './lifecycle.ts'
+import { mountRoutes, type BaseComponents, type SchemeModule, type SchemeService } from './scheme.ts'
+import type { ConfigOf, Spec } from './config.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+
+/** Options every daemon takes; each daemon adds its own and its schemes'. */
+export function daemonSpec(defaultDataDir: string) {
+  return {
+    'data-dir': {
+      type: 'string',
+      default: defaultDataDir,
+      help: 'directory for the identity key, LevelDB and api.token'
+    },
+    listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
+    announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
+    'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+    crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
+    dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+  } as const satisfies Spec
+}
+
+/** The values of `daemonSpec`. */
+export type DaemonConfig = ConfigOf<ReturnType<typeof daemonSpec>>
+
+/** The flags of the schemes a daemon hosts, to add to its own. */
+export function schemeOptions(schemes: ReadonlyArray<SchemeModule<never, never>>): Spec {
+  return Object.assign({}, ...schemes.map(s => s.options))
+}
+
+/** Everything a daemon can give the schemes it hosts; each scheme's components name the part it uses. */
+export interface DaemonComponents extends BaseComponents {
+  /** the identity key: services that decrypt to the peer id (TTP, judge) derive their X25519 key from it */
+  privateKey: PrivateKey
+  dataDir: string
+}
+
+export interface DaemonDefinition<Cfg extends DaemonConfig, C extends DaemonComponents> {
+  /** 'node', 'broker', 'ttp' or 'judge': the role in status, logs and api.json */
+  name: string
+  /** every LevelDB bucket it keeps: its schemes open nothing else */
+  buckets: BucketRegistry
+  /** the schemes it hosts, in start order (they stop in the reverse) */
+  schemes: ReadonlyArray<SchemeModule<Cfg, C>>
+  /** its components beyond the base (e.g. the broker a node's schemes talk to) */
+  components(base: DaemonComponents, cfg: Cfg): C
+  /** peers to join the network through */
+  bootstrap?: (cfg: Cfg) => string[]
+  /** its own routes (absolute paths, e.g. `GET /v1/audit`), given its running schemes */
+  routes?: (d: DaemonContext<C>) => Routes
+  /** what its `GET /v1/status` shows besides the role, the addresses and each scheme's status */
+  status?: (d: DaemonContext<C>) => Record<string, unknown>
+  /** expose the fault-injection routes of its schemes (test swarms only) */
+  cheats?: (cfg: Cfg) => boolean
+  /** serve the raw stream probe (`POST /v1/diag/stream`), the baseline of transfer benchmarks */
+  diag?: boolean
+}
+
+export interface DaemonContext<C extends DaemonComponents = DaemonComponents> {
+  name: string
+  log: Logger
+  metrics: Metrics
+  components: C
+  /** the running schemes, by name */
+  schemes: ReadonlyMap<string, SchemeService>
+}
+
+export interface RunningDaemon<C extends DaemonComponents = DaemonComponents> {
+  ctx: DaemonContext<C>
+  apiPort: number
+  stop: () => Promise<void>
+}
+
+export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComponents>(
+  def: DaemonDefinition<Cfg, C>,
+  cfg: Cfg
+): Promise<RunningDaemon<C>> {
+  if (cfg.crypto !== 'node' && cfg.crypto !== 'noble')
+    fail(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${cfg.crypto}`)
+  // every scheme checks its options before anything is opened or listened on
+  const factories = def.schemes.map(s => ({ name: s.name, factory: s.create(cfg) }))
+  const dataDir = resolve(cfg['data-dir'])
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const log = createLogger(def.name)
+  const metrics = new Metrics()
+  const backend = cfg.crypto === 'noble' ? nobleEd25519() : nodeEd25519()
+  const privateKey = await loadOrCreateIdentity(dataDir)
+  const store = new Store(join(dataDir, 'db'), { buckets: def.buckets })
+  try {
+    await store.open()
+  } catch (err: any) {
+    const why = err?.cause?.message ?? err?.message
+    throw new Error(`cannot open LevelDB in ${dataDir}/db (is another daemon using this data dir?): ${why}`)
+  }
+  const started: SchemeService[] = []
+  const apiLife = new Lifecycle(log.child('api'))
+  let libp2p: Awaited<ReturnType<typeof createP2payNode>> | undefined
+  /** stops what has started, in reverse, and closes the store last */
+  const shutdown = async (): Promise<void> => {
+    apiLife.abort() // new API requests get 503 ABORTED from here on
+    for (const s of [...started].reverse()) {
+      await s.stop().catch(err => log.error('scheme stop failed', { scheme: s.name, err: asError(err) }))
+    }
+    await apiLife.stop() // API requests in flight (their scheme calls are aborted now)
+    await libp2p?.stop()
+    await store.close() // last: everything above may still write
+  }
+  try {
+    libp2p = await createP2payNode({
+      privateKey,
+      listen: cfg.listen,
+      announce: cfg.announce,
+      bootstrap: def.bootstrap?.(cfg),
+      dht: cfg.dht
+    })
+    const verified = new VerifiedCache()
+    const base: DaemonComponents = {
+      network: libp2p,
+      store,
+      signer: signerFor(privateKey, backend, metrics, verified),
+      verifier: new Verifier(backend, metrics, verified),
+      metrics,
+      logger: log,
+      privateKey,
+      dataDir
+    }
+    const components = def.components(base, cfg)
+    metrics.gauge('store_batches', () => store.stats.batches, 'Synced LevelDB batch writes')
+    metrics.gauge('peers_connected', () => libp2p!.getConnections().length, 'Open libp2p connections')
+    metrics.gauge('process_resident_memory_bytes', () => process.memoryUsage.rss(), 'Resident memory of the daemon')
+    const schemes = new Map<string, SchemeService>()
+    for (const { name, factory } of factories) {
+      const service = factory({ ...components, logger: log.child(name) })
+      if (service.name !== name) throw new TypeError(`scheme module ${name} made a service named ${service.name}`)
+      metrics.declareKinds(service.kinds)
+      await service.start()
+      started.push(service)
+      schemes.set(name, service)
+    }
+    if (def.diag === true) await serveDiag(libp2p)
+    const ctx: DaemonContext<C> = { name: def.name, log, metrics, components, schemes }
+    const cheats = def.cheats?.(cfg) === true
+    const routes: Routes = {
+      ...Object.assign({}, ...[...schemes.values()].map(s => mountRoutes(s.name, s.routes()))),
+      ...(cheats
+        ? Object.assign(
+            {},
+            ...[...schemes.values()].map(s => mountRoutes(s.name, s.cheats?.() ?? {}, `/v1/${s.name}/cheat`))
+          )
+        : {}),
+      ...commonRoutes(ctx, def, libp2p),
+      ...def.routes?.(ctx)
+    }
+    const token = loadOrCreateToken(dataDir)
+    const api = await startControlApi({ port: cfg['api-port'], token, routes, metrics, log, life: apiLife })
+    const info = {
+      name: def.name,
+      peerId: libp2p.peerId.toString(),
+      addrs: libp2p.getMultiaddrs().map(String),
+      apiPort: api.port,
+      pid: process.pid
+    }
+    writeFileSync(join(dataDir, `${API_FILE}.tmp`), JSON.stringify(info, null, 2))
+    renameSync(join(dataDir, `${API_FILE}.tmp`), join(dataDir, API_FILE))
+    log.info('ready', { ...info, schemes: [...schemes.keys()], cheats })
+
+    let stopping: Promise<void> | undefined
+    const stop = async (): Promise<void> => {
+      stopping ??= (async () => {
+        log.info('stopping')
+        await shutdown()
+        await api.close()
+        rmSync(join(dataDir, API_FILE), { force: true })
+        log.info('stopped')
+      })()
+      return await stopping
+    }
+    return { ctx, apiPort: api.port, stop }
+  } catch (err) {
+    await shutdown().catch(e => log.error('cleanup after a failed start failed', { err: asError(e) }))
+    throw err
+  }
+}
+
+/** The routes every daemon has: its status, dialling a peer, and (when it serves the probe) the stream probe. */
+function commonRoutes<C extends DaemonComponents>(
+  d: DaemonContext<C>,
+  def: DaemonDefinition<any, C>,
+  libp2p: DaemonComponents['network']
+): Routes {
+  const routes: Routes = {
+    'GET /v1/status': () => ({
+      role: d.name,
+      peerId: libp2p.peerId.toString(),
+      addrs: libp2p.getMultiaddrs().map(String),
+      connections: libp2p.getConnections().length,
+      ...def.status?.(d),
+      schemes: Object.fromEntries([...d.schemes].map(([name, s]) => [name, s.status?.() ?? {}]))
+    }),
+    'POST /v1/connect': async b => {
+      let addr
+      try {
+        addr = multiaddr(String(b.addr ?? ''))
+      } catch {
+        fail(ErrorCode.BAD_REQUEST, 'addr must be a multiaddr')
+      }
+      try {
+        const conn = await libp2p.dial(addr, { signal: AbortSignal.timeout(10_000) })
+        return { peer: conn.remotePeer.toString() }
+      } catch (err) {
+        throw new P2payError(ErrorCode.UNREACHABLE, `cannot dial ${String(b.addr)}: ${asError(err).message}`)
+      }
+    }
+  }
+  if (def.diag === true) {
+    routes['POST /v1/diag/stream'] = async b => {
+      const p = party(String(b.to ?? ''), 'to')
+      return await streamThroughput(libp2p, dialTarget(p), b.bytes, b.frame)
+    }
+  }
+  return routes
+}
+
+/** Installs SIGINT/SIGTERM handlers that stop the daemon and exit. */
+export function exitOnSignals(d: RunningDaemon<any>): void {
+  const onSignal = (sig: string): void => {
+    d.ctx.log.info('signal', { sig })
+    d.stop().then(
+      () => process.exit(0),
+      err => {
+        d.ctx.log.error('shutdown failed', { err })
+        process.exit(1)
+      }
+    )
+  }
+  process.once('SIGINT', () => onSignal('SIGINT'))
+  process.once('SIGTERM', () => onSignal('SIGTERM'))
+}

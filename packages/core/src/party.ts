@@ -1,0 +1,36 @@
+// Peers named on the command line or in an API call: a peer id, or a multiaddr
+// ending in /p2p/<peer id> that also says where to dial it.
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { ErrorCode, fail } from './errors.ts'
+
+export interface Party {
+  id: string
+  /** a multiaddr ending in /p2p/<id>, when the caller knows where the peer listens */
+  addr?: string
+}
+
+/** A peer id, or a multiaddr ending in /p2p/<peer id>. */
+export function party(s: string, what = 'peer'): Party {
+  if (typeof s !== 'string' || s === '') fail(ErrorCode.BAD_REQUEST, `${what} is required`)
+  if (!s.startsWith('/')) return { id: s }
+  return { id: peerIdOfAddr(s, what), addr: s }
+}
+
+/** The peer id a multiaddr ends in (/p2p/<id>), or BAD_REQUEST. */
+export function peerIdOfAddr(addr: string, what = 'address'): string {
+  let id: string | undefined
+  try {
+    id = multiaddr(addr)
+      .getComponents()
+      .find(c => c.name === 'p2p')?.value
+  } catch {}
+  if (id == null) fail(ErrorCode.BAD_REQUEST, `${what} must be a multiaddr ending in /p2p/<peer id>, got ${addr}`)
+  return id
+}
+
+/** Where to dial a party: its multiaddr when known, else its peer id (the peer store and the DHT find it). */
+export function dialTarget(p: Party): PeerId | Multiaddr {
+  return p.addr != null ? multiaddr(p.addr) : peerIdFromString(p.id)
+}

@@ -1,0 +1,92 @@
+// Checks for input from the network and the control API, in one place: every
+// scheme's message checks are built from these, so one field is checked one
+// way everywhere. Each `check*` throws BAD_REQUEST naming the field.
+import { peerIdFromString } from '@libp2p/peer-id'
+import { fromB64 } from './bytes.ts'
+import { ErrorCode, fail } from './errors.ts'
+
+const HASH = /^[0-9a-f]{64}$/
+/** Serials and nonces become parts of table keys: no separators, bounded length. */
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/
+const MAX_PEER_ID = 128
+
+export const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+/** sha256, as 64 lowercase hex digits */
+export const isHash = (v: unknown): v is string => typeof v === 'string' && HASH.test(v)
+export const isToken = (v: unknown): v is string => typeof v === 'string' && TOKEN.test(v)
+/** A time in ms since the epoch: the same check as an unsigned integer, named for what it holds. */
+export const isTimestamp = isUint
+
+export function checkUint(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!isUint(v) || v > max) fail(ErrorCode.BAD_REQUEST, `${what} must be an integer 0..${max}`)
+  return v
+}
+
+export function checkHash(v: unknown, what: string): string {
+  if (!isHash(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 64 lowercase hex digits`)
+  return v
+}
+
+export function checkToken(v: unknown, what: string): string {
+  if (!isToken(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be 8..64 characters of [A-Za-z0-9_-]`)
+  return v
+}
+
+export function checkTimestamp(v: unknown, what: string): number {
+  if (!isTimestamp(v)) fail(ErrorCode.BAD_REQUEST, `${what} must be a timestamp (ms)`)
+  return v
+}
+
+/** `o` has every `required` field, and no field outside `required` and `optional`. */
+export function exactKeys(
+  o: object,
+  required: readonly string[],
+  what: string,
+  optional: readonly string[] = []
+): void {
+  const ok =
+    required.every(k => Object.hasOwn(o, k)) && Object.keys(o).every(k => required.includes(k) || optional.includes(k))
+  if (!ok) {
+    const more = optional.length > 0 ? ` (and optionally ${optional.join(', ')})` : ''
+    fail(ErrorCode.BAD_REQUEST, `${what} must have exactly the fields ${required.join(', ')}${more}`)
+  }
+}
+
+const canonical = new Map<string, boolean>()
+
+/**
+ * Whether `id` is the canonical (base58btc) spelling of an Ed25519 peer id.
+ * Accounts and bank members need one spelling per key (a bank key hashes the
+ * string), and an Ed25519 id embeds the key its signatures are checked with.
+ */
+export function isPeerId(id: unknown): id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_PEER_ID) return false
+  let ok = canonical.get(id)
+  if (ok === undefined) {
+    try {
+      const pid = peerIdFromString(id)
+      ok = pid.type === 'Ed25519' && pid.toString() === id
+    } catch {
+      ok = false
+    }
+    if (canonical.size > 16384) canonical.clear()
+    canonical.set(id, ok)
+  }
+  return ok
+}
+
+export function checkPeerId(id: unknown, what: string): string {
+  if (!isPeerId(id)) fail(ErrorCode.BAD_REQUEST, `${what} must be the canonical spelling of an Ed25519 peer id`)
+  return id
+}
+
+/**
+ * A base64 signed envelope from the network or an API, checked for type and
+ * size before it is decoded (each scheme picks the largest envelope it takes).
+ */
+export function decodeSigned(b64: unknown, what: string, maxB64: number): Uint8Array {
+  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > maxB64) {
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
+  }
+  return fromB64(b64)
+}

@@ -1,0 +1,136 @@
+// RPC clients to many peers over one protocol, for one service: a client per
+// peer (bounded: the least recently used is closed past `maxClients`), every
+// call under the service's signal, and the two retries libp2p makes necessary.
+//
+// - A stream opened on a connection that was already closing (the remote sent
+//   GoAway, libp2p has not noticed yet) fails before anything is sent: the
+//   peer's connections are closed and the call made once more, always.
+// - A stream that breaks under a call may have delivered it: the call is made
+//   once more on a new stream only for services whose ops are idempotent
+//   (`retryBrokenStream`), where a repeat returns what the first did.
+import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ErrorCode, P2payError, asError } from '../errors.ts'
+import type { Counters } from '../metrics.ts'
+import type { Party } from '../party.ts'
+import { RpcClient, type CallOptions } from './rpc.ts'
+
+export type PoolNetwork = Pick<Libp2p, 'dialProtocol' | 'getConnections' | 'peerStore'>
+
+export interface ClientPoolOptions {
+  protocol: string
+  metrics?: Counters
+  maxFrame?: number
+  defaultTimeoutMs?: number
+  /** every call ends with ABORTED once this aborts (the service's lifecycle signal) */
+  signal?: AbortSignal
+  /** clients kept open at most; the least recently used is closed beyond */
+  maxClients?: number
+  /** every op is idempotent: a call whose stream broke under it is made once more */
+  retryBrokenStream?: boolean
+}
+
+const DEFAULT_MAX_CLIENTS = 512
+
+export class ClientPool<K extends string = string> {
+  private readonly network: PoolNetwork
+  private readonly opts: ClientPoolOptions
+  /** insertion order is use order: the first entry is the least recently used */
+  private readonly clients = new Map<string, RpcClient<K>>()
+
+  constructor(network: PoolNetwork, opts: ClientPoolOptions) {
+    this.network = network
+    this.opts = opts
+  }
+
+  /** The client for a peer (by id, or a party whose address is dialled). */
+  client(to: string | Party): RpcClient<K> {
+    const p = typeof to === 'string' ? { id: to } : to
+    const key = `${p.id}|${p.addr ?? ''}`
+    let c = this.clients.get(key)
+    if (c != null) {
+      this.clients.delete(key)
+      this.clients.set(key, c)
+      return c
+    }
+    const target = p.addr != null ? multiaddr(p.addr) : peerIdFromString(p.id)
+    c = new RpcClient<K>(this.network, target, this.opts.protocol, {
+      metrics: this.opts.metrics,
+      maxFrame: this.opts.maxFrame,
+      defaultTimeoutMs: this.opts.defaultTimeoutMs
+    })
+    this.clients.set(key, c)
+    if (this.clients.size > (this.opts.maxClients ?? DEFAULT_MAX_CLIENTS)) {
+      const [oldKey, old] = this.clients.entries().next().value as [string, RpcClient<K>]
+      this.clients.delete(oldKey)
+      void old.close().catch(() => {})
+    }
+    return c
+  }
+
+  /** Tells the peer store where a peer listens (addresses given by a caller), for the next dial. */
+  learn(peer: string, addrs: readonly string[]): void {
+    if (addrs.length === 0) return
+    const id = peerIdFromString(peer)
+    void this.network.peerStore.merge(id, { multiaddrs: addrs.map(a => multiaddr(a)) }).catch(() => {})
+  }
+
+  async call<T = unknown>(to: string | Party, op: string, args: unknown, options: CallOptions<K> = {}): Promise<T> {
+    const opts = { ...options, signal: options.signal ?? this.opts.signal }
+    const c = this.client(to)
+    try {
+      return await c.call<T>(op, args, opts)
+    } catch (err) {
+      if (!(await this.retryable(to, err))) throw err
+      return await c.call<T>(op, args, opts)
+    }
+  }
+
+  /** A one-way message: resolves once it is handed to the stream. */
+  async send(to: string | Party, op: string, args: unknown, options: CallOptions<K> = {}): Promise<void> {
+    const opts = { ...options, signal: options.signal ?? this.opts.signal }
+    const c = this.client(to)
+    try {
+      await c.send(op, args, opts)
+    } catch (err) {
+      if (!(await this.retryable(to, err))) throw err
+      await c.send(op, args, opts)
+    }
+  }
+
+  /** Whether a failed call is worth one more try, after closing a peer's closing connections. */
+  private async retryable(to: string | Party, err: unknown): Promise<boolean> {
+    if (!(err instanceof P2payError) || err.code !== ErrorCode.UNREACHABLE) return false
+    if (this.opts.signal?.aborted === true) return false
+    if (err.details?.stage === 'open' && err.details.closing === true) {
+      await this.dropConnections(typeof to === 'string' ? to : to.id)
+      return true
+    }
+    return err.details?.stage === 'stream' && this.opts.retryBrokenStream === true
+  }
+
+  /**
+   * libp2p keeps a connection whose muxer closed (the remote sent GoAway) in
+   * its list until the socket closes, and keeps opening streams on it: close
+   * this peer's connections so the next call dials afresh.
+   */
+  private async dropConnections(peer: string): Promise<void> {
+    await Promise.all(
+      this.network.getConnections(peerIdFromString(peer)).map(async conn => {
+        try {
+          await conn.close({ signal: AbortSignal.timeout(1000) })
+        } catch (err) {
+          conn.abort(asError(err))
+        }
+      })
+    )
+  }
+
+  /** Closes every client's stream (a call in flight fails at once instead of waiting for its timeout). */
+  async close(): Promise<void> {
+    const all = [...this.clients.values()]
+    this.clients.clear()
+    await Promise.all(all.map(async c => await c.close().catch(() => {})))
+  }
+}

@@ -1,0 +1,72 @@
+// Cashing held coins at the broker, and refunds of owned coins never assigned.
+// Each coin is marked before the request leaves and settled by the broker's
+// answer; a coin whose answer never came stays 'cashing' and is asked again.
+import type { CashResult } from '../core/ledger-records.ts'
+import { callBroker, type WalletContext } from './wallet-context.ts'
+
+/** coins per cash request (its reply must fit one frame) */
+const CASH_CHUNK = 256
+/** cash requests in flight at once, so the broker's group commit always has work to fold together */
+const CASH_PARALLEL = 4
+const CASH_TIMEOUT_MS = 60_000
+
+type ItemResult = CashResult | { status: 'error'; code: string; message: string }
+
+export interface CashOutcome {
+  paid: number
+  value: number
+  coins: Array<{ sn: string; value: number; from: string }>
+  refused: Array<{ sn: string; code: string; message: string }>
+}
+
+/** Cashes every held coin at the broker, in batches. */
+export async function cash(w: WalletContext): Promise<CashOutcome> {
+  const keys = [...w.wallet.t.held.values()].filter(h => h.status === 'held' || h.status === 'cashing').map(h => h.key)
+  const items = await w.store.apply(() => keys.map(k => ({ key: k, ...w.wallet.beginCash(k) })))
+  const out: CashOutcome = { paid: 0, value: 0, coins: [], refused: [] }
+  const cashChunk = async (chunk: typeof items): Promise<void> => {
+    const args = { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }
+    const { results } = await callBroker<{ results: ItemResult[] }>(w, 'cash', args, 'cash', CASH_TIMEOUT_MS)
+    await w.store.apply(() =>
+      chunk.forEach((c, j) => {
+        const r = results[j]
+        if (r?.status === 'error') return // malformed in the broker's eyes: stays 'cashing' for a retry
+        w.wallet.finishCash(c.key, r)
+      })
+    )
+    results.forEach((r, j) => {
+      if (r?.status === 'paid') {
+        out.paid++
+        out.value += r.value
+        out.coins.push({ sn: r.sn, value: r.value, from: r.from })
+      } else {
+        out.refused.push({ sn: w.wallet.t.held.get(chunk[j].key)?.sn ?? '', code: r?.code, message: r?.message })
+      }
+    })
+  }
+  const chunks: Array<typeof items> = []
+  for (let i = 0; i < items.length; i += CASH_CHUNK) chunks.push(items.slice(i, i + CASH_CHUNK))
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(CASH_PARALLEL, chunks.length) }, async () => {
+      while (next < chunks.length) await cashChunk(chunks[next++])
+    })
+  )
+  return out
+}
+
+/** The owner takes back the value of coins it never assigned. */
+export async function refund(w: WalletContext, sns?: string[]): Promise<{ refunded: number; value: number }> {
+  const list = sns ?? w.wallet.spendableOwned().map(c => c.sn)
+  const items = await w.store.apply(() => list.map(sn => w.wallet.beginRefund(sn)))
+  if (items.length === 0) return { refunded: 0, value: 0 }
+  const { results } = await callBroker<{ results: ItemResult[] }>(w, 'cash', { items }, 'refund', CASH_TIMEOUT_MS)
+  await w.store.apply(() =>
+    list.forEach((sn, i) => {
+      const r = results[i]
+      if (r?.status === 'paid' || r?.status === 'refused') w.wallet.refunded(sn, r.status)
+    })
+  )
+  const ok = results.filter(r => r.status === 'paid')
+  return { refunded: ok.length, value: ok.reduce((n, r) => n + (r.status === 'paid' ? r.value : 0), 0) }
+}
