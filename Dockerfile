@@ -5,6 +5,8 @@ COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/ppay/package.json packages/ppay/
 COPY packages/fairex/package.json packages/fairex/
+COPY packages/karma/package.json packages/karma/
+COPY packages/test-utils/package.json packages/test-utils/
 COPY packages/broker/package.json packages/broker/
 COPY packages/ttp/package.json packages/ttp/
 COPY packages/judge/package.json packages/judge/

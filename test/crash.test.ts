@@ -11,41 +11,19 @@
 import { test, before, after, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Swarm, audit, type Daemon } from './helpers/swarm.ts'
-import { Tally, attempt, call, sleep, until } from './helpers/crash.ts'
-
-interface Holding {
-  key: string
-  sn: string
-  value: number
-  owner: string
-  seq: number
-  depth: number
-  status: string
-  from: string
-}
-interface Summary {
-  ownedUnassigned: { count: number; value: number }
-  pendingDeliveries: number
-  pendingBuys: number
-}
-interface Ack {
-  to: Daemon
-  sn: string
-  value: number
-  delivered: boolean
-  via: string
-}
+import { Tally, attempt, call, sleep, until, type Ack, type Holding, type Summary } from './helpers/crash.ts'
 
 const TOPUP = 1000
 const swarm = new Swarm('crash')
 let broker: Daemon, A: Daemon, B: Daemon, C: Daemon
 const name = (d: Daemon): string => (d === broker ? 'broker' : d === A ? 'A' : d === B ? 'B' : d === C ? 'C' : d.peerId)
 
-const heldOf = async (d: Daemon): Promise<Holding[]> => (await call<{ held: Holding[] }>(d, 'GET', '/v1/coins')).held
+const heldOf = async (d: Daemon): Promise<Holding[]> =>
+  (await call<{ held: Holding[] }>(d, 'GET', '/v1/ppay/coins')).held
 const balanceOf = async (d: Daemon): Promise<number> =>
   (await call<{ balance: number }>(broker, 'GET', `/v1/account?id=${d.peerId}`)).balance
 const summaryOf = async (d: Daemon): Promise<Summary> =>
-  (await call<{ wallet: Summary }>(d, 'GET', '/v1/status')).wallet
+  (await call<{ wallet: Summary }>(d, 'GET', '/v1/ppay/status')).wallet
 const cashedSns = (held: Holding[]): Map<string, number> =>
   new Map(held.filter(h => h.status === 'cashed').map(h => [h.sn, h.value]))
 
@@ -87,7 +65,7 @@ async function crashBatch(o: {
         const res = await call<{ coins: Array<{ sn: string; value: number; via: string; delivered: boolean }> }>(
           o.payer,
           'POST',
-          '/v1/pay',
+          '/v1/ppay/pay',
           { to: to.peerId, amount: 1 },
           15_000
         )
@@ -107,7 +85,7 @@ async function crashBatch(o: {
     while (!payDone && r.cashCalls < 400) {
       r.cashCalls++
       try {
-        await call(o.casher, 'POST', '/v1/cash', {}, 20_000)
+        await call(o.casher, 'POST', '/v1/ppay/cash', {}, 20_000)
         cash.ok++
       } catch (err) {
         cash.fail(err)
@@ -138,7 +116,7 @@ async function crashBatch(o: {
 async function drain(d: Daemon, tries = 40): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     try {
-      const s = await call<Summary>(d, 'POST', '/v1/retry', {}, 30_000)
+      const s = await call<Summary>(d, 'POST', '/v1/ppay/retry', {}, 30_000)
       if (s.pendingDeliveries === 0 && s.pendingBuys === 0 && !(await heldOf(d)).some(h => h.status === 'spending'))
         return true
     } catch {}
@@ -151,7 +129,7 @@ async function drain(d: Daemon, tries = 40): Promise<boolean> {
 async function cashAll(d: Daemon, tries = 20): Promise<Holding[]> {
   for (let i = 0; i < tries; i++) {
     try {
-      await call(d, 'POST', '/v1/cash', {}, 30_000)
+      await call(d, 'POST', '/v1/ppay/cash', {}, 30_000)
     } catch {}
     try {
       const held = await heldOf(d)
@@ -223,7 +201,7 @@ async function assertSettled(
   assert.equal(a.balances + a.outstanding, a.toppedUp)
   assert.equal(a.toppedUp, 2 * TOPUP)
   assert.deepEqual(
-    (await call<{ frauds: unknown[] }>(broker, 'GET', '/v1/frauds')).frauds,
+    (await call<{ frauds: unknown[] }>(broker, 'GET', '/v1/ppay/frauds')).frauds,
     [],
     'an honest crash convicts nobody'
   )
@@ -247,7 +225,10 @@ const report = (t: TestContext, label: string, r: Awaited<ReturnType<typeof cras
     }, {})
   )
   t.diagnostic(
-    `${label}: ${r.acks.length} acknowledged in ${r.ms} ms (${undelivered} delivered=false; via ${JSON.stringify(Object.fromEntries(via))}); killed at ${r.killedAt} acks (mid-batch ${String(r.killedMidBatch)}), restarted at ${r.restartedAt} (mid-batch ${String(r.restartedMidBatch)}) in ${r.restartMs} ms`
+    `${label}: ${r.acks.length} acknowledged in ${r.ms} ms (${undelivered} delivered=false; ` +
+      `via ${JSON.stringify(Object.fromEntries(via))}); killed at ${r.killedAt} acks ` +
+      `(mid-batch ${String(r.killedMidBatch)}), restarted at ${r.restartedAt} ` +
+      `(mid-batch ${String(r.restartedMidBatch)}) in ${r.restartMs} ms`
   )
   t.diagnostic(`${label}: pay calls ${r.pay.toString()}; cash calls ${r.cash.toString()}`)
   for (const s of [...r.pay.samples, ...r.cash.samples]) t.diagnostic(`${label}: sample error ${s}`)
@@ -258,7 +239,10 @@ before(
     broker = await swarm.startBroker()
     ;[A, B, C] = await swarm.startNodes(3)
     for (const d of [A, B]) await call(broker, 'POST', '/v1/topup', { account: d.peerId, amount: TOPUP })
-    assert.deepEqual(await call(A, 'POST', '/v1/buy', { count: 300, value: 1 }, 30_000), { coins: 300, value: 300 })
+    assert.deepEqual(await call(A, 'POST', '/v1/ppay/buy', { count: 300, value: 1 }, 30_000), {
+      coins: 300,
+      value: 300
+    })
   },
   { timeout: 45_000 }
 )
@@ -385,7 +369,9 @@ test(
         const sns: string[] = []
         for (let j = 0; j < 10; j++)
           sns.push(
-            ...(await call(A, 'POST', '/v1/pay', { to: B.peerId, amount: 1 })).coins.map((c: any) => c.sn as string)
+            ...(await call(A, 'POST', '/v1/ppay/pay', { to: B.peerId, amount: 1 })).coins.map(
+              (c: any) => c.sn as string
+            )
           )
         return sns
       })
@@ -417,9 +403,9 @@ test(
     )
 
     // A pulls the broker's downtime log (it also does so on start); B finishes whatever it left half-spent
-    await attempt(20, 250, async () => await call(A, 'POST', '/v1/sync', {}, 15_000))
+    await attempt(20, 250, async () => await call(A, 'POST', '/v1/ppay/sync', {}, 15_000))
     assert.ok(await drain(B), 'B still has coins half-spent after retrying')
-    await attempt(20, 250, async () => await call(A, 'POST', '/v1/sync', {}, 15_000))
+    await attempt(20, 250, async () => await call(A, 'POST', '/v1/ppay/sync', {}, 15_000))
 
     assertAllIn(
       r.acks,
@@ -431,12 +417,13 @@ test(
     const by: Record<string, number> = {}
     for (const a of r.acks) {
       const trail = (
-        await call<{ trail: Array<{ seq: number; holder: string; by: string }> }>(A, 'GET', `/v1/trail?sn=${a.sn}`)
+        await call<{ trail: Array<{ seq: number; holder: string; by: string }> }>(A, 'GET', `/v1/ppay/trail?sn=${a.sn}`)
       ).trail
       const e = trail.find(x => x.seq === 2 && x.holder === C.peerId)
       if (e == null)
         missing.push(
-          `${a.sn} via=${a.via} trail=${JSON.stringify(trail.map(x => [x.seq, name(swarm.nodes.find(n => n.peerId === x.holder) ?? broker), x.by]))}`
+          `${a.sn} via=${a.via} trail=` +
+            JSON.stringify(trail.map(x => [x.seq, name(swarm.nodes.find(n => n.peerId === x.holder) ?? broker), x.by]))
         )
       else by[e.by] = (by[e.by] ?? 0) + 1
     }

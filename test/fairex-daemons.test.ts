@@ -29,7 +29,6 @@ import {
 import {
   FAIREX_PROTOCOL,
   acceptRequest,
-  chequeMessage,
   complaint,
   disputeBundle,
   merkleRoot,
@@ -53,6 +52,7 @@ import {
   type Purchase,
   type ReserveResult
 } from '@p2pay/fairex'
+import { cheatingCheque } from '@p2pay/fairex/cheats'
 import { Swarm, waitFor, audit, CLI, type Daemon } from './helpers/swarm.ts'
 import { RawPeer } from './helpers/raw-peer.ts'
 
@@ -179,7 +179,7 @@ async function cheatedSale(): Promise<{ state: Purchase; deposit: DepositItem; g
   onAccept(state, message1_2)
   pieces.forEach((plain, i) => onPiece(state, i, pieceToSend(sale, i, plain)))
   const garbageKey = new Uint8Array(randomBytes(32))
-  const message2_3 = onCheque(state, chequeMessage(sale, { now: Date.now(), garbageKey }))
+  const message2_3 = onCheque(state, cheatingCheque(sale, { now: Date.now(), garbageKey }))
   const { message2_4, deposit } = onChequeAccepted(sale, message2_3)
   assert.equal(onKey(state, message2_4.key).ok, false, "P's K' does not open the key piece")
   return { state, deposit, garbageKey }
@@ -199,7 +199,8 @@ async function depositAt(items: DepositItem[]): Promise<DepositResult> {
 }
 
 test(
-  "K' from the TTP, providerBan from the judge, the void survives kill -9 of the judge, P picks its cheque up from the TTP",
+  "K' from the TTP, providerBan from the judge, the void survives kill -9 of the judge, P picks " +
+    'its cheque up from the TTP',
   { timeout: 180_000 },
   async () => {
     const { state, deposit, garbageKey } = await cheatedSale()
@@ -247,7 +248,7 @@ test(
     // the AC is unreachable for this judge: the void stays queued, the cheque stays paid
     await sleep(1000)
     assert.equal((await chequeAt(cheque)).status, 'paid')
-    const queued = (await judge.api('GET', '/v1/judge/verdicts')).verdicts
+    const queued = (await judge.api('GET', '/v1/fairex/verdicts')).verdicts
     assert.deepEqual(
       queued.map((v: any) => [v.cheque, v.ruling, v.void?.status]),
       [[cheque, 'providerBan', 'pending']]
@@ -267,7 +268,7 @@ test(
     )
     await waitFor(
       'the judge to record the void',
-      async () => (await judge.api('GET', '/v1/judge/verdicts')).verdicts[0]?.void?.status === 'voided'
+      async () => (await judge.api('GET', '/v1/fairex/verdicts')).verdicts[0]?.void?.status === 'voided'
     )
 
     // exactly once: a few more retry intervals change nothing, and the AC was asked once
@@ -300,7 +301,7 @@ test(
     )
     assert.deepEqual(await ttpP.call('delivered', { ids: [cheque] }), { delivered: [cheque] })
     assert.deepEqual((await ttpP.call<{ items: PendingCheque[] }>('pending', {})).items, [])
-    const disputes = (await ttp.api('GET', '/v1/ttp/disputes')).disputes
+    const disputes = (await ttp.api('GET', '/v1/fairex/disputes')).disputes
     assert.equal(disputes.length, 1)
     assert.ok(disputes[0].delivered > 0)
 
@@ -333,14 +334,14 @@ test(
       ['ttp', 'start'],
       ['judge', 'start'],
       ['judge', 'verdicts'],
-      ['share'],
-      ['buy'],
-      ['catalog'],
-      ['complain']
+      ['fairex', 'share'],
+      ['fairex', 'buy'],
+      ['fairex', 'catalog'],
+      ['fairex', 'complain']
     ]) {
       const out = (await run(process.execPath, [CLI, ...cmd, '--help'])).stdout
       assert.match(out, /Usage: p2pay /, cmd.join(' '))
-      assert.match(out, /Examples:\n  p2pay /, cmd.join(' '))
+      assert.match(out, /Examples:\n {2}p2pay /, cmd.join(' '))
     }
   }
 )

@@ -1,10 +1,11 @@
 // Karma with 16 real daemons in this one process (startDaemon: libp2p over
-// TCP + Noise + Yamux on 127.0.0.1, kad-dht, LevelDB, each composing the real
-// KarmaService): Byzantine bank members, and epochs that rescale balances.
+// TCP + Noise + Yamux on 127.0.0.1, kad-dht, LevelDB, each hosting the real
+// Karma service): Byzantine bank members, and epochs that rescale balances.
 process.env.P2PAY_LOG_LEVEL ??= 'error'
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { bankSet } from '@p2pay/karma'
+import { byzantine, type ByzantineMode } from '@p2pay/karma/cheats'
 import { waitFor } from './helpers/swarm.ts'
 import { KarmaSwarm, sum, type KarmaNode } from './helpers/karma.ts'
 
@@ -38,11 +39,11 @@ after(async () => {
 })
 
 /** Two accounts whose bank-sets do not overlap and do not hold each other. */
-/** Every member outside `byzantine` of each bank holds the expected balance of its account. */
-function honestBooksRight(banks: ReadonlyArray<readonly [string, string[]]>, byzantine: Set<string>): boolean {
+/** Every member outside `liars` of each bank holds the expected balance of its account. */
+function honestBooksRight(banks: ReadonlyArray<readonly [string, string[]]>, liars: Set<string>): boolean {
   for (const [account, set] of banks) {
     for (const m of set) {
-      if (byzantine.has(m)) continue
+      if (liars.has(m)) continue
       if (swarm.node(m).svc.member.account(account)?.balance !== expected.get(account)) return false
     }
   }
@@ -77,9 +78,9 @@ test(
       [bankB[1], 'lie-balance'],
       [bankB[3], 'double-credit']
     ])
-    for (const [m, mode] of roles) swarm.node(m).svc.setByzantine([mode as any])
-    const byzantine = new Set(roles.keys())
-    const honest = swarm.nodes.filter(n => !byzantine.has(n.id))
+    for (const [m, mode] of roles) byzantine(swarm.node(m).svc).set([mode as ByzantineMode])
+    const liars = new Set(roles.keys())
+    const honest = swarm.nodes.filter(n => !liars.has(n.id))
     const reader = honest.find(n => n !== A && n !== B && !bankA.includes(n.id) && !bankB.includes(n.id))!
 
     // one after another, both directions, then two at once in opposite directions
@@ -104,7 +105,7 @@ test(
       assert.equal(ra.balance, expected.get(A.id))
       assert.equal(rb.balance, expected.get(B.id))
       assert.ok(rb.disagreed.includes(bankB[1]), 'the member that lies about balances is named')
-      for (const m of [...ra.disagreed, ...rb.disagreed]) assert.ok(byzantine.has(m), `${m} named although honest`)
+      for (const m of [...ra.disagreed, ...rb.disagreed]) assert.ok(liars.has(m), `${m} named although honest`)
     }
     // every honest member's books are exactly right (the dropper missed A's debits: its books are its own problem)
     await waitFor(
@@ -115,7 +116,7 @@ test(
             [A.id, bankA],
             [B.id, bankB]
           ],
-          byzantine
+          liars
         ),
       30_000
     )
@@ -133,13 +134,13 @@ test(
       'the member that signed conflicting notices is named with its signed notice'
     )
     assert.ok(conflictEvidence.every(c => bankB.includes(c.by)))
-    for (const c of caught) assert.ok(byzantine.has(c.member), `honest ${c.member} named for ${c.reason}`)
+    for (const c of caught) assert.ok(liars.has(c.member), `honest ${c.member} named for ${c.reason}`)
 
     // nothing else moved: every account read by majority, total conserved exactly
     for (const n of swarm.nodes)
       assert.equal((await reader.svc.account.read(n.id)).balance, expected.get(n.id), `balance of ${n.id}`)
     assert.equal(sum(expected.values()), N * INITIAL)
-    for (const m of byzantine) swarm.node(m).svc.setByzantine([])
+    for (const m of liars) byzantine(swarm.node(m).svc).set([])
   }
 )
 
@@ -153,10 +154,10 @@ test(
     const bankB = bank(B.id)
     const replayer = bankA[1]
     const forger = bankB[0]
-    swarm.node(replayer).svc.setByzantine(['replay-notices'])
-    swarm.node(forger).svc.setByzantine(['forge-state'])
+    byzantine(swarm.node(replayer).svc).set(['replay-notices'])
+    byzantine(swarm.node(forger).svc).set(['forge-state'])
     // bankB[3] credited twice in the test before: its books are off
-    const byzantine = new Set([replayer, forger, bankB[3]])
+    const liars = new Set([replayer, forger, bankB[3]])
     for (const [from, to, amount] of [
       [A, B, 4],
       [B, A, 2]
@@ -166,13 +167,13 @@ test(
     }
     // the honest members forget their records as if the record horizon had passed: replays must still find every credit
     for (const n of swarm.nodes)
-      if (!byzantine.has(n.id)) await n.daemon.ctx.store.apply(() => n.svc.member.prune(Date.now() + 1))
+      if (!liars.has(n.id)) await n.daemon.ctx.components.store.apply(() => n.svc.member.prune(Date.now() + 1))
     await new Promise(resolve => setTimeout(resolve, 5000)) // several housekeeping ticks of replays
     // an honest member of bank(B) resynchronises: the forged export never makes a majority
-    for (const m of bankB.filter(m => !byzantine.has(m)))
+    for (const m of bankB.filter(m => !liars.has(m)))
       await swarm
         .node(m)
-        .svc.duties.takeOver(B.id, true)
+        .svc.duties.handover.takeOver(B.id, true)
         .catch(() => undefined)
     await waitFor(
       'honest members to hold the right balances',
@@ -182,7 +183,7 @@ test(
             [A.id, bankA],
             [B.id, bankB]
           ],
-          byzantine
+          liars
         ),
       30_000
     )
@@ -192,7 +193,7 @@ test(
       [B.id, bankB]
     ] as const) {
       for (const m of set)
-        if (!byzantine.has(m))
+        if (!liars.has(m))
           assert.equal(
             swarm.node(m).svc.member.account(account)?.balance,
             expected.get(account),
@@ -203,7 +204,7 @@ test(
     for (const n of swarm.nodes)
       assert.equal((await reader.svc.account.read(n.id, true)).balance, expected.get(n.id), `balance of ${n.id}`)
     assert.equal(sum(expected.values()), N * INITIAL)
-    for (const m of [replayer, forger]) swarm.node(m).svc.setByzantine([])
+    for (const m of [replayer, forger]) byzantine(swarm.node(m).svc).set([])
   }
 )
 

@@ -82,8 +82,9 @@ async function checkLedger(reader: Daemon): Promise<void> {
           }
         })
       )
+      const trueBank = JSON.stringify(bankSet(a, ids(), K))
       throw new Error(
-        `${String(err)}\nwanted ${want}; true bank ${JSON.stringify(bankSet(a, ids(), K))}\n${rows.map(r => JSON.stringify(r)).join('\n')}`
+        `${String(err)}\nwanted ${want}; true bank ${trueBank}\n${rows.map(r => JSON.stringify(r)).join('\n')}`
       )
     }
     assert.equal(got.balance, want, `majority balance of ${a}`)

@@ -13,10 +13,10 @@ let broker: Daemon, X: Daemon, Y: Daemon, Z: Daemon, W: Daemon
 const balance = async (d: Daemon): Promise<number> => (await broker.api('GET', `/v1/account?id=${d.peerId}`)).balance
 /** Cashes whatever each node still holds, so a test's balance deltas are its own. */
 const settle = async (): Promise<void> => {
-  for (const d of [X, Y, Z, W]) await d.api('POST', '/v1/cash')
+  for (const d of [X, Y, Z, W]) await d.api('POST', '/v1/ppay/cash')
 }
 const paidFor = (cash: { coins: Array<{ sn: string }> }, sn: string): unknown => cash.coins.find(c => c.sn === sn)
-const held = async (d: Daemon): Promise<any[]> => (await d.api('GET', '/v1/coins')).held
+const held = async (d: Daemon): Promise<any[]> => (await d.api('GET', '/v1/ppay/coins')).held
 
 before(async () => {
   broker = await swarm.startBroker()
@@ -28,11 +28,11 @@ after(async () => {
 })
 
 test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash', async () => {
-  const bought = await X.cli('buy', '--count', '10', '--value', '5')
+  const bought = await X.cli('ppay', 'buy', '--count', '10', '--value', '5')
   assert.deepEqual(bought, { coins: 10, value: 50 })
   assert.equal(await balance(X), 950)
 
-  const p1 = await X.cli('pay', '--to', Y.peerId, '--amount', '10')
+  const p1 = await X.cli('ppay', 'pay', '--to', Y.peerId, '--amount', '10')
   assert.deepEqual(
     p1.coins.map((c: any) => [c.via, c.delivered]),
     [
@@ -43,10 +43,10 @@ test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash
   assert.equal((await held(Y)).filter(h => h.status === 'held').length, 2)
 
   // Y spends one on to Z: request to X, X assigns seq 2 to Z
-  const p2 = await Y.cli('pay', '--to', Z.peerId, '--amount', '5')
+  const p2 = await Y.cli('ppay', 'pay', '--to', Z.peerId, '--amount', '5')
   assert.equal(p2.coins[0].via, 'reassign')
   const sn = p2.coins[0].sn
-  const trail = (await X.api('GET', `/v1/trail?sn=${sn}`)).trail
+  const trail = (await X.api('GET', `/v1/ppay/trail?sn=${sn}`)).trail
   assert.deepEqual(
     trail.map((e: any) => [e.seq, e.holder, e.by, e.request != null]),
     [
@@ -60,59 +60,59 @@ test('buy, pay, reassign via owner, downtime path with sync, layered spend, cash
   await X.stop()
   assert.equal(await X.exited, 0, 'SIGTERM is an orderly exit')
   assert.equal(existsSync(join(X.dataDir, 'api.json')), false, 'a stopped daemon removes its api.json')
-  const p3 = await Z.cli('pay', '--to', W.peerId, '--amount', '5')
+  const p3 = await Z.cli('ppay', 'pay', '--to', W.peerId, '--amount', '5')
   assert.equal(p3.coins[0].via, 'downtime')
   assert.equal(p3.coins[0].sn, sn)
   await X.start()
   assert.equal(X.peerId, idBefore, 'the identity key in the data dir keeps the peer id')
   const synced = await waitFor('owner sync of the downtime log', async () => {
-    const t = (await X.api('GET', `/v1/trail?sn=${sn}`)).trail
+    const t = (await X.api('GET', `/v1/ppay/trail?sn=${sn}`)).trail
     return t.length === 3 ? t : undefined
   })
   assert.deepEqual([synced[2].seq, synced[2].holder, synced[2].by], [3, W.peerId, 'broker'])
 
   // after syncing, the owner serves W's request for seq 3 itself
-  const p4 = await W.cli('pay', '--to', Y.peerId, '--amount', '5')
+  const p4 = await W.cli('ppay', 'pay', '--to', Y.peerId, '--amount', '5')
   assert.equal(p4.coins[0].via, 'reassign')
 
   // layered: Y adds a layer to Z, Z one more to W (max 3 layers)
-  const p5 = await Y.cli('pay', '--to', Z.peerId, '--amount', '5', '--layered')
+  const p5 = await Y.cli('ppay', 'pay', '--to', Z.peerId, '--amount', '5', '--layered')
   assert.equal(p5.coins[0].via, 'layer')
-  const p6 = await Z.cli('pay', '--to', W.peerId, '--amount', '5', '--layered')
+  const p6 = await Z.cli('ppay', 'pay', '--to', W.peerId, '--amount', '5', '--layered')
   assert.equal(p6.coins[0].via, 'layer')
   assert.ok((await held(W)).some(h => h.depth === 2 && h.status === 'held'))
 
   const before = { Y: await balance(Y), W: await balance(W) }
-  const cashY = await Y.cli('cash')
-  const cashW = await W.cli('cash')
+  const cashY = await Y.cli('ppay', 'cash')
+  const cashW = await W.cli('ppay', 'cash')
   assert.deepEqual([cashY.paid, cashY.value, cashY.refused], [1, 5, []])
   assert.deepEqual([cashW.paid, cashW.value, cashW.refused], [1, 5, []])
   assert.equal(await balance(Y), before.Y + 5)
   assert.equal(await balance(W), before.W + 5)
   // cashing again pays nothing more
-  assert.deepEqual((await W.cli('cash')).paid, 0)
+  assert.deepEqual((await W.cli('ppay', 'cash')).paid, 0)
   assert.equal(await balance(W), before.W + 5)
 
   // the owner refunds the coins it never assigned
-  const r = await X.cli('refund')
+  const r = await X.cli('ppay', 'refund')
   assert.deepEqual(r, { refunded: 8, value: 40 })
   const a = await audit(broker)
   assert.equal(a.holds, true)
   assert.equal(a.toppedUp, 4000)
   assert.equal(a.outstanding, 0)
-  assert.equal((await broker.api('GET', '/v1/frauds')).frauds.length, 0)
+  assert.equal((await broker.api('GET', '/v1/ppay/frauds')).frauds.length, 0)
 })
 
 test('fraud: the owner assigns one coin to two holders; the owner is convicted and pays the second', async () => {
   await settle()
-  await X.api('POST', '/v1/buy', { count: 1, value: 7 })
+  await X.api('POST', '/v1/ppay/buy', { count: 1, value: 7 })
   const startX = await balance(X)
   const startY = await balance(Y)
   const startZ = await balance(Z)
-  const { sn } = await X.api('POST', '/v1/cheat/double-assign', { to1: Y.peerId, to2: Z.peerId })
-  assert.deepEqual(paidFor(await Y.api('POST', '/v1/cash'), sn), { sn, value: 7, from: 'coin' })
-  assert.deepEqual(paidFor(await Z.api('POST', '/v1/cash'), sn), { sn, value: 7, from: 'compensation' })
-  const frauds = (await broker.api('GET', '/v1/frauds')).frauds.filter((f: any) => f.sn === sn)
+  const { sn } = await X.api('POST', '/v1/ppay/cheat/double-assign', { to1: Y.peerId, to2: Z.peerId })
+  assert.deepEqual(paidFor(await Y.api('POST', '/v1/ppay/cash'), sn), { sn, value: 7, from: 'coin' })
+  assert.deepEqual(paidFor(await Z.api('POST', '/v1/ppay/cash'), sn), { sn, value: 7, from: 'compensation' })
+  const frauds = (await broker.api('GET', '/v1/ppay/frauds')).frauds.filter((f: any) => f.sn === sn)
   assert.equal(frauds.length, 1)
   assert.equal(frauds[0].kind, 'owner-double-assign')
   assert.equal(frauds[0].culprit, X.peerId)
@@ -127,20 +127,20 @@ test(
   'fraud: a holder cashes a coin it already spent; it is convicted by ' + 'its own request and pays the payee',
   async () => {
     await settle()
-    await X.api('POST', '/v1/buy', { count: 1, value: 11 })
-    await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 11 })
+    await X.api('POST', '/v1/ppay/buy', { count: 1, value: 11 })
+    await X.api('POST', '/v1/ppay/pay', { to: Y.peerId, amount: 11 })
     const {
       coins: [{ sn }]
-    } = await Y.api('POST', '/v1/pay', { to: Z.peerId, amount: 11 })
+    } = await Y.api('POST', '/v1/ppay/pay', { to: Z.peerId, amount: 11 })
     const startY = await balance(Y)
     const startZ = await balance(Z)
     // Y cashes its superseded assignment first, and is paid (the broker cannot know yet)
-    const stale = await Y.api('POST', '/v1/cheat/cash-spent', { sn })
+    const stale = await Y.api('POST', '/v1/ppay/cheat/cash-spent', { sn })
     assert.deepEqual(paidFor(stale, sn), { sn, value: 11, from: 'coin' })
     // Z cashes the real assignment: it carries Y's signed request, which convicts Y
-    const honest = await Z.api('POST', '/v1/cash')
+    const honest = await Z.api('POST', '/v1/ppay/cash')
     assert.deepEqual(paidFor(honest, sn), { sn, value: 11, from: 'compensation' })
-    const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
+    const f = (await broker.api('GET', '/v1/ppay/frauds')).frauds.find((x: any) => x.sn === sn)
     assert.equal(f.kind, 'holder-cash-after-spend')
     assert.equal(f.culprit, Y.peerId)
     assert.deepEqual(f.compensated, [{ holder: Z.peerId, value: 11 }])
@@ -154,20 +154,20 @@ test(
   'fraud: a holder spends one coin on two payees (owner and downtime ' + 'path); it is convicted, both payees are paid',
   async () => {
     await settle()
-    await X.api('POST', '/v1/buy', { count: 1, value: 13 })
-    await X.api('POST', '/v1/pay', { to: Y.peerId, amount: 13 })
+    await X.api('POST', '/v1/ppay/buy', { count: 1, value: 13 })
+    await X.api('POST', '/v1/ppay/pay', { to: Y.peerId, amount: 13 })
     const startY = await balance(Y)
     const startZ = await balance(Z)
     const startW = await balance(W)
-    const { sn } = await Y.api('POST', '/v1/cheat/double-spend', { to1: Z.peerId, to2: W.peerId })
+    const { sn } = await Y.api('POST', '/v1/ppay/cheat/double-spend', { to1: Z.peerId, to2: W.peerId })
     // the owner finds the conflict when it syncs the broker's downtime log
-    const sync = await X.api('POST', '/v1/sync')
+    const sync = await X.api('POST', '/v1/ppay/sync')
     assert.equal(sync.frauds.length, 1)
-    const f = (await broker.api('GET', '/v1/frauds')).frauds.find((x: any) => x.sn === sn)
+    const f = (await broker.api('GET', '/v1/ppay/frauds')).frauds.find((x: any) => x.sn === sn)
     assert.equal(f.kind, 'holder-double-spend')
     assert.equal(f.culprit, Y.peerId)
-    assert.deepEqual(paidFor(await Z.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'coin' })
-    assert.deepEqual(paidFor(await W.api('POST', '/v1/cash'), sn), { sn, value: 13, from: 'compensation' })
+    assert.deepEqual(paidFor(await Z.api('POST', '/v1/ppay/cash'), sn), { sn, value: 13, from: 'coin' })
+    assert.deepEqual(paidFor(await W.api('POST', '/v1/ppay/cash'), sn), { sn, value: 13, from: 'compensation' })
     assert.equal(await balance(Z), startZ + 13)
     assert.equal(await balance(W), startW + 13)
     assert.equal(await balance(Y), startY - 13)
@@ -185,17 +185,22 @@ test('metrics count Table I work per transaction kind; the CLI explains itself a
   const run = promisify(execFile)
   const help = await run(process.execPath, [CLI, '--help'])
   assert.match(help.stdout, /p2pay <command>/)
-  for (const cmd of [['pay'], ['node', 'start'], ['broker', 'topup'], ['cash']]) {
+  for (const cmd of [
+    ['ppay', 'pay'],
+    ['node', 'start'],
+    ['broker', 'topup'],
+    ['ppay', 'cash']
+  ]) {
     const out = (await run(process.execPath, [CLI, ...cmd, '--help'])).stdout
     assert.match(out, /Usage: p2pay /, cmd.join(' '))
-    assert.match(out, /Examples:\n  p2pay /, cmd.join(' '))
+    assert.match(out, /Examples:\n {2}p2pay /, cmd.join(' '))
   }
   await assert.rejects(
-    run(process.execPath, [CLI, 'balance', '--data-dir', join(swarm.dir, 'nowhere')]),
+    run(process.execPath, [CLI, 'ppay', 'balance', '--data-dir', join(swarm.dir, 'nowhere')]),
     (err: any) => err.code === 1 && /no running daemon found/.test(err.stderr)
   )
   await assert.rejects(
-    run(process.execPath, [CLI, 'pay', '--data-dir', Y.dataDir, '--to', W.peerId]),
+    run(process.execPath, [CLI, 'ppay', 'pay', '--data-dir', Y.dataDir, '--to', W.peerId]),
     (err: any) => err.code === 2 && /--amount is required/.test(err.stderr)
   )
   await assert.rejects(

@@ -129,13 +129,14 @@ export class Daemon {
     return JSON.parse(stdout)
   }
 
-  /** SIGTERM and wait for the orderly exit. */
-  async stop(timeoutMs = 15_000): Promise<void> {
-    if (this.proc == null || this.proc.exitCode != null || this.proc.signalCode != null) return
+  /** SIGTERM and wait for the orderly exit; its exit code (null if it had to be killed). */
+  async stop(timeoutMs = 15_000): Promise<number | null | undefined> {
+    if (this.proc == null || this.proc.exitCode != null || this.proc.signalCode != null) return undefined
     this.proc.kill('SIGTERM')
     const t = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs)
-    await this.exited
+    const code = await this.exited
     clearTimeout(t)
+    return code
   }
 
   /** kill -9: no shutdown code runs. */

@@ -49,7 +49,8 @@ export function errorKind(err: unknown): string {
   const e = err as any
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'client timeout'
   const cause = e?.cause?.code ?? e?.cause?.message
-  return `${String(e?.name ?? 'Error')}${cause != null ? ` ${String(cause)}` : `: ${String(e?.message ?? e).slice(0, 60)}`}`
+  const what = cause != null ? ` ${String(cause)}` : `: ${String(e?.message ?? e).slice(0, 60)}`
+  return `${String(e?.name ?? 'Error')}${what}`
 }
 
 /** Counts successes and errors (by kind) of one kind of call. */
@@ -69,7 +70,8 @@ export class Tally {
     return n
   }
   toString(): string {
-    return `ok ${this.ok}, errors ${this.failed}${this.failed > 0 ? ` ${JSON.stringify(Object.fromEntries(this.errors))}` : ''}`
+    const which = this.failed > 0 ? ` ${JSON.stringify(Object.fromEntries(this.errors))}` : ''
+    return `ok ${this.ok}, errors ${this.failed}${which}`
   }
 }
 
@@ -97,4 +99,30 @@ export async function attempt<T>(tries: number, delayMs: number, fn: () => Promi
     await sleep(delayMs)
   }
   throw last
+}
+
+/** A coin as GET /v1/ppay/coins lists it. */
+export interface Holding {
+  key: string
+  sn: string
+  value: number
+  owner: string
+  seq: number
+  depth: number
+  status: string
+  from: string
+}
+/** The wallet summary of GET /v1/ppay/status. */
+export interface Summary {
+  ownedUnassigned: { count: number; value: number }
+  pendingDeliveries: number
+  pendingBuys: number
+}
+/** A payment a crash test saw acknowledged. */
+export interface Ack {
+  to: Daemon
+  sn: string
+  value: number
+  delivered: boolean
+  via: string
 }

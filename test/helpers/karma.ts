@@ -1,16 +1,16 @@
 // Karma swarms for the integration tests.
 //
 // In-process: many real daemons (startDaemon: libp2p with TCP + Noise + Yamux
-// and kad-dht, LevelDB, control API) in this one process, each composing the
-// real KarmaService; nothing is mocked. As processes: `p2pay node` daemons
+// and kad-dht, LevelDB, control API) in this one process, each hosting the
+// real Karma service; nothing is mocked. As processes: `p2pay node` daemons
 // started through the CLI (scripts/lib/swarm.ts), driven through their API.
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { startDaemon, randomId, IDENTITY_FILE, type RunningDaemon } from '@p2pay/core'
-import { KarmaService, bankSet, type KarmaConfig } from '@p2pay/karma'
+import { buckets, startDaemon, randomId, IDENTITY_FILE, type RunningDaemon } from '@p2pay/core'
+import { KARMA_TABLES, KarmaService, bankSet, karma, type KarmaConfig } from '@p2pay/karma'
 import { waitFor, type Daemon } from './swarm.ts'
 
 export interface KarmaNode {
@@ -40,21 +40,24 @@ export class KarmaSwarm {
 
   async startOne(bootstrap: string[] = []): Promise<KarmaNode> {
     const dataDir = join(this.dir, `n${this.nodes.length}-${randomId(4)}`)
-    let svc: KarmaService | undefined
+    const cfg = this.cfg
     const daemon = await startDaemon(
-      'karma',
-      { dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, apiPort: 0 },
-      async ctx => {
-        svc = await KarmaService.create(ctx, this.cfg)
-        svc.start()
-        return { routes: svc.routes(true), close: async () => await svc?.stop() }
-      }
+      {
+        name: 'node',
+        buckets: buckets(KARMA_TABLES),
+        schemes: [{ name: 'karma', options: {}, create: () => karma(cfg) }],
+        components: base => base,
+        bootstrap: () => bootstrap,
+        cheats: () => true
+      },
+      { 'data-dir': dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], 'api-port': 0, crypto: 'node', dht: true }
     )
+    const libp2p = daemon.ctx.components.network
     const node = {
       daemon,
-      svc: svc!,
-      id: daemon.ctx.libp2p.peerId.toString(),
-      addr: `${daemon.ctx.libp2p.getMultiaddrs()[0].toString()}`,
+      svc: daemon.ctx.schemes.get('karma') as KarmaService,
+      id: libp2p.peerId.toString(),
+      addr: `${libp2p.getMultiaddrs()[0].toString()}`,
       dataDir
     }
     this.nodes.push(node)

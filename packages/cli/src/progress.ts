@@ -57,7 +57,8 @@ export function progressLine(p: Progress, elapsedMs: number): string {
   if (p.total === undefined || p.total === 0) return `${mib(p.received)} MiB  ${rate}`
   const frac = Math.min(1, p.received / p.total)
   const fill = Math.round(frac * BAR)
-  return `[${'#'.repeat(fill)}${'.'.repeat(BAR - fill)}] ${mib(p.received)} / ${mib(p.total)} MiB  ${(frac * 100).toFixed(0).padStart(3)}%  ${rate}`
+  const bar = `[${'#'.repeat(fill)}${'.'.repeat(BAR - fill)}]`
+  return `${bar} ${mib(p.received)} / ${mib(p.total)} MiB  ${(frac * 100).toFixed(0).padStart(3)}%  ${rate}`
 }
 
 /** Runs the purchase; a bar on stderr when `bar`, otherwise one plain line at the end. */
@@ -93,7 +94,8 @@ export async function buyFile(t: ApiTarget, b: FileBuy, bar: boolean): Promise<u
   const elapsed = Date.now() - since
   if (size !== undefined) {
     process.stderr.write(
-      `received ${mib(size)} MiB in ${(elapsed / 1000).toFixed(1)} s (${(size / MiB / Math.max(elapsed / 1000, 0.001)).toFixed(1)} MiB/s) -> ${b.out}\n`
+      `received ${mib(size)} MiB in ${(elapsed / 1000).toFixed(1)} s ` +
+        `(${(size / MiB / Math.max(elapsed / 1000, 0.001)).toFixed(1)} MiB/s) -> ${b.out}\n`
     )
   }
   return result

@@ -47,7 +47,9 @@ export function canonicalJson(value: unknown): string {
       const keys = Object.keys(value as object)
         .filter(k => (value as Record<string, unknown>)[k] !== undefined)
         .sort()
-      return `{${keys.map(k => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`
+      const entry = (k: string): string =>
+        `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`
+      return `{${keys.map(entry).join(',')}}`
     }
     default:
       throw new TypeError(`canonical JSON cannot encode ${typeof value}`)

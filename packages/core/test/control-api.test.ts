@@ -95,7 +95,7 @@ const routes: Routes = {
   },
   'GET /v1/string': () => {
     throw 'raw string'
-  } // eslint-disable-line no-throw-literal
+  }
 }
 
 before(async () => {
@@ -207,22 +207,25 @@ describe('control API', () => {
     assert.equal(seen.length, 1)
   })
 
-  it("maps P2payError codes: UNREACHABLE 502, NOT_FOUND 404, TIMEOUT 504, others 400; body is the error's JSON", async () => {
-    const cases: Array<[string, number, string]> = [
-      ['/v1/unreachable', 502, ErrorCode.UNREACHABLE],
-      ['/v1/not-found', 404, ErrorCode.NOT_FOUND],
-      ['/v1/timeout', 504, ErrorCode.TIMEOUT],
-      ['/v1/funds', 400, ErrorCode.INSUFFICIENT_FUNDS],
-      ['/v1/fraud', 400, ErrorCode.FRAUD]
-    ]
-    for (const [path, status, c] of cases) {
-      const r = await call(port, 'GET', path)
-      assert.equal(r.status, status, path)
-      assert.equal(r.json?.error?.code, c, path)
+  it(
+    "maps P2payError codes: UNREACHABLE 502, NOT_FOUND 404, TIMEOUT 504, others 400; body is the error's " + 'JSON',
+    async () => {
+      const cases: Array<[string, number, string]> = [
+        ['/v1/unreachable', 502, ErrorCode.UNREACHABLE],
+        ['/v1/not-found', 404, ErrorCode.NOT_FOUND],
+        ['/v1/timeout', 504, ErrorCode.TIMEOUT],
+        ['/v1/funds', 400, ErrorCode.INSUFFICIENT_FUNDS],
+        ['/v1/fraud', 400, ErrorCode.FRAUD]
+      ]
+      for (const [path, status, c] of cases) {
+        const r = await call(port, 'GET', path)
+        assert.equal(r.status, status, path)
+        assert.equal(r.json?.error?.code, c, path)
+      }
+      const nf = await call(port, 'GET', '/v1/not-found')
+      assert.deepEqual(nf.json, { error: { code: 'NOT_FOUND', message: 'no such coin', details: { sn: 'x' } } })
     }
-    const nf = await call(port, 'GET', '/v1/not-found')
-    assert.deepEqual(nf.json, { error: { code: 'NOT_FOUND', message: 'no such coin', details: { sn: 'x' } } })
-  })
+  )
 
   it('a plain Error (or a thrown non-Error) is 500 INTERNAL and is logged', async () => {
     logLines.length = 0

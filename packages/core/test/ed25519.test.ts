@@ -28,7 +28,8 @@ describe('ed25519 backends', () => {
     const seed = new Uint8Array(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'))
     const pub = new Uint8Array(Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'))
     const want =
-      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555' +
+      'fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
     for (const b of [node, noble]) {
       assert.equal(Buffer.from(b.sign(seed, new Uint8Array(0))).toString('hex'), want, b.name)
       assert.equal(b.verify(pub, new Uint8Array(0), new Uint8Array(Buffer.from(want, 'hex'))), true, b.name)

@@ -10,7 +10,7 @@ import type { Ed25519PrivateKey } from '@libp2p/interface'
 import {
   ErrorCode,
   P2payError,
-  Table,
+  memoryTables,
   Verifier,
   fromB64,
   nodeEd25519,
@@ -22,11 +22,13 @@ import {
   type Opened,
   type Signer
 } from '@p2pay/core'
-import { DISPUTE_TABLES, Ttp, type DisputeBundle, type DisputeTables } from '../src/dispute.ts'
-import { x25519FromEd25519Seed } from '../src/ecies.ts'
-import { decryptKeyPiece, encryptKeyPiece, keyOpensPiece, newPieceKey, sekHash } from '../src/keypiece.ts'
-import { signManifest } from '../src/manifest.ts'
-import { merkleProof, merkleRoot, pieceHash } from '../src/merkle.ts'
+import { Ttp, type DisputeBundle } from '../src/core/dispute.ts'
+import { DISPUTE_TABLES } from '../src/net/tables.ts'
+import { rejects as rejectsTables, snapshot as snapshotTables } from '@p2pay/test-utils'
+import { x25519FromEd25519Seed } from '../src/core/ecies.ts'
+import { decryptKeyPiece, encryptKeyPiece, keyOpensPiece, newPieceKey, sekHash } from '../src/core/keypiece.ts'
+import { signManifest } from '../src/core/manifest.ts'
+import { merkleProof, merkleRoot, pieceHash } from '../src/core/merkle.ts'
 import {
   FAIREX_TAG,
   acceptCheque,
@@ -37,8 +39,8 @@ import {
   type FixedChequeBody,
   type OriginalChequeBody,
   type RequestBody
-} from '../src/messages.ts'
-import { sealZ, zHash } from '../src/zbox.ts'
+} from '../src/core/messages.ts'
+import { sealZ, zHash } from '../src/core/zbox.ts'
 
 const verifier = new Verifier(nodeEd25519())
 const T0 = 1_700_000_000_000
@@ -72,7 +74,7 @@ interface World {
 
 async function world(): Promise<World> {
   const [T, J, P, D, X, AC] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident()])
-  const t = Object.fromEntries(DISPUTE_TABLES.map(n => [n, new Table(`ttp-${n}`)])) as unknown as DisputeTables
+  const t = memoryTables(DISPUTE_TABLES)
   return { T, J, P, D, X, AC, ttp: new Ttp(t, T.id, T.x, verifier) }
 }
 
@@ -191,82 +193,71 @@ function opens(s: Sale, key: Uint8Array): boolean {
   )
 }
 
-function snapshot(w: World): string {
-  return JSON.stringify(Object.entries(w.ttp.t).map(([name, t]) => [name, [...(t as Table).entries()]]))
-}
+const snapshot = (w: World): string => snapshotTables(w.ttp.t)
 
 /** Asserts `fn` throws `code` and that no table changed. */
-function rejects(w: World, fn: () => unknown, code: string): P2payError {
-  const before = snapshot(w)
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
-  }
-  assert.ok(
-    caught instanceof P2payError,
-    `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`
-  )
-  assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
-  assert.equal(snapshot(w), before, `tables changed although ${code} was thrown`)
-  return caught
-}
+const rejects = (w: World, fn: () => unknown, code: string): P2payError => rejectsTables(w.ttp.t, fn, code)
 
 describe('TTP: dispute resolution (3.1-3.3)', () => {
   for (const form of ['original', 'fixed'] as const) {
-    it(`resolves an honest ${form} dispute: D gets K that opens the piece, P gets the countersigned cheque`, async () => {
-      const w = await world()
-      const s = sale(w, { form })
-      const r = w.ttp.resolve(s.bundle, T0 + 100)
-      assert.equal(r.dispute, s.cheque.hash)
-      assert.equal(r.key, toHex(s.K))
-      assert.equal(r.form, form)
-      assert.equal(opens(s, Buffer.from(r.key, 'hex')), true)
+    it(
+      `resolves an honest ${form} dispute: D gets K that opens ` + `the piece, P gets the countersigned cheque`,
+      async () => {
+        const w = await world()
+        const s = sale(w, { form })
+        const r = w.ttp.resolve(s.bundle, T0 + 100)
+        assert.equal(r.dispute, s.cheque.hash)
+        assert.equal(r.key, toHex(s.K))
+        assert.equal(r.form, form)
+        assert.equal(opens(s, Buffer.from(r.key, 'hex')), true)
 
-      const rec = w.ttp.dispute(r.dispute)!
-      assert.equal(rec.provider, w.P.id)
-      assert.equal(rec.request, s.req.hash)
-      assert.equal(rec.at, T0 + 100)
-      const q = w.ttp.pendingFor(w.P.id)
-      assert.equal(q.length, 1)
-      assert.equal(q[0].cheque, s.bundle.cheque)
-      assert.equal(q[0].accept, s.bundle.accept)
-      assert.equal(q[0].certificate, s.bundle.certificate)
-      assert.deepEqual(w.ttp.pendingFor(w.D.id), [])
-      assert.deepEqual(w.ttp.t.meta.get('meta'), { disputes: 1, delivered: 0 })
+        const rec = w.ttp.dispute(r.dispute)!
+        assert.equal(rec.provider, w.P.id)
+        assert.equal(rec.request, s.req.hash)
+        assert.equal(rec.at, T0 + 100)
+        const q = w.ttp.pendingFor(w.P.id)
+        assert.equal(q.length, 1)
+        assert.equal(q[0].cheque, s.bundle.cheque)
+        assert.equal(q[0].accept, s.bundle.accept)
+        assert.equal(q[0].certificate, s.bundle.certificate)
+        assert.deepEqual(w.ttp.pendingFor(w.D.id), [])
+        assert.deepEqual(w.ttp.t.meta.get('meta'), { disputes: 1, delivered: 0 })
 
-      assert.deepEqual(w.ttp.delivered(w.P.id, [r.dispute], T0 + 200), { delivered: [r.dispute] })
-      assert.deepEqual(w.ttp.pendingFor(w.P.id), [])
-      assert.equal(w.ttp.dispute(r.dispute)!.delivered, T0 + 200)
-      assert.deepEqual(w.ttp.t.meta.get('meta'), { disputes: 1, delivered: 1 })
-      // a retry after a lost reply changes nothing; the key is still D's answer
-      const before = snapshot(w)
-      assert.deepEqual(w.ttp.delivered(w.P.id, [r.dispute], T0 + 300), { delivered: [] })
-      assert.equal(snapshot(w), before)
-      assert.deepEqual(w.ttp.resolve(s.bundle, T0 + 400), r)
-      assert.equal(snapshot(w), before)
-    })
+        assert.deepEqual(w.ttp.delivered(w.P.id, [r.dispute], T0 + 200), { delivered: [r.dispute] })
+        assert.deepEqual(w.ttp.pendingFor(w.P.id), [])
+        assert.equal(w.ttp.dispute(r.dispute)!.delivered, T0 + 200)
+        assert.deepEqual(w.ttp.t.meta.get('meta'), { disputes: 1, delivered: 1 })
+        // a retry after a lost reply changes nothing; the key is still D's answer
+        const before = snapshot(w)
+        assert.deepEqual(w.ttp.delivered(w.P.id, [r.dispute], T0 + 300), { delivered: [] })
+        assert.equal(snapshot(w), before)
+        assert.deepEqual(w.ttp.resolve(s.bundle, T0 + 400), r)
+        assert.equal(snapshot(w), before)
+      }
+    )
   }
 
-  it("the paper's attack on the original protocol: P seals K', the TTP hands out K' and P still gets paid", async () => {
-    const w = await world()
-    const Kx = newPieceKey()
-    const s = sale(w, { form: 'original', sealed: Kx })
-    assert.equal(opens(s, s.K), true, 'the piece was encrypted under K')
-    const r = w.ttp.resolve(s.bundle, T0 + 100)
-    // the TTP cannot tell: it hands out whatever P sealed
-    assert.equal(r.key, toHex(Kx))
-    const got = Buffer.from(r.key, 'hex')
-    assert.equal(opens(s, got), false)
-    assert.notDeepEqual(pieceHash(decryptKeyPiece(got, s.sek)), s.f.hashes[s.keyIndex])
-    // and still forwards P's countersigned cheque: P is paid, D has no file
-    const q = w.ttp.pendingFor(w.P.id)
-    assert.equal(q.length, 1)
-    assert.equal(q[0].id, s.cheque.hash)
-    assert.equal(q[0].cheque, s.bundle.cheque)
-    assert.equal(q[0].accept, s.bundle.accept)
-  })
+  it(
+    "the paper's attack on the original protocol: P seals K', " + "the TTP hands out K' and P still gets paid",
+    async () => {
+      const w = await world()
+      const Kx = newPieceKey()
+      const s = sale(w, { form: 'original', sealed: Kx })
+      assert.equal(opens(s, s.K), true, 'the piece was encrypted under K')
+      const r = w.ttp.resolve(s.bundle, T0 + 100)
+      // the TTP cannot tell: it hands out whatever P sealed
+      assert.equal(r.key, toHex(Kx))
+      const got = Buffer.from(r.key, 'hex')
+      assert.equal(opens(s, got), false)
+      assert.notDeepEqual(pieceHash(decryptKeyPiece(got, s.sek)), s.f.hashes[s.keyIndex])
+      // and still forwards P's countersigned cheque: P is paid, D has no file
+      const q = w.ttp.pendingFor(w.P.id)
+      assert.equal(q.length, 1)
+      assert.equal(q[0].id, s.cheque.hash)
+      assert.equal(q[0].cheque, s.bundle.cheque)
+      assert.equal(q[0].accept, s.bundle.accept)
+    }
+  )
 
   it('a repeated dispute returns the same answer and records nothing', async () => {
     const w = await world()
@@ -403,7 +394,7 @@ describe('TTP: dispute resolution (3.1-3.3)', () => {
 
   it("refuses an X25519 key that is not the TTP's", async () => {
     const w = await world()
-    const t = Object.fromEntries(DISPUTE_TABLES.map(n => [n, new Table(n)])) as unknown as DisputeTables
+    const t = memoryTables(DISPUTE_TABLES)
     assert.throws(() => new Ttp(t, w.T.id, w.X.x, verifier), TypeError)
   })
 })

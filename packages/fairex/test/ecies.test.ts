@@ -19,7 +19,7 @@ import {
   x25519FromEd25519Seed,
   x25519OfPeerId,
   x25519PublicOf
-} from '../src/ecies.ts'
+} from '../src/core/ecies.ts'
 
 const code = (c: string) => ({ name: 'P2payError', code: c })
 const AAD = utf8('cheque 42 from P to D')

@@ -12,8 +12,8 @@ import {
   keyOpensPiece,
   newPieceKey,
   sekHash
-} from '../src/keypiece.ts'
-import { merkleProof, merkleRoot, pieceHash, verifyPiece } from '../src/merkle.ts'
+} from '../src/core/keypiece.ts'
+import { merkleProof, merkleRoot, pieceHash, verifyPiece } from '../src/core/merkle.ts'
 
 const PIECE = 16 * 1024
 const code = (c: string) => ({ name: 'P2payError', code: c })

@@ -4,7 +4,13 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { ErrorCode, Verifier, fromB64, nodeEd25519, signerFor, toB64, toHex, type Signer } from '@p2pay/core'
-import { MANIFEST_TAG, openManifest, signManifest, type ManifestBody, type ManifestInput } from '../src/manifest.ts'
+import {
+  MANIFEST_TAG,
+  openManifest,
+  signManifest,
+  type ManifestBody,
+  type ManifestInput
+} from '../src/core/manifest.ts'
 
 const backend = nodeEd25519()
 const verifier = new Verifier(backend)

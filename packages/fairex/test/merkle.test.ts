@@ -13,7 +13,7 @@ import {
   pieceHash,
   verifyPiece,
   verifyPieceHash
-} from '../src/merkle.ts'
+} from '../src/core/merkle.ts'
 
 const sha = (...parts: number[][]): Uint8Array =>
   new Uint8Array(createHash('sha256').update(Buffer.from(parts.flat())).digest())

@@ -1,4 +1,4 @@
-// pieces.ts: piece-size rules, hashFile against hashing in memory, readPiece,
+// core/pieces.ts and net/file-pieces.ts: piece-size rules, hashFile against hashing in memory, readPiece,
 // and that hashing holds one read buffer whatever the file size.
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,13 +13,12 @@ import {
   MAX_PIECE_SIZE,
   MIN_PIECE_SIZE,
   checkPieceSize,
-  hashFile,
   hashStream,
   pieceCount,
-  pieceLength,
-  readPiece
-} from '../src/pieces.ts'
-import { merkleProof, merkleRoot, verifyPiece } from '../src/merkle.ts'
+  pieceLength
+} from '../src/core/pieces.ts'
+import { hashFile, readPiece } from '../src/net/file-pieces.ts'
+import { merkleProof, merkleRoot, verifyPiece } from '../src/core/merkle.ts'
 
 const KiB = 1024
 const MiB = 1024 * KiB

@@ -16,9 +16,9 @@ import {
   toB64,
   utf8
 } from '@p2pay/core'
-import { x25519FromEd25519Seed } from '../src/ecies.ts'
-import { newPieceKey } from '../src/keypiece.ts'
-import { openZ, sealZ, zHash, type ZParties } from '../src/zbox.ts'
+import { x25519FromEd25519Seed } from '../src/core/ecies.ts'
+import { newPieceKey } from '../src/core/keypiece.ts'
+import { openZ, sealZ, zHash, type ZParties } from '../src/core/zbox.ts'
 
 const code = (c: string) => ({ name: 'P2payError', code: c })
 

@@ -2,18 +2,21 @@
 // evidence of lies, and how it reacts to hand-over hints.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ErrorCode, P2payError, Table } from '@p2pay/core'
-import { BankDuties, type CaughtRow, type OutboxRow } from '../src/bank-duties.ts'
-import { conflictingNotice } from '../src/byzantine.ts'
-import { DEFAULT_KARMA, OUTBOX_HORIZON_MS } from '../src/protocols.ts'
-import { bankSet } from '../src/bankset.ts'
-import { Member } from '../src/member.ts'
-import { makeJoin } from '../src/messages.ts'
-import { solvePow } from '../src/pow.ts'
+import { ErrorCode, P2payError } from '@p2pay/core'
+import { BankDuties } from '../src/net/bank-duties.ts'
+import type { KarmaCalls } from '../src/net/context.ts'
+import { KarmaErrorCode } from '../src/errors.ts'
+import { conflictingNotice } from '../src/cheats.ts'
+import { DEFAULT_KARMA, OUTBOX_HORIZON_MS } from '../src/core/config.ts'
+import { bankSet } from '../src/core/bankset.ts'
+import { Member } from '../src/core/member.ts'
+import { makeJoin } from '../src/core/state-messages.ts'
+import { solvePow } from '../src/core/pow.ts'
 import {
   net,
   joinedPair,
   byId,
+  context,
   ident,
   idents,
   memberTables,
@@ -24,18 +27,14 @@ import {
   type Net
 } from './fixtures.ts'
 
-/** A daemon context for `who`: its signer, a silent log, a store that applies changes at once. */
-function fakeCtx(who: Ident): any {
-  return {
-    signer: who.signer,
-    verifier,
-    log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
-    store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} }
+const unreachable = {
+  call: async () => {
+    throw new Error('unreachable')
   }
-}
+} as unknown as KarmaCalls
 
-function duties(w: Net, id: string, calls: string[] = []): BankDuties {
-  const ctx = fakeCtx(byId(w, id))
+/** The duties of member `id` of `w`, over a view of all of `w` (fresh looks listed in `calls`) and stubbed calls. */
+function duties(w: Net, id: string, calls: string[] = [], peers: KarmaCalls = unreachable): BankDuties {
   const view = {
     bank: async (a: string, fresh?: boolean) => {
       if (fresh === true) calls.push(a)
@@ -43,20 +42,7 @@ function duties(w: Net, id: string, calls: string[] = []): BankDuties {
     },
     karmaPeersNear: async () => w.ids
   } as any
-  const peers = {
-    call: async () => {
-      throw new Error('unreachable')
-    }
-  } as any
-  return new BankDuties(
-    ctx,
-    { ...DEFAULT_KARMA },
-    w.member(id),
-    view,
-    peers,
-    new Table<OutboxRow>('outbox'),
-    new Table<CaughtRow>('caught')
-  )
+  return new BankDuties(context(byId(w, id), w.member(id), { view, peers }))
 }
 
 describe('evidence of lies', () => {
@@ -70,8 +56,8 @@ describe('evidence of lies', () => {
     const notB = duties(w, outside.id)
     for (let i = 0; i < 5; i++) {
       const lie = conflictingNotice(liar.signer, w.request(A, B.id, 1 + i))
-      await inB.notice(lie)
-      await notB.notice(lie).catch(() => undefined)
+      await inB.credits.notice(lie)
+      await notB.credits.notice(lie).catch(() => undefined)
     }
     assert.equal(inB.caughtList().length, 1)
     assert.equal(inB.caughtList()[0].member, liar.id)
@@ -88,7 +74,7 @@ describe('hand-over hints', () => {
       const d = duties(w, w.ids[0], calls)
       const accounts = (await idents(100)).map(p => p.id)
       for (const a of accounts) {
-        d.handoff(a)
+        d.handover.handoff(a)
         await new Promise(resolve => setTimeout(resolve, 1))
       }
       assert.ok(calls.length > 0 && calls.length <= 64, `${calls.length} hand-overs started`)
@@ -108,7 +94,7 @@ describe('the outbox', () => {
       const d = duties(w, m)
       const req = w.request(A, B.id, 5)
       const r = w.member(m).debit(req.b64, w.bank(A.id))
-      d.outbox.set(r.requestHash, {
+      d.ctx.t.outbox.set(r.requestHash, {
         from: A.id,
         to: B.id,
         requestHash: r.requestHash,
@@ -118,13 +104,13 @@ describe('the outbox', () => {
         at: Date.now() - 24 * 3600_000
       })
       await d.tick()
-      assert.ok(d.outbox.has(r.requestHash), 'an undelivered notice a day old is still resent')
+      assert.ok(d.ctx.t.outbox.has(r.requestHash), 'an undelivered notice a day old is still resent')
       w.member(m).rescale(1, { num: 1, den: 1 })
       await d.tick()
-      assert.ok(d.outbox.has(r.requestHash), 'epoch 0 notices are still accepted in epoch 1')
+      assert.ok(d.ctx.t.outbox.has(r.requestHash), 'epoch 0 notices are still accepted in epoch 1')
       w.member(m).rescale(2, { num: 1, den: 1 })
       await d.tick()
-      assert.equal(d.outbox.has(r.requestHash), false)
+      assert.equal(d.ctx.t.outbox.has(r.requestHash), false)
     }
   )
 })
@@ -135,9 +121,8 @@ describe('notice delivery', () => {
   async function debited(peers: (bankB: string[]) => FakePeers): Promise<{ d: BankDuties; bankB: string[] }> {
     const { w, A, B } = await joinedPair()
     const bankB = w.bank(B.id)
-    const d = duties(w, w.bank(A.id)[0])
-    ;(d as any).peers = peers(bankB)
-    await d.debit(w.request(A, B.id, 5).b64)
+    const d = duties(w, w.bank(A.id)[0], [], peers(bankB) as unknown as KarmaCalls)
+    await d.debits.debit(w.request(A, B.id, 5).b64)
     return { d, bankB }
   }
 
@@ -161,23 +146,26 @@ describe('notice delivery', () => {
       }))
       await waitUntil(() => oneway.length === bankB.length)
       assert.deepEqual(oneway.sort(), [...bankB].sort())
-      const fresh = [...d.outbox.values()][0]
+      const fresh = [...d.ctx.t.outbox.values()][0]
       await d.tick()
       assert.deepEqual(
-        d.outbox.get(fresh.requestHash)?.delivered,
+        d.ctx.t.outbox.get(fresh.requestHash)?.delivered,
         [],
         'within the grace period one-way notices may still arrive: no answers asked yet'
       )
-      d.outbox.set(fresh.requestHash, { ...fresh, at: Date.now() - 60_000 })
+      d.ctx.t.outbox.set(fresh.requestHash, { ...fresh, at: Date.now() - 60_000 })
       await d.tick()
-      const row = d.outbox.get(fresh.requestHash)!
+      const row = d.ctx.t.outbox.get(fresh.requestHash)!
       assert.deepEqual(row.delivered, bankB.slice(2).sort())
       await d.tick()
-      assert.ok(d.outbox.has(row.requestHash), 'resent on every tick')
+      assert.ok(d.ctx.t.outbox.has(row.requestHash), 'resent on every tick')
       // once a majority took it, the rest are asked for OUTBOX_HORIZON_MS at most
-      d.outbox.set(row.requestHash, { ...d.outbox.get(row.requestHash)!, at: Date.now() - OUTBOX_HORIZON_MS - 1 })
+      d.ctx.t.outbox.set(row.requestHash, {
+        ...d.ctx.t.outbox.get(row.requestHash)!,
+        at: Date.now() - OUTBOX_HORIZON_MS - 1
+      })
       await d.tick()
-      assert.equal(d.outbox.has(row.requestHash), false)
+      assert.equal(d.ctx.t.outbox.has(row.requestHash), false)
     }
   )
 
@@ -191,11 +179,11 @@ describe('notice delivery', () => {
         return { status: 'counted' }
       }
     }))
-    const row = [...d.outbox.values()][0]
-    d.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
+    const row = [...d.ctx.t.outbox.values()][0]
+    d.ctx.t.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
     await d.tick()
     assert.deepEqual(notices, [bankB[4]], 'the notice went again only where it was not credited')
-    assert.equal(d.outbox.has(row.requestHash), false, 'every member of bank(B) served: the row is gone')
+    assert.equal(d.ctx.t.outbox.has(row.requestHash), false, 'every member of bank(B) served: the row is gone')
   })
 })
 
@@ -207,10 +195,10 @@ describe('requests that overtake each other', () => {
     w.clock.t = Date.now() // signed just now: a member holds a request up to GAP_WAIT_MS after its signing time
     const first = w.request(A, B.id, 5)
     const second = w.request(A, B.id, 7)
-    const late = d.debit(second.b64)
+    const late = d.debits.debit(second.b64)
     await new Promise(resolve => setTimeout(resolve, 100))
     assert.equal(w.member(m).account(A.id)!.nonce, 0, 'nothing applied while the first is missing')
-    await d.debit(first.b64)
+    await d.debits.debit(first.b64)
     await late
     assert.equal(w.member(m).account(A.id)!.nonce, 2)
     assert.equal(w.member(m).account(A.id)!.balance, 1000 - 12)
@@ -227,16 +215,16 @@ describe('requests that overtake each other', () => {
       w.clock.t = Date.now() - 5000
       const first = w.request(A, B.id, 5)
       const second = w.request(A, B.id, 7)
-      const late = d.debit(second.b64).then(
+      const late = d.debits.debit(second.b64).then(
         () => 'applied',
         (err: P2payError) => err.code
       )
       await new Promise(resolve => setTimeout(resolve, 100))
-      await d.debit(first.b64)
+      await d.debits.debit(first.b64)
       assert.equal(await late, ErrorCode.STALE_SEQ)
       const row = w.member(m).account(A.id)!
       assert.deepEqual([row.nonce, row.balance], [1, 1000 - 5], 'only the first request is debited')
-      assert.equal(d.outbox.size, 1, 'one outbox row, for the first request')
+      assert.equal(d.ctx.t.outbox.size, 1, 'one outbox row, for the first request')
     }
   )
 })
@@ -247,7 +235,6 @@ describe('joins', () => {
    */
   function joinDuties(w: Net, who: Ident, member: Member): BankDuties {
     const ids = [...new Set([...w.ids, who.id])]
-    const ctx = fakeCtx(who)
     const view = {
       bank: async (a: string) => bankSet(a, ids, w.k),
       candidates: async () => ids.filter(i => i !== who.id)
@@ -259,15 +246,8 @@ describe('joins', () => {
         return { state, more }
       }
     } as any
-    return new BankDuties(
-      ctx,
-      { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL },
-      member,
-      view,
-      peers,
-      new Table<OutboxRow>('outbox'),
-      new Table<CaughtRow>('caught')
-    )
+    const cfg = { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL }
+    return new BankDuties(context(who, member, { cfg, view, peers }))
   }
 
   /** A joined B that was paid 30, and a newcomer N that entered bank(B) since. */
@@ -280,14 +260,17 @@ describe('joins', () => {
     return { w, B, N, newcomer, proof: makeJoin(B.signer, solvePow(B.id, DIFFICULTY), DIFFICULTY).b64 }
   }
 
-  it("a join replayed to a member that entered the bank since adopts the old bank's state: nothing is minted", async () => {
-    const { w, B, N, newcomer, proof } = await entered()
-    const out = await joinDuties(w, N, newcomer).join(proof)
-    assert.deepEqual(out, { account: B.id, balance: INITIAL + 30, opened: false })
-    assert.equal(newcomer.account(B.id)?.balance, INITIAL + 30)
-    assert.equal(newcomer.isSynced(B.id), true)
-    assert.deepEqual(w.balances(B.id), Array(w.k).fill(INITIAL + 30), 'the old members are untouched')
-  })
+  it(
+    'a join replayed to a member that entered the bank since adopts ' + "the old bank's state: nothing is minted",
+    async () => {
+      const { w, B, N, newcomer, proof } = await entered()
+      const out = await joinDuties(w, N, newcomer).join(proof)
+      assert.deepEqual(out, { account: B.id, balance: INITIAL + 30, opened: false })
+      assert.equal(newcomer.account(B.id)?.balance, INITIAL + 30)
+      assert.equal(newcomer.isSynced(B.id), true)
+      assert.deepEqual(w.balances(B.id), Array(w.k).fill(INITIAL + 30), 'the old members are untouched')
+    }
+  )
 
   it(
     'is refused, changing nothing, when the old bank neither agrees on a ' + 'state nor says the account is new',
@@ -300,7 +283,7 @@ describe('joins', () => {
       for (const m of old.slice(3)) w.member(m).t.accounts.delete(B.id)
       await assert.rejects(
         joinDuties(w, N, newcomer).join(proof),
-        (err: unknown) => err instanceof P2payError && err.code === ErrorCode.NO_MAJORITY
+        (err: unknown) => err instanceof P2payError && err.code === KarmaErrorCode.NO_MAJORITY
       )
       assert.equal(newcomer.account(B.id), undefined)
     }

@@ -16,7 +16,7 @@ import {
   xorCompare,
   xorDistance,
   MAX_K
-} from '../src/bankset.ts'
+} from '../src/core/bankset.ts'
 import { idents, rng, shuffle, throwsCode } from './fixtures.ts'
 
 const ids = async (n: number): Promise<string[]> => (await idents(n)).map(p => p.id)

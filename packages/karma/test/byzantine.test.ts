@@ -5,9 +5,9 @@
 // completes at the honest majority, and majority reads give the right value.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { TAG, noticeFor, seal, makeTransfer, type NoticeBody } from '../src/messages.ts'
+import { TAG, noticeFor, seal, makeTransfer, type NoticeBody } from '../src/core/messages.ts'
 import { net, disjointPair, rng, shuffle, ident, INITIAL, type Net, type Ident } from './fixtures.ts'
-import type { Member } from '../src/member.ts'
+import type { Member } from '../src/core/member.ts'
 
 interface Cast {
   w: Net

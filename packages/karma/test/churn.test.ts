@@ -4,9 +4,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode } from '@p2pay/core'
-import { bankSet } from '../src/bankset.ts'
-import { Member } from '../src/member.ts'
-import { makeState, openReceipt } from '../src/messages.ts'
+import { bankSet } from '../src/core/bankset.ts'
+import { Member } from '../src/core/member.ts'
+import { makeState } from '../src/core/state-messages.ts'
+import { openReceipt } from '../src/core/messages.ts'
 import {
   net,
   disjointPair,

@@ -3,8 +3,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode } from '@p2pay/core'
-import { bankSet, closestToKey, epochKeyBytes, kadIdOfKey, kadIdOfPeer, xorCompare } from '../src/bankset.ts'
-import { makeFactor, openFactor, seal, TAG, KIND } from '../src/messages.ts'
+import { bankSet, closestToKey, epochKeyBytes, kadIdOfKey, kadIdOfPeer, xorCompare } from '../src/core/bankset.ts'
+import { makeFactor, openFactor } from '../src/core/epoch-messages.ts'
+import { seal, TAG } from '../src/core/messages.ts'
+import { KIND } from '../src/kinds.ts'
 import { idents, verifier, throwsCode } from './fixtures.ts'
 
 describe('closestToKey', () => {

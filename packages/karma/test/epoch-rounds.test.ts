@@ -2,29 +2,22 @@
 // gives one factor per round and, once it finished an epoch, the factor it applied.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ErrorCode, type DaemonContext } from '@p2pay/core'
-import { EpochRounds } from '../src/epoch-rounds.ts'
-import { Member } from '../src/member.ts'
-import { makeReport, openFactor } from '../src/messages.ts'
-import { DEFAULT_KARMA } from '../src/protocols.ts'
-import { Clock, K, idents, memberTables, throwsCode, verifier } from './fixtures.ts'
+import { ErrorCode } from '@p2pay/core'
+import { EpochService } from '../src/net/epoch-service.ts'
+import { Member } from '../src/core/member.ts'
+import { makeReport, openFactor } from '../src/core/epoch-messages.ts'
+import { DEFAULT_KARMA } from '../src/core/config.ts'
+import { Clock, K, context, idents, memberTables, throwsCode, verifier } from './fixtures.ts'
 
-async function coordinator(): Promise<{ rounds: EpochRounds; member: Member; id: string }> {
+async function coordinator(): Promise<{ rounds: EpochService; member: Member; id: string }> {
   const [c] = await idents(1)
   const member = new Member(memberTables(), c.signer, verifier, { k: K, now: new Clock().now })
   // the coordinator's side uses only the keys and the member's books
-  const ctx = { signer: c.signer, verifier } as unknown as DaemonContext
-  const rounds = new EpochRounds(
-    ctx,
-    { ...DEFAULT_KARMA, k: K, initialKarma: 1000 },
-    member,
-    undefined as never,
-    undefined as never
-  )
+  const rounds = new EpochService(context(c, member, { cfg: { ...DEFAULT_KARMA, k: K, initialKarma: 1000 } }))
   return { rounds, member, id: c.id }
 }
 
-const factorOf = (r: EpochRounds, epoch: number, attempt: number): { num: number; den: number } => {
+const factorOf = (r: EpochService, epoch: number, attempt: number): { num: number; den: number } => {
   const b = openFactor(verifier, r.factor(epoch, attempt).factor, epoch, attempt).body
   return { num: b.num, den: b.den }
 }
@@ -45,14 +38,18 @@ describe('epoch coordinator', () => {
     )
   })
 
-  it("one answer per round; rounds per epoch are bounded and a flood of attempt numbers does not change a live round's answer", async () => {
-    const { rounds } = await coordinator()
-    const first = rounds.factor(0, 0).factor
-    assert.equal(rounds.factor(0, 0).factor, first)
-    for (let i = 1; i < 32; i++) rounds.factor(0, i)
-    throwsCode(() => rounds.factor(0, 99), ErrorCode.BAD_REQUEST)
-    assert.equal(rounds.factor(0, 0).factor, first)
-    throwsCode(() => rounds.factor(5, 0), ErrorCode.STALE_SEQ)
-    throwsCode(() => rounds.factor(-1, 0), ErrorCode.BAD_REQUEST)
-  })
+  it(
+    'one answer per round; rounds per epoch are bounded and a flood of attempt numbers ' +
+      "does not change a live round's answer",
+    async () => {
+      const { rounds } = await coordinator()
+      const first = rounds.factor(0, 0).factor
+      assert.equal(rounds.factor(0, 0).factor, first)
+      for (let i = 1; i < 32; i++) rounds.factor(0, i)
+      throwsCode(() => rounds.factor(0, 99), ErrorCode.BAD_REQUEST)
+      assert.equal(rounds.factor(0, 0).factor, first)
+      throwsCode(() => rounds.factor(5, 0), ErrorCode.STALE_SEQ)
+      throwsCode(() => rounds.factor(-1, 0), ErrorCode.BAD_REQUEST)
+    }
+  )
 })

@@ -4,8 +4,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode } from '@p2pay/core'
-import { FACTOR_DEN, rescaleFactor, rescaleBalance, estimateFromReports, applyAmount } from '../src/epoch.ts'
-import { makeHeartbeat, openReport, type ReportBody } from '../src/messages.ts'
+import { FACTOR_DEN, rescaleFactor, rescaleBalance, estimateFromReports, applyAmount } from '../src/core/epoch.ts'
+import { makeHeartbeat, openReport, type ReportBody } from '../src/core/epoch-messages.ts'
 import { net, disjointPair, rng, rejects, throwsCode, verifier, INITIAL, K, type Net } from './fixtures.ts'
 
 /** Rescales every member of the network to `epoch` with one factor, as an agreed epoch would. */

@@ -1,15 +1,32 @@
 // Shared fixtures for the Karma unit tests: Ed25519 identities, a network of
 // bank members over in-memory tables (each member its own Member), a payer's
-// nonce counter, delivery helpers that play the service's part, and assertions
-// on error codes and unchanged tables.
-import assert from 'node:assert/strict'
+// nonce counter, delivery helpers that play the service's part, a service
+// context over stubs, and assertions on error codes and unchanged books.
 import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { nodeEd25519, signerFor, sha256, utf8, Table, Verifier, P2payError, randomId, type Signer } from '@p2pay/core'
-import { bankSet } from '../src/bankset.ts'
-import { solvePow } from '../src/pow.ts'
-import { makeJoin, makeTransfer, openBalance, type Signed, type TransferBody } from '../src/messages.ts'
-import { majorityValue } from '../src/majority.ts'
-import { Member, MEMBER_TABLES, type MemberTables, type NoticeOutcome } from '../src/member.ts'
+import {
+  nodeEd25519,
+  signerFor,
+  sha256,
+  utf8,
+  memoryTables,
+  Verifier,
+  randomId,
+  Lifecycle,
+  type Logger,
+  type P2payError,
+  type Signer
+} from '@p2pay/core'
+import { rejects as rejectsIn } from '@p2pay/test-utils'
+import { DEFAULT_KARMA } from '../src/core/config.ts'
+import type { KarmaContext } from '../src/net/context.ts'
+import { bankSet } from '../src/core/bankset.ts'
+import { solvePow } from '../src/core/pow.ts'
+import { makeJoin, openBalance } from '../src/core/state-messages.ts'
+import { makeTransfer, type Signed, type TransferBody } from '../src/core/messages.ts'
+import { majorityValue } from '../src/core/majority.ts'
+import { Member } from '../src/core/member.ts'
+import type { MemberTables, NoticeOutcome } from '../src/core/member-records.ts'
+import { MEMBER_TABLES, SERVICE_TABLES } from '../src/net/tables.ts'
 
 export const backend = nodeEd25519()
 export const verifier = new Verifier(backend)
@@ -46,7 +63,7 @@ export async function seeded(i: number): Promise<Ident> {
 }
 
 export function memberTables(): MemberTables {
-  return Object.fromEntries(MEMBER_TABLES.map(name => [name, new Table(name)])) as unknown as MemberTables
+  return memoryTables(MEMBER_TABLES)
 }
 
 /** Deterministic PRNG for shuffles (test reproducibility, not secrets). */
@@ -208,35 +225,36 @@ export async function joinedPair(): Promise<{ w: Net; A: Ident; B: Ident }> {
 
 export const byId = (w: Net, id: string): Ident => w.peers.find(p => p.id === id)!
 
-export function snapshot(tables: object): string {
-  return JSON.stringify(Object.entries(tables as Record<string, Table>).map(([name, t]) => [name, [...t.entries()]]))
-}
+export { snapshot, throwsCode } from '@p2pay/test-utils'
 
-/** Asserts `fn` throws a P2payError with `code` and returns it. */
-export function throwsCode(fn: () => unknown, code: string): P2payError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
+const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent }
+
+/**
+ * A service context for `who` over `member`'s books (no libp2p): fresh service tables, a silent log, a store that
+ * applies changes at once, its own lifecycle; the view and the calls to other nodes are the test's stubs.
+ */
+export function context(who: Ident, member: Member, parts: Partial<KarmaContext> = {}): KarmaContext {
+  return {
+    me: who.id,
+    cfg: { ...DEFAULT_KARMA },
+    member,
+    t: memoryTables(SERVICE_TABLES),
+    store: { apply: async <T>(fn: () => T): Promise<T> => fn(), barrier: async () => {} },
+    signer: who.signer,
+    verifier,
+    log: silent,
+    life: new Lifecycle(),
+    view: undefined as never,
+    peers: undefined as never,
+    ...parts
   }
-  assert.ok(
-    caught instanceof P2payError,
-    `expected P2payError ${code}, got ${caught === undefined ? 'no throw' : String(caught)}`
-  )
-  assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
-  return caught
 }
 
-/** Asserts `fn` throws `code` and that none of the members' tables changed. */
+/** Asserts `fn` throws `code` and that none of the members' books changed. */
 export function rejects(members: Member | Member[], fn: () => unknown, code: string): P2payError {
-  const list = Array.isArray(members) ? members : [members]
-  const before = list.map(m => snapshot(m.t))
-  const err = throwsCode(fn, code)
-  assert.deepEqual(
-    list.map(m => snapshot(m.t)),
-    before,
-    `tables changed although ${code} was thrown`
+  return rejectsIn(
+    (Array.isArray(members) ? members : [members]).map(m => m.t),
+    fn,
+    code
   )
-  return err
 }

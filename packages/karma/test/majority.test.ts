@@ -2,7 +2,7 @@
 // and non-members without a vote, values compared canonically.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { majority, majorityValue } from '../src/majority.ts'
+import { majority, majorityValue } from '../src/core/majority.ts'
 
 const a = (
   signer: string,

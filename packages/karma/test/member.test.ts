@@ -6,17 +6,17 @@ import assert from 'node:assert/strict'
 import { ErrorCode, fromB64, toB64 } from '@p2pay/core'
 import {
   TAG,
-  makeJoin,
   makeTransfer,
   openReceipt,
   openNotice,
   seal,
   type Signed,
   type TransferBody
-} from '../src/messages.ts'
-import { solvePow } from '../src/pow.ts'
-import { majority } from '../src/majority.ts'
-import { conflictingNotice } from '../src/byzantine.ts'
+} from '../src/core/messages.ts'
+import { makeJoin } from '../src/core/state-messages.ts'
+import { solvePow } from '../src/core/pow.ts'
+import { majority } from '../src/core/majority.ts'
+import { conflictingNotice } from '../src/cheats.ts'
 import {
   net,
   disjointPair,
@@ -154,8 +154,8 @@ describe('a transfer A -> B with k = 5', () => {
       throwsCode(() => openNotice(verifier, broken), ErrorCode.BAD_SIGNATURE)
       assert.equal(m.lateNotice(broken)?.status, 'already-credited')
       assert.equal(m.lateNotice(notices[4])?.status, 'already-credited')
-      // a notice that says something else than the credit (a lie: evidence), and one for a request not credited here, are
-      // not late
+      // a notice that says something else than the credit (a lie: evidence), and one for a request not credited
+      // here, are not late
       const lie = conflictingNotice(byId(w, bankA[3]).signer, req)
       assert.equal(m.lateNotice(lie), undefined)
       const next = w.request(A, B.id, 5)
@@ -269,26 +269,30 @@ describe('refusals change nothing', () => {
     for (const m of bankA) assert.equal(w.member(m).debit(ok.b64, bankA).balance, 0)
   })
 
-  it("replayed or old nonce: REPLAY; a gap: STALE_SEQ with the nonce expected; one nonce twice: FRAUD with A's two signatures", async () => {
-    const { w, A, B, bankA, all } = await setup()
-    const r1 = w.transfer(A, B, 10)
-    const r2 = w.transfer(A, B, 10)
-    for (const m of bankA) {
-      rejects(all, () => w.member(m).debit(r1.b64, bankA), ErrorCode.REPLAY)
-      assert.equal(w.member(m).debit(r2.b64, bankA).duplicate, true)
-      const gap = rejects(
-        all,
-        () => w.member(m).debit(w.request(A, B.id, 10, { nonce: 4 }).b64, bankA),
-        ErrorCode.STALE_SEQ
-      )
-      assert.equal(gap.details?.expected, 3)
-      const twin = w.request(A, B.id, 11, { nonce: 2 })
-      const fraud = rejects(all, () => w.member(m).debit(twin.b64, bankA), ErrorCode.FRAUD)
-      assert.deepEqual(fraud.details?.evidence, [r2.b64, twin.b64])
+  it(
+    'replayed or old nonce: REPLAY; a gap: STALE_SEQ with the nonce expected; ' +
+      "one nonce twice: FRAUD with A's two signatures",
+    async () => {
+      const { w, A, B, bankA, all } = await setup()
+      const r1 = w.transfer(A, B, 10)
+      const r2 = w.transfer(A, B, 10)
+      for (const m of bankA) {
+        rejects(all, () => w.member(m).debit(r1.b64, bankA), ErrorCode.REPLAY)
+        assert.equal(w.member(m).debit(r2.b64, bankA).duplicate, true)
+        const gap = rejects(
+          all,
+          () => w.member(m).debit(w.request(A, B.id, 10, { nonce: 4 }).b64, bankA),
+          ErrorCode.STALE_SEQ
+        )
+        assert.equal(gap.details?.expected, 3)
+        const twin = w.request(A, B.id, 11, { nonce: 2 })
+        const fraud = rejects(all, () => w.member(m).debit(twin.b64, bankA), ErrorCode.FRAUD)
+        assert.deepEqual(fraud.details?.evidence, [r2.b64, twin.b64])
+      }
+      assert.deepEqual(w.balances(A.id), Array(K).fill(980))
+      assert.deepEqual(w.balances(B.id), Array(K).fill(1020))
     }
-    assert.deepEqual(w.balances(A.id), Array(K).fill(980))
-    assert.deepEqual(w.balances(B.id), Array(K).fill(1020))
-  })
+  )
 
   it('forged request (signed by another peer, or tampered): WRONG_SIGNER / BAD_SIGNATURE', async () => {
     const { w, A, B, bankA, all } = await setup()

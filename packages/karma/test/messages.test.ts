@@ -13,17 +13,12 @@ import {
   noticeFor,
   makeReceipt,
   openReceipt,
-  makeJoin,
-  openJoin,
-  makeBalance,
-  openBalance,
-  makeState,
-  openState,
   seal,
   type TransferBody,
   type NoticeBody
-} from '../src/messages.ts'
-import { leadingZeroBits, powHash, powValid, solvePow, MAX_DIFFICULTY } from '../src/pow.ts'
+} from '../src/core/messages.ts'
+import { makeJoin, openJoin, makeBalance, openBalance, makeState, openState } from '../src/core/state-messages.ts'
+import { leadingZeroBits, powHash, powValid, solvePow, MAX_DIFFICULTY } from '../src/core/pow.ts'
 import { idents, verifier, throwsCode } from './fixtures.ts'
 
 describe('join puzzle', () => {

@@ -4,11 +4,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, P2payError } from '@p2pay/core'
-import { checkConfig } from '../src/service.ts'
-import { DEFAULT_KARMA } from '../src/protocols.ts'
-import { checkModes, conflictingNotice } from '../src/byzantine.ts'
-import { majorityError } from '../src/account.ts'
-import { openNotice } from '../src/messages.ts'
+import { KarmaErrorCode } from '../src/errors.ts'
+import { checkConfig, DEFAULT_KARMA } from '../src/core/config.ts'
+import { checkModes, conflictingNotice } from '../src/cheats.ts'
+import { majorityError } from '../src/core/account.ts'
+import { openNotice } from '../src/core/messages.ts'
 import { net, disjointPair, verifier, throwsCode } from './fixtures.ts'
 
 describe('checkConfig', () => {
@@ -73,7 +73,7 @@ describe('majorityError', () => {
       3,
       'transfer'
     )
-    assert.equal(e.code, ErrorCode.NO_MAJORITY)
+    assert.equal(e.code, KarmaErrorCode.NO_MAJORITY)
     assert.deepEqual(e.details, { refusals: { REPLAY: 2, UNREACHABLE: 1 } })
   })
 })

@@ -39,15 +39,15 @@ export function ppayWallet(init: WalletInit): SchemeFactory<WalletComponents> {
 }
 
 /** How `p2pay broker` hosts PPay. */
-export const ppayLedgerModule: SchemeModule<Parameters<typeof ledgerInit>[0], LedgerComponents> = {
+export const ppayLedgerModule = {
   name: 'ppay',
   options: LEDGER_OPTIONS,
   create: cfg => ppayLedger(ledgerInit(cfg))
-}
+} satisfies SchemeModule<Parameters<typeof ledgerInit>[0], LedgerComponents>
 
 /** How `p2pay node` hosts PPay. */
-export const ppayWalletModule: SchemeModule<Parameters<typeof walletInit>[0], WalletComponents> = {
+export const ppayWalletModule = {
   name: 'ppay',
   options: WALLET_OPTIONS,
   create: cfg => ppayWallet(walletInit(cfg))
-}
+} satisfies SchemeModule<Parameters<typeof walletInit>[0], WalletComponents>

@@ -1,38 +1,23 @@
-// `p2pay ttp`: the file market's trusted third party. Composes the daemon base
-// with the TTP service: disputes (K for a paying downloader) and the
-// countersigned cheques waiting for their providers, in LevelDB.
-import { startDaemon, type RunningDaemon, type Spec, daemonSpec, daemonOptions, type DaemonConfig } from '@p2pay/core'
-import { createTtpService } from '@p2pay/fairex'
+// `p2pay ttp`: the file market's trusted third party. Hosts the file market's
+// dispute service: K for a paying downloader, and the countersigned cheques
+// waiting for their providers, in LevelDB.
+import { daemonSpec, schemeOptions, startDaemon, type ConfigOf, type RunningDaemon, type Spec } from '@p2pay/core'
+import { fairexDisputeModule } from '@p2pay/fairex'
+import { TTP_BUCKETS } from './buckets.ts'
 
-export const ttpSpec: Spec = {
+const SCHEMES = [fairexDisputeModule] as const
+
+export const ttpOptions = {
   ...daemonSpec('./.data/ttp'),
-  bootstrap: { type: 'list', default: [], help: "multiaddrs to join the network through (e.g. the broker's)" }
-}
+  bootstrap: { type: 'list', default: [], help: "multiaddrs to join the network through (e.g. the broker's)" },
+  ...schemeOptions(SCHEMES)
+} as const satisfies Spec
 
-export interface TtpConfig extends DaemonConfig {
-  bootstrap: string[]
-}
+export type TtpConfig = ConfigOf<typeof ttpOptions>
 
 export async function startTtp(cfg: TtpConfig): Promise<RunningDaemon> {
-  return await startDaemon('ttp', daemonOptions(cfg, { bootstrap: cfg.bootstrap }), async ctx => {
-    const svc = await createTtpService(ctx)
-    ctx.metrics.gauge('disputes', () => svc.ttp.t.disputes.size, 'Disputes resolved')
-    ctx.metrics.gauge(
-      'cheques_pending',
-      () => svc.ttp.t.forProvider.size,
-      'Countersigned cheques not yet fetched by their providers'
-    )
-    return {
-      routes: {
-        ...svc.routes,
-        'GET /v1/status': () => ({
-          role: 'ttp',
-          peerId: ctx.libp2p.peerId.toString(),
-          addrs: ctx.libp2p.getMultiaddrs().map(String),
-          disputes: svc.ttp.t.disputes.size,
-          pending: svc.ttp.t.forProvider.size
-        })
-      }
-    }
-  })
+  return await startDaemon(
+    { name: 'ttp', buckets: TTP_BUCKETS, schemes: SCHEMES, components: base => base, bootstrap: c => c.bootstrap },
+    cfg
+  )
 }

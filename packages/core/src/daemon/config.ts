@@ -119,7 +119,8 @@ export function specHelp(spec: Spec): string {
   return Object.entries(spec)
     .map(
       ([k, s]) =>
-        `  --${k.padEnd(18)} ${s.help}${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}  [env ${envName(k)}]`
+        `  --${k.padEnd(18)} ${s.help}` +
+        `${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}  [env ${envName(k)}]`
     )
     .join('\n')
 }

@@ -42,8 +42,12 @@ export function daemonSpec(defaultDataDir: string) {
 /** The values of `daemonSpec`. */
 export type DaemonConfig = ConfigOf<ReturnType<typeof daemonSpec>>
 
-/** The flags of the schemes a daemon hosts, to add to its own. */
-export function schemeOptions(schemes: ReadonlyArray<SchemeModule<never, never>>): Spec {
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
+
+/** The flags of the schemes a daemon hosts, to add to its own (typed as all of them together). */
+export function schemeOptions<const M extends ReadonlyArray<{ readonly options: Spec }>>(
+  schemes: M
+): UnionToIntersection<M[number]['options']> {
   return Object.assign({}, ...schemes.map(s => s.options))
 }
 
@@ -62,7 +66,7 @@ export interface DaemonDefinition<Cfg extends DaemonConfig, C extends DaemonComp
   /** the schemes it hosts, in start order (they stop in the reverse) */
   schemes: ReadonlyArray<SchemeModule<Cfg, C>>
   /** its components beyond the base (e.g. the broker a node's schemes talk to) */
-  components(base: DaemonComponents, cfg: Cfg): C
+  components(base: DaemonComponents, cfg: Cfg): C | Promise<C>
   /** peers to join the network through */
   bootstrap?: (cfg: Cfg) => string[]
   /** its own routes (absolute paths, e.g. `GET /v1/audit`), given its running schemes */
@@ -143,7 +147,7 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       privateKey,
       dataDir
     }
-    const components = def.components(base, cfg)
+    const components = await def.components(base, cfg)
     metrics.gauge('store_batches', () => store.stats.batches, 'Synced LevelDB batch writes')
     metrics.gauge('peers_connected', () => libp2p!.getConnections().length, 'Open libp2p connections')
     metrics.gauge('process_resident_memory_bytes', () => process.memoryUsage.rss(), 'Resident memory of the daemon')

@@ -26,7 +26,7 @@ export interface SchemeService {
   stop(): Promise<void>
   /** control-API routes, relative to `/v1/<name>` (`'POST /pay'`) */
   routes(): Routes
-  /** faulty behaviour for test swarms, under `/v1/<name>/cheat/...`; only asked on a daemon started with --allow-cheats */
+  /** faulty behaviour for test swarms, under `/v1/<name>/cheat/...`; asked only on a daemon run with --allow-cheats */
   cheats?(): Routes
   /** what `GET /v1/status` shows under the scheme's name */
   status?(): unknown
@@ -58,6 +58,8 @@ export interface AccountKeeper {
   topup(account: unknown, amount: unknown): Promise<{ account: string; balance: number }>
   balance(account: string): Promise<number>
   balances(): Promise<Record<string, number>>
+  /** money topped up in all, and the sum of the balances now */
+  totals(): { toppedUp: number; balances: number }
 }
 
 export type SchemeFactory<C> = (components: C) => SchemeService

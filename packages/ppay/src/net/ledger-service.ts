@@ -132,10 +132,19 @@ export class LedgerService implements SchemeService, AccountKeeper {
     return Object.fromEntries([...this.ledger.t.accounts.entries()].map(([k, v]) => [k, v.balance]))
   }
 
-  /** PPay's part of the conservation audit; `toppedUp` and `balances` are the broker's, kept here. */
-  audit(): SchemeAudit & ReturnType<Ledger['audit']> {
-    const a = this.ledger.audit()
-    return { ...a, custody: a.outstanding }
+  totals(): { toppedUp: number; balances: number } {
+    const { toppedUp, balances } = this.ledger.audit()
+    return { toppedUp, balances }
+  }
+
+  /**
+   * PPay's part of the broker's conservation audit: the unpaid coins are in its
+   * custody; its own books hold when no account is below zero.
+   */
+  audit(): SchemeAudit {
+    const { outstanding, accounts, coins, frauds } = this.ledger.audit()
+    const holds = [...this.ledger.t.accounts.values()].every(a => a.balance >= 0)
+    return { custody: outstanding, holds, outstanding, accounts, coins, frauds }
   }
 
   routes(): Routes {
@@ -144,10 +153,6 @@ export class LedgerService implements SchemeService, AccountKeeper {
       'GET /frauds': async () => {
         await store.barrier()
         return { frauds: [...this.ledger.t.frauds.values()] }
-      },
-      'GET /audit': async () => {
-        await store.barrier()
-        return this.ledger.audit()
       },
       'GET /downtime': async (_b, q) => {
         await store.barrier()

@@ -1,0 +1,95 @@
+// What a CLI command is: its options (declared once, so parsing, checks and
+// --help come from the same place), its positional words, examples, and a
+// handler. Commands that drive a running daemon find it through --data-dir.
+import { ErrorCode, P2payError, type Spec } from '@p2pay/core'
+import { api, targetFromDataDir, type ApiTarget } from './client.ts'
+
+export type Flags = Record<string, string | true>
+
+/** A client command's option: `integer` and `string` take a value, `boolean` is a bare flag. */
+export interface CommandOption {
+  type: 'string' | 'integer' | 'boolean'
+  help: string
+  required?: boolean
+}
+
+export type Daemon = 'node' | 'broker' | 'ttp' | 'judge'
+
+export interface Command {
+  /** the words after `p2pay` (e.g. 'ppay pay') are its group's name and this */
+  name: string
+  summary: string
+  /** options of a client command; a daemon's `start` declares `spec` instead */
+  options?: Record<string, CommandOption>
+  /** the daemon's options (flags > P2PAY_* env > --config file > default), for `<daemon> start` */
+  spec?: Spec
+  /** positional words, for the usage line */
+  args?: string
+  /** the daemon a client command talks to by default (its default --data-dir) */
+  daemon?: Daemon
+  examples: string[]
+  /** the result is printed as JSON; `undefined` means the command keeps running (a daemon) */
+  run: (opts: Opts, args: string[]) => Promise<unknown>
+}
+
+/** Parsed, checked values of a client command's options. */
+export interface Opts {
+  flags: Flags
+  str: (name: string) => string | undefined
+  int: (name: string) => number | undefined
+  bool: (name: string) => boolean
+  /** the daemon this command talks to, through --data-dir (or P2PAY_DATA_DIR) */
+  target: () => ApiTarget
+  /** a control API call to that daemon */
+  api: <T = any>(method: 'GET' | 'POST', path: string, body?: unknown) => Promise<T>
+}
+
+export const defaultDataDir = (d: Daemon): string => `./.data/${d}`
+
+/** Checks `flags` against a client command's options and gives typed access to them. */
+export function parseOptions(cmd: Command, flags: Flags): Opts {
+  const options = { ...cmd.options, ...(cmd.daemon != null ? { 'data-dir': DATA_DIR } : {}) }
+  // a daemon's own options are checked by its config (flags > env > file)
+  const checked = cmd.spec == null
+  for (const k of checked ? Object.keys(flags) : []) {
+    if (!Object.hasOwn(options, k) && k !== 'help') fail(`unknown option --${k} (see p2pay ${cmd.name} --help)`)
+  }
+  for (const [k, o] of Object.entries(options)) {
+    const v = flags[k]
+    if (o.required === true && (v === undefined || v === '' || v === true)) fail(`--${k} is required`)
+    if (o.type !== 'boolean' && v === true) fail(`--${k} needs a value`)
+    if (o.type === 'integer' && typeof v === 'string' && !Number.isSafeInteger(Number(v)))
+      fail(`--${k} must be an integer`)
+  }
+  const str = (name: string): string | undefined =>
+    typeof flags[name] === 'string' ? (flags[name] as string) : undefined
+  const dataDir = (): string => str('data-dir') ?? process.env.P2PAY_DATA_DIR ?? defaultDataDir(cmd.daemon ?? 'node')
+  const target = (): ApiTarget => targetFromDataDir(dataDir())
+  return {
+    flags,
+    str,
+    int: name => (str(name) != null ? Number(str(name)) : undefined),
+    bool: name => flags[name] === true || flags[name] === 'true',
+    target,
+    api: async (method, path, body) => await api(target(), method, path, body)
+  }
+}
+
+const DATA_DIR: CommandOption = { type: 'string', help: 'data dir of the daemon to talk to' }
+
+function fail(message: string): never {
+  throw new P2payError(ErrorCode.BAD_REQUEST, message)
+}
+
+/** A command that GETs one control-API path of a daemon and prints the answer. */
+export function read(name: string, summary: string, path: string, daemon: Daemon, example: string): Command {
+  return { name, summary, daemon, examples: [example], run: async o => await o.api('GET', path) }
+}
+
+/** `--to`, `--provider`, `--peer`: a peer id, or a multiaddr ending in /p2p/<peer id> (whose address is used too). */
+export function peerArg(value: string, flag: string): { id: string; addrs: string[] } {
+  if (!value.startsWith('/')) return { id: value, addrs: [] }
+  const i = value.lastIndexOf('/p2p/')
+  if (i < 0) fail(`--${flag} multiaddr must end in /p2p/<peer id>`)
+  return { id: value.slice(i + 5), addrs: [value.slice(0, i)] }
+}

@@ -1,0 +1,115 @@
+// What a node sells: sharing a file (hashed piece by piece with bounded
+// memory, under a signed manifest), the catalog it answers other peers with,
+// and asking a provider for its catalog.
+import { stat } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import { ErrorCode, fail, serveRpc, toHex, type Party } from '@p2pay/core'
+import { openManifest, signManifest } from '../core/manifest.ts'
+import { DEFAULT_PIECE_SIZE } from '../core/pieces.ts'
+import type { SaleForm } from '../core/sale-messages.ts'
+import { hashFile } from './file-pieces.ts'
+import type { NodeContext } from './node-context.ts'
+import type { SharedFile } from './node-records.ts'
+import { FAIREX_PROTOCOL } from './protocols.ts'
+
+export interface ShareOptions {
+  name?: string
+  form?: SaleForm
+  pieceSize?: number
+}
+
+export interface Shared {
+  fileId: string
+  size: number
+  pieces: number
+  /** hash of the signed manifest: a buyer names it to get this very file */
+  manifest: string
+}
+
+/** A file in a provider's catalog. */
+export interface CatalogEntry {
+  fileId: string
+  name: string
+  size: number
+  price: number
+  form: SaleForm
+  manifest: string
+}
+
+/** Hashes a file piece by piece (bounded memory) and offers it at `price`. */
+export async function share(n: NodeContext, path: string, price: number, opts: ShareOptions = {}): Promise<Shared> {
+  if (typeof path !== 'string' || path === '') fail(ErrorCode.BAD_REQUEST, 'path is required')
+  const abs = resolvePath(path)
+  const st = await stat(abs).catch(() => fail(ErrorCode.NOT_FOUND, `no such file: ${abs}`))
+  if (!st.isFile()) fail(ErrorCode.BAD_REQUEST, `${abs} is not a file`)
+  const form = opts.form ?? n.init.form
+  if (form !== 'original' && form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'form must be original or fixed')
+  if (n.init.ttp == null)
+    fail(ErrorCode.BAD_REQUEST, 'selling files needs a TTP (--ttp): without one a buyer could name its own and open Z')
+  const h = await hashFile(abs, opts.pieceSize ?? DEFAULT_PIECE_SIZE)
+  const name = opts.name ?? abs.split('/').pop()!
+  const manifest = signManifest(n.c.signer, {
+    fileId: toHex(h.fileId),
+    name,
+    size: h.size,
+    pieceSize: h.pieceSize,
+    price,
+    createdAt: Date.now()
+  })
+  const opened = openManifest(n.c.verifier, manifest)
+  const rec: SharedFile = {
+    fileId: opened.body.fileId,
+    path: abs,
+    name,
+    size: h.size,
+    pieceSize: h.pieceSize,
+    pieceCount: opened.body.pieceCount,
+    price,
+    form,
+    manifest,
+    manifestHash: opened.hash,
+    pieces: h.pieceHashes.map(toHex).join('')
+  }
+  await n.store.apply(() => n.t.shared.set(rec.fileId, rec))
+  n.log.info('sharing', { fileId: rec.fileId, name, size: h.size, pieces: rec.pieceCount, price, form })
+  return { fileId: rec.fileId, size: h.size, pieces: rec.pieceCount, manifest: opened.hash }
+}
+
+/** This node's catalog, as other peers see it. */
+export function catalogEntries(n: NodeContext): CatalogEntry[] {
+  return [...n.t.shared.values()].map(f => ({
+    fileId: f.fileId,
+    name: f.name,
+    size: f.size,
+    price: f.price,
+    form: f.form,
+    manifest: f.manifestHash
+  }))
+}
+
+/** Answers other peers' `files` requests. */
+export async function serveCatalog(n: NodeContext): Promise<void> {
+  await serveRpc(
+    n.c.network,
+    FAIREX_PROTOCOL.catalog,
+    { files: () => ({ files: catalogEntries(n) }) },
+    {
+      metrics: n.c.metrics,
+      life: n.life
+    }
+  )
+}
+
+/** A provider's catalog. */
+export async function catalogOf(n: NodeContext, provider: Party): Promise<CatalogEntry[]> {
+  const r = await n.catalog.call<{ files: CatalogEntry[] }>(
+    provider,
+    'files',
+    {},
+    {
+      kind: 'fairex-catalog',
+      timeoutMs: 10_000
+    }
+  )
+  return r.files
+}

@@ -1,0 +1,101 @@
+// A provider's deposits at the AC: the countersigned cheques of its sales (and
+// those the TTP kept for it after disputes) go in one batch, since the AC
+// charges a fee per batch; automatically once the oldest has waited long
+// enough, well before any certificate's deposit grace runs out.
+import { ErrorCode, asError, fromB64, randomId, sha256Hex, toB64 } from '@p2pay/core'
+import type { DepositItem, DepositResult } from '../core/accounting-records.ts'
+import { signDepositRequest } from '../core/messages.ts'
+import type { NodeContext } from './node-context.ts'
+
+/** cheques per deposit batch: its items (three envelopes each) must fit one frame */
+const MAX_BATCH = 256
+/** deposit refusals that no retry can change: the item leaves the queue (and is logged) */
+const FINAL_REFUSALS: readonly string[] = [
+  ErrorCode.ALREADY_CASHED,
+  ErrorCode.FRAUD,
+  ErrorCode.EXPIRED,
+  ErrorCode.WRONG_SIGNER,
+  ErrorCode.WRONG_OWNER,
+  ErrorCode.WRONG_BROKER,
+  ErrorCode.WRONG_HOLDER,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.BAD_REQUEST
+]
+
+export type DepositOutcome = DepositResult | { paid: 0; fee: 0; results: [] }
+
+/** A deposit request lists its cheques by the hash of their envelopes. */
+const sha256b64 = (b64: string): string => sha256Hex(fromB64(b64))
+
+/** Takes the countersigned cheques the TTP kept for this provider (3.3) into the deposit queue. */
+async function pickUpFromTtp(n: NodeContext): Promise<void> {
+  const ttp = n.init.ttp
+  if (ttp == null) return
+  try {
+    type Pending = { id: string; cheque: string; accept: string; certificate: string }
+    const pend = await n.ttp.call<{ items: Pending[] }>(ttp, 'pending', {}, { kind: 'fairex-dispute', timeoutMs: 5000 })
+    if (pend.items.length === 0) return
+    await n.store.apply(() => {
+      for (const it of pend.items) {
+        const id = `ttp-${it.id}`
+        const { cheque, accept, certificate } = it
+        n.t.deposits.set(id, { id, cheque, accept, certificate, at: Date.now() })
+      }
+    })
+    const ids = pend.items.map(i => i.id)
+    await n.ttp.call(ttp, 'delivered', { ids }, { kind: 'fairex-dispute', timeoutMs: 5000 })
+  } catch (err) {
+    if (!n.life.stopped) n.log.warn('could not pick up cheques from the TTP', { err: asError(err) })
+  }
+}
+
+/** Deposits the countersigned cheques it holds (and those the TTP kept for it) in one batch. */
+export async function deposit(n: NodeContext): Promise<DepositOutcome> {
+  await pickUpFromTtp(n)
+  // one cheque per serial: the TTP and the sale itself may both hand us the same one
+  const unique = new Map<string, DepositItem & { id: string }>()
+  for (const d of n.t.deposits.values()) if (!unique.has(d.cheque)) unique.set(d.cheque, d)
+  const items = [...unique.values()].slice(0, MAX_BATCH)
+  if (items.length === 0) return { paid: 0, fee: 0, results: [] }
+  const request = signDepositRequest(n.c.signer, {
+    ac: n.c.broker.id,
+    provider: n.me,
+    nonce: randomId(16),
+    cheques: items.map(i => sha256b64(i.cheque))
+  })
+  const result = await n.ac.call<DepositResult>(
+    n.c.broker,
+    'deposit',
+    {
+      request: toB64(request.bytes),
+      items: items.map(({ cheque, accept, certificate }) => ({ cheque, accept, certificate }))
+    },
+    { kind: 'fairex-deposit' }
+  )
+  // a cheque paid or refused for good leaves the queue; one that failed for a passing reason stays
+  const settled = new Set(
+    result.results.filter(r => r.status !== 'refused' || FINAL_REFUSALS.includes(r.code)).map(r => r.cheque)
+  )
+  for (const r of result.results) {
+    if (r.status === 'refused' && settled.has(r.cheque)) {
+      const { cheque, code, message } = r
+      n.log.warn('cheque refused for good; dropped from the deposit queue', { cheque, code, message })
+    }
+  }
+  await n.store.apply(() => {
+    for (const d of [...n.t.deposits.values()]) if (settled.has(sha256b64(d.cheque))) n.t.deposits.delete(d.id)
+  })
+  return result
+}
+
+/** Deposits the queue once its oldest cheque has waited `autoDepositMs` (0: never on its own). */
+export async function autoDeposit(n: NodeContext): Promise<void> {
+  const after = n.init.autoDepositMs
+  if (after <= 0) return
+  let oldest = Infinity
+  for (const d of n.t.deposits.values()) oldest = Math.min(oldest, d.at)
+  if (Date.now() - oldest < after) return
+  const r = await deposit(n)
+  const held = 'held' in r ? r.held : 0
+  n.log.info('deposited automatically', { paid: r.paid, held, fee: r.fee, cheques: r.results.length })
+}

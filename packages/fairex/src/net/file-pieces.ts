@@ -1,0 +1,59 @@
+// A shared file's pieces on disk: its piece hashes and file id, read through
+// one reused buffer (memory is one read buffer plus 32 bytes a piece, whatever
+// the file's size), and one piece at its offset, as a seller sends it.
+import { open, type FileHandle } from 'node:fs/promises'
+import { ErrorCode, fail } from '@p2pay/core'
+import { DEFAULT_PIECE_SIZE, checkPieceSize, hashStream, pieceLength, type FileHashes } from '../core/pieces.ts'
+
+/** Read buffer of hashFile: never more than one piece. */
+const READ_CHUNK = 64 * 1024
+
+/** The file's bytes in order, always in the same buffer: each chunk is valid until the next is asked for. */
+async function* readChunks(path: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r')
+  try {
+    const buf = new Uint8Array(chunkSize)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, chunkSize, null)
+      if (bytesRead === 0) return
+      yield buf.subarray(0, bytesRead)
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Piece hashes and file id of a file on disk; memory is one read buffer plus 32 bytes a piece. */
+export async function hashFile(path: string, pieceSize = DEFAULT_PIECE_SIZE): Promise<FileHashes> {
+  checkPieceSize(pieceSize)
+  return await hashStream(readChunks(path, Math.min(pieceSize, READ_CHUNK)), pieceSize)
+}
+
+/** Reads piece `index` at its offset; the file's current size decides where the last piece ends. */
+export async function readPiece(path: string, index: number, pieceSize = DEFAULT_PIECE_SIZE): Promise<Uint8Array> {
+  checkPieceSize(pieceSize)
+  const fh = await open(path, 'r')
+  try {
+    return await readPieceFrom(fh, (await fh.stat()).size, index, pieceSize)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** One piece from an open file (a seller keeps the file open for a whole sale). */
+export async function readPieceFrom(
+  fh: FileHandle,
+  size: number,
+  index: number,
+  pieceSize: number
+): Promise<Uint8Array> {
+  const length = pieceLength(size, pieceSize, index)
+  const out = new Uint8Array(length)
+  let got = 0
+  while (got < length) {
+    const { bytesRead } = await fh.read(out, got, length - got, index * pieceSize + got)
+    if (bytesRead === 0) fail(ErrorCode.NOT_FOUND, `file shrank while reading piece ${index}`)
+    got += bytesRead
+  }
+  return out
+}

@@ -1,0 +1,231 @@
+// The downloader's side of the sale protocol: a capital certificate from the
+// AC, then one stream to the provider: 1.1 out, 1.2 and the pieces in (each
+// checked against the file id and written to disk as it comes, so memory stays
+// at a few pieces), 2.2 in, 2.3 out, 2.4 in. The evidence a dispute needs is on
+// disk before D's signature (2.3) leaves; a missing or wrong key goes to key
+// recovery. A purchase a stop cuts after 2.3 is resumed by the retry loop; one
+// cut before is marked failed at the next start.
+import { open, type FileHandle } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import type { Stream } from '@libp2p/interface'
+import {
+  ErrorCode,
+  FrameReader,
+  P2payError,
+  abortReason,
+  asError,
+  dialTarget,
+  fail,
+  randomId,
+  sendFrame,
+  toB64,
+  toHex,
+  type Party
+} from '@p2pay/core'
+import { chequeKey, signCertRequest } from '../core/messages.ts'
+import { complaint, disputeBundle, onAccept, onCheque, onPiece, startPurchase } from '../core/sale-downloader.ts'
+import type { Purchase } from '../core/sale-downloader.ts'
+import type { Message1_1, SaleForm } from '../core/sale-messages.ts'
+import { catalogOf } from './catalog.ts'
+import { resolveKey } from './key-recovery.ts'
+import type { NodeContext } from './node-context.ts'
+import type { KeyCheck, PurchaseRecord } from './node-records.ts'
+import { FAIREX_PROTOCOL } from './protocols.ts'
+import {
+  KEY_TIMEOUT_MS,
+  MAX_SALE_FRAME,
+  PIECE_TIMEOUT_MS,
+  STEP_TIMEOUT_MS,
+  abortOnStop,
+  json,
+  parse
+} from './sale-stream.ts'
+
+/** a downloaded file is flushed to disk in the background every this many bytes */
+const FLUSH_EVERY = 32 * 1024 * 1024
+/** piece writes in flight at once while the next pieces arrive */
+const MAX_WRITES = 4
+
+/** A capital certificate for `max`, escrowed at the AC. */
+async function certificate(n: NodeContext, max: number): Promise<string> {
+  const req = signCertRequest(n.c.signer, { ac: n.c.broker.id, peer: n.me, max, nonce: randomId(16) })
+  const r = await n.ac.call<{ certificate: string }>(
+    n.c.broker,
+    'certificate',
+    { request: toB64(req.bytes) },
+    { kind: 'fairex-cert' }
+  )
+  return r.certificate
+}
+
+/**
+ * Buys a file: negotiation, pieces checked against the file id as they
+ * arrive, the cheque checked before it is signed, then the key. A missing or
+ * wrong key goes to the TTP, and in the fixed form a key that still does not
+ * open the piece goes to the judge.
+ */
+export async function buy(
+  n: NodeContext,
+  provider: Party,
+  fileId: string,
+  out: string,
+  opts: { form?: SaleForm } = {}
+): Promise<PurchaseRecord> {
+  const ttp = n.init.ttp
+  if (ttp == null) fail(ErrorCode.BAD_REQUEST, 'no TTP configured (--ttp)')
+  if (typeof out !== 'string' || out === '') fail(ErrorCode.BAD_REQUEST, 'out path is required')
+  await n.bans.refresh().catch(() => {})
+  if (n.bans.isBanned(provider.id)) fail(ErrorCode.FRAUD, 'this provider is banned by the judge')
+  const entry = (await catalogOf(n, provider)).find(f => f.fileId === fileId)
+  if (entry == null) fail(ErrorCode.NOT_FOUND, `provider does not offer ${fileId}`)
+  const cert = await certificate(n, entry.price)
+  const { state, message1_1 } = startPurchase({
+    signer: n.c.signer,
+    verifier: n.c.verifier,
+    provider: provider.id,
+    manifestHash: entry.manifest,
+    fileId,
+    price: entry.price,
+    ttp: ttp.id,
+    judge: n.init.judge?.id ?? ttp.id,
+    certificate: cert,
+    form: opts.form ?? 'fixed',
+    now: Date.now()
+  })
+  const serial = chequeKey(n.me, state.req.body.chequeSn)
+  n.active.add(serial)
+  try {
+    const rec: PurchaseRecord = {
+      serial,
+      provider: provider.id,
+      fileId,
+      price: entry.price,
+      out: resolvePath(out),
+      status: 'downloading',
+      at: Date.now()
+    }
+    await n.store.apply(() => n.t.purchases.set(serial, rec))
+    return await purchase(n, rec, state, message1_1, provider)
+  } finally {
+    n.active.delete(serial)
+  }
+}
+
+async function purchase(
+  n: NodeContext,
+  rec: PurchaseRecord,
+  state: Purchase,
+  message1_1: Message1_1,
+  provider: Party
+): Promise<PurchaseRecord> {
+  const serial = rec.serial
+  const stream = await n.c.network.dialProtocol(dialTarget(provider), FAIREX_PROTOCOL.sale, {
+    signal: AbortSignal.any([n.life.signal, AbortSignal.timeout(STEP_TIMEOUT_MS)])
+  })
+  const untie = abortOnStop(n.life, stream)
+  const fh = await open(`${rec.out}.part`, 'w')
+  let key: string | undefined
+  try {
+    key = await exchange(n, stream, fh, rec, state, message1_1)
+    await stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => stream.abort(new Error('close failed')))
+  } catch (err) {
+    stream.abort(asError(err))
+    await fh.close()
+    n.progress.delete(serial)
+    const paid = n.t.purchases.get(serial)?.status === 'paid'
+    // cut by a stop: before 2.3 the next start marks it failed, after 2.3 the retry loop resumes it
+    if (n.life.stopped) throw abortReason(n.life.signal)
+    if (!paid) {
+      await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'failed', error: asError(err).message }))
+      throw err
+    }
+    return await resolveKey(n, serial, undefined)
+  } finally {
+    untie()
+  }
+  await fh.close()
+  n.progress.delete(serial)
+  return await resolveKey(n, serial, key)
+}
+
+/** The messages of one purchase on its stream; returns the key P sent in 2.4, if any. */
+async function exchange(
+  n: NodeContext,
+  stream: Stream,
+  fh: FileHandle,
+  rec: PurchaseRecord,
+  state: Purchase,
+  message1_1: Message1_1
+): Promise<string | undefined> {
+  const { serial, fileId } = rec
+  const reader = new FrameReader(stream, MAX_SALE_FRAME)
+  await sendFrame(stream, json({ m: '1.1', fileId, ...message1_1 }), STEP_TIMEOUT_MS)
+  n.c.metrics.messageSent('fairex-sale')
+  const m12 = parse(await reader.read(STEP_TIMEOUT_MS), 'message 1.2')
+  if (m12?.m === 'refuse') throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
+  const { m: _m, ...message1_2 } = m12
+  onAccept(state, message1_2)
+  const offer = state.offer!
+  const { size: total, pieceSize } = offer.manifest.body
+  const progress = { serial, provider: rec.provider, fileId, received: 0, total, startedAt: Date.now() }
+  n.progress.set(serial, progress)
+  // a few disk writes in flight while the next pieces arrive; bounded, so memory is too
+  const writing = new Set<Promise<unknown>>()
+  // the file is synced before the purchase is done; flushing it in the background as it
+  // grows overlaps that disk work with the download instead of paying it all at the end
+  let flushing: Promise<void> | undefined
+  let unflushed = 0
+  for (let i = 0; i < offer.pieceHashes.length; i++) {
+    const bytes = await reader.read(PIECE_TIMEOUT_MS)
+    if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
+    // a plain piece that fails its hash throws here, before anything is signed
+    if (onPiece(state, i, bytes) === 'plain') {
+      const w = fh.write(bytes, 0, bytes.byteLength, i * pieceSize)
+      writing.add(w)
+      void w.finally(() => writing.delete(w)).catch(() => {})
+      if (writing.size >= MAX_WRITES) await Promise.race(writing)
+      unflushed += bytes.byteLength
+      if (unflushed >= FLUSH_EVERY && flushing == null) {
+        unflushed = 0
+        // only what is already written: the pieces in flight are flushed by a later round
+        flushing = Promise.all(writing)
+          .then(async () => await fh.datasync())
+          .catch(() => {})
+          .finally(() => {
+            flushing = undefined
+          })
+      }
+    }
+    progress.received += i === offer.keyIndex ? Math.min(pieceSize, total - i * pieceSize) : bytes.byteLength
+  }
+  await Promise.all(writing)
+  await flushing
+  const { m: _m22, ...m22 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.2')
+  const m23 = onCheque(state, m22)
+  // the evidence is on disk before the signature leaves: a crash can still dispute
+  const keyCheck: KeyCheck = {
+    fileId,
+    keyIndex: offer.keyIndex,
+    pieceCount: offer.pieceHashes.length,
+    pieceSize,
+    sek: toB64(state.sek!),
+    pieces: offer.pieceHashes.map(toHex).join(''),
+    form: offer.form
+  }
+  const evidence = {
+    dispute: disputeBundle(state),
+    ...(offer.form === 'fixed' ? { complaint: complaint(state) } : {}),
+    key: keyCheck
+  }
+  await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'paid', evidence }))
+  await sendFrame(stream, json({ m: '2.3', ...m23 }), STEP_TIMEOUT_MS)
+  n.c.metrics.messageSent('fairex-sale')
+  try {
+    const m24 = parse(await reader.read(KEY_TIMEOUT_MS), 'message 2.4')
+    return typeof m24?.key === 'string' ? m24.key : undefined
+  } catch (err) {
+    if (n.life.stopped) throw err
+    n.log.warn('no key from the provider; going to the TTP', { serial, err: asError(err) })
+    return undefined
+  }
+}

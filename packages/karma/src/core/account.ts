@@ -1,0 +1,152 @@
+// The account holder's side, the pure part: the rows it keeps of its own
+// transfers, what a transfer and a read come back with, and how the answers
+// of a bank-set become one outcome (a majority's refusal, a split bank, a
+// lie worth naming).
+import { ErrorCode, P2payError, asError, finalCodes, type Verifier } from '@p2pay/core'
+import { KarmaErrorCode } from '../errors.ts'
+import type { KarmaKind } from '../kinds.ts'
+import { openReceipt, type ReceiptBody, type Side, type Signed } from './messages.ts'
+
+/** One of this account's own transfers: pending until both majorities answered, then done. */
+export interface SentRow {
+  request: string
+  requestHash: string
+  to: string
+  amount: number
+  nonce: number
+  status: 'pending' | 'done'
+  at: number
+  debitedBy?: string[]
+  creditedBy?: string[]
+}
+/** A transfer to this account, with the majorities of signed receipts of both banks. */
+export interface ReceivedRow {
+  requestHash: string
+  from: string
+  amount: number
+  nonce: number
+  request: string
+  debits: string[]
+  credits: string[]
+  at: number
+}
+/** This account's own state: the nonce of its last transfer, and whether it joined. */
+export interface WalletRow {
+  nonce: number
+  joined: boolean
+}
+
+export interface TransferResult {
+  requestHash: string
+  from: string
+  to: string
+  amount: number
+  nonce: number
+  /** members of bank(A) whose signed debit receipt A holds */
+  debitedBy: string[]
+  /** members of bank(B) whose signed credit receipt A holds */
+  creditedBy: string[]
+  /** the payer's balance after the debit, as a majority of bank(A) signed it */
+  balance?: number
+  /** from the request reaching bank(A) to both majorities */
+  ms: number
+}
+
+export interface AccountRead {
+  account: string
+  balance: number
+  nonce: number
+  epoch: number
+  bank: string[]
+  agreed: string[]
+  /** members whose signed answer differs from the majority's */
+  disagreed: string[]
+  /** members that did not answer */
+  silent: string[]
+}
+
+/** Refusals by a majority of bank(A) that end a request for good (the nonce is not used). */
+export const FINAL_REFUSALS = finalCodes(
+  ErrorCode.INSUFFICIENT_FUNDS,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.REPLAY,
+  ErrorCode.FRAUD
+)
+
+/** Whether `s` is member `m`'s receipt for this side of this request, for `account`. */
+export function isReceiptFor(
+  s: Signed<ReceiptBody>,
+  m: string,
+  side: Side,
+  account: string,
+  requestHash: string
+): boolean {
+  return s.signer === m && s.body.side === side && s.body.account === account && s.body.requestHash === requestHash
+}
+
+/** One receipt per member of `bank` among `list` (the last of each), for this side of the request: their envelopes. */
+export function receiptsOf(
+  verifier: Verifier<KarmaKind>,
+  list: readonly unknown[],
+  q: { side: Side; account: string; requestHash: string; bank: readonly string[] }
+): string[] {
+  const by = new Map<string, string>()
+  for (const b64 of list) {
+    try {
+      const s = openReceipt(verifier, b64)
+      if (q.bank.includes(s.signer) && isReceiptFor(s, s.signer, q.side, q.account, q.requestHash))
+        by.set(s.signer, s.b64)
+    } catch {}
+  }
+  return [...by.values()]
+}
+
+/**
+ * What a payer makes of a request a majority of bank(A) refused while
+ * `debited` members applied it: with none, the majority's refusal (final for
+ * INSUFFICIENT_FUNDS and the like: the nonce is free again). With some, the
+ * bank is split over the request; freeing the nonce would make them answer the
+ * next request with it as fraud, so it is NO_MAJORITY: the same bytes are
+ * retried until the bank agrees.
+ */
+export function refusalError(
+  refusals: Array<PromiseSettledResult<unknown>>,
+  need: number,
+  debited: number
+): P2payError {
+  const e = majorityError(refusals, need, 'transfer')
+  if (debited === 0 || e.code === KarmaErrorCode.NO_MAJORITY) return e
+  return new P2payError(
+    KarmaErrorCode.NO_MAJORITY,
+    `${debited} member(s) of bank(A) debited the request and a majority refused it (${e.code}): ` +
+      'it stays pending and is retried',
+    { refused: e.code, debited }
+  )
+}
+
+/**
+ * A minority balance answer that contradicts the majority's for the same nonce and epoch (not one merely behind or
+ * ahead).
+ */
+export function isLie(
+  answer: { balance: number; nonce: number; epoch: number },
+  majority: { balance: number; nonce: number; epoch: number }
+): boolean {
+  return answer.nonce === majority.nonce && answer.epoch === majority.epoch && answer.balance !== majority.balance
+}
+
+/** The refusal shared by a strict majority, or NO_MAJORITY naming what came back. */
+export function majorityError(results: Array<PromiseSettledResult<unknown>>, need: number, what: string): P2payError {
+  const byCode = new Map<string, P2payError[]>()
+  for (const r of results) {
+    if (r.status !== 'rejected') continue
+    const e =
+      r.reason instanceof P2payError ? r.reason : new P2payError(ErrorCode.UNREACHABLE, asError(r.reason).message)
+    byCode.set(e.code, [...(byCode.get(e.code) ?? []), e])
+  }
+  for (const [, errs] of byCode) if (errs.length >= need) return errs[0]
+  const codes = Object.fromEntries([...byCode].map(([c, e]) => [c, e.length]))
+  return new P2payError(KarmaErrorCode.NO_MAJORITY, `no strict majority of the bank-set completed the ${what}`, {
+    refusals: codes
+  })
+}

@@ -1,0 +1,241 @@
+// Hand-overs, the pure part: a member's signed state of an account for a
+// new member (exportStates), taking over what a strict majority of the old
+// bank signed (adoptState), who that old bank is (oldBankOf), which answers
+// count as whose vote (pagesSignedBy), and when a join may still mint at a
+// member that could not adopt a state (oldBankSaysNew). Member's methods of
+// the same names call these.
+import { ErrorCode, P2payError, checkPeerId, fail, type Verifier } from '@p2pay/core'
+import type { KarmaKind } from '../kinds.ts'
+import { bankSet } from './bankset.ts'
+import { applyAmount } from './epoch.ts'
+import { majorityValue } from './majority.ts'
+import type { Member } from './member.ts'
+import type { AccountRow } from './member-records.ts'
+import { MAX_EXPORTED_CREDITS, MAX_KARMA, MAX_STATE_PAGES, type Signed } from './messages.ts'
+import { makeState, openState, type StateBody } from './state-messages.ts'
+
+/**
+ * The old bank of `account` that votes on its state when `me` takes it over or
+ * resynchronises it: the k peers nearest the account's key among `near` (the
+ * DHT query's answer), `me` and the account excluded. Whether they answer does
+ * not matter: a peer that does not answer simply has no vote.
+ */
+export function oldBankOf(account: string, near: readonly string[], me: string, k: number): string[] {
+  return bankSet(
+    account,
+    near.filter(p => p !== me && p !== account),
+    k
+  )
+}
+
+/** A state as a join leaves it, before anything else happened to the account: minting again would give the same row. */
+export function isJustOpened(s: StateBody, initialKarma: number, epoch: number): boolean {
+  return (
+    s.joined &&
+    s.nonce === 0 &&
+    s.lastRequest === null &&
+    s.balance === initialKarma &&
+    s.rem === 0 &&
+    s.credited.length === 0 &&
+    s.epoch === epoch
+  )
+}
+
+/** The pages of a state answer that verify, are addressed to `me` and are signed by `asked`, the peer asked. */
+export function pagesSignedBy(
+  verifier: Verifier<KarmaKind>,
+  asked: string,
+  account: string,
+  me: string,
+  pages: readonly unknown[]
+): string[] {
+  return pages.filter((p): p is string => {
+    try {
+      return openState(verifier, p, { account, to: me }).signer === asked
+    } catch {
+      return false
+    }
+  })
+}
+
+/**
+ * When the old bank of a joining `account` agreed on no state, whether the
+ * join may still mint here: a strict majority of it answered that it has no
+ * such account (`absent`), or holds it exactly as a join just opened it (a
+ * bank answering a join that reached its members at the same moment).
+ * `answers` are the pages each old member signed (pagesSignedBy).
+ */
+export function oldBankSaysNew(
+  verifier: Verifier<KarmaKind>,
+  answers: ReadonlyArray<readonly string[]>,
+  absent: number,
+  q: { account: string; me: string; initialKarma: number; epoch: number; needed: number }
+): { absent: number; justOpened: number; needed: number; isNew: boolean } {
+  const justOpened = answers.filter(
+    pages =>
+      pages.length === 1 &&
+      isJustOpened(openState(verifier, pages[0], { account: q.account, to: q.me }).body, q.initialKarma, q.epoch)
+  ).length
+  return { absent, justOpened, needed: q.needed, isNew: absent + justOpened >= q.needed }
+}
+
+/**
+ * This member's state of `account`, signed for the new member `to`, as one
+ * or more signed pages that differ only in their slice of the credited
+ * request hashes (every hash this member still keeps for the account: all
+ * whose notice could still be accepted; see prune). At most
+ * MAX_STATE_PAGES x MAX_EXPORTED_CREDITS hashes, the most recent first.
+ */
+export function exportStates(m: Member, account: string, to: string): string[] {
+  checkPeerId(account, 'account')
+  checkPeerId(to, 'to')
+  const row = m.t.accounts.get(account)
+  if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+  const all = [...m.t.credits.entries()]
+    .filter(([, c]) => c.to === account && c.status === 'credited')
+    .sort((a, b) => b[1].at - a[1].at)
+    .slice(0, MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
+    .map(([h]) => h)
+    .sort()
+  const pages: string[] = []
+  for (let i = 0; i === 0 || i < all.length; i += MAX_EXPORTED_CREDITS) {
+    const credited = all.slice(i, i + MAX_EXPORTED_CREDITS)
+    pages.push(
+      makeState(m.signer, {
+        account,
+        to,
+        epoch: m.epoch().epoch,
+        balance: row.balance,
+        rem: row.rem,
+        nonce: row.nonce,
+        lastRequest: row.lastRequest,
+        joined: row.joined,
+        credited,
+        activeEpoch: row.activeEpoch
+      }).b64
+    )
+  }
+  return pages
+}
+
+/** Fields of a state export that a majority must agree on. */
+export function stateValue(
+  s: StateBody
+): Pick<StateBody, 'epoch' | 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined'> {
+  return {
+    epoch: s.epoch,
+    balance: s.balance,
+    rem: s.rem,
+    nonce: s.nonce,
+    lastRequest: s.lastRequest,
+    joined: s.joined
+  }
+}
+
+/**
+ * Takes over `account` from the members of its old bank (as this member
+ * computes it): the state a strict majority of them signed, or a refusal.
+ * A request hash counts as credited when a majority of the old members list
+ * it, so a late notice for it is not credited again here. Answers that do not
+ * verify, or are for another account or member, are skipped (an old member
+ * may be the liar). Also serves a member that fell behind to resynchronise.
+ */
+export function adoptState(
+  m: Member,
+  account: string,
+  answers: readonly unknown[],
+  oldMembers: readonly string[],
+  bankNow: readonly string[]
+): { account: string; balance: number; nonce: number; voters: string[]; credited: number } {
+  checkPeerId(account, 'account')
+  const old = m.checkSet(oldMembers, account, 'the old bank')
+  m.requireMember(bankNow, account, 'bank(account)')
+  const maxAnswers = 4 * m.cfg.k * MAX_STATE_PAGES
+  if (!Array.isArray(answers) || answers.length > maxAnswers)
+    fail(ErrorCode.BAD_REQUEST, `answers must be a list of at most ${maxAnswers}`)
+  const opened: Array<Signed<StateBody>> = []
+  for (const a of answers) {
+    try {
+      opened.push(openState(m.verifier, a, { account, to: m.id }))
+    } catch (err) {
+      if (!(err instanceof P2payError)) throw err
+    }
+  }
+  const verdict = majorityValue(opened, old, stateValue, m.cfg.k)
+  if (verdict === undefined)
+    fail(
+      ErrorCode.NOT_FOUND,
+      `no strict majority (${m.needed} of ${m.cfg.k}) of the old bank agrees on the state of ${account}`,
+      { reason: 'no-majority', answers: opened.length, needed: m.needed }
+    )
+  const s = verdict.value
+  const e = m.epoch()
+  if (s.epoch !== e.epoch)
+    fail(ErrorCode.STALE_SEQ, `the old bank reports epoch ${s.epoch}, this member is in epoch ${e.epoch}`, {
+      epoch: e.epoch
+    })
+  // a hash is credited if a majority of old members list it (in any of their answers)
+  const listedBy = new Map<string, Set<string>>()
+  for (const o of opened) {
+    if (!old.includes(o.signer)) continue
+    for (const h of o.body.credited) {
+      const by = listedBy.get(h) ?? new Set<string>()
+      by.add(o.signer)
+      listedBy.set(h, by)
+    }
+  }
+  const credited = [...listedBy].filter(([, by]) => by.size >= m.needed).map(([h]) => h)
+  const listed = new Set(credited)
+  // activity: the highest epoch at least a majority of the old bank vouch for (a minority cannot raise it)
+  const byVoter = new Map<string, number>()
+  for (const o of opened)
+    if (verdict.voters.includes(o.signer))
+      byVoter.set(o.signer, Math.min(byVoter.get(o.signer) ?? Infinity, o.body.activeEpoch))
+  const vouched = [...byVoter.values()].sort((a, b) => b - a)[m.needed - 1] ?? -1
+  const prev = m.t.accounts.get(account)
+  // a synced row never goes back to fewer debits: the old bank's answers may predate a debit applied here since
+  // (a debit the majority refused stays until the payer's retries settle it or another request with its nonce
+  // arrives)
+  if (prev != null && prev.synced !== false && s.nonce < prev.nonce)
+    fail(
+      ErrorCode.STALE_SEQ,
+      `the old bank reports nonce ${s.nonce} of ${account}, this member applied ${prev.nonce}`,
+      { nonce: prev.nonce }
+    )
+  const now = m.cfg.now()
+  let next: AccountRow = {
+    balance: s.balance,
+    rem: s.rem,
+    nonce: s.nonce,
+    lastRequest: s.lastRequest,
+    joined: s.joined,
+    joinedAt: prev?.joinedAt ?? (s.joined ? now : null),
+    activeEpoch: Math.max(prev?.activeEpoch ?? -1, Math.min(vouched, e.epoch)),
+    synced: true
+  }
+  // credits this member applied on a majority of bank(A) that the old bank's state does not hold yet
+  // (their notices are still on the way there): applied again on top, so they are not lost here
+  // (only while their notices are still accepted: older ones the old bank may have forgotten). A
+  // credit reduced to its hash stays credited as it is: counting it again could credit it twice.
+  for (const [h, c] of m.t.credits.entries()) {
+    if (c.to !== account || c.status !== 'credited' || listed.has(h)) continue
+    if (c.amount === undefined || c.epoch === undefined || c.epoch < e.epoch - 1 || c.voters.length < m.needed) continue
+    const after = applyAmount(next, c.amount, c.epoch, e)
+    if (after !== undefined && after.balance <= MAX_KARMA) next = { ...next, ...after }
+  }
+  m.t.accounts.set(account, next)
+  for (const h of credited) {
+    const c = m.t.credits.get(h)
+    if (c?.status !== 'credited')
+      m.t.credits.set(h, {
+        ...c,
+        to: account,
+        status: 'credited',
+        voters: c?.voters ?? [],
+        at: now,
+        epoch: Math.max(c?.epoch ?? 0, e.epoch),
+        adopted: true
+      })
+  }
+  return { account, balance: next.balance, nonce: s.nonce, voters: verdict.voters, credited: credited.length }
+}

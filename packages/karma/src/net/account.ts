@@ -1,0 +1,136 @@
+// The account holder's side of a node: join with a proof of work, pay, read
+// balances by majority, keep the receipts of what it paid and was paid.
+// Joins and reads are in account-reads.ts, transfers in account-transfers.ts;
+// this is the holder's face and the state its parts share, and what it
+// answers as a payee (a bundle of receipts) and as a payer (a credit receipt
+// pushed by a member of bank(B)).
+import { fail, ErrorCode, type Logger } from '@p2pay/core'
+import { receiptsOf, type AccountRead, type TransferResult } from '../core/account.ts'
+import { majority } from '../core/majority.ts'
+import { openReceipt, openTransfer, peekSigned, TAG, type ReceiptBody, type Signed } from '../core/messages.ts'
+import { KarmaErrorCode } from '../errors.ts'
+import { joinAccount, readAccount } from './account-reads.ts'
+import { relay, transfer } from './account-transfers.ts'
+import type { KarmaContext } from './context.ts'
+
+/** requests with pushed receipts kept before relay takes them */
+const MAX_PUSHED = 1024
+/** receipts a payee takes in one bundle, per side */
+const MAX_BUNDLE = 64
+
+export class AccountHolder {
+  readonly ctx: KarmaContext
+  readonly log: Logger
+  private queue: Promise<unknown> = Promise.resolve()
+  /** payees whose account a majority of their bank confirmed */
+  readonly known = new Set<string>()
+  /** credit receipts members of bank(B) pushed for this account's pending requests, until relay takes them */
+  readonly pushed = new Map<string, Array<Signed<ReceiptBody>>>()
+  /** relays waiting on pushed credit receipts, by request hash */
+  readonly pushWaiters = new Map<string, (s: Signed<ReceiptBody>) => void>()
+
+  constructor(ctx: KarmaContext) {
+    this.ctx = ctx
+    this.log = ctx.log.child('account')
+  }
+
+  get me(): string {
+    return this.ctx.me
+  }
+  get needed(): number {
+    return majority(this.ctx.cfg.k)
+  }
+
+  /** One of this account's own operations at a time: its debits must reach its bank in nonce order. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  // each runs as the service's work: refused once it stops, and waited for by stop()
+
+  async join(): Promise<{ account: string; balance: number; bank: string[]; opened: number }> {
+    return await this.ctx.life.run('join', async () => await joinAccount(this))
+  }
+
+  /** The balance a strict majority of bank(account) signed for this reader's fresh challenge. */
+  async read(account: string, fresh = false): Promise<AccountRead> {
+    return await this.ctx.life.run('read', async () => await readAccount(this, account, fresh))
+  }
+
+  /** Pays `to`: signs the next request, records it, and relays it until both majorities answered. */
+  async transfer(to: string, amount: number): Promise<TransferResult> {
+    return await this.ctx.life.run('transfer', async () => await transfer(this, to, amount))
+  }
+
+  /** Takes any signed request to bank(A) and waits for majorities on both sides (for this node or another payer). */
+  async relay(request: unknown): Promise<TransferResult> {
+    return await this.ctx.life.run('relay', async () => await relay(this, request))
+  }
+
+  /**
+   * A credit receipt a member of bank(B) pushed (openReceipt checks it is the member's own): kept only for this
+   * account's own pending requests; relay checks the rest.
+   */
+  takeCreditReceipt(receipt: unknown): void {
+    // the members heard after the majority (the request is done here): dropped before their signature is checked
+    const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
+    if (peek !== undefined && this.ctx.t.sent.get(peek.body.requestHash)?.status !== 'pending') return
+    // one the peek could not read fails here; one it read is this account's pending request (the same bytes)
+    const s = openReceipt(this.ctx.verifier, receipt)
+    if (s.body.side !== 'credit') return
+    const waiter = this.pushWaiters.get(s.body.requestHash)
+    if (waiter !== undefined) {
+      waiter(s)
+      return
+    }
+    const list = this.pushed.get(s.body.requestHash) ?? []
+    if (list.length >= 2 * this.ctx.cfg.k) return
+    if (this.pushed.size >= MAX_PUSHED) this.pushed.delete(this.pushed.keys().next().value as string)
+    this.pushed.set(s.body.requestHash, [...list, s])
+  }
+
+  /** B's side: a bundle of majorities that its account was credited, checked against the sets B computes. */
+  async acceptReceipt(args: {
+    request?: unknown
+    debits?: unknown
+    credits?: unknown
+  }): Promise<{ requestHash: string; stored: boolean }> {
+    const { verifier, view, store, t } = this.ctx
+    const req = openTransfer(verifier, args.request)
+    if (req.body.to !== this.me) fail(ErrorCode.BAD_REQUEST, 'this receipt is for another payee')
+    if (
+      !Array.isArray(args.debits) ||
+      !Array.isArray(args.credits) ||
+      args.debits.length > MAX_BUNDLE ||
+      args.credits.length > MAX_BUNDLE
+    )
+      fail(ErrorCode.BAD_REQUEST, 'debits and credits must be lists of signed receipts')
+    const [bankA, bankB] = await Promise.all([view.bank(req.body.from), view.bank(this.me)])
+    const requestHash = req.hash
+    const debits = receiptsOf(verifier, args.debits, {
+      side: 'debit',
+      account: req.body.from,
+      requestHash,
+      bank: bankA
+    })
+    const credits = receiptsOf(verifier, args.credits, { side: 'credit', account: this.me, requestHash, bank: bankB })
+    if (debits.length < this.needed || credits.length < this.needed)
+      fail(KarmaErrorCode.NO_MAJORITY, 'the receipt lacks a majority of bank(A) debits or bank(B) credits')
+    if (t.received.has(req.hash)) return { requestHash, stored: false }
+    await store.apply(() =>
+      t.received.set(req.hash, {
+        requestHash,
+        from: req.body.from,
+        amount: req.body.amount,
+        nonce: req.body.nonce,
+        request: req.b64,
+        debits,
+        credits,
+        at: Date.now()
+      })
+    )
+    return { requestHash, stored: true }
+  }
+}

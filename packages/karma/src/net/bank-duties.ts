@@ -1,0 +1,54 @@
+// What a node does as a member of other peers' bank-sets, one object or
+// function per duty: opening accounts (join.ts), debiting payers and telling
+// bank(B) (debit.ts), crediting payees on a majority of bank(A) (credit.ts),
+// signed balance answers (reads.ts), hand-overs when a bank-set changes
+// (handover.ts), and the housekeeping tick (outbox.ts, handover.ts). Every
+// state change runs the pure Member inside `store.apply`, so it is one synced
+// LevelDB batch before any reply or notice leaves.
+import type { CaughtRow } from '../core/member-records.ts'
+import { caughtList } from './caught.ts'
+import { nowOf, type KarmaContext } from './context.ts'
+import { Credits } from './credit.ts'
+import { Debits } from './debit.ts'
+import { HandOver } from './handover.ts'
+import { join } from './join.ts'
+import { forgetOld, tickOutbox } from './outbox.ts'
+import { balanceAnswer } from './reads.ts'
+
+export class BankDuties {
+  readonly ctx: KarmaContext
+  readonly handover: HandOver
+  readonly debits: Debits
+  readonly credits: Credits
+
+  constructor(ctx: KarmaContext) {
+    this.ctx = ctx
+    this.handover = new HandOver(ctx)
+    this.debits = new Debits(ctx, this.handover)
+    this.credits = new Credits(ctx, this.handover)
+  }
+
+  /** Opens a joining peer's account (or adopts it from the old bank first). */
+  async join(proof: unknown): Promise<{ account: string; balance: number; opened: boolean }> {
+    return await join(this.ctx, this.handover, proof)
+  }
+
+  async balance(account: unknown, challenge: unknown, asker: string): Promise<{ answer: string }> {
+    return await balanceAnswer(this.ctx, account, challenge, asker)
+  }
+
+  /** Resends outstanding notices, hints new bank members, forgets old records. */
+  async tick(): Promise<void> {
+    await this.ctx.life.run('karma housekeeping', async () => {
+      const now = nowOf(this.ctx)
+      await tickOutbox(this.ctx, now)
+      await this.handover.tick()
+      await forgetOld(this.ctx, now)
+    })
+  }
+
+  /** Members this node caught signing something false, with the signed evidence. */
+  caughtList(): CaughtRow[] {
+    return caughtList(this.ctx.t)
+  }
+}

@@ -1,0 +1,148 @@
+// bank(B)'s duty: count the notices of bank(A) and credit the payee once a
+// strict majority of bank(A) sent matching ones; record the signed lies among
+// them; tell the payer (a credit receipt, one-way) and answer its long-polls;
+// tell a sender's outbox which requests it credited.
+import { ErrorCode, P2payError, abortReason, checkPeerId, fail, isHash, type Logger } from '@p2pay/core'
+import type { NoticeOutcome } from '../core/member-records.ts'
+import { openNotice } from '../core/messages.ts'
+import { KIND } from '../kinds.ts'
+import { recordCaught } from './caught.ts'
+import { nowOf, type KarmaContext } from './context.ts'
+import type { HandOver } from './handover.ts'
+
+/** payers' long-polls waiting at once, at most */
+const MAX_WAITERS = 10_000
+/** request hashes per 'credited' question */
+export const MAX_ASKED = 256
+
+interface Waiter {
+  resolve: (receipt: string) => void
+  reject: (err: Error) => void
+}
+
+export class Credits {
+  private readonly ctx: KarmaContext
+  private readonly handover: HandOver
+  private readonly log: Logger
+  /** payers' long-polls for a credit: requestHash -> waiters */
+  private readonly waiters = new Map<string, Waiter[]>()
+
+  constructor(ctx: KarmaContext, handover: HandOver) {
+    this.ctx = ctx
+    this.handover = handover
+    this.log = ctx.log.child('credit')
+    // a stopping service answers every long-poll at once (ABORTED), so its handlers end
+    ctx.life.signal.addEventListener('abort', () => this.releaseAll(), { once: true })
+  }
+
+  private get me(): string {
+    return this.ctx.me
+  }
+
+  async notice(notice: unknown): Promise<NoticeOutcome> {
+    const { member, view, store, t } = this.ctx
+    const late = member.lateNotice(notice)
+    if (late !== undefined) return late
+    const { notice: n, request } = openNotice(this.ctx.verifier, notice)
+    const body = request?.body ?? n.body
+    checkPeerId(body.from, 'from')
+    checkPeerId(body.to, 'to')
+    let [bankA, bankB] = await Promise.all([view.bank(body.from), view.bank(body.to)])
+    if (!bankB.includes(this.me) || !bankA.includes(n.signer)) {
+      // a stale cached view would refuse or ignore an honest notice: look again before deciding
+      ;[bankA, bankB] = await Promise.all([view.bank(body.from, true), view.bank(body.to, true)])
+    }
+    const out = await store.apply(() => {
+      const out = member.receiveNotice(notice, bankA, bankB)
+      // evidence only from members of bank(A) about a payee this node banks for (one row per member and reason):
+      // anyone can send a node notices, the table must not grow with them
+      if (
+        out.status === 'ignored' &&
+        (out.reason === 'mismatch' || out.reason === 'forged') &&
+        bankB.includes(this.me) &&
+        bankA.includes(n.signer)
+      ) {
+        recordCaught(t, {
+          member: n.signer,
+          reason: `${out.reason} debit notice`,
+          account: body.from,
+          requestHash: out.requestHash,
+          evidence: n.b64,
+          at: nowOf(this.ctx)
+        })
+      }
+      return out
+    })
+    if (out.status === 'credited' || out.status === 'already-credited') this.wake(out.requestHash, out.receipt)
+    // the payer learns of the credit without asking (one-way); it long-polls only members it did not hear from
+    if (out.status === 'credited') {
+      const receipt = out.receipt
+      this.ctx.life.spawn('credit receipt', async () => {
+        await this.ctx.peers.send(body.from, 'creditReceipt', { receipt }, KIND.transfer).catch(() => {})
+      })
+    }
+    // a credit to a row that is not synced (new here, or kept from an earlier stay in the bank): adopt the old bank's
+    // state, the credit stays on top
+    if (out.status !== 'ignored' && !member.isSynced(body.to)) this.handover.resync(body.to)
+    if (out.status === 'ignored' && (out.reason === 'mismatch' || out.reason === 'forged')) {
+      this.log.warn('bank member signed a false notice', {
+        member: n.signer,
+        reason: out.reason,
+        requestHash: out.requestHash
+      })
+    }
+    return out
+  }
+
+  /** Which of these requests this member credited: a sender's outbox sends their notices here no more. */
+  credited(hashes: unknown): { credited: string[] } {
+    if (!Array.isArray(hashes) || hashes.length > MAX_ASKED)
+      fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_ASKED}`)
+    return { credited: hashes.filter((h): h is string => isHash(h) && this.ctx.member.receiptFor(h) !== undefined) }
+  }
+
+  /** A payer's long-poll: the credit receipt for a request once this member credited it, or TIMEOUT. */
+  async awaitCredit(requestHash: unknown, waitMs: number): Promise<{ receipt: string }> {
+    if (!isHash(requestHash)) fail(ErrorCode.BAD_REQUEST, 'requestHash must be a sha256 hex')
+    const now = this.ctx.member.receiptFor(requestHash)
+    if (now !== undefined) return { receipt: now }
+    this.ctx.life.check()
+    if (this.waiters.size >= MAX_WAITERS) fail(ErrorCode.TIMEOUT, 'too many waiting payers')
+    return await new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: receipt => {
+          clearTimeout(timer)
+          resolve({ receipt })
+        },
+        reject: err => {
+          clearTimeout(timer)
+          reject(err)
+        }
+      }
+      const timer = setTimeout(
+        () => {
+          const l = this.waiters.get(requestHash)?.filter(w => w !== waiter) ?? []
+          if (l.length === 0) this.waiters.delete(requestHash)
+          else this.waiters.set(requestHash, l)
+          reject(new P2payError(ErrorCode.TIMEOUT, 'not credited here yet'))
+        },
+        Math.max(1, Math.min(waitMs, this.ctx.cfg.callTimeoutMs))
+      )
+      this.waiters.set(requestHash, [...(this.waiters.get(requestHash) ?? []), waiter])
+    })
+  }
+
+  private wake(requestHash: string, receipt: string): void {
+    const list = this.waiters.get(requestHash)
+    if (list == null) return
+    this.waiters.delete(requestHash)
+    for (const w of list) w.resolve(receipt)
+  }
+
+  private releaseAll(): void {
+    const err = abortReason(this.ctx.life.signal)
+    const all = [...this.waiters.values()].flat()
+    this.waiters.clear()
+    for (const w of all) w.reject(err)
+  }
+}

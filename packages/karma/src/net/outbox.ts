@@ -1,0 +1,148 @@
+// The outbox of bank(A)'s notices, on the housekeeping tick. A debit's
+// notices first go out one-way; past a grace period, each member of bank(B)
+// that has not taken one is asked which requests it credited (one call for
+// all of them), and the rest get the notice again, with answers, until every
+// member of bank(B) as this node computes it took it, or its request is too
+// old for any member to accept (epochs), or a majority took it long ago: a
+// crash or an unreachable member delays a credit, it does not lose it. Then
+// the records past their horizon are forgotten.
+import { finalCodes, hasCode } from '@p2pay/core'
+import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS } from '../core/config.ts'
+import type { OutboxRow } from '../core/member-records.ts'
+import { openTransfer } from '../core/messages.ts'
+import { KIND } from '../kinds.ts'
+import { forgetCaught } from './caught.ts'
+import type { KarmaContext } from './context.ts'
+import { MAX_ASKED } from './credit.ts'
+
+/**
+ * the tick asks bank(B) what it credited and resends the rest only after this many sync intervals (10 s by default):
+ * long enough for the one-way notices to arrive, and for one question per member to cover many transfers' notices
+ */
+const NOTICE_GRACE_SYNCS = 2
+/**
+ * Refusals after which a notice is not sent to that member again. Not
+ * WRONG_BROKER: a member whose view of the DHT is behind refuses now and
+ * takes the notice once it sees itself in bank(B) (resends stop at
+ * OUTBOX_HORIZON_MS, or when the tick's bank(B) no longer lists it).
+ */
+const FINAL_FOR_TARGET = finalCodes()
+
+/** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
+export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> {
+  const { t, member, store, view } = ctx
+  const grace = NOTICE_GRACE_SYNCS * ctx.cfg.syncMs
+  await markCredited(
+    ctx,
+    [...t.outbox.values()].filter(row => row.at <= now - grace)
+  )
+  for (const row of [...t.outbox.values()]) {
+    // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
+    // unless its request is older than the epoch before this one (then every member refuses it), or a majority
+    // took it and the rest did not for OUTBOX_HORIZON_MS (a member that refuses for good cannot pin it)
+    let epoch = 0
+    try {
+      epoch = openTransfer(ctx.verifier, row.request).body.epoch
+    } catch {}
+    if (
+      epoch < member.epoch().epoch - 1 ||
+      (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= member.needed)
+    ) {
+      await store.apply(() => t.outbox.delete(row.requestHash))
+      continue
+    }
+    if (row.at > now - grace) continue // its one-way notices may still be on their way
+    try {
+      await sendNotices(ctx, row.requestHash, await view.bank(row.to), row.notice)
+    } catch {}
+  }
+}
+
+/** Forgets debit records, vote counts and evidence past RECORD_HORIZON_MS (credits only as member.prune allows). */
+export async function forgetOld(ctx: KarmaContext, now: number): Promise<void> {
+  await ctx.store.apply(() => {
+    ctx.member.prune(now - RECORD_HORIZON_MS)
+    forgetCaught(ctx.t, now - RECORD_HORIZON_MS)
+  })
+}
+
+/** Sends a debit's notice, with answers, to the members of bank(B) that have not taken it. */
+async function sendNotices(
+  ctx: KarmaContext,
+  requestHash: string,
+  bankB: readonly string[],
+  notice: string
+): Promise<void> {
+  const { t, store, peers } = ctx
+  const row = t.outbox.get(requestHash)
+  const targets = bankB.filter(m => row == null || !row.delivered.includes(m))
+  const done: string[] = []
+  await Promise.all(
+    targets.map(async m => {
+      try {
+        const out = await peers.call<{ status?: string; reason?: string }>(m, 'notice', { notice }, KIND.transfer)
+        // a member that does not count this node in bank(A) yet (its view is behind) is asked again later
+        if (!(out?.status === 'ignored' && out.reason === 'non-member')) done.push(m)
+      } catch (err) {
+        if (hasCode(err, ...FINAL_FOR_TARGET)) done.push(m)
+      }
+    })
+  )
+  if (done.length === 0 && targets.length > 0) return
+  const cur = t.outbox.get(requestHash)
+  if (cur == null) return
+  const delivered = [...new Set([...cur.delivered, ...done])].sort()
+  const complete = bankB.every(m => delivered.includes(m))
+  await store.apply(() => {
+    if (complete) t.outbox.delete(requestHash)
+    else t.outbox.set(requestHash, { ...cur, delivered })
+  })
+}
+
+/**
+ * The outbox rows past the grace period: each member of bank(B) that has
+ * not taken one is asked, in one call for all of them, which it credited;
+ * a credited request needs no notice there (a majority's notices did it).
+ * One batch records the answers and drops the rows every member is done with.
+ */
+async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
+  const { t, store, view, peers } = ctx
+  const byMember = new Map<string, string[]>()
+  const banks = new Map<string, string[]>()
+  for (const row of rows) {
+    let bankB: string[]
+    try {
+      bankB = await view.bank(row.to)
+    } catch {
+      continue
+    }
+    banks.set(row.requestHash, bankB)
+    for (const m of bankB) {
+      if (row.delivered.includes(m)) continue
+      const list = byMember.get(m)
+      if (list == null) byMember.set(m, [row.requestHash])
+      else if (list.length < MAX_ASKED) list.push(row.requestHash)
+    }
+  }
+  const by = new Map<string, string[]>()
+  await Promise.all(
+    [...byMember].map(async ([m, hashes]) => {
+      const asked = new Set(hashes)
+      try {
+        const r = await peers.call<{ credited?: unknown }>(m, 'credited', { hashes }, KIND.transfer)
+        if (Array.isArray(r?.credited))
+          for (const h of r.credited) if (asked.has(h)) by.set(h, [...(by.get(h) ?? []), m])
+      } catch {}
+    })
+  )
+  if (by.size === 0) return
+  await store.apply(() => {
+    for (const [h, members] of by) {
+      const cur = t.outbox.get(h)
+      if (cur == null) continue
+      const delivered = [...new Set([...cur.delivered, ...members])].sort()
+      if (banks.get(h)!.every(m => delivered.includes(m))) t.outbox.delete(h)
+      else t.outbox.set(h, { ...cur, delivered })
+    }
+  })
+}

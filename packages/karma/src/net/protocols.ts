@@ -1,0 +1,58 @@
+// Karma on the wire: one protocol for every bank duty and every account-holder
+// call, and the dispatcher from its ops to the parts of the service that
+// answer them (kad-dht's rpc/index.ts style).
+import type { RpcHandler } from '@p2pay/core'
+import type { AccountHolder } from './account.ts'
+import type { BankDuties } from './bank-duties.ts'
+import type { EpochService } from './epoch-service.ts'
+
+/** Every bank duty and every account-holder call goes over this one protocol. */
+export const KARMA_PROTOCOL = '/p2pay/karma/1.0.0'
+
+export const KARMA_OPS = [
+  'join',
+  'debit',
+  'notice',
+  'credited',
+  'awaitCredit',
+  'balance',
+  'state',
+  'handoff',
+  'receipt',
+  'creditReceipt',
+  'heartbeat',
+  'report',
+  'factor'
+] as const
+export type KarmaOp = (typeof KARMA_OPS)[number]
+
+/** The handler of each op (a table the service serves, and calls itself through for this node). */
+export function karmaHandlers(
+  duties: BankDuties,
+  holder: AccountHolder,
+  epochs: EpochService,
+  callTimeoutMs: number
+): Record<KarmaOp, RpcHandler> {
+  return {
+    // bank(A) and bank(B)
+    join: async a => await duties.join(a.proof),
+    debit: async a => await duties.debits.debit(a.request),
+    notice: async a => await duties.credits.notice(a.notice),
+    credited: a => duties.credits.credited(a.hashes),
+    awaitCredit: async a =>
+      await duties.credits.awaitCredit(a.requestHash, Number.isSafeInteger(a.waitMs) ? a.waitMs : callTimeoutMs),
+    balance: async (a, { remotePeer }) => await duties.balance(a.account, a.challenge, remotePeer),
+    // hand-overs
+    state: async (a, { remotePeer }) => await duties.handover.exportState(a.account, remotePeer),
+    handoff: a => duties.handover.handoff(a.account),
+    // the account holder, as payee and payer
+    receipt: async a => await holder.acceptReceipt(a),
+    creditReceipt: a => {
+      holder.takeCreditReceipt(a.receipt)
+    },
+    // epochs
+    heartbeat: async a => await epochs.takeHeartbeat(a.heartbeat),
+    report: (a, { remotePeer }) => epochs.takeReport(a.report, remotePeer),
+    factor: a => epochs.factor(a.epoch, a.attempt ?? 0)
+  }
+}

@@ -1,0 +1,13 @@
+// Every LevelDB bucket `p2pay node` keeps, bucket -> key -> value: the tables
+// of the schemes it hosts, each declared (with what it maps) by its scheme.
+// The store opens nothing that is not listed here.
+import { buckets } from '@p2pay/core'
+import { WALLET_TABLES } from '@p2pay/ppay'
+import { FAIREX_NODE_TABLES } from '@p2pay/fairex'
+import { KARMA_TABLES } from '@p2pay/karma'
+
+export const NODE_BUCKETS = buckets(
+  WALLET_TABLES, // PPay: coins owned (with their trail) and held, deliveries and purchases under way
+  FAIREX_NODE_TABLES, // the file market: shared files, sales, purchases, cheques to deposit, known bans
+  KARMA_TABLES // Karma: the books of the bank-sets this node is in, its own transfers, the liars it caught
+)
