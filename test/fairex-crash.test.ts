@@ -16,7 +16,8 @@ import { attempt, sleep } from './helpers/crash.ts'
 const m = useMarket('fairex-crash', { P: [], D: [], E: [], F: ['--dht', 'false'], Q: ['--allow-cheats'] })
 const { bal, value, chequeOf, judgeBans, holds, share, outPath } = m
 let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon, E: Daemon, F: Daemon, Q: Daemon
-before(() => {
+before(async () => {
+  await m.ready
   ;({ broker, ttp, judge } = m)
   ;({ P, D, E, F, Q } = m.nodes)
 })

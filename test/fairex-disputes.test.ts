@@ -30,7 +30,8 @@ const m = useMarket('fairex-disputes', { P: [] })
 const { bal, certsOf, value, chequeOf, judgeBans, holds, share, outPath, client, localSale } = m
 let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon
 let L: RawPeer
-before(() => {
+before(async () => {
+  await m.ready
   ;({ broker, ttp, judge, L } = m)
   ;({ P } = m.nodes)
 })

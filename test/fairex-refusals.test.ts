@@ -36,7 +36,8 @@ const m = useMarket('fairex-refusals', { P: [], E: [] })
 const { bal, certsOf, value, chequeOf, judgeBans, holds, share, localSale } = m
 let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, E: Daemon
 let L: RawPeer, R: RawPeer
-before(() => {
+before(async () => {
+  await m.ready
   ;({ broker, ttp, judge, L, R } = m)
   ;({ P, E } = m.nodes)
 })

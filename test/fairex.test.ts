@@ -36,7 +36,8 @@ const m = useMarket('fairex', { P: [], C: ['--allow-cheats', '--sale-form', 'ori
 const { bal, certsOf, value, chequeOf, judgeBans, holds, share, outPath, client } = m
 let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, C: Daemon, D: Daemon, E: Daemon
 let L: RawPeer
-before(() => {
+before(async () => {
+  await m.ready
   ;({ broker, ttp, judge, L } = m)
   ;({ P, C, D, E } = m.nodes)
 })

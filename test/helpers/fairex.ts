@@ -255,6 +255,9 @@ export class FairexMarket {
     this.swarm = new Swarm(name)
   }
 
+  /** resolves once the market's processes run (see useMarket) */
+  ready: Promise<void> = Promise.resolve()
+
   async start(nodes: NodeFlags): Promise<void> {
     const m = await this.swarm.startMarket(
       ['--deposit-fee', String(FEE), '--max-cert-value', String(MAX_CERT), '--proceeds-hold-s', '0'],
@@ -331,7 +334,15 @@ export class FairexMarket {
 /** A market started before the tests of the file that calls this, and stopped after them. */
 export function useMarket(name: string, nodes: NodeFlags): FairexMarket {
   const m = new FairexMarket(name)
-  before(async () => await m.start(nodes))
+  let started = (): void => {}
+  m.ready = new Promise<void>(resolve => {
+    started = resolve
+  })
+  // node:test runs a file's top-level hooks without waiting for one another: a file's own `before` awaits m.ready
+  before(async () => {
+    await m.start(nodes)
+    started()
+  })
   after(async () => await m.stop())
   return m
 }

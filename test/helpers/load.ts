@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { randomId } from '@p2pay/core'
 import { call, sleep, Tally } from './crash.ts'
-import type { Daemon } from './swarm.ts'
+import { bankSet } from '@p2pay/karma'
+import { waitFor, type Daemon } from './swarm.ts'
 
 /** A loop of operations run until `stop()` or until `maxOps` / `maxMs` are reached. */
 export class Loop {
@@ -60,7 +61,7 @@ export function payments(payer: Daemon, payee: Daemon, acked: AckedPayment[]): L
       })
       acked.push({ to: payee, sns: r.coins.map(c => c.sn) })
     },
-    { maxOps: 2000, maxMs: 600_000, pauseMs: 40 }
+    { maxOps: 3000, maxMs: 600_000, pauseMs: 40 }
   )
   return loop
 }
@@ -132,4 +133,61 @@ export function logLines(d: Daemon, ...parts: string[]): string[] {
   } catch {
     return []
   }
+}
+
+/** What every node holds for every account, and takes for its bank: printed when a Karma check fails. */
+export async function karmaBooks(nodes: Daemon[]): Promise<string> {
+  const lines: string[] = []
+  for (const a of nodes) {
+    const rows = await Promise.all(
+      nodes.map(async n => {
+        const row = await call(n, 'GET', `/v1/karma/books?account=${a.peerId}`).then(
+          r => r.row,
+          () => undefined
+        )
+        return row == null ? '-' : `${row.balance}/${row.nonce}${row.synced === false ? '/unsynced' : ''}`
+      })
+    )
+    const bank = await call(nodes[0], 'GET', `/v1/karma/bankset?peer=${a.peerId}`).then(
+      r => (r.bank as string[]).map(m => nodes.findIndex(n => n.peerId === m)).join(','),
+      () => '?'
+    )
+    const sent = await call(a, 'GET', '/v1/karma/sent').then(
+      r => (r.sent as any[]).filter(s => s.status !== 'done').map(s => `pending nonce ${s.nonce}`),
+      () => []
+    )
+    lines.push(`node${nodes.indexOf(a)}: bank [${bank}] rows ${rows.join(' ')} ${sent.join(', ')}`)
+  }
+  return lines.join('\n')
+}
+
+/** Every node computes bank(account) = the k closest of all nodes, each from a fresh DHT query. */
+export async function agreeOnBanks(nodes: Daemon[], k: number, timeoutMs = 120_000): Promise<void> {
+  const ids = nodes.map(n => n.peerId)
+  await waitFor(
+    'every node to agree on every bank-set',
+    async () => {
+      for (const a of ids) {
+        const want = JSON.stringify(bankSet(a, ids, k))
+        for (const n of nodes) {
+          const got = JSON.stringify((await call(n, 'GET', `/v1/karma/bankset?peer=${a}&fresh=1`)).bank)
+          if (got !== want) return false
+        }
+      }
+      return true
+    },
+    timeoutMs
+  )
+}
+
+/** Waits until no member has Karma notices left to send (each node's housekeeping runs meanwhile). */
+export async function quiet(nodes: Daemon[], timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    'Karma outboxes to drain',
+    async () => {
+      const left = await Promise.all(nodes.map(async n => (await call(n, 'POST', '/v1/karma/sync')).outbox as number))
+      return left.every(x => x === 0)
+    },
+    timeoutMs
+  )
 }

@@ -1,6 +1,7 @@
 // Deliberate fraud, for testnets and the test suite only: a node exposes these
 // only when started with --allow-cheats. Each one produces exactly the signed
-// objects a real cheater would, so the broker's detection is tested for real.
+// objects a real cheater would (counted under the kinds a real one's would be),
+// so the broker's detection is tested for real.
 import { fail, toB64, type Routes } from '@p2pay/core'
 import { TAG, type AssignBody, type CoinProof, type RequestBody } from './core/types.ts'
 import { extendProof, verifyCoin } from './core/verify.ts'
@@ -20,7 +21,7 @@ export function cheatRoutes(svc: WalletService): Routes {
       const c = wallet.spendableOwned()[0]
       if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, 'no unassigned coin to cheat with')
       const proof1 = await w.store.apply(() => wallet.ownerPay(c.sn, String(b.to1)))
-      const coinHash = verifyCoin(w.c.verifier, c.coin, wallet.cfg.broker, 'cheat').hash
+      const coinHash = verifyCoin(w.c.verifier, c.coin, wallet.cfg.broker, 'pay').hash
       const body: AssignBody = {
         sn: c.sn,
         coin: coinHash,
@@ -29,7 +30,7 @@ export function cheatRoutes(svc: WalletService): Routes {
         holder: String(b.to2),
         request: null
       }
-      const second = signer.sign<AssignBody>(TAG.assign, body, 'cheat')
+      const second = signer.sign<AssignBody>(TAG.assign, body, 'pay')
       const proof2: CoinProof = { coin: c.coin, chain: [{ assign: toB64(second.bytes) }] }
       await deliver(w, String(b.to1), [], proof1, 'pay')
       await deliver(w, String(b.to2), [], proof2, 'pay')
@@ -49,10 +50,10 @@ export function cheatRoutes(svc: WalletService): Routes {
     'POST /double-spend': async b => {
       const h = wallet.spendableHeld().find(x => x.depth === 0 && (b.sn == null || x.sn === b.sn))
       if (h == null) fail(PPayErrorCode.NO_SUCH_COIN, 'no held coin to cheat with')
-      const tip = wallet.verify(h.proof, 'cheat').tipHash
+      const tip = wallet.verify(h.proof, 'reassign').tipHash
       const request = (to: string): string => {
         const body: RequestBody = { sn: h.sn, owner: h.owner, seq: h.seq, from: wallet.me, to, prev: tip }
-        return toB64(signer.sign<RequestBody>(TAG.request, body, 'cheat').bytes)
+        return toB64(signer.sign<RequestBody>(TAG.request, body, 'reassign').bytes)
       }
       const r1 = request(String(b.to1))
       const r2 = request(String(b.to2))

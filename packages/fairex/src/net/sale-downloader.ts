@@ -119,9 +119,19 @@ async function purchase(
   provider: Party
 ): Promise<PurchaseRecord> {
   const serial = rec.serial
-  const stream = await n.c.network.dialProtocol(dialTarget(provider), FAIREX_PROTOCOL.sale, {
-    signal: AbortSignal.any([n.life.signal, AbortSignal.timeout(STEP_TIMEOUT_MS)])
-  })
+  let stream: Stream
+  try {
+    stream = await n.c.network.dialProtocol(dialTarget(provider), FAIREX_PROTOCOL.sale, {
+      signal: AbortSignal.any([n.life.signal, AbortSignal.timeout(STEP_TIMEOUT_MS)])
+    })
+  } catch (err) {
+    // nothing was sent, nothing is owed: the purchase failed before it began
+    const e = n.life.stopped
+      ? abortReason(n.life.signal)
+      : new P2payError(ErrorCode.UNREACHABLE, `cannot reach the provider: ${asError(err).message}`)
+    await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'failed', error: e.message }))
+    throw e
+  }
   const untie = abortOnStop(n.life, stream)
   const fh = await open(`${rec.out}.part`, 'w')
   let key: string | undefined

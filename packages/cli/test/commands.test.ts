@@ -1,0 +1,73 @@
+// The command table: every daemon and scheme is a group, every command says
+// what it does and shows an example of itself; `p2pay --help` lists them all.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { COMMON, DAEMONS, SCHEMES } from '../src/cmds/index.ts'
+
+const CLI = join(import.meta.dirname, '..', 'bin', 'p2pay.js')
+const run = promisify(execFile)
+
+describe('p2pay commands', () => {
+  it('groups: the four daemons (each with start and status) and the three schemes', () => {
+    assert.deepEqual(
+      DAEMONS.map(g => g.name),
+      ['broker', 'ttp', 'judge', 'node']
+    )
+    for (const g of DAEMONS)
+      assert.ok(
+        ['start', 'status'].every(c => g.commands.some(x => x.name === c)),
+        g.name
+      )
+    assert.deepEqual(
+      SCHEMES.map(g => g.name),
+      ['ppay', 'fairex', 'karma']
+    )
+    assert.deepEqual(
+      COMMON.map(c => c.name),
+      ['status', 'identity', 'connect']
+    )
+  })
+
+  it('every command has a summary and examples of itself; names are unique within a group', () => {
+    const all = [
+      ...[...DAEMONS, ...SCHEMES].flatMap(g => g.commands.map(c => ({ full: `${g.name} ${c.name}`, c }))),
+      ...COMMON.map(c => ({ full: c.name, c }))
+    ]
+    for (const g of [...DAEMONS, ...SCHEMES]) {
+      assert.equal(new Set(g.commands.map(c => c.name)).size, g.commands.length, g.name)
+    }
+    for (const { full, c } of all) {
+      assert.ok(c.summary.length > 10, full)
+      assert.ok(c.examples.length > 0, `${full} has no example`)
+      for (const e of c.examples) assert.ok(e.startsWith(`p2pay ${full}`), `${full}: example "${e}"`)
+      assert.ok(c.spec != null || c.daemon != null || c.options != null, `${full} neither starts nor talks to a daemon`)
+    }
+  })
+
+  it('p2pay --help lists the daemons, the schemes and the shared verbs; a group lists its commands', async () => {
+    const top = (await run(process.execPath, [CLI, '--help'])).stdout
+    for (const g of [...DAEMONS, ...SCHEMES]) assert.match(top, new RegExp(`\\n  ${g.name} `))
+    for (const c of COMMON) assert.match(top, new RegExp(`\\n  ${c.name} `))
+    const ppay = (await run(process.execPath, [CLI, 'ppay', '--help'])).stdout
+    for (const c of SCHEMES[0].commands) assert.match(ppay, new RegExp(`\\n  ${c.name} `))
+    await assert.rejects(run(process.execPath, [CLI, 'nope']), (e: any) => e.code === 2)
+  })
+
+  it('a client command refuses an unknown or missing option before it looks for a daemon', async () => {
+    await assert.rejects(
+      run(process.execPath, [CLI, 'ppay', 'pay', '--to', 'x', '--amount', '1', '--colour', 'red']),
+      (e: any) => e.code === 2 && /unknown option --colour/.test(e.stderr)
+    )
+    await assert.rejects(
+      run(process.execPath, [CLI, 'karma', 'transfer', '--to', 'x']),
+      (e: any) => e.code === 2 && /--amount is required/.test(e.stderr)
+    )
+    await assert.rejects(
+      run(process.execPath, [CLI, 'ppay', 'buy', '--count', 'ten', '--value', '1']),
+      (e: any) => e.code === 2 && /--count must be an integer/.test(e.stderr)
+    )
+  })
+})
