@@ -113,6 +113,11 @@ export interface OutboxRow {
   request: string
   /** members of bank(B) that took the notice or said they credited the request, sorted */
   delivered: string[]
+  /**
+   * every member bank(B) had at some tick while the notice was out, sorted: a member that is away for a while
+   * (a restart) drops out of the sets computed meanwhile, and must still get the credit when it is back
+   */
+  targets?: string[]
   at: number
 }
 

@@ -45,6 +45,8 @@ export class Debits {
                 notice: r.notice,
                 request: req.b64,
                 delivered: [],
+                // bank(B) as this member sees it now: each must take the notice, even if it is away at the next ticks
+                targets: [...bankB].sort(),
                 at: nowOf(this.ctx)
               })
             return r

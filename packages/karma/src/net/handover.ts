@@ -91,6 +91,30 @@ export class HandOver {
     return true
   }
 
+  /**
+   * After a start: a member that was away (stopped, restarted, cut off) may
+   * have missed debits and credits its banks made meanwhile, and nothing
+   * tells it so (the others' outboxes stop sending to a member that is not in
+   * bank(B) as they compute it). It resynchronises every account it holds,
+   * one at a time, from the rest of each bank: a strict majority's state is
+   * adopted; without one the row stays as it is.
+   */
+  async resyncAll(): Promise<number> {
+    const { member, life } = this.ctx
+    let adopted = 0
+    for (const [account, row] of [...member.t.accounts.entries()]) {
+      if (life.stopped) break
+      if (row.synced === false) continue
+      this.resynced.set(account, Date.now())
+      try {
+        if ((await this.takeOver(account, true)) !== undefined) adopted++
+      } catch (err) {
+        if (!life.stopped) this.log.info('resync after start failed', { account, err: asError(err).message })
+      }
+    }
+    return adopted
+  }
+
   /** takeOver(account, true) in the background, at most every RESYNC_MS per account. */
   resync(account: string): void {
     const last = this.resynced.get(account) ?? 0

@@ -2,11 +2,11 @@
 // notices first go out one-way; past a grace period, each member of bank(B)
 // that has not taken one is asked which requests it credited (one call for
 // all of them), and the rest get the notice again, with answers, until every
-// member of bank(B) as this node computes it took it, or its request is too
-// old for any member to accept (epochs), or a majority took it long ago: a
-// crash or an unreachable member delays a credit, it does not lose it. Then
-// the records past their horizon are forgotten.
-import { finalCodes, hasCode } from '@p2pay/core'
+// member bank(B) had at any tick since (as this node computed it) took it, or
+// its request is too old for any member to accept (epochs), or a majority
+// took it long ago: a crash, a restart or an unreachable member delays a
+// credit, it does not lose it. Then the records past their horizon are forgotten.
+import { ErrorCode, finalCodes, hasCode } from '@p2pay/core'
 import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS } from '../core/config.ts'
 import type { OutboxRow } from '../core/member-records.ts'
 import { openTransfer } from '../core/messages.ts'
@@ -27,6 +27,10 @@ const NOTICE_GRACE_SYNCS = 2
  * OUTBOX_HORIZON_MS, or when the tick's bank(B) no longer lists it).
  */
 const FINAL_FOR_TARGET = finalCodes()
+
+/** The members a notice must reach: bank(B) now, and every member it had at an earlier tick (sorted). */
+const targetsOf = (row: OutboxRow, bankB: readonly string[]): string[] =>
+  [...new Set([...(row.targets ?? []), ...bankB])].sort()
 
 /** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
 export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> {
@@ -53,7 +57,8 @@ export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> 
     }
     if (row.at > now - grace) continue // its one-way notices may still be on their way
     try {
-      await sendNotices(ctx, row.requestHash, await view.bank(row.to), row.notice)
+      const bankB = await view.bank(row.to)
+      await sendNotices(ctx, row.requestHash, bankB, targetsOf(row, bankB), row.notice)
     } catch {}
   }
 }
@@ -66,16 +71,21 @@ export async function forgetOld(ctx: KarmaContext, now: number): Promise<void> {
   })
 }
 
-/** Sends a debit's notice, with answers, to the members of bank(B) that have not taken it. */
+/**
+ * Sends a debit's notice, with answers, to the members of bank(B) (now and before: `all`) that have not taken it.
+ * A member that was in bank(B) before but is not now, and says so itself (WRONG_BROKER), is out of it by both
+ * views: it needs the notice no more (were it to enter again, it would take the account over from the bank).
+ */
 async function sendNotices(
   ctx: KarmaContext,
   requestHash: string,
   bankB: readonly string[],
+  all: readonly string[],
   notice: string
 ): Promise<void> {
   const { t, store, peers } = ctx
   const row = t.outbox.get(requestHash)
-  const targets = bankB.filter(m => row == null || !row.delivered.includes(m))
+  const targets = all.filter(m => row == null || !row.delivered.includes(m))
   const done: string[] = []
   await Promise.all(
     targets.map(async m => {
@@ -85,17 +95,20 @@ async function sendNotices(
         if (!(out?.status === 'ignored' && out.reason === 'non-member')) done.push(m)
       } catch (err) {
         if (hasCode(err, ...FINAL_FOR_TARGET)) done.push(m)
+        else if (hasCode(err, ErrorCode.WRONG_BROKER) && !bankB.includes(m)) done.push(m)
       }
     })
   )
-  if (done.length === 0 && targets.length > 0) return
   const cur = t.outbox.get(requestHash)
   if (cur == null) return
+  const targetsNow = [...all].sort()
+  const known = JSON.stringify(cur.targets ?? []) === JSON.stringify(targetsNow)
+  if (done.length === 0 && targets.length > 0 && known) return
   const delivered = [...new Set([...cur.delivered, ...done])].sort()
-  const complete = bankB.every(m => delivered.includes(m))
+  const complete = all.every(m => delivered.includes(m))
   await store.apply(() => {
     if (complete) t.outbox.delete(requestHash)
-    else t.outbox.set(requestHash, { ...cur, delivered })
+    else t.outbox.set(requestHash, { ...cur, delivered, targets: targetsNow })
   })
 }
 
@@ -116,8 +129,9 @@ async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Prom
     } catch {
       continue
     }
-    banks.set(row.requestHash, bankB)
-    for (const m of bankB) {
+    const all = targetsOf(row, bankB)
+    banks.set(row.requestHash, all)
+    for (const m of all) {
       if (row.delivered.includes(m)) continue
       const list = byMember.get(m)
       if (list == null) byMember.set(m, [row.requestHash])
@@ -141,8 +155,9 @@ async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Prom
       const cur = t.outbox.get(h)
       if (cur == null) continue
       const delivered = [...new Set([...cur.delivered, ...members])].sort()
-      if (banks.get(h)!.every(m => delivered.includes(m))) t.outbox.delete(h)
-      else t.outbox.set(h, { ...cur, delivered })
+      const all = banks.get(h)!
+      if (all.every(m => delivered.includes(m))) t.outbox.delete(h)
+      else t.outbox.set(h, { ...cur, delivered, targets: all })
     }
   })
 }

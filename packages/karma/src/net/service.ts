@@ -96,6 +96,8 @@ export class KarmaService implements SchemeService {
       life,
       onError: (err, op) => logger.error('karma handler failed', { op, err })
     })
+    // once the first sync interval has let the connections come back, what the banks did meanwhile is taken in
+    life.after(cfg.syncMs, 'karma resync after start', async () => await duties.handover.resyncAll())
     life.every(cfg.syncMs, 'karma housekeeping', async () => {
       await duties.tick()
       await epochs.heartbeatIfDue()

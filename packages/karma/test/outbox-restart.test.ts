@@ -1,0 +1,80 @@
+// The outbox and a member that restarts: a member of bank(B) that drops out of the bank-sets others compute
+// while it is away still gets the notice once it is back, and a restarted member takes in what its bank did
+// meanwhile from the rest of the bank.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { BankDuties } from '../src/net/bank-duties.ts'
+import { ErrorCode, P2payError } from '@p2pay/core'
+import type { KarmaCalls } from '../src/net/context.ts'
+import { byId, context, joinedPair } from './fixtures.ts'
+
+describe('a member of bank(B) that is away for a while', () => {
+  it('is still sent the notice when it is back, though the others took it while it was out of bank(B)', async () => {
+    const { w, A, B } = await joinedPair()
+    const bankB = w.bank(B.id)
+    const away = bankB[2]
+    let back = true
+    const noticed: string[] = []
+    // bank(B) as this member computes it: without the member that is away, until it is back
+    const view = {
+      bank: async (a: string) => (a === B.id && !back ? bankB.filter(m => m !== away) : w.bank(a)),
+      karmaPeersNear: async () => w.ids
+    } as any
+    const peers = {
+      send: async () => {},
+      call: async (m: string, op: string) => {
+        if (op === 'credited') return { credited: [] }
+        if (m === away && !back) throw new Error('unreachable: it is restarting')
+        noticed.push(m)
+        return { status: 'counted' }
+      }
+    } as unknown as KarmaCalls
+    const m = w.bank(A.id)[0]
+    const d = new BankDuties(context(byId(w, m), w.member(m), { view, peers }))
+    await d.debits.debit(w.request(A, B.id, 5).b64)
+    const row = [...d.ctx.t.outbox.values()][0]
+    // it goes away after the debit: the ticks past the grace period see bank(B) without it
+    d.ctx.t.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
+    back = false
+    await d.tick()
+    await d.tick()
+    assert.ok(d.ctx.t.outbox.has(row.requestHash), 'the notice was dropped although a member of bank(B) never took it')
+    assert.equal(noticed.includes(away), false)
+    back = true
+    await d.tick()
+    assert.ok(noticed.includes(away), 'the member back from its restart never got the notice')
+    assert.equal(d.ctx.t.outbox.has(row.requestHash), false, 'every member served: the row is gone')
+  })
+
+  it(
+    'is let go once it is out of bank(B) by both views: this member computes it out, and it says ' + 'so itself',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const bankB = w.bank(B.id)
+      const left = bankB[1]
+      let gone = false
+      const view = {
+        bank: async (a: string) => (a === B.id && gone ? bankB.filter(m => m !== left) : w.bank(a)),
+        karmaPeersNear: async () => w.ids
+      } as any
+      const peers = {
+        send: async () => {},
+        call: async (m: string, op: string) => {
+          if (op === 'credited') return { credited: [] }
+          if (m === left) throw new P2payError(ErrorCode.WRONG_BROKER, 'not in bank(B) as it computes it')
+          return { status: 'counted' }
+        }
+      } as unknown as KarmaCalls
+      const m = w.bank(A.id)[0]
+      const d = new BankDuties(context(byId(w, m), w.member(m), { view, peers }))
+      await d.debits.debit(w.request(A, B.id, 5).b64)
+      const row = [...d.ctx.t.outbox.values()][0]
+      d.ctx.t.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
+      await d.tick()
+      assert.ok(d.ctx.t.outbox.has(row.requestHash), 'a member of bank(B) whose own view is behind is asked again')
+      gone = true
+      await d.tick()
+      assert.equal(d.ctx.t.outbox.has(row.requestHash), false, 'a member out of bank(B) by both views pins the notice')
+    }
+  )
+})
