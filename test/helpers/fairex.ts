@@ -2,31 +2,17 @@
 // and nodes as processes, two libp2p peers in this one) started before a test
 // file and stopped after it, the reads of its control APIs, random files, and
 // the parties of a sale played in this process (a downloader speaking the sale
-// protocol frame by frame to a real provider, or both sides of a sale with no
-// stream), so a test can keep the key, replay 1.1, seal K' or lie to the judge.
+// protocol frame by frame to a real provider, in raw-sale.ts, or both sides of
+// a sale with no stream), so a test can keep the key, replay 1.1, seal K' or
+// lie to the judge.
 import { before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { RpcClient, Verifier, fromB64, nodeEd25519, randomId, sha256Hex, toB64, toHex } from '@p2pay/core'
 import {
-  FrameReader,
-  RpcClient,
-  Verifier,
-  fromB64,
-  fromUtf8,
-  nodeEd25519,
-  randomId,
-  sendFrame,
-  sha256Hex,
-  toB64,
-  toHex,
-  utf8
-} from '@p2pay/core'
-import {
-  FAIREX_PROTOCOL,
   acceptRequest,
   chequeMessage,
   merkleRoot,
@@ -37,23 +23,20 @@ import {
   onPiece,
   pieceHash,
   pieceToSend,
-  signCertRequest,
   signDepositRequest,
   signManifest,
   signRequest,
-  startPurchase,
   type DepositItem,
   type DepositResult,
-  type IssueResult,
   type Message1_1,
   type Purchase,
   type PurchaseRecord,
-  type ReserveResult,
   type SaleForm
 } from '@p2pay/fairex'
 import { cheatingCheque } from '@p2pay/fairex/cheats'
 import { Daemon, Swarm, audit } from './swarm.ts'
 import { RawPeer } from './raw-peer.ts'
+import { acCall, rawRequest, reserveAt } from './raw-sale.ts'
 
 export const verifier = new Verifier(nodeEd25519())
 export const PRICE = 25
@@ -62,8 +45,6 @@ export const TOPUP = 1000
 export const MAX_CERT = 1000
 /** 3 MiB and a bit: 13 pieces, the last one short */
 export const SIZE = 3 * 1024 * 1024 + 12_345
-const MAX_SALE_FRAME = 8 * 1024 * 1024
-const STEP_MS = 20_000
 
 /** Writes `size` random bytes to `path`; returns their sha256 (hex). */
 export function randomFile(path: string, size: number): string {
@@ -78,157 +59,7 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex')
 }
 
-/** One call from `peer` to the AC at `acAddr` (a broker's multiaddr), on a client of its own. */
-async function acCall<T>(peer: RawPeer, acAddr: string, op: string, args: unknown): Promise<T> {
-  const c = new RpcClient(peer.node, multiaddr(acAddr), FAIREX_PROTOCOL.ac, { defaultTimeoutMs: 15_000 })
-  try {
-    return await c.call<T>(op, args)
-  } finally {
-    await c.close()
-  }
-}
-
-/** A capital certificate from the AC at `acAddr` for `peer`. */
-export async function certificateFor(
-  peer: RawPeer,
-  acAddr: string,
-  acId: string,
-  max: number,
-  nonce = randomId(8)
-): Promise<IssueResult> {
-  const req = signCertRequest(peer.key.signer, { ac: acId, peer: peer.peerId, max, nonce })
-  return await acCall<IssueResult>(peer, acAddr, 'certificate', { request: toB64(req.bytes) })
-}
-
-/**
- * What a provider does before it sends any piece: reserves the price of the
- * sale D's message 1.1 asks for at the AC at `acAddr`. Throws the AC's refusal.
- */
-export async function reserveAt(provider: RawPeer, acAddr: string, m11: Message1_1): Promise<ReserveResult> {
-  return await acCall<ReserveResult>(provider, acAddr, 'reserve', {
-    request: m11.request,
-    certificate: m11.certificate
-  })
-}
-
-export interface SaleStream {
-  stream: Stream
-  reader: FrameReader
-}
-
-/**
- * Opens a sale stream to a provider daemon and sends message 1.1 (as given: a test may send a replayed or forged one).
- */
-export async function openSale(
-  peer: RawPeer,
-  providerAddr: string,
-  fileId: string,
-  m11: Message1_1
-): Promise<SaleStream & { first: any }> {
-  const stream = await peer.node.dialProtocol(multiaddr(providerAddr), FAIREX_PROTOCOL.sale, {
-    signal: AbortSignal.timeout(STEP_MS)
-  })
-  const reader = new FrameReader(stream, MAX_SALE_FRAME)
-  await sendFrame(stream, utf8(JSON.stringify({ m: '1.1', fileId, ...m11 })), AbortSignal.timeout(STEP_MS))
-  const bytes = await reader.read(AbortSignal.timeout(STEP_MS))
-  return { stream, reader, first: bytes == null ? null : JSON.parse(fromUtf8(bytes)) }
-}
-
-export async function closeSale(s: SaleStream): Promise<void> {
-  await s.stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => s.stream.abort(new Error('close failed')))
-}
-
-export interface RawPurchase {
-  state: Purchase
-  message1_1: Message1_1
-  /** the plain pieces as received; the key piece is a hole until the key opens it */
-  pieces: Array<Uint8Array | undefined>
-  /** what the provider sent as 2.4 (not applied: the state stays awaitingKey for disputes and complaints) */
-  key?: string
-}
-
-export interface RawBuyInput {
-  peer: RawPeer
-  verifier: Verifier
-  /** the provider daemon's multiaddr ending in /p2p/<id> */
-  providerAddr: string
-  provider: string
-  fileId: string
-  price: number
-  manifestHash?: string
-  ttp: string
-  judge: string
-  certificate: string
-  form?: SaleForm
-}
-
-/**
- * D's side of one purchase, in the test process, against a provider daemon:
- * 1.1, 1.2, the pieces (each checked by onPiece), 2.2, 2.3, then reads 2.4.
- * Throws on a refusal (with its code in the message).
- */
-export async function rawBuy(o: RawBuyInput): Promise<RawPurchase> {
-  const { state, message1_1 } = rawRequest(o)
-  const sale = await openSale(o.peer, o.providerAddr, o.fileId, message1_1)
-  return await finishBuy(sale, state, message1_1)
-}
-
-/** D's message 1.1 for `o` (a fresh serial) and the purchase state, nothing sent yet. */
-export function rawRequest(o: Omit<RawBuyInput, 'providerAddr'>): { state: Purchase; message1_1: Message1_1 } {
-  return startPurchase({
-    signer: o.peer.key.signer,
-    verifier: o.verifier,
-    provider: o.provider,
-    fileId: o.fileId,
-    price: o.price,
-    ttp: o.ttp,
-    judge: o.judge,
-    certificate: o.certificate,
-    now: Date.now(),
-    ...(o.manifestHash != null ? { manifestHash: o.manifestHash } : {}),
-    ...(o.form != null ? { form: o.form } : {})
-  })
-}
-
-/**
- * The rest of a purchase whose 1.1 went out with openSale: checks 1.2 (throws
- * on a refusal, with its code in the message), takes the pieces, signs 2.3 and
- * reads 2.4. Closes the stream.
- */
-export async function finishBuy(
-  sale: SaleStream & { first: any },
-  state: Purchase,
-  message1_1: Message1_1
-): Promise<RawPurchase> {
-  try {
-    const { m, ...m12 } = sale.first ?? {}
-    if (m === 'refuse') throw new Error(`provider refused: ${String(m12.code)} ${String(m12.message)}`)
-    onAccept(state, m12)
-    const offer = state.offer!
-    const pieces: Array<Uint8Array | undefined> = []
-    for (let i = 0; i < offer.pieceHashes.length; i++) {
-      const bytes = await sale.reader.read(AbortSignal.timeout(STEP_MS))
-      if (bytes == null) throw new Error(`stream ended at piece ${i}`)
-      pieces.push(onPiece(state, i, bytes) === 'plain' ? bytes.slice() : undefined)
-    }
-    const m22 = JSON.parse(fromUtf8((await sale.reader.read(AbortSignal.timeout(STEP_MS)))!))
-    const { m: _m, ...rest } = m22
-    const m23 = onCheque(state, rest)
-    await sendFrame(sale.stream, utf8(JSON.stringify({ m: '2.3', ...m23 })), AbortSignal.timeout(STEP_MS))
-    const m24 = await sale.reader.read(AbortSignal.timeout(STEP_MS))
-    const key = m24 == null ? undefined : JSON.parse(fromUtf8(m24)).key
-    return { state, message1_1, pieces, key }
-  } finally {
-    await closeSale(sale)
-  }
-}
-
-/** The whole file of a raw purchase, once `keyPiece` opened. */
-export function assemble(p: RawPurchase, keyPiece: Uint8Array): Buffer {
-  return Buffer.concat(p.pieces.map(x => x ?? keyPiece))
-}
-
-// ---- a market ----
+export * from './raw-sale.ts'
 
 /** The nodes a market starts, by name, with their flags beyond the common ones. */
 export type NodeFlags = Record<string, string[]>

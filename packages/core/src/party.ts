@@ -18,6 +18,14 @@ export function party(s: string, what = 'peer'): Party {
   return { id: peerIdOfAddr(s, what), addr: s }
 }
 
+/** A required flag naming a peer by its multiaddr, ending in /p2p/<peer id> (e.g. --broker): BAD_REQUEST otherwise. */
+export function partyAt(value: string | undefined, flag: string): Party & { addr: string } {
+  if (value == null || value === '') fail(ErrorCode.BAD_REQUEST, `${flag} <multiaddr>/p2p/<peer id> is required`)
+  const p = party(value, flag)
+  if (p.addr == null) fail(ErrorCode.BAD_REQUEST, `${flag} must be a multiaddr ending in /p2p/<peer id>, got ${value}`)
+  return { id: p.id, addr: p.addr }
+}
+
 /** The peer id a multiaddr ends in (/p2p/<id>), or BAD_REQUEST. */
 export function peerIdOfAddr(addr: string, what = 'address'): string {
   let id: string | undefined

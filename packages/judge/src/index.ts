@@ -5,7 +5,7 @@ import {
   ErrorCode,
   daemonSpec,
   fail,
-  party,
+  partyAt,
   schemeOptions,
   startDaemon,
   type ConfigOf,
@@ -42,10 +42,7 @@ export interface JudgeComponents extends DaemonComponents {
 }
 
 export async function startJudge(cfg: JudgeConfig): Promise<RunningDaemon<JudgeComponents>> {
-  if (cfg.broker == null) fail(ErrorCode.BAD_REQUEST, '--broker <multiaddr>/p2p/<peer id> is required')
-  const broker = party(cfg.broker, '--broker')
-  if (broker.addr == null)
-    fail(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
+  const broker = partyAt(cfg.broker, '--broker')
   if (!(cfg['retry-interval-ms'] > 0)) fail(ErrorCode.BAD_REQUEST, '--retry-interval-ms must be positive')
   return await startDaemon<JudgeConfig, JudgeComponents>(
     {

@@ -2,10 +2,8 @@
 // holder), the file market (provider, downloader) and Karma (account holder
 // and bank-set member); all of them know the broker.
 import {
-  ErrorCode,
   daemonSpec,
-  fail,
-  party,
+  partyAt,
   schemeOptions,
   startDaemon,
   type ConfigOf,
@@ -47,10 +45,7 @@ export interface NodeComponents extends DaemonComponents {
 }
 
 export async function startNode(cfg: NodeConfig): Promise<RunningDaemon<NodeComponents>> {
-  if (cfg.broker == null) fail(ErrorCode.BAD_REQUEST, '--broker <multiaddr>/p2p/<peer id> is required')
-  const broker = party(cfg.broker, '--broker')
-  if (broker.addr == null)
-    fail(ErrorCode.BAD_REQUEST, `--broker must be a multiaddr ending in /p2p/<peer id>, got ${cfg.broker}`)
+  const broker = partyAt(cfg.broker, '--broker')
   return await startDaemon<NodeConfig, NodeComponents>(
     {
       name: 'node',
