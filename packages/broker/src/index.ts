@@ -6,15 +6,17 @@ import {
   schemeOptions,
   startDaemon,
   type Account,
+  isAccountKeeper,
   type AccountKeeper,
   type ConfigOf,
   type DaemonComponents,
   type RunningDaemon,
   type Routes,
+  type SchemeService,
   type Spec,
   type Table
 } from '@p2pay/core'
-import { LEDGER_TABLES, ppayLedgerModule, type LedgerService } from '@p2pay/ppay'
+import { LEDGER_TABLES, ppayLedgerModule } from '@p2pay/ppay'
 import { fairexAccountingModule } from '@p2pay/fairex'
 import { brokerAudit } from './audit.ts'
 import { BROKER_BUCKETS } from './buckets.ts'
@@ -31,6 +33,13 @@ export interface BrokerComponents extends DaemonComponents {
   accounts: Table<Account>
 }
 
+/** The hosted scheme that keeps the broker's accounts (PPay's ledger). */
+function keeperOf(schemes: Iterable<SchemeService>): AccountKeeper {
+  const keeper = [...schemes].find(isAccountKeeper)
+  if (keeper == null) throw new TypeError('the broker hosts no scheme that keeps the accounts')
+  return keeper
+}
+
 export async function startBroker(cfg: BrokerConfig): Promise<RunningDaemon<BrokerComponents>> {
   return await startDaemon<BrokerConfig, BrokerComponents>(
     {
@@ -40,7 +49,7 @@ export async function startBroker(cfg: BrokerConfig): Promise<RunningDaemon<Brok
       // the store hands out one Table per bucket: the AC's accounts are the ledger's own
       components: async base => ({ ...base, accounts: await base.store.table<Account>(LEDGER_TABLES.accounts.bucket) }),
       routes: d => {
-        const keeper = d.schemes.get('ppay') as LedgerService & AccountKeeper
+        const keeper = keeperOf(d.schemes.values())
         const store = d.components.store
         const audit = async (): Promise<Record<string, unknown>> => {
           await store.barrier()
@@ -57,7 +66,7 @@ export async function startBroker(cfg: BrokerConfig): Promise<RunningDaemon<Brok
         }
         return routes
       },
-      status: d => brokerAudit(d.schemes.get('ppay') as LedgerService, d.schemes.values())
+      status: d => brokerAudit(keeperOf(d.schemes.values()), d.schemes.values())
     },
     cfg
   )

@@ -1,7 +1,7 @@
 // What a CLI command is: its options (declared once, so parsing, checks and
 // --help come from the same place), its positional words, examples, and a
 // handler. Commands that drive a running daemon find it through --data-dir.
-import { ErrorCode, P2payError, type Spec } from '@p2pay/core'
+import { ErrorCode, P2payError, party, type Spec } from '@p2pay/core'
 import { api, targetFromDataDir, type ApiTarget } from './client.ts'
 
 export type Flags = Record<string, string | true>
@@ -88,8 +88,7 @@ export function read(name: string, summary: string, path: string, daemon: Daemon
 
 /** `--to`, `--provider`, `--peer`: a peer id, or a multiaddr ending in /p2p/<peer id> (whose address is used too). */
 export function peerArg(value: string, flag: string): { id: string; addrs: string[] } {
-  if (!value.startsWith('/')) return { id: value, addrs: [] }
-  const i = value.lastIndexOf('/p2p/')
-  if (i < 0) fail(`--${flag} multiaddr must end in /p2p/<peer id>`)
-  return { id: value.slice(i + 5), addrs: [value.slice(0, i)] }
+  const p = party(value, `--${flag}`)
+  // the node dials the address part; the peer id travels apart
+  return { id: p.id, addrs: p.addr != null ? [p.addr.slice(0, p.addr.lastIndexOf('/p2p/'))] : [] }
 }

@@ -1,4 +1,4 @@
-// `p2pay buy --file`: the purchase runs inside the node (POST /v1/fairex/buy
+// `p2pay fairex buy`: the purchase runs inside the node (POST /v1/fairex/buy
 // answers when it is over); meanwhile the CLI polls the node's purchase list
 // and draws how far the download got.
 import { api, type ApiTarget } from './client.ts'

@@ -110,9 +110,6 @@ export const MALFORMED_CODES: ReadonlySet<string> = new Set([
 /** A failure of the way (unreachable, timed out, cut short by a stop): retry later. */
 export const isTransient = (err: unknown): boolean => err instanceof P2payError && TRANSIENT_CODES.has(err.code)
 
-/** A refusal of the message itself: never retry it. */
-export const isMalformed = (err: unknown): boolean => err instanceof P2payError && MALFORMED_CODES.has(err.code)
-
 /**
  * The codes, besides the malformed ones, after which a given exchange is over
  * for good: each caller names them, and gets the malformed codes with them.

@@ -50,11 +50,8 @@ export function cheatRoutes(svc: FairexNodeService): Routes {
   return {
     /** Shares a file (as `POST /v1/fairex/share` does) that this node will sell with K' in Z. */
     'POST /share': async b => {
-      const r = await share(n, String(b.path ?? ''), b.price, {
-        name: b.name,
-        form: b.form,
-        ...(b.pieceSize != null ? { pieceSize: b.pieceSize } : {})
-      })
+      const opts = { name: b.name, form: b.form, ...(b.pieceSize != null ? { pieceSize: b.pieceSize } : {}) }
+      const r = await n.life.run('fairex share', async () => await share(n, String(b.path ?? ''), b.price, opts))
       baitFiles.add(r.fileId)
       return r
     },

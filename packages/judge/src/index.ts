@@ -50,7 +50,8 @@ export async function startJudge(cfg: JudgeConfig): Promise<RunningDaemon<JudgeC
       buckets: JUDGE_BUCKETS,
       schemes: SCHEMES,
       components: base => ({ ...base, broker }),
-      bootstrap: c => [c.broker!, ...c.bootstrap]
+      bootstrap: c => [c.broker!, ...c.bootstrap],
+      status: d => ({ broker: d.components.broker.id })
     },
     cfg
   )

@@ -53,6 +53,7 @@ export async function startNode(cfg: NodeConfig): Promise<RunningDaemon<NodeComp
       schemes: SCHEMES,
       components: base => ({ ...base, broker }),
       bootstrap: c => [c.broker!, ...c.bootstrap],
+      status: d => ({ broker: d.components.broker.id }),
       cheats: c => c['allow-cheats'],
       diag: true
     },

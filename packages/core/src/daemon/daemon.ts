@@ -45,10 +45,18 @@ export type DaemonConfig = ConfigOf<ReturnType<typeof daemonSpec>>
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
 
 /** The flags of the schemes a daemon hosts, to add to its own (typed as all of them together). */
-export function schemeOptions<const M extends ReadonlyArray<{ readonly options: Spec }>>(
+export function schemeOptions<const M extends ReadonlyArray<{ readonly name: string; readonly options: Spec }>>(
   schemes: M
 ): UnionToIntersection<M[number]['options']> {
-  return Object.assign({}, ...schemes.map(s => s.options))
+  const out: Record<string, unknown> = {}
+  for (const s of schemes) {
+    for (const [flag, spec] of Object.entries(s.options)) {
+      // two schemes of one daemon cannot both own a flag: one of them would read the other's value
+      if (Object.hasOwn(out, flag)) throw new TypeError(`--${flag} is declared by ${s.name} and by another scheme`)
+      out[flag] = spec
+    }
+  }
+  return out as UnionToIntersection<M[number]['options']>
 }
 
 /** Everything a daemon can give the schemes it hosts; each scheme's components name the part it uses. */
@@ -126,6 +134,13 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
     }
     await apiLife.stop() // API requests in flight (their scheme calls are aborted now)
     await libp2p?.stop()
+    // work that ignored its signal past the stop grace could still write: LevelDB is then left as a crash leaves
+    // it (every acknowledged change is on disk already), rather than closed under it
+    const left = [...started.flatMap(s => s.life.running()), ...apiLife.running()]
+    if (left.length > 0) {
+      log.error('work still running at the stop: LevelDB left open', { tasks: [...new Set(left)] })
+      return
+    }
     await store.close() // last: everything above may still write
   }
   try {

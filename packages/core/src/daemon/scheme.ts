@@ -6,6 +6,7 @@
 // scheme is adding a package and one line to each daemon that hosts it.
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from '../log.ts'
+import type { Lifecycle } from './lifecycle.ts'
 import type { Counters } from '../metrics.ts'
 import type { Signer, Verifier } from '../crypto/signed.ts'
 import type { Store } from '../store/store.ts'
@@ -20,6 +21,8 @@ export interface SchemeService {
   readonly tables: TableSpecs
   /** the transaction kinds it counts messages and signatures under (the union its Counters take) */
   readonly kinds: readonly string[]
+  /** its background work, calls and handlers: `stop()` aborts it and waits for what is in flight */
+  readonly life: Lifecycle
   /** loads its tables, registers its protocols and starts its background work */
   start(): Promise<void>
   /** aborts its background work and its calls, waits for the work in flight; the store is still open */
@@ -90,6 +93,12 @@ export interface BaseComponents<K extends string = string> {
   verifier: Verifier<K>
   metrics: Counters<K> & { gauge(name: string, read: () => number, help?: string): void }
   logger: Logger
+}
+
+/** Whether a hosted scheme keeps the broker's accounts. */
+export function isAccountKeeper<T>(s: T): s is T & AccountKeeper {
+  const k = s as Partial<AccountKeeper> | undefined
+  return typeof k?.topup === 'function' && typeof k.totals === 'function' && typeof k.balances === 'function'
 }
 
 /** Mounts a scheme's routes under `/v1/<name>` (and its cheats under `/v1/<name>/cheat`). */

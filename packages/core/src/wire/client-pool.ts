@@ -62,9 +62,13 @@ export class ClientPool<K extends string = string> {
     })
     this.clients.set(key, c)
     if (this.clients.size > (this.opts.maxClients ?? DEFAULT_MAX_CLIENTS)) {
-      const [oldKey, old] = this.clients.entries().next().value as [string, RpcClient<K>]
-      this.clients.delete(oldKey)
-      void old.close().catch(() => {})
+      // the least recently used idle client goes: one with calls in flight keeps its stream until they end
+      for (const [oldKey, old] of this.clients) {
+        if (old === c || old.busy) continue
+        this.clients.delete(oldKey)
+        void old.close().catch(() => {})
+        break
+      }
     }
     return c
   }
@@ -78,24 +82,22 @@ export class ClientPool<K extends string = string> {
 
   async call<T = unknown>(to: string | Party, op: string, args: unknown, options: CallOptions<K> = {}): Promise<T> {
     const opts = { ...options, signal: options.signal ?? this.opts.signal }
-    const c = this.client(to)
     try {
-      return await c.call<T>(op, args, opts)
+      return await this.client(to).call<T>(op, args, opts)
     } catch (err) {
       if (!(await this.retryable(to, err))) throw err
-      return await c.call<T>(op, args, opts)
+      return await this.client(to).call<T>(op, args, opts)
     }
   }
 
   /** A one-way message: resolves once it is handed to the stream. */
   async send(to: string | Party, op: string, args: unknown, options: CallOptions<K> = {}): Promise<void> {
     const opts = { ...options, signal: options.signal ?? this.opts.signal }
-    const c = this.client(to)
     try {
-      await c.send(op, args, opts)
+      await this.client(to).send(op, args, opts)
     } catch (err) {
       if (!(await this.retryable(to, err))) throw err
-      await c.send(op, args, opts)
+      await this.client(to).send(op, args, opts)
     }
   }
 

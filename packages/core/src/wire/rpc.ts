@@ -4,9 +4,9 @@
 // requests in flight on one long-lived stream, matched by id) because opening
 // a stream costs several round trips.
 //
-// Both sides take the service's lifecycle: a stopping service answers no new
-// request, finishes (and answers) those in flight, and its calls out end at
-// once with ABORTED.
+// Both sides take the service's lifecycle: a stopping service acts on no new
+// request (it answers ABORTED), finishes and answers those in flight, then ends
+// the stream; its calls out end at once with ABORTED.
 import type { Libp2p, Stream, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, utf8 } from '../bytes.ts'
@@ -74,7 +74,7 @@ export function errorReply(id: number, err: unknown): RpcResponse {
 const kindOfRequest = (req: RpcRequest): string | undefined =>
   typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined
 
-/** Read through a call, so the check is made each time (a stop can come during any await). */
+/** Through a call, so TypeScript does not keep the `stopped` it narrowed before the loop's awaits. */
 const stopped = (life: Lifecycle): boolean => life.stopped
 
 /** Serves `handlers` (op name -> function) on `protocol`. */
@@ -223,6 +223,11 @@ export class RpcClient<K extends string = string> {
     this.target = target
     this.protocol = protocol
     this.opts = opts
+  }
+
+  /** Calls are waiting for answers, or a stream is being opened. */
+  get busy(): boolean {
+    return this.pending.size > 0 || this.opening != null
   }
 
   async call<T = unknown>(op: string, args: unknown, options: CallOptions<K> = {}): Promise<T> {

@@ -5,7 +5,7 @@
 // tell a garbage K' in Z from a downloader's false complaint.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { ErrorCode, fail } from '@p2pay/core'
-import { verifyPiece } from './merkle.ts'
+import { merkleProof, verifyPiece } from './merkle.ts'
 import { MAX_PIECE_SIZE } from './pieces.ts'
 
 export const KEY_LEN = 32
@@ -67,4 +67,25 @@ export function keyOpensPiece(
     return false
   }
   return verifyPiece(fileId, index, count, piece, path)
+}
+
+/** What it takes to check a key against a file: the file id, the key piece's place, SEK(KP) and the piece hashes. */
+export interface KeyPieceCheck {
+  fileId: Uint8Array
+  keyIndex: number
+  pieceCount: number
+  sek: Uint8Array
+  pieceHashes: Uint8Array[]
+}
+
+/**
+ * The key piece a key (64 lowercase hex digits, as 2.4, 3.2 and verdicts carry
+ * it) opens SEK(KP) to, if the piece verifies against the file id; null for a
+ * malformed or wrong key. The one rule D applies to every key it is given.
+ */
+export function keyPieceFor(c: KeyPieceCheck, keyHex: unknown): Uint8Array | null {
+  if (typeof keyHex !== 'string' || !/^[0-9a-f]{64}$/.test(keyHex)) return null
+  const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
+  const path = merkleProof(c.pieceHashes, c.keyIndex)
+  return keyOpensPiece(c.fileId, c.keyIndex, c.pieceCount, key, c.sek, path) ? decryptKeyPiece(key, c.sek) : null
 }

@@ -16,9 +16,9 @@ import {
   type Signer,
   type Verifier
 } from '@p2pay/core'
-import { IV_LEN, decryptKeyPiece, keyOpensPiece, sekHash } from './keypiece.ts'
+import { IV_LEN, keyPieceFor, sekHash } from './keypiece.ts'
 import { openManifest, type ManifestBody } from './manifest.ts'
-import { merkleProof, merkleRoot, pieceHash } from './merkle.ts'
+import { merkleRoot, pieceHash } from './merkle.ts'
 import {
   acceptCheque,
   checkRequestBody,
@@ -241,29 +241,16 @@ export function onCheque(state: Purchase, message2_2: unknown): Message2_3 {
 export function onKey(state: Purchase, keyHex: unknown): { ok: true; keyPiece: Uint8Array } | { ok: false } {
   expectPhase(state, 'awaitingKey', 'dispute')
   const offer = state.offer!
-  const sek = state.sek!
-  if (typeof keyHex !== 'string' || !/^[0-9a-f]{64}$/.test(keyHex)) {
-    state.phase = 'dispute'
-    return { ok: false }
-  }
-  const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
   const { fileId, pieceCount } = offer.manifest.body
-  if (
-    !keyOpensPiece(
-      Buffer.from(fileId, 'hex'),
-      offer.keyIndex,
-      pieceCount,
-      key,
-      sek,
-      merkleProof(offer.pieceHashes, offer.keyIndex)
-    )
-  ) {
+  const check = { fileId: new Uint8Array(Buffer.from(fileId, 'hex')), keyIndex: offer.keyIndex, pieceCount }
+  const keyPiece = keyPieceFor({ ...check, sek: state.sek!, pieceHashes: offer.pieceHashes }, keyHex)
+  if (keyPiece == null) {
     state.phase = 'dispute'
     return { ok: false }
   }
-  state.key = key
+  state.key = new Uint8Array(Buffer.from(keyHex as string, 'hex'))
   state.phase = 'done'
-  return { ok: true, keyPiece: decryptKeyPiece(key, sek) }
+  return { ok: true, keyPiece }
 }
 
 /** Message 3.1 for the TTP, once D has signed 2.3 and has no working key. */

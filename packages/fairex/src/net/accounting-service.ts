@@ -44,7 +44,7 @@ export class AccountingService implements SchemeService {
   readonly kinds = FAIREX_KINDS
   private readonly c: AccountingComponents
   private readonly init: AccountingInit
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private acOrUndefined?: Accounting
 
   constructor(components: AccountingComponents, init: AccountingInit) {

@@ -46,7 +46,7 @@ export async function share(n: NodeContext, path: string, price: number, opts: S
   if (form !== 'original' && form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'form must be original or fixed')
   if (n.init.ttp == null)
     fail(ErrorCode.BAD_REQUEST, 'selling files needs a TTP (--ttp): without one a buyer could name its own and open Z')
-  const h = await hashFile(abs, opts.pieceSize ?? DEFAULT_PIECE_SIZE)
+  const h = await hashFile(abs, opts.pieceSize ?? DEFAULT_PIECE_SIZE, n.life.signal)
   const name = opts.name ?? abs.split('/').pop()!
   const manifest = signManifest(n.c.signer, {
     fileId: toHex(h.fileId),
@@ -70,8 +70,11 @@ export async function share(n: NodeContext, path: string, price: number, opts: S
     manifestHash: opened.hash,
     pieces: h.pieceHashes.map(toHex).join('')
   }
+  n.life.check()
   await n.store.apply(() => n.t.shared.set(rec.fileId, rec))
-  n.log.info('sharing', { fileId: rec.fileId, name, size: h.size, pieces: rec.pieceCount, price, form })
+  n.log
+    .child('catalog')
+    .info('sharing', { fileId: rec.fileId, name, size: h.size, pieces: rec.pieceCount, price, form })
   return { fileId: rec.fileId, size: h.size, pieces: rec.pieceCount, manifest: opened.hash }
 }
 

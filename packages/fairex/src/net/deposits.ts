@@ -2,25 +2,14 @@
 // those the TTP kept for it after disputes) go in one batch, since the AC
 // charges a fee per batch; automatically once the oldest has waited long
 // enough, well before any certificate's deposit grace runs out.
-import { ErrorCode, asError, fromB64, randomId, sha256Hex, toB64 } from '@p2pay/core'
+import { asError, fromB64, randomId, sha256Hex, toB64 } from '@p2pay/core'
 import type { DepositItem, DepositResult } from '../core/accounting-records.ts'
+import { settledCheques } from '../core/deposit-outcome.ts'
 import { signDepositRequest } from '../core/messages.ts'
 import type { NodeContext } from './node-context.ts'
 
 /** cheques per deposit batch: its items (three envelopes each) must fit one frame */
 const MAX_BATCH = 256
-/** deposit refusals that no retry can change: the item leaves the queue (and is logged) */
-const FINAL_REFUSALS: readonly string[] = [
-  ErrorCode.ALREADY_CASHED,
-  ErrorCode.FRAUD,
-  ErrorCode.EXPIRED,
-  ErrorCode.WRONG_SIGNER,
-  ErrorCode.WRONG_OWNER,
-  ErrorCode.WRONG_BROKER,
-  ErrorCode.WRONG_HOLDER,
-  ErrorCode.NOT_FOUND,
-  ErrorCode.BAD_REQUEST
-]
 
 export type DepositOutcome = DepositResult | { paid: 0; fee: 0; results: [] }
 
@@ -45,7 +34,7 @@ async function pickUpFromTtp(n: NodeContext): Promise<void> {
     const ids = pend.items.map(i => i.id)
     await n.ttp.call(ttp, 'delivered', { ids }, { kind: 'fairex-dispute', timeoutMs: 5000 })
   } catch (err) {
-    if (!n.life.stopped) n.log.warn('could not pick up cheques from the TTP', { err: asError(err) })
+    if (!n.life.stopped) n.log.child('deposits').warn('could not pick up cheques from the TTP', { err: asError(err) })
   }
 }
 
@@ -72,14 +61,11 @@ export async function deposit(n: NodeContext): Promise<DepositOutcome> {
     },
     { kind: 'fairex-deposit' }
   )
-  // a cheque paid or refused for good leaves the queue; one that failed for a passing reason stays
-  const settled = new Set(
-    result.results.filter(r => r.status !== 'refused' || FINAL_REFUSALS.includes(r.code)).map(r => r.cheque)
-  )
+  const settled = settledCheques(result)
   for (const r of result.results) {
     if (r.status === 'refused' && settled.has(r.cheque)) {
       const { cheque, code, message } = r
-      n.log.warn('cheque refused for good; dropped from the deposit queue', { cheque, code, message })
+      n.log.child('deposits').warn('cheque refused for good; dropped from the deposit queue', { cheque, code, message })
     }
   }
   await n.store.apply(() => {
@@ -97,5 +83,5 @@ export async function autoDeposit(n: NodeContext): Promise<void> {
   if (Date.now() - oldest < after) return
   const r = await deposit(n)
   const held = 'held' in r ? r.held : 0
-  n.log.info('deposited automatically', { paid: r.paid, held, fee: r.fee, cheques: r.results.length })
+  n.log.child('deposits').info('deposited automatically', { paid: r.paid, held, fee: r.fee, cheques: r.results.length })
 }

@@ -25,7 +25,7 @@ export class DisputeService implements SchemeService {
   readonly tables = DISPUTE_TABLES
   readonly kinds = FAIREX_KINDS
   private readonly c: DisputeComponents
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private ttpOrUndefined?: Ttp
 
   constructor(components: DisputeComponents) {

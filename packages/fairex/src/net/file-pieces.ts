@@ -2,18 +2,23 @@
 // one reused buffer (memory is one read buffer plus 32 bytes a piece, whatever
 // the file's size), and one piece at its offset, as a seller sends it.
 import { open, type FileHandle } from 'node:fs/promises'
-import { ErrorCode, fail } from '@p2pay/core'
+import { ErrorCode, abortReason, fail } from '@p2pay/core'
 import { DEFAULT_PIECE_SIZE, checkPieceSize, hashStream, pieceLength, type FileHashes } from '../core/pieces.ts'
 
 /** Read buffer of hashFile: never more than one piece. */
 const READ_CHUNK = 64 * 1024
 
-/** The file's bytes in order, always in the same buffer: each chunk is valid until the next is asked for. */
-async function* readChunks(path: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+/**
+ * The file's bytes in order, always in the same buffer: each chunk is valid
+ * until the next is asked for. Ends with the signal's reason once it aborts
+ * (hashing a large file takes a while: a stopping node does not wait for it).
+ */
+async function* readChunks(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r')
   try {
     const buf = new Uint8Array(chunkSize)
     for (;;) {
+      if (signal?.aborted === true) throw abortReason(signal)
       const { bytesRead } = await fh.read(buf, 0, chunkSize, null)
       if (bytesRead === 0) return
       yield buf.subarray(0, bytesRead)
@@ -24,9 +29,13 @@ async function* readChunks(path: string, chunkSize: number): AsyncGenerator<Uint
 }
 
 /** Piece hashes and file id of a file on disk; memory is one read buffer plus 32 bytes a piece. */
-export async function hashFile(path: string, pieceSize = DEFAULT_PIECE_SIZE): Promise<FileHashes> {
+export async function hashFile(
+  path: string,
+  pieceSize = DEFAULT_PIECE_SIZE,
+  signal?: AbortSignal
+): Promise<FileHashes> {
   checkPieceSize(pieceSize)
-  return await hashStream(readChunks(path, Math.min(pieceSize, READ_CHUNK)), pieceSize)
+  return await hashStream(readChunks(path, Math.min(pieceSize, READ_CHUNK), signal), pieceSize)
 }
 
 /** Reads piece `index` at its offset; the file's current size decides where the last piece ends. */

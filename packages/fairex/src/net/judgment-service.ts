@@ -49,7 +49,7 @@ export class JudgmentService implements SchemeService {
   readonly kinds = FAIREX_KINDS
   private readonly c: JudgmentComponents
   private readonly init: JudgmentInit
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private readonly ac: ClientPool<FairexKind>
   private judgeOrUndefined?: Judge
   private voidsOrUndefined?: VoidQueue

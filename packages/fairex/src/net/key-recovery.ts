@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { ErrorCode, P2payError, asError, fail, fromB64, isTransient } from '@p2pay/core'
-import { decryptKeyPiece, keyOpensPiece } from '../core/keypiece.ts'
-import { merkleProof } from '../core/merkle.ts'
+import { keyPieceFor } from '../core/keypiece.ts'
 import type { NodeContext } from './node-context.ts'
 import { splitHashes, type KeyCheck, type PurchaseRecord } from './node-records.ts'
 import { KEY_TIMEOUT_MS } from './sale-stream.ts'
@@ -23,16 +22,17 @@ export interface Judgement {
   key?: string
 }
 
-/** The key piece K opens, or null: checked against the persisted piece hashes. */
+/** The key piece K opens, or null: checked against the evidence persisted before 2.3. */
 function openKeyPiece(k: KeyCheck, keyHex: unknown): Uint8Array | null {
-  if (typeof keyHex !== 'string' || !/^[0-9a-f]{64}$/.test(keyHex)) return null
-  const hashes = splitHashes(k.pieces)
-  const key = new Uint8Array(Buffer.from(keyHex, 'hex'))
-  const sek = fromB64(k.sek)
   const fileId = new Uint8Array(Buffer.from(k.fileId, 'hex'))
-  return keyOpensPiece(fileId, k.keyIndex, k.pieceCount, key, sek, merkleProof(hashes, k.keyIndex))
-    ? decryptKeyPiece(key, sek)
-    : null
+  const check = {
+    fileId,
+    keyIndex: k.keyIndex,
+    pieceCount: k.pieceCount,
+    sek: fromB64(k.sek),
+    pieceHashes: splitHashes(k.pieces)
+  }
+  return keyPieceFor(check, keyHex)
 }
 
 /** Writes the key piece into the downloaded file, moves it into place, and records the purchase done. */
@@ -54,7 +54,7 @@ function finisher(n: NodeContext, serial: string): Finish {
     }
     const done: PurchaseRecord = { ...n.t.purchases.get(serial)!, status: 'done', via }
     await n.store.apply(() => n.t.purchases.set(serial, done))
-    n.log.info('file bought', { fileId: rec.fileId, out: rec.out, via })
+    n.log.child('keys').info('file bought', { fileId: rec.fileId, out: rec.out, via })
     return done
   }
 }
@@ -143,7 +143,8 @@ export async function retryUnfinished(n: NodeContext): Promise<void> {
       !n.active.has(p.serial)
     ) {
       await resolveKey(n, p.serial, undefined).catch(err => {
-        if (!n.life.stopped) n.log.warn('unfinished purchase still unresolved', { serial: p.serial, err: asError(err) })
+        if (!n.life.stopped)
+          n.log.child('keys').warn('unfinished purchase still unresolved', { serial: p.serial, err: asError(err) })
       })
     }
   }

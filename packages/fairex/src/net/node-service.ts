@@ -33,7 +33,7 @@ export class FairexNodeService implements SchemeService {
   readonly kinds = FAIREX_KINDS
   private readonly c: FairexNodeComponents
   private readonly init: FairexNodeInit
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private ctx?: NodeContext
 
   constructor(components: FairexNodeComponents, init: FairexNodeInit) {
@@ -94,7 +94,8 @@ export class FairexNodeService implements SchemeService {
     every('fairex unfinished purchases', async () => await retryUnfinished(n))
     every('fairex automatic deposit', async () => {
       await autoDeposit(n).catch(err => {
-        if (!this.life.stopped) n.log.warn('automatic deposit failed; retried on the next tick', { err: asError(err) })
+        if (!this.life.stopped)
+          n.log.child('deposits').warn('automatic deposit failed; retried on the next tick', { err: asError(err) })
       })
     })
   }

@@ -235,7 +235,7 @@ async function exchange(
     return typeof m24?.key === 'string' ? m24.key : undefined
   } catch (err) {
     if (n.life.stopped) throw err
-    n.log.warn('no key from the provider; going to the TTP', { serial, err: asError(err) })
+    n.log.child('purchase').warn('no key from the provider; going to the TTP', { serial, err: asError(err) })
     return undefined
   }
 }

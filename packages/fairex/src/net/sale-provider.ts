@@ -46,7 +46,7 @@ async function sellOn(n: NodeContext, stream: Stream, from: string): Promise<voi
     await sell(n, stream, from)
     await stream.close({ signal: AbortSignal.timeout(10_000) })
   } catch (err) {
-    if (!n.life.stopped) n.log.warn('sale ended early', { from, err: asError(err) })
+    if (!n.life.stopped) n.log.child('sale').warn('sale ended early', { from, err: asError(err) })
     stream.abort(asError(err))
   } finally {
     untie()

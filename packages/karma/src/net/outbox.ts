@@ -7,7 +7,8 @@
 // took it long ago: a crash, a restart or an unreachable member delays a
 // credit, it does not lose it. Then the records past their horizon are forgotten.
 import { ErrorCode, finalCodes, hasCode } from '@p2pay/core'
-import { OUTBOX_HORIZON_MS, RECORD_HORIZON_MS } from '../core/config.ts'
+import { RECORD_HORIZON_MS } from '../core/config.ts'
+import { outboxRowDone, targetsOf } from '../core/outbox.ts'
 import type { OutboxRow } from '../core/member-records.ts'
 import { openTransfer } from '../core/messages.ts'
 import { KIND } from '../kinds.ts'
@@ -28,10 +29,6 @@ const NOTICE_GRACE_SYNCS = 2
  */
 const FINAL_FOR_TARGET = finalCodes()
 
-/** The members a notice must reach: bank(B) now, and every member it had at an earlier tick (sorted). */
-const targetsOf = (row: OutboxRow, bankB: readonly string[]): string[] =>
-  [...new Set([...(row.targets ?? []), ...bankB])].sort()
-
 /** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
 export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> {
   const { t, member, store, view } = ctx
@@ -41,17 +38,11 @@ export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> 
     [...t.outbox.values()].filter(row => row.at <= now - grace)
   )
   for (const row of [...t.outbox.values()]) {
-    // kept until delivered (a repeated notice is harmless: credits are never forgotten while it could be accepted),
-    // unless its request is older than the epoch before this one (then every member refuses it), or a majority
-    // took it and the rest did not for OUTBOX_HORIZON_MS (a member that refuses for good cannot pin it)
-    let epoch = 0
+    let requestEpoch = 0
     try {
-      epoch = openTransfer(ctx.verifier, row.request).body.epoch
+      requestEpoch = openTransfer(ctx.verifier, row.request).body.epoch
     } catch {}
-    if (
-      epoch < member.epoch().epoch - 1 ||
-      (row.at < now - OUTBOX_HORIZON_MS && row.delivered.length >= member.needed)
-    ) {
+    if (outboxRowDone(row, { requestEpoch, epoch: member.epoch().epoch, needed: member.needed, now })) {
       await store.apply(() => t.outbox.delete(row.requestHash))
       continue
     }

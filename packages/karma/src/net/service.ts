@@ -35,7 +35,7 @@ export class KarmaService implements SchemeService {
   /** op -> handler: served on KARMA_PROTOCOL, and run directly for this node's calls to itself */
   readonly handlers: Record<string, RpcHandler> = {}
   private readonly c: KarmaComponents
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private parts?: Parts
 
   /** `cfg` as checkConfig passed it. */

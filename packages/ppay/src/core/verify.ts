@@ -1,7 +1,7 @@
 // Pure verification of PPay objects and coin proofs. No I/O: everything a
 // holder, an owner or the broker needs to know about a proof comes from here.
 import { PPayErrorCode } from '../errors.ts'
-import { ErrorCode, fail, decodeSigned, toB64, type Opened, type Verifier } from '@p2pay/core'
+import { ErrorCode, fail, decodeSigned, isHash, isUint, toB64, type Opened, type Verifier } from '@p2pay/core'
 import {
   TAG,
   BROKER_SINK,
@@ -21,9 +21,8 @@ const MAX_ENVELOPE_B64 = 8192
 
 export const decodeEnvelope = (b64: unknown, what: string): Uint8Array => decodeSigned(b64, what, MAX_ENVELOPE_B64)
 
+/** Peer ids and serials inside signed bodies: their signatures are what binds them; here only their size. */
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128
-const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)
-const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
 export function checkCoinBody(b: CoinBody): void {
   if (!isId(b.broker) || !isId(b.owner) || !isId(b.sn) || !isUint(b.value) || b.value === 0 || !isUint(b.expiry))

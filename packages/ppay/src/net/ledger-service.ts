@@ -36,7 +36,7 @@ export class LedgerService implements SchemeService, AccountKeeper {
   readonly kinds = PPAY_KINDS
   private readonly c: LedgerComponents
   private readonly init: LedgerInit
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private ledgerOrUndefined?: Ledger
 
   constructor(components: LedgerComponents, init: LedgerInit) {
@@ -54,7 +54,7 @@ export class LedgerService implements SchemeService, AccountKeeper {
   async start(): Promise<void> {
     const t = await this.c.store.tables(LEDGER_TABLES)
     const upgraded = await upgradeLedgerRows(this.c.store, t)
-    if (upgraded > 0) this.c.logger.info('ledger rows upgraded', { rows: upgraded })
+    if (upgraded > 0) this.c.logger.child('ledger').info('ledger rows upgraded', { rows: upgraded })
     const ledger = new Ledger(t, this.c.signer, this.c.verifier, { ...this.init, now: this.init.now ?? Date.now })
     this.ledgerOrUndefined = ledger
     const store = this.c.store
@@ -92,7 +92,7 @@ export class LedgerService implements SchemeService, AccountKeeper {
       {
         metrics: this.c.metrics,
         life: this.life,
-        onError: (err, op) => this.c.logger.error('rpc handler failed', { op, err })
+        onError: (err, op) => this.c.logger.child('ledger').error('rpc handler failed', { op, err })
       }
     )
     this.c.metrics.gauge('accounts', () => ledger.t.accounts.size, 'Accounts at the broker')
@@ -118,7 +118,7 @@ export class LedgerService implements SchemeService, AccountKeeper {
 
   async topup(account: unknown, amount: unknown): Promise<{ account: string; balance: number }> {
     const r = await this.c.store.apply(() => this.ledger.topup(account as string, amount as number))
-    this.c.logger.info('topup', { account, amount })
+    this.c.logger.child('accounts').info('topup', { account, amount })
     return r
   }
 

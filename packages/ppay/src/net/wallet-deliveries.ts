@@ -55,7 +55,7 @@ export async function deliverQueued(
   } catch (err) {
     const error = err instanceof P2payError ? err.toJSON() : { code: ErrorCode.INTERNAL, message: String(err) }
     await w.store.apply(() => w.wallet.t.outbox.set(id, { ...d, attempts: d.attempts + 1, lastError: error }))
-    w.log.warn('delivery failed; it stays queued', { to: d.to, sn: d.sn, err: error })
+    w.log.child('deliveries').warn('delivery failed; it stays queued', { to: d.to, sn: d.sn, err: error })
     return { delivered: false, deliveryError: error }
   }
 }

@@ -13,7 +13,7 @@ export async function serveWallet(w: WalletContext): Promise<void> {
   const opts = {
     metrics: w.c.metrics,
     life: w.life,
-    onError: (err: Error, op?: string) => w.log.error('rpc handler failed', { op, err })
+    onError: (err: Error, op?: string) => w.log.child('owner').error('rpc handler failed', { op, err })
   }
   await serveRpc(
     w.c.network,
@@ -23,7 +23,7 @@ export async function serveWallet(w: WalletContext): Promise<void> {
         const { holding, duplicate } = await w.store.apply(() => w.wallet.accept(args.proof, remotePeer, kind))
         if (!duplicate) {
           const { sn, value, seq, depth } = holding
-          w.log.info('paid', { sn, value, from: remotePeer, seq, depth })
+          w.log.child('owner').info('paid', { sn, value, from: remotePeer, seq, depth })
         }
         return { sn: holding.sn, value: holding.value, duplicate }
       }
@@ -78,7 +78,7 @@ async function answerReassign(
     await deliver(w, to, toAddrs, r.proof, 'reassign')
     delivered = true
   } catch (err) {
-    w.log.warn('payee unreachable; the holder will deliver', { to, err })
+    w.log.child('owner').warn('payee unreachable; the holder will deliver', { to, err })
   }
   return { proof: r.proof, delivered }
 }

@@ -180,7 +180,7 @@ export async function spendHeld(w: WalletContext, key: string, to: string, addrs
     delivered = res.delivered
   } catch (err) {
     if (w.life.stopped) throw err
-    w.log.info('owner did not reassign, taking the downtime path', { sn: h.sn, owner: h.owner, err })
+    w.log.child('payments').info('owner did not reassign, taking the downtime path', { sn: h.sn, owner: h.owner, err })
     const res = await callBroker<{ assign: string; request: string }>(
       w,
       'downtime',

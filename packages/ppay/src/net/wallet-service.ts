@@ -31,7 +31,7 @@ export class WalletService implements SchemeService {
   readonly kinds = PPAY_KINDS
   private readonly c: WalletComponents
   private readonly init: WalletInit
-  private readonly life: Lifecycle
+  readonly life: Lifecycle
   private ctx?: WalletContext
   private retrying = false
 

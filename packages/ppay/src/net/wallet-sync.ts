@@ -40,7 +40,7 @@ async function syncOnce(w: WalletContext): Promise<SyncResult> {
         const rep = await callBroker<Reported>(w, 'report', { proof: r.conflict }, 'sync')
         for (const f of rep.frauds) {
           frauds.push(f.id)
-          w.log.warn('fraud detected while syncing', { fraud: f.id, culprit: f.culprit })
+          w.log.child('sync').warn('fraud detected while syncing', { fraud: f.id, culprit: f.culprit })
         }
       }
       await w.store.apply(() => w.wallet.syncedTo(e.n))
