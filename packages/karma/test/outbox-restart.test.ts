@@ -3,6 +3,7 @@
 // meanwhile from the rest of the bank.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { bankSet } from '../src/core/bankset.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
 import { ErrorCode, P2payError } from '@p2pay/core'
 import type { KarmaCalls } from '../src/net/context.ts'
@@ -77,4 +78,62 @@ describe('a member of bank(B) that is away for a while', () => {
       assert.equal(d.ctx.t.outbox.has(row.requestHash), false, 'a member out of bank(B) by both views pins the notice')
     }
   )
+})
+
+describe('a member of bank(B) that finds itself out of it', () => {
+  it("marks its row of B stale when it refuses B's notice: it adopts the bank's state if it enters again", async () => {
+    const { w, A, B } = await joinedPair()
+    const me = w.bank(B.id)[0]
+    // its own fresh look leaves it out of bank(B) (a peer nearer B's key came back)
+    const view = {
+      bank: async (a: string) =>
+        a === B.id
+          ? bankSet(
+              B.id,
+              w.ids.filter(m => m !== me),
+              w.k
+            )
+          : w.bank(a),
+      karmaPeersNear: async () => w.ids
+    } as any
+    const d = new BankDuties(context(byId(w, me), w.member(me), { view }))
+    assert.equal(w.member(me).isSynced(B.id), true)
+    const sender = w.bank(A.id)[0]
+    const { notice } = w.member(sender).debit(w.request(A, B.id, 5).b64, w.bank(A.id))
+    await assert.rejects(d.credits.notice(notice), (e: unknown) => e instanceof P2payError && e.code === 'WRONG_BROKER')
+    assert.equal(w.member(me).isSynced(B.id), false, 'a row that stops getting notices stays synced')
+  })
+})
+
+describe('a member of bank(B) left short of notices', () => {
+  it('pulls the missing notices from the members of bank(A) that debited, and credits', async () => {
+    const { w, A, B } = await joinedPair()
+    const me = w.bank(B.id)[0]
+    const bankA = w.bank(A.id)
+    const req = w.request(A, B.id, 5)
+    const notices = bankA.map(m => w.member(m).debit(req.b64, bankA).notice)
+    const asked: string[] = []
+    const peers = {
+      send: async () => {},
+      call: async (m: string, op: string, args: any) => {
+        assert.equal(op, 'noticeOf')
+        asked.push(m)
+        return { notice: w.member(m).t.pending.get(args.requestHash)!.notice }
+      }
+    } as unknown as KarmaCalls
+    const view = { bank: async (a: string) => w.bank(a), karmaPeersNear: async () => w.ids } as any
+    const d = new BankDuties(context(byId(w, me), w.member(me), { view, peers }))
+    // only one member's notice reached this one (the others' outboxes counted it served by a view without it)
+    const first = await d.credits.notice(notices[0])
+    assert.equal(first.status, 'counted')
+    const [hash, row] = [...w.member(me).t.credits.entries()][0]
+    assert.equal(await d.credits.pullMissing(w.clock.now(), 60_000), 0, 'a young count is left to the outboxes')
+    w.member(me).t.credits.set(hash, { ...row, at: w.clock.now() - 120_000 })
+    assert.ok((await d.credits.pullMissing(w.clock.now(), 60_000)) > 0)
+    assert.equal(w.member(me).t.credits.get(hash)?.status, 'credited')
+    assert.ok(
+      asked.every(m => m !== bankA[0]),
+      'the member whose notice counted already was asked again'
+    )
+  })
 })

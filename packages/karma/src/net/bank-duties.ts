@@ -12,7 +12,7 @@ import { Credits } from './credit.ts'
 import { Debits } from './debit.ts'
 import { HandOver } from './handover.ts'
 import { join } from './join.ts'
-import { forgetOld, tickOutbox } from './outbox.ts'
+import { NOTICE_GRACE_SYNCS, forgetOld, tickOutbox } from './outbox.ts'
 import { balanceAnswer } from './reads.ts'
 
 export class BankDuties {
@@ -42,6 +42,7 @@ export class BankDuties {
     await this.ctx.life.run('karma housekeeping', async () => {
       const now = nowOf(this.ctx)
       await tickOutbox(this.ctx, now)
+      await this.credits.pullMissing(now, NOTICE_GRACE_SYNCS * this.ctx.cfg.syncMs)
       await this.handover.tick()
       await forgetOld(this.ctx, now)
     })

@@ -14,6 +14,8 @@ import type { HandOver } from './handover.ts'
 const MAX_WAITERS = 10_000
 /** request hashes per 'credited' question */
 export const MAX_ASKED = 256
+/** vote counts pulled for per housekeeping tick, at most */
+const MAX_PULLS = 64
 
 interface Waiter {
   resolve: (receipt: string) => void
@@ -52,6 +54,10 @@ export class Credits {
       // a stale cached view would refuse or ignore an honest notice: look again before deciding
       ;[bankA, bankB] = await Promise.all([view.bank(body.from, true), view.bank(body.to, true)])
     }
+    // out of bank(B) by a fresh look: its members' notices stop coming here, so the row may go stale from now on;
+    // it is adopted afresh from the bank should this node enter it again (a restart nearby can move it in and out
+    // faster than the housekeeping tick that would otherwise notice)
+    if (!bankB.includes(this.me) && member.isSynced(body.to)) await store.apply(() => member.markUnsynced(body.to))
     const out = await store.apply(() => {
       const out = member.receiveNotice(notice, bankA, bankB)
       // evidence only from members of bank(A) about a payee this node banks for (one row per member and reason):
@@ -92,6 +98,47 @@ export class Credits {
       })
     }
     return out
+  }
+
+  /** bank(A)'s side of a pull: the notice this member signed for a request it debited, or NOT_FOUND. */
+  noticeOf(requestHash: unknown): { notice: string } {
+    if (!isHash(requestHash)) fail(ErrorCode.BAD_REQUEST, 'requestHash must be a sha256 hex')
+    const debit = this.ctx.member.t.pending.get(requestHash)
+    if (debit == null) fail(ErrorCode.NOT_FOUND, 'no debit of that request here')
+    return { notice: debit.notice }
+  }
+
+  /**
+   * Vote counts that have waited a while short of a majority: each member of
+   * bank(A) (as this member computes it now) whose notice is missing is asked
+   * for it. The senders' outboxes send to bank(B) as each of them computes it;
+   * when those views differed (a restart nearby), a member can be left with too
+   * few notices after every outbox is done, and pulling them is what closes it.
+   */
+  async pullMissing(now: number, graceMs: number): Promise<number> {
+    const { member, view, peers } = this.ctx
+    let pulled = 0
+    const stuck = [...member.t.credits.entries()]
+      .filter(([, c]) => c.status === 'counting' && c.from != null && c.at < now - graceMs)
+      .slice(0, MAX_PULLS)
+    for (const [requestHash, c] of stuck) {
+      if (this.ctx.life.stopped) break
+      let bankA: string[]
+      try {
+        bankA = await view.bank(c.from!)
+      } catch {
+        continue
+      }
+      for (const m of bankA.filter(m => !c.voters.includes(m))) {
+        try {
+          const { notice } = await peers.call<{ notice: string }>(m, 'noticeOf', { requestHash }, KIND.transfer)
+          await this.notice(notice)
+          pulled++
+        } catch {}
+        if (member.t.credits.get(requestHash)?.status === 'credited') break
+      }
+    }
+    return pulled
   }
 
   /** Which of these requests this member credited: a sender's outbox sends their notices here no more. */

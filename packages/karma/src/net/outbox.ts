@@ -20,7 +20,7 @@ import { MAX_ASKED } from './credit.ts'
  * the tick asks bank(B) what it credited and resends the rest only after this many sync intervals (10 s by default):
  * long enough for the one-way notices to arrive, and for one question per member to cover many transfers' notices
  */
-const NOTICE_GRACE_SYNCS = 2
+export const NOTICE_GRACE_SYNCS = 2
 /**
  * Refusals after which a notice is not sent to that member again. Not
  * WRONG_BROKER: a member whose view of the DHT is behind refuses now and

@@ -13,6 +13,7 @@ export const KARMA_OPS = [
   'join',
   'debit',
   'notice',
+  'noticeOf',
   'credited',
   'awaitCredit',
   'balance',
@@ -38,6 +39,7 @@ export function karmaHandlers(
     join: async a => await duties.join(a.proof),
     debit: async a => await duties.debits.debit(a.request),
     notice: async a => await duties.credits.notice(a.notice),
+    noticeOf: a => duties.credits.noticeOf(a.requestHash),
     credited: a => duties.credits.credited(a.hashes),
     awaitCredit: async a =>
       await duties.credits.awaitCredit(a.requestHash, Number.isSafeInteger(a.waitMs) ? a.waitMs : callTimeoutMs),
