@@ -137,3 +137,36 @@ describe('a member of bank(B) left short of notices', () => {
     )
   })
 })
+
+describe('a restarted member whose first resync finds no majority', () => {
+  it('keeps its row, tries again on the next ticks, and adopts once the rest of the bank answers', async () => {
+    const { w, A, B } = await joinedPair()
+    const bankB = w.bank(B.id)
+    const me = bankB[0]
+    // while it was away the rest of bank(B) credited a transfer to B that it never heard of
+    const req = w.request(A, B.id, 5)
+    w.deliver(w.debit(req), A.id, B.id, bankB.slice(1))
+    const stale = w.member(me).account(B.id)!.balance
+    assert.equal(
+      w.balances(B.id, bankB.slice(1)).every(b => b === stale + 5),
+      true
+    )
+    let reachable = false
+    const peers = {
+      send: async () => {},
+      call: async (m: string, op: string, args: any) => {
+        if (op !== 'state' || !reachable) throw new Error('unreachable: the bank is busy restarting')
+        const [state, ...more] = w.member(m).exportStates(args.account, me)
+        return { state, more }
+      }
+    } as unknown as KarmaCalls
+    const view = { bank: async (a: string) => w.bank(a), karmaPeersNear: async () => w.ids } as any
+    const d = new BankDuties(context(byId(w, me), w.member(me), { view, peers }))
+    assert.equal(await d.handover.resyncAll(), 0)
+    assert.equal(w.member(me).account(B.id)!.balance, stale, 'a row without a majority behind it changed')
+    reachable = true
+    await d.tick()
+    assert.equal(w.member(me).account(B.id)!.balance, stale + 5, 'the stale row was never resynchronised')
+    assert.equal(w.member(me).isSynced(B.id), true)
+  })
+})

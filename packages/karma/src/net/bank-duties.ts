@@ -6,6 +6,7 @@
 // state change runs the pure Member inside `store.apply`, so it is one synced
 // LevelDB batch before any reply or notice leaves.
 import type { CaughtRow } from '../core/member-records.ts'
+import { BankSync } from './bank-sync.ts'
 import { caughtList } from './caught.ts'
 import { nowOf, type KarmaContext } from './context.ts'
 import { Credits } from './credit.ts'
@@ -20,12 +21,14 @@ export class BankDuties {
   readonly handover: HandOver
   readonly debits: Debits
   readonly credits: Credits
+  readonly sync: BankSync
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
     this.handover = new HandOver(ctx)
     this.debits = new Debits(ctx, this.handover)
     this.credits = new Credits(ctx, this.handover)
+    this.sync = new BankSync(ctx, this.debits, this.credits, NOTICE_GRACE_SYNCS * ctx.cfg.syncMs)
   }
 
   /** Opens a joining peer's account (or adopts it from the old bank first). */
@@ -44,6 +47,8 @@ export class BankDuties {
       await tickOutbox(this.ctx, now)
       await this.credits.pullMissing(now, NOTICE_GRACE_SYNCS * this.ctx.cfg.syncMs)
       await this.handover.tick()
+      await this.handover.resyncUnsettled()
+      await this.sync.tick()
       await forgetOld(this.ctx, now)
     })
   }

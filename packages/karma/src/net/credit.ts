@@ -116,29 +116,40 @@ export class Credits {
    * few notices after every outbox is done, and pulling them is what closes it.
    */
   async pullMissing(now: number, graceMs: number): Promise<number> {
-    const { member, view, peers } = this.ctx
     let pulled = 0
-    const stuck = [...member.t.credits.entries()]
+    const stuck = [...this.ctx.member.t.credits.entries()]
       .filter(([, c]) => c.status === 'counting' && c.from != null && c.at < now - graceMs)
       .slice(0, MAX_PULLS)
     for (const [requestHash, c] of stuck) {
       if (this.ctx.life.stopped) break
-      let bankA: string[]
-      try {
-        bankA = await view.bank(c.from!)
-      } catch {
-        continue
-      }
-      for (const m of bankA.filter(m => !c.voters.includes(m))) {
-        try {
-          const { notice } = await peers.call<{ notice: string }>(m, 'noticeOf', { requestHash }, KIND.transfer)
-          await this.notice(notice)
-          pulled++
-        } catch {}
-        if (member.t.credits.get(requestHash)?.status === 'credited') break
-      }
+      if (await this.pull(requestHash, c.from!)) pulled++
     }
     return pulled
+  }
+
+  /**
+   * Asks the members of bank(from) (as this member computes it now) whose notice for the request has not counted
+   * here for it, until the payee is credited; whether it was. Each notice is checked and counted as if it had come
+   * by the outbox, so whoever named the request can at most cost these calls.
+   */
+  async pull(requestHash: string, from: string): Promise<boolean> {
+    const { member, view, peers } = this.ctx
+    let bankA: string[]
+    try {
+      bankA = await view.bank(checkPeerId(from, 'from'))
+    } catch {
+      return false
+    }
+    const voters = member.t.credits.get(requestHash)?.voters ?? []
+    for (const m of bankA.filter(m => !voters.includes(m))) {
+      if (this.ctx.life.stopped) return false
+      try {
+        const { notice } = await peers.call<{ notice: string }>(m, 'noticeOf', { requestHash }, KIND.transfer)
+        await this.notice(notice)
+      } catch {}
+      if (member.t.credits.get(requestHash)?.status === 'credited') return true
+    }
+    return false
   }
 
   /** Which of these requests this member credited: a sender's outbox sends their notices here no more. */

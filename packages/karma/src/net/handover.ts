@@ -12,6 +12,8 @@ import type { KarmaContext } from './context.ts'
 
 /** a member resynchronises one account at most this often */
 const RESYNC_MS = 10_000
+/** housekeeping ticks during which a resync after start that found no majority is tried again */
+const RESYNC_TRIES = 60
 /** hand-overs under way at once, started by hints */
 const MAX_ADOPTING = 8
 /** every this many ticks every member of every bank is hinted again: a hint can be lost or dropped */
@@ -31,6 +33,8 @@ export class HandOver {
   private readonly log: Logger
   private readonly adopting = new Set<string>()
   private readonly resynced = new Map<string, number>()
+  /** accounts the resync after start has not settled yet, with the ticks left to try */
+  private readonly unsettled = new Map<string, number>()
   /** hand-over hints acted on, per account, within HINT_MS */
   private readonly hinted = new Map<string, number>()
   private hintWindow = { start: 0, count: 0 }
@@ -95,21 +99,37 @@ export class HandOver {
    * After a start: a member that was away (stopped, restarted, cut off) may
    * have missed debits and credits its banks made meanwhile, and nothing
    * tells it so (the others' outboxes stop sending to a member that is not in
-   * bank(B) as they compute it). It resynchronises every account it holds,
-   * one at a time, from the rest of each bank: a strict majority's state is
-   * adopted; without one the row stays as it is.
+   * bank(B) as they compute it). It resynchronises every account it holds
+   * from the rest of each bank: a strict majority's state is adopted. Without
+   * one (a member of the bank is itself away, or the others differ by a
+   * transfer in flight) the row stays as it is and the account is tried again
+   * on the next housekeeping ticks, RESYNC_TRIES times at most.
    */
   async resyncAll(): Promise<number> {
+    for (const [account, row] of this.ctx.member.t.accounts.entries())
+      if (row.synced !== false) this.unsettled.set(account, RESYNC_TRIES)
+    return await this.resyncUnsettled()
+  }
+
+  /** One try for each account the resync after start has not settled; how many were adopted. */
+  async resyncUnsettled(): Promise<number> {
     const { member, life } = this.ctx
     let adopted = 0
-    for (const [account, row] of [...member.t.accounts.entries()]) {
+    for (const [account, left] of [...this.unsettled]) {
       if (life.stopped) break
-      if (row.synced === false) continue
+      if (!member.isSynced(account) || left <= 0) {
+        this.unsettled.delete(account)
+        continue
+      }
+      if (this.adopting.has(account)) continue
+      this.unsettled.set(account, left - 1)
       this.resynced.set(account, Date.now())
       try {
+        // undefined: no longer in the bank as this node computes it; the tick marks the row stale if so
         if ((await this.takeOver(account, true)) !== undefined) adopted++
+        this.unsettled.delete(account)
       } catch (err) {
-        if (!life.stopped) this.log.info('resync after start failed', { account, err: asError(err).message })
+        if (!life.stopped) this.log.info('resync after start not settled', { account, err: asError(err).message })
       }
     }
     return adopted

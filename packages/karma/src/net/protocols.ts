@@ -16,6 +16,9 @@ export const KARMA_OPS = [
   'noticeOf',
   'credited',
   'awaitCredit',
+  'digest',
+  'requestsAfter',
+  'creditsTo',
   'balance',
   'state',
   'handoff',
@@ -44,6 +47,10 @@ export function karmaHandlers(
     awaitCredit: async a =>
       await duties.credits.awaitCredit(a.requestHash, Number.isSafeInteger(a.waitMs) ? a.waitMs : callTimeoutMs),
     balance: async (a, { remotePeer }) => await duties.balance(a.account, a.challenge, remotePeer),
+    // members of one bank agreeing again
+    digest: a => duties.sync.digest(a.accounts),
+    requestsAfter: a => duties.sync.requestsAfter(a.account, a.after),
+    creditsTo: a => duties.sync.creditsTo(a.account),
     // hand-overs
     state: async (a, { remotePeer }) => await duties.handover.exportState(a.account, remotePeer),
     handoff: a => duties.handover.handoff(a.account),
