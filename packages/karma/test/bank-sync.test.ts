@@ -5,10 +5,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode } from '@p2pay/core'
 import { snapshot } from '@p2pay/test-utils'
+import { MAX_CREDITS_LISTED, creditsTo } from '../src/core/bank-sync.ts'
 import { makeTransfer } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
 import type { KarmaCalls } from '../src/net/context.ts'
-import { byId, context, joinedPair, type Net } from './fixtures.ts'
+import { T0, byId, context, joinedPair, type Net } from './fixtures.ts'
 
 /** Every member's duties, calling each other in memory through the same methods the protocol's handlers call. */
 function bankOf(w: Net, lie?: { member: string; requests: string[] }): Map<string, BankDuties> {
@@ -86,5 +87,26 @@ describe('members of one bank agreeing again', () => {
     ] as const)
       assert.throws(fn, (e: any) => e.code === code)
     assert.deepEqual(snapshot(w.member(me).t), before)
+  })
+})
+
+describe('what one member lists to another', () => {
+  it('lists the latest credits of a busy account first, so a recent one it missed is never crowded out', async () => {
+    const { w, A, B } = await joinedPair()
+    const me = w.bank(B.id)[0]
+    const t = w.member(me).t
+    for (let i = 0; i < MAX_CREDITS_LISTED + 10; i++)
+      t.credits.set(i.toString(16).padStart(64, '0'), {
+        to: B.id,
+        from: A.id,
+        status: 'credited',
+        voters: [],
+        // rows come back from LevelDB in key order, not in the order they were credited
+        at: T0 + (i % 2 === 0 ? i : 10_000 + i)
+      })
+    const listed = creditsTo(t, B.id, Infinity)
+    assert.equal(listed.length, MAX_CREDITS_LISTED)
+    const last = (MAX_CREDITS_LISTED + 9).toString(16).padStart(64, '0')
+    assert.equal(listed[0].requestHash, last, 'the latest credit is not listed first')
   })
 })

@@ -44,18 +44,22 @@ export function requestsAfter(
   return out
 }
 
-/** Requests credited to `account` here before `before`, with their payer (credits adopted in churn have none). */
+/**
+ * The latest requests credited to `account` here before `before`, newest first, with their payer (credits adopted in
+ * churn have none): what a member missed is recent, and a busy account has more credits than one answer holds.
+ */
 export function creditsTo(
   t: MemberTables,
   account: string,
   before: number,
   max = MAX_CREDITS_LISTED
 ): Array<{ requestHash: string; from: string }> {
-  const out: Array<{ requestHash: string; from: string }> = []
-  for (const [requestHash, c] of t.credits.entries()) {
-    if (out.length >= max) break
+  const found: Array<{ requestHash: string; from: string; at: number }> = []
+  for (const [requestHash, c] of t.credits.entries())
     if (c.to === account && c.status === 'credited' && c.from != null && c.at < before)
-      out.push({ requestHash, from: c.from })
-  }
-  return out
+      found.push({ requestHash, from: c.from, at: c.at })
+  return found
+    .sort((a, b) => b.at - a.at)
+    .slice(0, max)
+    .map(({ requestHash, from }) => ({ requestHash, from }))
 }

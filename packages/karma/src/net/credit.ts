@@ -16,6 +16,10 @@ const MAX_WAITERS = 10_000
 export const MAX_ASKED = 256
 /** vote counts pulled for per housekeeping tick, at most */
 const MAX_PULLS = 64
+/** a request whose notices could not be pulled is not pulled for again before this (bank(A) may have forgotten it) */
+const RETRY_PULL_MS = 60_000
+/** such requests remembered at once, at most */
+const MAX_TRIED = 10_000
 
 interface Waiter {
   resolve: (receipt: string) => void
@@ -28,6 +32,8 @@ export class Credits {
   private readonly log: Logger
   /** payers' long-polls for a credit: requestHash -> waiters */
   private readonly waiters = new Map<string, Waiter[]>()
+  /** request hash -> when its notices were last pulled for */
+  private readonly tried = new Map<string, number>()
 
   constructor(ctx: KarmaContext, handover: HandOver) {
     this.ctx = ctx
@@ -130,10 +136,11 @@ export class Credits {
   /**
    * Asks the members of bank(from) (as this member computes it now) whose notice for the request has not counted
    * here for it, until the payee is credited; whether it was. Each notice is checked and counted as if it had come
-   * by the outbox, so whoever named the request can at most cost these calls.
+   * by the outbox, so whoever named the request can at most cost these calls, once per RETRY_PULL_MS.
    */
   async pull(requestHash: string, from: string): Promise<boolean> {
     const { member, view, peers } = this.ctx
+    if (this.recentlyTried(requestHash)) return false
     let bankA: string[]
     try {
       bankA = await view.bank(checkPeerId(from, 'from'))
@@ -149,6 +156,17 @@ export class Credits {
       } catch {}
       if (member.t.credits.get(requestHash)?.status === 'credited') return true
     }
+    return false
+  }
+
+  /** Whether the request's notices were pulled for within RETRY_PULL_MS; if not, it counts as tried now. */
+  private recentlyTried(requestHash: string): boolean {
+    const now = Date.now()
+    const at = this.tried.get(requestHash)
+    if (at != null && now - at < RETRY_PULL_MS) return true
+    this.tried.delete(requestHash)
+    if (this.tried.size >= MAX_TRIED) this.tried.delete(this.tried.keys().next().value!)
+    this.tried.set(requestHash, now)
     return false
   }
 
