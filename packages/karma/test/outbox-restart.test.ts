@@ -7,7 +7,7 @@ import { bankSet } from '../src/core/bankset.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
 import { ErrorCode, P2payError } from '@p2pay/core'
 import type { KarmaCalls } from '../src/net/context.ts'
-import { byId, context, joinedPair } from './fixtures.ts'
+import { byId, context, joinedPair, snapshot } from './fixtures.ts'
 
 describe('a member of bank(B) that is away for a while', () => {
   it('is still sent the notice when it is back, though the others took it while it was out of bank(B)', async () => {
@@ -102,6 +102,28 @@ describe('a member of bank(B) that finds itself out of it', () => {
     const { notice } = w.member(sender).debit(w.request(A, B.id, 5).b64, w.bank(A.id))
     await assert.rejects(d.credits.notice(notice), (e: unknown) => e instanceof P2payError && e.code === 'WRONG_BROKER')
     assert.equal(w.member(me).isSynced(B.id), false, 'a row that stops getting notices stays synced')
+  })
+
+  it('says it is out of bank(B) to a sender that has left bank(A) since: that sender lets it go', async () => {
+    const { w, A, B } = await joinedPair()
+    const me = w.bank(B.id)[0]
+    const sender = w.bank(A.id)[0]
+    const { notice } = w.member(sender).debit(w.request(A, B.id, 5).b64, w.bank(A.id))
+    // its fresh look leaves it out of bank(B), and leaves the sender out of bank(A) (both moved while peers restarted)
+    const without = (a: string, gone: string): string[] =>
+      bankSet(
+        a,
+        w.ids.filter(m => m !== gone),
+        w.k
+      )
+    const view = {
+      bank: async (a: string) => (a === B.id ? without(B.id, me) : a === A.id ? without(A.id, sender) : w.bank(a)),
+      karmaPeersNear: async () => w.ids
+    } as any
+    const d = new BankDuties(context(byId(w, me), w.member(me), { view }))
+    const credits = snapshot({ credits: w.member(me).t.credits })
+    await assert.rejects(d.credits.notice(notice), (e: unknown) => e instanceof P2payError && e.code === 'WRONG_BROKER')
+    assert.equal(snapshot({ credits: w.member(me).t.credits }), credits, 'a notice it is not a member for was counted')
   })
 })
 

@@ -270,6 +270,9 @@ export class Member {
     const { notice, request, defect } = openNotice(this.verifier, noticeB64)
     const requestHash = notice.body.requestHash
     const setA = this.checkSet(bankOfA, undefined, 'bank(A)')
+    // a member out of bank(B) says so first, whoever signed: the sender's outbox then needs to send it no more (a
+    // sender that left bank(A) since the debit would otherwise be told 'non-member' by it until the outbox horizon)
+    if (request !== undefined && defect === undefined) this.requireMember(bankOfB, request.body.to, 'bank(B)')
     if (!setA.includes(notice.signer)) return this.ignore(requestHash, 'non-member')
     if (defect !== undefined || request === undefined) return this.ignore(requestHash, defect ?? 'forged')
     const r = request.body
