@@ -382,6 +382,19 @@ describe('sendFrame', () => {
     }
   )
 
+  it('a stream closed before or while it is written to is UNREACHABLE, not an internal failure', async () => {
+    const closed = new FakeSink()
+    closed.status = 'reset'
+    await assert.rejects(sendFrame(closed as unknown as Stream, payload(10)), code(ErrorCode.UNREACHABLE))
+    assert.equal(closed.sent.length, 0)
+    // libp2p's stream refuses a write once it is closed for writing: the peer closed it between the check and send
+    const closing = new FakeSink()
+    closing.send = () => {
+      throw Object.assign(new Error('Cannot write to a stream that is closed'), { name: 'StreamStateError' })
+    }
+    await assert.rejects(sendFrame(closing as unknown as Stream, payload(10)), code(ErrorCode.UNREACHABLE))
+  })
+
   it('a limit in ms ends a wait for drain that lasts longer', { timeout: 5000 }, async () => {
     const s = new FakeSink()
     const t0 = Date.now()

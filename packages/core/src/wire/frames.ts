@@ -154,7 +154,14 @@ export type Limit = AbortSignal | number
  * Sends one frame; waits while the stream's write buffer is over `highWater` (see the onDrain trap), at most `limit`.
  */
 export async function sendFrame(stream: Stream, data: Uint8Array, limit?: Limit, highWater = 1 << 20): Promise<void> {
-  stream.send(encodeFrame(data))
+  // a stream the peer reset or closed (it stopped, say) is an unreachable peer, not an internal failure
+  if (stream.status !== 'open') throw new P2payError(ErrorCode.UNREACHABLE, `stream is ${stream.status}`)
+  try {
+    stream.send(encodeFrame(data))
+  } catch (err) {
+    if ((err as Error)?.name === 'StreamStateError') throw new P2payError(ErrorCode.UNREACHABLE, (err as Error).message)
+    throw err
+  }
   const until = typeof limit === 'number' ? performance.now() + limit : undefined
   const signal = typeof limit === 'number' ? undefined : limit
   while (stream.writeBufferLength > highWater) {
