@@ -1,9 +1,11 @@
 // Peers named on the command line or in an API call: a peer id, or a multiaddr
-// ending in /p2p/<peer id> that also says where to dial it.
+// ending in /p2p/<peer id> that also says where to dial it. Every peer from
+// outside comes through here, so a bad one is BAD_REQUEST before anything runs.
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, fail } from './errors.ts'
+import { checkMultiaddr, checkPeerId } from './validate.ts'
 
 export interface Party {
   id: string
@@ -12,9 +14,9 @@ export interface Party {
 }
 
 /** A peer id, or a multiaddr ending in /p2p/<peer id>. */
-export function party(s: string, what = 'peer'): Party {
+export function party(s: unknown, what = 'peer'): Party {
   if (typeof s !== 'string' || s === '') fail(ErrorCode.BAD_REQUEST, `${what} is required`)
-  if (!s.startsWith('/')) return { id: s }
+  if (!s.startsWith('/')) return { id: checkPeerId(s, what) }
   return { id: peerIdOfAddr(s, what), addr: s }
 }
 
@@ -26,19 +28,16 @@ export function partyAt(value: string | undefined, flag: string): Party & { addr
   return { id: p.id, addr: p.addr }
 }
 
-/** The peer id a multiaddr ends in (/p2p/<id>), or BAD_REQUEST. */
+/** The peer id a multiaddr ends in (the last /p2p/: a relayed address names its relay first), or BAD_REQUEST. */
 export function peerIdOfAddr(addr: string, what = 'address'): string {
-  let id: string | undefined
-  try {
-    id = multiaddr(addr)
-      .getComponents()
-      .find(c => c.name === 'p2p')?.value
-  } catch {}
-  if (id == null) fail(ErrorCode.BAD_REQUEST, `${what} must be a multiaddr ending in /p2p/<peer id>, got ${addr}`)
-  return id
+  const last = checkMultiaddr(addr, what).getComponents().at(-1)
+  if (last?.name !== 'p2p' || last.value == null)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a multiaddr ending in /p2p/<peer id>, got ${addr}`)
+  return last.value
 }
 
 /** Where to dial a party: its multiaddr when known, else its peer id (the peer store and the DHT find it). */
 export function dialTarget(p: Party): PeerId | Multiaddr {
-  return p.addr != null ? multiaddr(p.addr) : peerIdFromString(p.id)
+  // checked again: a party may have been put together from parts (an id and a caller's address)
+  return p.addr != null ? checkMultiaddr(p.addr, 'address') : peerIdFromString(checkPeerId(p.id, 'peer'))
 }

@@ -2,6 +2,7 @@
 // scheme's message checks are built from these, so one field is checked one
 // way everywhere. Each `check*` throws BAD_REQUEST naming the field.
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { fromB64 } from './bytes.ts'
 import { ErrorCode, fail } from './errors.ts'
 
@@ -9,6 +10,9 @@ const HASH = /^[0-9a-f]{64}$/
 /** Serials and nonces become parts of table keys: no separators, bounded length. */
 const TOKEN = /^[A-Za-z0-9_-]{8,64}$/
 const MAX_PEER_ID = 128
+const MAX_MULTIADDR = 1024
+/** addresses a caller may give for one peer */
+const MAX_ADDRS = 8
 
 export const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 /** sha256, as 64 lowercase hex digits */
@@ -79,6 +83,33 @@ export function checkPeerId(id: unknown, what: string): string {
   if (!isPeerId(id)) fail(ErrorCode.BAD_REQUEST, `${what} must be the canonical spelling of an Ed25519 peer id`)
   return id
 }
+
+/**
+ * A multiaddr from outside: it parses, says something, and each /p2p/ in it is
+ * a peer id (the parser takes any text there, and a dial would then throw).
+ */
+export function checkMultiaddr(v: unknown, what: string): Multiaddr {
+  let ma: Multiaddr | undefined
+  if (typeof v === 'string' && v.length <= MAX_MULTIADDR) {
+    try {
+      ma = multiaddr(v)
+    } catch {}
+  }
+  const parts = ma?.getComponents() ?? []
+  if (ma == null || parts.length === 0) fail(ErrorCode.BAD_REQUEST, `${what} must be a multiaddr, got ${clip(v)}`)
+  if (parts.some(c => c.name === 'p2p' && !isPeerId(c.value)))
+    fail(ErrorCode.BAD_REQUEST, `${what} must name Ed25519 peer ids after /p2p/, got ${clip(v)}`)
+  return ma
+}
+
+/** An optional list of multiaddrs where a peer listens (a hint for the dial): [] when absent. */
+export function checkAddrs(v: unknown, what: string): string[] {
+  if (v == null) return []
+  if (!Array.isArray(v) || v.length > MAX_ADDRS) fail(ErrorCode.BAD_REQUEST, `${what} must be a list of multiaddrs`)
+  return v.map((a, i) => checkMultiaddr(a, `${what}[${i}]`).toString())
+}
+
+const clip = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.slice(0, 80)) : typeof v)
 
 /**
  * A base64 signed envelope from the network or an API, checked for type and

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
+  checkAddrs,
   checkHash,
+  checkMultiaddr,
   checkPeerId,
   checkTimestamp,
   checkToken,
@@ -13,7 +15,7 @@ import {
   exactKeys,
   isPeerId
 } from '../src/validate.ts'
-import { party, peerIdOfAddr } from '../src/party.ts'
+import { dialTarget, party, peerIdOfAddr } from '../src/party.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
 
 const bad = (e: unknown): boolean => e instanceof P2payError && e.code === ErrorCode.BAD_REQUEST
@@ -61,5 +63,75 @@ describe('validate', () => {
     assert.equal(peerIdOfAddr(addr), id)
     assert.throws(() => party('/ip4/127.0.0.1/tcp/1', '--broker'), /--broker must be a multiaddr ending in \/p2p/)
     assert.throws(() => party('', 'to'), bad)
+  })
+
+  it('party: anything else is BAD_REQUEST, never a parser error', async () => {
+    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const bads: unknown[] = [
+      'garbage',
+      'x',
+      '12D3KooWnope',
+      `${id}x`,
+      id.slice(0, -1),
+      `/ip4/999.1.1.1/tcp/1/p2p/${id}`,
+      '/ip4/1.2.3.4/tcp/1/p2p/garbage',
+      `/ip4/1.2.3.4/tcp/1/p2p/${id}/tcp/2`,
+      `/ip4/1.2.3.4/tcp/99999/p2p/${id}`,
+      '/',
+      `/${'x'.repeat(2000)}`,
+      42,
+      null,
+      undefined,
+      {}
+    ]
+    for (const s of bads) {
+      assert.throws(() => party(s as string, 'provider'), bad, JSON.stringify(s))
+      if (typeof s === 'string' && s.startsWith('/')) assert.throws(() => peerIdOfAddr(s, 'addr'), bad, s)
+    }
+    // the last /p2p/ names the party (a relayed address names the relay first)
+    const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const relayed = `/ip4/1.2.3.4/tcp/1/p2p/${relay}/p2p-circuit/p2p/${id}`
+    assert.deepEqual(party(relayed), { id, addr: relayed })
+  })
+
+  it('dialTarget checks a party it did not make', async () => {
+    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    assert.equal(dialTarget({ id }).toString(), id)
+    assert.equal(dialTarget({ id, addr: `/ip4/1.2.3.4/tcp/1/p2p/${id}` }).toString(), `/ip4/1.2.3.4/tcp/1/p2p/${id}`)
+    assert.throws(() => dialTarget({ id: 'garbage' }), bad)
+    assert.throws(() => dialTarget({ id, addr: 'x' }), bad)
+    assert.throws(() => dialTarget({ id, addr: '/ip4/999.1.1.1/tcp/1' }), bad)
+  })
+
+  it('multiaddrs: parsed, every /p2p/ a peer id, or BAD_REQUEST naming the field', async () => {
+    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    assert.equal(checkMultiaddr('/ip4/127.0.0.1/tcp/1', 'addr').toString(), '/ip4/127.0.0.1/tcp/1')
+    assert.equal(checkMultiaddr(`/dns4/p2pay.test/tcp/4001/p2p/${id}`, 'addr').getComponents().at(-1)?.value, id)
+    for (const v of [
+      'x',
+      '/ip4/999.1.1.1/tcp/1',
+      '',
+      '/',
+      '/ip4/1.2.3.4/tcp/1/p2p/garbage',
+      `/${'a'.repeat(2000)}`,
+      5
+    ]) {
+      assert.throws(() => checkMultiaddr(v, 'addr'), /^P2payError: addr must /, JSON.stringify(v))
+      assert.throws(() => checkMultiaddr(v, 'addr'), bad)
+    }
+  })
+
+  it('address lists: absent is none, else up to 8 multiaddrs', () => {
+    assert.deepEqual(checkAddrs(undefined, 'addrs'), [])
+    assert.deepEqual(checkAddrs(null, 'addrs'), [])
+    assert.deepEqual(checkAddrs([], 'addrs'), [])
+    assert.deepEqual(checkAddrs(['/ip4/127.0.0.1/tcp/1', '/dns4/p2pay.test/tcp/2'], 'addrs'), [
+      '/ip4/127.0.0.1/tcp/1',
+      '/dns4/p2pay.test/tcp/2'
+    ])
+    const many = Array.from({ length: 9 }, (_, i) => `/ip4/127.0.0.1/tcp/${i + 1}`)
+    for (const v of ['/ip4/127.0.0.1/tcp/1', {}, [5], ['x'], ['/ip4/127.0.0.1/tcp/1', '/ip4/999.1.1.1/tcp/1'], many]) {
+      assert.throws(() => checkAddrs(v, 'addrs'), bad, JSON.stringify(v))
+    }
   })
 })

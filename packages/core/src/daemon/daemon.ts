@@ -17,11 +17,11 @@ import { Metrics } from '../metrics.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { dialTarget, party } from '../party.ts'
 import { ErrorCode, P2payError, asError, fail } from '../errors.ts'
+import { checkMultiaddr } from '../validate.ts'
 import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { mountRoutes, type BaseComponents, type SchemeModule, type SchemeService } from './scheme.ts'
 import type { ConfigOf, Spec } from './config.ts'
-import { multiaddr } from '@multiformats/multiaddr'
 
 /** Options every daemon takes; each daemon adds its own and its schemes'. */
 export function daemonSpec(defaultDataDir: string) {
@@ -236,12 +236,7 @@ function commonRoutes<C extends DaemonComponents>(
       schemes: Object.fromEntries([...d.schemes].map(([name, s]) => [name, s.status?.() ?? {}]))
     }),
     'POST /v1/connect': async b => {
-      let addr
-      try {
-        addr = multiaddr(String(b.addr ?? ''))
-      } catch {
-        fail(ErrorCode.BAD_REQUEST, 'addr must be a multiaddr')
-      }
+      const addr = checkMultiaddr(b.addr, 'addr')
       try {
         const conn = await libp2p.dial(addr, { signal: AbortSignal.timeout(10_000) })
         return { peer: conn.remotePeer.toString() }
@@ -252,7 +247,7 @@ function commonRoutes<C extends DaemonComponents>(
   }
   if (def.diag === true) {
     routes['POST /v1/diag/stream'] = async b => {
-      const p = party(String(b.to ?? ''), 'to')
+      const p = party(b.to, 'to')
       return await streamThroughput(libp2p, dialTarget(p), b.bytes, b.frame)
     }
   }

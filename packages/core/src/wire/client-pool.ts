@@ -13,7 +13,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, P2payError, asError } from '../errors.ts'
 import type { Counters } from '../metrics.ts'
-import type { Party } from '../party.ts'
+import { dialTarget, type Party } from '../party.ts'
+import { isPeerId } from '../validate.ts'
 import { RpcClient, type CallOptions } from './rpc.ts'
 
 export type PoolNetwork = Pick<Libp2p, 'dialProtocol' | 'getConnections' | 'peerStore'>
@@ -54,8 +55,7 @@ export class ClientPool<K extends string = string> {
       this.clients.set(key, c)
       return c
     }
-    const target = p.addr != null ? multiaddr(p.addr) : peerIdFromString(p.id)
-    c = new RpcClient<K>(this.network, target, this.opts.protocol, {
+    c = new RpcClient<K>(this.network, dialTarget(p), this.opts.protocol, {
       metrics: this.opts.metrics,
       maxFrame: this.opts.maxFrame,
       defaultTimeoutMs: this.opts.defaultTimeoutMs
@@ -75,9 +75,17 @@ export class ClientPool<K extends string = string> {
 
   /** Tells the peer store where a peer listens (addresses given by a caller), for the next dial. */
   learn(peer: string, addrs: readonly string[]): void {
-    if (addrs.length === 0) return
+    if (addrs.length === 0 || !isPeerId(peer)) return
     const id = peerIdFromString(peer)
-    void this.network.peerStore.merge(id, { multiaddrs: addrs.map(a => multiaddr(a)) }).catch(() => {})
+    // addresses are hints (some stored in an outbox, some sent by a peer): one that does not parse is dropped
+    const multiaddrs = addrs.flatMap(a => {
+      try {
+        return [multiaddr(a)]
+      } catch {
+        return []
+      }
+    })
+    void this.network.peerStore.merge(id, { multiaddrs }).catch(() => {})
   }
 
   async call<T = unknown>(to: string | Party, op: string, args: unknown, options: CallOptions<K> = {}): Promise<T> {

@@ -39,7 +39,13 @@ export async function streamThroughput(
     throw new P2payError(ErrorCode.BAD_REQUEST, 'frame must be 1 KiB..4 MiB')
   const buf = new Uint8Array(frame).fill(7)
   const t0 = performance.now()
-  const stream = await node.dialProtocol(target, DIAG_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+  let stream
+  try {
+    stream = await node.dialProtocol(target, DIAG_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+  } catch (err) {
+    // not reached, or not serving the probe (it is off unless the peer was started with --diag)
+    throw new P2payError(ErrorCode.UNREACHABLE, `cannot open a probe stream: ${asError(err).message}`)
+  }
   try {
     for (let sent = 0; sent < bytes; sent += frame) {
       await sendFrame(stream, sent + frame <= bytes ? buf : buf.subarray(0, bytes - sent), 30_000)
