@@ -7,7 +7,16 @@
 // What a party must not lose is persisted before the message that depends on
 // it: the provider's deposit item before it sends the key (2.4), the
 // downloader's evidence before it sends its signature (2.3).
-import { ClientPool, Lifecycle, asError, party, type Party, type Routes, type SchemeService } from '@p2pay/core'
+import {
+  ClientPool,
+  Lifecycle,
+  asError,
+  checkAddrs,
+  party,
+  type Party,
+  type Routes,
+  type SchemeService
+} from '@p2pay/core'
 import { chequeKey } from '../core/messages.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { BanCache } from './bans.ts'
@@ -23,8 +32,9 @@ import { FAIREX_NODE_TABLES } from './tables.ts'
 
 /** The provider a buyer names: a peer id or multiaddr, or a peer id and the addresses it listens on. */
 function providerOf(b: Record<string, any>): Party {
-  const p = party(String(b.provider ?? ''), 'provider')
-  return Array.isArray(b.addrs) && b.addrs.length > 0 ? { ...p, addr: `${String(b.addrs[0])}/p2p/${p.id}` } : p
+  const p = party(b.provider, 'provider')
+  const addrs = checkAddrs(b.addrs, 'addrs')
+  return addrs.length > 0 ? party(`${addrs[0]}/p2p/${p.id}`, 'addrs[0]') : p
 }
 
 export class FairexNodeService implements SchemeService {
@@ -137,7 +147,7 @@ export class FairexNodeService implements SchemeService {
             })
         ),
       'GET /files': () => ({ files: [...n.t.shared.values()].map(({ pieces: _p, manifest: _m, ...f }) => f) }),
-      'GET /catalog': async (_b, q) => ({ files: await catalogOf(n, party(q.get('provider') ?? '', 'provider')) }),
+      'GET /catalog': async (_b, q) => ({ files: await catalogOf(n, party(q.get('provider'), 'provider')) }),
       'POST /buy': async b =>
         await run(
           'fairex purchase',

@@ -2,8 +2,7 @@
 // their owner (or the broker's downtime path when the owner is unreachable or
 // refuses) or, when asked, layered. Every coin of a payment is reserved and
 // signed in one batch before any message leaves.
-import { peerIdFromString } from '@libp2p/peer-id'
-import { ErrorCode, P2payError, fail } from '@p2pay/core'
+import { ErrorCode, P2payError, checkPeerId, fail } from '@p2pay/core'
 import { extendProof } from '../core/verify.ts'
 import { pickExact, type Holding } from '../core/wallet-records.ts'
 import type { CoinProof } from '../core/types.ts'
@@ -43,6 +42,13 @@ function choose(w: WalletContext, amount: number, maxDepth: number): Plan[] {
   return picked
 }
 
+/** A payee and an amount from outside: BAD_REQUEST before any coin is touched. */
+function checkPayment(w: WalletContext, to: unknown, amount: unknown, what: string): void {
+  if (!Number.isSafeInteger(amount) || (amount as number) < 1)
+    fail(ErrorCode.BAD_REQUEST, `${what} must be a positive integer`)
+  if (checkPeerId(to, 'to') === w.wallet.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+}
+
 /**
  * Pays `amount` to `to` with coins whose values add up exactly: owned coins
  * first (one assignment each), then held coins (reassigned via their owner,
@@ -54,13 +60,7 @@ export async function pay(
   amount: number,
   opts: PayOptions = {}
 ): Promise<{ to: string; amount: number; coins: PaidCoin[] }> {
-  if (!Number.isSafeInteger(amount) || amount < 1) fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
-  try {
-    peerIdFromString(to)
-  } catch {
-    fail(ErrorCode.BAD_REQUEST, `not a peer id: ${String(to).slice(0, 80)}`)
-  }
-  if (to === w.wallet.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+  checkPayment(w, to, amount, 'amount')
   w.life.check()
   const addrs = opts.addrs ?? []
   const maxDepth = opts.layered === true ? w.init.maxLayers - 1 : 0
@@ -125,6 +125,8 @@ export async function payMany(
 ): Promise<PayManyResult> {
   if (!Number.isSafeInteger(count) || count < 1 || count > 1_000_000)
     fail(ErrorCode.BAD_REQUEST, 'count must be 1..1000000')
+  // refused once here, not once per payment
+  checkPayment(w, to, value, 'value')
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 64, 1024))
   let next = 0
   let payments = 0

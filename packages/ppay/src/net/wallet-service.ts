@@ -7,7 +7,7 @@
 // Order of work for anything that moves value: sign and record locally (one
 // batch) first, then talk to the network, so a crash never loses a signature
 // this node gave out; deliveries that fail wait in an outbox and are retried.
-import { ClientPool, Lifecycle, type Routes, type SchemeService } from '@p2pay/core'
+import { ClientPool, Lifecycle, checkAddrs, type Routes, type SchemeService } from '@p2pay/core'
 import { Wallet } from '../core/wallet.ts'
 import { PROTOCOL } from '../core/types.ts'
 import { PPAY_KINDS, type PPayKind } from '../kinds.ts'
@@ -23,7 +23,7 @@ import { sync } from './wallet-sync.ts'
 /** the downtime log is pulled every this many retry ticks, so conflicts reach the broker without a restart */
 const SYNC_EVERY_TICKS = 6
 
-const addrsOf = (b: Record<string, unknown>): string[] => (Array.isArray(b.addrs) ? b.addrs.map(String) : [])
+const addrsOf = (b: Record<string, unknown>): string[] => checkAddrs(b.addrs, 'addrs')
 
 export class WalletService implements SchemeService {
   readonly name = 'ppay'
