@@ -28,7 +28,8 @@ export async function fairex(): Promise<void> {
   const swarm = new Swarm('bench-fairex')
   try {
     const { broker, ttp, judge, nodeArgs } = await swarm.startMarket()
-    const [P, D] = await swarm.startNodes(2, nodeArgs)
+    // --diag: the raw stream baseline below needs the probe on both ends
+    const [P, D] = await swarm.startNodes(2, [...nodeArgs, '--diag'])
     const all = [broker, ttp, judge, P, D]
     await broker.api('POST', '/v1/topup', { account: D.peerId, amount: 10_000_000 })
     const paddr = P.addr.slice(0, P.addr.indexOf('/p2p/'))

@@ -3,8 +3,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { COMMON, DAEMONS, SCHEMES } from '../src/cmds/index.ts'
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'p2pay.js')
@@ -69,5 +73,42 @@ describe('p2pay commands', () => {
       run(process.execPath, [CLI, 'ppay', 'buy', '--count', 'ten', '--value', '1']),
       (e: any) => e.code === 2 && /--count must be an integer/.test(e.stderr)
     )
+  })
+
+  it('--allow-cheats and --diag from env or a config file: the node refuses to start, creates nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p2pay-cli-flag-only-'))
+    try {
+      const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const start = ['node', 'start', '--broker', `/ip4/127.0.0.1/tcp/9/p2p/${id}`, '--api-port', '0', '--dht', 'false']
+      const config = join(dir, 'config.json')
+      const cases: Array<[string, string[], Record<string, string>]> = [
+        ['allow-cheats', [], { P2PAY_ALLOW_CHEATS: '1' }],
+        ['diag', [], { P2PAY_DIAG: 'true' }],
+        ['allow-cheats', ['--allow-cheats'], { P2PAY_ALLOW_CHEATS: '1' }],
+        ['allow-cheats', ['--config', config], {}],
+        ['diag', [], { P2PAY_CONFIG: config }]
+      ]
+      for (const [i, [flag, extra, env]] of cases.entries()) {
+        writeFileSync(config, JSON.stringify({ [flag]: true }))
+        const data = join(dir, `n${i}`)
+        // a node that did start would run until the timeout kills it
+        await assert.rejects(
+          run(process.execPath, [CLI, ...start, '--data-dir', data, ...extra], {
+            env: { ...process.env, ...env },
+            timeout: 20_000
+          }),
+          (e: any) =>
+            e.code === 2 &&
+            new RegExp(`error BAD_REQUEST: --${flag} is taken from the command line only`).test(e.stderr),
+          `${flag} ${JSON.stringify(env)} ${extra.join(' ')}`
+        )
+        assert.equal(existsSync(data), false, 'the refused node created its data dir')
+      }
+      const help = (await run(process.execPath, [CLI, 'node', 'start', '--help'])).stdout
+      assert.match(help, /--allow-cheats .*\[command line only\]/)
+      assert.match(help, /--diag .*\[command line only\]/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

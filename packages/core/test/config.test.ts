@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgv, resolveConfig, specHelp, type Spec } from '../src/daemon/config.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
+import { TEST_ONLY_OPTIONS } from '../src/daemon/daemon.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-config-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -170,5 +171,48 @@ describe('resolveConfig', () => {
     assert.match(h, /--data-dir .*\[env P2PAY_DATA_DIR\]/)
     assert.match(h, /--name\s+no default\s+\[env P2PAY_NAME\]/)
     assert.equal(h.split('\n').length, Object.keys(spec).length)
+  })
+
+  it('specHelp says which options are taken from the command line only', () => {
+    const h = specHelp({ ...spec, ...TEST_ONLY_OPTIONS })
+    assert.match(h, /--allow-cheats .*\(default: false\)\s+\[command line only\]/)
+    assert.match(h, /--diag .*\(default: false\)\s+\[command line only\]/)
+    assert.doesNotMatch(h, /P2PAY_ALLOW_CHEATS|P2PAY_DIAG/)
+  })
+})
+
+describe('test-only surfaces (--allow-cheats, --diag): by an explicit flag only', () => {
+  const full: Spec = { ...spec, ...TEST_ONLY_OPTIONS }
+  type Full = Cfg & { 'allow-cheats': boolean; diag: boolean }
+
+  it('off by default; on by the flag', () => {
+    const off = resolveConfig<Full>(full, {}, {})
+    assert.deepEqual([off['allow-cheats'], off.diag], [false, false])
+    const on = resolveConfig<Full>(full, { 'allow-cheats': true, diag: true }, {})
+    assert.deepEqual([on['allow-cheats'], on.diag], [true, true])
+  })
+
+  it('the environment cannot turn them on (or set them at all): BAD_REQUEST, and nothing else read', () => {
+    for (const [name, flag] of [
+      ['P2PAY_ALLOW_CHEATS', 'allow-cheats'],
+      ['P2PAY_DIAG', 'diag']
+    ]) {
+      for (const v of ['1', 'true', 'false']) {
+        const env = Object.freeze({ [name]: v, P2PAY_API_PORT: '7' })
+        assert.throws(() => resolveConfig(full, {}, env), badRequest(new RegExp(`--${flag} .*command line`)), v)
+        // given the flag as well, the environment is still refused
+        assert.throws(() => resolveConfig(full, { [flag]: true }, env), badRequest(), v)
+        assert.deepEqual(env, { [name]: v, P2PAY_API_PORT: '7' })
+      }
+    }
+  })
+
+  it('a config file cannot turn them on either', () => {
+    for (const flag of ['allow-cheats', 'diag']) {
+      const file = join(root, `${flag}.json`)
+      writeFileSync(file, JSON.stringify({ [flag]: true, 'api-port': 7 }))
+      assert.throws(() => resolveConfig(full, { config: file }, {}), badRequest(new RegExp(`--${flag} .*command line`)))
+      assert.throws(() => resolveConfig(full, {}, { P2PAY_CONFIG: file }), badRequest())
+    }
   })
 })

@@ -1,30 +1,65 @@
 // The routes every daemon has, on real daemons (libp2p, LevelDB, control API): a bad peer id or multiaddr in a
-// request is 400 BAD_REQUEST and changes nothing, never a parser's 500; the stream probe is there only when the
-// daemon is asked for it.
+// request is 400 BAD_REQUEST and changes nothing, never a parser's 500; the stream probe and the cheat routes are
+// there only when the daemon is asked for them, and it says so loudly at start.
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type RunningDaemon } from '../src/daemon/daemon.ts'
+import { startDaemon, type DaemonComponents, type RunningDaemon } from '../src/daemon/daemon.ts'
 import { API_FILE, TOKEN_FILE } from '../src/daemon/control-api.ts'
+import { Lifecycle } from '../src/daemon/lifecycle.ts'
+import type { SchemeService } from '../src/daemon/scheme.ts'
 import { DIAG_PROTOCOL, streamThroughput } from '../src/wire/diag.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'p2pay-daemon-routes-'))
+/** A serves the probe and the cheat routes, B (the default) neither; `warned` is what each logged as a warning. */
 let A: RunningDaemon, B: RunningDaemon
+const warned: Record<string, string[]> = {}
 
-const start = async (name: string, diag: boolean): Promise<RunningDaemon> =>
-  await startDaemon(
-    { name: 'demo', buckets: {}, schemes: [], components: base => base, diag },
-    {
-      'data-dir': join(dir, name),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      announce: [],
-      'api-port': 0,
-      crypto: 'node',
-      dht: false
-    }
-  )
+/** A scheme with one cheat route. */
+const demo = (c: DaemonComponents): SchemeService => ({
+  name: 'demo',
+  tables: {},
+  kinds: [],
+  life: new Lifecycle(c.logger),
+  start: async () => {},
+  stop: async () => {},
+  routes: () => ({}),
+  cheats: () => ({ 'POST /lie': () => ({ lied: true }) })
+})
+
+async function start(name: string, on: boolean): Promise<RunningDaemon> {
+  const write = process.stderr.write.bind(process.stderr)
+  const lines: string[] = []
+  process.stderr.write = ((l: string) => lines.push(String(l)) > 0) as typeof process.stderr.write
+  try {
+    return await startDaemon(
+      {
+        name: 'demo',
+        buckets: {},
+        schemes: [{ name: 'demo', options: {}, create: () => demo }],
+        components: base => base,
+        cheats: () => on,
+        diag: () => on
+      },
+      {
+        'data-dir': join(dir, name),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        announce: [],
+        'api-port': 0,
+        crypto: 'node',
+        dht: false
+      }
+    )
+  } finally {
+    process.stderr.write = write
+    warned[name] = lines
+      .filter(l => l.startsWith('{"ts"'))
+      .map(l => JSON.parse(l))
+      .flatMap(l => (l.level === 'warn' ? [l.msg as string] : []))
+  }
+}
 
 async function api(name: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const { apiPort } = JSON.parse(readFileSync(join(dir, name, API_FILE), 'utf8'))
@@ -106,8 +141,20 @@ describe('a bad peer id or multiaddr in a request is 400 BAD_REQUEST', () => {
   })
 })
 
-describe('the stream probe is served only when asked for', () => {
-  it('a daemon without it has no route and no protocol', async () => {
+describe('the stream probe and the cheat routes are served only when asked for', () => {
+  it('a daemon asked for them warns at start; one not asked for says nothing', () => {
+    assert.deepEqual(warned.B, [])
+    assert.equal(warned.A.length, 2)
+    assert.match(warned.A[0], /cheat routes are on \(--allow-cheats\)/)
+    assert.match(warned.A[1], /stream probe is on \(--diag\)/)
+  })
+
+  it('cheat routes: only on the daemon asked for them', async () => {
+    assert.deepEqual(await api('A', 'POST', '/v1/demo/cheat/lie', {}), { status: 200, json: { lied: true } })
+    assert.deepEqual((await api('B', 'POST', '/v1/demo/cheat/lie', {})).status, 404)
+  })
+
+  it('a daemon without the probe has no route and no protocol', async () => {
     assert.deepEqual((await api('B', 'POST', '/v1/diag/stream', { to: idOf(A), bytes: 1024 })).status, 404)
     assert.equal(B.ctx.components.network.getProtocols().includes(DIAG_PROTOCOL), false)
     assert.equal(A.ctx.components.network.getProtocols().includes(DIAG_PROTOCOL), true)

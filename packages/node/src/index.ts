@@ -2,6 +2,7 @@
 // holder), the file market (provider, downloader) and Karma (account holder
 // and bank-set member); all of them know the broker.
 import {
+  TEST_ONLY_OPTIONS,
   daemonSpec,
   partyAt,
   schemeOptions,
@@ -29,11 +30,7 @@ export const nodeOptions = {
     default: 5000,
     help: 'how often queued deliveries, purchases and unfinished sales are retried'
   },
-  'allow-cheats': {
-    type: 'boolean',
-    default: false,
-    help: 'expose the /v1/<scheme>/cheat/* fault-injection routes (test swarms only)'
-  },
+  ...TEST_ONLY_OPTIONS,
   ...schemeOptions(SCHEMES)
 } as const satisfies Spec
 
@@ -55,7 +52,7 @@ export async function startNode(cfg: NodeConfig): Promise<RunningDaemon<NodeComp
       bootstrap: c => [c.broker!, ...c.bootstrap],
       status: d => ({ broker: d.components.broker.id }),
       cheats: c => c['allow-cheats'],
-      diag: true
+      diag: c => c.diag
     },
     cfg
   )

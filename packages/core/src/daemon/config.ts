@@ -1,4 +1,7 @@
 // Daemon configuration: defaults < config file (JSON) < environment (P2PAY_*) < flags.
+// An option marked `flagOnly` (a test-only surface) is taken from the command
+// line alone: a stray environment variable or a shared config file must not
+// turn it on, so one found there is refused rather than ignored.
 import { existsSync, readFileSync } from 'node:fs'
 import { ErrorCode, P2payError } from '../errors.ts'
 
@@ -6,6 +9,8 @@ export interface OptionSpec {
   readonly type: 'string' | 'number' | 'boolean' | 'list'
   readonly default?: unknown
   readonly help: string
+  /** set by its flag on the command line only, never by env or a config file */
+  readonly flagOnly?: boolean
 }
 export type Spec = Readonly<Record<string, OptionSpec>>
 
@@ -100,6 +105,12 @@ export function resolveConfig<T>(
   }
   const out: Record<string, unknown> = {}
   for (const [k, s] of Object.entries(spec)) {
+    if (s.flagOnly === true) {
+      const where =
+        env[envName(k)] !== undefined ? envName(k) : Object.hasOwn(fromFile, k) ? `config file ${file}` : null
+      if (where != null)
+        throw new P2payError(ErrorCode.BAD_REQUEST, `--${k} is taken from the command line only, not from ${where}`)
+    }
     const raw = flags[k] ?? env[envName(k)] ?? fromFile[k]
     out[k] = raw === undefined ? s.default : coerce(k, s, raw)
   }
@@ -120,7 +131,8 @@ export function specHelp(spec: Spec): string {
     .map(
       ([k, s]) =>
         `  --${k.padEnd(18)} ${s.help}` +
-        `${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}  [env ${envName(k)}]`
+        `${s.default !== undefined ? ` (default: ${JSON.stringify(s.default)})` : ''}` +
+        `  [${s.flagOnly === true ? 'command line only' : `env ${envName(k)}`}]`
     )
     .join('\n')
 }

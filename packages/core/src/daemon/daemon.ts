@@ -39,6 +39,25 @@ export function daemonSpec(defaultDataDir: string) {
   } as const satisfies Spec
 }
 
+/**
+ * Test-only surfaces, off unless asked for by a flag on the command line (never
+ * env or a config file); a daemon that has them spreads these into its spec.
+ */
+export const TEST_ONLY_OPTIONS = {
+  'allow-cheats': {
+    type: 'boolean',
+    default: false,
+    flagOnly: true,
+    help: 'expose the /v1/<scheme>/cheat/* fault-injection routes (test swarms only)'
+  },
+  diag: {
+    type: 'boolean',
+    default: false,
+    flagOnly: true,
+    help: 'serve the raw stream probe: POST /v1/diag/stream and its libp2p protocol (benchmarks only)'
+  }
+} as const satisfies Spec
+
 /** The values of `daemonSpec`. */
 export type DaemonConfig = ConfigOf<ReturnType<typeof daemonSpec>>
 
@@ -81,10 +100,10 @@ export interface DaemonDefinition<Cfg extends DaemonConfig, C extends DaemonComp
   routes?: (d: DaemonContext<C>) => Routes
   /** what its `GET /v1/status` shows besides the role, the addresses and each scheme's status */
   status?: (d: DaemonContext<C>) => Record<string, unknown>
-  /** expose the fault-injection routes of its schemes (test swarms only) */
+  /** expose the fault-injection routes of its schemes (test swarms only: `--allow-cheats`) */
   cheats?: (cfg: Cfg) => boolean
-  /** serve the raw stream probe (`POST /v1/diag/stream`), the baseline of transfer benchmarks */
-  diag?: boolean
+  /** serve the raw stream probe (`POST /v1/diag/stream`), the baseline of transfer benchmarks (`--diag`) */
+  diag?: (cfg: Cfg) => boolean
 }
 
 export interface DaemonContext<C extends DaemonComponents = DaemonComponents> {
@@ -175,9 +194,13 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       started.push(service)
       schemes.set(name, service)
     }
-    if (def.diag === true) await serveDiag(libp2p)
-    const ctx: DaemonContext<C> = { name: def.name, log, metrics, components, schemes }
+    const diag = def.diag?.(cfg) === true
     const cheats = def.cheats?.(cfg) === true
+    // loud on purpose: neither belongs on a daemon that handles real money
+    if (cheats) log.warn('cheat routes are on (--allow-cheats): fault injection for test swarms only')
+    if (diag) log.warn('the stream probe is on (--diag): any peer may stream data to this daemon')
+    if (diag) await serveDiag(libp2p)
+    const ctx: DaemonContext<C> = { name: def.name, log, metrics, components, schemes }
     const routes: Routes = {
       ...Object.assign({}, ...[...schemes.values()].map(s => mountRoutes(s.name, s.routes()))),
       ...(cheats
@@ -186,7 +209,7 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
             ...[...schemes.values()].map(s => mountRoutes(s.name, s.cheats?.() ?? {}, `/v1/${s.name}/cheat`))
           )
         : {}),
-      ...commonRoutes(ctx, def, libp2p),
+      ...commonRoutes(ctx, def, libp2p, diag),
       ...def.routes?.(ctx)
     }
     const token = loadOrCreateToken(dataDir)
@@ -200,7 +223,7 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
     }
     writeFileSync(join(dataDir, `${API_FILE}.tmp`), JSON.stringify(info, null, 2))
     renameSync(join(dataDir, `${API_FILE}.tmp`), join(dataDir, API_FILE))
-    log.info('ready', { ...info, schemes: [...schemes.keys()], cheats })
+    log.info('ready', { ...info, schemes: [...schemes.keys()], cheats, diag })
 
     let stopping: Promise<void> | undefined
     const stop = async (): Promise<void> => {
@@ -224,7 +247,8 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
 function commonRoutes<C extends DaemonComponents>(
   d: DaemonContext<C>,
   def: DaemonDefinition<any, C>,
-  libp2p: DaemonComponents['network']
+  libp2p: DaemonComponents['network'],
+  diag: boolean
 ): Routes {
   const routes: Routes = {
     'GET /v1/status': () => ({
@@ -245,7 +269,7 @@ function commonRoutes<C extends DaemonComponents>(
       }
     }
   }
-  if (def.diag === true) {
+  if (diag) {
     routes['POST /v1/diag/stream'] = async b => {
       const p = party(b.to, 'to')
       return await streamThroughput(libp2p, dialTarget(p), b.bytes, b.frame)
