@@ -1,7 +1,9 @@
 // A raw stream throughput probe between two daemons (like iperf): the sender
 // pushes `bytes` in frames of `frame` bytes with the same framing and
 // backpressure the file market uses; the receiver reads and drops them. It is
-// the baseline the file market's sale throughput is compared against.
+// the baseline the file market's sale throughput is compared against. The
+// receiver takes data from any peer, so a daemon serves it only when started
+// with --diag.
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { FrameReader, sendFrame } from './frames.ts'
