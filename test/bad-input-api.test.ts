@@ -2,9 +2,12 @@
 // processes, and this test process as its own libp2p peer that speaks the
 // daemons' protocols frame by frame. Every case asserts the exact refusal, that
 // no state changed (broker audit, accounts, frauds, downtime log; both nodes'
-// coins and wallet summary), and that the daemon still serves a good request.
+// coins, wallet summary and file purchases), and that the daemon still serves a good request.
+// The nodes run the stream probe (--diag) and know a TTP (the broker's address: no purchase
+// here gets far enough to need one), so those routes get as far as their peers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { type Daemon } from './helpers/swarm.ts'
 import { rawHttp, oneConnection } from './helpers/raw-http.ts'
 import {
@@ -17,10 +20,11 @@ import {
   broker,
   me,
   refused,
+  swarm,
   tokenOf
 } from './helpers/bad-input.ts'
 
-useBadInputSwarm()
+useBadInputSwarm({ nodeArgs: b => ['--ttp', b.addr, '--diag'] })
 
 // ---- control API --------------------------------------------------------------------------
 
@@ -164,6 +168,106 @@ test(
   },
   async () => {
     await apiRefused(broker, 'POST', '/v1/topup', { account: 'not a peer id', amount: 5 }, 400, 'BAD_REQUEST')
+  }
+)
+
+// ---- peer ids and multiaddrs: each parse of one is a typed 400, never a parser's 500 ----------
+
+/** many cases, each with two state snapshots and a liveness check */
+const LONG = { timeout: 120_000 }
+
+/** Peers and addresses no route may take: not a peer id, not a multiaddr, or a multiaddr naming no valid peer. */
+const badPeers = (): unknown[] => [
+  'garbage',
+  'x',
+  `${B.peerId}x`,
+  B.peerId.slice(0, -1),
+  `/ip4/999.1.1.1/tcp/1/p2p/${B.peerId}`,
+  `/ip4/127.0.0.1/tcp/99999/p2p/${B.peerId}`,
+  '/ip4/127.0.0.1/tcp/1/p2p/garbage',
+  `/ip4/127.0.0.1/tcp/1/p2p/${B.peerId}x`,
+  '/ip4/127.0.0.1/tcp/1',
+  5
+]
+/** Addresses no route may take as where a peer listens. */
+const badAddrs = (): unknown[] => [
+  'x',
+  ['x'],
+  ['garbage'],
+  ['/ip4/999.1.1.1/tcp/1'],
+  ['/ip4/127.0.0.1/tcp/1/p2p/garbage'],
+  [5],
+  Array.from({ length: 9 }, (_, i) => `/ip4/127.0.0.1/tcp/${i + 1}`)
+]
+
+test('control API: connect to what is not a multiaddr (or names a bad peer) -> 400 BAD_REQUEST', LONG, async () => {
+  const bads: unknown[] = [
+    'x',
+    '/ip4/999.1.1.1/tcp/1',
+    '/ip4/127.0.0.1/tcp/99999',
+    '/ip4/127.0.0.1/tcp/1/p2p/garbage',
+    `/ip4/127.0.0.1/tcp/1/p2p/${B.peerId}x`,
+    '',
+    '/',
+    5,
+    null
+  ]
+  for (const d of [A, broker]) {
+    for (const addr of bads) await apiRefused(d, 'POST', '/v1/connect', { addr }, 400, 'BAD_REQUEST')
+    await apiRefused(d, 'POST', '/v1/connect', {}, 400, 'BAD_REQUEST')
+  }
+  assert.deepEqual(await A.api('POST', '/v1/connect', { addr: B.addr }), { peer: B.peerId })
+})
+test(
+  'control API: the stream probe to a bad peer -> 400 BAD_REQUEST; a daemon without --diag has no probe',
+  LONG,
+  async () => {
+    await apiRefused(A, 'POST', '/v1/diag/stream', {}, 400, 'BAD_REQUEST')
+    await apiRefused(A, 'POST', '/v1/diag/stream', { bytes: 1024 }, 400, 'BAD_REQUEST')
+    for (const to of badPeers()) await apiRefused(A, 'POST', '/v1/diag/stream', { to, bytes: 1024 }, 400, 'BAD_REQUEST')
+    await apiRefused(broker, 'POST', '/v1/diag/stream', { to: A.addr, bytes: 1024 }, 404, 'NOT_FOUND')
+    // the good probe: B was started with --diag too
+    assert.equal((await A.api('POST', '/v1/diag/stream', { to: B.addr, bytes: 65536, frame: 4096 })).bytes, 65536)
+  }
+)
+test("control API: the file market's catalog of a bad provider -> 400 BAD_REQUEST", LONG, async () => {
+  const q = (p: unknown): string => `/v1/fairex/catalog?provider=${encodeURIComponent(String(p))}`
+  for (const p of [...badPeers(), '']) await apiRefused(A, 'GET', q(p), undefined, 400, 'BAD_REQUEST')
+  await apiRefused(A, 'GET', '/v1/fairex/catalog', undefined, 400, 'BAD_REQUEST')
+  assert.deepEqual(await A.api('GET', q(B.peerId)), { files: [] })
+  assert.deepEqual(await A.api('GET', q(B.addr)), { files: [] })
+})
+test(
+  'control API: a purchase from a bad provider or at a bad address -> 400 BAD_REQUEST, nothing bought',
+  LONG,
+  async () => {
+    const buy = { fileId: 'a'.repeat(64), out: join(swarm.dir, 'never-bought.bin') }
+    for (const provider of [...badPeers(), '', null]) {
+      await apiRefused(A, 'POST', '/v1/fairex/buy', { ...buy, provider }, 400, 'BAD_REQUEST')
+    }
+    await apiRefused(A, 'POST', '/v1/fairex/buy', buy, 400, 'BAD_REQUEST')
+    for (const addrs of badAddrs()) {
+      await apiRefused(A, 'POST', '/v1/fairex/buy', { ...buy, provider: B.peerId, addrs }, 400, 'BAD_REQUEST')
+    }
+    // the same purchase from a good provider gets as far as its catalog
+    await apiRefused(A, 'POST', '/v1/fairex/buy', { ...buy, provider: B.peerId }, 404, 'NOT_FOUND')
+  }
+)
+test(
+  'control API: pay or pay-many with a bad payee or payee address -> 400 BAD_REQUEST, nothing paid',
+  LONG,
+  async () => {
+    for (const addrs of badAddrs()) {
+      await apiRefused(A, 'POST', '/v1/ppay/pay', { to: B.peerId, amount: 5, addrs }, 400, 'BAD_REQUEST')
+      const many = { to: B.peerId, value: 5, count: 1, addrs }
+      await apiRefused(A, 'POST', '/v1/ppay/pay-many', many, 400, 'BAD_REQUEST')
+    }
+    for (const to of [...badPeers(), '', A.peerId]) {
+      await apiRefused(A, 'POST', '/v1/ppay/pay-many', { to, value: 5, count: 3 }, 400, 'BAD_REQUEST')
+    }
+    for (const value of [0, -5, 2.5, '5']) {
+      await apiRefused(A, 'POST', '/v1/ppay/pay-many', { to: B.peerId, value, count: 3 }, 400, 'BAD_REQUEST')
+    }
   }
 )
 

@@ -60,17 +60,21 @@ export const GARBAGE = toB64(new Uint8Array(200).map((_, i) => (i === 0 ? 1 : (i
 
 export async function state(): Promise<Record<string, unknown>> {
   const wallet = async (d: Daemon): Promise<unknown> => (await d.api('GET', '/v1/ppay/status')).wallet
-  const [audit, accounts, frauds, downtime, coinsA, coinsB, walletA, walletB] = await Promise.all([
-    broker.api('GET', '/v1/audit'),
-    broker.api('GET', '/v1/accounts'),
-    broker.api('GET', '/v1/ppay/frauds'),
-    broker.api('GET', `/v1/ppay/downtime?owner=${me.peerId}`),
-    A.api('GET', '/v1/ppay/coins'),
-    B.api('GET', '/v1/ppay/coins'),
-    wallet(A),
-    wallet(B)
-  ])
-  return { audit, accounts, frauds, downtime, coinsA, coinsB, walletA, walletB }
+  const purchases = async (d: Daemon): Promise<unknown> => await d.api('GET', '/v1/fairex/purchases')
+  const [audit, accounts, frauds, downtime, coinsA, coinsB, walletA, walletB, purchasesA, purchasesB] =
+    await Promise.all([
+      broker.api('GET', '/v1/audit'),
+      broker.api('GET', '/v1/accounts'),
+      broker.api('GET', '/v1/ppay/frauds'),
+      broker.api('GET', `/v1/ppay/downtime?owner=${me.peerId}`),
+      A.api('GET', '/v1/ppay/coins'),
+      B.api('GET', '/v1/ppay/coins'),
+      wallet(A),
+      wallet(B),
+      purchases(A),
+      purchases(B)
+    ])
+  return { audit, accounts, frauds, downtime, coinsA, coinsB, walletA, walletB, purchasesA, purchasesB }
 }
 
 export const tokenOf = (d: Daemon): string => readFileSync(`${d.dataDir}/api.token`, 'utf8').trim()
@@ -220,12 +224,15 @@ export async function audit(): Promise<{ holds: boolean }> {
   return await broker.api('GET', '/v1/audit')
 }
 
-/** Starts the broker, the two nodes and this process's peer before a file's tests, and stops them after. */
-export function useBadInputSwarm(): void {
+/**
+ * Starts the broker, the two nodes and this process's peer before a file's tests, and stops them after.
+ * `nodeArgs` are the nodes' extra flags, given the running broker.
+ */
+export function useBadInputSwarm(opts: { nodeArgs?: (broker: Daemon) => string[] } = {}): void {
   before(
     async () => {
       broker = await swarm.startBroker()
-      ;[A, B] = await swarm.startNodes(2)
+      ;[A, B] = await swarm.startNodes(2, opts.nodeArgs?.(broker) ?? [])
       me = await RawPeer.start()
       H = await Key.create()
       M = await Key.create()
