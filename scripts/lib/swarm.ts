@@ -123,9 +123,10 @@ export class Daemon {
     return (res.headers.get('content-type')?.startsWith('application/json') === true ? JSON.parse(text) : text) as T
   }
 
-  /** Runs a p2pay client command against this daemon as its own process. */
+  /** Runs a p2pay client command against this daemon as its own process; its answer in full, as data. */
   async cli(...args: string[]): Promise<any> {
-    const { stdout } = await run(process.execPath, [CLI, ...args, '--data-dir', this.dataDir], { timeout: 60_000 })
+    const argv = [CLI, ...args, '--data-dir', this.dataDir, '--full']
+    const { stdout } = await run(process.execPath, argv, { timeout: 60_000 })
     return JSON.parse(stdout)
   }
 

@@ -3,6 +3,7 @@
 // handler. Commands that drive a running daemon find it through --data-dir.
 import { ErrorCode, P2payError, party, type Spec } from '@p2pay/core'
 import { api, targetFromDataDir, type ApiTarget } from './client.ts'
+import { FULL_HELP } from './output.ts'
 
 export type Flags = Record<string, string | true>
 
@@ -46,9 +47,15 @@ export interface Opts {
 
 export const defaultDataDir = (d: Daemon): string => `./.data/${d}`
 
+/** Every option a command takes: its own, and for a client command --data-dir and --full. */
+export function optionsOf(cmd: Command): Record<string, CommandOption> {
+  if (cmd.spec != null) return { ...cmd.options }
+  return { ...cmd.options, ...(cmd.daemon != null ? { 'data-dir': DATA_DIR } : {}), full: FULL }
+}
+
 /** Checks `flags` against a client command's options and gives typed access to them. */
 export function parseOptions(cmd: Command, flags: Flags): Opts {
-  const options = { ...cmd.options, ...(cmd.daemon != null ? { 'data-dir': DATA_DIR } : {}) }
+  const options = optionsOf(cmd)
   // a daemon's own options are checked by its config (flags > env > file)
   const checked = cmd.spec == null
   for (const k of checked ? Object.keys(flags) : []) {
@@ -76,6 +83,7 @@ export function parseOptions(cmd: Command, flags: Flags): Opts {
 }
 
 const DATA_DIR: CommandOption = { type: 'string', help: 'data dir of the daemon to talk to' }
+const FULL: CommandOption = { type: 'boolean', help: FULL_HELP }
 
 function fail(message: string): never {
   throw new P2payError(ErrorCode.BAD_REQUEST, message)

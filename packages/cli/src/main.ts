@@ -2,7 +2,8 @@
 // control API. `p2pay <daemon> <verb>`, `p2pay <scheme> <verb>`, and the verbs
 // every daemon answers (`status`, `identity`, `connect`) at the top.
 import { P2payError, parseArgv, specHelp } from '@p2pay/core'
-import { parseOptions, type Command } from './command.ts'
+import { optionsOf, parseOptions, type Command, type CommandOption } from './command.ts'
+import { exitFlushed, print, summarise } from './output.ts'
 import { COMMON, DAEMONS, SCHEMES } from './cmds/index.ts'
 import type { Group } from './cmds/group.ts'
 
@@ -43,32 +44,21 @@ function groupHelp(g: Group): string {
 
 function usageLine(full: string, c: Command): string {
   if (c.spec != null) return `p2pay ${full} [options]`
-  const opts = Object.entries(c.options ?? {}).map(([k, o]) => {
-    const flag = o.type === 'boolean' ? `--${k}` : `--${k} <${o.type === 'integer' ? 'n' : k}>`
+  const opts = Object.entries(optionsOf(c)).map(([k, o]) => {
+    const value = k === 'data-dir' ? `${c.daemon} dir` : o.type === 'integer' ? 'n' : k
+    const flag = o.type === 'boolean' ? `--${k}` : `--${k} <${value}>`
     return o.required === true ? flag : `[${flag}]`
   })
-  const dir = c.daemon != null ? [`[--data-dir <${c.daemon} dir>]`] : []
-  return ['p2pay', full, ...(c.args != null ? [c.args] : []), ...opts, ...dir].join(' ')
+  return ['p2pay', full, ...(c.args != null ? [c.args] : []), ...opts].join(' ')
 }
 
 function commandHelp(full: string, c: Command): string {
+  const help = (k: string, o: CommandOption): string =>
+    k === 'data-dir' ? `data dir of the ${c.daemon} to talk to (default ./.data/${c.daemon})` : o.help
   const options =
     c.spec != null
       ? ['Options (flag > env > --config file > default):', specHelp(c.spec)]
-      : [
-          'Options:',
-          ...listing([
-            ...Object.entries(c.options ?? {}).map(([k, o]): [string, string] => [`--${k}`, o.help]),
-            ...(c.daemon != null
-              ? [
-                  ['--data-dir', `data dir of the ${c.daemon} to talk to (default ./.data/${c.daemon})`] as [
-                    string,
-                    string
-                  ]
-                ]
-              : [])
-          ])
-        ]
+      : ['Options:', ...listing(Object.entries(optionsOf(c)).map(([k, o]) => [`--${k}`, help(k, o)]))]
   return [
     `p2pay ${full}: ${c.summary}`,
     '',
@@ -96,29 +86,32 @@ async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgv(argv)
   const { full, cmd, group, used } = find(positional)
   if (cmd == null) {
-    process.stdout.write((group != null ? groupHelp(group) : usage()) + '\n')
+    await print(process.stdout, (group != null ? groupHelp(group) : usage()) + '\n')
     const asked = flags.help === true || positional.length === used
     return asked && (group != null || positional.length === 0) ? 0 : 2
   }
   if (flags.help === true) {
-    process.stdout.write(commandHelp(full, cmd) + '\n')
+    await print(process.stdout, commandHelp(full, cmd) + '\n')
     return 0
   }
-  const out = await cmd.run(parseOptions(cmd, flags), positional.slice(used))
-  if (out !== undefined) process.stdout.write(JSON.stringify(out, null, 2) + '\n')
-  return out === undefined ? -1 : 0
+  const opts = parseOptions(cmd, flags)
+  const out = await cmd.run(opts, positional.slice(used))
+  if (out === undefined) return -1
+  await print(process.stdout, JSON.stringify(opts.bool('full') ? out : summarise(out), null, 2) + '\n')
+  return 0
 }
 
+// every exit waits for stdout and stderr: a pipe would otherwise lose all past its first 64 KiB
 main(process.argv.slice(2)).then(
-  code => {
-    if (code >= 0) process.exit(code)
+  async code => {
+    if (code >= 0) await exitFlushed(code)
   },
-  err => {
+  async err => {
     if (err instanceof P2payError) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n`)
-      process.exit(err.code === 'BAD_REQUEST' ? 2 : 1)
+      await print(process.stderr, `error ${err.code}: ${err.message}\n`)
+      await exitFlushed(err.code === 'BAD_REQUEST' ? 2 : 1)
     }
-    process.stderr.write(`error: ${err?.stack ?? err}\n`)
-    process.exit(1)
+    await print(process.stderr, `error: ${err?.stack ?? err}\n`)
+    await exitFlushed(1)
   }
 )
