@@ -1,6 +1,7 @@
 export * from './errors.ts'
 export * from './bytes.ts'
 export * from './validate.ts'
+export * from './money.ts'
 export * from './party.ts'
 export * from './log.ts'
 export * from './metrics.ts'
