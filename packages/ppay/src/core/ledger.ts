@@ -10,11 +10,15 @@
 import { PPayErrorCode } from '../errors.ts'
 import {
   ErrorCode,
+  MAX_MONEY,
+  addMoney,
   fail,
   fromB64,
+  isMoney,
   keyOfPeerId,
   randomId,
   sha256Hex,
+  sumMoney,
   toB64,
   utf8,
   P2payError,
@@ -66,19 +70,27 @@ export class Ledger {
   }
 
   private credit(account: string, delta: number): void {
-    this.t.accounts.set(account, { balance: this.balance(account) + delta })
+    this.t.accounts.set(account, { balance: addMoney(this.balance(account), delta, `balance of ${account}`) })
   }
 
-  /** Money entering from outside (the stand-in for a real payment rail). */
+  /**
+   * Money entering from outside (the stand-in for a real payment rail). The
+   * money topped up in all stays within MAX_MONEY: every balance and unpaid
+   * coin is part of it, so none can pass the bound either.
+   */
   topup(account: string, amount: number): { account: string; balance: number } {
     if (typeof account !== 'string' || account.length === 0 || account.length > 128)
       fail(ErrorCode.BAD_REQUEST, 'account must be a peer id')
     keyOfPeerId(account) // an account nobody can sign for could never spend: refuse it
-    if (!Number.isSafeInteger(amount) || amount <= 0) fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
+    if (!isMoney(amount) || amount === 0)
+      fail(ErrorCode.BAD_REQUEST, `amount must be an integer 1..${MAX_MONEY}`, { limit: MAX_MONEY })
     const m = this.meta()
-    this.t.meta.set('meta', { ...m, toppedUp: m.toppedUp + amount })
-    this.credit(account, amount)
-    return { account, balance: this.balance(account) }
+    // both sums are checked before either is written: a refusal changes nothing
+    const toppedUp = addMoney(m.toppedUp, amount, 'the money topped up')
+    const balance = addMoney(this.balance(account), amount, `balance of ${account}`)
+    this.t.meta.set('meta', { ...m, toppedUp })
+    this.t.accounts.set(account, { balance })
+    return { account, balance }
   }
 
   /** Sells raw coins against the account balance; a repeated nonce returns the same coins. */
@@ -351,16 +363,18 @@ export class Ledger {
     coins: number
     frauds: number
   } {
-    let balances = 0
-    for (const a of this.t.accounts.values()) balances += a.balance
-    let outstanding = 0
-    for (const c of this.t.coins.values()) if (c.status === 'out') outstanding += c.value
+    const values = [...this.t.accounts.values()].map(a => a.balance)
+    const unpaid = [...this.t.coins.values()].filter(c => c.status === 'out').map(c => c.value)
+    const sum = (xs: number[]): number => xs.reduce((n, x) => n + x, 0)
+    const [balances, outstanding] = [sum(values), sum(unpaid)]
     const toppedUp = this.meta().toppedUp
+    // past 2^53 a sum can come out right by rounding: every figure must be a whole amount within MAX_MONEY
+    const inRange = isMoney(toppedUp) && sumMoney(values) !== undefined && sumMoney(unpaid) !== undefined
     return {
       toppedUp,
       balances,
       outstanding,
-      holds: balances + outstanding === toppedUp,
+      holds: inRange && balances + outstanding === toppedUp,
       accounts: this.t.accounts.size,
       coins: this.t.coins.size,
       frauds: this.t.frauds.size

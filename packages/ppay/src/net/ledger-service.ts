@@ -5,6 +5,7 @@
 import {
   ErrorCode,
   Lifecycle,
+  isMoney,
   P2payError,
   serveRpc,
   type AccountKeeper,
@@ -139,11 +140,12 @@ export class LedgerService implements SchemeService, AccountKeeper {
 
   /**
    * PPay's part of the broker's conservation audit: the unpaid coins are in its
-   * custody; its own books hold when no account is below zero.
+   * custody; its own books hold when every balance is a whole amount within
+   * 0..MAX_MONEY.
    */
   audit(): SchemeAudit {
     const { outstanding, accounts, coins, frauds } = this.ledger.audit()
-    const holds = [...this.ledger.t.accounts.values()].every(a => a.balance >= 0)
+    const holds = [...this.ledger.t.accounts.values()].every(a => isMoney(a.balance))
     return { custody: outstanding, holds, outstanding, accounts, coins, frauds }
   }
 
