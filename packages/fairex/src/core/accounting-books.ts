@@ -2,7 +2,8 @@
 // each capital certificate holds, and the running totals. Every AC operation
 // (accounting.ts, accounting-deposit.ts) checks its input first and then moves
 // money only through these, so the audit below can hold them to account.
-import { EMPTY_AC_META, type AccountingTables, type AcMeta } from './accounting-records.ts'
+import { addMoney, isMoney, sumMoney } from '@p2pay/core'
+import { EMPTY_AC_META, type AccountingTables, type AcMeta, type CertificateRecord } from './accounting-records.ts'
 
 /** What the AC must account for, and whether its own books hold. */
 export interface AcAudit {
@@ -29,7 +30,8 @@ export class AcBooks {
 
   bump(delta: Partial<AcMeta>): void {
     const m = { ...this.meta() }
-    for (const [k, v] of Object.entries(delta) as Array<[keyof AcMeta, number]>) m[k] += v
+    for (const [k, v] of Object.entries(delta) as Array<[keyof AcMeta, number]>)
+      m[k] = addMoney(m[k], v, `the ${k} total`)
     this.t.meta.set('meta', m)
   }
 
@@ -38,10 +40,10 @@ export class AcBooks {
   }
 
   credit(account: string, delta: number): void {
-    const next = this.balance(account) + delta
     // every caller checked first; reaching this is a bug, and the service rolls the call back
-    if (next < 0) throw new Error(`balance of ${account} would go negative`)
-    this.t.accounts.set(account, { balance: next })
+    if (this.balance(account) + delta < 0) throw new Error(`balance of ${account} would go negative`)
+    // within the bound while the money topped up is: money only moves between balances and escrow here
+    this.t.accounts.set(account, { balance: addMoney(this.balance(account), delta, `balance of ${account}`) })
   }
 
   /** Moves `price` of a certificate's escrow out: to the provider (paid) or back to the owner (void). */
@@ -54,29 +56,27 @@ export class AcBooks {
    * What the AC must account for: every balance plus the escrow it holds.
    * `holds` checks the AC's own books: each certificate's escrow is its max less
    * what left it and covers what it promised, the escrow total matches the
-   * running totals, and no balance is negative. The broker adds PPay's
-   * outstanding coins for conservation.
+   * running totals, and every balance, escrow, total and sum of them is a
+   * whole amount within MAX_MONEY (past 2^53 a sum can match by rounding).
+   * The broker adds PPay's outstanding coins for conservation.
    */
   audit(): AcAudit {
-    let balances = 0
-    let negative = false
-    for (const a of this.t.accounts.values()) {
-      balances += a.balance
-      if (a.balance < 0) negative = true
-    }
-    let escrow = 0
-    let held = 0
-    let books = true
-    for (const r of this.t.certificates.values()) {
-      escrow += r.escrow
-      held += r.held
-      if (r.escrow !== r.max - r.paid - r.voidReleased - (r.released?.amount ?? 0)) books = false
-      if (r.reserved < 0 || r.held < 0 || r.reserved + r.held > r.escrow) books = false
-    }
+    const values = [...this.t.accounts.values()].map(a => a.balance)
+    const certs = [...this.t.certificates.values()]
+    const sum = (xs: number[]): number => xs.reduce((n, x) => n + x, 0)
+    const [balances, escrow, held] = [sum(values), sum(certs.map(r => r.escrow)), sum(certs.map(r => r.held))]
+    const books = certs.every(
+      r =>
+        inRange(r) &&
+        r.escrow === r.max - r.paid - r.voidReleased - (r.released?.amount ?? 0) &&
+        r.reserved + r.held <= r.escrow
+    )
     let voids = 0
     for (const c of this.t.cheques.values()) if (c.status === 'void') voids++
     const m = this.meta()
-    const holds = books && !negative && escrow === m.issued - m.paid - m.released - m.voidReleased
+    const sums = sumMoney(values) !== undefined && sumMoney(certs.map(r => r.escrow)) !== undefined
+    const holds =
+      books && sums && Object.values(m).every(isMoney) && escrow === m.issued - m.paid - m.released - m.voidReleased
     return {
       balances,
       escrow,
@@ -89,3 +89,7 @@ export class AcBooks {
     }
   }
 }
+
+/** Every figure of a certificate is a whole amount within MAX_MONEY. */
+const inRange = (r: CertificateRecord): boolean =>
+  [r.max, r.escrow, r.reserved, r.held, r.paid, r.voidReleased, r.released?.amount ?? 0].every(isMoney)

@@ -16,8 +16,10 @@
 // At expiry plus grace, whatever is neither deposited nor held goes back to
 // the owner. Hence: sum of balances + escrow changes only by topups and
 // withdrawals, and the broker states conservation as
-// balances + outstanding coins + escrow = toppedUp.
-import { ErrorCode, fail, isHash, randomId, toB64, type Signer, type Verifier } from '@p2pay/core'
+// balances + outstanding coins + escrow = toppedUp. Every figure stays within
+// core's MAX_MONEY: balances and escrow as the money topped up does, the
+// running totals as the money ever escrowed does (each is part of it).
+import { ErrorCode, addMoney, fail, isHash, randomId, toB64, type Signer, type Verifier } from '@p2pay/core'
 import { AcBooks, type AcAudit } from './accounting-books.ts'
 import { deposit, releaseHeld, type AcContext } from './accounting-deposit.ts'
 import type {
@@ -90,6 +92,8 @@ export class Accounting {
       fail(ErrorCode.BAD_REQUEST, `a certificate covers at most ${this.cfg.maxCertValue}`)
     if (this.books.balance(b.peer) < b.max)
       fail(ErrorCode.INSUFFICIENT_FUNDS, `balance ${this.books.balance(b.peer)} < ${b.max}`)
+    // the money ever escrowed bounds every other running total (each is part of it): it stays within MAX_MONEY
+    addMoney(this.books.meta().issued, b.max, 'the money ever put in escrow')
     const now = this.cfg.now()
     const cert = signCertificate(this.signer, {
       ac: this.ac,
