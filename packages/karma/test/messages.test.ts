@@ -2,7 +2,7 @@
 // puzzle, and the notice defects a lying bank member can produce.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ErrorCode, fromB64, toB64, sha256, utf8 } from '@p2pay/core'
+import { ErrorCode, MAX_MONEY, fromB64, toB64, sha256, utf8 } from '@p2pay/core'
 import {
   TAG,
   MAX_KARMA,
@@ -75,6 +75,7 @@ describe('transfer request', () => {
   it('refuses self-transfers, non-positive or fractional amounts, bad nonces and extra fields', async () => {
     const [a, b] = await idents(2)
     const base: TransferBody = { from: a.id, to: b.id, amount: 5, nonce: 1, epoch: 0, ts: 1 }
+    assert.equal(MAX_KARMA, MAX_MONEY, "karma's limit is core's one bound on money")
     const bad: Array<Record<string, unknown>> = [
       { to: a.id },
       { amount: 0 },

@@ -20,6 +20,7 @@
 // a lying member of bank(A) cannot make up a transfer A never signed.
 import {
   ErrorCode,
+  MAX_MONEY,
   P2payError,
   canonicalJson,
   checkPeerId,
@@ -47,8 +48,8 @@ export const TAG = {
   factor: 'p2pay/karma/epoch-factor/v1'
 } as const
 
-/** Largest amount or balance: far below 2^53, so sums of a few never lose precision. */
-export const MAX_KARMA = 2 ** 50
+/** Largest amount or balance: core's one bound on money (2^50), far below 2^53, so sums of a few stay exact. */
+export const MAX_KARMA = MAX_MONEY
 /** Credited request hashes a state export carries (keeps the envelope under the 64 KiB body limit). */
 export const MAX_EXPORTED_CREDITS = 800
 /**
