@@ -1,3 +1,4 @@
+import { MAX_MONEY } from '@p2pay/core'
 import type { Command } from '../../command.ts'
 
 export const topup: Command = {
@@ -6,7 +7,11 @@ export const topup: Command = {
   daemon: 'broker',
   options: {
     account: { type: 'string', required: true, help: 'the peer id whose account to credit' },
-    amount: { type: 'integer', required: true, help: 'whole units' }
+    amount: {
+      type: 'integer',
+      required: true,
+      help: `whole units; the money topped up in all stays within ${MAX_MONEY} (2^50)`
+    }
   },
   examples: ['p2pay broker topup --account 12D3KooW... --amount 1000'],
   run: async o => await o.api('POST', '/v1/topup', { account: o.str('account'), amount: o.int('amount') })
