@@ -8,6 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { MAX_MONEY } from '@p2pay/core'
 import { type Daemon } from './helpers/swarm.ts'
 import { rawHttp, oneConnection } from './helpers/raw-http.ts'
 import {
@@ -155,6 +156,19 @@ test('control API: topup with a negative (zero, non-integer) amount -> 400 BAD_R
     await apiRefused(broker, 'POST', '/v1/topup', { account: me.peerId, amount }, 400, 'BAD_REQUEST')
   }
   await apiRefused(broker, 'POST', '/v1/topup', { account: me.peerId }, 400, 'BAD_REQUEST')
+})
+test('control API: a topup whose amount or sum would pass MAX_MONEY -> 400 BAD_REQUEST', T, async () => {
+  // two topups of MAX_SAFE_INTEGER once left a wrong balance that the audit passed
+  for (const amount of [Number.MAX_SAFE_INTEGER, MAX_MONEY + 1]) {
+    await apiRefused(broker, 'POST', '/v1/topup', { account: me.peerId, amount }, 400, 'BAD_REQUEST')
+  }
+  // an amount in range that the money already topped up would take past the bound, on any account
+  const { toppedUp, holds } = await broker.api('GET', '/v1/audit')
+  assert.equal(holds, true)
+  for (const account of [me.peerId, A.peerId]) {
+    const amount = MAX_MONEY - toppedUp + 1
+    await apiRefused(broker, 'POST', '/v1/topup', { account, amount }, 400, 'BAD_REQUEST')
+  }
 })
 test('control API: topup of an empty (or missing, non-string, overlong) account id -> 400 BAD_REQUEST', T, async () => {
   for (const account of ['', undefined, null, 42, 'x'.repeat(129)]) {
