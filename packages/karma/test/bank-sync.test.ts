@@ -6,7 +6,6 @@ import assert from 'node:assert/strict'
 import { ErrorCode } from '@p2pay/core'
 import { snapshot } from '@p2pay/test-utils'
 import { MAX_CREDITS_LISTED, creditsTo } from '../src/core/bank-sync.ts'
-import { makeTransfer } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
 import type { KarmaCalls } from '../src/net/context.ts'
 import { T0, byId, context, joinedPair, type Net } from './fixtures.ts'
@@ -65,14 +64,18 @@ describe('members of one bank agreeing again', () => {
     const bankA = w.bank(A.id)
     const [me, liar] = bankA
     // the liar's row says A made a transfer (it applied one the rest of the bank never saw) ...
-    w.debit(w.request(A, B.id, 50), [liar])
-    // ... and, asked for it, hands over a request that B signed, not A
-    const forged = makeTransfer(B.signer, { to: A.id, amount: 50, nonce: 1, epoch: 0, ts: w.clock.t })
-    const duties = bankOf(w, { member: liar, requests: [forged.b64] })
+    const real = w.request(A, B.id, 50)
+    w.debit(real, [liar])
+    // ... and, asked for it, hands over that request with its signature altered: only the signature check stops it
+    const bytes = Buffer.from(real.b64, 'base64')
+    bytes[bytes.byteLength - 1] ^= 1
+    const duties = bankOf(w, { member: liar, requests: [bytes.toString('base64')] })
     const before = snapshot(w.member(me).t)
     await duties.get(me)!.sync.tick()
     assert.deepEqual(snapshot(w.member(me).t), before, 'a request A never signed changed the books')
-    assert.equal(w.member(me).account(A.id)!.balance, 1000)
+    assert.equal(w.member(me).account(A.id)!.balance, 1000, 'A lost karma it never signed away')
+    // an answer to a sync question is not signed: there is no evidence to convict the liar on, and none is recorded
+    assert.equal(duties.get(me)!.ctx.t.caught.size, 0)
   })
 
   it('refuses a malformed question and changes nothing', async () => {
