@@ -185,6 +185,22 @@ test(
   }
 )
 
+test('control API: a balance or downtime-log query for an id that is not a peer id -> 400 BAD_REQUEST', T, async () => {
+  // these reads answered 200 with an empty result, so a typo read as "no money" or "nothing logged"
+  for (const id of ['', 'garbage', `${me.peerId}x`, me.peerId.slice(0, -1), 'x'.repeat(200)]) {
+    const q = encodeURIComponent(id)
+    await apiRefused(broker, 'GET', `/v1/account?id=${q}`, undefined, 400, 'BAD_REQUEST')
+    await apiRefused(broker, 'GET', `/v1/ppay/downtime?owner=${q}`, undefined, 400, 'BAD_REQUEST')
+  }
+  await apiRefused(broker, 'GET', '/v1/account', undefined, 400, 'BAD_REQUEST')
+  await apiRefused(broker, 'GET', '/v1/ppay/downtime', undefined, 400, 'BAD_REQUEST')
+  // a real id still reads
+  assert.equal(
+    typeof ((await broker.api('GET', `/v1/account?id=${me.peerId}`)) as { balance: number }).balance,
+    'number'
+  )
+})
+
 // ---- peer ids and multiaddrs: each parse of one is a typed 400, never a parser's 500 ----------
 
 /** many cases, each with two state snapshots and a liveness check */

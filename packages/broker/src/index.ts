@@ -2,6 +2,7 @@
 // accounting centre. Hosts PPay's ledger (which keeps the broker's accounts,
 // where money enters) and the AC, which shares those accounts.
 import {
+  checkPeerId,
   daemonSpec,
   schemeOptions,
   startDaemon,
@@ -58,7 +59,7 @@ export async function startBroker(cfg: BrokerConfig): Promise<RunningDaemon<Brok
         const routes: Routes = {
           'POST /v1/topup': async b => await keeper.topup(b.account, b.amount),
           'GET /v1/account': async (_b, q) => {
-            const id = q.get('id') ?? ''
+            const id = checkPeerId(q.get('id'), 'id')
             return { account: id, balance: await keeper.balance(id) }
           },
           'GET /v1/accounts': async () => ({ accounts: await keeper.balances() }),

@@ -3,6 +3,7 @@
 // batch on disk before the reply leaves. It also keeps the broker's accounts,
 // where money enters (topup) and which the file market's AC shares.
 import {
+  checkPeerId,
   ErrorCode,
   Lifecycle,
   isMoney,
@@ -158,7 +159,7 @@ export class LedgerService implements SchemeService, AccountKeeper {
       },
       'GET /downtime': async (_b, q) => {
         await store.barrier()
-        return { entries: this.ledger.downtimeLog(q.get('owner') ?? '', 0) }
+        return { entries: this.ledger.downtimeLog(checkPeerId(q.get('owner'), 'owner'), 0) }
       }
     }
   }
