@@ -18,6 +18,8 @@ export const ErrorCode = {
   WRONG_BROKER: 'WRONG_BROKER',
   STALE_SEQ: 'STALE_SEQ',
   EXPIRED: 'EXPIRED',
+  /** a peer's timestamp is further off than the allowed clock skew: the clocks differ, not the message */
+  CLOCK_SKEW: 'CLOCK_SKEW',
   REPLAY: 'REPLAY',
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
   ALREADY_CASHED: 'ALREADY_CASHED',
@@ -27,6 +29,8 @@ export const ErrorCode = {
   /** the daemon is stopping: the operation was cut short and nothing it did not finish is acknowledged */
   ABORTED: 'ABORTED',
   NOT_FOUND: 'NOT_FOUND',
+  /** the local disk is full: nothing of the operation is kept, retry once space is freed */
+  NO_SPACE: 'NO_SPACE',
   UNAUTHORIZED: 'UNAUTHORIZED',
   UNKNOWN_OP: 'UNKNOWN_OP',
   INTERNAL: 'INTERNAL'

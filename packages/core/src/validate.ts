@@ -41,6 +41,23 @@ export function checkTimestamp(v: unknown, what: string): number {
   return v
 }
 
+/**
+ * A peer's timestamp `ts` is within `maxSkewMs` of this clock's `now`, either
+ * way; else CLOCK_SKEW naming both clocks (so a user can tell it from a bad message).
+ */
+export function checkClock(ts: number, now: number, maxSkewMs: number, what: string): void {
+  if (Math.abs(ts - now) <= maxSkewMs) return
+  const min = (ms: number): string => `${Math.round(ms / 6000) / 10} min`
+  const iso = (t: number): string => (Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : `${t} ms`)
+  const side = ts > now ? 'ahead of' : 'behind'
+  fail(
+    ErrorCode.CLOCK_SKEW,
+    `${what} is dated ${iso(ts)}, ${min(Math.abs(ts - now))} ${side} this clock (${iso(now)}); ` +
+      `clocks may differ by at most ${min(maxSkewMs)}: check both clocks`,
+    { theirs: ts, ours: now, maxSkewMs }
+  )
+}
+
 /** `o` has every `required` field, and no field outside `required` and `optional`. */
 export function exactKeys(
   o: object,

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, fromB64, randomId, toB64 } from '@p2pay/core'
+import { FINAL_REFUSALS } from '../src/core/deposit-outcome.ts'
 import { FAIREX_TAG, acceptCheque, openCertificate, signCheque, signRequest } from '../src/core/messages.ts'
 import {
   verifier,
@@ -278,11 +279,17 @@ describe('deposit', () => {
     assertHolds(w)
   })
 
-  it('a cheque dated in the future (beyond clock skew) is refused', async () => {
+  it("a provider clock ahead of the AC's: its cheque is CLOCK_SKEW, not final, and changes nothing", async () => {
     const w = await world()
     const c = issue(w, w.D, 100)
-    refusedItem(w, w.P, purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + 5_001 }).item, ErrorCode.BAD_REQUEST)
+    const ahead = purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + 5_001 }).item
+    refusedItem(w, w.P, ahead, ErrorCode.CLOCK_SKEW)
+    // the provider keeps it queued: once the AC's clock has caught up it pays
+    assert.ok(!FINAL_REFUSALS.includes(ErrorCode.CLOCK_SKEW))
     assert.equal(deposit(w, w.P, [purchase(w, { P: w.P, D: w.D, cert: c, price: 10, ts: T0 + 5_000 }).item]).paid, 10)
+    w.clock.advance(1)
+    assert.equal(deposit(w, w.P, [ahead]).paid, 10)
+    assertHolds(w)
   })
 
   it(

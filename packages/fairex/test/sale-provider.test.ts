@@ -40,8 +40,8 @@ describe('P refuses a bad request (message 1.2 refuse)', () => {
       refusedWith(accept(w, message11(w, { provider: w.X.id })), ErrorCode.BAD_REQUEST)
       refusedWith(accept(w, message11(w), { ttps: [w.X.id] }), ErrorCode.BAD_REQUEST)
       accepted(accept(w, message11(w), { ttps: [w.X.id, w.T.id] }))
-      refusedWith(accept(w, message11(w, { ts: T0 + 500 - SKEW - 1 })), ErrorCode.EXPIRED)
-      refusedWith(accept(w, message11(w, { ts: T0 + 500 + SKEW + 1 })), ErrorCode.BAD_REQUEST)
+      refusedWith(accept(w, message11(w, { ts: T0 + 500 - SKEW - 1 })), ErrorCode.CLOCK_SKEW)
+      refusedWith(accept(w, message11(w, { ts: T0 + 500 + SKEW + 1 })), ErrorCode.CLOCK_SKEW)
       refusedWith(accept(w, message11(w, {}, w.cert, w.X)), ErrorCode.WRONG_SIGNER)
       const req = fromB64(message11(w).request)
       req[req.byteLength - 1] ^= 1
@@ -51,6 +51,22 @@ describe('P refuses a bad request (message 1.2 refuse)', () => {
       assert.equal(signatures(w.P), 0)
     }
   )
+
+  it('a downloader whose clock is 6 min ahead or behind: CLOCK_SKEW naming both clocks, no sale', async () => {
+    const w = await world()
+    const now = T0 + 500
+    const skewed = { maxSkewMs: 5 * 60_000, now }
+    for (const off of [6 * 60_000, -6 * 60_000]) {
+      const message = refusedWith(accept(w, message11(w, { ts: now + off }), skewed), ErrorCode.CLOCK_SKEW)
+      // both clocks, so the user sees which one is off (not a malformed request)
+      assert.ok(message.includes(new Date(now + off).toISOString()), message)
+      assert.ok(message.includes(new Date(now).toISOString()), message)
+      assert.match(message, off > 0 ? /6 min ahead of this clock/ : /6 min behind this clock/)
+    }
+    // within the window the same request is a sale
+    accepted(accept(w, message11(w, { ts: now + 4 * 60_000 }), skewed))
+    assert.equal(signatures(w.P), 0)
+  })
 
   it("an expired certificate, one below the price, another peer's, another AC's, a forged one", async () => {
     const w = await world()
@@ -115,7 +131,7 @@ describe('P refuses a bad request (message 1.2 refuse)', () => {
       // a request older than the skew window is stale whatever the table says, so the service
       // need keep a serial only until its request ts + maxSkewMs
       seen.clear()
-      refusedWith(service(first, T0 + SKEW + 1), ErrorCode.EXPIRED)
+      refusedWith(service(first, T0 + SKEW + 1), ErrorCode.CLOCK_SKEW)
       accepted(service(first))
     }
   )

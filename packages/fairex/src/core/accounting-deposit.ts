@@ -1,7 +1,7 @@
 // The AC's deposits: a provider's batch of countersigned cheques, each paid at
 // once, held for the complaint window, or refused on its own; and the release
 // of held proceeds once their window has passed. Pure, over the AC's books.
-import { ErrorCode, P2payError, fail, sha256Hex, type Opened, type Verifier } from '@p2pay/core'
+import { ErrorCode, P2payError, checkClock, fail, sha256Hex, type Opened, type Verifier } from '@p2pay/core'
 import type { AcBooks } from './accounting-books.ts'
 import type {
   AccountingConfig,
@@ -168,7 +168,8 @@ function checkItem(x: AcContext, item: DepositItem, depositor: string, now: numb
   if (c.price !== sale.price) fail(ErrorCode.BAD_REQUEST, `cheque price ${c.price} is not the reserved ${sale.price}`)
   if (c.form === 'fixed' && (c.req !== sale.request || c.certificate !== sale.certificate))
     fail(ErrorCode.BAD_REQUEST, 'cheque signs another request or certificate than the reservation')
-  if (c.ts > now + x.cfg.maxClockSkewMs) fail(ErrorCode.BAD_REQUEST, 'cheque dated in the future')
+  // a cheque dated ahead of the AC's clock: the provider's clock is off; it stays queued and pays later
+  if (c.ts > now) checkClock(c.ts, now, x.cfg.maxClockSkewMs, 'the cheque')
   const cert = x.books.t.certificates.get(sale.certificate)!
   if (cert.released != null || now > cert.expiry + x.cfg.depositGraceMs)
     fail(ErrorCode.EXPIRED, 'capital certificate expired and its escrow was returned')

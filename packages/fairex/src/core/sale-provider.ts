@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto'
 import {
   ErrorCode,
   P2payError,
+  checkClock,
   fail,
   keyOfPeerId,
   toB64,
@@ -131,8 +132,8 @@ export function acceptRequest(o: AcceptRequestInput): AcceptResult {
     if (o.ttps === undefined || o.ttps.length === 0)
       fail(ErrorCode.BAD_REQUEST, 'a provider must name the TTPs it accepts')
     if (!o.ttps.includes(r.ttp)) fail(ErrorCode.BAD_REQUEST, `TTP ${r.ttp} is not one this provider accepts`)
-    if (r.ts < o.now - o.maxSkewMs) fail(ErrorCode.EXPIRED, 'request is stale')
-    if (r.ts > o.now + o.maxSkewMs) fail(ErrorCode.BAD_REQUEST, 'request dated in the future')
+    // a request outside the window is stale or from a skewed clock: either way CLOCK_SKEW, with both clocks
+    checkClock(r.ts, o.now, o.maxSkewMs, "the downloader's request")
     // a serial pays once at the AC: a second sale on it would deliver the file for nothing
     if (o.seen?.(chequeKey(r.downloader, r.chequeSn)) === true)
       fail(ErrorCode.REPLAY, 'cheque serial already used in a request to this provider')
