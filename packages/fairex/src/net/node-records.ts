@@ -24,6 +24,7 @@ export interface SaleRecord {
   downloader: string
   fileId: string
   price: number
+  /** written once the AC reserved the price; 'refused' only in data dirs of earlier releases (dropped at start) */
   status: 'sending' | 'refused' | 'paid'
   at: number
   error?: string

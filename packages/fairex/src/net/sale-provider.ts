@@ -14,10 +14,53 @@ import { MAX_SALE_FRAME, PIECE_TIMEOUT_MS, STEP_TIMEOUT_MS, abortOnStop, json, p
 
 /** sales this node makes at once; libp2p bounds inbound streams per connection, this bounds them per node */
 const MAX_CONCURRENT_SALES = 32
+/** certificates remembered as spent (oldest forgotten first): each costs at most one more call to the AC */
+const MAX_SPENT_CERTIFICATES = 4096
+/** AC refusals that hold for a certificate whatever the serial: no later request on it can do better */
+const CERTIFICATE_REFUSALS: readonly string[] = [
+  ErrorCode.INSUFFICIENT_FUNDS,
+  ErrorCode.EXPIRED,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.WRONG_OWNER
+]
+
+/**
+ * What the provider keeps of requests not yet reserved: serials under way
+ * (so concurrent copies of one request are refused before anything is
+ * awaited) and certificates the AC refused, with the smallest price refused.
+ * Nothing of a refused request reaches the sales table: a row is written only
+ * for a sale the AC reserved, so a downloader pays escrow for each row.
+ */
+export class SaleGate {
+  readonly pending = new Set<string>()
+  private readonly spent = new Map<string, { code: string; message: string; price: number }>()
+
+  seen(n: NodeContext, serial: string): boolean {
+    return this.pending.has(serial) || n.t.sales.has(serial)
+  }
+
+  /** The AC's refusal of an earlier request on this certificate, if a request at `price` would get it too. */
+  refusal(certificate: string, price: number): { code: string; message: string } | undefined {
+    const r = this.spent.get(certificate)
+    return r != null && (r.code !== ErrorCode.INSUFFICIENT_FUNDS || price >= r.price) ? r : undefined
+  }
+
+  remember(certificate: string, price: number, code: string, message: string): void {
+    if (!CERTIFICATE_REFUSALS.includes(code)) return
+    const prev = this.spent.get(certificate)
+    this.spent.delete(certificate)
+    this.spent.set(certificate, { code, message, price: Math.min(price, prev?.price ?? price) })
+    if (this.spent.size > MAX_SPENT_CERTIFICATES) this.spent.delete(this.spent.keys().next().value!)
+  }
+}
 
 /** Registers the sale protocol. */
 export async function serveSales(n: NodeContext): Promise<void> {
   let selling = 0
+  const gate = new SaleGate()
+  // rows of refused requests (earlier releases kept them) serve nothing: none of their serials was reserved
+  const refused = [...n.t.sales.values()].filter(s => s.status === 'refused')
+  if (refused.length > 0) await n.store.apply(() => refused.forEach(s => n.t.sales.delete(s.serial)))
   await n.c.network.handle(
     FAIREX_PROTOCOL.sale,
     async (stream, connection) => {
@@ -31,7 +74,7 @@ export async function serveSales(n: NodeContext): Promise<void> {
       }
       selling++
       try {
-        await n.life.track('fairex sale', sellOn(n, stream, connection.remotePeer.toString()))
+        await n.life.track('fairex sale', sellOn(n, gate, stream, connection.remotePeer.toString()))
       } finally {
         selling--
       }
@@ -40,10 +83,10 @@ export async function serveSales(n: NodeContext): Promise<void> {
   )
 }
 
-async function sellOn(n: NodeContext, stream: Stream, from: string): Promise<void> {
+async function sellOn(n: NodeContext, gate: SaleGate, stream: Stream, from: string): Promise<void> {
   const untie = abortOnStop(n.life, stream)
   try {
-    await sell(n, stream, from)
+    await sell(n, gate, stream, from)
     await stream.close({ signal: AbortSignal.timeout(10_000) })
   } catch (err) {
     if (!n.life.stopped) n.log.child('sale').warn('sale ended early', { from, err: asError(err) })
@@ -54,7 +97,7 @@ async function sellOn(n: NodeContext, stream: Stream, from: string): Promise<voi
 }
 
 /** Provider side of one sale. */
-async function sell(n: NodeContext, stream: Stream, from: string): Promise<void> {
+async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string): Promise<void> {
   const reader = new FrameReader(stream, MAX_SALE_FRAME)
   const send = async (o: unknown): Promise<void> => {
     await sendFrame(stream, json(o), STEP_TIMEOUT_MS)
@@ -84,37 +127,44 @@ async function sell(n: NodeContext, stream: Stream, from: string): Promise<void>
     form: shared.form,
     now: Date.now(),
     maxSkewMs: n.init.maxSkewMs,
-    seen: serial => n.t.sales.has(serial)
+    seen: serial => gate.seen(n, serial)
   })
   if ('refuse' in result) return await refuse(result.refuse.code, result.refuse.message)
   const { sale } = result
-  // the serial is remembered in the same tick as the replay check, before anything is
-  // awaited: concurrent copies of one request find it taken and are refused
-  const record: SaleRecord = {
-    serial: sale.serial,
-    downloader: from,
-    fileId: shared.fileId,
-    price: shared.price,
-    status: 'sending',
-    at: Date.now()
-  }
-  await n.store.apply(() => n.t.sales.set(sale.serial, record))
-  // the price is promised to this sale at the AC before any piece leaves: a certificate
-  // shown to several providers pays each only what it still has
+  const spent = gate.refusal(sale.certificate.hash, shared.price)
+  if (spent != null)
+    return await refuse(spent.code, `the accounting centre did not reserve the price: ${spent.message}`)
+  // the serial is taken in the same tick as the replay check, before anything is awaited:
+  // concurrent copies of one request find it taken and are refused
+  gate.pending.add(sale.serial)
   try {
-    await n.ac.call(
-      n.c.broker,
-      'reserve',
-      { request: m11.request, certificate: m11.certificate },
-      { kind: 'fairex-reserve' }
-    )
-  } catch (err) {
-    const e = asError(err)
-    await n.store.apply(() => n.t.sales.set(sale.serial, { ...record, status: 'refused', error: e.message }))
-    return await refuse(
-      e instanceof P2payError ? e.code : ErrorCode.UNREACHABLE,
-      `the accounting centre did not reserve the price: ${e.message}`
-    )
+    // the price is promised to this sale at the AC before any piece leaves: a certificate
+    // shown to several providers pays each only what it still has
+    try {
+      await n.ac.call(
+        n.c.broker,
+        'reserve',
+        { request: m11.request, certificate: m11.certificate },
+        { kind: 'fairex-reserve' }
+      )
+    } catch (err) {
+      const e = asError(err)
+      const code = e instanceof P2payError ? e.code : ErrorCode.UNREACHABLE
+      gate.remember(sale.certificate.hash, shared.price, code, e.message)
+      return await refuse(code, `the accounting centre did not reserve the price: ${e.message}`)
+    }
+    // written once reserved: each row of the table is backed by the downloader's escrow
+    const record: SaleRecord = {
+      serial: sale.serial,
+      downloader: from,
+      fileId: shared.fileId,
+      price: shared.price,
+      status: 'sending',
+      at: Date.now()
+    }
+    await n.store.apply(() => n.t.sales.set(sale.serial, record))
+  } finally {
+    gate.pending.delete(sale.serial)
   }
   await send({ m: '1.2', ...result.message1_2 })
   const fh = await open(shared.path, 'r')
