@@ -29,6 +29,10 @@ export const ErrorCode = {
   /** the daemon is stopping: the operation was cut short and nothing it did not finish is acknowledged */
   ABORTED: 'ABORTED',
   NOT_FOUND: 'NOT_FOUND',
+  /** the daemon holds as many requests of this peer, or of all peers, as its budget allows: retry later */
+  BUSY: 'BUSY',
+  /** the daemon's store failed a write and the daemon is exiting: the change is not acknowledged, retry later */
+  STORE_FAILED: 'STORE_FAILED',
   /** the local disk is full: nothing of the operation is kept, retry once space is freed */
   NO_SPACE: 'NO_SPACE',
   UNAUTHORIZED: 'UNAUTHORIZED',
@@ -97,7 +101,9 @@ export const isP2payError = (e: unknown): e is P2payError => e instanceof P2payE
 export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   ErrorCode.UNREACHABLE,
   ErrorCode.TIMEOUT,
-  ErrorCode.ABORTED
+  ErrorCode.ABORTED,
+  ErrorCode.BUSY,
+  ErrorCode.STORE_FAILED
 ])
 
 /** The message itself is bad: sending the same bytes again can never succeed. */

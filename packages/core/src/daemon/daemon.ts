@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createP2payNode } from '../wire/libp2p-node.ts'
 import { serveDiag, streamThroughput } from '../wire/diag.ts'
+import { DEFAULT_PEER_BUDGET, DEFAULT_TOTAL_BUDGET, setRequestBudget } from '../wire/budget.ts'
 import { loadOrCreateIdentity, signerFor } from '../crypto/identity.ts'
 import { nodeEd25519, nobleEd25519 } from '../crypto/ed25519.ts'
 import { Verifier, VerifiedCache } from '../crypto/signed.ts'
@@ -23,6 +24,8 @@ import { Lifecycle } from './lifecycle.ts'
 import { mountRoutes, type BaseComponents, type SchemeModule, type SchemeService } from './scheme.ts'
 import type { ConfigOf, Spec } from './config.ts'
 
+const MIB = 1024 * 1024
+
 /** Options every daemon takes; each daemon adds its own and its schemes'. */
 export function daemonSpec(defaultDataDir: string) {
   return {
@@ -35,7 +38,19 @@ export function daemonSpec(defaultDataDir: string) {
     announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
     'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
     crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
-    dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' }
+    dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' },
+    'rpc-budget-mib': {
+      type: 'number',
+      help: `MiB of requests in flight the RPC servers hold for all peers together, past it BUSY (default ${
+        DEFAULT_TOTAL_BUDGET / MIB
+      })`
+    },
+    'rpc-peer-budget-mib': {
+      type: 'number',
+      help: `MiB of requests in flight the RPC servers hold for one remote peer, past it BUSY (default ${
+        DEFAULT_PEER_BUDGET / MIB
+      })`
+    }
   } as const satisfies Spec
 }
 
@@ -58,8 +73,10 @@ export const TEST_ONLY_OPTIONS = {
   }
 } as const satisfies Spec
 
-/** The values of `daemonSpec`. */
-export type DaemonConfig = ConfigOf<ReturnType<typeof daemonSpec>>
+type BudgetFlag = 'rpc-budget-mib' | 'rpc-peer-budget-mib'
+type DaemonValues = ConfigOf<ReturnType<typeof daemonSpec>>
+/** The values of `daemonSpec` (the budgets may be left out: then the defaults hold). */
+export type DaemonConfig = Omit<DaemonValues, BudgetFlag> & Partial<Pick<DaemonValues, BudgetFlag>>
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
 
@@ -127,6 +144,15 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
 ): Promise<RunningDaemon<C>> {
   if (cfg.crypto !== 'node' && cfg.crypto !== 'noble')
     fail(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${cfg.crypto}`)
+  const budgetMib = (flag: BudgetFlag, dflt: number): number => {
+    const v = cfg[flag] ?? dflt / MIB
+    if (!(Number.isFinite(v) && v > 0)) fail(ErrorCode.BAD_REQUEST, `--${flag} must be a number over 0`)
+    return Math.round(v * MIB)
+  }
+  const budget = {
+    total: budgetMib('rpc-budget-mib', DEFAULT_TOTAL_BUDGET),
+    perPeer: budgetMib('rpc-peer-budget-mib', DEFAULT_PEER_BUDGET)
+  }
   // every scheme checks its options before anything is opened or listened on
   const factories = def.schemes.map(s => ({ name: s.name, factory: s.create(cfg) }))
   const dataDir = resolve(cfg['data-dir'])
@@ -170,6 +196,10 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       bootstrap: def.bootstrap?.(cfg),
       dht: cfg.dht
     })
+    // before any scheme serves a protocol on the node: they all draw on this budget
+    const requests = setRequestBudget(libp2p, budget)
+    metrics.gauge('rpc_request_bytes', () => requests.held(), 'Bytes of inbound RPC requests held by their handlers')
+    metrics.gauge('rpc_busy_refusals', () => requests.refused, 'Inbound RPC requests refused over the byte budget')
     const verified = new VerifiedCache()
     const base: DaemonComponents = {
       network: libp2p,

@@ -13,6 +13,7 @@ import { fromUtf8, utf8 } from '../bytes.ts'
 import { ErrorCode, P2payError, asError, isKnownCode } from '../errors.ts'
 import { abortReason, type Lifecycle } from '../daemon/lifecycle.ts'
 import { FrameReader, sendFrame } from './frames.ts'
+import { REQUEST_OVERHEAD, requestBudget, type RequestBudget } from './budget.ts'
 import type { Counters } from '../metrics.ts'
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024
@@ -55,6 +56,8 @@ export interface ServeOptions {
   onError?: (err: Error, op?: string) => void
   /** the serving service's lifecycle: every handler runs as its work, and a stop ends the streams */
   life?: Lifecycle
+  /** the bytes of requests in flight it may hold; default: the budget of `node`, shared by all its protocols */
+  budget?: RequestBudget
 }
 
 function decodeFrame(bytes: Uint8Array): unknown {
@@ -87,6 +90,7 @@ export async function serveRpc(
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
   const kindOf = opts.kindOf ?? ((op: string) => op)
   const life = opts.life
+  const budget = opts.budget ?? requestBudget(node)
   await node.handle(
     protocol,
     async (stream: Stream, connection) => {
@@ -154,9 +158,22 @@ export async function serveRpc(
             if (req.oneway !== true) await reply(errorReply(req.id, abortReason(life.signal)), 'error')
             continue
           }
+          // the request is held until its handler has answered: refused past the budget, before the handler runs
+          const cost = frame.byteLength + REQUEST_OVERHEAD
+          try {
+            budget.take(ctx.remotePeer, cost)
+          } catch (err) {
+            if (req.oneway !== true) await reply(errorReply(req.id, err), 'error')
+            continue
+          }
           const task = life != null ? life.track(`rpc ${protocol} ${req.op}`, answer(req)) : answer(req)
           inflight.add(task)
-          void task.catch(() => {}).finally(() => inflight.delete(task))
+          void task
+            .catch(() => {})
+            .finally(() => {
+              inflight.delete(task)
+              budget.release(ctx.remotePeer, cost)
+            })
           if (inflight.size >= MAX_INFLIGHT_PER_STREAM) await Promise.race(inflight)
         }
         await Promise.allSettled(inflight)
