@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Store, Table } from '../src/store/store.ts'
+import { ErrorCode, P2payError } from '../src/errors.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'p2pay-core-store-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -217,8 +218,37 @@ describe('Store', () => {
     }
     await assert.rejects(
       s.apply(() => t.set('a', 1)),
-      /store is closed/
+      (e: unknown) =>
+        e instanceof P2payError && e.code === ErrorCode.STORE_FAILED && e.details?.cause === 'store is closed'
     )
     assert.equal(fatal.length, 1)
+    assert.match(fatal[0].message, /store is closed/)
+  })
+
+  it('a failing LevelDB write: it and every later commit or barrier get STORE_FAILED, no more is written', async () => {
+    const dir = freshDir()
+    const s = await openStore(dir)
+    const t = await s.table<number>('t')
+    await s.apply(() => t.set('kept', 1))
+    const fatal: Error[] = []
+    s.onFatal = err => {
+      fatal.push(err)
+    }
+    // the fault: LevelDB closed under the running store
+    await s.db.close()
+    const failed = (e: unknown): boolean => e instanceof P2payError && e.code === ErrorCode.STORE_FAILED
+    // two requests in one group commit, then one after the failure
+    const first = s.apply(() => t.set('a', 2))
+    const second = s.apply(() => t.set('b', 3))
+    await assert.rejects(first, failed)
+    await assert.rejects(second, failed)
+    await assert.rejects(
+      s.apply(() => t.set('c', 4)),
+      failed
+    )
+    assert.equal(t.get('c'), undefined, 'a change after the failure is rolled back in memory')
+    await assert.rejects(s.barrier(), failed)
+    assert.equal(fatal.length, 1, 'onFatal once')
+    assert.deepEqual(await onDisk(dir, 't'), { kept: 1 }, 'what was acknowledged is on disk, nothing else')
   })
 })

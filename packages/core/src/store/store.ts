@@ -5,11 +5,23 @@
 // entries of that turn are then written as one batch; group commit folds the
 // batches of concurrent requests into a single synced write, and a reply is sent
 // only after the write that contains its change has been synced.
+//
+// A failed write leaves memory ahead of disk: from then on every commit and
+// barrier fails with STORE_FAILED (so the request that hit it, and any after,
+// are answered with that error rather than acknowledged), and the process exits
+// with code 70 once those answers have had a moment to leave; it restarts from
+// what is on disk.
 import { Level } from 'level'
 import { mkdirSync } from 'node:fs'
+import { ErrorCode, P2payError } from '../errors.ts'
 import type { BucketRegistry, TableSpecs, TablesOf } from './tables.ts'
 
 export type Json = any
+
+/** Exit code of a process whose store failed a write (EX_SOFTWARE). */
+export const FATAL_EXIT_CODE = 70
+/** How long a process whose store failed lets the error answers of its requests in flight go out before it exits. */
+export const FATAL_GRACE_MS = 1000
 
 export class Table<V extends Json = Json> {
   readonly map = new Map<string, V>()
@@ -71,6 +83,8 @@ export class Store {
   private queue: Array<{ ops: any[]; resolve: () => void; reject: (e: Error) => void }> = []
   private flushing = false
   private closed = false
+  /** the first failed write: everything after it fails with this */
+  private failure?: P2payError
   /** Number of synced batch writes, and ops written, for metrics and benchmarks. */
   stats = { batches: 0, ops: 0 }
 
@@ -117,6 +131,10 @@ export class Store {
    * is on disk. Call it right after a synchronous state change, before replying.
    */
   async commit(): Promise<void> {
+    if (this.failure != null) {
+      this.rollback()
+      throw this.failure
+    }
     const ops: any[] = []
     for (const t of this.loaded.values()) {
       if (t.dirty.size === 0) continue
@@ -135,6 +153,7 @@ export class Store {
 
   /** Resolves once everything committed so far is on disk (for reads that must not show unsynced state). */
   async barrier(): Promise<void> {
+    if (this.failure != null) throw this.failure
     if (!this.flushing && this.queue.length === 0) return
     return await new Promise<void>((resolve, reject) => {
       this.queue.push({ ops: [], resolve, reject })
@@ -171,6 +190,7 @@ export class Store {
         this.queue = []
         const ops = group.flatMap(g => g.ops)
         try {
+          if (this.failure != null) throw this.failure
           if (this.closed) throw new Error('store is closed')
           if (ops.length > 0) {
             await this.db.batch(ops, { sync: this.sync })
@@ -179,9 +199,13 @@ export class Store {
           }
           for (const g of group) g.resolve()
         } catch (err) {
-          for (const g of group) g.reject(err as Error)
-          // memory is now ahead of disk: the only safe course is to stop
-          this.onFatal(err as Error)
+          // memory is now ahead of disk: nothing more is acknowledged, and the process stops
+          const first = this.failure == null
+          this.failure ??= new P2payError(ErrorCode.STORE_FAILED, 'store write failed: the daemon is exiting', {
+            cause: (err as Error).message
+          })
+          for (const g of group) g.reject(this.failure)
+          if (first) this.onFatal(err as Error)
         }
       }
     } finally {
@@ -189,13 +213,15 @@ export class Store {
     }
   }
 
+  /** The store failed a write (called once); by default the process exits with 70 after `FATAL_GRACE_MS`. */
   onFatal: (err: Error) => void = err => {
     process.stderr.write(JSON.stringify({ level: 'fatal', msg: 'store write failed', err: err.message }) + '\n')
-    process.exit(70)
+    // not at once: the rejections above are still on their way to the requests' error answers
+    setTimeout(() => process.exit(FATAL_EXIT_CODE), FATAL_GRACE_MS)
   }
 
   async close(): Promise<void> {
-    await this.barrier()
+    if (this.failure == null) await this.barrier()
     this.closed = true
     await this.db.close()
   }
