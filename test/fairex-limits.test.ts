@@ -3,18 +3,31 @@
 // certificate, and a purchase into a full disk (a small tmpfs).
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { Daemon } from './helpers/swarm.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { ApiError, Daemon } from './helpers/swarm.ts'
 import { RawPeer } from './helpers/raw-peer.ts'
-import { PRICE, certificateFor, openSale, rawRequest, verifier, useMarket } from './helpers/fairex.ts'
+import {
+  PRICE,
+  buy,
+  certificateFor,
+  openSale,
+  purchaseOf,
+  rawRequest,
+  sha256File,
+  verifier,
+  useMarket
+} from './helpers/fairex.ts'
 
 const m = useMarket('fairex-limits', { P: [], D: [] })
 const { value, holds, share } = m
-let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon
+let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon
 let L: RawPeer
 before(async () => {
   await m.ready
   ;({ broker, ttp, judge, L } = m)
-  ;({ P } = m.nodes)
+  ;({ P, D } = m.nodes)
 })
 
 /** How many reservations the broker's AC has checked (each is one signature verified). */
@@ -61,5 +74,44 @@ test(
     // nobody lost anything: the reservation is the downloader's escrow until the certificate expires
     assert.deepEqual([await value(L.peerId), await value(P.peerId)], [before.L, before.P])
     await holds()
+  }
+)
+
+test(
+  'a purchase into a full disk (a 1 MiB tmpfs): NO_SPACE, not 500; the partial file is removed, nobody pays, ' +
+    'and the downloader buys into another disk at once',
+  { timeout: 120_000 },
+  async t => {
+    const small = join(m.filesDir, 'small-disk')
+    mkdirSync(small)
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { stdio: 'pipe' })
+    } catch (err) {
+      rmSync(small, { recursive: true, force: true })
+      t.skip(`cannot mount a small tmpfs here (needs root): ${String(err).split('\n')[0]}`)
+      return
+    }
+    try {
+      const f = await share(P, 'too-big.bin') // 3 MiB
+      const before = { D: await value(D.peerId), P: await value(P.peerId) }
+      const err = await buy(D, P, f.fileId, join(small, 'too-big.bin')).then(
+        () => assert.fail('a 3 MiB file fitted on a 1 MiB disk'),
+        (e: unknown) => e
+      )
+      assert.ok(err instanceof ApiError, String(err))
+      assert.deepEqual([err.code, err.status], ['NO_SPACE', 507], err.message)
+      assert.deepEqual(readdirSync(small), [], 'the partial download is removed')
+      assert.equal((await purchaseOf(D, f.fileId)).status, 'failed')
+      // nobody paid: the certificate's escrow is still the downloader's, the provider got nothing
+      assert.deepEqual([await value(D.peerId), await value(P.peerId)], [before.D, before.P])
+      // the daemon is up and its state writes go through: the same file into a disk with room
+      const out = m.outPath('fits.bin')
+      assert.equal((await buy(D, P, f.fileId, out)).status, 'done')
+      assert.equal(await sha256File(out), f.sha)
+      await holds()
+    } finally {
+      execFileSync('umount', [small], { stdio: 'pipe' })
+      rmSync(small, { recursive: true, force: true })
+    }
   }
 )

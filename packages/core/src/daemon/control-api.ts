@@ -36,6 +36,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.UNREACHABLE]: 502,
   [ErrorCode.TIMEOUT]: 504,
   [ErrorCode.ABORTED]: 503,
+  [ErrorCode.NO_SPACE]: 507,
   [ErrorCode.BUSY]: 503,
   [ErrorCode.STORE_FAILED]: 503,
   [ErrorCode.INTERNAL]: 500

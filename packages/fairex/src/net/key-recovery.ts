@@ -4,7 +4,7 @@
 // purchase a crash, a stop or an unreachable TTP left unfinished is resumed by
 // the retry loop.
 import { existsSync } from 'node:fs'
-import { open, rename } from 'node:fs/promises'
+import { open, rename, rm } from 'node:fs/promises'
 import { ErrorCode, P2payError, asError, fail, fromB64, isTransient } from '@p2pay/core'
 import { keyPieceFor } from '../core/keypiece.ts'
 import type { NodeContext } from './node-context.ts'
@@ -152,10 +152,10 @@ export async function retryUnfinished(n: NodeContext): Promise<void> {
 
 /** A purchase cut off before 2.3 paid nothing and cannot continue: say so (at start). */
 export async function failInterrupted(n: NodeContext): Promise<void> {
+  const cut = [...n.t.purchases.values()].filter(p => p.status === 'downloading')
+  // nothing was paid for them: their partial files go (a new purchase starts afresh), freeing the disk first
+  for (const p of cut) await rm(`${p.out}.part`, { force: true })
   await n.store.apply(() => {
-    for (const p of [...n.t.purchases.values()]) {
-      if (p.status === 'downloading')
-        n.t.purchases.set(p.serial, { ...p, status: 'failed', error: 'interrupted before payment' })
-    }
+    for (const p of cut) n.t.purchases.set(p.serial, { ...p, status: 'failed', error: 'interrupted before payment' })
   })
 }

@@ -5,7 +5,7 @@
 // disk before D's signature (2.3) leaves; a missing or wrong key goes to key
 // recovery. A purchase a stop cuts after 2.3 is resumed by the retry loop; one
 // cut before is marked failed at the next start.
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, rm, type FileHandle } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import type { Stream } from '@libp2p/interface'
 import {
@@ -45,6 +45,17 @@ import {
 const FLUSH_EVERY = 32 * 1024 * 1024
 /** piece writes in flight at once while the next pieces arrive */
 const MAX_WRITES = 4
+
+/** A disk-full failure of the download's file as NO_SPACE (not a 500), or undefined. */
+function noSpace(err: unknown, part: string): P2payError | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined
+  return new P2payError(
+    ErrorCode.NO_SPACE,
+    `no space left for ${part}: the partial download was removed and nothing was paid; free space and buy again`,
+    { path: part }
+  )
+}
 
 /** A capital certificate for `max`, escrowed at the AC. */
 async function certificate(n: NodeContext, max: number): Promise<string> {
@@ -133,16 +144,22 @@ async function purchase(
     throw e
   }
   const untie = abortOnStop(n.life, stream)
-  const fh = await open(`${rec.out}.part`, 'w')
+  const part = `${rec.out}.part`
+  let fh: FileHandle | undefined
   let key: string | undefined
   try {
+    fh = await open(part, 'w')
     key = await exchange(n, stream, fh, rec, state, message1_1)
     await stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => stream.abort(new Error('close failed')))
-  } catch (err) {
+  } catch (thrown) {
+    const err = noSpace(thrown, part) ?? thrown
     stream.abort(asError(err))
-    await fh.close()
+    await fh?.close().catch(() => {})
     n.progress.delete(serial)
     const paid = n.t.purchases.get(serial)?.status === 'paid'
+    // not paid, nothing owed: a partial download is removed at once (not resumed; a new purchase starts
+    // afresh), so a full disk is freed before the failure is written down
+    if (!paid) await rm(part, { force: true })
     // cut by a stop: before 2.3 the next start marks it failed, after 2.3 the retry loop resumes it
     if (n.life.stopped) throw abortReason(n.life.signal)
     if (!paid) {
@@ -189,27 +206,31 @@ async function exchange(
     const bytes = await reader.read(PIECE_TIMEOUT_MS)
     if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
     // a plain piece that fails its hash throws here, before anything is signed
-    if (onPiece(state, i, bytes) === 'plain') {
-      const w = fh.write(bytes, 0, bytes.byteLength, i * pieceSize)
-      writing.add(w)
-      void w.finally(() => writing.delete(w)).catch(() => {})
-      if (writing.size >= MAX_WRITES) await Promise.race(writing)
-      unflushed += bytes.byteLength
-      if (unflushed >= FLUSH_EVERY && flushing == null) {
-        unflushed = 0
-        // only what is already written: the pieces in flight are flushed by a later round
-        flushing = Promise.all(writing)
-          .then(async () => await fh.datasync())
-          .catch(() => {})
-          .finally(() => {
-            flushing = undefined
-          })
-      }
+    const kind = onPiece(state, i, bytes)
+    // the key piece's place is written too (zeros until the key opens it), so the disk space the
+    // whole file needs is taken before anything is paid
+    const data = kind === 'plain' ? bytes : new Uint8Array(Math.min(pieceSize, total - i * pieceSize))
+    const w = fh.write(data, 0, data.byteLength, i * pieceSize)
+    writing.add(w)
+    void w.finally(() => writing.delete(w)).catch(() => {})
+    if (writing.size >= MAX_WRITES) await Promise.race(writing)
+    unflushed += data.byteLength
+    if (unflushed >= FLUSH_EVERY && flushing == null) {
+      unflushed = 0
+      // only what is already written: the pieces in flight are flushed by a later round
+      flushing = Promise.all(writing)
+        .then(async () => await fh.datasync())
+        .catch(() => {})
+        .finally(() => {
+          flushing = undefined
+        })
     }
     progress.received += i === offer.keyIndex ? Math.min(pieceSize, total - i * pieceSize) : bytes.byteLength
   }
   await Promise.all(writing)
   await flushing
+  // on disk before D signs: a disk that fails now fails the purchase, not the file D paid for
+  await fh.datasync()
   const { m: _m22, ...m22 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.2')
   const m23 = onCheque(state, m22)
   // the evidence is on disk before the signature leaves: a crash can still dispute
