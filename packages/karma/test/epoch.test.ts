@@ -50,7 +50,8 @@ describe('rescale', () => {
     for (const p of w.peers.slice(6, 9))
       for (const m of w.bank(p.id)) w.member(m).heartbeat(makeHeartbeat(p.signer, 1).b64, w.bank(p.id))
     const reports = [...w.members.values()].map(m => openReport(verifier, m.epochReport()))
-    const est = estimateFromReports(reports, 1, Infinity)
+    // every report trusted (no outliers dropped, none clamped): the raw sums
+    const est = estimateFromReports(reports, 1, Infinity, 0)
     const total = 12 * INITIAL
     assert.equal(est.totalKarma, K * total, 'every account is counted by its k members')
     assert.equal(est.activePeers, K * 9)

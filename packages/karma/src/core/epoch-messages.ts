@@ -4,7 +4,7 @@
 //   factor     coordinator -> all   member, epoch (the rescale that ends it)
 import { ErrorCode, checkPeerId, exactKeys, fail, isUint, type Signer, type Verifier } from '@p2pay/core'
 import { KIND, type KarmaKind } from '../kinds.ts'
-import { TAG, seal, signedBy, unseal, type Signed } from './messages.ts'
+import { MAX_KARMA, TAG, seal, signedBy, unseal, type Signed } from './messages.ts'
 
 export interface HeartbeatBody {
   peer: string
@@ -54,6 +54,9 @@ export function checkReport(b: ReportBody): void {
   if (!isUint(b.epoch) || !isUint(b.accounts) || !isUint(b.active) || !isUint(b.total))
     fail(ErrorCode.BAD_REQUEST, 'epoch report counts must be non-negative integers')
   if (b.active > b.accounts) fail(ErrorCode.BAD_REQUEST, 'more active accounts than accounts')
+  // every balance is at most MAX_KARMA: a larger total is a lie whatever the account count
+  if (BigInt(b.total) > BigInt(b.accounts) * BigInt(MAX_KARMA))
+    fail(ErrorCode.BAD_REQUEST, 'epoch report total exceeds accounts * MAX_KARMA')
 }
 
 export function makeReport(signer: Signer<KarmaKind>, b: Omit<ReportBody, 'member'>): Signed<ReportBody> {

@@ -13,10 +13,10 @@
 // sample of all accounts, and total/active of a sample estimates the network's
 // average per active peer without anyone summing the whole network (each
 // account is counted by k members, which would not change the ratio anyway).
-// `estimateFromReports` drops the `trim` fraction of reports with the lowest
-// and the highest ratio before summing the rest, so a minority of members
-// lying in their reports cannot move the estimate much; `rescaleFactor`
-// further caps one epoch's change at `maxStep`.
+// `estimateFromReports` (epoch-reports.ts) sums the reports of Karma peers
+// within bounds, each weighing no more than an honest member, so one liar or
+// a minority of sybils cannot move the estimate; `rescaleFactor` further caps
+// one epoch's change at `maxStep`.
 //
 // Agreement. Every member must apply the SAME factor or honest members'
 // balances diverge and majority reads fail. This module is deterministic over
@@ -34,7 +34,8 @@
 // at the next rescale: each rescale destroys less than 1 karma per account and
 // never creates any; messages two epochs old are refused (STALE_SEQ).
 import { ErrorCode, fail, isUint } from '@p2pay/core'
-import type { ReportBody } from './epoch-messages.ts'
+
+export { estimateFromReports } from './epoch-reports.ts'
 
 /** Denominator of computed factors: 1 ppm resolution. */
 export const FACTOR_DEN = 1_000_000
@@ -131,62 +132,4 @@ export function checkMessageEpoch(msgEpoch: number, e: EpochState): void {
       epoch: e.epoch
     })
   fail(ErrorCode.STALE_SEQ, `message is for epoch ${msgEpoch}, too old for epoch ${e.epoch}`, { epoch: e.epoch })
-}
-
-/**
- * Network estimate from members' signed epoch reports for `epoch`: one report
- * per member (a member that signed two different ones is dropped), reports
- * without active accounts skipped, reports whose karma per active account is
- * more than `spread` times off the median dropped (liars), the rest summed.
- * Every account is in k members' books, so the sum over honest reports counts
- * each account k times in both totals and their ratio is exact; dropping fixed
- * quantiles instead would cut exactly the members that bank the departed
- * peers. Only the ratio totalKarma / activePeers is meaningful (feed both to
- * `rescaleFactor`).
- */
-export function estimateFromReports(
-  reports: Iterable<{ signer: string; body: ReportBody }>,
-  epoch: number,
-  spread = 4
-): { totalKarma: number; activePeers: number; used: number } {
-  if (!(spread === Infinity || (Number.isSafeInteger(spread) && spread >= 1)))
-    fail(ErrorCode.BAD_REQUEST, 'spread must be an integer >= 1 or Infinity')
-  const byMember = new Map<string, ReportBody | null>()
-  for (const r of reports) {
-    if (r.body.epoch !== epoch || r.signer !== r.body.member) continue
-    const prev = byMember.get(r.signer)
-    if (prev === undefined) byMember.set(r.signer, r.body)
-    else if (
-      prev !== null &&
-      (prev.total !== r.body.total || prev.active !== r.body.active || prev.accounts !== r.body.accounts)
-    )
-      byMember.set(r.signer, null)
-  }
-  const list = [...byMember.values()].filter((r): r is ReportBody => r !== null && r.active > 0)
-  // by total/active, compared exactly by cross-multiplying; ties by member for determinism
-  list.sort((a, b) => {
-    const d = BigInt(a.total) * BigInt(b.active) - BigInt(b.total) * BigInt(a.active)
-    return d < 0n ? -1 : d > 0n ? 1 : a.member < b.member ? -1 : 1
-  })
-  const med = list[Math.floor(list.length / 2)]
-  const within = (r: ReportBody): boolean => {
-    if (spread === Infinity) return true
-    const x = BigInt(r.total) * BigInt(med.active)
-    const m = BigInt(med.total) * BigInt(r.active)
-    const f = BigInt(spread)
-    return x * f >= m && x <= m * f
-  }
-  const kept = list.filter(within)
-  let total = 0n
-  let active = 0n
-  for (const r of kept) {
-    total += BigInt(r.total)
-    active += BigInt(r.active)
-  }
-  // only the ratio matters: halve both until they are safe integers again
-  while (total > BigInt(Number.MAX_SAFE_INTEGER) || active > BigInt(Number.MAX_SAFE_INTEGER)) {
-    total >>= 1n
-    active >>= 1n
-  }
-  return { totalKarma: Number(total), activePeers: Number(active), used: kept.length }
 }

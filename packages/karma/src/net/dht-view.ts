@@ -16,6 +16,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Identify } from '@libp2p/identify'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ErrorCode, P2payError, asError, fail } from '@p2pay/core'
 import { bankKeyBytes, bankSetFromQuery, closestToKey, epochKeyBytes } from '../core/bankset.ts'
 import { KARMA_PROTOCOL } from './protocols.ts'
@@ -191,6 +192,18 @@ export class DhtView {
   /** The service's signal, cut off after `ms`: for one DHT query or one identify. */
   private limit(ms: number): AbortSignal {
     return AbortSignal.any([this.signal, AbortSignal.timeout(ms)])
+  }
+
+  /** Whether `peer` runs Karma, so is a bank-set candidate (asked by identify when not known yet). */
+  async isKarmaPeer(peer: string): Promise<boolean> {
+    if (this.speaks.has(peer)) return true
+    let id: PeerId
+    try {
+      id = peerIdFromString(peer)
+    } catch {
+      return false
+    }
+    return await this.speaksKarma(id)
   }
 
   /** Peers connected now that are known to speak Karma. */

@@ -4,8 +4,9 @@
 //      were active in e, their karma) to the coordinators of e: the k peers
 //      closest to H("karma-epoch|" + e), computed like a bank-set;
 //   2. after a collection window asks each coordinator for its signed factor:
-//      a coordinator freezes its estimate (estimateFromReports, trimmed, over
-//      the latest report of each member) at the first such question of a round
+//      a coordinator freezes its estimate (estimateFromReports over the latest
+//      report of each Karma peer, within bounds, each weighing no more than an
+//      honest member: epoch-reports.ts) at the first such question of a round
 //      and answers that round with the same signed factor after;
 //   3. applies the factor a strict majority of the coordinators signed, moving
 //      its books to e + 1 (Member.rescale), so honest members apply one factor;
@@ -20,6 +21,8 @@
 // ends them, and no round starts after it.
 import { ErrorCode, P2payError, asError, fail, isUint, type Logger } from '@p2pay/core'
 import { estimateFromReports, rescaleFactor, type Factor } from '../core/epoch.ts'
+import { checkReportBounds, maxActivePerMember, sizeFromClosest } from '../core/epoch-reports.ts'
+import { epochKeyBytes } from '../core/bankset.ts'
 import {
   makeFactor,
   makeHeartbeat,
@@ -78,15 +81,23 @@ export class EpochService {
 
   // ---- coordinator side ----
 
-  /** Takes a report from the peer that signed it only (one per peer, the latest): nobody files reports for others. */
-  takeReport(report: unknown, from: string): { epoch: number; reports: number } {
+  /**
+   * Takes a report from the peer that signed it only (one per peer, the latest): nobody files reports for others. The
+   * peer must run Karma (a bank-set candidate, WRONG_BROKER otherwise) and claim no more active accounts than a member
+   * can bank for in a network of the size this coordinator's view suggests (BAD_REQUEST): see epoch-reports.ts.
+   */
+  async takeReport(report: unknown, from: string): Promise<{ epoch: number; reports: number }> {
     const r = openReport(this.ctx.verifier, report)
     if (r.signer !== from) fail(ErrorCode.WRONG_SIGNER, 'a report is accepted only from the peer that signed it')
     const e = r.body.epoch
     const cur = this.member.epoch().epoch
     if (e < cur - 1 || e > cur + 1) fail(ErrorCode.STALE_SEQ, `report for epoch ${e}, this coordinator is in ${cur}`)
+    if (from !== this.ctx.me && !(await this.ctx.view.isKarmaPeer(from)))
+      fail(ErrorCode.WRONG_BROKER, 'epoch reports are taken only from Karma peers (bank-set members)')
+    const size = sizeFromClosest(epochKeyBytes(e), await this.ctx.view.coordinators(e))
+    checkReportBounds(r.body, maxActivePerMember(this.cfg.k, size))
     const list = this.reports.get(e) ?? new Map<string, Signed<ReportBody>>()
-    if (list.size >= MAX_REPORTS_PER_EPOCH) fail(ErrorCode.BAD_REQUEST, 'too many reports')
+    if (list.size >= MAX_REPORTS_PER_EPOCH && !list.has(r.signer)) fail(ErrorCode.BAD_REQUEST, 'too many reports')
     list.set(r.signer, r) // the latest: a member's books change during an epoch
     this.reports.set(e, list)
     return { epoch: e, reports: list.size }

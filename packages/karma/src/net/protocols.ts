@@ -61,7 +61,7 @@ export function karmaHandlers(
     },
     // epochs
     heartbeat: async a => await epochs.takeHeartbeat(a.heartbeat),
-    report: (a, { remotePeer }) => epochs.takeReport(a.report, remotePeer),
+    report: async (a, { remotePeer }) => await epochs.takeReport(a.report, remotePeer),
     factor: a => epochs.factor(a.epoch, a.attempt ?? 0)
   }
 }
