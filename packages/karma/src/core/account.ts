@@ -73,7 +73,11 @@ export const FINAL_REFUSALS = finalCodes(
   ErrorCode.FRAUD
 )
 
-/** Whether `s` is member `m`'s receipt for this side of this request, for `account`. */
+/**
+ * Whether `s` is member `m`'s receipt for this side of this request, for `account`, and a vote: a member that says its
+ * row is not synced may have credited into books that lack what the bank did while it was away, so it never counts
+ * toward a majority.
+ */
 export function isReceiptFor(
   s: Signed<ReceiptBody>,
   m: string,
@@ -81,7 +85,13 @@ export function isReceiptFor(
   account: string,
   requestHash: string
 ): boolean {
-  return s.signer === m && s.body.side === side && s.body.account === account && s.body.requestHash === requestHash
+  return (
+    s.signer === m &&
+    s.body.side === side &&
+    s.body.account === account &&
+    s.body.requestHash === requestHash &&
+    s.body.unsynced !== true
+  )
 }
 
 /** One receipt per member of `bank` among `list` (the last of each), for this side of the request: their envelopes. */

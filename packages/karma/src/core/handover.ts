@@ -91,6 +91,12 @@ export function exportStates(m: Member, account: string, to: string): string[] {
   checkPeerId(to, 'to')
   const row = m.t.accounts.get(account)
   if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+  // not NOT_FOUND: that would count as the old bank saying the account is new (a join could mint)
+  if (!m.serves(account))
+    fail(ErrorCode.STALE_SEQ, `${account} is not synced in this member's books: no state to hand over`, {
+      account,
+      sync: true
+    })
   const all = [...m.t.credits.entries()]
     .filter(([, c]) => c.to === account && c.status === 'credited')
     .sort((a, b) => b[1].at - a[1].at)

@@ -55,6 +55,8 @@ export interface CreditRow {
   receipt?: string
   /** known as credited from the old members' state (churn), not from votes seen here */
   adopted?: boolean
+  /** credited into a row that was not synced (or while reconciling): its receipt says so, and is signed afresh later */
+  unsynced?: true
 }
 
 export interface MemberTables {

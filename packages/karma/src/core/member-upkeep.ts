@@ -16,6 +16,9 @@ export function balanceOf(m: Member, account: string, asker: string, challenge: 
   checkChallenge(challenge)
   const row = m.t.accounts.get(account)
   if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
+  // a row not synced (or a member back from a time away) may lack what the bank did meanwhile: no vote
+  if (!m.serves(account))
+    fail(ErrorCode.STALE_SEQ, `${account} is not synced in this member's books yet`, { account, sync: true })
   return makeBalance(m.signer, {
     account,
     balance: row.balance,

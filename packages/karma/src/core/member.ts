@@ -17,17 +17,7 @@
 // majority of its bank has applied it.
 // Rows: member-records.ts. Hand-overs: handover.ts. Balance answers, epochs and
 // pruning: member-upkeep.ts. The methods here of the same names call them.
-import {
-  canonicalJson,
-  checkPeerId,
-  ErrorCode,
-  fail,
-  fromB64,
-  isUint,
-  sha256Hex,
-  type Signer,
-  type Verifier
-} from '@p2pay/core'
+import { checkPeerId, ErrorCode, fail, isUint, type Signer, type Verifier } from '@p2pay/core'
 import type { KarmaKind } from '../kinds.ts'
 import { majority } from './majority.ts'
 import { applyAmount, checkMessageEpoch, GENESIS, type EpochState, type Factor } from './epoch.ts'
@@ -47,16 +37,13 @@ import {
   MAX_KARMA,
   makeNotice,
   makeReceipt,
-  noticeOf,
   openNotice,
   openTransfer,
-  peekSigned,
-  TAG,
-  type NoticeBody,
   type Signed,
   type TransferBody
 } from './messages.ts'
 import { checkDifficulty } from './pow.ts'
+import { lateNotice } from './late-notice.ts'
 import { openJoin } from './state-messages.ts'
 
 export class Member {
@@ -66,6 +53,12 @@ export class Member {
   readonly cfg: MemberConfig
   /** notices ignored since start, by reason: faulty or lying members seen (in memory; for metrics) */
   readonly ignored: Record<IgnoreReason, number> = { 'non-member': 0, duplicate: 0, mismatch: 0, forged: 0 }
+  /**
+   * Back from a time away (a start with books, a freeze, a reconnect) and not caught up with the banks yet: no row
+   * here is a vote (balance answers and state exports refuse, credit receipts say unsynced). In memory: the service
+   * sets it and clears it after a bank sync round (net/reconcile.ts).
+   */
+  reconciling = false
 
   constructor(t: MemberTables, signer: Signer<KarmaKind>, verifier: Verifier<KarmaKind>, cfg: MemberConfig) {
     if (!Number.isSafeInteger(cfg.k) || cfg.k < 1) throw new RangeError('k must be a positive integer')
@@ -306,45 +299,37 @@ export class Member {
     const acct = this.t.accounts.get(r.to) ?? { ...EMPTY_ACCOUNT, joinedAt: null, synced: false }
     const after = applyAmount(acct, r.amount, r.epoch, e)!
     if (after.balance > MAX_KARMA) fail(ErrorCode.BAD_REQUEST, 'balance would exceed the karma limit')
+    // credited into a row that may lack what the bank did meanwhile: the receipt says so, and is no vote
+    const unsynced = acct.synced === false || this.reconciling ? ({ unsynced: true } as const) : {}
     const receipt = makeReceipt(this.signer, {
       account: r.to,
       requestHash,
       side: 'credit',
       epoch: e.epoch,
-      balanceAfter: after.balance
+      balanceAfter: after.balance,
+      ...unsynced
     })
     this.t.accounts.set(r.to, { ...acct, ...after })
-    this.t.credits.set(requestHash, { ...base, status: 'credited', receipt: receipt.b64, at: this.cfg.now() })
+    this.t.credits.set(requestHash, {
+      ...base,
+      status: 'credited',
+      receipt: receipt.b64,
+      at: this.cfg.now(),
+      ...unsynced
+    })
     return { status: 'credited', requestHash, votes, needed: this.needed, receipt: receipt.b64 }
   }
 
   /**
-   * A notice for a request credited here on votes seen here, that says
-   * exactly what that credit says (the k - majority notices arriving after a
-   * credit): it can change nothing, so it is answered without checking its
-   * signatures, which were most of a bank(B) member's verifications. Anything
-   * else, a notice that differs (evidence of a lie) included, is undefined and
-   * goes through receiveNotice.
+   * A notice after the credit that says exactly what the credit says, answered without checking its signatures, or
+   * undefined: it goes through receiveNotice (late-notice.ts).
    */
   lateNotice(noticeB64: unknown): NoticeOutcome | undefined {
-    const n = peekSigned<NoticeBody>(noticeB64, TAG.notice)
-    if (n === undefined) return undefined
-    const b = n.body
-    const row = typeof b.requestHash === 'string' ? this.t.credits.get(b.requestHash) : undefined
-    if (row?.status !== 'credited' || row.adopted === true) return undefined
-    try {
-      // exactly what its signer's notice for the credited request says (a credit seen here holds the request's fields)
-      if (canonicalJson(b) !== canonicalJson(noticeOf(n.signer, row as Required<CreditRow>, b.requestHash, b.request)))
-        return undefined
-      // last, being the dearest: the request it carries is the one credited (other bytes would make it a lie)
-      if (sha256Hex(fromB64(b.request)) !== b.requestHash) return undefined
-    } catch {
-      return undefined
-    }
-    return { status: 'already-credited', requestHash: b.requestHash, receipt: this.receiptFor(b.requestHash)! }
+    return lateNotice(this, noticeB64)
   }
 
-  private ignore(requestHash: string, reason: IgnoreReason): NoticeOutcome {
+  /** Counts a notice ignored for `reason` (faulty or lying members seen). */
+  ignore(requestHash: string, reason: IgnoreReason): NoticeOutcome {
     this.ignored[reason]++
     return { status: 'ignored', requestHash, reason }
   }
@@ -352,15 +337,17 @@ export class Member {
   /**
    * The credit receipt for a request credited here, or undefined. For a credit
    * known from churn, or whose record was reduced to its hash (prune), it has
-   * no balanceAfter (this member did not see the moment, or forgot it).
+   * no balanceAfter (this member did not see the moment, or forgot it); nor has
+   * one made into an unsynced row, signed afresh once the row is synced (it
+   * holds the credit: an adoption keeps the credits applied here on top).
    */
   receiptFor(requestHash: string): string | undefined {
     const row = this.t.credits.get(requestHash)
     if (row?.status !== 'credited') return undefined
-    return (
-      row.receipt ??
-      makeReceipt(this.signer, { account: row.to, requestHash, side: 'credit', epoch: this.epoch().epoch }).b64
-    )
+    const serves = this.serves(row.to)
+    if (row.receipt != null && (row.unsynced !== true || !serves)) return row.receipt
+    const r = { account: row.to, requestHash, side: 'credit', epoch: this.epoch().epoch } as const
+    return makeReceipt(this.signer, serves ? r : { ...r, unsynced: true }).b64
   }
 
   // ---- reads, epochs (member-upkeep.ts) ----
@@ -417,6 +404,11 @@ export class Member {
   isSynced(account: string): boolean {
     const row = this.t.accounts.get(account)
     return row != null && row.synced !== false
+  }
+
+  /** Whether this member's row of `account` is a vote: synced, and this member is not reconciling. */
+  serves(account: string): boolean {
+    return !this.reconciling && this.isSynced(account)
   }
 
   /** This member left bank(account): its row goes stale, and is adopted afresh if it enters again. */

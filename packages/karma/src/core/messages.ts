@@ -85,6 +85,11 @@ export interface ReceiptBody {
   side: Side
   epoch: number
   balanceAfter?: number
+  /**
+   * true: the member credited into a row it has not synced (it did not adopt the bank's state yet, or is reconciling
+   * after a time away), so the row may lack what the bank did meanwhile: the receipt is no vote (isReceiptFor)
+   */
+  unsynced?: true
 }
 
 /** A signed object as it travels (base64 envelope) with what its verification established. */
@@ -221,9 +226,15 @@ export function peekSigned<T>(b64: unknown, tag: string): { signer: string; body
 export function checkReceipt(b: ReceiptBody): void {
   exactKeys(
     b,
-    b.balanceAfter === undefined
-      ? ['member', 'account', 'requestHash', 'side', 'epoch']
-      : ['member', 'account', 'requestHash', 'side', 'epoch', 'balanceAfter'],
+    [
+      'member',
+      'account',
+      'requestHash',
+      'side',
+      'epoch',
+      ...(b.balanceAfter === undefined ? [] : ['balanceAfter']),
+      ...(b.unsynced === undefined ? [] : ['unsynced'])
+    ],
     'receipt'
   )
   checkPeerId(b.member, 'member')
@@ -233,6 +244,7 @@ export function checkReceipt(b: ReceiptBody): void {
   if (!isUint(b.epoch)) fail(ErrorCode.BAD_REQUEST, 'epoch must be a non-negative integer')
   if (b.balanceAfter !== undefined && !isKarma(b.balanceAfter))
     fail(ErrorCode.BAD_REQUEST, 'balanceAfter must be a karma amount')
+  if (b.unsynced !== undefined && b.unsynced !== true) fail(ErrorCode.BAD_REQUEST, 'unsynced must be true or absent')
 }
 
 export function makeReceipt(signer: Signer<KarmaKind>, r: Omit<ReceiptBody, 'member'>): Signed<ReceiptBody> {
@@ -242,7 +254,8 @@ export function makeReceipt(signer: Signer<KarmaKind>, r: Omit<ReceiptBody, 'mem
     requestHash: r.requestHash,
     side: r.side,
     epoch: r.epoch,
-    ...(r.balanceAfter !== undefined ? { balanceAfter: r.balanceAfter } : {})
+    ...(r.balanceAfter !== undefined ? { balanceAfter: r.balanceAfter } : {}),
+    ...(r.unsynced === true ? { unsynced: true as const } : {})
   }
   checkReceipt(body)
   return seal(signer, TAG.receipt, body, KIND.transfer)

@@ -154,7 +154,7 @@ export async function relay(h: AccountHolder, request: unknown): Promise<Transfe
     // credit receipts for this node's own requests are pushed by bank(B) as it credits; the members not heard from
     // within PUSH_WAIT_MS (and every member, for a request relayed for another payer) are long-polled
     const take = (s: Signed<ReceiptBody>): void => {
-      if (bankB.includes(s.signer) && s.body.account === to && s.body.requestHash === req.hash) {
+      if (bankB.includes(s.signer) && isReceiptFor(s, s.signer, 'credit', to, req.hash)) {
         credits.set(s.signer, s)
         check()
       }

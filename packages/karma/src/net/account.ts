@@ -79,7 +79,8 @@ export class AccountHolder {
     if (peek !== undefined && this.ctx.t.sent.get(peek.body.requestHash)?.status !== 'pending') return
     // one the peek could not read fails here; one it read is this account's pending request (the same bytes)
     const s = openReceipt(this.ctx.verifier, receipt)
-    if (s.body.side !== 'credit') return
+    // a member that credited into a row it has not synced: no vote
+    if (s.body.side !== 'credit' || s.body.unsynced === true) return
     const waiter = this.pushWaiters.get(s.body.requestHash)
     if (waiter !== undefined) {
       waiter(s)

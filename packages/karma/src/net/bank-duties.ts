@@ -15,6 +15,7 @@ import { HandOver } from './handover.ts'
 import { join } from './join.ts'
 import { NOTICE_GRACE_SYNCS, forgetOld, tickOutbox } from './outbox.ts'
 import { balanceAnswer } from './reads.ts'
+import { Reconcile } from './reconcile.ts'
 
 export class BankDuties {
   readonly ctx: KarmaContext
@@ -22,6 +23,7 @@ export class BankDuties {
   readonly debits: Debits
   readonly credits: Credits
   readonly sync: BankSync
+  readonly reconcile: Reconcile
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
@@ -29,6 +31,13 @@ export class BankDuties {
     this.debits = new Debits(ctx, this.handover)
     this.credits = new Credits(ctx, this.handover)
     this.sync = new BankSync(ctx, this.debits, this.credits, NOTICE_GRACE_SYNCS * ctx.cfg.syncMs)
+    // a row that became synced (an adoption, the end of a reconcile) makes the receipts of credits into it votes
+    this.handover.onSynced = () => this.credits.wakeSynced()
+    this.reconcile = new Reconcile(ctx, {
+      syncRound: async () => await this.sync.tick(),
+      resync: async () => await this.handover.resyncAll(),
+      done: () => this.credits.wakeSynced()
+    })
   }
 
   /** Opens a joining peer's account (or adopts it from the old bank first). */

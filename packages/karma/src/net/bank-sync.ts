@@ -66,8 +66,11 @@ export class BankSync {
 
   // ---- the tick ----
 
-  /** One round: every other member of the banks this node holds synced rows in is compared with. */
-  async tick(): Promise<void> {
+  /**
+   * One round: every other member of the banks this node holds synced rows in is compared with; how many were asked,
+   * and how many answered.
+   */
+  async tick(): Promise<{ asked: number; answered: number }> {
     const { member, view, life } = this.ctx
     const shared = new Map<string, string[]>()
     for (const [account, row] of member.t.accounts.entries()) {
@@ -90,17 +93,20 @@ export class BankSync {
     const pairs = [...shared]
     // an account is caught up from one member at a time: two replays of one payer's requests would race
     const busy = new Set<string>()
+    let answered = 0
     for (let i = 0; i < pairs.length && !life.stopped; i += PARALLEL_MEMBERS) {
       await Promise.all(
         pairs.slice(i, i + PARALLEL_MEMBERS).map(async ([m, accounts]) => {
           try {
             await this.compareWith(m, accounts, busy)
+            answered++
           } catch (err) {
             if (!life.stopped) this.log.debug('bank sync round failed', { with: m, err: asError(err).message })
           }
         })
       )
     }
+    return { asked: pairs.length, answered }
   }
 
   private async compareWith(m: string, accounts: string[], busy: Set<string>): Promise<void> {

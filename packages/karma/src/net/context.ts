@@ -23,7 +23,8 @@ import type { ServiceTables } from './tables.ts'
 export type KarmaComponents = BaseComponents<KarmaKind>
 
 /** Bank-sets as this node computes them (a DhtView). */
-export type BankView = Pick<DhtView, 'bank' | 'candidates' | 'karmaPeersNear' | 'coordinators' | 'isKarmaPeer'>
+export type BankView = Pick<DhtView, 'bank' | 'candidates' | 'karmaPeersNear' | 'coordinators' | 'isKarmaPeer'> &
+  Partial<Pick<DhtView, 'karmaConnected' | 'isCached'>>
 
 /** Calls to Karma nodes, this one included (Peers). */
 export type KarmaCalls = Pick<Peers, 'call' | 'send'>

@@ -9,6 +9,7 @@ import { KIND } from '../kinds.ts'
 import { recordCaught } from './caught.ts'
 import { nowOf, type KarmaContext } from './context.ts'
 import type { HandOver } from './handover.ts'
+import { NoticeBudget } from './notice-budget.ts'
 
 /** payers' long-polls waiting at once, at most */
 const MAX_WAITERS = 10_000
@@ -34,6 +35,8 @@ export class Credits {
   private readonly waiters = new Map<string, Waiter[]>()
   /** request hash -> when its notices were last pulled for */
   private readonly tried = new Map<string, number>()
+  /** notices that cost a DHT query, per sending peer */
+  private readonly budget = new NoticeBudget()
 
   constructor(ctx: KarmaContext, handover: HandOver) {
     this.ctx = ctx
@@ -47,16 +50,25 @@ export class Credits {
     return this.ctx.me
   }
 
-  async notice(notice: unknown): Promise<NoticeOutcome> {
+  /** A notice of bank(A) from peer `sender` (undefined: pulled by this node itself, or its own). */
+  async notice(notice: unknown, sender?: string): Promise<NoticeOutcome> {
     const { member, view, store, t } = this.ctx
     const late = member.lateNotice(notice)
     if (late !== undefined) return late
-    const { notice: n, request } = openNotice(this.ctx.verifier, notice)
+    const { notice: n, request, defect } = openNotice(this.ctx.verifier, notice)
     const body = request?.body ?? n.body
     checkPeerId(body.from, 'from')
     checkPeerId(body.to, 'to')
+    // a request that does not verify names ids nobody signed for: its evidence is worth looking bank-sets up only
+    // about a payee this node holds a row of (anyone can make such notices up, and a lookup is a DHT query)
+    if (defect === 'forged' && member.account(body.to) == null) return member.ignore(n.body.requestHash, 'forged')
+    // notices that cost a DHT query are budgeted per sending peer (anyone can sign requests between made-up ids)
+    const peer = sender !== undefined && sender !== this.me ? sender : undefined
+    const cold = view.isCached !== undefined && (!view.isCached(body.from) || !view.isCached(body.to))
+    if (cold && peer !== undefined) this.budget.take(peer)
     let [bankA, bankB] = await Promise.all([view.bank(body.from), view.bank(body.to)])
     if (!bankB.includes(this.me) || !bankA.includes(n.signer)) {
+      if (!cold && peer !== undefined) this.budget.take(peer)
       // a stale cached view would refuse or ignore an honest notice: look again before deciding
       ;[bankA, bankB] = await Promise.all([view.bank(body.from, true), view.bank(body.to, true)])
     }
@@ -85,9 +97,12 @@ export class Credits {
       }
       return out
     })
-    if (out.status === 'credited' || out.status === 'already-credited') this.wake(out.requestHash, out.receipt)
+    // a receipt from a row that is not synced is no vote: the payer hears from this member once it is
+    const vote = member.serves(body.to)
+    if ((out.status === 'credited' || out.status === 'already-credited') && vote)
+      this.wake(out.requestHash, out.receipt)
     // the payer learns of the credit without asking (one-way); it long-polls only members it did not hear from
-    if (out.status === 'credited') {
+    if (out.status === 'credited' && vote) {
       const receipt = out.receipt
       this.ctx.life.spawn('credit receipt', async () => {
         await this.ctx.peers.send(body.from, 'creditReceipt', { receipt }, KIND.transfer).catch(() => {})
@@ -177,10 +192,31 @@ export class Credits {
     return { credited: hashes.filter((h): h is string => isHash(h) && this.ctx.member.receiptFor(h) !== undefined) }
   }
 
-  /** A payer's long-poll: the credit receipt for a request once this member credited it, or TIMEOUT. */
+  /**
+   * The credit receipt for a request credited here that is a vote: not one made into a row that is still not synced
+   * (one made while the row was synced stays true).
+   */
+  private voteFor(requestHash: string): string | undefined {
+    const { member } = this.ctx
+    const row = member.t.credits.get(requestHash)
+    if (row?.status !== 'credited' || (row.unsynced === true && !member.serves(row.to))) return undefined
+    return member.receiptFor(requestHash)
+  }
+
+  /** Long-polls for credits made into rows that are synced now (an adoption, a reconcile) get their receipt. */
+  wakeSynced(): void {
+    for (const h of [...this.waiters.keys()]) {
+      const receipt = this.voteFor(h)
+      if (receipt !== undefined) this.wake(h, receipt)
+    }
+  }
+
+  /**
+   * A payer's long-poll: the credit receipt for a request once this member credited it into a synced row, or TIMEOUT.
+   */
   async awaitCredit(requestHash: unknown, waitMs: number): Promise<{ receipt: string }> {
     if (!isHash(requestHash)) fail(ErrorCode.BAD_REQUEST, 'requestHash must be a sha256 hex')
-    const now = this.ctx.member.receiptFor(requestHash)
+    const now = this.voteFor(requestHash)
     if (now !== undefined) return { receipt: now }
     this.ctx.life.check()
     if (this.waiters.size >= MAX_WAITERS) fail(ErrorCode.TIMEOUT, 'too many waiting payers')

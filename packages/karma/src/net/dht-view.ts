@@ -19,6 +19,7 @@ import type { Identify } from '@libp2p/identify'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ErrorCode, P2payError, asError, fail } from '@p2pay/core'
 import { bankKeyBytes, bankSetFromQuery, closestToKey, epochKeyBytes } from '../core/bankset.ts'
+import { Lru } from './lru.ts'
 import { KARMA_PROTOCOL } from './protocols.ts'
 
 /** The parts of the libp2p node the view uses. */
@@ -31,14 +32,19 @@ const QUERY_TIMEOUT_MS = 10_000
 const IDENTIFY_TIMEOUT_MS = 3_000
 const FRESH_MS = 1_000
 const REIDENTIFY_MS = 5_000
+/** DHT answers kept at once: more accounts than a node banks for or pays, fewer than a flood of made-up ids */
+export const MAX_CACHED = 4096
 
 export class DhtView {
   private readonly libp2p: ViewNetwork
   private readonly signal: AbortSignal
   private readonly k: number
   private readonly cacheMs: number
-  /** key -> Karma peers the DHT returned near it */
-  private readonly cache = new Map<string, { set: string[]; at: number }>()
+  /**
+   * key -> Karma peers the DHT returned near it. Bounded, least recently used out first: keys come from ids that
+   * messages name, and anyone can name any number of them.
+   */
+  private readonly cache = new Lru<string, { set: string[]; at: number }>(MAX_CACHED)
   /** answers of queries that failed part way or found fewer than k peers */
   private readonly partial = new WeakSet<string[]>()
   private readonly inflight = new Map<string, Promise<string[]>>()
@@ -206,6 +212,19 @@ export class DhtView {
     return await this.speaksKarma(id)
   }
 
+  /** Whether bank(account) is computed from a cached answer now, with no DHT query. */
+  isCached(account: string): boolean {
+    const hit = this.cache.peek('bank|' + account)
+    return (
+      hit != null && Date.now() - hit.at < (this.partial.has(hit.set) ? Math.min(FRESH_MS, this.cacheMs) : this.cacheMs)
+    )
+  }
+
+  /** How many Karma peers are connected now. */
+  karmaConnected(): number {
+    return this.connectedKarma().length
+  }
+
   /** Peers connected now that are known to speak Karma. */
   private connectedKarma(): string[] {
     return [...this.connected].filter(id => this.speaks.has(id))
@@ -237,7 +256,7 @@ export class DhtView {
 
   /** Drops cached sets that contain `peer` (it went away, or must be looked at again). */
   forget(peer: string): void {
-    for (const [k, v] of this.cache) if (v.set.includes(peer)) this.cache.delete(k)
+    for (const [k, v] of [...this.cache.entries()]) if (v.set.includes(peer)) this.cache.delete(k)
   }
 
   clear(): void {

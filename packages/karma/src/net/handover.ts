@@ -41,6 +41,8 @@ export class HandOver {
   private ticks = 0
   /** bank-set last seen per account in these books: members that entered it get a hand-over hint */
   private readonly lastBank = new Map<string, string[]>()
+  /** called after an adoption made a row synced */
+  onSynced: () => void = () => {}
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
@@ -182,6 +184,7 @@ export class HandOver {
     const r = await this.ctx.store.apply(() =>
       !resync && member.isSynced(account) ? undefined : member.adoptState(account, pages.flat(), old, bankNow)
     )
+    if (r !== undefined) this.onSynced()
     if (r !== undefined)
       this.log.info(resync ? 'resynchronised an account' : 'took over an account', {
         account,

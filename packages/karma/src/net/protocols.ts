@@ -37,11 +37,29 @@ export function karmaHandlers(
   epochs: EpochService,
   callTimeoutMs: number
 ): Record<KarmaOp, RpcHandler> {
+  const handlers = opHandlers(duties, holder, epochs, callTimeoutMs)
+  // a member back from a freeze notices it before it answers anything queued meanwhile (reconcile.ts)
+  for (const op of KARMA_OPS) {
+    const h = handlers[op]
+    handlers[op] = async (a, c) => {
+      duties.reconcile.check()
+      return await h(a, c)
+    }
+  }
+  return handlers
+}
+
+function opHandlers(
+  duties: BankDuties,
+  holder: AccountHolder,
+  epochs: EpochService,
+  callTimeoutMs: number
+): Record<KarmaOp, RpcHandler> {
   return {
     // bank(A) and bank(B)
     join: async a => await duties.join(a.proof),
     debit: async a => await duties.debits.debit(a.request),
-    notice: async a => await duties.credits.notice(a.notice),
+    notice: async (a, { remotePeer }) => await duties.credits.notice(a.notice, remotePeer),
     noticeOf: a => duties.credits.noticeOf(a.requestHash),
     credited: a => duties.credits.credited(a.hashes),
     awaitCredit: async a =>

@@ -96,8 +96,9 @@ export class KarmaService implements SchemeService {
       life,
       onError: (err, op) => logger.error('karma handler failed', { op, err })
     })
-    // once the first sync interval has let the connections come back, what the banks did meanwhile is taken in
-    life.after(cfg.syncMs, 'karma resync after start', async () => await duties.handover.resyncAll())
+    // a node that starts with books was away: once the first sync interval has let the connections come back, it
+    // reconciles (a bank sync round, a resync from each bank's majority) before its rows are votes again
+    duties.reconcile.start(cfg.syncMs)
     life.every(cfg.syncMs, 'karma housekeeping', async () => {
       await duties.tick()
       await epochs.heartbeatIfDue()
@@ -122,7 +123,9 @@ export class KarmaService implements SchemeService {
       books: { accounts: books.accounts, karma: books.balances },
       outbox: t.outbox.size,
       pendingOwn: [...t.sent.values()].filter(r => r.status === 'pending').length,
-      ignoredNotices: member.ignored
+      ignoredNotices: member.ignored,
+      reconciling: member.reconciling,
+      lastReconcile: this.started.duties.reconcile.last ?? null
     }
   }
 
