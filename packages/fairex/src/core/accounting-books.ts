@@ -25,7 +25,8 @@ export class AcBooks {
   }
 
   meta(): AcMeta {
-    return this.t.meta.get('meta') ?? EMPTY_AC_META
+    // totals added by later releases start at 0 in an older data dir
+    return { ...EMPTY_AC_META, ...this.t.meta.get('meta') }
   }
 
   bump(delta: Partial<AcMeta>): void {

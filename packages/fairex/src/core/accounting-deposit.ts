@@ -2,6 +2,7 @@
 // once, held for the complaint window, or refused on its own; and the release
 // of held proceeds once their window has passed. Pure, over the AC's books.
 import { ErrorCode, P2payError, checkClock, fail, sha256Hex, type Opened, type Verifier } from '@p2pay/core'
+import { bannedUntil, payOwed } from './accounting-bans.ts'
 import type { AcBooks } from './accounting-books.ts'
 import type {
   AccountingConfig,
@@ -70,7 +71,9 @@ export function deposit(x: AcContext, requestB64: unknown, items: unknown): Depo
   })
 
   const now = x.cfg.now()
-  const releaseAt = now + x.cfg.holdMs
+  // a banned provider's proceeds wait for its ban to end, whatever the form
+  const banned = bannedUntil(x.books, b.provider, now)
+  const releaseAt = Math.max(now + x.cfg.holdMs, banned)
   const results: DepositItemResult[] = []
   const heldKeys: string[] = []
   let paid = 0
@@ -87,7 +90,7 @@ export function deposit(x: AcContext, requestB64: unknown, items: unknown): Depo
     // checked, now settle: later items see this one (a serial twice in one batch pays once)
     const c = ok.cheque.body
     // only a fixed-form cheque can be voided by the judge, so only its price waits out the window
-    const hold = c.form === 'fixed' && x.cfg.holdMs > 0
+    const hold = banned > 0 || (c.form === 'fixed' && x.cfg.holdMs > 0)
     const deposited = {
       at: now,
       deposit: req.hash,
@@ -120,6 +123,7 @@ export function deposit(x: AcContext, requestB64: unknown, items: unknown): Depo
     x.books.credit(b.provider, -fee)
     x.books.credit(x.ac, fee)
   }
+  if (paid > 0) payOwed(x.books, b.provider)
   const result: DepositResult = {
     deposit: req.hash,
     provider: b.provider,
@@ -184,6 +188,12 @@ export function releaseHeld(
   const due = [...x.books.t.holds.entries()].filter(([, h]) => h.releaseAt <= now)
   const out: Array<{ deposit: string; provider: string; paid: number; fee: number }> = []
   for (const [deposit, h] of due) {
+    // banned since it deposited: the batch waits for the ban to end
+    const until = bannedUntil(x.books, h.provider, now)
+    if (until > 0) {
+      x.books.t.holds.set(deposit, { ...h, releaseAt: until })
+      continue
+    }
     let sum = 0
     for (const key of h.keys) {
       const sale = x.books.t.cheques.get(key)
@@ -196,6 +206,7 @@ export function releaseHeld(
     if (sum > 0) x.books.credit(h.provider, sum - fee)
     if (fee > 0) x.books.credit(x.ac, fee)
     x.books.bump({ paid: sum, fees: fee })
+    if (sum > fee) payOwed(x.books, h.provider)
     x.books.t.holds.delete(deposit)
     out.push({ deposit, provider: h.provider, paid: sum, fee })
   }

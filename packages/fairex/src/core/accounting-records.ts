@@ -38,6 +38,23 @@ export interface VoidRecord {
   refunded: number
   /** what could not be clawed back: the provider's balance ran dry */
   shortfall: number
+  /** of the shortfall, what the provider's later proceeds paid the downloader (see AcBanRecord) */
+  recovered?: number
+}
+
+/**
+ * A provider the judge banned, as the AC holds it: its proceeds are held
+ * until `until` (a deposit is accepted, its price stays in escrow), and once
+ * they are paid out they first cover what its voided cheques still owe.
+ */
+export interface AcBanRecord {
+  provider: string
+  /** the end of the latest ban the judge signed for it; 0 when the AC only knows its debts */
+  until: number
+  /** hashes of the ban records seen: each counts once */
+  bans: string[]
+  /** shortfalls of its voided cheques not yet covered, oldest first */
+  owed: Array<{ key: string; downloader: string; amount: number }>
 }
 
 /**
@@ -136,6 +153,8 @@ export interface AcMeta {
   clawedBack: number
   /** what voids could not claw back */
   shortfall: number
+  /** of the shortfall, what a banned provider's later proceeds covered */
+  recovered: number
 }
 
 export interface AccountingTables {
@@ -151,6 +170,8 @@ export interface AccountingTables {
   deposits: Table<{ hash: string; at: number; result: DepositResult }>
   /** by deposit hash: batches whose proceeds are held */
   holds: Table<HoldRecord>
+  /** by provider: the judge's bans and what its voided cheques still owe */
+  bans: Table<AcBanRecord>
   meta: Table<AcMeta>
 }
 
@@ -180,5 +201,6 @@ export const EMPTY_AC_META: AcMeta = {
   voidReleased: 0,
   fees: 0,
   clawedBack: 0,
-  shortfall: 0
+  shortfall: 0,
+  recovered: 0
 }

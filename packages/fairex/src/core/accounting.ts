@@ -20,6 +20,7 @@
 // core's MAX_MONEY: balances and escrow as the money topped up does, the
 // running totals as the money ever escrowed does (each is part of it).
 import { ErrorCode, addMoney, fail, isHash, randomId, toB64, type Signer, type Verifier } from '@p2pay/core'
+import { noteBan, noteShortfall, type BanNotice } from './accounting-bans.ts'
 import { AcBooks, type AcAudit } from './accounting-books.ts'
 import { deposit, releaseHeld, type AcContext } from './accounting-deposit.ts'
 import type {
@@ -235,14 +236,18 @@ export class Accounting {
    * downloader. The caller (the broker service) has checked that the verdict is
    * signed by the configured judge and names this cheque; `verdictRef` (the
    * verdict's hash) is recorded. Voiding the same cheque again returns the same
-   * record.
+   * record. `ban`, the judge's ban record of the provider, holds its proceeds
+   * until it ends (accounting-bans.ts); a shortfall is paid from them first.
    */
-  voidCheque(chequeB64: unknown, verdictRef: unknown): VoidResult {
+  voidCheque(chequeB64: unknown, verdictRef: unknown, ban?: BanNotice & { peer: string }): VoidResult {
     if (!isHash(verdictRef)) fail(ErrorCode.BAD_REQUEST, 'verdictRef must be the 64-hex hash of the verdict')
     const cheque = openCheque(this.verifier, chequeB64, 'fairex-void')
     const c = cheque.body
     // only the fixed protocol has a judge; and only C* names the request and escrow of its sale
     if (c.form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'only fixed-form cheques can be voided')
+    if (ban != null && ban.peer !== c.provider) fail(ErrorCode.BAD_REQUEST, "the ban is not of the cheque's provider")
+    // noted whether or not this cheque was voided before: whoever brought the verdict first, the ban counts
+    if (ban != null) noteBan(this.books, c.provider, ban)
     const key = saleKey(c.provider, c.downloader, c.chequeSn)
     const prev = this.books.t.cheques.get(key)
     const view = (r: ChequeRecord): VoidResult => ({
@@ -294,6 +299,7 @@ export class Accounting {
       }
       this.books.t.cheques.set(key, rec)
       this.books.bump({ clawedBack: refunded, shortfall })
+      noteShortfall(this.books, prev.provider, key, prev.downloader, shortfall)
       return view(rec)
     }
     // reserved or held: the price is still in escrow, unless the certificate already

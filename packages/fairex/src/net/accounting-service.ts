@@ -6,18 +6,22 @@ import {
   ErrorCode,
   Lifecycle,
   fail,
+  hasCode,
   serveRpc,
   sha256Hex,
   type Account,
   type BaseComponents,
+  type Opened,
   type Routes,
   type SchemeAudit,
   type SchemeService,
-  type Table
+  type Table,
+  type Verifier
 } from '@p2pay/core'
 import { Accounting } from '../core/accounting.ts'
 import type { AccountingConfig } from '../core/accounting-records.ts'
-import { openVerdict } from '../core/judgment-records.ts'
+import type { BanNotice } from '../core/accounting-bans.ts'
+import { openBan, openVerdict, type BanBody, type VerdictBody } from '../core/judgment-records.ts'
 import { decodeEnvelope } from '../core/messages.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
@@ -34,6 +38,29 @@ export interface AccountingInit extends Omit<AccountingConfig, 'now'> {
 export type AccountingComponents = BaseComponents<FairexKind> & {
   /** the broker's accounts (PPay's ledger keeps them): certificates escrow from them, deposits pay into them */
   accounts: Table<Account>
+}
+
+/**
+ * The ban record a void brings (the judge's, for this verdict's provider), as
+ * the AC notes it; undefined once the ban is over, as there is nothing to hold.
+ */
+function banOf(
+  verifier: Verifier,
+  b64: unknown,
+  judge: string,
+  verdict: Opened<VerdictBody>,
+  now: number
+): (BanNotice & { peer: string }) | undefined {
+  let ban: Opened<BanBody>
+  try {
+    ban = openBan(verifier, b64, judge, now, 'fairex-void')
+  } catch (err) {
+    if (hasCode(err, ErrorCode.EXPIRED)) return undefined
+    throw err
+  }
+  if (ban.body.verdict !== verdict.hash || ban.body.peer !== verdict.body.provider)
+    fail(ErrorCode.BAD_REQUEST, "the ban record is not this verdict's")
+  return { hash: ban.hash, until: ban.body.until, peer: ban.body.peer }
 }
 
 type Release = { expired: ReturnType<Accounting['releaseExpired']>; held: ReturnType<Accounting['releaseHeld']> }
@@ -83,7 +110,8 @@ export class AccountingService implements SchemeService {
             fail(ErrorCode.BAD_REQUEST, `a ${verdict.body.ruling} verdict voids nothing`)
           if (sha256Hex(decodeEnvelope(args.cheque, 'cheque')) !== verdict.body.cheque)
             fail(ErrorCode.BAD_REQUEST, 'the verdict is about another cheque')
-          const r = await store.apply(() => ac.voidCheque(args.cheque, verdict.hash))
+          const ban = args.ban == null ? undefined : banOf(this.c.verifier, args.ban, judge, verdict, ac.cfg.now())
+          const r = await store.apply(() => ac.voidCheque(args.cheque, verdict.hash, ban))
           const { chequeSn, provider, refunded, shortfall } = r
           log.info('cheque voided by verdict', { chequeSn, provider, refunded, shortfall })
           return r

@@ -105,7 +105,7 @@ export class JudgmentService implements SchemeService {
           const r = await store.apply(() => {
             const res = judge.judge(args.comp, remotePeer)
             // one job per cheque, in the verdict's batch; a repeated complaint finds it there
-            if (res.body.ruling === 'providerBan') voids.queue(res.body.cheque, res.verdict, args.comp.cheque)
+            if (res.body.ruling === 'providerBan') voids.queue(res.body.cheque, res.verdict, args.comp.cheque, res.ban)
             return res
           })
           const { cheque, ruling, reason, provider, downloader } = r.body

@@ -23,6 +23,8 @@ export interface VoidJob {
   verdict: string
   /** base64 cheque envelope the verdict names */
   cheque: string
+  /** base64 ban record of the verdict: the AC holds the provider's proceeds until it ends */
+  ban?: string
   queuedAt: number
   voided?: { at: number; from: VoidResult['from']; refunded: number; shortfall: number }
   /** a refusal no retry can change (the serial paid or was voided on another cheque) */
@@ -75,8 +77,9 @@ export class VoidQueue {
   }
 
   /** A new job for a providerBan verdict: call inside the verdict's state change. */
-  queue(chequeHash: string, verdict: string, cheque: string): void {
-    if (!this.o.voids.has(chequeHash)) this.o.voids.set(chequeHash, { verdict, cheque, queuedAt: this.o.now() })
+  queue(chequeHash: string, verdict: string, cheque: string, ban?: string): void {
+    if (!this.o.voids.has(chequeHash))
+      this.o.voids.set(chequeHash, { verdict, cheque, ...(ban != null ? { ban } : {}), queuedAt: this.o.now() })
   }
 
   stateOf(chequeHash: string): VoidState | undefined {
@@ -124,7 +127,7 @@ export class VoidQueue {
       const r = await this.o.ac.call<VoidResult>(
         this.o.broker,
         'void',
-        { verdict: job.verdict, cheque: job.cheque },
+        { verdict: job.verdict, cheque: job.cheque, ...(job.ban != null ? { ban: job.ban } : {}) },
         { kind: 'fairex-void', timeoutMs: 15_000 }
       )
       const voided = { at: now(), from: r.from, refunded: r.refunded, shortfall: r.shortfall }

@@ -3,7 +3,14 @@
 // its files, sales and purchases. The bucket names are those of earlier
 // releases, so existing data dirs open unchanged.
 import { table } from '@p2pay/core'
-import type { AcMeta, CertificateRecord, ChequeRecord, DepositResult, HoldRecord } from '../core/accounting-records.ts'
+import type {
+  AcBanRecord,
+  AcMeta,
+  CertificateRecord,
+  ChequeRecord,
+  DepositResult,
+  HoldRecord
+} from '../core/accounting-records.ts'
 import type { DisputeRecord, PendingCheque, TtpMeta } from '../core/dispute.ts'
 import type { BanRecord, JudgeMeta, VerdictRecord } from '../core/judgment-records.ts'
 import type { VoidJob } from './judgment-voids.ts'
@@ -28,6 +35,7 @@ export const ACCOUNTING_TABLES = {
     'provider|nonce -> a deposit batch and its answer (a repeat gets the same)'
   ),
   holds: table<HoldRecord>('fairex-ac-holds', 'deposit hash -> a batch whose proceeds wait out the complaint window'),
+  bans: table<AcBanRecord>('fairex-ac-bans', 'provider -> the end of its ban, and what its voided cheques still owe'),
   meta: table<AcMeta>('fairex-ac-meta', '"meta" -> escrow issued, paid, released, voided; fees; clawed back')
 }
 
