@@ -11,6 +11,10 @@ import { createP2payNode } from '../src/wire/libp2p-node.ts'
 import { serveRpc, RpcClient } from '../src/wire/rpc.ts'
 import { RequestBudget, REQUEST_OVERHEAD, requestBudget, setRequestBudget } from '../src/wire/budget.ts'
 import { ErrorCode, P2payError, isTransient } from '../src/errors.ts'
+import { startDaemon } from '../src/daemon/daemon.ts'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const PROTO = '/p2pay-test/budget/1.0.0'
 const OTHER = '/p2pay-test/budget-other/1.0.0'
@@ -177,5 +181,31 @@ describe('rpc request budget', () => {
     assert.notEqual(other, budget)
     assert.equal(requestBudget(attacker), other)
     assert.ok(other.perPeer >= 16 * 1024 * 1024, 'default per peer admits 16 MiB of calls in flight')
+  })
+
+  it('a daemon given a budget that is not a number over 0 refuses to start: BAD_REQUEST, nothing opened', async () => {
+    for (const [flag, value] of [
+      ['rpc-budget-mib', 0],
+      ['rpc-peer-budget-mib', -1],
+      ['rpc-peer-budget-mib', Number.NaN]
+    ] as const) {
+      const dir = join(tmpdir(), `p2pay-budget-refused-${process.pid}-${flag}`)
+      await assert.rejects(
+        startDaemon(
+          { name: 'demo', buckets: {}, schemes: [], components: base => base },
+          {
+            'data-dir': dir,
+            listen: ['/ip4/127.0.0.1/tcp/0'],
+            announce: [],
+            'api-port': 0,
+            crypto: 'node',
+            dht: false,
+            [flag]: value
+          }
+        ),
+        (e: unknown) => e instanceof P2payError && e.code === ErrorCode.BAD_REQUEST && e.message.includes(`--${flag}`)
+      )
+      assert.equal(existsSync(dir), false, 'no data dir made')
+    }
   })
 })
