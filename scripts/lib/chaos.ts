@@ -1,0 +1,210 @@
+// The chaos run: a broker, a TTP, a judge and six nodes (real processes started
+// through the CLI) run PPay payments, file sales and Karma transfers without
+// pause while daemons are killed with SIGKILL at seeded random moments and
+// restarted, for a bounded time; then every invariant is checked. The schedule
+// (who is killed, after how long a pause, for how long) comes from the seed
+// alone, so a seed replays it; how much of it fits in the time, and the
+// traffic's timing around each kill, still vary with the machine's speed.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { call, rng, sleep } from './api.ts'
+import { payments, purchases, transfers, type AckedPayment, type AckedPurchase, type AckedTransfer } from './load.ts'
+import * as inv from './invariants.ts'
+import { Swarm, waitFor, type Daemon } from './swarm.ts'
+
+const K = 3
+const INITIAL = 1000
+const PRICE = 5
+const FEE = 1
+/** traffic between a restart and the next fault, ms */
+const GAP_MS = { min: 500, max: 4000 }
+/** how long a killed daemon stays down, ms */
+const DOWN_MS = { min: 0, max: 3000 }
+/** chance that a fault kills two daemons at once */
+const DOUBLE = 0.2
+/** a restart that fails is tried again this many times before the run gives up on the daemon */
+const RESTART_TRIES = 3
+/** how long one restart may take (LevelDB reopened after a kill, libp2p listening again) */
+const RESTART_MS = 60_000
+
+export interface ChaosOptions {
+  seed: number
+  /** how long faults are injected (setup and the final checks come on top) */
+  ms: number
+  log?: (line: string) => void
+}
+
+/** One fault: `gapMs` after the last restart, the daemons `victims` (indexes) are killed for `downMs`. */
+export interface Fault {
+  gapMs: number
+  victims: number[]
+  downMs: number
+}
+
+export interface ChaosResult {
+  seed: number
+  faults: number
+  acked: { payments: number; purchases: number; transfers: number }
+  traffic: string[]
+  violations: string[]
+  /** kept when there are violations, with each daemon's log as `<name>.log` */
+  dir?: string
+}
+
+/** The kill schedule from the seed alone: faults one after another, as many as fit in `ms` (restarts take none). */
+export function schedule(seed: number, ms: number, daemons: number): Fault[] {
+  const rand = rng(seed)
+  const between = (r: { min: number; max: number }): number => Math.round(r.min + rand() * (r.max - r.min))
+  const faults: Fault[] = []
+  for (let total = 0; ;) {
+    const gapMs = between(GAP_MS)
+    const first = Math.floor(rand() * daemons)
+    const victims = [first]
+    if (rand() < DOUBLE) victims.push((first + 1 + Math.floor(rand() * (daemons - 1))) % daemons)
+    const downMs = between(DOWN_MS)
+    total += gapMs + downMs
+    if (total > ms) return faults
+    faults.push({ gapMs, victims, downMs })
+  }
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const log = o.log ?? (() => {})
+  const swarm = new Swarm('chaos')
+  const m = await swarm.startMarket(
+    ['--proceeds-hold-s', '0', '--deposit-fee', String(FEE)],
+    ['--retry-interval-ms', '500']
+  )
+  const karmaArgs = ['--karma-k', String(K), '--karma-pow-bits', '4', '--karma-sync-ms', '1000']
+  // two at a time: six node processes starting at once can take longer than a start may on a busy machine
+  for (let i = 0; i < 3; i++)
+    await swarm.startNodes(2, [...m.nodeArgs, ...karmaArgs, '--karma-initial', String(INITIAL)])
+  const nodes = swarm.nodes
+  const [A, B, P, D] = nodes
+  const all: Daemon[] = [m.broker, m.ttp, m.judge, ...nodes]
+  const result: ChaosResult = {
+    seed: o.seed,
+    faults: 0,
+    acked: { payments: 0, purchases: 0, transfers: 0 },
+    traffic: [],
+    violations: []
+  }
+  try {
+    const { fileId, fileSha, filesDir } = await setUp(swarm, m.broker, nodes)
+    const paid: AckedPayment[] = []
+    const bought: AckedPurchase[] = []
+    const moved: AckedTransfer[] = []
+    // traffic draws from its own stream, so the kill schedule does not depend on how much traffic ran
+    const loops = [
+      payments(A, B, paid),
+      purchases(D, P, fileId, filesDir, bought),
+      transfers(nodes, moved, rng(o.seed ^ 0x5bd1e995))
+    ]
+    const faults = schedule(o.seed, o.ms, all.length)
+    log(`up to ${faults.length} faults in ${Math.round(o.ms / 1000)} s`)
+    try {
+      result.faults = await inject(all, faults, Date.now() + o.ms, log, result.violations)
+    } finally {
+      await Promise.all(loops.map(async l => await l.stop()))
+    }
+    result.traffic = loops.map(l => `${l.name}: ${l.tally.toString()}`)
+    result.acked = { payments: paid.length, purchases: bought.length, transfers: moved.length }
+    for (const t of result.traffic) log(t)
+    log(`acknowledged: ${paid.length} payments, ${bought.length} purchases, ${moved.length} transfers`)
+    if (result.violations.length === 0) {
+      const f = new inv.Findings(log)
+      await f.check('every daemon answers', async () => await inv.allAnswer(all))
+      await f.check('acknowledged PPay payments intact and cashed once', async () => await inv.ppayIntact(A, B, paid))
+      await f.check('acknowledged purchases intact, cheques deposited', async () => {
+        await inv.fairexIntact(D, P, bought, fileSha)
+      })
+      await f.check('broker audit holds', async () => await inv.auditHolds(m.broker))
+      await f.check('Karma: acknowledged transfers done, sum conserved, banks agree', async () => {
+        await inv.karmaConserved(nodes, moved, { k: K, initial: INITIAL, rand: rng(o.seed ^ 0x27d4eb2d) })
+      })
+      await f.check('nobody convicted', async () => await inv.nobodyConvicted(m.broker, m.judge, nodes))
+      await f.check('no internal failure logged', async () => inv.cleanLogs(all))
+      await f.check('every daemon stops in order (exit 0)', async () => await inv.stopsInOrder(all))
+      result.violations.push(...f.violations)
+    }
+  } finally {
+    await Promise.all(all.map(async d => await d.stop()))
+    if (result.violations.length > 0 || process.env.P2PAY_KEEP_TEST_DIRS != null) result.dir = swarm.dir
+    else rmSync(swarm.dir, { recursive: true, force: true })
+  }
+  return result
+}
+
+/** Money for the payer and the buyer, coins to pay with, a file to sell, every node in Karma. */
+async function setUp(
+  swarm: Swarm,
+  broker: Daemon,
+  nodes: Daemon[]
+): Promise<{ fileId: string; fileSha: string; filesDir: string }> {
+  const [A, , P, D] = nodes
+  await broker.api('POST', '/v1/topup', { account: A.peerId, amount: 10_000 })
+  await broker.api('POST', '/v1/topup', { account: D.peerId, amount: 100_000 })
+  for (let i = 0; i < 3; i++) await A.api('POST', '/v1/ppay/buy', { count: 1000, value: 1 })
+  const filesDir = join(swarm.dir, 'files')
+  mkdirSync(filesDir)
+  const path = join(filesDir, 'shared.bin')
+  const data = randomBytes(96 * 1024)
+  writeFileSync(path, data)
+  const fileSha = createHash('sha256').update(data).digest('hex')
+  const fileId = (await P.api('POST', '/v1/fairex/share', { path, price: PRICE, name: 'shared.bin' })).fileId
+  for (const n of nodes) {
+    await waitFor(`${n.peerId} to join Karma`, async () => await n.api('POST', '/v1/karma/join'), 60_000)
+  }
+  return { fileId, fileSha, filesDir }
+}
+
+/**
+ * Runs the schedule until `deadline` (a slow restart uses up the time of later faults); returns the faults
+ * injected. A daemon that cannot restart is a violation and ends the run.
+ */
+async function inject(
+  all: Daemon[],
+  faults: Fault[],
+  deadline: number,
+  log: (l: string) => void,
+  violations: string[]
+): Promise<number> {
+  const t0 = Date.now()
+  let n = 0
+  for (const f of faults) {
+    if (Date.now() + f.gapMs + f.downMs > deadline) break
+    await sleep(f.gapMs)
+    const victims = f.victims.map(i => all[i])
+    await Promise.all(victims.map(async v => await v.kill9()))
+    n++
+    log(`+${((Date.now() - t0) / 1000).toFixed(1)} s kill -9 ${victims.map(inv.label).join(', ')} for ${f.downMs} ms`)
+    await sleep(f.downMs)
+    const back = Date.now()
+    for (const v of victims) {
+      const err = await restart(v)
+      if (err !== undefined) {
+        violations.push(`${inv.label(v)} did not restart after kill -9: ${err}\n${v.logTail(20)}`)
+        return n
+      }
+    }
+    log(`  restarted in ${((Date.now() - back) / 1000).toFixed(1)} s`)
+  }
+  return n
+}
+
+async function restart(d: Daemon): Promise<string | undefined> {
+  let last = ''
+  for (let i = 0; i < RESTART_TRIES; i++) {
+    try {
+      await d.start(RESTART_MS)
+      await call(d, 'GET', '/v1/status')
+      return undefined
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err)
+      await d.kill9()
+      await sleep(1000)
+    }
+  }
+  return last
+}
