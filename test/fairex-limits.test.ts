@@ -3,10 +3,11 @@
 // certificate, and a purchase into a full disk (a small tmpfs).
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
+import { onKey } from '@p2pay/fairex'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError, Daemon } from './helpers/swarm.ts'
+import { ApiError, Daemon, waitFor } from './helpers/swarm.ts'
 import { RawPeer } from './helpers/raw-peer.ts'
 import {
   PRICE,
@@ -14,20 +15,21 @@ import {
   certificateFor,
   openSale,
   purchaseOf,
+  rawBuy,
   rawRequest,
   sha256File,
   verifier,
   useMarket
 } from './helpers/fairex.ts'
 
-const m = useMarket('fairex-limits', { P: [], D: [] })
-const { value, holds, share } = m
-let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon
+const m = useMarket('fairex-limits', { P: [], D: [], C: ['--allow-cheats'] })
+const { bal, certsOf, value, holds, share, judgeBans } = m
+let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon, C: Daemon
 let L: RawPeer
 before(async () => {
   await m.ready
   ;({ broker, ttp, judge, L } = m)
-  ;({ P, D } = m.nodes)
+  ;({ P, D, C } = m.nodes)
 })
 
 /** How many reservations the broker's AC has checked (each is one signature verified). */
@@ -113,5 +115,59 @@ test(
       execFileSync('umount', [small], { stdio: 'pipe' })
       rmSync(small, { recursive: true, force: true })
     }
+  }
+)
+
+test(
+  "a provider banned for cheating (sealed a garbage key) deposits an honest buyer's cheque while banned: " +
+    'accepted, its proceeds held until the ban ends; the cheated and the honest downloader lose nothing',
+  { timeout: 120_000 },
+  async () => {
+    const honest = await share(C, 'honest.bin', { size: 1024 * 1024 + 7 })
+    const bait = await share(C, 'bait.bin', { size: 1024 * 1024 + 9, form: 'fixed', cheat: true })
+    const before = { C: await bal(C.peerId), D: await value(D.peerId), L: await value(L.peerId) }
+    // L buys the honest file (and gets it) before the verdict; C keeps the cheque for later
+    const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
+    const p = await rawBuy({
+      peer: L,
+      verifier,
+      providerAddr: C.addr,
+      provider: C.peerId,
+      fileId: honest.fileId,
+      price: PRICE,
+      manifestHash: honest.manifest,
+      ttp: ttp.peerId,
+      judge: judge.peerId,
+      certificate: cert.certificate
+    })
+    assert.ok(onKey(p.state, p.key).ok, 'L has its file')
+    // D buys the bait: the key does not open it, the judge bans C, the AC voids the cheque
+    const rec = await buy(D, C, bait.fileId, m.outPath('bait.bin'))
+    assert.deepEqual([rec.status, rec.ruling], ['refunded', 'providerBan'], JSON.stringify(rec))
+    assert.deepEqual(await judgeBans(), [C.peerId], 'the cheater, and only it, is convicted')
+    await waitFor("D's refund", async () => (await value(D.peerId)) === before.D, 15_000)
+    const until = (await judge.api('GET', '/v1/fairex/bans')).bans[0].until
+    // C deposits while banned: the cheat is refused, the honest cheque accepted but not paid
+    const dep = await C.api('POST', '/v1/fairex/deposit')
+    assert.deepEqual(
+      dep.results.map((r: any) => r.status + (r.code != null ? ` ${r.code}` : '')).sort(),
+      ['held', 'refused FRAUD'],
+      JSON.stringify(dep)
+    )
+    assert.deepEqual([dep.paid, dep.held, dep.fee, dep.releaseAt], [0, PRICE, 0, until])
+    assert.equal(await bal(C.peerId), before.C, 'nothing paid to a banned provider')
+    const held = (await broker.api('GET', '/v1/fairex/holds')).holds.filter((h: any) => h.provider === C.peerId)
+    assert.deepEqual(
+      held.map((h: any) => h.releaseAt),
+      [until]
+    )
+    // a release now pays C nothing
+    await broker.api('POST', '/v1/fairex/release')
+    assert.equal(await bal(C.peerId), before.C)
+    assert.equal(await value(D.peerId), before.D, 'D lost nothing')
+    // L's price for the file it got waits in its certificate's escrow, to be paid once, when the ban ends
+    assert.equal(await value(L.peerId), before.L)
+    assert.equal((await certsOf(L.peerId)).find((c: any) => c.hash === cert.hash).held, PRICE)
+    await holds()
   }
 )
