@@ -188,10 +188,11 @@ export function releaseHeld(
   const due = [...x.books.t.holds.entries()].filter(([, h]) => h.releaseAt <= now)
   const out: Array<{ deposit: string; provider: string; paid: number; fee: number }> = []
   for (const [deposit, h] of due) {
-    // banned since it deposited: the batch waits for the ban to end
+    // banned since it deposited: what is still held waits for the ban to end (a batch all voided goes now)
     const until = bannedUntil(x.books, h.provider, now)
-    if (until > 0) {
-      x.books.t.holds.set(deposit, { ...h, releaseAt: until })
+    const keys = until > 0 ? h.keys.filter(k => x.books.t.cheques.get(k)?.status === 'held') : []
+    if (keys.length > 0) {
+      x.books.t.holds.set(deposit, { ...h, keys, releaseAt: until })
       continue
     }
     let sum = 0
