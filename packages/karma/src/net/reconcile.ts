@@ -86,9 +86,10 @@ export class Reconcile {
   begin(why: string, waitMs: number): void {
     const { member, life } = this.ctx
     if (member.t.accounts.size === 0 || life.stopped) return
+    // a second return while reconciling (a freeze, then the time cut off it caused) restarts the rounds
+    if (!member.reconciling) this.last = { why, at: nowOf(this.ctx), rounds: 0 }
     member.reconciling = true
     this.returns++
-    this.last = { why, at: nowOf(this.ctx), rounds: 0 }
     this.log.info('back from a time away: reconciling before serving', { why })
     if (this.running) return
     this.running = true
