@@ -242,6 +242,8 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       ...commonRoutes(ctx, def, libp2p, diag),
       ...def.routes?.(ctx)
     }
+    // the table itself, so a client (or the fuzzer) reaches every route without a list of its own
+    routes['GET /v1/routes'] = () => ({ routes: ['GET /metrics', ...Object.keys(routes)].sort() })
     const token = loadOrCreateToken(dataDir)
     const api = await startControlApi({ port: cfg['api-port'], token, routes, metrics, log, life: apiLife })
     const info = {
