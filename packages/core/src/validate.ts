@@ -138,3 +138,10 @@ export function decodeSigned(b64: unknown, what: string, maxB64: number): Uint8A
   }
   return fromB64(b64)
 }
+
+/**
+ * A request field that must be text: itself if it is a string, else '' for the
+ * check that follows to refuse. Never String(v): a JSON object with its own
+ * `toString` key makes String() throw, a number becomes text (a file name).
+ */
+export const textOf = (v: unknown): string => (typeof v === 'string' ? v : '')

@@ -4,7 +4,7 @@
 // downloader pays for a file it cannot open. It produces exactly the signed
 // objects a real cheater would, so the TTP's blindness (original form) and the
 // judge's ban (fixed form) are tested for real.
-import { ErrorCode, fail, type Routes } from '@p2pay/core'
+import { ErrorCode, fail, textOf, type Routes } from '@p2pay/core'
 import { KEY_LEN, newPieceKey } from './core/keypiece.ts'
 import type { Message2_2 } from './core/sale-messages.ts'
 import { chequeSealing, type ProviderSale } from './core/sale-provider.ts'
@@ -51,7 +51,7 @@ export function cheatRoutes(svc: FairexNodeService): Routes {
     /** Shares a file (as `POST /v1/fairex/share` does) that this node will sell with K' in Z. */
     'POST /share': async b => {
       const opts = { name: b.name, form: b.form, ...(b.pieceSize != null ? { pieceSize: b.pieceSize } : {}) }
-      const r = await n.life.run('fairex share', async () => await share(n, String(b.path ?? ''), b.price, opts))
+      const r = await n.life.run('fairex share', async () => await share(n, textOf(b.path), b.price, opts))
       baitFiles.add(r.fileId)
       return r
     },

@@ -13,6 +13,7 @@ import {
   asError,
   checkAddrs,
   party,
+  textOf,
   type Party,
   type Routes,
   type SchemeService
@@ -140,7 +141,7 @@ export class FairexNodeService implements SchemeService {
         await run(
           'fairex share',
           async () =>
-            await share(n, String(b.path ?? ''), b.price, {
+            await share(n, textOf(b.path), b.price, {
               name: b.name,
               form: b.form,
               ...(b.pieceSize != null ? { pieceSize: b.pieceSize } : {})
@@ -151,7 +152,7 @@ export class FairexNodeService implements SchemeService {
       'POST /buy': async b =>
         await run(
           'fairex purchase',
-          async () => await buy(n, providerOf(b), String(b.fileId ?? ''), String(b.out ?? ''), { form: b.form })
+          async () => await buy(n, providerOf(b), textOf(b.fileId), textOf(b.out), { form: b.form })
         ),
       'GET /purchases': () => ({
         purchases: [...n.t.purchases.values()].map(({ evidence: _e, ...p }) => p),
@@ -167,7 +168,7 @@ export class FairexNodeService implements SchemeService {
       'POST /complain': async b =>
         await run('fairex complaint', async () => {
           // the judge's answer (ruling, reason, verdict, ban, key), and what became of the purchase
-          const serial = chequeKey(n.me, String(b.chequeSn ?? ''))
+          const serial = chequeKey(n.me, textOf(b.chequeSn))
           const { evidence: _e, judgement, ...rec } = await complain(n, serial)
           return { ...judgement, purchase: rec }
         }),

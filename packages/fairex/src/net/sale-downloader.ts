@@ -6,7 +6,7 @@
 // recovery. A purchase a stop cuts after 2.3 is resumed by the retry loop; one
 // cut before is marked failed at the next start.
 import { open, rm, type FileHandle } from 'node:fs/promises'
-import { resolve as resolvePath } from 'node:path'
+import { isAbsolute, resolve as resolvePath } from 'node:path'
 import type { Stream } from '@libp2p/interface'
 import {
   ErrorCode,
@@ -84,7 +84,8 @@ export async function buy(
 ): Promise<PurchaseRecord> {
   const ttp = n.init.ttp
   if (ttp == null) fail(ErrorCode.BAD_REQUEST, 'no TTP configured (--ttp)')
-  if (typeof out !== 'string' || out === '') fail(ErrorCode.BAD_REQUEST, 'out path is required')
+  // absolute: a relative path would name a file in whatever directory the daemon was started from
+  if (typeof out !== 'string' || !isAbsolute(out)) fail(ErrorCode.BAD_REQUEST, 'out must be an absolute path')
   await n.bans.refresh().catch(() => {})
   if (n.bans.isBanned(provider.id)) fail(ErrorCode.FRAUD, 'this provider is banned by the judge')
   const entry = (await catalogOf(n, provider)).find(f => f.fileId === fileId)

@@ -3,7 +3,7 @@
 // tables, the housekeeping tick and epoch rounds, and the control-API routes.
 // A node is at once an account holder and a member of the banks of the
 // accounts whose keys lie near it.
-import { Lifecycle, checkPeerId, serveRpc, type RpcHandler, type Routes, type SchemeService } from '@p2pay/core'
+import { Lifecycle, checkPeerId, serveRpc, textOf, type RpcHandler, type Routes, type SchemeService } from '@p2pay/core'
 import type { ReceivedRow, SentRow } from '../core/account.ts'
 import type { KarmaConfig } from '../core/config.ts'
 import { Member } from '../core/member.ts'
@@ -144,7 +144,7 @@ export class KarmaService implements SchemeService {
     return {
       'POST /join': async () => await account.join(),
       'GET /balance': async (_b, q) => await account.read(peerOrSelf(q), q.get('fresh') === '1'),
-      'POST /transfer': async b => await account.transfer(String(b.to ?? ''), b.amount),
+      'POST /transfer': async b => await account.transfer(textOf(b.to), b.amount),
       /** relays a transfer request signed elsewhere to bank(A) */
       'POST /submit': async b => await account.relay(b.request),
       'GET /bankset': async (_b, q) => {

@@ -1,7 +1,7 @@
 // What a node answers as a payee and as a coin owner: `deliver` (a payer or an
 // owner hands it a coin proof) and `reassign` (a holder asks it, the owner, to
 // assign its coin on to a payee).
-import { ErrorCode, P2payError, serveRpc } from '@p2pay/core'
+import { ErrorCode, P2payError, serveRpc, textOf } from '@p2pay/core'
 import { decodeEnvelope } from '../core/verify.ts'
 import { PROTOCOL, TAG, type CoinProof } from '../core/types.ts'
 import { deliver } from './wallet-deliveries.ts'
@@ -35,7 +35,7 @@ export async function serveWallet(w: WalletContext): Promise<void> {
     PROTOCOL.reassign,
     {
       reassign: async args => {
-        const toAddrs = Array.isArray(args.toAddrs) ? args.toAddrs.slice(0, 8).map(String) : []
+        const toAddrs = Array.isArray(args.toAddrs) ? args.toAddrs.slice(0, 8).map(textOf) : []
         return await answerReassign(w, args.proof, args.request, toAddrs)
       }
     },

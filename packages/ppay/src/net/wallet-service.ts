@@ -7,7 +7,7 @@
 // Order of work for anything that moves value: sign and record locally (one
 // batch) first, then talk to the network, so a crash never loses a signature
 // this node gave out; deliveries that fail wait in an outbox and are retried.
-import { ClientPool, Lifecycle, checkAddrs, type Routes, type SchemeService } from '@p2pay/core'
+import { ClientPool, Lifecycle, checkAddrs, textOf, type Routes, type SchemeService } from '@p2pay/core'
 import { Wallet } from '../core/wallet.ts'
 import { PROTOCOL } from '../core/types.ts'
 import { PPAY_KINDS, type PPayKind } from '../kinds.ts'
@@ -139,16 +139,15 @@ export class WalletService implements SchemeService {
     const w = this.w
     return {
       'POST /buy': async b => await buy(w, b.count, b.value),
-      'POST /pay': async b =>
-        await pay(w, String(b.to ?? ''), b.amount, { layered: b.layered === true, addrs: addrsOf(b) }),
+      'POST /pay': async b => await pay(w, textOf(b.to), b.amount, { layered: b.layered === true, addrs: addrsOf(b) }),
       'POST /pay-many': async b =>
-        await payMany(w, String(b.to ?? ''), b.value, b.count, {
+        await payMany(w, textOf(b.to), b.value, b.count, {
           concurrency: b.concurrency,
           layered: b.layered === true,
           addrs: addrsOf(b)
         }),
       'POST /cash': async () => await cash(w),
-      'POST /refund': async b => await refund(w, Array.isArray(b.sns) ? b.sns.map(String) : undefined),
+      'POST /refund': async b => await refund(w, Array.isArray(b.sns) ? b.sns.map(textOf) : undefined),
       'POST /sync': async () => await sync(w),
       'POST /retry': async () => {
         await this.retryPending()
