@@ -5,7 +5,8 @@ import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { onKey } from '@p2pay/fairex'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { ApiError, Daemon, waitFor } from './helpers/swarm.ts'
 import { RawPeer } from './helpers/raw-peer.ts'
@@ -22,15 +23,61 @@ import {
   useMarket
 } from './helpers/fairex.ts'
 
-const m = useMarket('fairex-limits', { P: [], D: [], C: ['--allow-cheats'] })
+// F and Q run without the DHT: F reaches Q only through a stalling proxy
+const m = useMarket('fairex-limits', {
+  P: [],
+  D: [],
+  C: ['--allow-cheats'],
+  F: ['--dht', 'false'],
+  Q: ['--dht', 'false']
+})
 const { bal, certsOf, value, holds, share, judgeBans } = m
-let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon, C: Daemon
+let broker: Daemon, ttp: Daemon, judge: Daemon, P: Daemon, D: Daemon, C: Daemon, F: Daemon, Q: Daemon
 let L: RawPeer
 before(async () => {
   await m.ready
   ;({ broker, ttp, judge, L } = m)
-  ;({ P, D, C } = m.nodes)
+  ;({ P, D, C, F, Q } = m.nodes)
 })
+
+/**
+ * A TCP proxy in front of a provider that stops forwarding the provider's bytes
+ * once `after` of them went through: a download that stalls mid-file.
+ */
+async function stallProxy(
+  targetPort: number,
+  after: number
+): Promise<{ port: number; stalled: () => boolean; close: () => Promise<void> }> {
+  let down = 0
+  const sockets = new Set<Socket>()
+  const server = createServer(client => {
+    const upstream = connect(targetPort, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.on('data', (chunk: Buffer) => upstream.write(chunk))
+    upstream.on('data', (chunk: Buffer) => {
+      if (down >= after) return
+      down += chunk.byteLength
+      client.write(chunk)
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    stalled: () => down >= after,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
 
 /** How many reservations the broker's AC has checked (each is one signature verified). */
 async function reserveCalls(): Promise<number> {
@@ -169,5 +216,34 @@ test(
     assert.equal(await value(L.peerId), before.L)
     assert.equal((await certsOf(L.peerId)).find((c: any) => c.hash === cert.hash).held, PRICE)
     await holds()
+  }
+)
+
+test(
+  'a downloader killed -9 mid-download: at its restart the purchase is failed, its partial file removed, ' +
+    'nobody paid',
+  { timeout: 120_000 },
+  async () => {
+    const f = await share(Q, 'stalled.bin') // 3 MiB
+    const proxy = await stallProxy(Number(Q.addr.split('/')[4]), 1024 * 1024)
+    try {
+      const before = { F: await value(F.peerId), Q: await value(Q.peerId) }
+      const out = m.outPath('stalled.bin')
+      const buying = buy(F, `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${Q.peerId}`, f.fileId, out).catch(e => e)
+      await waitFor('a partial download', async () => proxy.stalled() && existsSync(`${out}.part`), 30_000)
+      await F.kill9()
+      await buying
+      assert.ok(existsSync(`${out}.part`), 'the crash left the partial file')
+      await F.start(60_000)
+      assert.equal(existsSync(`${out}.part`), false, 'removed at the restart')
+      assert.deepEqual(
+        [(await purchaseOf(F, f.fileId)).status, (await purchaseOf(F, f.fileId)).error],
+        ['failed', 'interrupted before payment']
+      )
+      assert.deepEqual([await value(F.peerId), await value(Q.peerId)], [before.F, before.Q])
+      await holds()
+    } finally {
+      await proxy.close()
+    }
   }
 )
