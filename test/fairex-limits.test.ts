@@ -1,6 +1,7 @@
 // The file market's limits with every party a real process (test/helpers/fairex.ts):
 // what a downloader can make a provider store and ask of the AC with one
-// certificate, and a purchase into a full disk (a small tmpfs).
+// certificate, a purchase into a full disk (a small tmpfs), a banned provider's
+// deposits while its ban lasts, and a downloader killed in the middle of a file.
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { onKey } from '@p2pay/fairex'
