@@ -5,18 +5,15 @@
 // (who is killed, after how long a pause, for how long) comes from the seed
 // alone, so a seed replays it; how much of it fits in the time, and the
 // traffic's timing around each kill, still vary with the machine's speed.
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { call, rng, sleep } from './api.ts'
+import { INITIAL, K, START_MS, startChaosSwarm } from './chaos-swarm.ts'
 import { payments, purchases, transfers, type AckedPayment, type AckedPurchase, type AckedTransfer } from './load.ts'
 import * as inv from './invariants.ts'
-import { Swarm, waitFor, type Daemon } from './swarm.ts'
+import type { Daemon } from './swarm.ts'
 
-const K = 3
-const INITIAL = 1000
-const PRICE = 5
-const FEE = 1
 /** traffic between a restart and the next fault, ms */
 const GAP_MS = { min: 500, max: 4000 }
 /** how long a killed daemon stays down, ms */
@@ -25,8 +22,6 @@ const DOWN_MS = { min: 0, max: 3000 }
 const DOUBLE = 0.2
 /** a restart that fails is tried again this many times before the run gives up on the daemon */
 const RESTART_TRIES = 3
-/** how long one restart may take (LevelDB reopened after a kill, libp2p listening again) */
-const RESTART_MS = 60_000
 
 /** the name of the check that no honest Karma member was named a liar */
 export const KARMA_LIARS = 'no honest Karma member named a liar'
@@ -76,18 +71,8 @@ export function schedule(seed: number, ms: number, daemons: number, max = Infini
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? (() => {})
-  const swarm = new Swarm('chaos')
-  const m = await swarm.startMarket(
-    ['--proceeds-hold-s', '0', '--deposit-fee', String(FEE)],
-    ['--retry-interval-ms', '500']
-  )
-  const karmaArgs = ['--karma-k', String(K), '--karma-pow-bits', '4', '--karma-sync-ms', '1000']
-  // two at a time: six node processes starting at once can take longer than a start may on a busy machine
-  for (let i = 0; i < 3; i++)
-    await swarm.startNodes(2, [...m.nodeArgs, ...karmaArgs, '--karma-initial', String(INITIAL)])
-  const nodes = swarm.nodes
-  const [A, B, P, D] = nodes
-  const all: Daemon[] = [m.broker, m.ttp, m.judge, ...nodes]
+  const dir = mkdtempSync(join(tmpdir(), 'p2pay-chaos-'))
+  const started: Daemon[] = []
   const result: ChaosResult = {
     seed: o.seed,
     faults: 0,
@@ -96,7 +81,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     violations: []
   }
   try {
-    const { fileId, fileSha, filesDir } = await setUp(swarm, m.broker, nodes)
+    const { broker, judge, nodes, all, fileId, fileSha, filesDir } = await startChaosSwarm(dir, started)
+    const [A, B, P, D] = nodes
     const paid: AckedPayment[] = []
     const bought: AckedPurchase[] = []
     const moved: AckedTransfer[] = []
@@ -126,45 +112,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await f.check('acknowledged purchases intact, cheques deposited', async () => {
         await inv.fairexIntact(D, P, bought, fileSha)
       })
-      await f.check('broker audit holds', async () => await inv.auditHolds(m.broker))
+      await f.check('broker audit holds', async () => await inv.auditHolds(broker))
       await f.check('Karma: acknowledged transfers done, sum conserved, banks agree', async () => {
         await inv.karmaConserved(nodes, moved, { k: K, initial: INITIAL, rand: rng(o.seed ^ 0x27d4eb2d) })
       })
-      await f.check('nobody convicted', async () => await inv.nobodyConvicted(m.broker, m.judge))
+      await f.check('nobody convicted', async () => await inv.nobodyConvicted(broker, judge))
       await f.check(KARMA_LIARS, async () => await inv.noKarmaLiar(nodes))
       await f.check('no internal failure logged', async () => inv.cleanLogs(all))
       await f.check('every daemon stops in order (exit 0)', async () => await inv.stopsInOrder(all))
       result.violations.push(...f.violations)
     }
   } finally {
-    await Promise.all(all.map(async d => await d.stop()))
-    if (result.violations.length > 0 || process.env.P2PAY_KEEP_TEST_DIRS != null) result.dir = swarm.dir
-    else rmSync(swarm.dir, { recursive: true, force: true })
+    await Promise.all(started.map(async d => await d.stop()))
+    if (result.violations.length > 0 || process.env.P2PAY_KEEP_TEST_DIRS != null) result.dir = dir
+    else rmSync(dir, { recursive: true, force: true })
   }
   return result
-}
-
-/** Money for the payer and the buyer, coins to pay with, a file to sell, every node in Karma. */
-async function setUp(
-  swarm: Swarm,
-  broker: Daemon,
-  nodes: Daemon[]
-): Promise<{ fileId: string; fileSha: string; filesDir: string }> {
-  const [A, , P, D] = nodes
-  await broker.api('POST', '/v1/topup', { account: A.peerId, amount: 10_000 })
-  await broker.api('POST', '/v1/topup', { account: D.peerId, amount: 100_000 })
-  for (let i = 0; i < 3; i++) await A.api('POST', '/v1/ppay/buy', { count: 1000, value: 1 })
-  const filesDir = join(swarm.dir, 'files')
-  mkdirSync(filesDir)
-  const path = join(filesDir, 'shared.bin')
-  const data = randomBytes(96 * 1024)
-  writeFileSync(path, data)
-  const fileSha = createHash('sha256').update(data).digest('hex')
-  const fileId = (await P.api('POST', '/v1/fairex/share', { path, price: PRICE, name: 'shared.bin' })).fileId
-  for (const n of nodes) {
-    await waitFor(`${n.peerId} to join Karma`, async () => await n.api('POST', '/v1/karma/join'), 60_000)
-  }
-  return { fileId, fileSha, filesDir }
 }
 
 /**
@@ -205,7 +168,7 @@ async function restart(d: Daemon): Promise<string | undefined> {
   let last = ''
   for (let i = 0; i < RESTART_TRIES; i++) {
     try {
-      await d.start(RESTART_MS)
+      await d.start(START_MS)
       await call(d, 'GET', '/v1/status')
       return undefined
     } catch (err) {
