@@ -4,7 +4,8 @@
 // deposits while its ban lasts, and a downloader killed in the middle of a file.
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { onKey } from '@p2pay/fairex'
+import { randomId, toB64 } from '@p2pay/core'
+import { onKey, signRequest } from '@p2pay/fairex'
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
@@ -246,5 +247,41 @@ test(
     } finally {
       await proxy.close()
     }
+  }
+)
+
+test(
+  'a downloader whose clock is 6 min off either way: the provider refuses CLOCK_SKEW naming both clocks, ' +
+    'reserves nothing, keeps no row',
+  { timeout: 60_000 },
+  async () => {
+    const f = await share(P, 'skew.bin', { size: 1024 * 1024 + 11 })
+    const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
+    const rows = async (): Promise<number> => (await P.api('GET', '/v1/fairex/sales')).sales.length
+    const before = { rows: await rows(), L: await value(L.peerId) }
+    for (const off of [6 * 60_000, -6 * 60_000]) {
+      const ts = Date.now() + off
+      const req = signRequest(L.key.signer, {
+        provider: P.peerId,
+        downloader: L.peerId,
+        ttp: ttp.peerId,
+        fileId: f.fileId,
+        chequeSn: randomId(8),
+        ts,
+        price: PRICE
+      })
+      const s = await openSale(L, P.addr, f.fileId, { request: toB64(req.bytes), certificate: cert.certificate })
+      s.stream.abort(new Error('refused'))
+      assert.deepEqual([s.first?.m, s.first?.code], ['refuse', 'CLOCK_SKEW'], JSON.stringify(s.first))
+      assert.ok(String(s.first.message).includes(new Date(ts).toISOString()), s.first.message)
+      assert.match(
+        s.first.message,
+        off > 0 ? /6(\.\d)? min ahead of this clock \(20/ : /6(\.\d)? min behind this clock \(20/
+      )
+    }
+    assert.equal(await rows(), before.rows)
+    assert.equal((await certsOf(L.peerId)).find((c: any) => c.hash === cert.hash).reserved, 0, 'nothing reserved')
+    assert.equal(await value(L.peerId), before.L)
+    await holds()
   }
 )
