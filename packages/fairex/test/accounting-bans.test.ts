@@ -54,6 +54,7 @@ describe("a banned provider's proceeds (the judge ruled providerBan)", () => {
       deposit(w, w.P, [cheat2.item])
       w.clock.advance(HOLD)
       assert.deepEqual(w.acct.releaseHeld(), [], 'nothing is paid to a banned provider')
+      assert.equal(w.acct.cheque(w.P.id, w.D2.id, cheat2.req.body.chequeSn)!.deposited!.releaseAt, until)
       assert.equal(bal(w, w.P), 0)
       const v2 = w.acct.voidCheque(cheat2.item.cheque, hex(), { hash: hex(), until, peer: w.P.id })
       assert.deepEqual([v2.from, v2.refunded], ['escrow', 15])

@@ -193,6 +193,10 @@ export function releaseHeld(
     const keys = until > 0 ? h.keys.filter(k => x.books.t.cheques.get(k)?.status === 'held') : []
     if (keys.length > 0) {
       x.books.t.holds.set(deposit, { ...h, keys, releaseAt: until })
+      for (const k of keys) {
+        const sale = x.books.t.cheques.get(k)!
+        x.books.t.cheques.set(k, { ...sale, deposited: { ...sale.deposited!, releaseAt: until } })
+      }
       continue
     }
     let sum = 0
