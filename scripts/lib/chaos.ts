@@ -153,7 +153,7 @@ async function inject(
     await sleep(f.downMs)
     const back = Date.now()
     for (const v of victims) {
-      const err = await restart(v)
+      const err = await restart(v, log)
       if (err !== undefined) {
         violations.push(`${inv.label(v)} did not restart after kill -9: ${err}\n${v.logTail(20)}`)
         return n
@@ -164,7 +164,8 @@ async function inject(
   return n
 }
 
-async function restart(d: Daemon): Promise<string | undefined> {
+/** Starts a killed daemon again; a start that fails is logged and tried again, the last failure returned. */
+async function restart(d: Daemon, log: (l: string) => void): Promise<string | undefined> {
   let last = ''
   for (let i = 0; i < RESTART_TRIES; i++) {
     try {
@@ -173,6 +174,7 @@ async function restart(d: Daemon): Promise<string | undefined> {
       return undefined
     } catch (err) {
       last = err instanceof Error ? err.message : String(err)
+      log(`  ${inv.label(d)} did not start (${last.slice(0, 200)}); trying again`)
       await d.kill9()
       await sleep(1000)
     }
