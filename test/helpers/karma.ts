@@ -140,14 +140,4 @@ export const sum = (xs: Iterable<number>): number => {
   return n
 }
 
-/** Test-reproducible choices (not secrets). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng } from '../../scripts/lib/api.ts'
