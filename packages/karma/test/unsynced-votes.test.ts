@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, P2payError } from '@p2pay/core'
-import { isReceiptFor } from '../src/core/account.ts'
+import { FINAL_REFUSALS, isReceiptFor, refusalError } from '../src/core/account.ts'
+import { KarmaErrorCode } from '../src/errors.ts'
 import { openReceipt } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
 import type { KarmaCalls } from '../src/net/context.ts'
@@ -63,6 +64,40 @@ describe('votes from rows that are not synced', () => {
       assert.equal(isReceiptFor(again, fresh, 'credit', B.id, req.hash), true)
       d.credits.wakeSynced()
       assert.equal((await d.credits.awaitCredit(req.hash, 50)).receipt, again.b64)
+    }
+  )
+})
+
+describe('debit refusals from members without a row', () => {
+  it(
+    'are no vote: three members new in bank(A) answer NOT_FOUND while the two that debited are not heard; ' +
+      'the payer keeps the request pending (NO_MAJORITY) instead of freeing a nonce the others used',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const bankA = w.bank(A.id)
+      for (const m of bankA.slice(0, 3)) w.member(m).t.accounts.delete(A.id)
+      const req = w.request(A, B.id, 14)
+      const refusals: Array<PromiseSettledResult<unknown>> = []
+      for (const m of bankA.slice(0, 3)) {
+        const before = JSON.stringify([...w.member(m).t.accounts.entries()])
+        const err = (() => {
+          try {
+            w.member(m).debit(req.b64, bankA)
+          } catch (e) {
+            return e
+          }
+        })()
+        assert.ok(err instanceof P2payError && err.code === ErrorCode.NOT_FOUND && err.details?.sync === true)
+        assert.equal(JSON.stringify([...w.member(m).t.accounts.entries()]), before)
+        refusals.push({ status: 'rejected', reason: err })
+      }
+      // the two members that hold the account debit it; their receipts are lost on the way (a loaded network)
+      for (const m of bankA.slice(3)) w.member(m).debit(req.b64, bankA)
+      for (let i = 0; i < 2; i++)
+        refusals.push({ status: 'rejected', reason: new P2payError(ErrorCode.TIMEOUT, 'no answer') })
+      const e = refusalError(refusals, 3, 0)
+      assert.equal(e.code, KarmaErrorCode.NO_MAJORITY)
+      assert.equal(FINAL_REFUSALS.has(e.code), false)
     }
   )
 })

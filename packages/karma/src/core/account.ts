@@ -124,13 +124,24 @@ export function refusalError(
   need: number,
   debited: number
 ): P2payError {
-  const e = majorityError(refusals, need, 'transfer')
+  const e = majorityError(refusalVotes(refusals), need, 'transfer')
   if (debited === 0 || e.code === KarmaErrorCode.NO_MAJORITY) return e
   return new P2payError(
     KarmaErrorCode.NO_MAJORITY,
     `${debited} member(s) of bank(A) debited the request and a majority refused it (${e.code}): ` +
       'it stays pending and is retried',
     { refused: e.code, debited }
+  )
+}
+
+/**
+ * The refusals that are votes: not those of members that hold no synced row of the account (`details.sync`), which
+ * may only have entered the bank while the members that applied the request are away. Counting a new member's "no
+ * such account" would free a nonce that the others used.
+ */
+export function refusalVotes(refusals: Array<PromiseSettledResult<unknown>>): Array<PromiseSettledResult<unknown>> {
+  return refusals.filter(
+    r => !(r.status === 'rejected' && r.reason instanceof P2payError && r.reason.details?.sync === true)
   )
 }
 

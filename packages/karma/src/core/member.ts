@@ -167,7 +167,9 @@ export class Member {
     const r = req.body
     this.requireMember(bankOfA, r.from, 'bank(A)')
     const row = this.t.accounts.get(r.from)
-    if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${r.from} in this member's books`)
+    // sync: a member new in the bank has no row either, so this refusal is no vote (refusalVotes)
+    if (row == null)
+      fail(ErrorCode.NOT_FOUND, `no account ${r.from} in this member's books`, { account: r.from, sync: true })
     if (row.synced === false)
       fail(
         ErrorCode.STALE_SEQ,

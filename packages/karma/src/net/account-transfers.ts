@@ -8,7 +8,14 @@
 // stays pending and is retried (same bytes, so members apply it once) before
 // A signs anything else.
 import { ErrorCode, P2payError, asError, checkPeerId, fail } from '@p2pay/core'
-import { FINAL_REFUSALS, isReceiptFor, majorityError, refusalError, type TransferResult } from '../core/account.ts'
+import {
+  FINAL_REFUSALS,
+  isReceiptFor,
+  majorityError,
+  refusalError,
+  refusalVotes,
+  type TransferResult
+} from '../core/account.ts'
 import { majorityValue } from '../core/majority.ts'
 import { MAX_KARMA, makeTransfer, openReceipt, openTransfer, type ReceiptBody, type Signed } from '../core/messages.ts'
 import { KarmaErrorCode } from '../errors.ts'
@@ -129,7 +136,8 @@ export async function relay(h: AccountHolder, request: unknown): Promise<Transfe
   const outcome = await new Promise<'done' | 'refused' | 'short'>(resolve => {
     const check = (): void => {
       if (debits.size >= need && credits.size >= need) return resolve('done')
-      if (refusals.length >= need && majorityError(refusals, need, 'transfer').code !== KarmaErrorCode.NO_MAJORITY)
+      const votes = refusalVotes(refusals)
+      if (votes.length >= need && majorityError(votes, need, 'transfer').code !== KarmaErrorCode.NO_MAJORITY)
         return resolve('refused')
       if (settledDebits === bankA.length && debits.size < need)
         return resolve(refusals.length > 0 ? 'refused' : 'short')
