@@ -36,11 +36,12 @@ export class Credits {
   /** request hash -> when its notices were last pulled for */
   private readonly tried = new Map<string, number>()
   /** notices that cost a DHT query, per sending peer */
-  private readonly budget = new NoticeBudget()
+  private readonly budget: NoticeBudget
 
   constructor(ctx: KarmaContext, handover: HandOver) {
     this.ctx = ctx
     this.handover = handover
+    this.budget = new NoticeBudget(() => nowOf(ctx))
     this.log = ctx.log.child('credit')
     // a stopping service answers every long-poll at once (ABORTED), so its handlers end
     ctx.life.signal.addEventListener('abort', () => this.releaseAll(), { once: true })
