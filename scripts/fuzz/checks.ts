@@ -4,7 +4,7 @@
 // internal failure, and resident memory came back near where it started.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import type { Daemon } from '../lib/swarm.ts'
+import { ApiError, type Daemon } from '../lib/swarm.ts'
 import type { World } from './world.ts'
 import { alive } from './wire.ts'
 
@@ -19,11 +19,11 @@ export async function snapshot(w: World, routes: Map<Daemon, string[]>): Promise
   for (const d of w.daemons) {
     for (const path of routes.get(d) ?? []) {
       if (volatile(path)) continue
-      try {
-        out[`${d.kind}:${d.peerId.slice(-6)} ${path}`] = await d.api('GET', path)
-      } catch {
-        // a route that needs a query answers 400 to none: it has no state of its own to compare
-      }
+      const key = `${d.kind}:${d.peerId.slice(-6)} ${path}`
+      // a route that needs a query answers with its refusal, the same before and after
+      out[key] = await d
+        .api('GET', path)
+        .catch((err: unknown) => ({ refused: err instanceof ApiError ? err.code : 'no answer' }))
     }
   }
   return out

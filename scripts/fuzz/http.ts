@@ -95,14 +95,19 @@ function query(rng: Rng): string {
 export function httpCase(rng: Rng, r: Route, bodies: Map<string, unknown[]>): RawRequest & { hostile: boolean } {
   const token = tokenOf(r.d)
   const pick = rng.int(6)
-  if (pick === 0)
-    return { method: r.method === 'GET' ? 'POST' : 'GET', path: r.path, token, body: '{}', hostile: false }
+  // a route that acts on `{}` (or on no body) is reached only with a body it refuses: a query, a trailing slash or
+  // a POST twin of a GET path may still reach it
+  const refused = r.acts ? { body: '{"a":' } : {}
+  if (pick === 0) {
+    const method = r.method === 'GET' ? 'POST' : 'GET'
+    return { method, path: r.path, token, ...(method === 'POST' ? { body: '{"a":' } : {}), hostile: false }
+  }
   if (pick === 1) {
     const path = rng.pick([`${r.path}/`, `/${r.path}`, `${r.path}/..`, `${r.path}%00`, `${r.path}?${'q'.repeat(9000)}`])
-    return { method: r.method, path, token, hostile: false }
+    return { method: r.method, path, token, ...refused, hostile: false }
   }
   if (r.method === 'GET' || pick === 2)
-    return { method: r.method, path: `${r.path}?${query(rng)}`, token, hostile: false }
+    return { method: r.method, path: `${r.path}?${query(rng)}`, token, ...refused, hostile: false }
   if (r.acts || pick === 3) return { method: 'POST', path: r.path, token, ...refusedBody(rng), hostile: false }
   const real = bodies.get(`POST ${r.path}`)
   return {

@@ -1,7 +1,7 @@
 // One fuzz run: the world and its session, then seeded cases against every
 // protocol and control-API route of every daemon, then the checks. Returns
 // what it found; stops everything it started.
-import { audit, type Daemon } from '../lib/swarm.ts'
+import { ApiError, audit, type Daemon } from '../lib/swarm.ts'
 import { startWorld, protocolsOf, type World } from './world.ts'
 import { caseRng, opsOf, runWireCase, wireCase, type Finding, type WireStats, type WireTarget } from './wire.ts'
 import { httpCase, routesOf, runHttpCase, type HttpStats, type Route } from './http.ts'
@@ -95,17 +95,20 @@ export async function fuzzWorld(w: World, opts: FuzzOptions): Promise<FuzzReport
     report.protocols[`${d.kind} ${d.peerId}`] = ps
     targets.push(...ps.map(protocol => ({ d, protocol })))
     for (const r of await routesOf(d)) {
-      // what a POST does with an empty body decides which bodies it is sent (see http.ts)
-      const acts =
-        r.method === 'POST' &&
-        (await d.api('POST', r.path, {}).then(
-          () => true,
-          () => false
-        ))
+      // what a POST does with an empty body decides which bodies it is sent (see http.ts); a route counts as
+      // needing fields only if it refuses `{}` as BAD_REQUEST twice (a transient refusal is no proof it will not act)
+      const needsFields = async (): Promise<boolean> =>
+        await d.api('POST', r.path, {}).then(
+          () => false,
+          (err: unknown) => err instanceof ApiError && err.code === 'BAD_REQUEST'
+        )
+      const acts = r.method === 'POST' && !((await needsFields()) && (await needsFields()))
       routes.push({ d, ...r, acts })
     }
   }
   report.routes = routes.length
+  const fields = routes.filter(r => r.method === 'POST' && !r.acts).map(r => `${r.d.kind} ${r.path}`)
+  log(`POST routes sent hostile bodies (they refuse {}): ${[...new Set(fields)].join(', ')}`)
   const ops = opsOf(w.captured)
   log(`targets: ${targets.length} (daemon, protocol) pairs, ${routes.length} routes, ops seen: ${ops.join(' ')}`)
 
@@ -154,7 +157,7 @@ export async function fuzzWorld(w: World, opts: FuzzOptions): Promise<FuzzReport
     if (moved.length === 0) break
     await sleep(2000)
   }
-  const show = (v: unknown): string => JSON.stringify(v).slice(0, 400)
+  const show = (v: unknown): string => (v === undefined ? 'no answer' : JSON.stringify(v).slice(0, 400))
   for (const k of moved) report.failures.push(`state changed: ${k} from ${show(before[k])} to ${show(now[k])}`)
   if (!(await audit(w.broker)).holds) report.failures.push('the broker audit does not hold')
   for (const d of w.daemons) {

@@ -4,8 +4,8 @@
 // part in it over the daemons' own protocols; every frame it sends is kept,
 // per protocol and stream, as material to mutate.
 import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -110,7 +110,7 @@ export async function startWorld(log: (s: string) => void): Promise<World> {
       bodies: new Map(),
       good: new Map()
     }
-    log(`world: broker ${m.broker.peerId}, nodes ${A.peerId} ${B.peerId}`)
+    log(`world: broker ${m.broker.peerId}, nodes ${A.peerId} ${B.peerId} ${C.peerId}, fuzzer ${me.peerId}`)
     await session(w, log)
     return w
   } catch (err) {
@@ -203,7 +203,17 @@ async function session(w: World, log: (s: string) => void): Promise<void> {
     await call(A, FAIREX_PROTOCOL.catalog, 'files', {})
     await call(w.judge, FAIREX_PROTOCOL.judge, 'bans', {})
     await call(w.ttp, FAIREX_PROTOCOL.ttp, 'pending', {})
-    await call(A, KARMA_PROTOCOL, 'balance', { account: A.peerId, challenge: randomId(16) }).catch(() => undefined)
+    // Karma's reads, as a bank member or an account holder asks them (a refusal is material too)
+    const karmaReads: Array<[string, unknown]> = [
+      ['balance', { account: A.peerId, challenge: randomId(16) }],
+      ['digest', { accounts: [A.peerId, B.peerId] }],
+      ['requestsAfter', { account: A.peerId, after: 0 }],
+      ['creditsTo', { account: B.peerId }],
+      ['noticeOf', { requestHash: '0'.repeat(64) }],
+      ['credited', { hashes: ['0'.repeat(64)] }],
+      ['factor', { epoch: 0, attempt: 0 }]
+    ]
+    for (const [op, args] of karmaReads) await call(B, KARMA_PROTOCOL, op, args).catch(() => undefined)
     const cert = await certificateFor(me, broker.addr, broker.peerId, 100)
     await rawBuy({
       peer: me,
@@ -231,10 +241,11 @@ async function session(w: World, log: (s: string) => void): Promise<void> {
 
 /** Every protocol id `d` registers, as identify tells a peer that connects to it. */
 export async function protocolsOf(me: RawPeer, d: Daemon): Promise<string[]> {
-  const id = peerIdFromString(d.peerId)
-  await me.node.dial(multiaddr(d.addr))
+  // asked afresh: what the peer store kept from an earlier connection may predate a scheme's start
+  const identify = (me.node as Libp2p<{ identify: Identify }>).services.identify
   return await waitFor(`identify from ${d.kind}`, async () => {
-    const p = await me.node.peerStore.get(id).catch(() => undefined)
-    return p != null && p.protocols.length > 0 ? [...p.protocols].sort() : undefined
+    const conn = await me.node.dial(multiaddr(d.addr))
+    const { protocols } = await identify.identify(conn, { signal: AbortSignal.timeout(10_000) })
+    return protocols.length > 0 ? [...protocols].sort() : undefined
   })
 }
