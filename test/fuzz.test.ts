@@ -7,6 +7,11 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomInt } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { RpcClient, createP2payNode, randomId } from '@p2pay/core'
+import { KARMA_PROTOCOL, bankSet } from '@p2pay/karma'
 import { PROTOCOL } from '@p2pay/ppay'
 import { startWorld, type World } from '../scripts/fuzz/world.ts'
 import { fuzzWorld, stateRoutes, type FuzzReport } from '../scripts/fuzz/run.ts'
@@ -92,6 +97,22 @@ test(
 )
 
 test(
+  'a control-API client sharing a file under a name with a lone surrogate (no UTF-8 form: the signed manifest ' +
+    'would name another file) is refused 400 BAD_REQUEST; nothing is shared',
+  { timeout: 60_000 },
+  async () => {
+    const path = join(w.swarm.dir, 'fuzz-file.bin')
+    await unchanged(async () => {
+      for (const name of ['\ud800', 'a\udfffb.bin'])
+        assert.deepEqual(await post(w.C, '/v1/fairex/share', { path, price: 5, name }), {
+          status: 400,
+          code: 'BAD_REQUEST'
+        })
+    })
+  }
+)
+
+test(
   'a peer sending the owner a reassign request whose toAddrs holds an object whose toString is no function ' +
     'gets a typed refusal, not INTERNAL; nothing changes',
   { timeout: 60_000 },
@@ -104,6 +125,33 @@ test(
       assert.equal(replies[0].ok, false)
       assert.equal(replies[0].error.code, 'BAD_REQUEST', JSON.stringify(replies[0]))
     })
+  }
+)
+
+test(
+  'a peer that opens a Karma stream to a node but does not serve Karma is not taken into its bank-sets ' +
+    '(libp2p records the protocol of an inbound stream as one the opener serves)',
+  { timeout: 60_000 },
+  async () => {
+    const members = [w.A.peerId, w.B.peerId, w.C.peerId]
+    // a key nearer bank(C)'s key than A and B: counted as a Karma peer, it would be C's bank
+    let key = await generateKeyPair('Ed25519')
+    const nearest = (id: string): boolean => bankSet(w.C.peerId, [...members, id], 1)[0] === id
+    while (!nearest(peerIdFromPrivateKey(key).toString())) key = await generateKeyPair('Ed25519')
+    const intruder = await createP2payNode({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], dht: false })
+    const bankOfC = async (): Promise<string[]> =>
+      (await w.C.api('GET', `/v1/karma/bankset?peer=${w.C.peerId}&fresh=1`)).bank
+    try {
+      const want = bankSet(w.C.peerId, members, 1)
+      assert.deepEqual(await bankOfC(), want)
+      const c = new RpcClient(intruder, multiaddr(w.C.addr), KARMA_PROTOCOL, { defaultTimeoutMs: 10_000 })
+      await c.call('balance', { account: w.C.peerId, challenge: randomId(16) }).catch(() => undefined)
+      await new Promise(resolve => setTimeout(resolve, 1500))
+      assert.deepEqual(await bankOfC(), want, 'the intruder entered bank(C)')
+      await c.close()
+    } finally {
+      await intruder.stop()
+    }
   }
 )
 

@@ -45,12 +45,14 @@ const badNameChar = (code: number): boolean => code === 0x2f || code === 0x5c ||
 
 /**
  * A name is a plain file name a downloader may save under: no path separators,
- * no control characters, not "." or "..", at most 255 UTF-8 bytes.
+ * no control characters, not "." or "..", at most 255 UTF-8 bytes; well-formed (a lone surrogate has no UTF-8
+ * form: the signed bytes would name another file).
  */
 function checkName(name: unknown): void {
   if (
     typeof name !== 'string' ||
     name.length === 0 ||
+    !name.isWellFormed() ||
     Array.from({ length: name.length }, (_, i) => name.charCodeAt(i)).some(badNameChar) ||
     name === '.' ||
     name === '..'

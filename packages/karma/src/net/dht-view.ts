@@ -99,11 +99,14 @@ export class DhtView {
       },
       opts
     )
-    // an identify push (a peer that registered Karma after we met) updates the peer store without an identify event
+    // an identify push (a peer that registered Karma after we met) updates the peer store without an identify event;
+    // so does a peer that merely opened a Karma stream here (libp2p lists it as the opener's): only its identify
+    // answer counts
     libp2p.addEventListener(
       'peer:update',
       evt => {
-        if (evt.detail.peer.protocols.includes(KARMA_PROTOCOL)) this.speaksNow(evt.detail.peer.id.toString())
+        const { id, protocols } = evt.detail.peer
+        if (protocols.includes(KARMA_PROTOCOL) && !this.speaks.has(id.toString())) void this.speaksKarma(id)
       },
       opts
     )
@@ -266,13 +269,11 @@ export class DhtView {
   private async speaksKarma(peer: PeerId): Promise<boolean> {
     const id = peer.toString()
     if (this.speaks.has(id)) return true
+    // not the peer store's list: it also names protocols a peer only opened streams on (see 'peer:update')
     let protocols: string[] = []
-    try {
-      protocols = (await this.libp2p.peerStore.get(peer)).protocols
-    } catch {}
     const askedAt = this.asked.get(id) ?? 0
-    if (protocols.length === 0 || (!protocols.includes(KARMA_PROTOCOL) && Date.now() - askedAt > REIDENTIFY_MS)) {
-      // identify has not finished yet for this peer, or it was identified before it registered Karma: ask it now
+    if (Date.now() - askedAt > REIDENTIFY_MS) {
+      // not seen to speak Karma yet (identify has not finished, or it registered Karma since): ask it now
       this.asked.set(id, Date.now())
       if (this.asked.size > 4096) this.asked.clear()
       try {
