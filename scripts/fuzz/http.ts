@@ -39,6 +39,17 @@ export async function routesOf(d: Daemon): Promise<Array<{ method: 'GET' | 'POST
   })
 }
 
+/**
+ * A hostile value no field of a request may take. Not any string: "constructor" or "__proto__" is a file name a
+ * share may rightly take, and an accepted request is a change of state, not a fault.
+ */
+function notValid(rng: Rng): string {
+  for (;;) {
+    const v = hostileJson(rng)
+    if (!v.startsWith('"') || v === '"\\u0000"' || v === '"\\ud800"' || v.length > 100_000) return v
+  }
+}
+
 /** Hostile values in place of some fields of a real body (or of a made-up one). */
 function hostileBody(rng: Rng, real: unknown): string {
   const base: Record<string, unknown> =
@@ -49,7 +60,7 @@ function hostileBody(rng: Rng, real: unknown): string {
   for (const k of keys) {
     const last = !changed && k === keys[keys.length - 1]
     if (last || rng.chance(0.5)) {
-      parts.push(`${JSON.stringify(k)}:${hostileJson(rng)}`)
+      parts.push(`${JSON.stringify(k)}:${notValid(rng)}`)
       changed = true
     } else parts.push(`${JSON.stringify(k)}:${JSON.stringify(base[k])}`)
   }
