@@ -147,4 +147,45 @@ describe('a member back from a time away', () => {
       await d.ctx.life.stop()
     }
   )
+
+  it(
+    'a member cut off from every Karma peer for longer than the gap reconciles once a peer connects again',
+    { timeout: 20_000 },
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const me = w.bank(B.id)[0]
+      const m = w.member(me)
+      let connected = 1
+      const view = { bank: async (a: string) => w.bank(a), karmaConnected: () => connected } as any
+      const d = new BankDuties(context(byId(w, me), m, { view, peers: unreachable }))
+      // the rounds after the first wait for the test, so it can look at the member while it reconciles
+      let release = (): void => {}
+      let rounds = 0
+      ;(d.reconcile as any).steps = {
+        syncRound: async () => {
+          if (rounds++ > 0) await new Promise<void>(resolve => (release = resolve))
+          return { asked: 4, answered: 4 }
+        },
+        resync: async () => 0,
+        done: () => {}
+      }
+      d.ctx.cfg.syncMs = 20
+      d.reconcile.start(20)
+      while (m.reconciling) await new Promise(resolve => setTimeout(resolve, 10))
+      connected = 0
+      while ((d.reconcile as any).aloneSince === undefined) await new Promise(resolve => setTimeout(resolve, 50))
+      // alone for longer than the gap (the beat's clock, moved back rather than waited for)
+      ;(d.reconcile as any).aloneSince -= 20_000
+      assert.equal(m.reconciling, false)
+      connected = 1
+      while (!m.reconciling) await new Promise(resolve => setTimeout(resolve, 50))
+      assert.equal(d.reconcile.last?.why, 'reconnect')
+      throwsCode(() => m.balanceOf(B.id, A.id, 'c'.repeat(16)), ErrorCode.STALE_SEQ)
+      while (rounds < 2) await new Promise(resolve => setTimeout(resolve, 10))
+      release()
+      while (m.reconciling) await new Promise(resolve => setTimeout(resolve, 10))
+      assert.ok(m.balanceOf(B.id, A.id, 'c'.repeat(16)).length > 0)
+      await d.ctx.life.stop()
+    }
+  )
 })
