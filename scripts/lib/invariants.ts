@@ -93,9 +93,6 @@ export async function nobodyConvicted(broker: Daemon, judge: Daemon): Promise<vo
   assert.deepEqual(bans, [], 'file-market bans of honest providers')
 }
 
-/** The reason a balance read gives when it names a member (packages/karma/src/net/account-reads.ts). */
-export const BALANCE_LIE = 'balance answer differs from the majority'
-
 /** No node holds signed evidence that an honest Karma member lied. */
 export async function noKarmaLiar(nodes: Daemon[]): Promise<void> {
   const name = (id: string): string => {

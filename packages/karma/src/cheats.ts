@@ -134,7 +134,15 @@ function replacedHandlers(
       await ctx.store.barrier()
       const row = ctx.member.account(account)
       if (row == null) fail(ErrorCode.NOT_FOUND, `no account ${account} in this member's books`)
-      const body = { account, balance: row.balance + LIE_OFFSET, nonce: row.nonce, asker: remotePeer, challenge }
+      // the row's own nonce and history with another balance: what no honest member with that history can sign
+      const body = {
+        account,
+        balance: row.balance + LIE_OFFSET,
+        nonce: row.nonce,
+        asker: remotePeer,
+        challenge,
+        history: row.history
+      }
       return { answer: makeBalance(ctx.signer, { ...body, epoch: ctx.member.epoch().epoch }).b64 }
     }
   }

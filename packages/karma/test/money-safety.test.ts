@@ -9,7 +9,7 @@ import { ErrorCode, P2payError } from '@p2pay/core'
 import { KarmaErrorCode } from '../src/errors.ts'
 import { bankSet } from '../src/core/bankset.ts'
 import { oldBankOf, pagesSignedBy } from '../src/core/handover.ts'
-import { isLie, refusalError } from '../src/core/account.ts'
+import { refusalError } from '../src/core/account.ts'
 import { Member } from '../src/core/member.ts'
 import { MAX_EXPORTED_CREDITS } from '../src/core/messages.ts'
 import { makeJoin, makeState } from '../src/core/state-messages.ts'
@@ -432,17 +432,4 @@ describe('rows that did not come from a join or an adoption', () => {
     assert.equal(m.account(B.id)?.balance, INITIAL + 30 + 11)
     m.debit(out.b64, bankB)
   })
-})
-
-describe('who a reader names', () => {
-  it(
-    'a member behind or ahead of the majority (another nonce) is not ' +
-      'named; another balance for the same nonce and epoch is a lie',
-    () => {
-      const maj = { balance: 970, nonce: 3, epoch: 0 }
-      assert.equal(isLie({ balance: 1000, nonce: 2, epoch: 0 }, maj), false)
-      assert.equal(isLie({ balance: 940, nonce: 4, epoch: 0 }, maj), false)
-      assert.equal(isLie({ balance: 1970, nonce: 3, epoch: 0 }, maj), true)
-    }
-  )
 })

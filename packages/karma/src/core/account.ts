@@ -145,15 +145,28 @@ export function refusalVotes(refusals: Array<PromiseSettledResult<unknown>>): Ar
   )
 }
 
+/** What a balance answer says, as far as telling a lie from a lag goes. */
+export interface BalanceFacts {
+  balance: number
+  nonce: number
+  epoch: number
+  history?: string
+}
+
 /**
- * A minority balance answer that contradicts the majority's for the same nonce and epoch (not one merely behind or
- * ahead).
+ * The majority answer a minority balance answer contradicts, or undefined: one with the same nonce, epoch and history
+ * (the same debits and credits applied in the same epochs) and another balance. A member behind or ahead (another
+ * nonce, a credit not applied yet: another history) is no liar; nor is one whose row holds no history (adopted).
  */
-export function isLie(
-  answer: { balance: number; nonce: number; epoch: number },
-  majority: { balance: number; nonce: number; epoch: number }
-): boolean {
-  return answer.nonce === majority.nonce && answer.epoch === majority.epoch && answer.balance !== majority.balance
+export function contradicted<M extends BalanceFacts>(answer: BalanceFacts, majority: readonly M[]): M | undefined {
+  if (answer.history === undefined) return undefined
+  return majority.find(
+    m =>
+      m.history === answer.history &&
+      m.nonce === answer.nonce &&
+      m.epoch === answer.epoch &&
+      m.balance !== answer.balance
+  )
 }
 
 /** The refusal shared by a strict majority, or NO_MAJORITY naming what came back. */

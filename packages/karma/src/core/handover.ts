@@ -217,7 +217,10 @@ export function adoptState(
     joined: s.joined,
     joinedAt: prev?.joinedAt ?? (s.joined ? now : null),
     activeEpoch: Math.max(prev?.activeEpoch ?? -1, Math.min(vouched, e.epoch)),
-    synced: true
+    synced: true,
+    // the row's own history still tells how it came about when the old bank holds just what it held (a resync that
+    // changed nothing); otherwise the state carries none
+    ...(prev?.history !== undefined && sameRow(prev, s) ? { history: prev.history } : {})
   }
   // credits this member applied on a majority of bank(A) that the old bank's state does not hold yet
   // (their notices are still on the way there): applied again on top, so they are not lost here
@@ -244,4 +247,14 @@ export function adoptState(
       })
   }
   return { account, balance: next.balance, nonce: s.nonce, voters: verdict.voters, credited: credited.length }
+}
+
+function sameRow(a: AccountRow, b: Pick<AccountRow, 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined'>): boolean {
+  return (
+    a.balance === b.balance &&
+    a.rem === b.rem &&
+    a.nonce === b.nonce &&
+    a.lastRequest === b.lastRequest &&
+    a.joined === b.joined
+  )
 }

@@ -25,6 +25,8 @@ export interface AccountRow {
    * Absent (rows of older books): synced.
    */
   synced?: boolean
+  /** the events that set the balance here (history.ts); absent: adopted from an old bank's state, or older books */
+  history?: string
 }
 
 /** What a member of bank(A) did with a request: kept to answer retries with the same objects. */
@@ -130,5 +132,7 @@ export interface CaughtRow {
   account?: string
   requestHash?: string
   evidence: string
+  /** for a balance answer: the answer of a majority member with the same history that it contradicts */
+  against?: string
   at: number
 }

@@ -25,7 +25,8 @@ export function balanceOf(m: Member, account: string, asker: string, challenge: 
     nonce: row.nonce,
     epoch: m.epoch().epoch,
     asker,
-    challenge
+    challenge,
+    history: row.history
   }).b64
 }
 

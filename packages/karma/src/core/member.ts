@@ -45,6 +45,7 @@ import {
 import { checkDifficulty } from './pow.ts'
 import { lateNotice } from './late-notice.ts'
 import { openJoin } from './state-messages.ts'
+import { addEvent, rowWithEvent } from './history.ts'
 
 export class Member {
   readonly t: MemberTables
@@ -148,7 +149,8 @@ export class Member {
       joined: true,
       joinedAt: this.cfg.now(),
       activeEpoch: this.epoch().epoch,
-      synced: true
+      synced: true,
+      history: rowWithEvent(row, 'join', peer, this.epoch().epoch)
     })
     return { account: peer, balance, opened: true }
   }
@@ -212,7 +214,8 @@ export class Member {
       ...after,
       nonce: r.nonce,
       lastRequest: req.hash,
-      activeEpoch: Math.max(row.activeEpoch, r.epoch)
+      activeEpoch: Math.max(row.activeEpoch, r.epoch),
+      history: addEvent(row.history, 'debit', req.hash, e.epoch)
     })
     this.t.pending.set(req.hash, {
       from: r.from,
@@ -311,7 +314,11 @@ export class Member {
       balanceAfter: after.balance,
       ...unsynced
     })
-    this.t.accounts.set(r.to, { ...acct, ...after })
+    this.t.accounts.set(r.to, {
+      ...acct,
+      ...after,
+      history: rowWithEvent(this.t.accounts.get(r.to), 'credit', requestHash, e.epoch)
+    })
     this.t.credits.set(requestHash, {
       ...base,
       status: 'credited',

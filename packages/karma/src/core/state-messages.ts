@@ -32,6 +32,8 @@ export interface BalanceBody {
   epoch: number
   asker: string
   challenge: string
+  /** the row's history (history.ts): absent for a row adopted from an old bank's state */
+  history?: string
 }
 export interface StateBody {
   member: string
@@ -75,13 +77,14 @@ export function openJoin(verifier: Verifier<KarmaKind>, b64: unknown): Signed<Jo
 // ---- balance answer ----
 
 export function checkBalance(b: BalanceBody): void {
-  exactKeys(b, ['member', 'account', 'balance', 'nonce', 'epoch', 'asker', 'challenge'], 'balance answer')
+  exactKeys(b, ['member', 'account', 'balance', 'nonce', 'epoch', 'asker', 'challenge'], 'balance answer', ['history'])
   checkPeerId(b.member, 'member')
   checkPeerId(b.account, 'account')
   checkPeerId(b.asker, 'asker')
   if (!isKarma(b.balance) || !isUint(b.nonce) || !isUint(b.epoch))
     fail(ErrorCode.BAD_REQUEST, 'balance, nonce and epoch must be non-negative integers')
   if (!isToken(b.challenge)) fail(ErrorCode.BAD_REQUEST, 'challenge must be 8..64 characters [A-Za-z0-9_-]')
+  if (b.history !== undefined && !isHash(b.history)) fail(ErrorCode.BAD_REQUEST, 'history must be 64 hex digits')
 }
 
 export function makeBalance(signer: Signer<KarmaKind>, b: Omit<BalanceBody, 'member'>): Signed<BalanceBody> {
@@ -92,7 +95,8 @@ export function makeBalance(signer: Signer<KarmaKind>, b: Omit<BalanceBody, 'mem
     nonce: b.nonce,
     epoch: b.epoch,
     asker: b.asker,
-    challenge: b.challenge
+    challenge: b.challenge,
+    ...(b.history !== undefined ? { history: b.history } : {})
   }
   checkBalance(body)
   return seal(signer, TAG.balance, body, KIND.read)

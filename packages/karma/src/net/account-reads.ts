@@ -3,7 +3,7 @@
 // reader's fresh challenge. A minority answer that contradicts it is a lie,
 // recorded with its signed evidence.
 import { ErrorCode, P2payError, checkPeerId, fail, randomId } from '@p2pay/core'
-import { isLie, majorityError, type AccountRead } from '../core/account.ts'
+import { contradicted, majorityError, type AccountRead } from '../core/account.ts'
 import { majorityValue } from '../core/majority.ts'
 import { Member } from '../core/member.ts'
 import { makeJoin, openBalance, type BalanceBody } from '../core/state-messages.ts'
@@ -98,17 +98,25 @@ async function readOnce(h: AccountHolder, account: string, fresh: boolean): Prom
     })
   }
   const disagreed = answers.filter(a => !verdict.voters.includes(a.signer))
-  // a member half-way through a transfer answers another nonce: only another balance for the same nonce and epoch is
-  // a lie
-  const lied = disagreed.filter(a => isLie(a.body, verdict.value))
+  // a member half-way through a transfer or not yet told of a credit answers another nonce or history: only another
+  // balance for the same nonce, epoch and history as a majority member's is a lie, and both answers are the evidence
+  const agreed = answers.filter(a => verdict.voters.includes(a.signer))
+  const lied = disagreed.flatMap(d => {
+    const m = contradicted(
+      d.body,
+      agreed.map(a => ({ ...a.body, b64: a.b64 }))
+    )
+    return m === undefined ? [] : [{ d, against: m.b64 }]
+  })
   if (lied.length > 0) {
     await ctx.store.apply(() => {
-      for (const d of lied)
+      for (const { d, against } of lied)
         recordCaught(ctx.t, {
           member: d.signer,
           reason: 'balance answer differs from the majority',
           account,
           evidence: d.b64,
+          against,
           at: Date.now()
         })
     })
