@@ -88,8 +88,16 @@ export function splitFrames(b: Uint8Array): Uint8Array[] {
   return out
 }
 
+/**
+ * The daemons' V8 heap cap (unless P2PAY_NODE_ARGS names runtime flags): an uncapped heap grows under hostile load
+ * and V8 keeps it, so resident memory would say little; capped, a leak ends in a daemon that exits.
+ */
+export const HEAP_CAP_MIB = 192
+
 export async function startWorld(log: (s: string) => void): Promise<World> {
   const swarm = new Swarm('fuzz')
+  const nodeArgs = process.env.P2PAY_NODE_ARGS
+  process.env.P2PAY_NODE_ARGS = nodeArgs ?? `--max-old-space-size=${HEAP_CAP_MIB}`
   try {
     const m = await swarm.startMarket(['--deposit-fee', '1', '--proceeds-hold-s', '0'], ['--retry-interval-ms', '500'])
     const karma = ['--karma-k', String(KARMA_K), '--karma-pow-bits', '8', '--karma-sync-ms', '1000']
@@ -116,6 +124,9 @@ export async function startWorld(log: (s: string) => void): Promise<World> {
   } catch (err) {
     await swarm.stopAll()
     throw err
+  } finally {
+    if (nodeArgs === undefined) delete process.env.P2PAY_NODE_ARGS
+    else process.env.P2PAY_NODE_ARGS = nodeArgs
   }
 }
 
