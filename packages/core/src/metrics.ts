@@ -20,6 +20,9 @@ const key = (name: string, labels: Labels): string =>
     .map(k => `${k}="${labels[k].replace(/["\\\n]/g, '_')}"`)
     .join(',')}}`
 
+/** series kept at most; new ones past it are counted under kind `other` */
+export const MAX_SERIES = 4096
+const OTHER = 'other'
 const TABLE_I = ['messages_sent_total', 'signatures_generated_total', 'signatures_verified_total'] as const
 
 export class Metrics implements Counters {
@@ -40,7 +43,9 @@ export class Metrics implements Counters {
   }
 
   inc(name: string, labels: Labels = {}, by = 1): void {
-    const k = key(name, labels)
+    let k = key(name, labels)
+    // a peer names the kind it counts under: past a bound, new names share one series, so the map cannot grow
+    if (!this.counters.has(k) && this.counters.size >= MAX_SERIES) k = key(name, { kind: OTHER })
     this.counters.set(k, (this.counters.get(k) ?? 0) + by)
   }
 

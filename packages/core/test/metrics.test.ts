@@ -1,9 +1,21 @@
 // metrics.ts: counters by kind, get() sums, Prometheus text.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Metrics } from '../src/metrics.ts'
+import { MAX_SERIES, Metrics } from '../src/metrics.ts'
 
 describe('Metrics', () => {
+  it('a peer naming a new kind in every request grows no more than MAX_SERIES series; the rest count as other', () => {
+    const m = new Metrics()
+    m.messageSent('buy')
+    for (let i = 0; i < MAX_SERIES + 1000; i++) m.messageSent(`k${i}`)
+    const series = Object.keys(m.snapshot())
+    assert.equal(series.length, MAX_SERIES + 1)
+    assert.ok(m.get('messages_sent_total', 'other') >= 1000)
+    // kinds already counted keep their own series
+    m.messageSent('buy')
+    assert.equal(m.get('messages_sent_total', 'buy'), 2)
+  })
+
   it('counts per kind and sums across kinds', () => {
     const m = new Metrics()
     m.messageSent('buy')

@@ -10,6 +10,8 @@ import { serveRpc, RpcClient } from '../src/wire/rpc.ts'
 import { ClientPool } from '../src/wire/client-pool.ts'
 import { Lifecycle, sleep } from '../src/daemon/lifecycle.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
+import { encodeFrame } from '../src/wire/frames.ts'
+import { utf8 } from '../src/bytes.ts'
 
 const PROTO = '/p2pay-test/life/1.0.0'
 const is = (c: string) => (e: unknown) => e instanceof P2payError && e.code === c
@@ -86,6 +88,41 @@ describe('rpc under a lifecycle', () => {
       await c.close()
     }
   )
+})
+
+describe('a reply that cannot be written', () => {
+  it('a caller that hung up before its answer, then a stop: the failed write ends no process', async () => {
+    const proto = '/p2pay-test/left/1.0.0'
+    const own = new Lifecycle()
+    let open!: () => void
+    const gate = new Promise<void>(r => (open = r))
+    let started!: () => void
+    const running = new Promise<void>(r => (started = r))
+    await serveRpc(server, proto, { wait: async () => (started(), await gate, 'late') }, { life: own })
+    const unhandled: unknown[] = []
+    const onUnhandled = (err: unknown): void => {
+      unhandled.push(err)
+    }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const stream = await client.dialProtocol(server.getMultiaddrs()[0], proto)
+      stream.send(encodeFrame(utf8(JSON.stringify({ id: 1, op: 'wait', args: {} }))))
+      await running
+      // the caller closes its side, then hangs up: the answer has nowhere to go
+      await stream.close()
+      await sleep(50)
+      await client.hangUp(server.peerId)
+      await sleep(50)
+      const stopping = own.stop()
+      open()
+      await stopping
+      await sleep(200)
+      assert.deepEqual(unhandled.map(String), [])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      await server.unhandle(proto)
+    }
+  })
 })
 
 describe('ClientPool', () => {

@@ -91,11 +91,9 @@ before(async () => {
   await client.handle(RAW, async stream => {
     const reader = new FrameReader(stream, DEFAULT_MAX_FRAME)
     for (let f = await reader.read(); f != null; f = await reader.read()) {
-      const req = JSON.parse(fromUtf8(f)) as { id: number; args: { code: string } }
-      await sendFrame(
-        stream,
-        utf8(JSON.stringify({ id: req.id, ok: false, error: { code: req.args.code, message: 'from a hostile peer' } }))
-      )
+      const req = JSON.parse(fromUtf8(f)) as { id: number; args: { code: string; message?: unknown } }
+      const message = req.args.message ?? 'from a hostile peer'
+      await sendFrame(stream, utf8(JSON.stringify({ id: req.id, ok: false, error: { code: req.args.code, message } })))
     }
     await stream.close()
   })
@@ -273,6 +271,27 @@ describe('rpc over libp2p', () => {
     for (const bad of ['constructor', 'toString', '__proto__']) {
       await assert.rejects(c.call('x', { code: bad }), code(ErrorCode.INTERNAL), bad)
     }
+  })
+
+  it('a hostile peer answering an error whose message is no text: its code, not a TypeError', async () => {
+    const c = new RpcClient(server, client.peerId, RAW)
+    openClients.push(c)
+    for (const message of [{ toString: 1 }, { toString: null }, ['x'], 42, null]) {
+      await assert.rejects(
+        c.call('x', { code: 'NOT_FOUND', message }),
+        (e: unknown) => e instanceof P2payError && e.code === ErrorCode.NOT_FOUND && typeof e.message === 'string',
+        JSON.stringify(message)
+      )
+    }
+  })
+
+  it('a caller naming ops nobody serves, each a new long name: counted under one kind, unknown', async () => {
+    const c = newClient()
+    const before = serverMetrics.get('messages_sent_total', 'unknown')
+    for (let i = 0; i < 3; i++)
+      await assert.rejects(c.call(`nope-${i}-${'x'.repeat(5000)}`, {}), code(ErrorCode.UNKNOWN_OP))
+    assert.equal(serverMetrics.get('messages_sent_total', 'unknown'), before + 3)
+    assert.ok(Object.keys(serverMetrics.snapshot()).every(k => k.length < 200))
   })
 
   it('after the server node stops, pending and new calls are UNREACHABLE', async () => {

@@ -102,12 +102,15 @@ export async function serveRpc(
       const ctx: RpcContext = { remotePeer: connection.remotePeer.toString(), signal: life?.signal }
       let writing: Promise<void> = Promise.resolve()
       const inflight = new Set<Promise<void>>()
-      const reply = (res: RpcResponse, kind: string): Promise<void> => {
-        writing = writing.then(async () => {
+      // replies go out one at a time; a reply that fails (the caller hung up) fails its own sender only: the chain
+      // stays settled, so neither the next reply nor a stop waiting for the last one meets a stale rejection
+      const reply = async (res: RpcResponse, kind: string): Promise<void> => {
+        const sent = writing.then(async () => {
           await sendFrame(stream, utf8(JSON.stringify(res)), REPLY_TIMEOUT_MS)
           opts.metrics?.messageSent(kindOf(kind))
         })
-        return writing
+        writing = sent.catch(() => {})
+        await sent
       }
       const answer = async (req: RpcRequest): Promise<void> => {
         const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined
@@ -125,7 +128,8 @@ export async function serveRpc(
           }
         }
         if (req.oneway === true) return
-        await reply(res, kindOfRequest(req) ?? req.op)
+        // an op nobody serves is counted as one kind: its name is the caller's, of any length
+        await reply(res, handler == null ? 'unknown' : (kindOfRequest(req) ?? req.op))
       }
       // a stop ends the stream once the requests in flight are answered: the caller reopens it elsewhere or later
       const onStop = (): void => {
@@ -277,7 +281,9 @@ export class RpcClient<K extends string = string> {
       if (res.ok) return res.result as T
       // a code nobody declared is not trusted (it could name anything)
       const code = isKnownCode(res.error?.code) ? res.error.code : ErrorCode.INTERNAL
-      throw new P2payError(code, String(res.error?.message ?? 'error'), res.error?.details as any)
+      // the peer's text only if it is text: a hostile object here must not throw a TypeError out of the call
+      const message = typeof res.error?.message === 'string' ? res.error.message.slice(0, 4096) : 'error'
+      throw new P2payError(code, message, res.error?.details as any)
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
