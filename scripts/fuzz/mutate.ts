@@ -3,6 +3,7 @@
 // well-framed JSON with hostile values: huge numbers, deep nesting, wrong
 // types, prototype keys, tampered base64). A case is the raw bytes to write,
 // so a length prefix can lie.
+import { concat, DEFAULT_MAX_FRAME, encodeFrame } from '@p2pay/core'
 import type { Rng } from './rng.ts'
 
 /** One stream's worth of fuzz input: `chunks` written as they are, then the write side is closed. */
@@ -11,11 +12,12 @@ export interface WireCase {
   chunks: Uint8Array[]
 }
 
-/** The largest frame a daemon takes (rpc.ts DEFAULT_MAX_FRAME): a prefix past it is refused before any body. */
-export const MAX_FRAME = 1024 * 1024
+/** The largest frame a daemon takes: a prefix past it is refused before any body. */
+export const MAX_FRAME = DEFAULT_MAX_FRAME
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
 
+/** Unsigned LEB128 varint, the length prefix of a frame (any length: a prefix may lie). */
 export function varint(n: number): Uint8Array {
   const out: number[] = []
   do {
@@ -27,17 +29,8 @@ export function varint(n: number): Uint8Array {
   return new Uint8Array(out)
 }
 
-export const frame = (payload: Uint8Array): Uint8Array => concat([varint(payload.byteLength), payload])
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.byteLength
-  }
-  return out
-}
+/** A whole frame: the length prefix the daemons read, then the payload. */
+export const frame = encodeFrame
 
 /** Values as JSON text (some have no JS value that serializes to them: 2^53+1, 1e999, deep nesting). */
 const HOSTILE_JSON = [

@@ -21,16 +21,7 @@ export interface Exchange {
 type Lp = ReturnType<typeof lpStream>
 
 /** Unsigned LEB128 varint, the length prefix lpStream uses. */
-export function varint(n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return new Uint8Array(out)
-}
+export { varint } from '../../scripts/fuzz/mutate.ts'
 
 /** A key that can sign p2pay envelopes without running a libp2p node. */
 export class Key {

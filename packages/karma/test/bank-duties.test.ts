@@ -13,6 +13,7 @@ import { Member } from '../src/core/member.ts'
 import { makeJoin } from '../src/core/state-messages.ts'
 import { solvePow } from '../src/core/pow.ts'
 import {
+  duties,
   net,
   joinedPair,
   byId,
@@ -26,24 +27,6 @@ import {
   type Ident,
   type Net
 } from './fixtures.ts'
-
-const unreachable = {
-  call: async () => {
-    throw new Error('unreachable')
-  }
-} as unknown as KarmaCalls
-
-/** The duties of member `id` of `w`, over a view of all of `w` (fresh looks listed in `calls`) and stubbed calls. */
-function duties(w: Net, id: string, calls: string[] = [], peers: KarmaCalls = unreachable): BankDuties {
-  const view = {
-    bank: async (a: string, fresh?: boolean) => {
-      if (fresh === true) calls.push(a)
-      return w.bank(a)
-    },
-    karmaPeersNear: async () => w.ids
-  } as any
-  return new BankDuties(context(byId(w, id), w.member(id), { view, peers }))
-}
 
 describe('evidence of lies', () => {
   it('is recorded only by a member of bank(B) about a member of bank(A), one row per member and reason', async () => {

@@ -18,7 +18,8 @@ import {
 } from '@p2pay/core'
 import { rejects as rejectsIn } from '@p2pay/test-utils'
 import { DEFAULT_KARMA } from '../src/core/config.ts'
-import type { KarmaContext } from '../src/net/context.ts'
+import type { KarmaCalls, KarmaContext } from '../src/net/context.ts'
+import { BankDuties } from '../src/net/bank-duties.ts'
 import { bankSet } from '../src/core/bankset.ts'
 import { solvePow } from '../src/core/pow.ts'
 import { makeJoin, openBalance } from '../src/core/state-messages.ts'
@@ -257,4 +258,24 @@ export function rejects(members: Member | Member[], fn: () => unknown, code: str
     fn,
     code
   )
+}
+
+/** Calls to peers that all fail: for duties that must decide without asking anyone. */
+export const unreachablePeers = {
+  call: async () => {
+    throw new Error('unreachable')
+  },
+  send: async () => {}
+} as unknown as KarmaCalls
+
+/** The duties of member `id` of `w`, over a view of all of `w` (fresh looks listed in `calls`) and `peers`. */
+export function duties(w: Net, id: string, calls: string[] = [], peers: KarmaCalls = unreachablePeers): BankDuties {
+  const view = {
+    bank: async (a: string, fresh?: boolean) => {
+      if (fresh === true) calls.push(a)
+      return w.bank(a)
+    },
+    karmaPeersNear: async () => w.ids
+  } as any
+  return new BankDuties(context(byId(w, id), w.member(id), { view, peers }))
 }

@@ -8,18 +8,10 @@ import { ErrorCode, P2payError, fromB64, toB64 } from '@p2pay/core'
 import { KIND } from '../src/kinds.ts'
 import { makeTransfer, noticeOf, seal, TAG } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
-import type { KarmaCalls } from '../src/net/context.ts'
 import { Lru } from '../src/net/lru.ts'
 import { NOTICE_LOOKUP_BURST } from '../src/net/notice-budget.ts'
 import { DEFAULT_KARMA } from '../src/core/config.ts'
-import { T0, byId, context, ident, idents, joinedPair, type Ident, type Net } from './fixtures.ts'
-
-const unreachable = {
-  call: async () => {
-    throw new Error('unreachable')
-  },
-  send: async () => {}
-} as unknown as KarmaCalls
+import { T0, byId, context, ident, idents, joinedPair, unreachablePeers, type Ident, type Net } from './fixtures.ts'
 
 /**
  * Duties of `id` over a view of `w` whose sets are cached for `w`'s peers only; every lookup is counted. The
@@ -36,7 +28,7 @@ function duties(w: Net, id: string): { d: BankDuties; lookups: string[] } {
     karmaPeersNear: async () => w.ids
   } as any
   const cfg = { ...DEFAULT_KARMA, now: () => T0 }
-  return { d: new BankDuties(context(byId(w, id), w.member(id), { view, peers: unreachable, cfg })), lookups }
+  return { d: new BankDuties(context(byId(w, id), w.member(id), { view, peers: unreachablePeers, cfg })), lookups }
 }
 
 /** A notice signed by `by` for a request from `from` to `to` (a made-up account), optionally with a bad signature. */

@@ -8,20 +8,7 @@ import { FINAL_REFUSALS, isReceiptFor, refusalError } from '../src/core/account.
 import { KarmaErrorCode } from '../src/errors.ts'
 import { openReceipt } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
-import type { KarmaCalls } from '../src/net/context.ts'
-import { byId, context, joinedPair, throwsCode, verifier, type Net } from './fixtures.ts'
-
-const unreachable = {
-  call: async () => {
-    throw new Error('unreachable')
-  },
-  send: async () => {}
-} as unknown as KarmaCalls
-
-function duties(w: Net, id: string): BankDuties {
-  const view = { bank: async (a: string) => w.bank(a), karmaPeersNear: async () => w.ids } as any
-  return new BankDuties(context(byId(w, id), w.member(id), { view, peers: unreachable }))
-}
+import { byId, context, duties, joinedPair, throwsCode, unreachablePeers, verifier } from './fixtures.ts'
 
 describe('votes from rows that are not synced', () => {
   it(
@@ -157,7 +144,7 @@ describe('a member back from a time away', () => {
       const m = w.member(me)
       let connected = 1
       const view = { bank: async (a: string) => w.bank(a), karmaConnected: () => connected } as any
-      const d = new BankDuties(context(byId(w, me), m, { view, peers: unreachable }))
+      const d = new BankDuties(context(byId(w, me), m, { view, peers: unreachablePeers }))
       // the rounds after the first wait for the test, so it can look at the member while it reconciles
       let release = (): void => {}
       let rounds = 0

@@ -6,21 +6,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { KIND } from '../src/kinds.ts'
 import { noticeOf, seal, TAG } from '../src/core/messages.ts'
-import { BankDuties } from '../src/net/bank-duties.ts'
-import type { KarmaCalls } from '../src/net/context.ts'
-import { byId, context, joinedPair, type Net } from './fixtures.ts'
-
-const unreachable = {
-  call: async () => {
-    throw new Error('unreachable')
-  },
-  send: async () => {}
-} as unknown as KarmaCalls
-
-function duties(w: Net, id: string): BankDuties {
-  const view = { bank: async (a: string) => w.bank(a), karmaPeersNear: async () => w.ids } as any
-  return new BankDuties(context(byId(w, id), w.member(id), { view, peers: unreachable }))
-}
+import { byId, duties, joinedPair } from './fixtures.ts'
 
 describe('late notices', () => {
   it(
