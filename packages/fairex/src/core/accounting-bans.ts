@@ -1,6 +1,6 @@
 // What a judge's ban means for money at the AC. The rule: a banned provider's
 // deposits are accepted, but their proceeds stay in escrow until the ban ends
-// (so a downloader it cheated in the meantime is refunded in full from them by
+// (so a downloader it wronged in the meantime is refunded in full from them by
 // the void); once paid out, they first cover what its voided cheques could not
 // claw back (the shortfall), oldest first, and only the rest is the provider's.
 // Nothing is paid twice: a held sale is paid out once, or voided.
