@@ -4,7 +4,7 @@
 // daemon is down or restarting.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError, type Daemon } from './swarm.ts'
+import { ApiError, apiError, type Daemon } from './swarm.ts'
 
 export const sleep = async (ms: number): Promise<void> => await new Promise(r => setTimeout(r, ms))
 
@@ -33,13 +33,7 @@ export async function call<T = any>(
     signal: AbortSignal.timeout(timeoutMs)
   })
   const text = await res.text()
-  if (!res.ok) {
-    let e: any = {}
-    try {
-      e = JSON.parse(text).error ?? {}
-    } catch {}
-    throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text)
-  }
+  if (!res.ok) throw apiError(res.status, text)
   return JSON.parse(text) as T
 }
 

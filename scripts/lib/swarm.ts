@@ -25,6 +25,15 @@ export class ApiError extends Error {
   }
 }
 
+/** The ApiError a non-2xx answer stands for: its JSON error, or the text as it came. */
+export function apiError(status: number, text: string): ApiError {
+  let e: any = {}
+  try {
+    e = JSON.parse(text).error ?? {}
+  } catch {}
+  return new ApiError(status, e.code ?? 'HTTP', e.message ?? text, e.details)
+}
+
 /** The CLI's first word: `p2pay <kind> start`. */
 export type DaemonKind = 'broker' | 'node' | 'ttp' | 'judge'
 
@@ -113,13 +122,7 @@ export class Daemon {
       signal: AbortSignal.timeout(60_000)
     })
     const text = await res.text()
-    if (!res.ok) {
-      let e: any = {}
-      try {
-        e = JSON.parse(text).error ?? {}
-      } catch {}
-      throw new ApiError(res.status, e.code ?? 'HTTP', e.message ?? text, e.details)
-    }
+    if (!res.ok) throw apiError(res.status, text)
     return (res.headers.get('content-type')?.startsWith('application/json') === true ? JSON.parse(text) : text) as T
   }
 
