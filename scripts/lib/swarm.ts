@@ -152,13 +152,20 @@ export class Daemon {
 }
 
 export class Swarm {
-  readonly dir: string
+  private readonly name: string
+  private made?: string
   broker!: Daemon
   readonly nodes: Daemon[] = []
   /** TTPs, judges and any other daemon started through `add` */
   readonly others: Daemon[] = []
   constructor(name: string) {
-    this.dir = mkdtempSync(join(tmpdir(), `p2pay-${name}-`))
+    this.name = name
+  }
+
+  /** The swarm's temp dir, made on first use: a file that only imports a helper module leaves none behind. */
+  get dir(): string {
+    this.made ??= mkdtempSync(join(tmpdir(), `p2pay-${this.name}-`))
+    return this.made
   }
 
   async startBroker(args: string[] = []): Promise<Daemon> {
@@ -218,7 +225,8 @@ export class Swarm {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes, ...this.others, this.broker].filter(Boolean).map(async d => await d.stop()))
-    if (process.env.P2PAY_KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
+    if (this.made !== undefined && process.env.P2PAY_KEEP_TEST_DIRS == null)
+      rmSync(this.made, { recursive: true, force: true })
   }
 }
 
