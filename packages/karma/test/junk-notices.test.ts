@@ -4,11 +4,10 @@
 // and the cache of sets is bounded.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ErrorCode, P2payError, fromB64, toB64 } from '@p2pay/core'
+import { ErrorCode, Lru, P2payError, fromB64, toB64 } from '@p2pay/core'
 import { KIND } from '../src/kinds.ts'
 import { makeTransfer, noticeOf, seal, TAG } from '../src/core/messages.ts'
 import { BankDuties } from '../src/net/bank-duties.ts'
-import { Lru } from '../src/net/lru.ts'
 import { NOTICE_LOOKUP_BURST } from '../src/net/notice-budget.ts'
 import { DEFAULT_KARMA } from '../src/core/config.ts'
 import { T0, byId, context, ident, idents, joinedPair, unreachablePeers, type Ident, type Net } from './fixtures.ts'

@@ -17,9 +17,8 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Identify } from '@libp2p/identify'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ErrorCode, P2payError, asError, fail } from '@p2pay/core'
+import { ErrorCode, Lru, P2payError, asError, fail } from '@p2pay/core'
 import { bankKeyBytes, bankSetFromQuery, closestToKey, epochKeyBytes } from '../core/bankset.ts'
-import { Lru } from './lru.ts'
 import { KARMA_PROTOCOL } from './protocols.ts'
 
 /** The parts of the libp2p node the view uses. */

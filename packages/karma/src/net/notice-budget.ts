@@ -3,8 +3,7 @@
 // again. Anyone can sign transfer requests between made-up ids and notices for
 // them, and each such notice would cost a query (about half a CPU-second of a
 // 16-node swarm); honest senders name accounts this node mostly has cached.
-import { ErrorCode, fail } from '@p2pay/core'
-import { Lru } from './lru.ts'
+import { ErrorCode, Lru, fail } from '@p2pay/core'
 
 /** DHT-costing notices one peer may send at once */
 export const NOTICE_LOOKUP_BURST = 32
