@@ -17,9 +17,11 @@ export function targetFromDataDir(dataDir: string): ApiTarget {
       ErrorCode.UNREACHABLE,
       `no running daemon found: ${info} does not exist (is the daemon started with --data-dir ${dataDir}?)`
     )
-  const { apiPort } = JSON.parse(readFileSync(info, 'utf8'))
+  const { apiPort, apiHost } = JSON.parse(readFileSync(info, 'utf8'))
   const token = readFileSync(join(dataDir, TOKEN_FILE), 'utf8').trim()
-  return { url: `http://127.0.0.1:${apiPort}`, token }
+  // a daemon listening on every interface is still reached on loopback
+  const host = typeof apiHost !== 'string' || apiHost === '0.0.0.0' || apiHost === '::' ? '127.0.0.1' : apiHost
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${apiPort}`, token }
 }
 
 /**

@@ -77,6 +77,8 @@ export interface ControlApi {
 }
 
 export async function startControlApi(opts: {
+  /** the address to listen on (127.0.0.1 unless the operator asked for another) */
+  host?: string
   port: number
   token: string
   routes: Routes
@@ -125,7 +127,7 @@ export async function startControlApi(opts: {
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port, '127.0.0.1', () => {
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject)
       resolve()
     })

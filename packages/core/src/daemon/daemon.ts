@@ -6,6 +6,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { isIP } from 'node:net'
 import { createP2payNode } from '../wire/libp2p-node.ts'
 import { serveDiag, streamThroughput } from '../wire/diag.ts'
 import { DEFAULT_PEER_BUDGET, DEFAULT_TOTAL_BUDGET, setRequestBudget } from '../wire/budget.ts'
@@ -36,7 +37,12 @@ export function daemonSpec(defaultDataDir: string) {
     },
     listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
     announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
-    'api-port': { type: 'number', default: 0, help: 'control API port on 127.0.0.1 (0 = any; see api.json)' },
+    'api-port': { type: 'number', default: 0, help: 'control API port (0 = any; see api.json)' },
+    'api-host': {
+      type: 'string',
+      default: '127.0.0.1',
+      help: 'address the control API listens on (bearer token in api.token; keep it off public interfaces)'
+    },
     crypto: { type: 'string', default: 'node', help: 'Ed25519 backend: node (OpenSSL) or noble (pure JS)' },
     dht: { type: 'boolean', default: true, help: 'run kad-dht in server mode' },
     'rpc-budget-mib': {
@@ -74,9 +80,10 @@ export const TEST_ONLY_OPTIONS = {
 } as const satisfies Spec
 
 type BudgetFlag = 'rpc-budget-mib' | 'rpc-peer-budget-mib'
+type DefaultedFlag = BudgetFlag | 'api-host'
 type DaemonValues = ConfigOf<ReturnType<typeof daemonSpec>>
-/** The values of `daemonSpec` (the budgets may be left out: then the defaults hold). */
-export type DaemonConfig = Omit<DaemonValues, BudgetFlag> & Partial<Pick<DaemonValues, BudgetFlag>>
+/** The values of `daemonSpec` (the budgets and the API host may be left out: then the defaults hold). */
+export type DaemonConfig = Omit<DaemonValues, DefaultedFlag> & Partial<Pick<DaemonValues, DefaultedFlag>>
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
 
@@ -144,6 +151,8 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
 ): Promise<RunningDaemon<C>> {
   if (cfg.crypto !== 'node' && cfg.crypto !== 'noble')
     fail(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${cfg.crypto}`)
+  const apiHost = cfg['api-host'] ?? '127.0.0.1'
+  if (isIP(apiHost) === 0) fail(ErrorCode.BAD_REQUEST, `--api-host must be an IP address, got ${apiHost}`)
   const budgetMib = (flag: BudgetFlag, dflt: number): number => {
     const v = cfg[flag] ?? dflt / MIB
     if (!(Number.isFinite(v) && v > 0)) fail(ErrorCode.BAD_REQUEST, `--${flag} must be a number over 0`)
@@ -245,11 +254,20 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
     // the table itself, so a client (or the fuzzer) reaches every route without a list of its own
     routes['GET /v1/routes'] = () => ({ routes: ['GET /metrics', ...Object.keys(routes)].sort() })
     const token = loadOrCreateToken(dataDir)
-    const api = await startControlApi({ port: cfg['api-port'], token, routes, metrics, log, life: apiLife })
+    const api = await startControlApi({
+      host: apiHost,
+      port: cfg['api-port'],
+      token,
+      routes,
+      metrics,
+      log,
+      life: apiLife
+    })
     const info = {
       name: def.name,
       peerId: libp2p.peerId.toString(),
       addrs: libp2p.getMultiaddrs().map(String),
+      apiHost,
       apiPort: api.port,
       pid: process.pid
     }
