@@ -25,7 +25,10 @@ import { BROKER_BUCKETS } from './buckets.ts'
 /** The schemes the broker hosts, in start order. */
 const SCHEMES = [ppayLedgerModule, fairexAccountingModule] as const
 
-export const brokerOptions = { ...daemonSpec('./.data/broker'), ...schemeOptions(SCHEMES) } as const satisfies Spec
+export const brokerOptions = {
+  ...daemonSpec('./.data/broker', { relayServer: true }),
+  ...schemeOptions(SCHEMES)
+} as const satisfies Spec
 
 export type BrokerConfig = ConfigOf<typeof brokerOptions>
 

@@ -20,7 +20,7 @@ import { JUDGE_BUCKETS } from './buckets.ts'
 const SCHEMES = [fairexJudgmentModule] as const
 
 export const judgeOptions = {
-  ...daemonSpec('./.data/judge'),
+  ...daemonSpec('./.data/judge', { relayServer: true }),
   broker: {
     type: 'string',
     help: "the broker's multiaddr, ending in /p2p/<peer id>: its AC voids the cheques of banned providers (required)"

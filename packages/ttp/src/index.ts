@@ -8,7 +8,7 @@ import { TTP_BUCKETS } from './buckets.ts'
 const SCHEMES = [fairexDisputeModule] as const
 
 export const ttpOptions = {
-  ...daemonSpec('./.data/ttp'),
+  ...daemonSpec('./.data/ttp', { relayServer: true }),
   bootstrap: { type: 'list', default: [], help: "multiaddrs to join the network through (e.g. the broker's)" },
   ...schemeOptions(SCHEMES)
 } as const satisfies Spec

@@ -7,7 +7,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
-import { createP2payNode } from '../wire/libp2p-node.ts'
+import { createP2payNode, LOOPBACK } from '../wire/libp2p-node.ts'
+import { ANY_RELAY } from '../wire/relay.ts'
 import { serveDiag, streamThroughput } from '../wire/diag.ts'
 import { DEFAULT_PEER_BUDGET, DEFAULT_TOTAL_BUDGET, setRequestBudget } from '../wire/budget.ts'
 import { loadOrCreateIdentity, signerFor } from '../crypto/identity.ts'
@@ -17,7 +18,7 @@ import { Store } from '../store/store.ts'
 import type { BucketRegistry } from '../store/tables.ts'
 import { Metrics } from '../metrics.ts'
 import { createLogger, type Logger } from '../log.ts'
-import { dialTarget, party } from '../party.ts'
+import { dialTarget, party, peerIdOfAddr } from '../party.ts'
 import { ErrorCode, P2payError, asError, fail } from '../errors.ts'
 import { checkMultiaddr } from '../validate.ts'
 import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
@@ -27,8 +28,8 @@ import type { ConfigOf, Spec } from './config.ts'
 
 const MIB = 1024 * 1024
 
-/** Options every daemon takes; each daemon adds its own and its schemes'. */
-export function daemonSpec(defaultDataDir: string) {
+/** Options every daemon takes; each daemon adds its own and its schemes'. Public roles serve as relays by default. */
+export function daemonSpec(defaultDataDir: string, defaults: { relayServer?: boolean } = {}) {
   return {
     'data-dir': {
       type: 'string',
@@ -37,6 +38,22 @@ export function daemonSpec(defaultDataDir: string) {
     },
     listen: { type: 'list', default: ['/ip4/127.0.0.1/tcp/0'], help: 'libp2p listen multiaddrs (comma separated)' },
     announce: { type: 'list', default: [], help: 'multiaddrs to announce instead of the listen addresses' },
+    relay: {
+      type: 'list',
+      default: [],
+      help: 'behind NAT: relays to reserve a slot on and be reached through (multiaddrs ending in /p2p/<id>, or auto)'
+    },
+    'relay-server': {
+      type: 'boolean',
+      default: defaults.relayServer ?? false,
+      help: 'serve as a circuit relay for nodes behind NAT (needs a public address)'
+    },
+    autonat: { type: 'boolean', default: false, help: 'have peers dial back the addresses they see, announce those' },
+    allow: {
+      type: 'list',
+      default: [],
+      help: 'address prefixes exempt from the per-IP inbound limit, e.g. /ip4/203.0.113.7/ipcidr/32 (a NAT of many)'
+    },
     'api-port': { type: 'number', default: 0, help: 'control API port (0 = any; see api.json)' },
     'api-host': {
       type: 'string',
@@ -80,9 +97,9 @@ export const TEST_ONLY_OPTIONS = {
 } as const satisfies Spec
 
 type BudgetFlag = 'rpc-budget-mib' | 'rpc-peer-budget-mib'
-type DefaultedFlag = BudgetFlag | 'api-host'
+type DefaultedFlag = BudgetFlag | 'api-host' | 'relay' | 'relay-server' | 'autonat' | 'allow'
 type DaemonValues = ConfigOf<ReturnType<typeof daemonSpec>>
-/** The values of `daemonSpec` (the budgets and the API host may be left out: then the defaults hold). */
+/** The values of `daemonSpec` (budgets, API host and NAT options may be left out: the defaults hold). */
 export type DaemonConfig = Omit<DaemonValues, DefaultedFlag> & Partial<Pick<DaemonValues, DefaultedFlag>>
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
@@ -153,6 +170,8 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
     fail(ErrorCode.BAD_REQUEST, `--crypto must be node or noble, got ${cfg.crypto}`)
   const apiHost = cfg['api-host'] ?? '127.0.0.1'
   if (isIP(apiHost) === 0) fail(ErrorCode.BAD_REQUEST, `--api-host must be an IP address, got ${apiHost}`)
+  for (const r of cfg.relay ?? []) if (r !== ANY_RELAY) peerIdOfAddr(r, '--relay')
+  for (const a of cfg.allow ?? []) checkMultiaddr(a, '--allow')
   const budgetMib = (flag: BudgetFlag, dflt: number): number => {
     const v = cfg[flag] ?? dflt / MIB
     if (!(Number.isFinite(v) && v > 0)) fail(ErrorCode.BAD_REQUEST, `--${flag} must be a number over 0`)
@@ -203,7 +222,11 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       listen: cfg.listen,
       announce: cfg.announce,
       bootstrap: def.bootstrap?.(cfg),
-      dht: cfg.dht
+      dht: cfg.dht,
+      relays: cfg.relay ?? [],
+      relayServer: cfg['relay-server'] ?? false,
+      autonat: cfg.autonat ?? false,
+      ...(cfg.allow != null && cfg.allow.length > 0 ? { allow: [LOOPBACK, ...cfg.allow] } : {})
     })
     // before any scheme serves a protocol on the node: they all draw on this budget
     const requests = setRequestBudget(libp2p, budget)

@@ -1,5 +1,6 @@
 // One place that builds a p2pay libp2p node: TCP + Noise + Yamux, identify,
-// ping and kad-dht in server mode on the private p2pay prefix.
+// ping and kad-dht in server mode on the private p2pay prefix; the circuit relay
+// transport and DCUtR on every node, a relay service and AutoNAT when asked for.
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -8,9 +9,14 @@ import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
+import { autoNAT } from '@libp2p/autonat'
+import { relayClient, relayServer } from './relay.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const DHT_PROTOCOL = '/p2pay/kad/1.0.0'
+/** exempt from the per-IP inbound limit unless told otherwise: test swarms share 127.0.0.1 */
+export const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
 /** liveness pings per connection (a closed socket is noticed at once; this catches silent ones) */
 const PING_INTERVAL_MS = 60_000
 
@@ -22,6 +28,12 @@ export interface NodeOptions {
   /** Multiaddr prefixes exempt from the per-IP inbound rate limit (test swarms share 127.0.0.1). */
   allow?: string[]
   dht?: boolean
+  /** serve as a circuit relay v2 for nodes behind NAT */
+  relayServer?: boolean
+  /** relays to hold a reservation on (multiaddrs ending in /p2p/<id>, or `auto`): this node is behind NAT */
+  relays?: string[]
+  /** ask peers to dial back the addresses they see this node at, and announce the ones that work */
+  autonat?: boolean
 }
 
 export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
@@ -30,17 +42,23 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
   if (opts.dht !== false) {
     services.dht = kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
   }
+  const relay = relayClient(opts.relays ?? [])
+  // a direct connection instead of a relayed one where both sides can punch through (public addresses only)
+  services.dcutr = dcutr()
+  if (relay.keeper != null) services.relayKeeper = relay.keeper
+  if (opts.relayServer === true) services.relay = relayServer()
+  if (opts.autonat === true) services.autoNAT = autoNAT()
   return createLibp2p({
     privateKey: opts.privateKey,
     addresses: {
-      listen: opts.listen,
+      listen: [...opts.listen, ...relay.listen],
       ...(opts.announce != null && opts.announce.length > 0 ? { announce: opts.announce } : {})
     },
-    transports: [tcp()],
+    transports: [tcp(), relay.transport],
     connectionEncrypters: [noise()],
     // a 2 MiB window keeps a slow reader under the 4 MiB read buffer (see docs)
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 2 ** 20 } })],
-    connectionManager: { allow: opts.allow ?? ['/ip4/127.0.0.0/ipcidr/8'] },
+    connectionManager: { allow: opts.allow ?? [LOOPBACK] },
     // every connection is pinged on a new stream, and a ping that times out aborts the connection: every 10 s (the
     // default) cost a 16-node swarm on 2 cores a tenth of its CPU, and under load aborted healthy connections
     connectionMonitor: { pingInterval: PING_INTERVAL_MS },
