@@ -26,7 +26,7 @@ export async function call<T = any>(
   body?: unknown,
   timeoutMs = 15_000
 ): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${d.apiPort}${path}`, {
+  const res = await fetch(`http://${d.apiHost}:${d.apiPort}${path}`, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(d)}` },
     body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,

@@ -45,13 +45,18 @@ export class Daemon {
   peerId = ''
   addr = ''
   apiPort = 0
+  /** where the control API listens (api.json's apiHost): 127.0.0.1 unless started with --api-host */
+  apiHost = '127.0.0.1'
+  /** a command the daemon runs under, e.g. `ip netns exec <ns>` to run it in a network namespace */
+  readonly prefix: string[]
   private token = ''
   exited?: Promise<number | null>
 
-  constructor(kind: DaemonKind, dataDir: string, args: string[]) {
+  constructor(kind: DaemonKind, dataDir: string, args: string[], opts: { prefix?: string[] } = {}) {
     this.kind = kind
     this.dataDir = dataDir
     this.args = args
+    this.prefix = opts.prefix ?? []
   }
 
   get pid(): number {
@@ -61,15 +66,17 @@ export class Daemon {
   async start(timeoutMs = 30_000): Promise<this> {
     rmSync(join(this.dataDir, 'api.json'), { force: true })
     const log = openSync(join(this.dataDir + '.log'), 'a')
-    // a restart keeps the port it had, as a configured daemon would
-    const listen = this.addr !== '' ? ['--listen', this.addr.slice(0, this.addr.indexOf('/p2p/'))] : []
+    // a restart keeps the port it had, as a configured daemon would (one given --listen keeps it anyway)
+    const listen =
+      this.addr !== '' && !this.args.includes('--listen')
+        ? ['--listen', this.addr.slice(0, this.addr.indexOf('/p2p/'))]
+        : []
     // P2PAY_NODE_ARGS passes runtime flags to the daemons (e.g. --cpu-prof when profiling)
     const nodeArgs = process.env.P2PAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-    this.proc = spawn(
-      process.execPath,
-      [...nodeArgs, CLI, this.kind, 'start', '--data-dir', this.dataDir, ...listen, ...this.args],
-      { stdio: ['ignore', log, log] }
-    )
+    const argv = [...nodeArgs, CLI, this.kind, 'start', '--data-dir', this.dataDir, ...listen, ...this.args]
+    // `ip netns exec` execs the command in place, so the pid is still the daemon's own
+    const [cmd, ...pre] = [...this.prefix, process.execPath]
+    this.proc = spawn(cmd, [...pre, ...argv], { stdio: ['ignore', log, log] })
     closeSync(log)
     const proc = this.proc
     this.exited = new Promise(res => proc.once('exit', code => res(code)))
@@ -84,6 +91,9 @@ export class Daemon {
             this.peerId = j.peerId
             this.addr = j.addrs[0]
             this.apiPort = j.apiPort
+            // a daemon listening on every interface is still reached on loopback
+            this.apiHost =
+              typeof j.apiHost === 'string' && !['0.0.0.0', '::'].includes(j.apiHost) ? j.apiHost : '127.0.0.1'
             this.token = readFileSync(join(this.dataDir, 'api.token'), 'utf8').trim()
             return this
           }
@@ -115,7 +125,7 @@ export class Daemon {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     const token = opts.token === undefined ? this.token : opts.token
     if (token != null) headers.authorization = `Bearer ${token}`
-    const res = await fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
+    const res = await fetch(`http://${this.apiHost}:${this.apiPort}${path}`, {
       method,
       headers,
       body: method === 'POST' ? (opts.raw ?? JSON.stringify(body ?? {})) : undefined,
