@@ -122,6 +122,11 @@ export async function teardown(prefix = PREFIX): Promise<string[]> {
   for (const ns of nss) pids.push(...(await nsPids(ns)))
   await killPids(pids)
   for (const ns of nss) await sh('ip', 'netns', 'del', ns).catch((e: Error) => failed.push(e.message))
-  for (const l of await links(prefix)) await sh('ip', 'link', 'del', l).catch((e: Error) => failed.push(e.message))
+  for (const l of await links(prefix)) {
+    // a veth whose namespace was just deleted may vanish between the listing and the delete
+    await sh('ip', 'link', 'del', l).catch((e: Error) => {
+      if (!e.message.includes('Cannot find device')) failed.push(e.message)
+    })
+  }
   return failed
 }
