@@ -166,4 +166,39 @@ describe('adoptState', () => {
     s.newcomer.rescale(1, { num: 1, den: 1 })
     rejects(s.newcomer, () => s.newcomer.adoptState(s.A.id, exportsFor(s), s.oldBank, s.bankNow), ErrorCode.STALE_SEQ)
   })
+
+  it(
+    'a resync from a majority that has not credited a request this member knows only from an earlier adoption ' +
+      'forgets it: its notices count again, once, and the member ends level with the bank',
+    async () => {
+      const w = await net()
+      const [A, B] = disjointPair(w)
+      const C = w.peers.find(p => p !== A && p !== B && !w.bank(A.id).includes(p.id) && !w.bank(p.id).includes(A.id))!
+      for (const p of [A, B, C]) w.join(p)
+      let N = await ident()
+      while (!bankSet(A.id, [...w.ids, N.id], K).includes(N.id)) N = await ident()
+      const newcomer = new Member(memberTables(), N.signer, verifier, { k: K, now: w.clock.now })
+      const oldBank = w.bank(A.id)
+      const bankNow = bankSet(A.id, [...w.ids, N.id], K)
+      const states = (): string[] => oldBank.map(m => w.member(m).exportState(A.id, N.id))
+      // signed while C's payment to A was still on its way to the old bank
+      const before = states()
+      const req = w.request(C, A.id, 50)
+      const notices = w.debit(req)
+      w.deliver(notices, C.id, A.id)
+      newcomer.adoptState(A.id, states(), oldBank, bankNow)
+      assert.equal(newcomer.account(A.id)!.balance, INITIAL + 50)
+      assert.equal(newcomer.t.credits.get(req.hash)?.adopted, true)
+      // a resync answered by a majority that had not credited it: their balance, without the credit's record
+      newcomer.adoptState(A.id, before, oldBank, bankNow)
+      assert.equal(newcomer.account(A.id)!.balance, INITIAL)
+      assert.equal(newcomer.t.credits.get(req.hash), undefined)
+      // the notices (resent by bank(C), or pulled by the bank sync) credit it here again, once
+      const bankC = w.bank(C.id)
+      const outs = notices.map(n => newcomer.receiveNotice(n, bankC, bankNow).status)
+      assert.deepEqual(outs, ['counted', 'counted', 'credited', 'already-credited', 'already-credited'])
+      assert.equal(newcomer.account(A.id)!.balance, INITIAL + 50)
+      assert.deepEqual(w.balances(A.id), Array(K).fill(INITIAL + 50))
+    }
+  )
 })

@@ -222,17 +222,38 @@ export function adoptState(
     // changed nothing); otherwise the state carries none
     ...(prev?.history !== undefined && sameRow(prev, s) ? { history: prev.history } : {})
   }
-  // credits this member applied on a majority of bank(A) that the old bank's state does not hold yet
-  // (their notices are still on the way there): applied again on top, so they are not lost here
-  // (only while their notices are still accepted: older ones the old bank may have forgotten). A
-  // credit reduced to its hash stays credited as it is: counting it again could credit it twice.
+  // every voter listed all the hashes it holds (none reached the export's cap): a credit none of a majority lists is
+  // then not in the balance adopted
+  const listedCount = new Map<string, number>()
+  for (const o of opened)
+    if (verdict.voters.includes(o.signer))
+      listedCount.set(o.signer, (listedCount.get(o.signer) ?? 0) + o.body.credited.length)
+  const complete = [...listedCount.values()].every(n => n < MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
+  const forget: string[] = []
   for (const [h, c] of m.t.credits.entries()) {
     if (c.to !== account || c.status !== 'credited' || listed.has(h)) continue
-    if (c.amount === undefined || c.epoch === undefined || c.epoch < e.epoch - 1 || c.voters.length < m.needed) continue
-    const after = applyAmount(next, c.amount, c.epoch, e)
-    if (after !== undefined && after.balance <= MAX_KARMA) next = { ...next, ...after }
+    if (c.epoch !== undefined && c.epoch < e.epoch - 1) continue // its notices are refused everywhere by now
+    if (c.adopted !== true && c.amount !== undefined && c.epoch !== undefined && c.voters.length >= m.needed) {
+      // credited here on a majority of bank(A) and not held by the old bank yet (its notices are still on the way
+      // there): applied again on top, so it is not lost here
+      const after = applyAmount(next, c.amount, c.epoch, e)
+      if (after !== undefined && after.balance <= MAX_KARMA) next = { ...next, ...after }
+    } else if (complete) {
+      // known here only as adopted from an earlier majority, or reduced to its hash: the balance adopted now does not
+      // hold it, so it must be able to count again when its notices come (kept as credited, it would be refused as a
+      // duplicate, and this member would stay short of the bank for good)
+      forget.push(h)
+    }
   }
   m.t.accounts.set(account, next)
+  for (const h of forget) {
+    const c = m.t.credits.get(h)!
+    if (c.from === undefined || c.amount === undefined) m.t.credits.delete(h)
+    else {
+      const { adopted: _adopted, receipt: _receipt, unsynced: _unsynced, ...votes } = c
+      m.t.credits.set(h, { ...votes, status: 'counting' })
+    }
+  }
   for (const h of credited) {
     const c = m.t.credits.get(h)
     if (c?.status !== 'credited')
