@@ -107,11 +107,16 @@ async function membersAgree(timeoutMs = 90_000): Promise<void> {
     'the members of every bank to agree',
     async () => {
       for (const a of ids()) {
+        const bank = bankSet(a, ids(), K)
         const rows = await Promise.all(
-          bankSet(a, ids(), K).map(async m => (await byId(m).api('GET', `/v1/karma/books?account=${a}`)).row)
+          bank.map(async m => (await byId(m).api('GET', `/v1/karma/books?account=${a}`)).row)
         )
         const seen = new Set(rows.map(r => `${r?.balance}/${r?.nonce}`))
-        if (seen.size !== 1) throw new Error(`bank(${a}) holds ${[...seen].join(', ')}`)
+        // who holds what (balance/nonce, and whether the row is synced): what a failure needs to be understood
+        const held = rows.map(
+          (r, i) => `${bank[i]}: ${r?.balance}/${r?.nonce}${r?.synced === false ? ' unsynced' : ''}`
+        )
+        if (seen.size !== 1) throw new Error(`bank(${a}) holds ${held.join(', ')}`)
       }
       return true
     },
