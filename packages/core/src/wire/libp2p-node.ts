@@ -11,7 +11,7 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import { autoNAT } from '@libp2p/autonat'
-import { relayClient, relayServer } from './relay.ts'
+import { relayClient, relayServer, relayedOnly } from './relay.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const DHT_PROTOCOL = '/p2pay/kad/1.0.0'
@@ -52,7 +52,11 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
     privateKey: opts.privateKey,
     addresses: {
       listen: [...opts.listen, ...relay.listen],
-      ...(opts.announce != null && opts.announce.length > 0 ? { announce: opts.announce } : {})
+      ...(opts.announce != null && opts.announce.length > 0
+        ? { announce: opts.announce }
+        : relay.listen.length > 0
+          ? { announceFilter: relayedOnly }
+          : {})
     },
     transports: [tcp(), relay.transport],
     connectionEncrypters: [noise()],

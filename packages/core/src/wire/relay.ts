@@ -72,6 +72,15 @@ export function relayClient(relays: string[]): RelayClient {
   }
 }
 
+/**
+ * What a node behind NAT announces: its relayed addresses only. Its LAN addresses
+ * mean nothing (or another host) elsewhere, and a dialler tries a peer's addresses
+ * one after another, each for up to 6 s, so one that goes nowhere delays the relay.
+ */
+export function relayedOnly(addrs: Multiaddr[]): Multiaddr[] {
+  return addrs.filter(a => a.getComponents().some(c => c.name === 'p2p-circuit'))
+}
+
 /** The relay's peer id: the last /p2p/ of its address. */
 function relayPeer(ma: Multiaddr): PeerId {
   const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
