@@ -13,8 +13,8 @@ export const PREFIX = 'p2t-'
 export const MAX_NETS = 200
 /** Host i of testnet n is 10.77.<n>.<HOST_BASE + i>; .1 is the root end of the bridge. */
 export const HOST_BASE = 10
-/** at most this many hosts per testnet (addresses .10 to .249 of its /24) */
-export const MAX_HOSTS = 240
+/** at most this many hosts per testnet: addresses .10 to .129 of its /24, and .130 to .249 for second addresses */
+export const MAX_HOSTS = 120
 
 export const netPrefix = (n: number): string => `${PREFIX}${n}-`
 export const bridgeName = (n: number): string => `${netPrefix(n)}br`

@@ -3,12 +3,14 @@
 // their host's namespace, listening on the host's address, and faults between
 // hosts. `down()` leaves no namespace, link, rule or process behind; so does
 // `npm run testnet -- down` after a runner that died.
+import type { ChildProcess } from 'node:child_process'
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Daemon, type DaemonKind } from '../lib/swarm.ts'
 import { addHost, claimBridge, HOST_BASE, MAX_HOSTS, netPrefix, sh, subnet, teardown } from './netns.ts'
 import { clearBandwidth, cutFrom, healAll, prepareChains, setBandwidth, setLoss } from './faults.ts'
+import { addLatency, removeLatency } from './latency.ts'
 
 export interface Host {
   name: string
@@ -19,6 +21,9 @@ export interface Host {
 
 /** libp2p port of the first daemon on a host; a second one on the same host takes the next. */
 export const FIRST_PORT = 4001
+/** daemons one host may run (latency redirects this many libp2p ports) */
+export const DAEMONS_PER_HOST = 4
+const LIBP2P_PORTS = Array.from({ length: DAEMONS_PER_HOST }, (_, k) => FIRST_PORT + k)
 /** how long a daemon may take to start: many starting together on 2 cores are slow */
 const START_MS = 90_000
 
@@ -31,6 +36,7 @@ export class Testnet {
   readonly daemons: Daemon[] = []
   private readonly ports = new Map<Host, number>()
   private readonly placed = new Map<Daemon, Host>()
+  private readonly relays = new Map<Host, ChildProcess>()
   private readonly ownDir: boolean
 
   private constructor(n: number, dir: string, hosts: Host[], ownDir: boolean) {
@@ -130,6 +136,7 @@ export class Testnet {
    */
   async start(kind: DaemonKind, host: Host, args: string[] = []): Promise<Daemon> {
     const port = this.ports.get(host) ?? FIRST_PORT
+    if (port >= FIRST_PORT + DAEMONS_PER_HOST) throw new Error(`${host.name} runs ${DAEMONS_PER_HOST} daemons already`)
     this.ports.set(host, port + 1)
     const dataDir = join(this.dir, port === FIRST_PORT ? `${host.name}-${kind}` : `${host.name}-${kind}-${port}`)
     const d = new Daemon(kind, dataDir, ['--listen', `/ip4/${host.ip}/tcp/${port}`, '--api-host', host.ip, ...args], {
@@ -158,16 +165,44 @@ export class Testnet {
 
   /** Drops all traffic between every host of `a` and every host of `b` until `heal()`. */
   async partition(a: Host[], b: Host[]): Promise<void> {
-    for (const h of a)
-      await cutFrom(
-        h.ns,
-        b.map(x => x.ip)
-      )
-    for (const h of b)
-      await cutFrom(
-        h.ns,
-        a.map(x => x.ip)
-      )
+    const addrs = (hs: Host[]): string[] => hs.flatMap(x => this.addrsOf(x))
+    for (const h of a) await cutFrom(h.ns, addrs(b))
+    for (const h of b) await cutFrom(h.ns, addrs(a))
+  }
+
+  /** a host's addresses: its own, and the one its delay relay connects from while it has latency */
+  addrsOf(h: Host): string[] {
+    return this.relays.has(h) ? [h.ip, this.aliasOf(h)] : [h.ip]
+  }
+
+  private aliasOf(h: Host): string {
+    return `${subnet(this.n)}.${HOST_BASE + MAX_HOSTS + h.index}`
+  }
+
+  /**
+   * Every byte of a libp2p connection into or out of `h` opened from now on is
+   * held `ms` each way (a relay in its namespace, see latency.ts); 0 ends it.
+   * Connections open already keep their path.
+   */
+  async latency(h: Host, ms: number): Promise<void> {
+    if (!(Number.isInteger(ms) && ms >= 0)) throw new Error(`latency: ms a whole number, got ${ms}`)
+    const old = this.relays.get(h)
+    if (old !== undefined) {
+      await removeLatency(h.ns, this.aliasOf(h))
+      old.kill('SIGKILL')
+      this.relays.delete(h)
+    }
+    if (ms === 0) return
+    const relay = await addLatency({
+      ns: h.ns,
+      ip: h.ip,
+      alias: this.aliasOf(h),
+      others: this.hosts.filter(x => x !== h).map(x => ({ index: x.index, ip: x.ip })),
+      ports: LIBP2P_PORTS,
+      ms
+    })
+    this.relays.set(h, relay)
+    appendFileSync(join(this.dir, 'pids'), `${relay.pid} delay-relay ${h.name}\n`)
   }
 
   async heal(): Promise<void> {
@@ -184,11 +219,12 @@ export class Testnet {
     await setBandwidth(h.ns, h.ns, kbit)
   }
 
-  /** Ends loss and bandwidth limits on `h` (every host when none is given); without a host, heals too. */
+  /** Ends loss, bandwidth limits and latency on `h` (every host when none is given); without a host, heals too. */
   async clearFaults(h?: Host): Promise<void> {
     for (const x of h !== undefined ? [h] : this.hosts) {
       await setLoss(x.ns, 0)
       await clearBandwidth(x.ns, x.ns)
+      await this.latency(x, 0)
     }
     if (h === undefined) await this.heal()
   }
@@ -214,6 +250,7 @@ export class Testnet {
         await d.stop(10_000).catch(() => {})
       })
     )
+    for (const r of this.relays.values()) r.kill('SIGKILL')
     const failed = await teardown(this.prefix)
     const keep = opts.keep === true || process.env.P2PAY_KEEP_TEST_DIRS != null || !this.ownDir
     if (!keep) rmSync(this.dir, { recursive: true, force: true })
