@@ -54,7 +54,7 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
       listen: [...opts.listen, ...relay.listen],
       ...(opts.announce != null && opts.announce.length > 0
         ? { announce: opts.announce }
-        : relay.listen.length > 0
+        : relay.natted
           ? { announceFilter: relayedOnly }
           : {})
     },

@@ -6,7 +6,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2pEvents, PeerId, Startable, TopologyFilter, TypedEventTarget } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 
 /** reservations one relay holds at once; a reservation costs the relay one kept-open connection */
 export const MAX_RESERVATIONS = 128
@@ -20,6 +20,8 @@ const MAX_STOP_STREAMS = 256
 const REDIAL_MIN_MS = 1_000
 /** longest wait between dials of a lost relay: a relay back after a restart is found within this */
 const REDIAL_MAX_MS = 30_000
+/** wait before asking again a relay that is connected but refused a reservation (full, say) */
+const REFUSED_RETRY_MS = 5 * 60_000
 /** one dial of a relay */
 const DIAL_TIMEOUT_MS = 10_000
 
@@ -43,9 +45,11 @@ export function relayServer(): ReturnType<typeof circuitRelayServer> {
 export interface RelayClient {
   /** the circuit transport (every node has it: it dials /p2p-circuit addresses) */
   transport: ReturnType<typeof circuitRelayTransport>
-  /** listen addresses that ask for reservations: one `/p2p-circuit` per relay wanted */
+  /** listen addresses that ask for a reservation on any relay found (`auto`) */
   listen: string[]
-  /** keeps the named relays connected (a reservation lives only as long as its connection) */
+  /** the node is behind NAT: it announces its relayed addresses only */
+  natted: boolean
+  /** keeps the named relays connected and a reservation on each */
   keeper?: (components: RelayKeeperComponents) => RelayKeeper
 }
 
@@ -55,19 +59,16 @@ export interface RelayClient {
  */
 export function relayClient(relays: string[]): RelayClient {
   const named = relays.filter(r => r !== ANY_RELAY).map(r => multiaddr(r))
-  const ids = new Set(named.map(ma => relayPeer(ma).toString()))
   const any = relays.includes(ANY_RELAY)
-  const wanted = named.length + (any ? 1 : 0)
   return {
     transport: circuitRelayTransport({
       maxInboundStopStreams: MAX_STOP_STREAMS,
       reservationCompletionTimeout: DIAL_TIMEOUT_MS,
-      // with named relays only, a reservation is made on those and no other hop peer met on the way
-      ...(any || ids.size === 0 ? {} : { discoveryFilter: onlyPeers(ids) })
+      // without `auto`, hop peers met on the way are not reserved on: the named relays are (by the keeper)
+      ...(any ? {} : { discoveryFilter: NO_PEER })
     }),
-    // plain /p2p-circuit rather than <relay>/p2p-circuit: a reservation lost with its relay is then sought again
-    // when the relay is back, and a relay down at start does not stop the daemon from starting
-    listen: Array.from({ length: wanted }, () => '/p2p-circuit'),
+    listen: any ? ['/p2p-circuit'] : [],
+    natted: relays.length > 0,
     ...(named.length > 0 ? { keeper: c => new RelayKeeper(c, named) } : {})
   }
 }
@@ -78,8 +79,10 @@ export function relayClient(relays: string[]): RelayClient {
  * one after another, each for up to 6 s, so one that goes nowhere delays the relay.
  */
 export function relayedOnly(addrs: Multiaddr[]): Multiaddr[] {
-  return addrs.filter(a => a.getComponents().some(c => c.name === 'p2p-circuit'))
+  return addrs.filter(isRelayed)
 }
+
+const isRelayed = (a: Multiaddr): boolean => a.getComponents().some(c => c.name === 'p2p-circuit')
 
 /** The relay's peer id: the last /p2p/ of its address. */
 function relayPeer(ma: Multiaddr): PeerId {
@@ -88,38 +91,37 @@ function relayPeer(ma: Multiaddr): PeerId {
   return peerIdFromString(id)
 }
 
-/**
- * A topology filter that passes only the given peers, once per connection (the
- * registrar adds a peer on connect and removes it on disconnect).
- */
-function onlyPeers(ids: ReadonlySet<string>): TopologyFilter {
-  const seen = new Set<string>()
-  return {
-    has: p => !ids.has(p.toString()) || seen.has(p.toString()),
-    add: p => void seen.add(p.toString()),
-    remove: p => void seen.delete(p.toString())
-  }
-}
+/** A topology filter that lets no peer through (the registrar skips a peer the filter `has`). */
+const NO_PEER: TopologyFilter = { has: () => true, add: () => {}, remove: () => {} }
 
 export interface RelayKeeperComponents {
   connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
+  transportManager: Pick<TransportManager, 'listen' | 'getAddrs'>
   events: TypedEventTarget<Libp2pEvents>
 }
 
+interface Relay {
+  addr: Multiaddr
+  id: PeerId
+  /** what the node listens on to reserve there: <relay>/p2p-circuit */
+  circuit: Multiaddr
+}
+
 /**
- * Dials the named relays after start and again, with a growing wait, whenever the
- * connection to one is lost, until the node stops. The circuit transport then
- * reserves on each relay as it connects.
+ * Dials each named relay after start and reserves a slot on it; does both again,
+ * with a growing wait, whenever the connection to one is lost (a reservation
+ * lives as long as its connection), until the node stops. A relay down at the
+ * start does not stop the node: it is reserved on once it answers.
  */
 export class RelayKeeper implements Startable {
   private readonly c: RelayKeeperComponents
-  private readonly relays: Array<{ addr: Multiaddr; id: PeerId }>
+  private readonly relays: Relay[]
   private ctl = new AbortController()
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
 
   constructor(components: RelayKeeperComponents, relays: Multiaddr[]) {
     this.c = components
-    this.relays = relays.map(addr => ({ addr, id: relayPeer(addr) }))
+    this.relays = relays.map(addr => ({ addr, id: relayPeer(addr), circuit: addr.encapsulate('/p2p-circuit') }))
   }
 
   start(): void {
@@ -143,19 +145,37 @@ export class RelayKeeper implements Startable {
     if (r != null) this.schedule(r, REDIAL_MIN_MS, REDIAL_MIN_MS)
   }
 
-  /** one pending dial per relay: a disconnect during a wait does not add a second */
-  private schedule(r: { addr: Multiaddr; id: PeerId }, waitMs: number, nextMs: number): void {
+  /** whether the node holds a relayed address through `r` */
+  private reserved(r: Relay): boolean {
+    const prefix = `/p2p/${r.id.toString()}/p2p-circuit`
+    return this.c.transportManager.getAddrs().some(a => isRelayed(a) && a.toString().includes(prefix))
+  }
+
+  /** one pending attempt per relay: a disconnect during a wait does not add a second */
+  private schedule(r: Relay, waitMs: number, nextMs: number): void {
     const key = r.id.toString()
     if (this.ctl.signal.aborted || this.timers.has(key)) return
     const t = setTimeout(() => {
       this.timers.delete(key)
-      if (this.ctl.signal.aborted || this.c.connectionManager.getConnections(r.id).length > 0) return
-      const signal = AbortSignal.any([this.ctl.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-      this.c.connectionManager.openConnection(r.addr, { signal }).catch(() => {
-        this.schedule(r, nextMs, Math.min(nextMs * 2, REDIAL_MAX_MS))
+      this.attempt(r).catch(() => {
+        // connected but refused: a relay that is full is not asked every few seconds
+        const refused = this.c.connectionManager.getConnections(r.id).length > 0
+        this.schedule(r, refused ? REFUSED_RETRY_MS : nextMs, Math.min(nextMs * 2, REDIAL_MAX_MS))
       })
     }, waitMs)
     t.unref()
     this.timers.set(key, t)
+  }
+
+  private async attempt(r: Relay): Promise<void> {
+    if (this.ctl.signal.aborted) return
+    if (this.c.connectionManager.getConnections(r.id).length === 0) {
+      await this.c.connectionManager.openConnection(r.addr, {
+        signal: AbortSignal.any([this.ctl.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+      })
+    }
+    // each listen adds a listener that the circuit transport keeps (empty once its relay is gone): one per
+    // reconnection, and one per REFUSED_RETRY_MS while a relay refuses
+    if (!this.reserved(r)) await this.c.transportManager.listen([r.circuit])
   }
 }
