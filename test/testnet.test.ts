@@ -5,7 +5,8 @@
 // the reason where the machine cannot make namespaces (not root, no iptables).
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { Testnet } from '../scripts/testnet/testnet.ts'
+import { spawn } from 'node:child_process'
+import { FIRST_PORT, Testnet, type Host } from '../scripts/testnet/testnet.ts'
 import { links, namespaces } from '../scripts/testnet/netns.ts'
 import { SCENARIOS, hostsFor, loadScenario, scenarioExists } from '../scripts/testnet/scenarios.ts'
 
@@ -40,6 +41,52 @@ for (const name of SCENARIOS) {
     }
   })
 }
+
+/** Runs a node program in a host's namespace; what it printed. */
+async function inHost(h: Host, program: string, ...args: string[]): Promise<string> {
+  const p = spawn('ip', ['netns', 'exec', h.ns, process.execPath, '-e', program, ...args], { stdio: 'pipe' })
+  let out = ''
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const code = await new Promise(resolve => p.once('exit', resolve))
+  assert.equal(code, 0, `a program in ${h.name} failed`)
+  return out.trim()
+}
+
+test('testnet: latency sends the connections into and out of a host through its delay relay', async t => {
+  if (!available.ok) return t.skip(available.why)
+  const net = await Testnet.up({ hosts: 2 })
+  nets.push(net)
+  const [a, b] = net.hosts
+  // on each host, where a libp2p daemon would listen: answers one line with the address it sees the caller at
+  const echo =
+    "require('net').createServer(s => s.once('data', () => s.end(s.remoteAddress)))" +
+    `.listen(${FIRST_PORT}, process.argv[1], () => console.log('up'))`
+  const servers = [a, b].map(h => spawn('ip', ['netns', 'exec', h.ns, process.execPath, '-e', echo, h.ip]))
+  try {
+    await Promise.all(servers.map(async s => await new Promise(resolve => s.stdout.once('data', resolve))))
+    const ask =
+      `const s = require('net').connect(${FIRST_PORT}, process.argv[1]); const t = Date.now()\n` +
+      "s.on('connect', () => s.write('?'))\n" +
+      "s.on('data', d => console.log(JSON.stringify({ seen: String(d), ms: Date.now() - t })))"
+    const direct = JSON.parse(await inHost(b, ask, a.ip))
+    assert.equal(direct.seen, b.ip, 'without latency a host sees the other at its address')
+    await net.latency(a, 100)
+    const into = JSON.parse(await inHost(b, ask, a.ip))
+    const out = JSON.parse(await inHost(a, ask, b.ip))
+    assert.equal(into.seen, '127.0.0.1', "a connection into the latent host reaches its port from the relay's end")
+    assert.deepEqual(net.addrsOf(a), [a.ip, out.seen], "a connection out of it comes from the relay's address")
+    t.diagnostic(`one exchange: ${direct.ms} ms direct, ${into.ms} ms into and ${out.ms} ms out of a host at 100 ms`)
+    await net.latency(a, 0)
+    assert.equal(
+      JSON.parse(await inHost(b, ask, a.ip)).seen,
+      b.ip,
+      'latency 0 puts connections back on the direct path'
+    )
+  } finally {
+    for (const s of servers) s.kill('SIGKILL')
+    await net.down()
+  }
+})
 
 test('testnet: no namespace, link or process of these testnets is left', async t => {
   if (!available.ok) return t.skip(available.why)

@@ -1,6 +1,7 @@
-// PPay across hosts, every party on a host of its own and 5 % packet loss on
-// every host: the broker (h0), the coins' owner X (h1), holders Y, Z, W (h2-h4)
-// and V (h5), whom X pays one coin at a time all along.
+// PPay across hosts, every party on a host of its own, 5 % packet loss on
+// every host and 40 ms latency each way on the owner's: the broker (h0), the
+// coins' owner X (h1), holders Y, Z, W (h2-h4) and V (h5), whom X pays one
+// coin at a time all along.
 //  1. X buys coins and pays Y; Y spends them on to Z through the owner (reassign);
 //  2. X's host is partitioned from every other host: Z's spends to W take the
 //     broker's downtime path while X's payments to V are queued;
@@ -24,6 +25,8 @@ export const HOSTS = { short: 6, long: 6 }
 const TOPUP = 10_000
 const VALUE = 5
 const LOSS_PERCENT = 5
+/** one way, on X's host: every reassignment crosses it twice */
+const LATENCY_MS = 40
 const NODE_ARGS = ['--owner-timeout-ms', '2000', '--retry-interval-ms', '1000']
 /** coins moved along the scripted path, how long X's payments to V run before the cut and how long the cut lasts */
 const SHORT = { coins: 3, warmMs: 3_000, partitionMs: 15_000 }
@@ -45,17 +48,19 @@ export async function run(net: Testnet, opts: Opts): Promise<Record<string, unkn
     throw new Error(`PPay needs ${HOSTS.long} hosts, the testnet has ${net.hosts.length}`)
   const t0 = Date.now()
   const log = (s: string): void => opts.log(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${s}`)
-  const figures: Record<string, unknown> = { coins: plan.coins, lossPercent: LOSS_PERCENT }
+  const figures: Record<string, unknown> = { coins: plan.coins, lossPercent: LOSS_PERCENT, latencyMs: LATENCY_MS }
   const [h0, h1, h2, h3, h4, h5] = net.hosts
 
   const broker = await net.start('broker', h0)
+  // before X starts, so that every connection of X's goes through the delay
+  await net.latency(h1, LATENCY_MS)
   const nodeArgs = ['--broker', broker.addr, ...NODE_ARGS]
   const [X, Y, Z, W, V] = await Promise.all([h1, h2, h3, h4, h5].map(async h => await net.start('node', h, nodeArgs)))
   const name = new Map([X, Y, Z, W, V].map((d, i) => [d.peerId, 'XYZWV'[i]]))
   for (const d of [X, Y, Z, W, V]) await broker.cli('broker', 'topup', '--account', d.peerId, '--amount', `${TOPUP}`)
   log(`broker on ${h0.ip}, X Y Z W V on ${[h1, h2, h3, h4, h5].map(h => h.ip).join(' ')}`)
   for (const h of net.hosts.slice(0, 6)) await net.loss(h, LOSS_PERCENT)
-  log(`${LOSS_PERCENT} % loss on each host, both ways`)
+  log(`${LOSS_PERCENT} % loss on each host, both ways; ${LATENCY_MS} ms each way on X's host`)
 
   // every payment acknowledged, in order: sn -> its holders as acknowledged
   const holders = new Map<string, string[]>()
@@ -83,7 +88,9 @@ export async function run(net: Testnet, opts: Opts): Promise<Record<string, unkn
   await call(X, 'POST', '/v1/ppay/buy', { count: 1000, value: 1 }, 60_000)
   const toV: AckedPayment[] = []
   const loop = payments(X, V, toV)
+  const reassignAt = Date.now()
   expectVia(await paid(Y, Z, plan.coins * VALUE), 'reassign', "Y's spends to Z go through the owner X")
+  figures.reassignMs = Date.now() - reassignAt
   log(`X paid Y ${plan.coins} coins, Y spent them on to Z through X`)
   await sleep(plan.warmMs)
 
