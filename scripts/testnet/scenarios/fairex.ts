@@ -33,8 +33,11 @@ export const HOSTS = { short: 7, long: 7 }
 const PRICE = 25
 const FEE = 1
 const TOPUP = 1000
-/** long form: the issue's 256 MiB at 100 Mbit/s (about 22 s at the limit) */
-const LONG = { bigBytes: 256 * MIB, kbit: 100_000, cutBytes: 16 * MIB }
+/**
+ * long form: the issue's 256 MiB at 50 Mbit/s (about 43 s at the limit). Under 100 Mbit/s a sale ran at 75 on two
+ * busy cores: the machine bounded it, not the limit
+ */
+const LONG = { bigBytes: 256 * MIB, kbit: 50_000, cutBytes: 16 * MIB }
 /** short form (npm test): a few MiB at 16 Mbit/s (about 2 s at the limit) */
 const SHORT = { bigBytes: 4 * MIB + 4321, kbit: 16_000, cutBytes: 2 * MIB + 77 }
 /** tbf lets a burst through and counts bytes on the wire, not file bytes: the sale may beat the limit by this much */
@@ -126,10 +129,11 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
     '/v1/fairex/buy',
     { provider: P.peerId, fileId: big.fileId, out: bigOut },
     // far longer than the limit makes it: a slow machine is not a failure
-    Math.max(120_000, (40 * size.bigBytes * 8) / size.kbit)
+    Math.ceil(Math.max(120_000, (40 * size.bigBytes * 8) / size.kbit))
   ).finally(() => {
     finished = true
   })
+  buying.catch(() => {}) // awaited below: a failure must not end the process while progress is polled
   let samples = 0
   /** when D began the download (its progress entry), after the dial, the certificate and 1.1/1.2 */
   let startedAt = 0
@@ -144,7 +148,7 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
     const s = (Date.now() - p.startedAt) / 1000
     log(
       `  ${((100 * p.received) / p.total).toFixed(0).padStart(3)} %  ${mib(p.received)}/${mib(p.total)} MiB  ` +
-        `${((p.received * 8) / 1000 / Math.max(s, 0.001) / 1000).toFixed(1)} Mbit/s`
+        `${((p.received * 8) / 1000 / Math.max(s, 0.001) / 1000).toFixed(1)} Mbit/s on average`
     )
   }
   const bigRec = await buying
@@ -189,7 +193,7 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
       { provider: relay.addr(P.peerId), fileId: cutFile.fileId, out: cutOut },
       180_000
     )
-    bought.catch(() => {})
+    bought.catch(() => {}) // awaited below
     await Promise.race([
       relay.cut,
       bought.then(r => {
