@@ -49,6 +49,7 @@ const addrsOf = async (d: Daemon): Promise<string[]> => (await d.api('GET', '/v1
 before(
   async () => {
     if (skip !== false) return
+    const t0 = Date.now()
     net = await NatNet.up({ publicHosts: 5, lans: 3, hostsPerLan: 2, portForward: [3] })
     const h = (n: string): NatHost => net.host(n)
     const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(net.dir, 'judge')])
@@ -85,6 +86,7 @@ before(
     ])
     for (const d of [P, Q, alice, prov, carol, dave, fwd])
       await broker.api('POST', '/v1/topup', { account: d.peerId, amount: 1000 })
+    console.log(`# NAT net and 10 daemons up in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   },
   { timeout: 300_000 }
 )
@@ -237,6 +239,32 @@ test('Karma: a NATed member of a bank applies a transfer; majority reads are rig
     assert.equal((await reader.api('GET', `/v1/karma/balance?peer=${payer.peerId}`)).balance, INITIAL - 25)
   }
 })
+
+test(
+  'the broker restarts: the NATed nodes of LAN 1 reserve on it again and are reached through it',
+  { skip },
+  async () => {
+    await broker.kill9()
+    await waitFor('the relayed addresses withdrawn', async () => (await addrsOf(alice)).length === 0)
+    await broker.start(90_000)
+    for (const d of [alice, prov]) {
+      const addrs = await waitFor(
+        'a new reservation',
+        async () => {
+          const a = await addrsOf(d)
+          return a.length > 0 ? a : undefined
+        },
+        60_000
+      )
+      assert.deepEqual(addrs, [`${broker.addr}/p2p-circuit/p2p/${d.peerId}`])
+    }
+    await alice.api('POST', '/v1/ppay/buy', { count: 1, value: 5 })
+    assert.equal((await alice.api('POST', '/v1/ppay/pay', { to: dave.peerId, amount: 5 })).coins[0].via, 'assign')
+    // from LAN 2 to the owner in LAN 1, through the restarted broker
+    assert.equal((await dave.api('POST', '/v1/ppay/pay', { to: P.peerId, amount: 5 })).coins[0].via, 'reassign')
+    assert.equal((await audit(broker)).holds, true)
+  }
+)
 
 test('nothing entered a LAN uninvited but through the forwarded port', { skip }, async () => {
   // LAN addresses are not announced, so no daemon dialled one (a leak would show as packets dropped at the routers)
