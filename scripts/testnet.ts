@@ -7,12 +7,12 @@
 // 2 on bad arguments, 3 when the machine cannot run a testnet.
 import { parseArgs } from 'node:util'
 import { Testnet } from './testnet/testnet.ts'
-import { namespaces, links, PREFIX, teardown } from './testnet/netns.ts'
+import { namespaces, links, MAX_NETS, netPrefix, PREFIX, teardown } from './testnet/netns.ts'
 import { SCENARIOS, hostsFor, loadScenario, scenarioExists } from './testnet/scenarios.ts'
 
 const USAGE = `usage: npm run testnet -- up --hosts N
        npm run testnet -- run <${SCENARIOS.join('|')}> [--short] [--keep]
-       npm run testnet -- down`
+       npm run testnet -- down [--net N]   (every testnet's leftovers, or testnet N's)`
 
 const t0 = Date.now()
 const log = (line: string): void => {
@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     hosts: { type: 'string' },
     short: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    net: { type: 'string' },
     help: { type: 'boolean' }
   }
 })
@@ -47,8 +48,11 @@ async function needNamespaces(): Promise<void> {
 }
 
 if (cmd === 'down') {
-  const before = [...(await namespaces()), ...(await links())]
-  const failed = await teardown(PREFIX)
+  const n = values.net === undefined ? undefined : Number(values.net)
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n < MAX_NETS)) usage(`--net: 0 to ${MAX_NETS - 1}`)
+  const prefix = n === undefined ? PREFIX : netPrefix(n)
+  const before = [...(await namespaces(prefix)), ...(await links(prefix))]
+  const failed = await teardown(prefix)
   log(`removed ${before.length} namespaces and links${before.length > 0 ? `: ${before.join(' ')}` : ''}`)
   if (failed.length > 0) {
     process.stderr.write(`could not remove: ${failed.join('; ')}\n`)

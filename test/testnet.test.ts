@@ -5,9 +5,12 @@
 // the reason where the machine cannot make namespaces (not root, no iptables).
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { FIRST_PORT, Testnet, type Host } from '../scripts/testnet/testnet.ts'
 import { links, namespaces } from '../scripts/testnet/netns.ts'
+import { ROOT } from '../scripts/lib/swarm.ts'
 import { SCENARIOS, hostsFor, loadScenario, scenarioExists } from '../scripts/testnet/scenarios.ts'
 
 const available = await Testnet.available()
@@ -86,6 +89,26 @@ test('testnet: latency sends the connections into and out of a host through its 
     for (const s of servers) s.kill('SIGKILL')
     await net.down()
   }
+})
+
+test('testnet: down removes what a runner that died left: its processes, namespaces and links', async t => {
+  if (!available.ok) return t.skip(available.why)
+  const net = await Testnet.up({ hosts: 2 })
+  nets.push(net)
+  // a daemon left running in a host, with a fault on it, as a killed runner leaves them
+  const d = await net.start('broker', net.hosts[0])
+  await net.loss(net.hosts[0], 50)
+  await net.latency(net.hosts[1], 10)
+  const down = await promisify(execFile)(process.execPath, [
+    join(ROOT, 'scripts', 'testnet.ts'),
+    'down',
+    '--net',
+    `${net.n}`
+  ])
+  t.diagnostic(down.stdout.trim())
+  assert.notEqual(await d.exited, 0, 'the daemon was killed')
+  assert.deepEqual(await namespaces(net.prefix), [])
+  assert.deepEqual(await links(net.prefix), [])
 })
 
 test('testnet: no namespace, link or process of these testnets is left', async t => {
