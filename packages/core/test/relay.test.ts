@@ -2,13 +2,15 @@
 // loopback): a node behind NAT (--relay) reserves on its relay, announces only
 // its relayed address, is reached through it on a connection that runs p2pay's
 // RPC, and reserves again after its relay restarts; a node given --announce is
-// known by that address through identify and through the DHT.
+// known by that address through identify and through the DHT; a daemon that
+// announces loopback only while listening beyond it is told so.
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createP2payNode } from '../src/wire/libp2p-node.ts'
+import { announcesOnlyLoopback } from '../src/wire/addresses.ts'
 import { serveRpc, RpcClient } from '../src/wire/rpc.ts'
 
 const PROTO = '/p2pay-test/relayed/1.0.0'
@@ -107,5 +109,17 @@ describe('a node given --announce', () => {
     await until('a and c in the routing table of b', () => (b.services.dht as any).routingTable.size >= 2)
     const info = await c.peerRouting.findPeer(a.peerId, { signal: AbortSignal.timeout(10_000) })
     assert.deepEqual(info.multiaddrs.map(String), [announced], 'only the announced address')
+  })
+})
+
+describe('a daemon that others cannot reach', () => {
+  it('is told so when it listens beyond loopback but announces loopback only (a public address unconfirmed)', () => {
+    const ma = (s: string): ReturnType<typeof multiaddr> => multiaddr(s)
+    assert.equal(announcesOnlyLoopback(['/ip4/0.0.0.0/tcp/4001'], [ma('/ip4/127.0.0.1/tcp/4001')]), true)
+    assert.equal(announcesOnlyLoopback(['/ip4/0.0.0.0/tcp/4001'], []), true)
+    assert.equal(announcesOnlyLoopback(['/ip4/127.0.0.1/tcp/0'], [ma('/ip4/127.0.0.1/tcp/4001')]), false)
+    const lan = [ma('/ip4/127.0.0.1/tcp/4001'), ma('/ip4/192.168.1.5/tcp/4001')]
+    assert.equal(announcesOnlyLoopback(['/ip4/0.0.0.0/tcp/4001'], lan), false)
+    assert.equal(announcesOnlyLoopback(['/ip4/0.0.0.0/tcp/4001'], [ma('/dns4/pay.example.org/tcp/4001')]), false)
   })
 })

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { createP2payNode, LOOPBACK } from '../wire/libp2p-node.ts'
 import { ANY_RELAY } from '../wire/relay.ts'
+import { announcesOnlyLoopback } from '../wire/addresses.ts'
 import { serveDiag, streamThroughput } from '../wire/diag.ts'
 import { DEFAULT_PEER_BUDGET, DEFAULT_TOTAL_BUDGET, setRequestBudget } from '../wire/budget.ts'
 import { loadOrCreateIdentity, signerFor } from '../crypto/identity.ts'
@@ -228,6 +229,13 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       autonat: cfg.autonat ?? false,
       ...(cfg.allow != null && cfg.allow.length > 0 ? { allow: [LOOPBACK, ...cfg.allow] } : {})
     })
+    if (announcesOnlyLoopback(cfg.listen, libp2p.getMultiaddrs()) && (cfg.relay ?? []).length === 0)
+      log.warn(
+        'listening beyond loopback but announcing loopback only: give --announce <public multiaddr> (or --autonat)',
+        {
+          listen: cfg.listen
+        }
+      )
     // before any scheme serves a protocol on the node: they all draw on this budget
     const requests = setRequestBudget(libp2p, budget)
     metrics.gauge('rpc_request_bytes', () => requests.held(), 'Bytes of inbound RPC requests held by their handlers')
