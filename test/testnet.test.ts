@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { FIRST_PORT, Testnet, type Host } from '../scripts/testnet/testnet.ts'
-import { links, namespaces } from '../scripts/testnet/netns.ts'
+import { forwardRules, links, namespaces } from '../scripts/testnet/netns.ts'
 import { ROOT } from '../scripts/lib/swarm.ts'
 import { SCENARIOS, hostsFor, loadScenario, scenarioExists } from '../scripts/testnet/scenarios.ts'
 
@@ -111,11 +111,12 @@ test('testnet: down removes what a runner that died left: its processes, namespa
   assert.deepEqual(await links(net.prefix), [])
 })
 
-test('testnet: no namespace, link or process of these testnets is left', async t => {
+test('testnet: no namespace, link, rule or process of these testnets is left', async t => {
   if (!available.ok) return t.skip(available.why)
   for (const net of nets) {
     assert.deepEqual(await namespaces(net.prefix), [], `namespaces of testnet ${net.n}`)
     assert.deepEqual(await links(net.prefix), [], `links of testnet ${net.n}`)
+    assert.deepEqual(await forwardRules(net.prefix), [], `the FORWARD rule of testnet ${net.n}`)
     for (const d of net.daemons) assert.ok(d.proc?.exitCode != null || d.proc?.signalCode != null, `${d.dataDir} runs`)
   }
 })

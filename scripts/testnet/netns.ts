@@ -63,11 +63,41 @@ export async function claimBridge(): Promise<number> {
     } catch {
       continue // taken meanwhile
     }
-    await sh('ip', 'addr', 'add', `${subnet(n)}.1/24`, 'dev', bridgeName(n))
-    await sh('ip', 'link', 'set', bridgeName(n), 'up')
+    try {
+      await sh('ip', 'addr', 'add', `${subnet(n)}.1/24`, 'dev', bridgeName(n))
+      await sh('ip', 'link', 'set', bridgeName(n), 'up')
+      await sh('iptables', '-w', '5', '-I', 'FORWARD', ...forwardRule(n))
+    } catch (err) {
+      await teardown(netPrefix(n))
+      throw err
+    }
     return n
   }
   throw new Error(`no free testnet number below ${MAX_NETS} (leftovers? npm run testnet -- down)`)
+}
+
+/**
+ * With br_netfilter loaded, frames crossing a bridge pass the root namespace's
+ * FORWARD chain, whose policy dockerd sets to DROP: the one rule a testnet adds
+ * outside its namespaces lets traffic between its own hosts through (found and
+ * removed by its comment, the testnet's prefix).
+ */
+const forwardRule = (n: number): string[] => [
+  ...['-i', bridgeName(n), '-o', bridgeName(n)],
+  ...['-m', 'comment', '--comment', netPrefix(n), '-j', 'ACCEPT']
+]
+
+/** The FORWARD rules (as `iptables -S` prints them) whose comment starts with `prefix`. */
+export async function forwardRules(prefix = PREFIX): Promise<string[]> {
+  const rules = await sh('iptables', '-w', '5', '-S', 'FORWARD').catch(() => '')
+  return rules.split('\n').filter(line => {
+    const words = line.split(' ')
+    return words[0] === '-A' && words.includes('--comment') && words[words.indexOf('--comment') + 1].startsWith(prefix)
+  })
+}
+
+async function removeForwardRules(prefix: string): Promise<void> {
+  for (const rule of await forwardRules(prefix)) await sh('iptables', '-w', '5', '-D', ...rule.split(' ').slice(1))
 }
 
 /** Namespace `ns` with `eth0` at `ip`/24 on the bridge of testnet n (the root end of the veth is named `ns`). */
@@ -112,7 +142,7 @@ export async function killPids(pids: number[]): Promise<void> {
 /**
  * Removes everything under `prefix`: the processes in its namespaces (kill -9 by pid),
  * the namespaces (their iptables rules, qdiscs and veth ends go with them), then
- * any link left (the bridges). Each step goes on when one item fails.
+ * any link left (the bridges), and its FORWARD rule. Each step goes on when one item fails.
  */
 export async function teardown(prefix = PREFIX): Promise<string[]> {
   const failed: string[] = []
@@ -122,6 +152,7 @@ export async function teardown(prefix = PREFIX): Promise<string[]> {
   for (const ns of nss) pids.push(...(await nsPids(ns)))
   await killPids(pids)
   for (const ns of nss) await sh('ip', 'netns', 'del', ns).catch((e: Error) => failed.push(e.message))
+  await removeForwardRules(prefix).catch((e: Error) => failed.push(e.message))
   for (const l of await links(prefix)) {
     // a veth whose namespace was just deleted may vanish between the listing and the delete
     await sh('ip', 'link', 'del', l).catch((e: Error) => {
