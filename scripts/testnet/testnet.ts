@@ -69,7 +69,10 @@ export class Testnet {
       try {
         await sh(cmd, arg)
       } catch {
-        return { ok: false, why: `${cmd} is not installed (apt-get install -y ${cmd === 'ip' ? 'iproute2' : cmd})` }
+        return {
+          ok: false,
+          why: `${cmd} is not installed (apt-get install -y ${cmd === 'iptables' ? cmd : 'iproute2'})`
+        }
       }
     }
     const probe = `${netPrefix(999)}probe${process.pid}`
