@@ -49,7 +49,6 @@ export function daemonSpec(defaultDataDir: string, defaults: { relayServer?: boo
       default: defaults.relayServer ?? false,
       help: 'serve as a circuit relay for nodes behind NAT (needs a public address)'
     },
-    autonat: { type: 'boolean', default: false, help: 'have peers dial back the addresses they see, announce those' },
     allow: {
       type: 'list',
       default: [],
@@ -98,7 +97,7 @@ export const TEST_ONLY_OPTIONS = {
 } as const satisfies Spec
 
 type BudgetFlag = 'rpc-budget-mib' | 'rpc-peer-budget-mib'
-type DefaultedFlag = BudgetFlag | 'api-host' | 'relay' | 'relay-server' | 'autonat' | 'allow'
+type DefaultedFlag = BudgetFlag | 'api-host' | 'relay' | 'relay-server' | 'allow'
 type DaemonValues = ConfigOf<ReturnType<typeof daemonSpec>>
 /** The values of `daemonSpec` (budgets, API host and NAT options may be left out: the defaults hold). */
 export type DaemonConfig = Omit<DaemonValues, DefaultedFlag> & Partial<Pick<DaemonValues, DefaultedFlag>>
@@ -226,16 +225,12 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       dht: cfg.dht,
       relays: cfg.relay ?? [],
       relayServer: cfg['relay-server'] ?? false,
-      autonat: cfg.autonat ?? false,
       ...(cfg.allow != null && cfg.allow.length > 0 ? { allow: [LOOPBACK, ...cfg.allow] } : {})
     })
     if (announcesOnlyLoopback(cfg.listen, libp2p.getMultiaddrs()) && (cfg.relay ?? []).length === 0)
-      log.warn(
-        'listening beyond loopback but announcing loopback only: give --announce <public multiaddr> (or --autonat)',
-        {
-          listen: cfg.listen
-        }
-      )
+      log.warn('listening beyond loopback but announcing loopback only: give --announce <public multiaddr>', {
+        listen: cfg.listen
+      })
     // before any scheme serves a protocol on the node: they all draw on this budget
     const requests = setRequestBudget(libp2p, budget)
     metrics.gauge('rpc_request_bytes', () => requests.held(), 'Bytes of inbound RPC requests held by their handlers')

@@ -1,6 +1,6 @@
 // One place that builds a p2pay libp2p node: TCP + Noise + Yamux, identify,
 // ping and kad-dht in server mode on the private p2pay prefix; the circuit relay
-// transport and DCUtR on every node, a relay service and AutoNAT when asked for.
+// transport and DCUtR on every node, and the relay service when asked for.
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -10,7 +10,6 @@ import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
-import { autoNAT } from '@libp2p/autonat'
 import { relayClient, relayServer, relayedOnly } from './relay.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -32,8 +31,6 @@ export interface NodeOptions {
   relayServer?: boolean
   /** relays to hold a reservation on (multiaddrs ending in /p2p/<id>, or `auto`): this node is behind NAT */
   relays?: string[]
-  /** ask peers to dial back the addresses they see this node at, and announce the ones that work */
-  autonat?: boolean
 }
 
 export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
@@ -47,7 +44,6 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
   services.dcutr = dcutr()
   if (relay.keeper != null) services.relayKeeper = relay.keeper
   if (opts.relayServer === true) services.relay = relayServer()
-  if (opts.autonat === true) services.autoNAT = autoNAT()
   return createLibp2p({
     privateKey: opts.privateKey,
     addresses: {
