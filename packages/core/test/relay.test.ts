@@ -86,6 +86,20 @@ describe('a node behind NAT, through its relay', () => {
   })
 })
 
+describe('a node behind NAT with --relay auto', () => {
+  it('reserves on a relay it meets and announces the relayed address', async () => {
+    const relay = await node({ relayServer: true, dht: false })
+    const natted = await node({ relays: ['auto'], dht: false })
+    assert.deepEqual(natted.getMultiaddrs(), [], 'nothing to give out before a reservation')
+    await natted.dial(relay.getMultiaddrs()[0])
+    const addrs = await until('a reservation', () => {
+      const a = natted.getMultiaddrs().map(String)
+      return a.length > 0 ? a : undefined
+    })
+    assert.deepEqual(addrs, [`${relay.getMultiaddrs()[0].toString()}/p2p-circuit/p2p/${natted.peerId.toString()}`])
+  })
+})
+
 describe('a node given --announce', () => {
   const announced = '/dns4/pay.example.org/tcp/4001'
 
