@@ -171,6 +171,9 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
   const apiHost = cfg['api-host'] ?? '127.0.0.1'
   if (isIP(apiHost) === 0) fail(ErrorCode.BAD_REQUEST, `--api-host must be an IP address, got ${apiHost}`)
   for (const r of cfg.relay ?? []) if (r !== ANY_RELAY) peerIdOfAddr(r, '--relay')
+  // announced addresses replace every other, the relayed ones too: a node with both would give out no way in
+  if ((cfg.relay ?? []).length > 0 && cfg.announce.length > 0)
+    fail(ErrorCode.BAD_REQUEST, '--relay and --announce do not go together (a node others can dial needs no relay)')
   for (const a of cfg.allow ?? []) checkMultiaddr(a, '--allow')
   const budgetMib = (flag: BudgetFlag, dflt: number): number => {
     const v = cfg[flag] ?? dflt / MIB
