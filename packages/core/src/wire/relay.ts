@@ -22,6 +22,8 @@ const REDIAL_MIN_MS = 1_000
 const REDIAL_MAX_MS = 30_000
 /** wait before asking again a relay that is connected but refused a reservation (full, say) */
 const REFUSED_RETRY_MS = 5 * 60_000
+/** how often each relay is checked: a reservation lost while its relay stays connected (a failed refresh) */
+const CHECK_MS = 5 * 60_000
 /** one dial of a relay */
 const DIAL_TIMEOUT_MS = 10_000
 
@@ -110,14 +112,16 @@ interface Relay {
 /**
  * Dials each named relay after start and reserves a slot on it; does both again,
  * with a growing wait, whenever the connection to one is lost (a reservation
- * lives as long as its connection), until the node stops. A relay down at the
- * start does not stop the node: it is reserved on once it answers.
+ * lives as long as its connection), and when a check finds no reservation on
+ * it, until the node stops. A relay down at the start does not stop the node:
+ * it is reserved on once it answers.
  */
 export class RelayKeeper implements Startable {
   private readonly c: RelayKeeperComponents
   private readonly relays: Relay[]
   private ctl = new AbortController()
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
+  private check?: ReturnType<typeof setInterval>
 
   constructor(components: RelayKeeperComponents, relays: Multiaddr[]) {
     this.c = components
@@ -131,10 +135,15 @@ export class RelayKeeper implements Startable {
 
   afterStart(): void {
     for (const r of this.relays) this.schedule(r, 0, REDIAL_MIN_MS)
+    this.check = setInterval(() => {
+      for (const r of this.relays) if (!this.reserved(r)) this.schedule(r, 0, REDIAL_MIN_MS)
+    }, CHECK_MS)
+    this.check.unref()
   }
 
   stop(): void {
     this.ctl.abort()
+    clearInterval(this.check)
     this.c.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
@@ -175,7 +184,7 @@ export class RelayKeeper implements Startable {
       })
     }
     // each listen adds a listener that the circuit transport keeps (empty once its relay is gone): one per
-    // reconnection, and one per REFUSED_RETRY_MS while a relay refuses
+    // reconnection, and one per REFUSED_RETRY_MS (CHECK_MS) while a relay refuses
     if (!this.reserved(r)) await this.c.transportManager.listen([r.circuit])
   }
 }
