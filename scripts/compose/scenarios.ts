@@ -6,11 +6,8 @@ import { check, p2pay, retry, sh, sleep, type Service } from './exec.ts'
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '5' } } })
 const broker: Service = { service: 'broker', index: 1, name: 'broker' }
-const third: Service[] = [
-  broker,
-  { service: 'ttp', index: 1, name: 'ttp' },
-  { service: 'judge', index: 1, name: 'judge' }
-]
+const judge: Service = { service: 'judge', index: 1, name: 'judge' }
+const third: Service[] = [broker, { service: 'ttp', index: 1, name: 'ttp' }, judge]
 const nodes: Service[] = Array.from({ length: Number(values.nodes) }, (_, i) => ({
   service: 'node' as const,
   index: i + 1,
@@ -118,6 +115,9 @@ async function fileMarket(): Promise<void> {
   )
   const after = await accounts()
   check(after[idOf(buyer)] - before[idOf(buyer)] === -price, `${buyer.name}'s account paid the price, ${price}`)
+  const verdicts = (await p2pay(judge, ['judge', 'verdicts'])).verdicts
+  const bans = (await p2pay(judge, ['judge', 'bans'])).bans
+  check(verdicts.length === 0 && bans.length === 0, 'the judge gave no verdict and banned nobody (an honest sale)')
   await checkAudit()
 }
 
