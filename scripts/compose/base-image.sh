@@ -19,6 +19,7 @@ mirror=$(apt-cache policy | awk '$3 ~ /^bookworm\/main$/ { print $2; exit }')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "base image $tag: bookworm minbase from $mirror, Node $("$node_bin" --version)"
+# shellcheck disable=SC2016 # "$1" is the root filesystem's path, given to the hook by mmdebstrap
 mmdebstrap --quiet --variant=minbase \
   --customize-hook="copy-in $node_bin /usr/local/bin" \
   --customize-hook='chroot "$1" sh -c "rm -rf /var/cache/apt/* /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*"' \
