@@ -20,8 +20,8 @@ const SCENARIO_MS = 12 * 60_000
 const nets: Testnet[] = []
 
 after(async () => {
-  // a scenario that timed out is still taken down here
-  for (const net of nets) await net.down().catch(() => {})
+  // a scenario that timed out is still taken down here; the dirs of failed ones stay for their logs
+  for (const net of nets) await net.down({ keep: true }).catch(() => {})
 })
 
 for (const name of SCENARIOS) {
