@@ -57,7 +57,14 @@ export function contextFiles(root: string, dockerignore: string): Set<string> {
   const ignored = ignoreMatcher(dockerignore)
   const files = new Set<string>()
   const walk = (rel: string): void => {
-    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    let entries
+    try {
+      entries = readdirSync(join(root, rel), { withFileTypes: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // removed while we walk (a test's temp dir)
+      throw err
+    }
+    for (const e of entries) {
       const p = rel === '' ? e.name : `${rel}/${e.name}`
       if (ignored(p) && !dockerignore.includes('!')) continue
       if (e.isDirectory()) walk(p)
