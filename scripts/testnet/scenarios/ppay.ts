@@ -2,9 +2,11 @@
 // every host and 40 ms latency each way on the owner's: the broker (h0), the
 // coins' owner X (h1), holders Y, Z, W (h2-h4) and V (h5), whom X pays one
 // coin at a time all along.
-//  1. X buys coins and pays Y; Y spends them on to Z through the owner (reassign);
+//  1. X buys coins and pays Y; Y spends them on to Z through the owner
+//     (reassign); V is frozen (SIGSTOP) for a while as X pays it, then thawed;
 //  2. X's host is partitioned from every other host: Z's spends to W take the
-//     broker's downtime path while X's payments to V are queued;
+//     broker's downtime path while X's payments to V are queued; healed, W is
+//     killed with -9 and restarted on its data;
 //  3. healed: X syncs the broker's downtime log on its own (or serves late a
 //     request of Z's that TCP delivered after the cut, to the same holder W),
 //     then serves W's spends to Y itself; Y and Z add layers to a coin;
@@ -30,9 +32,9 @@ const LOSS_PERCENT = 5
 const LATENCY_MS = 40
 /** a holder waits this long for the owner before the downtime path: a live owner on a busy, lossy host answers */
 const NODE_ARGS = ['--owner-timeout-ms', '5000', '--retry-interval-ms', '1000']
-/** coins moved along the scripted path, how long X's payments to V run before the cut and how long the cut lasts */
-const SHORT = { coins: 3, warmMs: 3_000, partitionMs: 15_000 }
-const LONG = { coins: 12, warmMs: 30_000, partitionMs: 60_000 }
+/** coins moved along the scripted path, how long V is frozen, X's payments to V run before the cut, the cut lasts */
+const SHORT = { coins: 3, freezeMs: 5_000, warmMs: 3_000, partitionMs: 15_000 }
+const LONG = { coins: 12, freezeMs: 20_000, warmMs: 30_000, partitionMs: 60_000 }
 
 interface Opts {
   short: boolean
@@ -96,6 +98,11 @@ export async function run(net: Testnet, opts: Opts): Promise<Record<string, unkn
     expectVia(await paid(Y, Z, plan.coins * VALUE), 'reassign', "Y's spends to Z go through the owner X")
     figures.reassignMs = Date.now() - reassignAt
     log(`X paid Y ${plan.coins} coins, Y spent them on to Z through X`)
+    // V frozen while X pays it: X's deliveries to it are acknowledged, queued and retried
+    net.freeze(V)
+    await sleep(plan.freezeMs)
+    net.thaw(V)
+    log(`V frozen (SIGSTOP) for ${plan.freezeMs / 1000} s while X paid it, then thawed: ${loop.tally.toString()}`)
     await sleep(plan.warmMs)
 
     // 2. the owner's host cut off: the downtime path
@@ -110,6 +117,10 @@ export async function run(net: Testnet, opts: Opts): Promise<Record<string, unkn
     await net.heal()
     const healedAt = Date.now()
     log(`healed after ${((healedAt - cutAt) / 1000).toFixed(0)} s (payments to V so far: ${loop.tally.toString()})`)
+    // W holds the coins it got through the broker only in its LevelDB once it is killed: they must survive
+    await W.kill9()
+    await net.restart(W)
+    log('W killed with -9 and restarted on its data')
 
     // 3. X syncs the broker's log by itself, then serves the next spends as the owner; layered coins
     const downSns = down.coins.map(c => c.sn)
