@@ -126,7 +126,11 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
   )
   log(`${at()}: partitioned: broker + ${a.length} nodes | ${b.length} nodes, for ${plan.partitionMs / 1000} s`)
   const halves = { 'transfers in half A': transfers(a, acked, rand), 'transfers in half B': transfers(b, acked, rand) }
+  // the long form's cut re-forms the banks within each half: that is where a join run again must not mint
+  const probe = opts.short ? undefined : rejoinWhileCut(a, b, ids, plan.partitionMs - 10_000, log)
   await phase('partition', halves, plan.partitionMs)
+  const rejoin = await probe
+  figures.rejoinDuringPartition = rejoin ?? 'not tried (the short cut keeps the banks whole)'
   await net.heal()
   log(`${at()}: healed`)
   await phase('after healing', { transfers: transfers(nodes, acked, rand) }, plan.afterHealMs)
@@ -170,6 +174,15 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
 
   // the books
   const f = new Findings(log)
+  if (rejoin !== undefined)
+    await f.check('a join run again during the partition opened no account anew', async () => {
+      assert.ok(
+        !(rejoin.opened > K / 2),
+        `${rejoin.who}, cut off from ${rejoin.across} of the ${K} members of its bank, ran karma join again and ` +
+          `${rejoin.opened} members of the bank its half re-formed opened its account anew with ${rejoin.balance} ` +
+          'karma: a join replayed during a partition mints'
+      )
+    })
   await f.check('every acknowledged transfer done, majority reads = ledger, total conserved', async () => {
     await karmaConserved(nodes, acked, { k: K, initial: INITIAL, rand })
   })
@@ -181,4 +194,42 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
   figures.violations = f.violations
   assert.deepEqual(f.violations, [], 'Karma books')
   return figures
+}
+
+/**
+ * An honest node runs `karma join` again (the CLI's join is idempotent) while cut off from most of its bank: the
+ * node of half `b` with the most bank members in half `a`, once its own half computes its bank without them (or
+ * after `withinMs`). Its answer: how many members opened the account anew, and with what balance.
+ */
+async function rejoinWhileCut(
+  a: Daemon[],
+  b: Daemon[],
+  ids: string[],
+  withinMs: number,
+  log: (s: string) => void
+): Promise<{ who: string; across: number; reformed: boolean; opened: number; balance?: number; error?: string }> {
+  const inA = new Set(a.map(n => n.peerId))
+  const acrossOf = (n: Daemon): number => bankSet(n.peerId, ids, K).filter(m => inA.has(m)).length
+  const B = [...b].sort((x, y) => acrossOf(y) - acrossOf(x))[0]
+  const other = b.find(n => n !== B)!
+  const until = Date.now() + withinMs
+  let reformed = false
+  while (!reformed && Date.now() < until) {
+    await sleep(3000)
+    const view = await call(other, 'GET', `/v1/karma/bankset?peer=${B.peerId}&fresh=1`, undefined, 15_000).catch(
+      () => undefined
+    )
+    reformed = view !== undefined && (view.bank as string[]).every(m => !inA.has(m))
+  }
+  const who = B.dataDir.slice(B.dataDir.lastIndexOf('/') + 1)
+  const base = { who, across: acrossOf(B), reformed }
+  try {
+    const r = await call(B, 'POST', '/v1/karma/join', {}, 30_000)
+    log(`  ${who} (${base.across} of its bank across the cut) ran join again: ${JSON.stringify(r)}`)
+    return { ...base, opened: Number(r.opened), balance: r.balance }
+  } catch (err) {
+    const error = err instanceof Error ? err.message.slice(0, 160) : String(err)
+    log(`  ${who} (${base.across} of its bank across the cut) ran join again: refused, ${error}`)
+    return { ...base, opened: 0, error }
+  }
 }
