@@ -2,7 +2,9 @@
 // `p2pay node` per host after it, k = 5 (16 nodes; 8 in the short form).
 //  1. transfers between random pairs;
 //  2. the nodes partitioned in two halves (the broker with the first), while
-//     transfers go on inside each half; then healed;
+//     transfers go on inside each half (in the long form a node cut off from
+//     most of its bank also runs `karma join` again, which must open nothing);
+//     then healed;
 //  3. two members of one bank killed with -9 while that bank's account pays
 //     and transfers go on, then restarted with their data;
 // then the books: every acknowledged transfer done at its payer, the majority
@@ -125,7 +127,13 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
     b.map(n => hostOf.get(n)!)
   )
   log(`${at()}: partitioned: broker + ${a.length} nodes | ${b.length} nodes, for ${plan.partitionMs / 1000} s`)
-  const halves = { 'transfers in half A': transfers(a, acked, rand), 'transfers in half B': transfers(b, acked, rand) }
+  // two loops per half: a transfer whose banks span the cut holds its loop until its API call times out (30 s)
+  const halves = {
+    'transfers in half A': transfers(a, acked, rand),
+    'more in half A': transfers(a, acked, rand),
+    'transfers in half B': transfers(b, acked, rand),
+    'more in half B': transfers(b, acked, rand)
+  }
   // the long form's cut re-forms the banks within each half: that is where a join run again must not mint
   const probe = opts.short ? undefined : rejoinWhileCut(a, b, ids, plan.partitionMs - 10_000, log)
   await phase('partition', halves, plan.partitionMs)
@@ -176,11 +184,15 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
   const f = new Findings(log)
   if (rejoin !== undefined)
     await f.check('a join run again during the partition opened no account anew', async () => {
-      assert.ok(
-        !(rejoin.opened > K / 2),
-        `${rejoin.who}, cut off from ${rejoin.across} of the ${K} members of its bank, ran karma join again and ` +
-          `${rejoin.opened} members of the bank its half re-formed opened its account anew with ${rejoin.balance} ` +
-          'karma: a join replayed during a partition mints'
+      // seen here: one member of the bank h9's half re-formed opened h9's account anew (1000, nonce 0); after the
+      // heal h9's next transfer was refused REPLAY (nonce 3, the bank had applied 7) and bank(h9) ended at 1002 with
+      // nonce 17 where the ledger of done transfers makes 1000 (see the books check below)
+      assert.equal(
+        rejoin.opened,
+        0,
+        `${rejoin.who} (account ${rejoin.account}), cut off from ${rejoin.across} of the ${K} members of its bank, ` +
+          `ran karma join again and ${rejoin.opened} member(s) of the bank its half re-formed opened its account ` +
+          `anew with ${rejoin.balance} karma: a second history of an account that exists (a daemon bug)`
       )
     })
   await f.check('every acknowledged transfer done, majority reads = ledger, total conserved', async () => {
@@ -207,7 +219,15 @@ async function rejoinWhileCut(
   ids: string[],
   withinMs: number,
   log: (s: string) => void
-): Promise<{ who: string; across: number; reformed: boolean; opened: number; balance?: number; error?: string }> {
+): Promise<{
+  who: string
+  account: string
+  across: number
+  reformed: boolean
+  opened: number
+  balance?: number
+  error?: string
+}> {
   const inA = new Set(a.map(n => n.peerId))
   const acrossOf = (n: Daemon): number => bankSet(n.peerId, ids, K).filter(m => inA.has(m)).length
   const B = [...b].sort((x, y) => acrossOf(y) - acrossOf(x))[0]
@@ -222,7 +242,7 @@ async function rejoinWhileCut(
     reformed = view !== undefined && (view.bank as string[]).every(m => !inA.has(m))
   }
   const who = B.dataDir.slice(B.dataDir.lastIndexOf('/') + 1)
-  const base = { who, across: acrossOf(B), reformed }
+  const base = { who, account: B.peerId, across: acrossOf(B), reformed }
   try {
     const r = await call(B, 'POST', '/v1/karma/join', {}, 30_000)
     log(`  ${who} (${base.across} of its bank across the cut) ran join again: ${JSON.stringify(r)}`)
