@@ -318,11 +318,15 @@ export async function teardown(prefix = PREFIX): Promise<string[]> {
   }
   while (pids.some(alive) && Date.now() < until) await new Promise(r => setTimeout(r, 50))
   for (const ns of nss) await sh('ip', 'netns', 'del', ns).catch((e: Error) => failed.push(e.message))
-  const links = (await sh('ip', '-o', 'link', 'show'))
-    .split('\n')
-    .map(l => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '')
-    .filter(n => n.startsWith(prefix))
-  for (const l of links) await sh('ip', 'link', 'del', l).catch((e: Error) => failed.push(e.message))
+  const links = async (): Promise<string[]> =>
+    (await sh('ip', '-o', 'link', 'show'))
+      .split('\n')
+      .map(l => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '')
+      .filter(n => n.startsWith(prefix))
+  // a veth whose peer was in a namespace just deleted may vanish between the listing and the delete
+  for (const l of await links()) await sh('ip', 'link', 'del', l).catch(() => {})
+  for (const l of await links()) failed.push(`link ${l} is left`)
+  for (const ns of await namespaces(prefix)) failed.push(`namespace ${ns} is left`)
   return failed
 }
 
