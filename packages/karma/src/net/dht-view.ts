@@ -120,8 +120,24 @@ export class DhtView {
     return Object.values(this.queriesBy).reduce((a, b) => a + b, 0)
   }
 
-  /** bank(account) as this node computes it now. `fresh` skips the cache. */
+  /**
+   * bank(account) as this node computes it now. `fresh` skips the cache. Fewer than k Karma peers in sight (a
+   * partition, a start) is UNREACHABLE, after one fresh look: a short set is no bank-set, and a member or payer acting
+   * on one would refuse for good what it only cannot see (a set of the wrong size is BAD_REQUEST, final to a payer,
+   * which would free a nonce the members it cannot reach applied, and to a sender's outbox). `sync`: no vote.
+   */
   async bank(account: string, fresh = false): Promise<string[]> {
+    const set = await this.bankInSight(account, fresh)
+    if (set.length >= this.k) return set
+    if (!fresh) return await this.bank(account, true)
+    throw new P2payError(
+      ErrorCode.UNREACHABLE,
+      `only ${set.length} Karma peers in sight for bank(${account}): a bank-set has k = ${this.k}`,
+      { account, sync: true }
+    )
+  }
+
+  private async bankInSight(account: string, fresh: boolean): Promise<string[]> {
     const near = await this.nearAccount(account, fresh)
     // every member computes bank(A) and bank(B) for every message: ranking the candidates again only when they changed
     const memo = this.sets.get(account)
