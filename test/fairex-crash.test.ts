@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { PurchaseRecord } from '@p2pay/fairex'
 import { ApiError, Daemon, audit, waitFor } from './helpers/swarm.ts'
 import { FEE, PRICE, buy, logCount, purchaseOf, saleOf, sha256File, snOf, useMarket } from './helpers/fairex.ts'
 import { attempt, sleep } from './helpers/crash.ts'
+import { CutAfter23 } from '../scripts/lib/cut-relay.ts'
 
 const m = useMarket('fairex-crash', { P: [], D: [], E: [], F: ['--dht', 'false'], Q: ['--allow-cheats'] })
 const { bal, value, chequeOf, judgeBans, holds, share, outPath } = m
@@ -37,100 +37,7 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   }
 }
 
-/**
- * A TCP proxy in front of a provider's libp2p port. It forwards both ways
- * until the downloader, after at least `watchAfter` bytes went to it (the
- * pieces), sends a chunk of at least `minChunk` bytes: that is message 2.3
- * (D's countersignature; everything else D sends then is a few dozen bytes of
- * yamux window updates or pings). The chunk is forwarded to the provider, and
- * from then on nothing the provider sends reaches the downloader: message 2.4
- * is lost. `cut` resolves at that moment.
- */
-class CutProxy {
-  readonly targetPort: number
-  readonly watchAfter: number
-  readonly minChunk: number
-  port = 0
-  /** bytes provider -> downloader forwarded, downloader -> provider forwarded, provider -> downloader dropped */
-  down = 0
-  up = 0
-  dropped = 0
-  connections = 0
-  /** sizes of the chunks the downloader sent while the proxy watched for 2.3 (the last one is 2.3) */
-  readonly watched: number[] = []
-  phase: 'open' | 'watch' | 'cut' = 'open'
-  readonly cut: Promise<void>
-  private fire!: () => void
-  private readonly server: Server
-  private readonly sockets = new Set<Socket>()
-
-  constructor(targetPort: number, watchAfter: number, minChunk = 300) {
-    this.targetPort = targetPort
-    this.watchAfter = watchAfter
-    this.minChunk = minChunk
-    this.cut = new Promise(resolve => {
-      this.fire = resolve
-    })
-    this.server = createServer(client => {
-      this.connections++
-      const upstream = connect(this.targetPort, '127.0.0.1')
-      for (const s of [client, upstream]) {
-        this.sockets.add(s)
-        s.on('error', () => {})
-        s.on('close', () => {
-          this.sockets.delete(s)
-          client.destroy()
-          upstream.destroy()
-        })
-      }
-      client.on('data', (chunk: Buffer) => {
-        if (this.phase === 'watch') this.watched.push(chunk.byteLength)
-        if (this.phase === 'watch' && chunk.byteLength >= this.minChunk) {
-          this.phase = 'cut'
-          this.fire()
-        }
-        this.up += chunk.byteLength
-        upstream.write(chunk)
-      })
-      upstream.on('data', (chunk: Buffer) => {
-        if (this.phase === 'cut') {
-          this.dropped += chunk.byteLength
-          return
-        }
-        this.down += chunk.byteLength
-        if (this.phase === 'open' && this.down >= this.watchAfter) this.phase = 'watch'
-        client.write(chunk)
-      })
-    })
-  }
-
-  static async start(targetPort: number, watchAfter: number): Promise<CutProxy> {
-    const p = new CutProxy(targetPort, watchAfter)
-    await new Promise<void>((resolve, reject) => {
-      p.server.once('error', reject)
-      p.server.listen(0, '127.0.0.1', () => resolve())
-    })
-    p.port = (p.server.address() as { port: number }).port
-    return p
-  }
-
-  /** The provider's multiaddr through this proxy. */
-  addr(peerId: string): string {
-    return `/ip4/127.0.0.1/tcp/${this.port}/p2p/${peerId}`
-  }
-
-  /** Cuts every connection through the proxy at once (the downloader sees a dead connection). */
-  destroyAll(): void {
-    for (const s of this.sockets) s.destroy()
-  }
-
-  async close(): Promise<void> {
-    this.destroyAll()
-    await new Promise<void>(resolve => this.server.close(() => resolve()))
-  }
-}
-
-const proxies: CutProxy[] = []
+const proxies: CutAfter23[] = []
 after(async () => {
   await Promise.allSettled(proxies.map(async p => await p.close()))
 })
@@ -144,7 +51,7 @@ test(
     const f = await share(P, 'big.bin', { size })
     const before = { P: await bal(P.peerId), F: await bal(F.peerId), Fv: await value(F.peerId) }
     // F (no DHT, never connected to P) reaches P only through the proxy, which loses everything P sends after D's 2.3
-    const proxy = await CutProxy.start(Number(P.addr.split('/')[4]), size)
+    const proxy = await CutAfter23.start({ ip: '127.0.0.1', port: Number(P.addr.split('/')[4]) }, '127.0.0.1', size)
     proxies.push(proxy)
     const out = outPath('big.bin')
     const bought = buy(F, proxy.addr(P.peerId), f.fileId, out)
@@ -357,7 +264,7 @@ test('8d a purchase whose dispute met a dead TTP completes once the TTP is back'
   const size = 3 * 1024 * 1024 + 1111
   const f = await share(E, 'dead-ttp.bin', { size })
   const before = { E: await bal(E.peerId), F: await bal(F.peerId), Fv: await value(F.peerId) }
-  const proxy = await CutProxy.start(Number(E.addr.split('/')[4]), size)
+  const proxy = await CutAfter23.start({ ip: '127.0.0.1', port: Number(E.addr.split('/')[4]) }, '127.0.0.1', size)
   proxies.push(proxy)
   await ttp.kill9()
   const out = outPath('dead-ttp.bin')

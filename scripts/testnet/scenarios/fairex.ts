@@ -23,7 +23,7 @@ import { Findings } from '../../lib/invariants.ts'
 import { CLI, waitFor, type Daemon } from '../../lib/swarm.ts'
 import type { ScenarioOpts } from '../scenarios.ts'
 import type { Testnet } from '../testnet.ts'
-import { CutAfter23 } from './lib-cut.ts'
+import { CutAfter23 } from '../../lib/cut-relay.ts'
 
 const exec = promisify(execFile)
 

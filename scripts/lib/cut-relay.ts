@@ -1,12 +1,12 @@
-// A TCP relay at the root end of a testnet's bridge, in front of one host's
-// libp2p port, that loses a sale's message 2.4: it forwards both ways until
-// the downloader, after at least `watchAfter` bytes went to it (the pieces),
-// sends a chunk of at least `minChunk` bytes (message 2.3, D's countersigned
-// cheque; everything else D sends then is a few dozen bytes of yamux window
-// updates and pings). That chunk still reaches the provider; from then on
-// nothing the provider sends reaches the downloader. A partition timed on the
-// purchase status could not do this: the provider answers 2.3 with 2.4 within
-// a round trip on the bridge, faster than any poll.
+// A TCP relay in front of a provider's libp2p port that loses a sale's
+// message 2.4. It forwards both ways until the downloader, after at least
+// `watchAfter` bytes went to it (the pieces), sends a chunk of at least
+// `minChunk` bytes: that is message 2.3 (D's countersigned cheque; everything
+// else D sends then is a few dozen bytes of yamux window updates and pings).
+// That chunk still reaches the provider; from then on nothing the provider
+// sends reaches the downloader. `cut` resolves at that moment. A fault timed
+// on the purchase status could not do this: the provider answers 2.3 with 2.4
+// within a round trip, faster than any poll.
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export class CutAfter23 {
@@ -14,6 +14,9 @@ export class CutAfter23 {
   down = 0
   up = 0
   dropped = 0
+  connections = 0
+  /** sizes of the chunks the downloader sent while the relay watched for 2.3 (the last one is 2.3) */
+  readonly watched: number[] = []
   phase: 'open' | 'watch' | 'cut' = 'open'
   /** resolves when 2.3 went through and the way back closed */
   readonly cut: Promise<void>
@@ -29,6 +32,7 @@ export class CutAfter23 {
       this.fire = resolve
     })
     this.server = createServer(client => {
+      this.connections++
       const upstream = connect(target.port, target.ip)
       for (const s of [client, upstream]) {
         this.sockets.add(s)
@@ -40,6 +44,7 @@ export class CutAfter23 {
         })
       }
       client.on('data', (chunk: Buffer) => {
+        if (this.phase === 'watch') this.watched.push(chunk.byteLength)
         if (this.phase === 'watch' && chunk.byteLength >= minChunk) {
           this.phase = 'cut'
           this.fire()
@@ -59,7 +64,10 @@ export class CutAfter23 {
     })
   }
 
-  /** A relay on `ip` (the root end of the bridge: every host reaches it, partitioned or not) to `target`'s port. */
+  /**
+   * A relay listening on `ip` (loopback, or the root end of a testnet's bridge: every host reaches it, partitioned or
+   * not) to `target`'s port.
+   */
   static async start(
     target: { ip: string; port: number },
     ip: string,
@@ -80,8 +88,13 @@ export class CutAfter23 {
     return `/ip4/${this.ip}/tcp/${this.port}/p2p/${peerId}`
   }
 
-  async close(): Promise<void> {
+  /** Cuts every connection through the relay at once (the downloader sees a dead connection). */
+  destroyAll(): void {
     for (const s of this.sockets) s.destroy()
+  }
+
+  async close(): Promise<void> {
+    this.destroyAll()
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 }
