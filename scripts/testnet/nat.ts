@@ -8,14 +8,12 @@
 // Every name starts with `p2n-<m>-` (net m, addresses 10.<90+m>.0.0/16), so
 // `down` finds what it made by name, also after a runner that died:
 //   node scripts/testnet/nat.ts down
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Daemon, type DaemonKind } from '../lib/swarm.ts'
+import { links, namespaces, nsExec, sh, teardown as removeAll } from './netns.ts'
 
-const exec = promisify(execFile)
 /** 1..n */
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1)
 
@@ -51,18 +49,8 @@ export interface NatHost {
   lan?: number
 }
 
-/** Runs a command; throws with its stderr when it fails. */
-async function sh(cmd: string, ...args: string[]): Promise<string> {
-  try {
-    return (await exec(cmd, args, { timeout: 30_000 })).stdout
-  } catch (err: any) {
-    throw new Error(`${cmd} ${args.join(' ')}: ${String(err.stderr ?? err.message).trim()}`)
-  }
-}
-const inNs = async (ns: string, cmd: string, ...args: string[]): Promise<string> =>
-  await sh('ip', 'netns', 'exec', ns, cmd, ...args)
 const iptables = async (ns: string, ...args: string[]): Promise<string> =>
-  await inNs(ns, 'iptables', '-w', '5', ...args)
+  await nsExec(ns, 'iptables', '-w', '5', ...args)
 
 export class NatNet {
   readonly m: number
@@ -158,7 +146,7 @@ export class NatNet {
       await sh('ip', '-n', r, 'link', 'add', 'br0', 'type', 'bridge')
       await sh('ip', '-n', r, 'addr', 'add', `${base}.${l}.1/24`, 'dev', 'br0')
       await sh('ip', '-n', r, 'link', 'set', 'br0', 'up')
-      await inNs(r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1')
+      await nsExec(r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1')
       await this.natRules(r, l, opts.publicHosts, opts.portForward?.includes(l) === true)
       for (let j = 0; j < opts.hostsPerLan; j++) {
         const h: NatHost = {
@@ -277,55 +265,13 @@ async function claim(): Promise<number> {
   throw new Error(`no free NAT net below ${MAX_NETS} (leftovers? node scripts/testnet/nat.ts down)`)
 }
 
-async function namespaces(prefix: string): Promise<string[]> {
-  return (await sh('ip', 'netns', 'list'))
-    .split('\n')
-    .map(l => l.split(' ')[0])
-    .filter(n => n.startsWith(prefix))
-}
-
 /**
- * Removes everything named with `prefix`: kills (-9, by pid) what runs in its
- * namespaces, deletes the namespaces (their links, rules and bridges go with
- * them) and any root-namespace link left. Goes on past a step that fails.
+ * Removes everything named with `prefix` as a testnet's teardown does (the processes in its namespaces by pid, the
+ * namespaces with their links, rules and bridges, any link left), and reports anything still there.
  */
 export async function teardown(prefix = PREFIX): Promise<string[]> {
-  const failed: string[] = []
-  const nss = await namespaces(prefix)
-  const pids: number[] = []
-  for (const ns of nss) {
-    const out = await sh('ip', 'netns', 'pids', ns).catch(() => '')
-    pids.push(
-      ...out
-        .split('\n')
-        .map(Number)
-        .filter(p => p > 0)
-    )
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {}
-  }
-  const until = Date.now() + 10_000
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-  while (pids.some(alive) && Date.now() < until) await new Promise(r => setTimeout(r, 50))
-  for (const ns of nss) await sh('ip', 'netns', 'del', ns).catch((e: Error) => failed.push(e.message))
-  const links = async (): Promise<string[]> =>
-    (await sh('ip', '-o', 'link', 'show'))
-      .split('\n')
-      .map(l => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '')
-      .filter(n => n.startsWith(prefix))
-  // a veth whose peer was in a namespace just deleted may vanish between the listing and the delete
-  for (const l of await links()) await sh('ip', 'link', 'del', l).catch(() => {})
-  for (const l of await links()) failed.push(`link ${l} is left`)
+  const failed = await removeAll(prefix)
+  for (const l of await links(prefix)) failed.push(`link ${l} is left`)
   for (const ns of await namespaces(prefix)) failed.push(`namespace ${ns} is left`)
   return failed
 }
