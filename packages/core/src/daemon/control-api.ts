@@ -1,4 +1,4 @@
-// The control API: JSON over HTTP on 127.0.0.1 only, every request must carry
+// The control API: JSON over HTTP on 127.0.0.1 (or --api-host), every request must carry
 // `Authorization: Bearer <token>` where the token is read from a file in the
 // daemon's data dir (like a cookie file). Prometheus `/metrics` sits behind the
 // same token.

@@ -7,6 +7,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2pEvents, PeerId, Startable, TopologyFilter, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
+import { peerIdOfAddr } from '../party.ts'
 
 /** reservations one relay holds at once; a reservation costs the relay one kept-open connection */
 export const MAX_RESERVATIONS = 128
@@ -86,13 +87,6 @@ export function relayedOnly(addrs: Multiaddr[]): Multiaddr[] {
 
 const isRelayed = (a: Multiaddr): boolean => a.getComponents().some(c => c.name === 'p2p-circuit')
 
-/** The relay's peer id: the last /p2p/ of its address. */
-function relayPeer(ma: Multiaddr): PeerId {
-  const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
-  if (id == null) throw new TypeError(`a relay must be a multiaddr ending in /p2p/<peer id>, got ${ma.toString()}`)
-  return peerIdFromString(id)
-}
-
 /** A topology filter that lets no peer through (the registrar skips a peer the filter `has`). */
 const NO_PEER: TopologyFilter = { has: () => true, add: () => {}, remove: () => {} }
 
@@ -125,7 +119,11 @@ export class RelayKeeper implements Startable {
 
   constructor(components: RelayKeeperComponents, relays: Multiaddr[]) {
     this.c = components
-    this.relays = relays.map(addr => ({ addr, id: relayPeer(addr), circuit: addr.encapsulate('/p2p-circuit') }))
+    this.relays = relays.map(addr => ({
+      addr,
+      id: peerIdFromString(peerIdOfAddr(addr.toString(), '--relay')),
+      circuit: addr.encapsulate('/p2p-circuit')
+    }))
   }
 
   start(): void {

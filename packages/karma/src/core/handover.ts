@@ -10,7 +10,7 @@ import { bankSet } from './bankset.ts'
 import { applyAmount } from './epoch.ts'
 import { majorityValue } from './majority.ts'
 import type { Member } from './member.ts'
-import type { AccountRow } from './member-records.ts'
+import type { AccountRow, CreditRow } from './member-records.ts'
 import { MAX_EXPORTED_CREDITS, MAX_KARMA, MAX_STATE_PAGES, type Signed } from './messages.ts'
 import { makeState, openState, type StateBody } from './state-messages.ts'
 
@@ -182,8 +182,12 @@ export function adoptState(
     })
   // a hash is credited if a majority of old members list it (in any of their answers)
   const listedBy = new Map<string, Set<string>>()
+  /** hashes each voter of the verdict listed (whether it reached the export's cap) */
+  const listedCount = new Map<string, number>()
   for (const o of opened) {
     if (!old.includes(o.signer)) continue
+    if (verdict.voters.includes(o.signer))
+      listedCount.set(o.signer, (listedCount.get(o.signer) ?? 0) + o.body.credited.length)
     for (const h of o.body.credited) {
       const by = listedBy.get(h) ?? new Set<string>()
       by.add(o.signer)
@@ -222,14 +226,10 @@ export function adoptState(
     // changed nothing); otherwise the state carries none
     ...(prev?.history !== undefined && sameRow(prev, s) ? { history: prev.history } : {})
   }
-  // every voter listed all the hashes it holds (none reached the export's cap): a credit none of a majority lists is
+  // every voter listed all the hashes it holds (none reached the export's cap): a credit a majority does not list is
   // then not in the balance adopted
-  const listedCount = new Map<string, number>()
-  for (const o of opened)
-    if (verdict.voters.includes(o.signer))
-      listedCount.set(o.signer, (listedCount.get(o.signer) ?? 0) + o.body.credited.length)
   const complete = [...listedCount.values()].every(n => n < MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
-  const forget: string[] = []
+  const forget: Array<[string, CreditRow]> = []
   for (const [h, c] of m.t.credits.entries()) {
     if (c.to !== account || c.status !== 'credited' || listed.has(h)) continue
     if (c.epoch !== undefined && c.epoch < e.epoch - 1) continue // its notices are refused everywhere by now
@@ -242,12 +242,11 @@ export function adoptState(
       // known here only as adopted from an earlier majority, or reduced to its hash: the balance adopted now does not
       // hold it, so it must be able to count again when its notices come (kept as credited, it would be refused as a
       // duplicate, and this member would stay short of the bank for good)
-      forget.push(h)
+      forget.push([h, c])
     }
   }
   m.t.accounts.set(account, next)
-  for (const h of forget) {
-    const c = m.t.credits.get(h)!
+  for (const [h, c] of forget) {
     if (c.from === undefined || c.amount === undefined) m.t.credits.delete(h)
     else {
       const { adopted: _adopted, receipt: _receipt, unsynced: _unsynced, ...votes } = c
