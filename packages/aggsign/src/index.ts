@@ -1,0 +1,7 @@
+// AggSign (Catalano, Ruffo, Schifanella 2005): peers mint their own coins under
+// a broker's certificate and pay by adding layers, every layer's BLS signature
+// aggregated into the coin's one signature. This is the package's face; the
+// pure core is in core/.
+export * from './core/bls.ts'
+export { AggsignErrorCode } from './errors.ts'
+export { AGGSIGN_KINDS, type AggsignKind } from './kinds.ts'
