@@ -5,3 +5,6 @@
 export * from './core/bls.ts'
 export { AggsignErrorCode } from './errors.ts'
 export { AGGSIGN_KINDS, type AggsignKind } from './kinds.ts'
+export * from './core/messages.ts'
+export * from './core/certificate.ts'
+export * from './core/coin.ts'
