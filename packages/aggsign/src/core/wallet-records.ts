@@ -1,0 +1,52 @@
+// The rows of a node's AggSign wallet and its configuration.
+import type { Table } from '@p2pay/core'
+import type { WireCoin } from './messages.ts'
+
+/** This node's BLS key, its certificate once the broker signed it, and what it minted under it. */
+export interface WalletKey {
+  /** base64 of the 32-byte secret key */
+  sk: string
+  /** base64 of the 48-byte public key */
+  pk: string
+  /** the certificate envelope, base64, and its hash */
+  cert?: string
+  certHash?: string
+  limit?: number
+  expiry?: number
+  /** the serial the next coin gets */
+  nextSerial: number
+  /** the value minted under the certificate so far */
+  minted: number
+}
+
+export interface MintedCoin {
+  serial: number
+  id: string
+  value: number
+  expiry: number
+  at: number
+}
+
+/** A coin this node holds ('held'), gave away ('spent') or cashed, with the latest chain it knows. */
+export interface HeldCoin {
+  id: string
+  coin: WireCoin
+  depth: number
+  value: number
+  expiry: number
+  status: 'held' | 'spent' | 'cashed'
+  at: number
+}
+
+export interface WalletTables {
+  key: Table<WalletKey>
+  certs: Table<{ cert: string }>
+  minted: Table<MintedCoin>
+  held: Table<HeldCoin>
+}
+
+export interface WalletConfig {
+  broker: string
+  maxLayers: number
+  now: () => number
+}
