@@ -212,6 +212,74 @@ describe('requests that overtake each other', () => {
   )
 })
 
+describe('an account awaited from an old bank out of reach', () => {
+  /** member `me` of bank(account) in `w`, whose old bank's `state` calls go to `answer` */
+  function memberOf(w: Net, account: string, answer: (m: string) => Promise<unknown>): BankDuties {
+    const me = w.bank(account)[0]
+    const view = { bank: async () => w.bank(account), karmaPeersNear: async () => w.ids } as any
+    const peers = { call: async (m: string) => await answer(m), send: async () => {} } as any
+    return new BankDuties(context(byId(w, me), w.member(me), { view, peers }))
+  }
+
+  it('is answered STALE_SEQ (no vote), not "no account", until its old bank says it is new', async () => {
+    const w = await net()
+    const account = (await ident()).id
+    let reachable = false
+    const d = memberOf(w, account, async () => {
+      if (!reachable) throw new Error('unreachable')
+      throw new P2payError(ErrorCode.NOT_FOUND, 'no such account')
+    })
+    const before = d.ctx.member.account(account)
+    await assert.rejects(d.handover.takeOver(account), (e: unknown) => e instanceof P2payError)
+    for (const ask of [
+      async () => await d.balance(account, 'c'.repeat(16), w.ids[1]),
+      async () => await d.handover.exportState(account, w.ids[1])
+    ]) {
+      const err = await ask().catch((e: unknown) => e)
+      assert.ok(err instanceof P2payError && err.code === ErrorCode.STALE_SEQ, String(err))
+      assert.equal(err.details?.sync, true)
+    }
+    assert.equal(d.ctx.member.account(account), before, 'no row made')
+    // the old bank answers now, and says it has no such account: "no account" again
+    reachable = true
+    await assert.rejects(d.handover.takeOver(account), (e: unknown) => e instanceof P2payError)
+    const err = await d.balance(account, 'c'.repeat(16), w.ids[1]).catch((e: unknown) => e)
+    assert.ok(err instanceof P2payError && err.code === ErrorCode.NOT_FOUND, String(err))
+  })
+})
+
+describe('a hand-over in a half of a partition', () => {
+  it(
+    'counts the old members out of sight: the peers near the key there, new to the account, make it awaited, ' +
+      'not absent',
+    async () => {
+      const { w, B } = await joinedPair()
+      // the half: k + 1 peers new to B, one of them in the bank it re-forms there; the old bank is across the cut
+      const half = await idents(w.k + 1)
+      const inHalf = half.map(p => p.id)
+      const me = byId({ peers: half } as Net, bankSet(B.id, inHalf, w.k)[0])
+      const newcomer = new Member(memberTables(), me.signer, verifier, { k: w.k, now: w.clock.now })
+      const view = {
+        bank: async (a: string) => bankSet(a, inHalf, w.k),
+        karmaPeersNear: async () => inHalf,
+        away: () => w.bank(B.id)
+      } as any
+      const peers = {
+        call: async (m: string) => {
+          if (!inHalf.includes(m)) throw new Error('unreachable')
+          throw new P2payError(ErrorCode.NOT_FOUND, 'no such account')
+        },
+        send: async () => {}
+      } as any
+      const d = new BankDuties(context(me, newcomer, { cfg: { ...DEFAULT_KARMA, k: w.k }, view, peers }))
+      await assert.rejects(d.handover.takeOver(B.id), (e: unknown) => e instanceof P2payError)
+      const err = await d.balance(B.id, 'c'.repeat(16), inHalf[1]).catch((e: unknown) => e)
+      assert.ok(err instanceof P2payError && err.code === ErrorCode.STALE_SEQ, String(err))
+      assert.equal(newcomer.account(B.id), undefined)
+    }
+  )
+})
+
 describe('joins', () => {
   /**
    * Duties of `who` (in `w`, or a newcomer with its own books) among w's peers; its 'state' calls reach their books.
@@ -269,6 +337,47 @@ describe('joins', () => {
         (err: unknown) => err instanceof P2payError && err.code === KarmaErrorCode.NO_MAJORITY
       )
       assert.equal(newcomer.account(B.id), undefined)
+    }
+  )
+
+  it(
+    'a join replayed in a half of a partition cut off from the old bank is refused, minting nothing: ' +
+      'the peers out of sight count in the old bank and do not answer',
+    async () => {
+      const { w, B, N, newcomer, proof } = await entered()
+      // the half: N and k peers new to B (no books of it); the old bank of B is across the cut
+      let half = await idents(w.k)
+      while (!bankSet(B.id, [N.id, ...half.map(p => p.id)], w.k).includes(N.id)) half = await idents(w.k)
+      const books = new Map(
+        half.map(p => [p.id, new Member(memberTables(), p.signer, verifier, { k: w.k, now: w.clock.now })])
+      )
+      const inHalf = [N.id, ...half.map(p => p.id)]
+      const old = w.bank(B.id)
+      const halfDuties = (away: string[]): BankDuties => {
+        const view = {
+          bank: async (a: string) => bankSet(a, inHalf, w.k),
+          candidates: async () => inHalf.filter(i => i !== N.id),
+          away: () => away
+        } as any
+        const peers = {
+          call: async (m: string, op: string, args: any) => {
+            const member = books.get(m)
+            if (op !== 'state' || member == null) throw new Error('unreachable')
+            return { state: member.exportState(args.account, N.id) }
+          }
+        } as any
+        const cfg = { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL }
+        return new BankDuties(context(N, newcomer, { cfg, view, peers }))
+      }
+      const err = await halfDuties(old)
+        .join(proof)
+        .catch((e: unknown) => e)
+      assert.ok(err instanceof P2payError && err.code === KarmaErrorCode.NO_MAJORITY, String(err))
+      assert.equal(newcomer.account(B.id), undefined, 'nothing opened at the newcomer')
+      assert.deepEqual(w.balances(B.id), Array(w.k).fill(INITIAL + 30), 'the old members are untouched')
+      // without the peers out of sight, the half's "no such account" answers would open it anew (what this guards)
+      const minted = await halfDuties([]).join(proof)
+      assert.equal(minted.opened, true)
     }
   )
 

@@ -1,7 +1,9 @@
 // A node that sees fewer than k Karma peers (a partition, a start) has no
 // bank-set to act on: bank() is UNREACHABLE, marked as no vote, instead of a
 // short set that members would refuse as BAD_REQUEST (final to a payer, which
-// would free a nonce the members it cannot reach may have applied).
+// would free a nonce the members it cannot reach may have applied). A Karma
+// peer that went out of sight is remembered as away: it still counts in the old
+// bank that decides whether a join may mint.
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -44,5 +46,19 @@ describe('a bank-set out of sight', () => {
     assert.equal(err.details?.sync, true)
     // a payer does not count it among the refusals that could end its request
     assert.deepEqual(refusalVotes([{ status: 'rejected', reason: err }]), [])
+  })
+
+  it('a Karma peer that disconnects is away (counted in the old bank of a join) until it connects again', async () => {
+    const view = new DhtView(nodes[0], 3, 10_000, life.signal)
+    // the view learns who speaks Karma by computing a bank-set
+    await view.bank(nodes[3].peerId.toString(), true)
+    const peer = nodes[1]
+    const id = peer.peerId.toString()
+    assert.deepEqual(view.away(), [])
+    await nodes[0].hangUp(peer.peerId)
+    for (let i = 0; i < 100 && !view.away().includes(id); i++) await new Promise(resolve => setTimeout(resolve, 20))
+    assert.deepEqual(view.away(), [id])
+    await nodes[0].dial(peer.getMultiaddrs()[0])
+    assert.deepEqual(view.away(), [])
   })
 })

@@ -46,6 +46,7 @@ export class BankDuties {
   }
 
   async balance(account: unknown, challenge: unknown, asker: string): Promise<{ answer: string }> {
+    if (typeof account === 'string') this.handover.checkNotAwaited(account)
     return await balanceAnswer(this.ctx, account, challenge, asker)
   }
 

@@ -24,7 +24,7 @@ export type KarmaComponents = BaseComponents<KarmaKind>
 
 /** Bank-sets as this node computes them (a DhtView). */
 export type BankView = Pick<DhtView, 'bank' | 'candidates' | 'karmaPeersNear' | 'coordinators' | 'isKarmaPeer'> &
-  Partial<Pick<DhtView, 'karmaConnected' | 'isCached'>>
+  Partial<Pick<DhtView, 'karmaConnected' | 'isCached' | 'away'>>
 
 /** Calls to Karma nodes, this one included (Peers). */
 export type KarmaCalls = Pick<Peers, 'call' | 'send'>

@@ -33,6 +33,11 @@ const FRESH_MS = 1_000
 const REIDENTIFY_MS = 5_000
 /** DHT answers kept at once: more accounts than a node banks for or pays, fewer than a flood of made-up ids */
 export const MAX_CACHED = 4096
+/**
+ * A Karma peer out of sight (a partition, a crash, a stop) still counts in the old bank that decides whether a join
+ * may mint for this long after it was last connected: it cannot answer, so it cannot say an account is new.
+ */
+export const AWAY_MS = 60 * 60_000
 
 export class DhtView {
   private readonly libp2p: ViewNetwork
@@ -55,6 +60,8 @@ export class DhtView {
    * peers connected now (kept from connect/disconnect events: a PeerId's string form is recomputed on every toString)
    */
   private readonly connected = new Set<string>()
+  /** Karma peers no longer connected, by when they went: in insertion order, oldest first (bounded) */
+  private readonly gone = new Map<string, number>()
   /** bumped whenever `connected` or `speaks` changes: computed sets are reused until then */
   private version = 0
   private readonly sets = new Map<string, { near: string[]; version: number; set: string[] }>()
@@ -75,7 +82,9 @@ export class DhtView {
     libp2p.addEventListener(
       'peer:connect',
       evt => {
-        this.connected.add(evt.detail.toString())
+        const id = evt.detail.toString()
+        this.connected.add(id)
+        this.gone.delete(id)
         this.version++
       },
       opts
@@ -85,6 +94,7 @@ export class DhtView {
       evt => {
         const id = evt.detail.toString()
         this.connected.delete(id)
+        if (this.speaks.has(id)) this.wentAway(id)
         this.version++
         this.forget(id)
       },
@@ -241,6 +251,18 @@ export class DhtView {
   /** How many Karma peers are connected now. */
   karmaConnected(): number {
     return this.connectedKarma().length
+  }
+
+  /** Karma peers that were connected within AWAY_MS and are not now (a partition, a crash, a stop). */
+  away(): string[] {
+    const since = Date.now() - AWAY_MS
+    return [...this.gone].filter(([id, at]) => at >= since && !this.connected.has(id)).map(([id]) => id)
+  }
+
+  private wentAway(id: string): void {
+    this.gone.delete(id)
+    this.gone.set(id, Date.now())
+    if (this.gone.size > MAX_CACHED) this.gone.delete(this.gone.keys().next().value!)
   }
 
   /** Peers connected now that are known to speak Karma. */

@@ -18,6 +18,9 @@ const RESYNC_TRIES = 60
 const MAX_ADOPTING = 8
 /** every this many ticks every member of every bank is hinted again: a hint can be lost or dropped */
 const REHINT_TICKS = 30
+/** accounts remembered as awaited (see `awaits`), at most, and for at most this long */
+const MAX_AWAITED = 4096
+const AWAITED_MS = 60 * 60_000
 /** hand-over hints: one per account per HINT_MS, MAX_HINTS per HINT_MS in all */
 const HINT_MS = 2000
 const MAX_HINTS = 64
@@ -39,6 +42,13 @@ export class HandOver {
   private readonly hinted = new Map<string, number>()
   private hintWindow = { start: 0, count: 0 }
   private ticks = 0
+  /**
+   * accounts this member was told it entered the bank of, whose old bank could not hand them over yet (too few of it
+   * answered) and did not say they are new either: since when. Without a row this member cannot tell such an
+   * account from one that does not exist, and must not say it does not (a reader would take "no account", a join
+   * asking this member as the old bank would count it as "new").
+   */
+  private readonly awaited = new Map<string, number>()
   /** bank-set last seen per account in these books: members that entered it get a hand-over hint */
   private readonly lastBank = new Map<string, string[]>()
   /** called after an adoption made a row synced */
@@ -53,9 +63,34 @@ export class HandOver {
     return this.ctx.me
   }
 
+  /** Whether `account` is awaited here: an old bank that could not hand it over yet, see `awaited`. */
+  awaits(account: string): boolean {
+    const at = this.awaited.get(account)
+    if (at === undefined) return false
+    if (Date.now() - at < AWAITED_MS && this.ctx.member.account(account) == null) return true
+    this.awaited.delete(account)
+    return false
+  }
+
+  /** Fails with STALE_SEQ (no vote) for an account this member holds no row of but awaits. */
+  checkNotAwaited(account: string): void {
+    if (this.awaits(account))
+      fail(ErrorCode.STALE_SEQ, `${account} is not handed over to this member yet: its old bank is out of reach`, {
+        account,
+        sync: true
+      })
+  }
+
+  private await(account: string): void {
+    this.awaited.delete(account)
+    this.awaited.set(account, Date.now())
+    if (this.awaited.size > MAX_AWAITED) this.awaited.delete(this.awaited.keys().next().value!)
+  }
+
   /** `state` is the first page; `more` the further pages of credited hashes, if any. */
   async exportState(accountArg: unknown, to: string): Promise<{ state: string; more?: string[] }> {
     const account = checkPeerId(accountArg, 'account')
+    this.checkNotAwaited(account)
     await this.ctx.store.barrier()
     const [state, ...more] = this.ctx.member.exportStates(account, to)
     return more.length > 0 ? { state, more } : { state }
@@ -152,7 +187,8 @@ export class HandOver {
   /**
    * Takes over `account` as a new member of its bank (or resynchronises it):
    * the old bank is the k peers nearest the account's key among the DHT
-   * query's answer, this node excluded, whether or not they answer; each is
+   * query's answer and the Karma peers out of sight lately (DhtView.away),
+   * this node excluded, whether or not they answer; each is
    * asked for its signed state, and a missing or unverifiable answer, or one
    * signed by another peer than the one asked, is simply not a vote. Adopts
    * what a strict majority of that old bank signed. Undefined if this node is
@@ -177,13 +213,29 @@ export class HandOver {
     const { member, view, cfg } = this.ctx
     const bankNow = await view.bank(account, true)
     if (!bankNow.includes(this.me)) return undefined
-    const near = (await view.karmaPeersNear(bankKeyBytes(account))).filter(p => p !== this.me && p !== account)
-    if (near.length < cfg.k) fail(ErrorCode.NOT_FOUND, `only ${near.length} peers near ${account}`)
-    const old = oldBankOf(account, near, this.me, cfg.k)
-    const { pages } = await this.askOldBank(account, old)
-    const r = await this.ctx.store.apply(() =>
-      !resync && member.isSynced(account) ? undefined : member.adoptState(account, pages.flat(), old, bankNow)
+    // the peers out of sight lately count too, unanswering: across a partition the peers nearest the key in this
+    // half may all be new to the account, and their "no such account" is no old bank's word
+    const near = [...new Set([...(await view.karmaPeersNear(bankKeyBytes(account))), ...(view.away?.() ?? [])])].filter(
+      p => p !== this.me && p !== account
     )
+    if (near.length < cfg.k) {
+      this.await(account)
+      fail(ErrorCode.NOT_FOUND, `only ${near.length} peers near ${account}`)
+    }
+    const old = oldBankOf(account, near, this.me, cfg.k)
+    const { pages, absent } = await this.askOldBank(account, old)
+    let r: Awaited<ReturnType<HandOver['adopt']>>
+    try {
+      r = await this.ctx.store.apply(() =>
+        !resync && member.isSynced(account) ? undefined : member.adoptState(account, pages.flat(), old, bankNow)
+      )
+    } catch (err) {
+      // no majority state: awaited unless a majority of the old bank says it has no such account
+      if (absent >= member.needed) this.awaited.delete(account)
+      else this.await(account)
+      throw err
+    }
+    this.awaited.delete(account)
     if (r !== undefined) this.onSynced()
     if (r !== undefined)
       this.log.info(resync ? 'resynchronised an account' : 'took over an account', {

@@ -26,15 +26,19 @@ export async function join(
 
 /**
  * Before minting, the old bank of `peer` (the k peers nearest its key
- * without this member, from the cached view) is asked for its state. A state
- * a strict majority of it signed is adopted, and the join then opens
- * nothing. Without one, the join may mint only if the old bank says the
- * account is new (oldBankSaysNew); otherwise it is refused for now (the
- * joiner retries, a hand-over settles the row).
+ * without this member, from the cached view and the Karma peers that went out
+ * of sight lately) is asked for its state. A state a strict majority of it
+ * signed is adopted, and the join then opens nothing. Without one, the join
+ * may mint only if the old bank says the account is new (oldBankSaysNew);
+ * otherwise it is refused for now (the joiner retries, a hand-over settles
+ * the row). The peers out of sight cannot answer: in a half of a partition
+ * cut off from most of an account's bank, the peers nearest its key there
+ * are new to it too, and their "no such account" must not mint it again.
  */
 async function mayOpen(ctx: KarmaContext, handover: HandOver, peer: string, bank: readonly string[]): Promise<void> {
   const { member, cfg } = ctx
-  const old = oldBankOf(peer, await ctx.view.candidates(peer), ctx.me, cfg.k)
+  const near = [...(await ctx.view.candidates(peer)), ...(ctx.view.away?.() ?? [])]
+  const old = oldBankOf(peer, [...new Set(near)], ctx.me, cfg.k)
   const answers = await handover.askOldBank(peer, old)
   try {
     await ctx.store.apply(() => member.adoptState(peer, answers.pages.flat(), old, bank))
