@@ -4,6 +4,7 @@
 // it in coins; checkers open it once and look it up by hash after that.
 import {
   ErrorCode,
+  sha256Hex,
   checkTimestamp,
   checkToken,
   decodeSigned,
@@ -41,6 +42,9 @@ export interface CertInfo extends CertBody {
 export type CertLookup = (hash: string) => CertInfo | undefined
 
 const MAX_CERT_B64 = 2048
+
+/** The hash that names a certificate envelope given as base64, without verifying it (to find it in a cache). */
+export const certHashOf = (b64: unknown): string => sha256Hex(decodeSigned(b64, 'certificate', MAX_CERT_B64))
 
 export function checkCertBody(b: CertBody): void {
   exactKeys(b, ['peer', 'key', 'limit', 'expiry', 'serial'], 'certificate')

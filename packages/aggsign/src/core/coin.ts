@@ -104,6 +104,12 @@ export function verifyCoin(raw: unknown, opts: VerifyOptions): CoinInfo {
   return info
 }
 
+/**
+ * A coin this process verified before (the broker's stored chains), read
+ * without verifying its signature again.
+ */
+export const readCoin = (raw: WireCoin, opts: VerifyOptions): CoinInfo => chain(raw, opts).info
+
 /** A new coin: its mint signed by the minter's key (one signature). */
 export function mintCoin(sk: Uint8Array, body: MintBody): WireCoin {
   checkMintBody(body)

@@ -1,5 +1,6 @@
 // The rows of a node's AggSign wallet and its configuration.
 import type { Table } from '@p2pay/core'
+import type { CertInfo } from './certificate.ts'
 import type { WireCoin } from './messages.ts'
 
 /** This node's BLS key, its certificate once the broker signed it, and what it minted under it. */
@@ -17,6 +18,12 @@ export interface WalletKey {
   nextSerial: number
   /** the value minted under the certificate so far */
   minted: number
+}
+
+/** A certificate this node verified once: the envelope and what it says. */
+export interface KnownCert {
+  cert: string
+  info: CertInfo
 }
 
 export interface MintedCoin {
@@ -40,7 +47,7 @@ export interface HeldCoin {
 
 export interface WalletTables {
   key: Table<WalletKey>
-  certs: Table<{ cert: string }>
+  certs: Table<KnownCert>
   minted: Table<MintedCoin>
   held: Table<HeldCoin>
 }
