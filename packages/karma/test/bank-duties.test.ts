@@ -21,6 +21,7 @@ import {
   ident,
   idents,
   memberTables,
+  unreachablePeers,
   verifier,
   DIFFICULTY,
   INITIAL,
@@ -380,6 +381,18 @@ describe('joins', () => {
       assert.equal(minted.opened, true)
     }
   )
+
+  it('with fewer than k other Karma peers in sight, a member without the row answers UNREACHABLE', async () => {
+    const { w, B, N, newcomer, proof } = await entered()
+    const few = w.ids.filter(i => i !== N.id).slice(0, w.k - 1)
+    const view = { bank: async (a: string) => bankSet(a, [...w.ids, N.id], w.k), candidates: async () => few } as any
+    const cfg = { ...DEFAULT_KARMA, k: w.k, powBits: DIFFICULTY, initialKarma: INITIAL }
+    const d = new BankDuties(context(N, newcomer, { cfg, view, peers: unreachablePeers }))
+    const err = await d.join(proof).catch((e: unknown) => e)
+    assert.ok(err instanceof P2payError && err.code === ErrorCode.UNREACHABLE, String(err))
+    assert.equal(err.details?.sync, true)
+    assert.equal(newcomer.account(B.id), undefined)
+  })
 
   it(
     'a first join opens at a member while the rest of its bank have no ' + 'account yet or have just opened it',

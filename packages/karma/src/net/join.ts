@@ -39,6 +39,12 @@ async function mayOpen(ctx: KarmaContext, handover: HandOver, peer: string, bank
   const { member, cfg } = ctx
   const near = [...(await ctx.view.candidates(peer)), ...(ctx.view.away?.() ?? [])]
   const old = oldBankOf(peer, [...new Set(near)], ctx.me, cfg.k)
+  // too few Karma peers in sight (a start, a partition) to name an old bank: not a refusal of the join (no vote)
+  if (old.length < cfg.k)
+    fail(ErrorCode.UNREACHABLE, `only ${old.length} Karma peers in sight besides this member: no old bank of ${peer}`, {
+      account: peer,
+      sync: true
+    })
   const answers = await handover.askOldBank(peer, old)
   try {
     await ctx.store.apply(() => member.adoptState(peer, answers.pages.flat(), old, bank))
