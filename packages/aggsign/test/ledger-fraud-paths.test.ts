@@ -63,6 +63,18 @@ describe('fraud paths', () => {
     conserved(w2)
   })
 
+  it('cashed at depth 2 and at depth 4 along one line: the deeper cashier pays the holder at depth 6', async () => {
+    const w = await world()
+    const hs = await holders(w, 6, 100)
+    assert.equal(w.ledger.cash(chainCoin(hs.slice(0, 3), 30), hs[2].id).status, 'paid')
+    const r4 = w.ledger.cash(chainCoin(hs.slice(0, 5), 30), hs[4].id)
+    const r6 = w.ledger.cash(chainCoin(hs, 30), hs[6].id)
+    assert.ok(r4.status === 'paid' && r6.status === 'paid')
+    assert.deepEqual([r4.culprit, r6.culprit], [hs[2].id, hs[4].id])
+    assert.deepEqual([bal(w, hs[2]), bal(w, hs[4]), bal(w, hs[6])], [0, 0, 30])
+    conserved(w)
+  })
+
   it('a fork off a fork names the signer where the new chain leaves the tree of paid chains', async () => {
     const w = await world()
     const hs = await holders(w, 4, 100)

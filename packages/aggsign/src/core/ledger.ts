@@ -152,7 +152,8 @@ export class Ledger {
       // minted past its limit: every coin cashed under the certificate is the proof
       const coins = [...this.t.coins.values()].filter(x => x.cert === cert.hash).map(x => x.chains[0].coin)
       const conviction: Conviction = { kind: 'over-mint', culprit: cert.peer, cert: cert.hash, depth: 0 }
-      fraud = this.convicted(`over-mint|${cert.hash}`, conviction, coins, c.holder.peer, s.shortfall, 0)
+      const owed = c.holder.peer !== cert.peer
+      fraud = this.convicted(`over-mint|${cert.hash}`, conviction, coins, c.holder.peer, s.shortfall, 0, owed)
     }
     return {
       coin: c.id,
@@ -172,9 +173,12 @@ export class Ledger {
    */
   private another(c: CoinInfo, rec: CoinRecord): CashResult {
     const chains = rec.chains.map(p => readCoin(p.coin, this.opts()))
-    // a paid chain this one extends: its holder was paid and gave the coin away too
-    const under = rec.chains.find((_, i) => chains[i].depth < c.depth && forkDepth(chains[i], c) == null)
-    if (under != null) return this.contradicted(c, under)
+    // the deepest paid chain this one extends: its holder was paid and gave the coin away too
+    let under = -1
+    chains.forEach((p, i) => {
+      if (p.depth < c.depth && forkDepth(p, c) == null && (under < 0 || p.depth > chains[under].depth)) under = i
+    })
+    if (under >= 0) return this.contradicted(c, rec.chains[under])
     if (chains.some(p => p.depth > c.depth && forkDepth(p, c) == null))
       fail(ErrorCode.FRAUD, 'the cashier gave this coin away: the chain it was paid on goes further')
     let best = 0
