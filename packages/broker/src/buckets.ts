@@ -4,8 +4,10 @@
 import { buckets } from '@p2pay/core'
 import { LEDGER_TABLES } from '@p2pay/ppay'
 import { ACCOUNTING_TABLES } from '@p2pay/fairex'
+import { LEDGER_TABLES as AGGSIGN_LEDGER_TABLES } from '@p2pay/aggsign'
 
 export const BROKER_BUCKETS = buckets(
   LEDGER_TABLES, // PPay's ledger: accounts (shared with the AC), coins, cashings, fraud proofs, downtime log
-  ACCOUNTING_TABLES // the file market's AC: capital certificates, cheques, deposits, held proceeds
+  ACCOUNTING_TABLES, // the file market's AC: capital certificates, cheques, deposits, held proceeds
+  AGGSIGN_LEDGER_TABLES // AggSign: mint certificates and their escrow, coins cashed by chain, fraud records
 )

@@ -19,11 +19,12 @@ import {
 } from '@p2pay/core'
 import { LEDGER_TABLES, ppayLedgerModule } from '@p2pay/ppay'
 import { fairexAccountingModule } from '@p2pay/fairex'
+import { aggsignLedgerModule } from '@p2pay/aggsign'
 import { brokerAudit } from './audit.ts'
 import { BROKER_BUCKETS } from './buckets.ts'
 
 /** The schemes the broker hosts, in start order. */
-const SCHEMES = [ppayLedgerModule, fairexAccountingModule] as const
+const SCHEMES = [ppayLedgerModule, fairexAccountingModule, aggsignLedgerModule] as const
 
 export const brokerOptions = {
   ...daemonSpec('./.data/broker', { relayServer: true }),

@@ -1,0 +1,25 @@
+// The node's table beside the wallet's (../tables.ts): coins paid on, signed
+// and recorded, until their payee acknowledges them.
+import { table } from '@p2pay/core'
+import type { WireCoin } from '../core/messages.ts'
+
+export interface Delivery {
+  /** the coin id */
+  id: string
+  to: string
+  /** where the payer was told the payee listens */
+  toAddrs: string[]
+  /** the coin with its new layer: a retry sends these exact bodies, so the payee's answer is the same */
+  coin: WireCoin
+  /** the certificates the payee may lack */
+  certs: string[]
+  value: number
+  at: number
+  attempts: number
+  /** a payee's refusal (not a timeout): not retried */
+  refused?: { code: string; message: string }
+}
+
+export const OUTBOX_TABLES = {
+  outbox: table<Delivery>('aggsign-outbox', 'coin id -> a coin paid on, not yet acknowledged by its payee')
+}
