@@ -23,7 +23,7 @@ export function cheatRoutes(svc: WalletService): Routes {
       if (h?.status !== 'spent') fail(AggsignErrorCode.NO_SUCH_COIN, 'this node has not paid that coin on')
       const before = w.before?.get(id)
       if (before == null) fail(AggsignErrorCode.NO_SUCH_COIN, 'no copy of that coin from before it was paid on')
-      if (to.addr != null) w.payees.learn(to.id, [to.addr])
+      if (to.addr != null) w.payees.learn(to.id, [to.addr.slice(0, to.addr.lastIndexOf('/p2p/'))])
       const toCert = await payeeCert(w, to)
       const info = wallet.lookup(toCert)!
       const coin = addLayer(before, fromB64(wallet.key().sk), info, w.init.maxLayers)

@@ -27,7 +27,7 @@ describe('p2pay commands', () => {
       )
     assert.deepEqual(
       SCHEMES.map(g => g.name),
-      ['ppay', 'fairex', 'karma']
+      ['ppay', 'fairex', 'karma', 'aggsign']
     )
     assert.deepEqual(
       COMMON.map(c => c.name),

@@ -69,7 +69,9 @@ export async function pay(
   if (coin == null && (!Number.isSafeInteger(amount) || (amount as number) < 1))
     fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
   w.life.check()
-  if (to.addr != null) w.payees.learn(to.id, [to.addr])
+  // the payee dialled at the address given; its peer id travels apart
+  const addrs = to.addr != null ? [to.addr.slice(0, to.addr.lastIndexOf('/p2p/'))] : []
+  w.payees.learn(to.id, addrs)
   const toCert = await payeeCert(w, to)
   const ids = await w.store.apply(() => {
     let picked: string[]
@@ -82,7 +84,7 @@ export async function pay(
       const set = pickExact(spendable(w), amount as number)
       picked = set?.map(h => h.id) ?? [mintFor(w, amount as number)]
     }
-    return picked.map(id => layer(w, id, to, toCert))
+    return picked.map(id => layer(w, id, to.id, addrs, toCert))
   })
   const settled = await Promise.allSettled(ids.map(async id => await deliver(w, id)))
   const paid = settled.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
@@ -112,15 +114,15 @@ function mintFor(w: WalletContext, value: number): string {
 }
 
 /** Signs the coin's layer to `to` and queues it (inside the payment's batch). */
-function layer(w: WalletContext, id: string, to: Party, toCert: string): string {
+function layer(w: WalletContext, id: string, to: string, toAddrs: string[], toCert: string): string {
   const before = w.wallet.t.held.get(id)?.coin
   const r = w.wallet.pay(id, toCert)
   count(w, 'aggsign-pay', r.counts)
   if (w.before != null && before != null) w.before.set(id, before)
   const d: Delivery = {
     id,
-    to: to.id,
-    toAddrs: to.addr != null ? [to.addr] : [],
+    to,
+    toAddrs,
     coin: r.coin,
     certs: w.wallet.certificatesOf(r.coin),
     value: r.coin.mint.value,

@@ -7,8 +7,9 @@ import { node } from './node/index.ts'
 import { ppay } from './ppay/index.ts'
 import { fairex } from './fairex/index.ts'
 import { karma } from './karma/index.ts'
+import { aggsign } from './aggsign/index.ts'
 import type { Group } from './group.ts'
 
 export const DAEMONS: Group[] = [broker, ttp, judge, node]
-export const SCHEMES: Group[] = [ppay, fairex, karma]
+export const SCHEMES: Group[] = [ppay, fairex, karma, aggsign]
 export { COMMON }
