@@ -5,10 +5,11 @@ import { positional } from './bench/common.ts'
 import { ppay } from './bench/ppay.ts'
 import { fairex } from './bench/fairex.ts'
 import { karma } from './bench/karma.ts'
+import { aggsign } from './bench/aggsign.ts'
 
 const scheme = positional[0] ?? 'ppay'
 
-const benches: Record<string, () => Promise<void>> = { ppay, fairex, karma }
+const benches: Record<string, () => Promise<void>> = { ppay, fairex, karma, aggsign }
 const run = benches[scheme]
 if (run == null) {
   process.stderr.write(`unknown benchmark '${scheme}'; available: ${Object.keys(benches).join(', ')}\n`)
