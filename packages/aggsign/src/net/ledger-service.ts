@@ -122,7 +122,8 @@ export class LedgerService implements SchemeService {
   /** AggSign's part of the conservation audit: the escrow of every certificate is in its custody. */
   audit(): SchemeAudit {
     const { custody, holds, escrow, certs, coins, frauds, meta } = this.ledger.audit()
-    return { custody, holds, escrow, certs, coins, frauds, shortfall: meta.shortfall }
+    // beside the other schemes' fields under its own name: PPay's and the AC's use the same words
+    return { custody, holds, aggsign: { holds, escrow, certs, coins, frauds, meta } }
   }
 
   routes(): Routes {
