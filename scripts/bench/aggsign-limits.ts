@@ -11,6 +11,10 @@ import { aggregate, aggregateVerify, generateKey, sign, verify } from '@p2pay/ag
 export interface Limits {
   ed25519VerifyPerSecond: number
   blsVerifyPerSecond: number
+  /** what a payee checks for a coin with one layer (mint + layer) */
+  blsAggregateVerify2PerSecond: number
+  /** with two layers */
+  blsAggregateVerify3PerSecond: number
   blsAggregateVerify8PerSecond: number
   blsSignPerSecond: number
 }
@@ -34,10 +38,16 @@ export function measureLimits(quick: boolean): Limits {
   const sigs = keys.map((k, i) => sign(k.secretKey, msgs[i]))
   const agg = aggregate(sigs)
   const pks = keys.map(k => k.publicKey)
+  const first = (n: number): (() => boolean) => {
+    const sig = aggregate(sigs.slice(0, n))
+    return () => aggregateVerify(msgs.slice(0, n), pks.slice(0, n), sig)
+  }
   const scale = quick ? 0.25 : 1
   return {
     ed25519VerifyPerSecond: rate(5000 * scale, () => ed.verify(edKey, msg, edSig)),
     blsVerifyPerSecond: rate(300 * scale, () => verify(pks[0], msgs[0], sigs[0])),
+    blsAggregateVerify2PerSecond: rate(200 * scale, first(2)),
+    blsAggregateVerify3PerSecond: rate(200 * scale, first(3)),
     blsAggregateVerify8PerSecond: rate(100 * scale, () => aggregateVerify(msgs, pks, agg)),
     blsSignPerSecond: rate(300 * scale, () => sign(keys[0].secretKey, msgs[0]))
   }
