@@ -5,6 +5,7 @@
 // answer sends the same bytes again and the payee answers the same.
 import { ErrorCode, P2payError, fail, party, textOf, type Party } from '@p2pay/core'
 import { AggsignErrorCode } from '../errors.ts'
+import { certHashOf } from '../core/certificate.ts'
 import type { HeldCoin } from '../core/wallet-records.ts'
 import { count, type WalletContext } from './wallet-context.ts'
 import { pickExact } from './pick.ts'
@@ -36,9 +37,10 @@ export async function payeeCert(w: WalletContext, to: Party): Promise<string> {
   const r = await w.payees.call<{ certificate: string }>(to, 'cert', {}, { kind: 'aggsign-certify' })
   const verified = await w.store.apply(() => w.wallet.learnCertificates([r.certificate]))
   count(w, 'aggsign-certify', { messages: 0, signed: 0, verified })
-  const hash = certOfPeer(w, to.id)
-  if (hash == null) fail(ErrorCode.WRONG_OWNER, "the payee's certificate is not its own")
-  return hash
+  const c = w.wallet.lookup(certHashOf(r.certificate))
+  if (c?.peer !== to.id) fail(ErrorCode.WRONG_OWNER, "the payee's certificate is not its own")
+  if (c.expiry <= w.wallet.cfg.now()) fail(ErrorCode.EXPIRED, "the payee's certificate expired")
+  return c.hash
 }
 
 function certOfPeer(w: WalletContext, peer: string): string | undefined {
@@ -192,6 +194,8 @@ export async function payMany(
   if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000) fail(ErrorCode.BAD_REQUEST, 'count must be 1..1000000')
   if (!Number.isSafeInteger(value) || (value as number) < 1)
     fail(ErrorCode.BAD_REQUEST, 'value must be a positive integer')
+  // refused once here, not once per payment
+  if (party(to, 'to').id === w.wallet.peer) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
   const concurrency = Math.max(1, Math.min(Number.isSafeInteger(concurrencyIn) ? (concurrencyIn as number) : 16, 1024))
   let next = 0
   let payments = 0
