@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { Swarm, audit, waitFor, type Daemon } from './helpers/swarm.ts'
 
 const swarm = new Swarm('aggsign-crash')
-let broker: Daemon, A: Daemon, B: Daemon, C: Daemon
+let broker: Daemon, A: Daemon, B: Daemon, C: Daemon, D: Daemon
 
 const balance = async (d: Daemon): Promise<number> => (await broker.api('GET', `/v1/account?id=${d.peerId}`)).balance
 const coins = async (d: Daemon): Promise<any> => await d.api('GET', '/v1/aggsign/coins')
@@ -23,11 +23,9 @@ async function conserved(): Promise<void> {
 
 before(async () => {
   broker = await swarm.startBroker()
-  ;[A, B, C] = await swarm.startNodes(3)
-  for (const d of [A, B, C]) {
-    await broker.api('POST', '/v1/topup', { account: d.peerId, amount: 1000 })
-    await d.api('POST', '/v1/aggsign/certify', { limit: 400 })
-  }
+  ;[A, B, C, D] = await swarm.startNodes(4)
+  for (const d of [A, B, C, D]) await broker.api('POST', '/v1/topup', { account: d.peerId, amount: 1000 })
+  for (const d of [A, B, C]) await d.api('POST', '/v1/aggsign/certify', { limit: 400 })
 })
 after(async () => {
   await swarm.stopAll()
@@ -43,7 +41,13 @@ test('the broker killed mid-cashing: after its restart every coin is cashed exac
   await broker.kill9()
   const first = await cashing
   t.diagnostic(`before the kill: ${first.cashed} cashed, ${first.refused.length} unanswered`)
+  // a certificate request that got no answer is sent again, with the same terms, once the broker is back
+  const ask = { limit: 50, ttlMs: 3_600_000 }
+  await assert.rejects(D.api('POST', '/v1/aggsign/certify', ask), (e: any) => e.code === 'UNREACHABLE')
   await broker.start()
+  const cert = await D.api('POST', '/v1/aggsign/certify', ask)
+  assert.equal(cert.limit, 50)
+  assert.equal(await balance(D), 1000 - 50)
   let cashed = first.cashed
   await waitFor(
     'every coin cashed after the restart',

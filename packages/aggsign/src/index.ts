@@ -24,7 +24,7 @@ export * from './core/ledger-records.ts'
 export * from './core/wallet.ts'
 export * from './core/wallet-records.ts'
 export { LEDGER_TABLES, WALLET_TABLES } from './tables.ts'
-export { OUTBOX_TABLES, type Delivery } from './net/tables.ts'
+export { WALLET_NET_TABLES, type Certifying, type Delivery } from './net/tables.ts'
 export { PROTOCOL as AGGSIGN_PROTOCOL, ACK_KIND as AGGSIGN_ACK_KIND } from './net/protocol.ts'
 export { LEDGER_OPTIONS as AGGSIGN_LEDGER_OPTIONS, WALLET_OPTIONS as AGGSIGN_WALLET_OPTIONS } from './options.ts'
 export { LedgerService, type LedgerComponents, type LedgerInit }

@@ -1,5 +1,6 @@
-// The node's table beside the wallet's (../tables.ts): coins paid on, signed
-// and recorded, until their payee acknowledges them.
+// The node's tables beside the wallet's (../tables.ts): coins paid on, signed
+// and recorded, until their payee acknowledges them; a certificate request
+// sent and not yet answered.
 import { table } from '@p2pay/core'
 import type { WireCoin } from '../core/messages.ts'
 
@@ -20,6 +21,16 @@ export interface Delivery {
   refused?: { code: string; message: string }
 }
 
-export const OUTBOX_TABLES = {
-  outbox: table<Delivery>('aggsign-outbox', 'coin id -> a coin paid on, not yet acknowledged by its payee')
+/** The terms of a certificate request in flight: a retry sends the same, so the broker answers it the same. */
+export interface Certifying {
+  limit: number
+  expiry: number
+}
+
+export const WALLET_NET_TABLES = {
+  outbox: table<Delivery>('aggsign-outbox', 'coin id -> a coin paid on, not yet acknowledged by its payee'),
+  certifying: table<Certifying>(
+    'aggsign-certifying',
+    '"request" -> the terms of a certificate request not yet answered'
+  )
 }

@@ -6,7 +6,7 @@ import type { Counts } from '../core/counts.ts'
 import type { WireCoin } from '../core/messages.ts'
 import type { Wallet } from '../core/wallet.ts'
 import type { AggsignKind } from '../kinds.ts'
-import type { Delivery } from './tables.ts'
+import type { Certifying, Delivery } from './tables.ts'
 
 export interface WalletInit {
   maxLayers: number
@@ -25,6 +25,7 @@ export interface WalletComponents extends BaseComponents<AggsignKind> {
 export interface WalletContext {
   wallet: Wallet
   outbox: Table<Delivery>
+  certifying: Table<Certifying>
   store: Store
   c: WalletComponents
   log: Logger

@@ -8,7 +8,7 @@ import type { WireCoin } from '../core/messages.ts'
 import { AGGSIGN_KINDS, type AggsignKind } from '../kinds.ts'
 import { WALLET_TABLES } from '../tables.ts'
 import { ACK_KIND, PROTOCOL } from './protocol.ts'
-import { OUTBOX_TABLES } from './tables.ts'
+import { WALLET_NET_TABLES } from './tables.ts'
 import { cash } from './wallet-cashing.ts'
 import { count, type WalletComponents, type WalletContext, type WalletInit } from './wallet-context.ts'
 import { deliver, pay, payMany } from './wallet-payments.ts'
@@ -19,7 +19,7 @@ const MAX_KEPT_BEFORE = 4096
 
 export class WalletService implements SchemeService {
   readonly name = 'aggsign'
-  readonly tables = { ...WALLET_TABLES, ...OUTBOX_TABLES }
+  readonly tables = { ...WALLET_TABLES, ...WALLET_NET_TABLES }
   readonly kinds = AGGSIGN_KINDS
   private readonly c: WalletComponents
   private readonly init: WalletInit
@@ -40,13 +40,14 @@ export class WalletService implements SchemeService {
 
   async start(): Promise<void> {
     const t = await this.c.store.tables(WALLET_TABLES)
-    const { outbox } = await this.c.store.tables(OUTBOX_TABLES)
+    const { outbox, certifying } = await this.c.store.tables(WALLET_NET_TABLES)
     const cfg = { broker: this.c.broker.id, maxLayers: this.init.maxLayers, now: this.init.now ?? Date.now }
     const pool = (protocol: string): ClientPool<AggsignKind> =>
       new ClientPool<AggsignKind>(this.c.network, { protocol, metrics: this.c.metrics, signal: this.life.signal })
     const w: WalletContext = {
       wallet: new Wallet(t, this.c.network.peerId.toString(), this.c.verifier, cfg),
       outbox,
+      certifying,
       store: this.c.store,
       c: this.c,
       log: this.c.logger,
@@ -131,19 +132,30 @@ export class WalletService implements SchemeService {
         expiry: had.expiry
       })
     const kind = 'aggsign-certify'
-    const ttl =
+    // a request whose answer was lost goes again with the same terms: the broker answers it with the same certificate
+    const pending = w.certifying.get('request')
+    const ttl = async (): Promise<number> =>
       (ttlIn as number | undefined) ??
       (await w.broker.call<{ certTtlMs: number }>(this.c.broker, 'info', {}, { kind })).certTtlMs
-    const req = await w.store.apply(() => w.wallet.certRequest(limit, Date.now() + ttl))
+    const again = pending?.limit === limit && pending.expiry > Date.now()
+    const expiry = again ? pending.expiry : Date.now() + (await ttl())
+    const req = await w.store.apply(() => {
+      w.certifying.set('request', { limit, expiry })
+      return w.wallet.certRequest(limit, expiry)
+    })
     this.c.metrics.signed(kind) // the proof of possession
-    const { key, pop, expiry } = req
+    const { key, pop } = req
     const r = await w.broker.call<{ certificate: string }>(
       this.c.broker,
       'certify',
       { key, pop, limit, expiry },
       { kind }
     )
-    const c = await w.store.apply(() => w.wallet.addCertificate(r.certificate))
+    const c = await w.store.apply(() => {
+      const info = w.wallet.addCertificate(r.certificate)
+      w.certifying.delete('request')
+      return info
+    })
     this.c.metrics.verified(kind)
     return { cert: c.hash, limit: c.limit, expiry: c.expiry }
   }
