@@ -19,6 +19,13 @@ export const aggsign: Group = {
       'node',
       'p2pay aggsign coins --data-dir ./.data/alice'
     ),
-    read('frauds', 'the fraud records the broker keeps', '/v1/aggsign/frauds', 'broker', 'p2pay aggsign frauds')
+    read('frauds', 'the fraud records the broker keeps', '/v1/aggsign/frauds', 'broker', 'p2pay aggsign frauds'),
+    read(
+      'certs',
+      'the certificates the broker signed, with their escrow',
+      '/v1/aggsign/certs',
+      'broker',
+      'p2pay aggsign certs'
+    )
   ]
 }
