@@ -88,7 +88,8 @@ export async function pay(
     }
     return picked.map(id => layer(w, id, to.id, addrs, toCert))
   })
-  const settled = await Promise.allSettled(ids.map(async id => await deliver(w, id)))
+  const queued = ids.map(id => w.outbox.get(id)!)
+  const settled = await Promise.allSettled(ids.map(async (id, i) => await deliver(w, id, queued[i])))
   const paid = settled.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
   if (paid.length < ids.length) {
     const failed = settled.flatMap((r, i) =>
@@ -144,9 +145,13 @@ const errorOf = (err: unknown): { code: string; message: string } =>
  * Sends a queued coin to its payee; it leaves the outbox on the payee's
  * answer. A payee's refusal is kept (not retried); anything else is retried.
  */
-export async function deliver(w: WalletContext, id: string): Promise<PaidCoin> {
+export async function deliver(w: WalletContext, id: string, queued?: Delivery): Promise<PaidCoin> {
   const d = w.outbox.get(id)
-  if (d == null) fail(AggsignErrorCode.NO_SUCH_COIN, 'no coin of that id waits for its payee')
+  if (d == null) {
+    // a coin leaves the outbox only on its payee's answer: the retry loop got that answer first
+    if (queued != null) return { coin: id, value: queued.value, layers: queued.coin.layers.length }
+    fail(AggsignErrorCode.NO_SUCH_COIN, 'no coin of that id waits for its payee')
+  }
   const paid = { coin: id, value: d.value, layers: d.coin.layers.length }
   w.payees.learn(d.to, d.toAddrs)
   try {

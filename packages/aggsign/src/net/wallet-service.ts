@@ -108,6 +108,8 @@ export class WalletService implements SchemeService {
       for (const d of [...this.w.outbox.values()]) {
         if (this.life.stopped) break
         if (d.refused != null) continue
+        // a coin just queued is being sent by its own payment
+        if (d.attempts === 0 && Date.now() - d.at < this.init.payTimeoutMs) continue
         await deliver(this.w, d.id).then(
           () => delivered++,
           () => {}
