@@ -10,5 +10,7 @@ export const AggsignErrorCode = defineErrorCodes({
   BAD_POP: 'BAD_POP',
   /** minting this coin would take the minter past its certificate's limit */
   OVER_LIMIT: 'OVER_LIMIT',
-  NO_SUCH_COIN: 'NO_SUCH_COIN'
+  NO_SUCH_COIN: 'NO_SUCH_COIN',
+  /** a renewal request whose coin does not end in a renewal layer (depth max + 1, to its minter) */
+  NOT_RENEWAL: 'NOT_RENEWAL'
 })

@@ -20,7 +20,11 @@ export const LEDGER_OPTIONS = {
     default: 7,
     help: "how long after expiry a coin can still be cashed (then its certificate's escrow goes back)"
   },
-  'aggsign-max-layers': { type: 'number', default: DEFAULT_MAX_LAYERS, help: 'most layers of a coin cashed' }
+  'aggsign-max-layers': {
+    type: 'number',
+    default: DEFAULT_MAX_LAYERS,
+    help: 'most layers of a coin cashed (one more: its renewal layer, to its minter)'
+  }
 } as const satisfies Spec
 
 /** a node's */
@@ -28,7 +32,7 @@ export const WALLET_OPTIONS = {
   'aggsign-max-layers': {
     type: 'number',
     default: DEFAULT_MAX_LAYERS,
-    help: 'most layers of a coin accepted or paid on (past it a coin is only cashed)'
+    help: 'most layers of a coin accepted or paid on (past it a coin is only cashed or renewed at its minter)'
   },
   'aggsign-pay-timeout-ms': {
     type: 'number',

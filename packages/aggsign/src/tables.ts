@@ -3,7 +3,7 @@
 // wallet's.
 import { table } from '@p2pay/core'
 import type { CashResult, CertRecord, CoinRecord, FraudRecord, LedgerMeta } from './core/ledger-records.ts'
-import type { HeldCoin, KnownCert, MintedCoin, WalletKey } from './core/wallet-records.ts'
+import type { HeldCoin, KnownCert, MintedCoin, RenewedCoin, WalletKey } from './core/wallet-records.ts'
 
 export const LEDGER_TABLES = {
   certs: table<CertRecord>('aggsign-certs', 'certificate hash -> the certificate and its escrow'),
@@ -19,5 +19,6 @@ export const WALLET_TABLES = {
   key: table<WalletKey>('aggsign-key', '"key" -> this node\'s BLS key and its certificate'),
   certs: table<KnownCert>('aggsign-certcache', 'certificate hash -> a certificate seen and verified'),
   minted: table<MintedCoin>('aggsign-minted', 'serial -> a coin this node minted'),
-  held: table<HeldCoin>('aggsign-held', 'coin id -> the latest chain of a coin this node holds or held')
+  held: table<HeldCoin>('aggsign-held', 'coin id -> the latest chain of a coin this node holds or held'),
+  renewed: table<RenewedCoin>('aggsign-renewed', 'old coin id -> the fresh coin this minter paid for it on renewal')
 }

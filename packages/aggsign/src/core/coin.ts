@@ -6,6 +6,10 @@
 // after the chain itself checks out: depths in order, each `prev` the hash of
 // the message below, each layer naming this coin, each payee's key the one its
 // certificate binds, the value within the minter's limit, nothing expired.
+//
+// A coin carries at most `maxLayers` layers, and one more only as its renewal
+// layer: depth maxLayers + 1, paid back to its minter (its peer and the mint's
+// certificate), who alone can take it, in exchange for a fresh coin.
 import { ErrorCode, exactKeys, fail, fromB64, toB64 } from '@p2pay/core'
 import { AggsignErrorCode } from '../errors.ts'
 import { aggregate, aggregateVerify, checkSignatureB64, sign } from './bls.ts'
@@ -42,6 +46,8 @@ export interface CoinInfo {
   depth: number
   /** the current holder's certificate */
   holder: CertInfo
+  /** the last layer is the renewal layer: the coin went back to its minter past the layer limit */
+  renewal: boolean
 }
 
 function certOf(certs: CertLookup, hash: string, what: string): CertInfo {
@@ -60,7 +66,7 @@ function chain(raw: unknown, opts: VerifyOptions): { info: CoinInfo; msgs: Uint8
   exactKeys(raw, ['mint', 'layers', 'sig'], 'coin')
   const coin = raw as WireCoin
   if (!Array.isArray(coin.layers)) fail(ErrorCode.BAD_REQUEST, 'coin layers must be a list')
-  if (coin.layers.length > opts.maxLayers)
+  if (coin.layers.length > opts.maxLayers + 1)
     fail(AggsignErrorCode.LAYER_LIMIT, `coin has ${coin.layers.length} layers, at most ${opts.maxLayers} allowed`)
   const mint = checkMintBody(coin.mint)
   const minter = certOf(opts.certs, mint.cert, 'the mint')
@@ -77,6 +83,8 @@ function chain(raw: unknown, opts: VerifyOptions): { info: CoinInfo; msgs: Uint8
     const l = checkLayerBody(raw, i + 1)
     if (l.coin !== id || l.depth !== i + 1 || l.prev !== hashes[i])
       fail(ErrorCode.BAD_REQUEST, `layer ${i + 1} does not chain onto the message below it`)
+    if (l.depth > opts.maxLayers && (l.toCert !== mint.cert || l.toPeer !== minter.peer))
+      fail(AggsignErrorCode.LAYER_LIMIT, `layer ${l.depth} is past the limit ${opts.maxLayers} and not to the minter`)
     const to = certOf(opts.certs, l.toCert, `layer ${i + 1}`)
     if (to.key !== l.toKey || to.peer !== l.toPeer)
       fail(ErrorCode.BAD_REQUEST, `layer ${i + 1} names a key or peer its certificate does not bind`)
@@ -90,7 +98,16 @@ function chain(raw: unknown, opts: VerifyOptions): { info: CoinInfo; msgs: Uint8
   // the mint is signed by the minter, layer i by the holder at depth i-1
   const keys = [holders[0], ...holders.slice(0, -1)].map(c => fromB64(c.key))
   return {
-    info: { coin, id, mint, holders, hashes, depth: coin.layers.length, holder: holders[holders.length - 1] },
+    info: {
+      coin,
+      id,
+      mint,
+      holders,
+      hashes,
+      depth: coin.layers.length,
+      holder: holders[holders.length - 1],
+      renewal: coin.layers.length === opts.maxLayers + 1
+    },
     msgs,
     keys
   }
@@ -132,6 +149,24 @@ export const coinId = (coin: WireCoin): string => messageHash(mintMessage(coin.m
 export function addLayer(coin: WireCoin, sk: Uint8Array, to: CertInfo, maxLayers: number): WireCoin {
   if (coin.layers.length >= maxLayers)
     fail(AggsignErrorCode.LAYER_LIMIT, `coin has ${maxLayers} layers: it can only be cashed or renewed at its minter`)
+  return layerTo(coin, sk, to)
+}
+
+/**
+ * The renewal layer: a coin at exactly `maxLayers` layers paid back to its
+ * minter (`minter` must be the mint's certificate), signed like any layer.
+ */
+export function addRenewalLayer(coin: WireCoin, sk: Uint8Array, minter: CertInfo, maxLayers: number): WireCoin {
+  if (coin.layers.length !== maxLayers)
+    fail(
+      AggsignErrorCode.LAYER_LIMIT,
+      `only a coin at its ${maxLayers} layers is renewed (it has ${coin.layers.length})`
+    )
+  if (minter.hash !== coin.mint.cert) fail(ErrorCode.BAD_REQUEST, "a renewal layer pays the coin's minter")
+  return layerTo(coin, sk, minter)
+}
+
+function layerTo(coin: WireCoin, sk: Uint8Array, to: CertInfo): WireCoin {
   const body: LayerBody = {
     coin: coinId(coin),
     depth: coin.layers.length + 1,

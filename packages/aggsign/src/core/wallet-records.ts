@@ -34,14 +34,30 @@ export interface MintedCoin {
   at: number
 }
 
-/** A coin this node holds ('held'), gave away ('spent') or cashed, with the latest chain it knows. */
+/**
+ * A coin this node holds ('held'), gave away ('spent'), cashed, or gave back
+ * to its minter for a fresh one ('renewed'), with the latest chain it knows.
+ */
 export interface HeldCoin {
   id: string
   coin: WireCoin
   depth: number
   value: number
   expiry: number
-  status: 'held' | 'spent' | 'cashed'
+  status: 'held' | 'spent' | 'cashed' | 'renewed'
+  at: number
+}
+
+/** A coin this node (its minter) took back by its renewal layer, and the fresh coin it paid for it. */
+export interface RenewedCoin {
+  /** the old coin's id */
+  old: string
+  /** hash of the renewal layer's message: the same renewal again gets the same answer */
+  tip: string
+  /** the fresh coin's id, and the coin as paid to the holder (layer 1) */
+  id: string
+  coin: WireCoin
+  value: number
   at: number
 }
 
@@ -50,6 +66,7 @@ export interface WalletTables {
   certs: Table<KnownCert>
   minted: Table<MintedCoin>
   held: Table<HeldCoin>
+  renewed: Table<RenewedCoin>
 }
 
 export interface WalletConfig {

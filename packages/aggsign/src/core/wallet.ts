@@ -3,12 +3,15 @@
 // the node's BLS key and certificate, mints under it, pays by adding one layer
 // (one message, one signature), and accepts coins paid to it after one
 // aggregate verification, its certificates opened once and cached by hash.
+// Past the layer limit a coin goes back to its minter by the renewal layer:
+// the holder signs it (renewLayer), the minter takes the coin back and pays a
+// fresh one of the same value to the holder (renew).
 import { ErrorCode, fail, fromB64, toB64, type Verifier } from '@p2pay/core'
 import { AggsignErrorCode } from '../errors.ts'
 import type { AggsignKind } from '../kinds.ts'
 import { generateKey, proveKey } from './bls.ts'
 import { certHashOf, openCertificate, type CertInfo } from './certificate.ts'
-import { addLayer, coinId, mintCoin, readCoin, tipHash, verifyCoin, type CoinInfo } from './coin.ts'
+import { addLayer, addRenewalLayer, coinId, mintCoin, readCoin, tipHash, verifyCoin, type CoinInfo } from './coin.ts'
 import { counts, type Counts } from './counts.ts'
 import { convict, forkDepth } from './fraud.ts'
 import { isValue, type WireCoin } from './messages.ts'
@@ -20,6 +23,18 @@ const MAX_CERTS_PER_COIN = 65
 export interface CoinResult {
   id: string
   coin: WireCoin
+  counts: Counts
+}
+
+export interface RenewResult {
+  /** the coin taken back */
+  old: string
+  /** the fresh coin, paid to the holder by layer 1 */
+  id: string
+  coin: WireCoin
+  value: number
+  /** the same renewal was answered before: this is that answer */
+  duplicate: boolean
   counts: Counts
 }
 
@@ -155,6 +170,7 @@ export class Wallet {
     const lookup = (h: string): CertInfo | undefined => fresh.get(h)?.info ?? this.lookup(h)
     const c = verifyCoin(raw, { certs: lookup, now: this.cfg.now(), maxLayers: this.cfg.maxLayers })
     const done = counts(0, 0, 1 + fresh.size)
+    if (c.renewal) fail(AggsignErrorCode.LAYER_LIMIT, 'a coin past its layer limit goes to its minter by a renewal')
     if (c.depth === 0 || c.holder.peer !== this.peer || c.holder.key !== this.key().pk)
       fail(ErrorCode.WRONG_HOLDER, 'this coin is not paid to this node')
     const known = this.t.held.get(c.id)
@@ -182,6 +198,62 @@ export class Wallet {
     })
   }
 
+  /**
+   * The renewal layer on a held coin at the layer limit: the coin goes back to
+   * its minter (one layer, one signature), who pays a fresh coin for it. The
+   * coin is no longer this node's to spend or cash.
+   */
+  renewLayer(id: string): CoinResult & { minter: string } {
+    const h = this.t.held.get(id)
+    if (h == null) fail(AggsignErrorCode.NO_SUCH_COIN, 'no such coin')
+    if (h.status !== 'held') fail(ErrorCode.WRONG_HOLDER, `this coin was ${h.status}`)
+    if (this.cfg.now() > h.expiry) fail(ErrorCode.EXPIRED, 'coin expired: it can only be cashed')
+    if (h.depth !== this.cfg.maxLayers)
+      fail(AggsignErrorCode.LAYER_LIMIT, `only a coin at its ${this.cfg.maxLayers} layers is renewed (${h.depth})`)
+    const minter = this.lookup(h.coin.mint.cert)
+    if (minter == null) fail(AggsignErrorCode.UNKNOWN_CERT, "the minter's certificate is unknown here")
+    if (minter.peer === this.peer) fail(ErrorCode.BAD_REQUEST, 'this node minted the coin: it cashes it')
+    const coin = addRenewalLayer(h.coin, fromB64(this.key().sk), minter, this.cfg.maxLayers)
+    this.keep(id, coin, 'renewed')
+    return { id, coin, minter: minter.peer, counts: counts(1, 1, 0) }
+  }
+
+  /**
+   * The minter's side of a renewal: takes back its own coin ending in the
+   * renewal layer (one aggregate verification), keeps it to cash as a refund,
+   * and pays a fresh coin of the same value to the holder that signed the
+   * renewal layer. One batch: with no room under the limit nothing is taken.
+   * The same renewal again gets the same fresh coin.
+   */
+  renew(raw: unknown, certs?: unknown): RenewResult {
+    const fresh = this.openNew(certs)
+    const lookup = (h: string): CertInfo | undefined => fresh.get(h)?.info ?? this.lookup(h)
+    const c = verifyCoin(raw, { certs: lookup, now: this.cfg.now(), maxLayers: this.cfg.maxLayers })
+    if (!c.renewal) fail(AggsignErrorCode.NOT_RENEWAL, 'this coin does not end in a renewal layer')
+    if (c.holder.peer !== this.peer || c.holder.key !== this.key().pk)
+      fail(ErrorCode.WRONG_HOLDER, 'this coin is renewed at another minter')
+    const tip = c.hashes[c.depth]
+    const done = this.t.renewed.get(c.id)
+    if (done?.tip === tip) {
+      const { old, id, coin, value } = done
+      return { old, id, coin, value, duplicate: true, counts: counts(0, 0, 1 + fresh.size) }
+    }
+    const known = this.t.held.get(c.id)
+    // a second renewal chain of one coin (or one it saw go further) is refused as accept refuses it
+    if (known != null) this.checkComesBack(known, c)
+    const holder = c.holders[c.depth - 1]
+    if (holder.peer === this.peer) fail(ErrorCode.BAD_REQUEST, 'a minter does not renew its own coin to itself')
+    // mint() checks everything before it changes anything: refused, the old coin is not taken either
+    const made = this.mint(c.mint.value)
+    const coin = addLayer(made.coin, fromB64(this.key().sk), holder, this.cfg.maxLayers)
+    this.keep(made.id, coin, 'spent')
+    for (const k of fresh.values()) this.t.certs.set(k.info.hash, k)
+    this.keep(c.id, c.coin, 'held')
+    const value = c.mint.value
+    this.t.renewed.set(c.id, { old: c.id, tip, id: made.id, coin, value, at: this.cfg.now() })
+    return { old: c.id, id: made.id, coin, value, duplicate: false, counts: counts(0, 2, 1 + fresh.size) }
+  }
+
   /** The coins this node can spend or cash. */
   holdings(): HeldCoin[] {
     return [...this.t.held.values()].filter(h => h.status === 'held')
@@ -196,7 +268,7 @@ export class Wallet {
   cashed(id: string): void {
     const h = this.t.held.get(id)
     if (h == null) fail(AggsignErrorCode.NO_SUCH_COIN, 'no such coin')
-    if (h.status === 'spent') fail(ErrorCode.WRONG_HOLDER, 'this coin was spent')
+    if (h.status === 'spent' || h.status === 'renewed') fail(ErrorCode.WRONG_HOLDER, `this coin was ${h.status}`)
     if (h.status !== 'cashed') this.t.held.set(id, { ...h, status: 'cashed' })
   }
 }
