@@ -1,6 +1,6 @@
 // The node's tables beside the wallet's (../tables.ts): coins paid on, signed
 // and recorded, until their payee acknowledges them; a certificate request
-// sent and not yet answered.
+// sent and not yet answered; renewals sent to a minter, and what they got.
 import { table } from '@p2pay/core'
 import type { WireCoin } from '../core/messages.ts'
 
@@ -27,10 +27,30 @@ export interface Certifying {
   expiry: number
 }
 
+/** A coin sent back to its minter by its renewal layer: written before it leaves, kept with its answer. */
+export interface Renewal {
+  /** the old coin's id */
+  id: string
+  /** the minter */
+  to: string
+  toAddrs: string[]
+  /** the coin with its renewal layer: a retry sends these exact bodies, so the minter's answer is the same */
+  coin: WireCoin
+  certs: string[]
+  value: number
+  at: number
+  attempts: number
+  /** a minter's refusal (not a timeout): not retried */
+  refused?: { code: string; message: string }
+  /** the fresh coin the minter paid for it, once answered and stored */
+  renewed?: string
+}
+
 export const WALLET_NET_TABLES = {
   outbox: table<Delivery>('aggsign-outbox', 'coin id -> a coin paid on, not yet acknowledged by its payee'),
   certifying: table<Certifying>(
     'aggsign-certifying',
     '"request" -> the terms of a certificate request not yet answered'
-  )
+  ),
+  renewing: table<Renewal>('aggsign-renewing', 'old coin id -> a renewal sent to its minter, and the fresh coin got')
 }

@@ -6,7 +6,7 @@ import type { Counts } from '../core/counts.ts'
 import type { WireCoin } from '../core/messages.ts'
 import type { Wallet } from '../core/wallet.ts'
 import type { AggsignKind } from '../kinds.ts'
-import type { Certifying, Delivery } from './tables.ts'
+import type { Certifying, Delivery, Renewal } from './tables.ts'
 
 export interface WalletInit {
   maxLayers: number
@@ -26,6 +26,7 @@ export interface WalletContext {
   wallet: Wallet
   outbox: Table<Delivery>
   certifying: Table<Certifying>
+  renewing: Table<Renewal>
   store: Store
   c: WalletComponents
   log: Logger

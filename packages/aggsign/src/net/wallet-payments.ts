@@ -19,7 +19,7 @@ export interface PaidCoin {
 }
 
 /** Answers a payer may get again by retrying: the payee may not have acted, or acted and the answer was lost. */
-const RETRYABLE = new Set<string>([
+export const RETRYABLE = new Set<string>([
   ErrorCode.UNREACHABLE,
   ErrorCode.TIMEOUT,
   ErrorCode.ABORTED,

@@ -1,6 +1,7 @@
 // The node side of AggSign on libp2p: certifies this node's key at the broker,
-// mints under the certificate, pays by adding layers, accepts coins as a payee
-// and cashes at the broker. The work is in the wallet-* files; this is the
+// mints under the certificate, pays by adding layers, accepts coins as a payee,
+// renews coins past the layer limit (as their holder and as their minter) and
+// cashes at the broker. The work is in the wallet-* files; this is the
 // service's face: its lifecycle, its retry loop and its control-API routes.
 import { ClientPool, ErrorCode, Lifecycle, fail, isMoney, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
 import { Wallet } from '../core/wallet.ts'
@@ -12,6 +13,7 @@ import { WALLET_NET_TABLES } from './tables.ts'
 import { cash } from './wallet-cashing.ts'
 import { count, type WalletComponents, type WalletContext, type WalletInit } from './wallet-context.ts'
 import { deliver, pay, payMany } from './wallet-payments.ts'
+import { renew, sendRenewal } from './wallet-renewals.ts'
 
 const MAX_MINT_COUNT = 1000
 /** coins paid on, kept as they were before for the cheat routes */
@@ -40,7 +42,7 @@ export class WalletService implements SchemeService {
 
   async start(): Promise<void> {
     const t = await this.c.store.tables(WALLET_TABLES)
-    const { outbox, certifying } = await this.c.store.tables(WALLET_NET_TABLES)
+    const { outbox, certifying, renewing } = await this.c.store.tables(WALLET_NET_TABLES)
     const cfg = { broker: this.c.broker.id, maxLayers: this.init.maxLayers, now: this.init.now ?? Date.now }
     const pool = (protocol: string): ClientPool<AggsignKind> =>
       new ClientPool<AggsignKind>(this.c.network, { protocol, metrics: this.c.metrics, signal: this.life.signal })
@@ -48,6 +50,7 @@ export class WalletService implements SchemeService {
       wallet: new Wallet(t, this.c.network.peerId.toString(), this.c.verifier, cfg),
       outbox,
       certifying,
+      renewing,
       store: this.c.store,
       c: this.c,
       log: this.c.logger,
@@ -72,6 +75,14 @@ export class WalletService implements SchemeService {
           if (!r.duplicate)
             w.log.child('payee').info('paid', { coin: r.id, value: r.value, depth: r.depth, from: remotePeer })
           return { coin: r.id, value: r.value, depth: r.depth, duplicate: r.duplicate }
+        },
+        // this node minted the coin: it takes it back and pays a fresh one (the same one to a repeat)
+        renew: async (args, { remotePeer }) => {
+          const r = await w.store.apply(() => w.wallet.renew(args.coin, args.certs))
+          count(w, 'aggsign-renew', r.counts)
+          if (!r.duplicate)
+            w.log.child('minter').info('renewed', { old: r.old, coin: r.id, value: r.value, for: remotePeer })
+          return { old: r.old, coin: r.coin, certs: w.wallet.certificatesOf(r.coin), value: r.value }
         }
       },
       {
@@ -99,7 +110,7 @@ export class WalletService implements SchemeService {
     await Promise.all([this.ctx.broker.close(), this.ctx.payees.close()])
   }
 
-  /** Sends again every coin paid on whose payee has not answered. */
+  /** Sends again every coin paid on whose payee has not answered, and every renewal its minter has not. */
   async retryPending(): Promise<{ delivered: number; waiting: number }> {
     let delivered = 0
     if (this.retrying) return { delivered, waiting: this.w.outbox.size }
@@ -111,6 +122,15 @@ export class WalletService implements SchemeService {
         // a coin just queued is being sent by its own payment
         if (d.attempts === 0 && Date.now() - d.at < this.init.payTimeoutMs) continue
         await deliver(this.w, d.id).then(
+          () => delivered++,
+          () => {}
+        )
+      }
+      for (const r of [...this.w.renewing.values()]) {
+        if (this.life.stopped) break
+        if (r.renewed != null || r.refused != null) continue
+        if (r.attempts === 0 && Date.now() - r.at < this.init.payTimeoutMs) continue
+        await sendRenewal(this.w, r.id).then(
           () => delivered++,
           () => {}
         )
@@ -186,6 +206,7 @@ export class WalletService implements SchemeService {
     })
     const pending = [...w.outbox.values()]
     const waiting = new Set(pending.map(d => d.id))
+    const renewals = [...w.renewing.values()]
     return {
       held: all.filter(h => h.status === 'held').map(row),
       pending: pending.map(d => ({
@@ -198,6 +219,16 @@ export class WalletService implements SchemeService {
       })),
       spent: all.filter(h => h.status === 'spent' && !waiting.has(h.id)).map(row),
       cashed: all.filter(h => h.status === 'cashed').map(row),
+      renewing: renewals
+        .filter(r => r.renewed == null)
+        .map(r => ({
+          id: r.id,
+          value: r.value,
+          minter: r.to,
+          attempts: r.attempts,
+          ...(r.refused != null ? { refused: r.refused } : {})
+        })),
+      renewed: renewals.flatMap(r => (r.renewed != null ? [{ id: r.id, value: r.value, coin: r.renewed }] : [])),
       minted: w.wallet.t.minted.size,
       balance: w.wallet.balance()
     }
@@ -223,6 +254,7 @@ export class WalletService implements SchemeService {
       'POST /pay': async b => await pay(w, b.to, b.amount, b.coin),
       'POST /pay-many': async b => await payMany(w, b.to, b.value, b.count, b.concurrency),
       'POST /cash': async b => await cash(w, b.coin, b.concurrency),
+      'POST /renew': async b => await renew(w, b.coin, b.minter),
       'POST /retry': async () => await this.retryPending(),
       'GET /coins': async () => {
         await w.store.barrier()

@@ -3,6 +3,7 @@ import { read } from '../../command.ts'
 import type { Group } from '../group.ts'
 import { cash, certify, mint } from './coins.ts'
 import { pay } from './pay.ts'
+import { renew } from './renew.ts'
 
 export const aggsign: Group = {
   name: 'aggsign',
@@ -11,6 +12,7 @@ export const aggsign: Group = {
     certify,
     mint,
     pay,
+    renew,
     cash,
     read(
       'coins',
