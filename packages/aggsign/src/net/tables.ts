@@ -27,22 +27,11 @@ export interface Certifying {
   expiry: number
 }
 
-/** A coin sent back to its minter by its renewal layer: written before it leaves, kept with its answer. */
-export interface Renewal {
-  /** the old coin's id */
-  id: string
-  /** the minter */
-  to: string
-  toAddrs: string[]
-  /** the coin with its renewal layer: a retry sends these exact bodies, so the minter's answer is the same */
-  coin: WireCoin
-  certs: string[]
-  value: number
-  at: number
-  attempts: number
-  /** a minter's refusal (not a timeout): not retried */
-  refused?: { code: string; message: string }
-  /** the fresh coin the minter paid for it, once answered and stored */
+/**
+ * A coin sent back to its minter (`to`) by its renewal layer, written before it leaves like a delivery (a retry sends
+ * the same bodies, so the minter's answer is the same), kept with the fresh coin the minter paid for it.
+ */
+export interface Renewal extends Delivery {
   renewed?: string
 }
 
