@@ -2,7 +2,7 @@
 // started with --allow-cheats. Each one produces exactly the coins a real
 // cheater would (signed with its own BLS key, counted under the kinds a real
 // one's would be), so the payees' and the broker's detection is tested for real.
-import { ErrorCode, fail, fromB64, party, textOf, type Routes } from '@p2pay/core'
+import { ErrorCode, dialAddrs, fail, fromB64, party, textOf, type Routes } from '@p2pay/core'
 import { addLayer, coinId, mintCoin } from './core/coin.ts'
 import { isValue } from './core/messages.ts'
 import { AggsignErrorCode } from './errors.ts'
@@ -23,7 +23,7 @@ export function cheatRoutes(svc: WalletService): Routes {
       if (h?.status !== 'spent') fail(AggsignErrorCode.NO_SUCH_COIN, 'this node has not paid that coin on')
       const before = w.before?.get(id)
       if (before == null) fail(AggsignErrorCode.NO_SUCH_COIN, 'no copy of that coin from before it was paid on')
-      if (to.addr != null) w.payees.learn(to.id, [to.addr.slice(0, to.addr.lastIndexOf('/p2p/'))])
+      if (to.addr != null) w.payees.learn(to.id, dialAddrs(to))
       const toCert = await payeeCert(w, to)
       const info = wallet.lookup(toCert)!
       const coin = addLayer(before, fromB64(wallet.key().sk), info, w.init.maxLayers)

@@ -1,7 +1,7 @@
 // What a CLI command is: its options (declared once, so parsing, checks and
 // --help come from the same place), its positional words, examples, and a
 // handler. Commands that drive a running daemon find it through --data-dir.
-import { ErrorCode, P2payError, party, type Spec } from '@p2pay/core'
+import { ErrorCode, P2payError, dialAddrs, party, type Spec } from '@p2pay/core'
 import { api, targetFromDataDir, type ApiTarget } from './client.ts'
 import { FULL_HELP } from './output.ts'
 
@@ -98,5 +98,5 @@ export function read(name: string, summary: string, path: string, daemon: Daemon
 export function peerArg(value: string, flag: string): { id: string; addrs: string[] } {
   const p = party(value, `--${flag}`)
   // the node dials the address part; the peer id travels apart
-  return { id: p.id, addrs: p.addr != null ? [p.addr.slice(0, p.addr.lastIndexOf('/p2p/'))] : [] }
+  return { id: p.id, addrs: dialAddrs(p) }
 }

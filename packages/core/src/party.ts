@@ -36,6 +36,11 @@ export function peerIdOfAddr(addr: string, what = 'address'): string {
   return last.value
 }
 
+/** The address part of a party's multiaddr (without its /p2p/<id>), to dial it at; none for a bare peer id. */
+export function dialAddrs(p: Party): string[] {
+  return p.addr != null ? [p.addr.slice(0, p.addr.lastIndexOf('/p2p/'))] : []
+}
+
 /** Where to dial a party: its multiaddr when known, else its peer id (the peer store and the DHT find it). */
 export function dialTarget(p: Party): PeerId | Multiaddr {
   // checked again: a party may have been put together from parts (an id and a caller's address)

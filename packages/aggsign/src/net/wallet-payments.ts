@@ -3,7 +3,7 @@
 // the message leaves; the coin leaves the outbox only on the payee's answer,
 // which it gives after it verified and stored the coin. A payer that lost the
 // answer sends the same bytes again and the payee answers the same.
-import { ErrorCode, P2payError, fail, party, textOf, type Party } from '@p2pay/core'
+import { ErrorCode, P2payError, dialAddrs, fail, party, textOf, type Party } from '@p2pay/core'
 import { AggsignErrorCode } from '../errors.ts'
 import { certHashOf } from '../core/certificate.ts'
 import type { HeldCoin } from '../core/wallet-records.ts'
@@ -19,7 +19,7 @@ export interface PaidCoin {
 }
 
 /** Answers a payer may get again by retrying: the payee may not have acted, or acted and the answer was lost. */
-export const RETRYABLE = new Set<string>([
+const RETRYABLE = new Set<string>([
   ErrorCode.UNREACHABLE,
   ErrorCode.TIMEOUT,
   ErrorCode.ABORTED,
@@ -72,7 +72,7 @@ export async function pay(
     fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
   w.life.check()
   // the payee dialled at the address given; its peer id travels apart
-  const addrs = to.addr != null ? [to.addr.slice(0, to.addr.lastIndexOf('/p2p/'))] : []
+  const addrs = dialAddrs(to)
   w.payees.learn(to.id, addrs)
   const toCert = await payeeCert(w, to)
   const ids = await w.store.apply(() => {
@@ -141,6 +141,12 @@ const errorOf = (err: unknown): { code: string; message: string } =>
     ? { code: err.code, message: err.message }
     : { code: ErrorCode.INTERNAL, message: String(err) }
 
+/** A peer's refusal, kept with its request and not retried; undefined for a failure worth sending the same again. */
+export function refusalOf(err: unknown): { code: string; message: string } | undefined {
+  const e = errorOf(err)
+  return RETRYABLE.has(e.code) ? undefined : e
+}
+
 /**
  * Sends a queued coin to its payee; it leaves the outbox on the payee's
  * answer. A payee's refusal is kept (not retried); anything else is retried.
@@ -165,8 +171,7 @@ export async function deliver(w: WalletContext, id: string, queued?: Delivery): 
       }
     )
   } catch (err) {
-    const e = errorOf(err)
-    const refused = RETRYABLE.has(e.code) ? undefined : e
+    const refused = refusalOf(err)
     if (!w.life.stopped)
       await w.store.apply(() => {
         const now = w.outbox.get(id)

@@ -4,12 +4,12 @@
 // keeps every renewal it answered, answers with the same fresh coin. On the
 // answer the holder verifies and stores the fresh coin in one batch with the
 // request's outcome; the old coin is no longer its to spend or cash.
-import { ErrorCode, P2payError, fail, party, textOf } from '@p2pay/core'
+import { ErrorCode, dialAddrs, fail, party, textOf } from '@p2pay/core'
 import { AggsignErrorCode } from '../errors.ts'
 import type { WireCoin } from '../core/messages.ts'
 import type { Renewal } from './tables.ts'
 import { count, type WalletContext } from './wallet-context.ts'
-import { RETRYABLE } from './wallet-payments.ts'
+import { refusalOf } from './wallet-payments.ts'
 
 export interface RenewedAnswer {
   /** the old coin's id */
@@ -35,7 +35,7 @@ export async function renew(w: WalletContext, coinIn: unknown, minterIn?: unknow
   const id = textOf(coinIn)
   w.life.check()
   const at = minterIn != null ? party(minterIn, 'minter') : undefined
-  const addrs = at?.addr != null ? [at.addr.slice(0, at.addr.lastIndexOf('/p2p/'))] : []
+  const addrs = at != null ? dialAddrs(at) : []
   const had = w.renewing.get(id)
   if (had?.renewed != null) return { old: id, coin: had.renewed, value: had.value }
   if (had == null) {
@@ -76,8 +76,7 @@ export async function sendRenewal(w: WalletContext, id: string): Promise<Renewed
       { kind: 'aggsign-renew', timeoutMs: w.init.payTimeoutMs }
     )
   } catch (err) {
-    const e = err instanceof P2payError ? err : new P2payError(ErrorCode.INTERNAL, String(err))
-    const refused = RETRYABLE.has(e.code) ? undefined : { code: e.code, message: e.message }
+    const refused = refusalOf(err)
     if (!w.life.stopped)
       await w.store.apply(() => {
         const now = w.renewing.get(id)
