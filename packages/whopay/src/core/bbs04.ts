@@ -31,6 +31,8 @@ export const G1_BYTES = 48
 /** a compressed G2 point */
 export const G2_BYTES = 96
 export const GPK_BYTES = 4 * G1_BYTES + 2 * G2_BYTES
+/** h, u, v: what the opener publishes */
+export const OPENER_PART_BYTES = 3 * G1_BYTES
 export const ISSUER_KEY_BYTES = SCALAR_BYTES
 export const OPENER_KEY_BYTES = 2 * SCALAR_BYTES
 export const MEMBER_KEY_BYTES = G1_BYTES + SCALAR_BYTES
@@ -106,19 +108,65 @@ function nonZeroScalar(random: RandomSource): Fr {
   throw new Error('the random source gives only zero scalars')
 }
 
-/** A fresh group: its public key, the issuer's gamma and the opener's (xi1, xi2). */
+/** The judge's half of a group's public key: h and u, v with u^xi1 = v^xi2 = h. Published by the opener. */
+export interface OpenerPart {
+  h: G1
+  u: G1
+  v: G1
+}
+
+/**
+ * The opener's half of a split setup: it draws h and (xi1, xi2) itself, so the issuer never learns the opener key
+ * and cannot swap in an opener part of its own (the opener signs the part it publishes).
+ */
+export function openerSetup(random: RandomSource = randomBytes): { part: OpenerPart; openerKey: OpenerKey } {
+  const { g1 } = generators()
+  const h = mcl.mul(g1, nonZeroScalar(random))
+  const xi1 = nonZeroScalar(random)
+  const xi2 = nonZeroScalar(random)
+  return { part: { h, u: mcl.mul(h, mcl.inv(xi1)), v: mcl.mul(h, mcl.inv(xi2)) }, openerKey: { xi1, xi2 } }
+}
+
+/**
+ * The issuer's half: gamma and w = g2^gamma on the opener's part. BAD_REQUEST if a point of the part is at
+ * infinity, outside the subgroup or repeated (decodeOpenerPart checks the same on bytes).
+ */
+export function issuerSetup(
+  part: OpenerPart,
+  random: RandomSource = randomBytes
+): { gpk: GroupPublicKey; issuerKey: IssuerKey } {
+  checkOpenerPart(part)
+  const { g1, g2 } = generators()
+  const gamma = nonZeroScalar(random)
+  return { gpk: { g1, g2, h: part.h, u: part.u, v: part.v, w: mcl.mul(g2, gamma) }, issuerKey: { gamma } }
+}
+
+function checkOpenerPart(part: OpenerPart): void {
+  const { g1 } = generators()
+  const points = [part.h, part.u, part.v]
+  for (const p of points)
+    if (!(p instanceof mcl.G1) || p.isZero() || !p.isValidOrder() || p.isEqual(g1))
+      fail(ErrorCode.BAD_REQUEST, 'an opener part point is infinity, outside the subgroup or g1')
+  if (part.h.isEqual(part.u) || part.h.isEqual(part.v) || part.u.isEqual(part.v))
+    fail(ErrorCode.BAD_REQUEST, 'an opener part repeats a point')
+}
+
+/** The opener part a group public key was built on: what a member compares with the opener's signed part. */
+export const openerPartOf = (gpk: GroupPublicKey): OpenerPart => ({ h: gpk.h, u: gpk.u, v: gpk.v })
+
+/** Whether `openerKey` opens signatures of groups built on `part` (u^xi1 = v^xi2 = h). */
+export const isOpenerKeyOf = (part: OpenerPart, openerKey: OpenerKey): boolean =>
+  mcl.mul(part.u, openerKey.xi1).isEqual(part.h) && mcl.mul(part.v, openerKey.xi2).isEqual(part.h)
+
+/** A fresh group in one place (tests, benchmarks): the opener's and the issuer's halves, drawn in that order. */
 export function setup(random: RandomSource = randomBytes): {
   gpk: GroupPublicKey
   issuerKey: IssuerKey
   openerKey: OpenerKey
 } {
-  const { g1, g2 } = generators()
-  const h = mcl.mul(g1, nonZeroScalar(random))
-  const xi1 = nonZeroScalar(random)
-  const xi2 = nonZeroScalar(random)
-  const gamma = nonZeroScalar(random)
-  const gpk = { g1, g2, h, u: mcl.mul(h, mcl.inv(xi1)), v: mcl.mul(h, mcl.inv(xi2)), w: mcl.mul(g2, gamma) }
-  return { gpk, issuerKey: { gamma }, openerKey: { xi1, xi2 } }
+  const { part, openerKey } = openerSetup(random)
+  const { gpk, issuerKey } = issuerSetup(part, random)
+  return { gpk, issuerKey, openerKey }
 }
 
 /** A new member key: random x, A = g1^(1/(x + gamma)). BAD_REQUEST if the issuer key is not this group's. */
@@ -225,8 +273,7 @@ const openerChecked = new WeakMap<OpenerKey, GroupPublicKey>()
  */
 export function open(gpk: GroupPublicKey, openerKey: OpenerKey, signature: GroupSignature | Uint8Array): Uint8Array {
   if (openerChecked.get(openerKey) !== gpk) {
-    if (!mcl.mul(gpk.u, openerKey.xi1).isEqual(gpk.h) || !mcl.mul(gpk.v, openerKey.xi2).isEqual(gpk.h))
-      fail(ErrorCode.BAD_REQUEST, "not this group's opener key")
+    if (!isOpenerKeyOf(gpk, openerKey)) fail(ErrorCode.BAD_REQUEST, "not this group's opener key")
     openerChecked.set(openerKey, gpk)
   }
   const sig = asSignature(signature)
@@ -344,6 +391,15 @@ export const encodeGroupPublicKey = (k: GroupPublicKey): Uint8Array =>
 export function decodeGroupPublicKey(bytes: Uint8Array): GroupPublicKey {
   const r = reader(bytes, GPK_BYTES, 'a group public key')
   return { g1: r.g1('g1'), g2: r.g2('g2'), h: r.g1('h'), u: r.g1('u'), v: r.g1('v'), w: r.g2('w') }
+}
+
+export const encodeOpenerPart = (p: OpenerPart): Uint8Array => concat([p.h, p.u, p.v].map(q => q.serialize()))
+
+export function decodeOpenerPart(bytes: Uint8Array): OpenerPart {
+  const r = reader(bytes, OPENER_PART_BYTES, 'an opener part')
+  const part = { h: r.g1('h'), u: r.g1('u'), v: r.g1('v') }
+  checkOpenerPart(part)
+  return part
 }
 
 export const encodeIssuerKey = (k: IssuerKey): Uint8Array => k.gamma.serialize()
