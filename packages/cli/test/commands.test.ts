@@ -15,7 +15,7 @@ const CLI = join(import.meta.dirname, '..', 'bin', 'p2pay.js')
 const run = promisify(execFile)
 
 describe('p2pay commands', () => {
-  it('groups: the four daemons (each with start and status) and the three schemes', () => {
+  it('groups: the four daemons (each with start and status) and the schemes', () => {
     assert.deepEqual(
       DAEMONS.map(g => g.name),
       ['broker', 'ttp', 'judge', 'node']
@@ -27,7 +27,7 @@ describe('p2pay commands', () => {
       )
     assert.deepEqual(
       SCHEMES.map(g => g.name),
-      ['ppay', 'fairex', 'karma', 'aggsign']
+      ['ppay', 'fairex', 'karma', 'aggsign', 'whopay']
     )
     assert.deepEqual(
       COMMON.map(c => c.name),

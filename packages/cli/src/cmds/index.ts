@@ -8,8 +8,9 @@ import { ppay } from './ppay/index.ts'
 import { fairex } from './fairex/index.ts'
 import { karma } from './karma/index.ts'
 import { aggsign } from './aggsign/index.ts'
+import { whopay } from './whopay/index.ts'
 import type { Group } from './group.ts'
 
 export const DAEMONS: Group[] = [broker, ttp, judge, node]
-export const SCHEMES: Group[] = [ppay, fairex, karma, aggsign]
+export const SCHEMES: Group[] = [ppay, fairex, karma, aggsign, whopay]
 export { COMMON }
