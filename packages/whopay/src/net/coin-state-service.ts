@@ -1,0 +1,113 @@
+// The coin-state protocol every node serves: it keeps the newest record of the
+// coins whose key it is among the k closest peers to. `get { coin }` gives the
+// record kept; `put { record }` keeps a record newer than the one kept, answers
+// `conflict` with the kept one when both sit at the same place and answer
+// different requests (the pair is evidence), and the kept one when it is newer.
+// Records are checked against the bytes received before anything is kept; the
+// table is bounded (the least recently written goes first), each change one
+// synced write before the answer.
+import { ErrorCode, fail, serveRpc, type Lifecycle, type Logger, type Network, type Store } from '@p2pay/core'
+import type { Counters, Table, Verifier } from '@p2pay/core'
+import { compareState, conflicts, openRecord, type CoinState, type WireRecord } from './coin-state-record.ts'
+import { COIN_STATE_PROTOCOL } from './protocols.ts'
+
+/** records one node keeps at most: far more coins than a small swarm's k-share, a bound on what others make it keep */
+export const MAX_STATE_RECORDS = 200_000
+
+/** What a node keeps per coin. */
+export interface KeptState {
+  cert: string
+  env: string
+  /** when it was written here */
+  at: number
+}
+
+export type PutAnswer =
+  | { status: 'stored' }
+  | { status: 'same' }
+  | { status: 'newer'; record: WireRecord }
+  | { status: 'conflict'; record: WireRecord }
+
+export interface CoinStateDeps {
+  network: Pick<Network, 'handle' | 'unhandle'>
+  store: Store
+  table: Table<KeptState>
+  verifier: Verifier<string>
+  broker: string
+  life: Lifecycle
+  log: Logger
+  metrics?: Counters<string>
+}
+
+export class CoinStateStore {
+  private readonly d: CoinStateDeps
+  /** coin ids, least recently written first */
+  private readonly order = new Map<string, true>()
+
+  constructor(d: CoinStateDeps) {
+    this.d = d
+    const byAge = [...d.table.entries()].sort((a, b) => a[1].at - b[1].at)
+    for (const [coin] of byAge) this.order.set(coin, true)
+  }
+
+  get size(): number {
+    return this.d.table.size
+  }
+
+  /** The record kept for `coin`, checked again (a record on disk is trusted no more than one on the wire). */
+  get(coin: string): CoinState | undefined {
+    const kept = this.d.table.get(coin)
+    if (kept == null) return undefined
+    return openRecord(this.d.verifier, this.d.broker, kept)
+  }
+
+  /** Keeps `record` if it is newer; the answer says what was kept. */
+  async put(record: unknown): Promise<PutAnswer> {
+    const s = openRecord(this.d.verifier, this.d.broker, record)
+    return await this.d.store.apply(() => this.keep(s))
+  }
+
+  /** Inside a store change: keeps `s` if newer than the kept record. */
+  keep(s: CoinState): PutAnswer {
+    const kept = this.get(s.coin)
+    if (kept != null) {
+      if (conflicts(kept, s)) return { status: 'conflict', record: kept.wire }
+      const c = compareState(s, kept)
+      if (c < 0) return { status: 'newer', record: kept.wire }
+      if (c === 0) return { status: 'same' }
+    }
+    this.d.table.set(s.coin, { ...s.wire, at: Date.now() })
+    this.order.delete(s.coin)
+    this.order.set(s.coin, true)
+    while (this.order.size > MAX_STATE_RECORDS) {
+      const oldest = this.order.keys().next().value as string
+      this.order.delete(oldest)
+      this.d.table.delete(oldest)
+    }
+    return { status: 'stored' }
+  }
+
+  async serve(): Promise<void> {
+    await serveRpc(
+      this.d.network,
+      COIN_STATE_PROTOCOL,
+      {
+        get: args => {
+          if (typeof args.coin !== 'string' || args.coin.length > 128) fail(ErrorCode.BAD_REQUEST, 'coin is required')
+          return { record: this.get(args.coin)?.wire }
+        },
+        put: async args => await this.put(args.record)
+      },
+      {
+        metrics: this.d.metrics,
+        life: this.d.life,
+        kindOf: () => 'whopay-state',
+        onError: (err, op) => this.d.log.child('coin-state').error('rpc handler failed', { op, err })
+      }
+    )
+  }
+
+  async unserve(): Promise<void> {
+    await this.d.network.unhandle(COIN_STATE_PROTOCOL)
+  }
+}
