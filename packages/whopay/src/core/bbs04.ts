@@ -8,7 +8,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import mcl from 'mcl-wasm'
 import type { Fr, G1, G2, GT } from 'mcl-wasm'
-import { ErrorCode, concat, defineErrorCodes, fail, toB64, utf8 } from '@p2pay/core'
+// core's errors and bytes alone, not its index: a worker thread that loads this file then skips libp2p (~1 s)
+import { ErrorCode, defineErrorCodes, fail } from '@p2pay/core/errors'
+import { concat, toB64, utf8 } from '@p2pay/core/bytes'
 
 // one curve per process; deserialised points get the subgroup check; compressed points as noble and the IETF draft
 if (mcl.curveType !== mcl.BLS12_381) await mcl.init(mcl.BLS12_381)
