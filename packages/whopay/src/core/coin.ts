@@ -15,7 +15,8 @@ import {
   type BindingBody,
   type BindingBy,
   type CoinBody,
-  type HolderSigned
+  type HolderSigned,
+  type HolderTag
 } from './messages.ts'
 
 /** An opened certificate: its body, the exact bytes (base64, to forward) and their hash. */
@@ -140,6 +141,7 @@ export function signAnswer(
   if (signer.peerId !== expected) fail(ErrorCode.WRONG_SIGNER, `only the coin's ${by} signs a binding by '${by}'`)
   const r = request.body
   if (request.tag === TAG.deposit) fail(ErrorCode.BAD_REQUEST, 'a deposit is not answered with a binding')
+  if (request.tag === TAG.renew && by !== 'broker') fail(ErrorCode.WRONG_SIGNER, 'only the broker renews a coin')
   if (r.coin !== cert.coin || r.gen !== requestGen(request, cert.gen))
     fail(WhopayErrorCode.WRONG_GEN, 'request of another coin or gen')
   const body: BindingBody = {
@@ -163,3 +165,56 @@ export function answeredOf(b: CoinBinding): HolderSigned | undefined {
 
 /** Decodes the group signature bytes of a HolderSigned (its shape was checked when it was opened). */
 export const groupBytes = (s: HolderSigned): Uint8Array => fromB64(s.group)
+
+/** A coin as a holder shows it with a request: the certificate, the binding naming it (none at seq 0), the request. */
+export interface ShownInput {
+  cert: unknown
+  binding?: unknown
+  request: unknown
+}
+
+/** A group signature to verify (through the pool) before acting on what carries it. */
+export interface GroupCheck {
+  digest: Uint8Array
+  sig: Uint8Array
+}
+
+export interface ShownCoin {
+  cert: CoinCert
+  /** absent at seq 0: the owner holds the coin key itself */
+  binding?: CoinBinding
+  request: OpenedHolder
+  /** the request's group signature: the caller verifies it before it acts */
+  groups: GroupCheck[]
+}
+
+/**
+ * Opens what a holder shows with a request: the broker's certificate, the binding that names the request's signer
+ * as holder at the request's seq (at seq 0 none: the coin key signs), and the request of one of `tags` at the
+ * certificate's coin and generation. Everything is checked against the bytes received except group signatures.
+ */
+export function openShown(
+  verifier: Verifier<WhopayKind>,
+  input: ShownInput,
+  check: CertCheck,
+  tags: HolderTag | readonly HolderTag[],
+  kind: WhopayKind
+): ShownCoin {
+  if (input == null || typeof input !== 'object') fail(ErrorCode.BAD_REQUEST, 'a coin shown must be an object')
+  const cert = openCoinCert(verifier, input.cert, check, kind)
+  const request = openHolder(verifier, input.request, tags, kind)
+  const r = request.body
+  if (r.coin !== cert.coin) fail(WhopayErrorCode.NO_SUCH_COIN, 'request of another coin than the certificate')
+  if (r.gen !== cert.gen) fail(WhopayErrorCode.WRONG_GEN, 'request of another generation than the certificate')
+  let binding: CoinBinding | undefined
+  if (input.binding == null) {
+    if (r.seq !== 0) fail(ErrorCode.BAD_REQUEST, 'a request past seq 0 comes with the binding that names its signer')
+    if (request.holder !== cert.coin) fail(ErrorCode.WRONG_HOLDER, 'at seq 0 the coin key holds the coin')
+  } else {
+    binding = openBinding(verifier, input.binding, cert, kind)
+    if (binding.seq !== r.seq) fail(ErrorCode.STALE_SEQ, `request at seq ${r.seq}, binding at seq ${binding.seq}`)
+    if (binding.holder !== request.holder)
+      fail(ErrorCode.WRONG_HOLDER, 'request not signed by the key the binding names')
+  }
+  return { cert, binding, request, groups: [{ digest: request.digest, sig: request.group }] }
+}

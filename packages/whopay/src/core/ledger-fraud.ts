@@ -1,0 +1,106 @@
+// Conviction: a case (a holder double spend whose group signatures the judge opened, or an owner double assignment)
+// is recorded once, and the honest holder whose chain lost is paid the coin's value from the cheater's account,
+// never below zero; what the account lacks is recorded as shortfall, never created.
+import { ErrorCode, fail, toB64, type Verifier } from '@p2pay/core'
+import { WhopayErrorCode } from '../errors.ts'
+import type { WhopayKind } from '../kinds.ts'
+import type { ShownCoin } from './coin.ts'
+import type { CheckedEvidence, CheckedOwnerEvidence } from './evidence.ts'
+import type { OpenedHolder } from './holder.ts'
+import type { LedgerBooks } from './ledger-books.ts'
+import type { DepositResult, FraudRecord, LedgerTables } from './ledger-records.ts'
+import { TAG, destinationOf } from './messages.ts'
+
+/** What the ledger's parts outside the class work on. */
+export interface LedgerContext {
+  t: LedgerTables
+  books: LedgerBooks
+  broker: string
+  verifier: Verifier<WhopayKind>
+  now: () => number
+}
+
+export interface ConvictInput {
+  /** checked by checkEvidence (group signatures verified, opened to `cheater`) or checkOwnerEvidence */
+  evidence: CheckedEvidence | CheckedOwnerEvidence
+  cheater: string
+  /** the judge's opening envelopes, base64 */
+  openings?: string[]
+  /** the deposit whose chain lost to the cheater (a deposit refused FRAUD with `compensate`), opened and verified */
+  honest?: ShownCoin
+}
+
+/**
+ * Convicts `cheater` of a checked double spend (its group signatures verified and opened to `cheater` by the
+ * caller, `openings` the judge's envelopes) or of an owner double assignment, once per case. When `honest` is
+ * the deposit whose chain lost to the cheater (deposit's FRAUD with `compensate`), its purse is paid the coin's
+ * value from the cheater's account, never below zero; the rest is recorded short.
+ */
+export function convictCase(c: LedgerContext, input: ConvictInput): FraudRecord {
+  const e = input.evidence
+  const holderCase = 'holderKey' in e
+  const r = c.t.coins.get(e.cert.coin)
+  if (r == null) fail(WhopayErrorCode.NO_SUCH_COIN, 'no coin with this key was sold here')
+  if (e.cert.broker !== c.broker) fail(ErrorCode.WRONG_BROKER, 'evidence about another broker')
+  if (!holderCase && input.cheater !== e.owner)
+    fail(ErrorCode.BAD_REQUEST, 'an owner double assignment convicts the owner')
+  const prev = c.t.frauds.get(e.hash)
+  if (prev != null && prev.cheater !== input.cheater) fail(ErrorCode.BAD_REQUEST, 'this case convicted another peer')
+  let pay: { purse: string; request: string } | undefined
+  if (input.honest !== undefined) pay = honestPayee(e, input.honest)
+  const f: FraudRecord = prev ?? {
+    id: e.hash,
+    kind: holderCase ? 'holder' : 'owner',
+    coin: r.coin,
+    gen: e.cert.gen,
+    seq: e.seq,
+    cheater: input.cheater,
+    evidence: holderCase
+      ? { cert: e.cert.b64, a: holderSignedOf(e.requests[0]), b: holderSignedOf(e.requests[1]) }
+      : { cert: e.cert.b64, a: e.bindings[0].b64, b: e.bindings[1].b64 },
+    openings: input.openings ?? [],
+    detectedAt: c.now(),
+    compensated: [],
+    shortfall: []
+  }
+  if (pay === undefined || c.t.answers.has(pay.request)) {
+    if (prev == null) c.t.frauds.set(f.id, f)
+    return prev ?? f
+  }
+  const s = c.books.compensate(input.cheater, pay.purse, r.value)
+  const next: FraudRecord = {
+    ...f,
+    compensated: s.paid > 0 ? [...f.compensated, { purse: pay.purse, value: s.paid }] : f.compensated,
+    shortfall: s.shortfall > 0 ? [...f.shortfall, { purse: pay.purse, value: s.shortfall }] : f.shortfall
+  }
+  c.t.frauds.set(f.id, next)
+  const out: DepositResult = {
+    coin: r.coin,
+    purse: pay.purse,
+    value: s.paid,
+    spent: r.spent[String(e.cert.gen)] ?? '',
+    from: 'compensation',
+    fraud: f.id,
+    ...(s.shortfall > 0 ? { shortfall: s.shortfall } : {})
+  }
+  c.t.answers.set(pay.request, out)
+  return next
+}
+
+/** The honest deposit's purse: its binding answers one of the two conflicting requests of the case. */
+function honestPayee(e: CheckedEvidence | CheckedOwnerEvidence, honest: ShownCoin): { purse: string; request: string } {
+  if (honest.request.tag !== TAG.deposit) fail(ErrorCode.BAD_REQUEST, 'only a deposit is compensated')
+  if (honest.cert.coin !== e.cert.coin) fail(WhopayErrorCode.NO_SUCH_COIN, 'the deposit is of another coin')
+  const chain = honest.binding
+  const ok =
+    'holderKey' in e
+      ? chain?.answered !== undefined && e.requests.some(q => q.hash === chain.answered!.hash)
+      : chain !== undefined && e.bindings.some(b => b.hash === chain.hash)
+  if (!ok) fail(WhopayErrorCode.NOT_CONFLICT, 'the deposit is not on a chain the case is about')
+  return { purse: destinationOf(honest.request.body), request: honest.request.hash }
+}
+
+const holderSignedOf = (q: OpenedHolder): { env: string; group: string } => ({
+  env: toB64(q.env),
+  group: toB64(q.group)
+})
