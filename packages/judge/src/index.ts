@@ -1,6 +1,7 @@
 // `p2pay judge`: the judge of the fixed file market. Hosts the file market's
 // judgment service: verdicts and ban records in LevelDB, and the voids it asks
-// of the broker's accounting centre, retried until they are done.
+// of the broker's accounting centre, retried until they are done; and WhoPay's
+// opener: the group's opening key, used only on double spends it checked.
 import {
   ErrorCode,
   daemonSpec,
@@ -15,9 +16,10 @@ import {
   type Spec
 } from '@p2pay/core'
 import { fairexJudgmentModule } from '@p2pay/fairex'
+import { whopayOpenerModule } from '@p2pay/whopay'
 import { JUDGE_BUCKETS } from './buckets.ts'
 
-const SCHEMES = [fairexJudgmentModule] as const
+const SCHEMES = [fairexJudgmentModule, whopayOpenerModule] as const
 
 export const judgeOptions = {
   ...daemonSpec('./.data/judge', { relayServer: true }),

@@ -86,7 +86,13 @@ describe('the judge opens a holder double spend', () => {
     const openings = openOpenings(verifier, c.openings, judge.id, checked)
     assert.equal(openings[1].member, memberIdOf(mallory))
     throwsCode(() => openOpenings(verifier, c.openings, broker.id, checked), ErrorCode.WRONG_SIGNER)
-    throwsCode(() => openOpenings(verifier, [...c.openings].reverse(), judge.id, checked), ErrorCode.BAD_REQUEST)
+    const reversed = openOpenings(verifier, [...c.openings].reverse(), judge.id, checked)
+    assert.deepEqual(
+      reversed.map(o => o.b64),
+      c.openings,
+      'matched to the signatures, in the evidence order'
+    )
+    throwsCode(() => openOpenings(verifier, [c.openings[0], c.openings[0]], judge.id, checked), ErrorCode.BAD_REQUEST)
   })
 
   it('the same evidence again, in either order, gets the same openings and signs nothing new', async () => {

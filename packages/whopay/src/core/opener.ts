@@ -149,14 +149,17 @@ export class Opener {
   }
 }
 
-/** An opening as the broker checks it: by the judge, of this case, of one of the evidence's group signatures. */
+/** An opening as the broker checks it. */
 export interface Opening extends OpeningBody {
   hash: string
+  /** the envelope, base64 */
+  b64: string
 }
 
 /**
  * Opens the judge's openings of a case: each signed by `judge`, naming `caseHash`, one per group signature of the
- * evidence (by its sha256), in the evidence's order.
+ * evidence (matched by its sha256: the judge keeps a case in the order it first saw it). Returned in the
+ * evidence's order.
  */
 export function openOpenings(
   verifier: Verifier<WhopayKind>,
@@ -165,12 +168,16 @@ export function openOpenings(
   checked: Pick<CheckedEvidence, 'hash' | 'sigs'>
 ): [Opening, Opening] {
   if (!Array.isArray(openings) || openings.length !== 2) fail(ErrorCode.BAD_REQUEST, 'openings are a pair')
-  return checked.sigs.map((sig, i) => {
-    const env = verifier.open<OpeningBody>(fromB64(checkB64(openings[i], 'opening', 1024)), TAG.opening, KIND)
+  const opened = openings.map(b64 => {
+    const env = verifier.open<OpeningBody>(fromB64(checkB64(b64, 'opening', 1024)), TAG.opening, KIND)
     if (env.signer !== judge) fail(ErrorCode.WRONG_SIGNER, 'an opening not signed by the judge')
     const body = checkOpeningBody(env.body)
-    if (body.case !== checked.hash || body.signature !== sha256Hex(sig))
-      fail(ErrorCode.BAD_REQUEST, "an opening of another case or signature than the evidence's")
-    return { ...body, hash: env.hash }
+    if (body.case !== checked.hash) fail(ErrorCode.BAD_REQUEST, 'an opening of another case')
+    return { ...body, hash: env.hash, b64: toB64(env.bytes) }
+  })
+  return checked.sigs.map(sig => {
+    const o = opened.find(x => x.signature === sha256Hex(sig))
+    if (o === undefined) fail(ErrorCode.BAD_REQUEST, "no opening of one of the evidence's group signatures")
+    return o
   }) as [Opening, Opening]
 }

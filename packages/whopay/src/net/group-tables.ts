@@ -35,8 +35,9 @@ export interface RegistryEntry {
 export interface KeptMember {
   /** the BBS04 member key (A, x) */
   key: string
-  /** the `whopay/group` envelope and the judge's `whopay/opener` envelope it was checked against */
-  group: string
+  /** the group: its public key, the broker's `whopay/group` envelope and that envelope's hash */
+  group: { gpk: string; record: string; hash: string }
+  /** the judge's `whopay/opener` envelope the group was checked against */
   opener: string
   broker: string
   judge: string
