@@ -78,7 +78,7 @@ proctype Provider() {
   :: else -> skip
   fi;
   atomic { p2d!OFFER(K_NONE); printf("MSG 1.2 P D OFFER\n") }
-  atomic { p2d!PIECES(K_GOOD); printf("MSG 2.1 P D PIECES key-piece-under-K\n") }
+  atomic { p2d!PIECES(K_GOOD); printf("MSG 2.1 P D PIECES SEK(KP)\n") }
   if
   :: intruder == BAD_Z -> z = K_BAD
   :: else -> z = K_GOOD
