@@ -12,7 +12,7 @@ import type { DepositResult, FraudRecord, LedgerTables } from './ledger-records.
 import { TAG, destinationOf } from './messages.ts'
 
 /** What the ledger's parts outside the class work on. */
-export interface LedgerContext {
+export interface LedgerState {
   t: LedgerTables
   books: LedgerBooks
   broker: string
@@ -36,7 +36,7 @@ export interface ConvictInput {
  * the deposit whose chain lost to the cheater (deposit's FRAUD with `compensate`), its purse is paid the coin's
  * value from the cheater's account, never below zero; the rest is recorded short.
  */
-export function convictCase(c: LedgerContext, input: ConvictInput): FraudRecord {
+export function convictCase(c: LedgerState, input: ConvictInput): FraudRecord {
   const e = input.evidence
   const holderCase = 'holderKey' in e
   const r = c.t.coins.get(e.cert.coin)

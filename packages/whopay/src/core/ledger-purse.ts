@@ -2,12 +2,12 @@
 // money (on purpose). Each nonce once; the same envelope again gets the same answer (a lost reply is retried).
 import { ErrorCode, decodeSigned, fail } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
-import type { LedgerContext } from './ledger-fraud.ts'
+import type { LedgerState } from './ledger-fraud.ts'
 import type { WithdrawResult } from './ledger-records.ts'
 import { LIMITS, TAG, checkWithdrawBody, type WithdrawBody } from './messages.ts'
 
 /** Moves purse money to the account the purse key names; each nonce once (the same envelope again: same answer). */
-export function withdrawFrom(c: LedgerContext, b64: unknown): WithdrawResult {
+export function withdrawFrom(c: LedgerState, b64: unknown): WithdrawResult {
   const env = c.verifier.open<WithdrawBody>(
     decodeSigned(b64, 'withdrawal', LIMITS.withdrawB64),
     TAG.withdraw,

@@ -34,7 +34,7 @@ import {
   type ShownCoin
 } from './coin.ts'
 import { conflicts, holderEvidenceOf, type Evidence, type OwnerEvidence } from './evidence.ts'
-import { convictCase, type ConvictInput, type LedgerContext } from './ledger-fraud.ts'
+import { convictCase, type ConvictInput, type LedgerState } from './ledger-fraud.ts'
 import { withdrawFrom } from './ledger-purse.ts'
 import { openHolder, type OpenedHolder } from './holder.ts'
 import { LedgerBooks, type LedgerAudit } from './ledger-books.ts'
@@ -410,7 +410,7 @@ export class Ledger {
     return withdrawFrom(this.ctx(), b64)
   }
 
-  private ctx(): LedgerContext {
+  private ctx(): LedgerState {
     return { t: this.t, books: this.books, broker: this.broker, verifier: this.verifier, now: this.cfg.now }
   }
 
