@@ -34,7 +34,7 @@ import { GROUP_TABLES, type KeptGroup } from './group-tables.ts'
 
 /** First wait before asking the judge again for its opener part; doubled up to the cap. */
 const RETRY_FIRST_MS = 500
-const RETRY_CAP_MS = 10_000
+const RETRY_CAP_MS = 5_000
 /** How long `open` waits for the judge: it checks the evidence and two group signatures. */
 const OPEN_TIMEOUT_MS = 30_000
 

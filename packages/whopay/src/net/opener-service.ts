@@ -76,7 +76,6 @@ export class OpenerService implements SchemeService {
       kept = fresh
     }
     this.part = openOpenerPart(this.c.verifier, kept.envelope, this.c.signer.peerId)
-    this.crypto = groupPool(this.init.poolSize)
     await serveRpc(
       this.c.network,
       OPENER_PROTOCOL,
@@ -111,6 +110,8 @@ export class OpenerService implements SchemeService {
   private async openerFor(signal?: AbortSignal): Promise<Opener> {
     this.opener ??= (async () => {
       const part = this.part!
+      // workers only once there is something to open: most judges never do
+      this.crypto ??= groupPool(this.init.poolSize)
       const { group, opener } = await fetchGroup(
         this.brokerClient,
         this.c.verifier,
