@@ -35,6 +35,8 @@ export interface CoinState {
   holder?: string
   /** what the record answers: the holder request's hash, or for an issue with none the holder it names */
   answers: string
+  /** the holder request it answers with its group signature (none for the owner's issue) */
+  signed?: { env: string; group: string }
   /** sha256 hex of the envelope */
   hash: string
   wire: WireRecord
@@ -55,6 +57,7 @@ interface StateBody {
   seq: number
   holder?: string
   request?: string
+  group?: string
   by?: string
   how?: string
 }
@@ -79,14 +82,38 @@ export function openRecord(v: Verifier<string>, broker: string, rec: unknown): C
   const wire = { cert: toB64(cert.bytes), env: toB64(env.bytes) }
   if (env.tag === SPENT_TAG) {
     if (env.signer !== broker) fail(ErrorCode.WRONG_SIGNER, 'a spent record is signed by the broker')
-    if (typeof b.request !== 'string') fail(ErrorCode.BAD_REQUEST, 'a spent record names its request')
-    return { coin: b.coin, gen: b.gen, at: b.seq, kind: 'spent', answers: requestHash(b.request), hash: env.hash, wire }
+    if (typeof b.request !== 'string' || typeof b.group !== 'string')
+      fail(ErrorCode.BAD_REQUEST, 'a spent record names its request')
+    const signed = { env: b.request, group: b.group }
+    return {
+      coin: b.coin,
+      gen: b.gen,
+      at: b.seq,
+      kind: 'spent',
+      answers: requestHash(b.request),
+      signed,
+      hash: env.hash,
+      wire
+    }
   }
   const signer = b.by === 'broker' ? broker : c.owner
   if (env.signer !== signer) fail(ErrorCode.WRONG_SIGNER, `the binding is not signed by its ${b.by ?? 'owner'}`)
   if (b.seq < 1 || typeof b.holder !== 'string') fail(ErrorCode.BAD_REQUEST, 'a binding names its holder, seq >= 1')
-  const answers = typeof b.request === 'string' ? requestHash(b.request) : `issue|${b.holder}`
-  return { coin: b.coin, gen: b.gen, at: b.seq - 1, kind: 'binding', holder: b.holder, answers, hash: env.hash, wire }
+  const signed =
+    typeof b.request === 'string' && typeof b.group === 'string' ? { env: b.request, group: b.group } : undefined
+  const answers = signed != null ? requestHash(signed.env) : `issue|${b.holder}`
+  // a renewal's binding (by the broker, gen + 1) answers a request of the generation before: a new start
+  return {
+    coin: b.coin,
+    gen: b.gen,
+    at: b.seq - 1,
+    kind: 'binding',
+    holder: b.holder,
+    answers,
+    signed,
+    hash: env.hash,
+    wire
+  }
 }
 
 const requestHash = (b64: string): string => sha256Hex(fromB64(b64))
