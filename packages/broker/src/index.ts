@@ -20,11 +20,12 @@ import {
 import { LEDGER_TABLES, ppayLedgerModule } from '@p2pay/ppay'
 import { fairexAccountingModule } from '@p2pay/fairex'
 import { aggsignLedgerModule } from '@p2pay/aggsign'
+import { whopayLedgerModule } from '@p2pay/whopay'
 import { brokerAudit } from './audit.ts'
 import { BROKER_BUCKETS } from './buckets.ts'
 
 /** The schemes the broker hosts, in start order. */
-const SCHEMES = [ppayLedgerModule, fairexAccountingModule, aggsignLedgerModule] as const
+const SCHEMES = [ppayLedgerModule, fairexAccountingModule, aggsignLedgerModule, whopayLedgerModule] as const
 
 export const brokerOptions = {
   ...daemonSpec('./.data/broker', { relayServer: true }),

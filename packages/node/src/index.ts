@@ -17,10 +17,11 @@ import { ppayWalletModule } from '@p2pay/ppay'
 import { fairexNodeModule } from '@p2pay/fairex'
 import { karmaModule } from '@p2pay/karma'
 import { aggsignWalletModule } from '@p2pay/aggsign'
+import { whopayWalletModule } from '@p2pay/whopay'
 import { NODE_BUCKETS } from './buckets.ts'
 
 /** The schemes a node hosts, in start order. */
-const SCHEMES = [ppayWalletModule, fairexNodeModule, karmaModule, aggsignWalletModule] as const
+const SCHEMES = [ppayWalletModule, fairexNodeModule, karmaModule, aggsignWalletModule, whopayWalletModule] as const
 
 export const nodeOptions = {
   ...daemonSpec('./.data/node'),

@@ -1,0 +1,124 @@
+// What the parts of a node's WhoPay service share: its tables (coins owned,
+// held, invoiced, transactions pending, the purse), the store, the group
+// (member key, worker pool), the coin-state client, the clients this node uses
+// under its long-term identity (to the broker as owner or purse holder, to a
+// payee as owner), and the settings. Holder calls never go through these
+// clients: they go through a fresh identity (anon-dial.ts).
+import {
+  ClientPool,
+  ErrorCode,
+  P2payError,
+  fromB64,
+  nodeEd25519,
+  type BaseComponents,
+  type Lifecycle,
+  type Logger,
+  type Party,
+  type Store,
+  type TablesOf
+} from '@p2pay/core'
+import { coinSigner } from '../core/holder.ts'
+import type { GroupCrypto } from '../core/group-pool.ts'
+import { signHolderEnvelope, holderSigned } from '../core/holder.ts'
+import type { HolderBody, HolderSigned, HolderTag } from '../core/messages.ts'
+import type { WhopayKind } from '../kinds.ts'
+import { withFreshIdentity, type AnonNode } from './anon-dial.ts'
+import type { CoinStateClient } from './coin-state-client.ts'
+import type { GroupClient } from './group-client.ts'
+import type { WALLET_NET_TABLES } from './tables.ts'
+
+export interface WalletInit {
+  /** the judge whose signed opener part the broker's group must carry */
+  judge?: Party
+  /** check and publish coin states in the DHT */
+  realtime: boolean
+  /** peers that keep each coin's state */
+  keepers: number
+  /** how long an owner, the broker or a payee has to answer before the next step (the broker, a retry) */
+  payTimeoutMs: number
+  /** how often transactions not acknowledged are sent again */
+  retryIntervalMs: number
+  now?: () => number
+}
+
+export interface WalletComponents extends BaseComponents<WhopayKind> {
+  /** the broker: sells coins, keeps the group and the registry, takes deposits */
+  broker: Party
+}
+
+export interface WalletContext {
+  t: TablesOf<typeof WALLET_NET_TABLES>
+  store: Store
+  c: WalletComponents
+  init: WalletInit
+  log: Logger
+  life: Lifecycle
+  crypto: GroupCrypto
+  group: GroupClient
+  states: CoinStateClient
+  /** this node's long-term peer id */
+  me: string
+  /** node -> broker, long-term identity (purchase, sync, withdraw, report) */
+  broker: ClientPool<WhopayKind>
+  /** owner -> payee, long-term identity (the issue of an owned coin) */
+  payees: ClientPool<WhopayKind>
+}
+
+/**
+ * Kinds counted apart from Table I's transaction rows: coin-state messages and checks, an owner's sync, and the
+ * answers of owners and payees (a transaction's own messages are its request and its delivery).
+ */
+export const SIDE_KINDS = ['whopay-state', 'whopay-sync', 'whopay-ack'] as const
+/** typed as a kind: the counters take any name, Table I's rows are WHOPAY_KINDS */
+export const SYNC_KIND = 'whopay-sync' as WhopayKind
+export const ACK_KIND = 'whopay-ack'
+
+/** Coin and purse keys sign through the OpenSSL backend; their signatures count like every other. */
+const backend = nodeEd25519()
+
+/**
+ * A holder request: the envelope signed with the holding key (`seed`, base64) and the member's group signature
+ * over it (worker pool), each counted under `kind`.
+ */
+export async function signHolder(
+  w: WalletContext,
+  seed: string,
+  tag: HolderTag,
+  body: HolderBody,
+  kind: WhopayKind
+): Promise<HolderSigned> {
+  const m = await w.group.join(w.life.signal)
+  const signer = coinSigner(fromB64(seed), backend, w.c.metrics)
+  const { env, digest } = signHolderEnvelope(signer, tag, body, kind)
+  const sig = await w.crypto.sign(m.gpk, m.memberKey, digest)
+  w.c.metrics.signed(kind)
+  return holderSigned(env.bytes, sig)
+}
+
+/** A signer over a key this node keeps (a coin key or the purse key), counted like the daemon's own. */
+export const keySigner = (w: WalletContext, seed: string): ReturnType<typeof coinSigner> =>
+  coinSigner(fromB64(seed), backend, w.c.metrics)
+
+/** Runs `fn` under a fresh identity: every holder call of one coin transaction. */
+export async function asHolder<T>(w: WalletContext, fn: (anon: AnonNode) => Promise<T>): Promise<T> {
+  w.life.check()
+  return await withFreshIdentity({ book: w.c.network, metrics: w.c.metrics, signal: w.life.signal }, fn)
+}
+
+/** A failure worth the same request again later (the peer may not have acted, or its answer was lost). */
+export const retryable = (err: unknown): boolean =>
+  !(err instanceof P2payError) ||
+  [
+    ErrorCode.UNREACHABLE,
+    ErrorCode.TIMEOUT,
+    ErrorCode.ABORTED,
+    ErrorCode.BUSY,
+    ErrorCode.STORE_FAILED,
+    ErrorCode.NO_SPACE,
+    ErrorCode.INTERNAL
+  ].includes(err.code as never)
+
+export const errorOf = (err: unknown): { code: string; message: string } =>
+  err instanceof P2payError
+    ? { code: err.code, message: err.message }
+    : { code: ErrorCode.INTERNAL, message: String(err) }

@@ -1,0 +1,151 @@
+// Deposit: a coin this node holds (or owns and never spent) goes to the broker
+// into this node's purse, from a fresh identity: the request names the purse
+// key, never the node. The request is written before it leaves and sent again
+// as it is until the broker answers (a repeat gets the same answer).
+import { ErrorCode, fail, textOf } from '@p2pay/core'
+import { TAG, type DepositBody } from '../core/messages.ts'
+import type { DepositResult } from '../core/ledger-records.ts'
+import { WhopayErrorCode } from '../errors.ts'
+import type { WhopayKind } from '../kinds.ts'
+import { LEDGER_PROTOCOL } from './protocols.ts'
+import type { Pending } from './tables.ts'
+import { asHolder, errorOf, retryable, signHolder, type WalletContext } from './wallet-context.ts'
+import { purseKey } from './wallet-purse.ts'
+
+const KIND: WhopayKind = 'whopay-deposit'
+
+/** A coin this node may spend as its holder: a held one, or an owned one never spent (seq 0, the coin key). */
+export interface Spendable {
+  /** the key that signs: the holding key, or the coin key */
+  key: string
+  seed: string
+  coin: string
+  cert: string
+  gen: number
+  seq: number
+  binding?: string
+  value: number
+  owned: boolean
+}
+
+export function spendables(w: WalletContext): Spendable[] {
+  const held = [...w.t.held.values()]
+    .filter(h => h.status === 'held' && !w.t.pending.has(h.key))
+    .map(h => ({
+      key: h.key,
+      seed: h.seed,
+      coin: h.coin,
+      cert: h.cert,
+      gen: h.gen,
+      seq: h.seq,
+      binding: h.binding,
+      value: h.value,
+      owned: false
+    }))
+  const owned = [...w.t.owned.values()]
+    .filter(o => o.cert != null && o.used == null && o.seq === 0 && o.gen === 0 && !w.t.pending.has(o.coin))
+    .map(o => ({ key: o.coin, seed: o.seed, coin: o.coin, cert: o.cert!, gen: 0, seq: 0, value: o.value, owned: true }))
+  return [...held, ...owned]
+}
+
+export interface DepositOutcome {
+  deposited: number
+  total: number
+  coins: Array<{ coin: string; value: number; from: string; fraud?: string }>
+  refused: Array<{ coin: string; code: string; message: string }>
+}
+
+/** Deposits `coin` (a coin id), or every coin this node may spend. */
+export async function deposit(w: WalletContext, coinIn?: unknown): Promise<DepositOutcome> {
+  let list = spendables(w)
+  if (coinIn != null) {
+    const id = textOf(coinIn)
+    list = list.filter(s => s.coin === id)
+    if (list.length === 0) fail(WhopayErrorCode.NO_SUCH_COIN, 'no coin of that id to deposit')
+  }
+  const out: DepositOutcome = { deposited: 0, total: 0, coins: [], refused: [] }
+  for (const s of list) {
+    try {
+      const p = await record(w, s)
+      const r = await send(w, p)
+      out.deposited++
+      out.total += r.value
+      out.coins.push({ coin: r.coin, value: r.value, from: r.from, ...(r.fraud != null ? { fraud: r.fraud } : {}) })
+    } catch (err) {
+      out.refused.push({ coin: s.coin, ...errorOf(err) })
+    }
+  }
+  return out
+}
+
+/** Signs the deposit request and writes it (and the coin as being spent) before anything leaves. */
+export async function record(w: WalletContext, s: Spendable, binding = s.binding): Promise<Pending> {
+  const purse = await purseKey(w)
+  const body: DepositBody = { coin: s.coin, gen: s.gen, seq: s.seq, purse, at: Date.now() }
+  const request = await signHolder(w, s.seed, TAG.deposit, body, KIND)
+  return await w.store.apply(() => {
+    if (w.t.pending.has(s.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
+    const p: Pending = {
+      id: s.key,
+      coin: s.coin,
+      kind: 'deposit',
+      value: s.value,
+      seq: s.seq,
+      cert: s.cert,
+      ...(binding != null ? { binding } : {}),
+      request,
+      attempts: 0,
+      at: Date.now()
+    }
+    w.t.pending.set(s.key, p)
+    markSpending(w, s)
+    return p
+  })
+}
+
+function markSpending(w: WalletContext, s: Spendable): void {
+  if (s.owned) {
+    const o = w.t.owned.get(s.coin)
+    if (o != null) w.t.owned.set(s.coin, { ...o, used: 'deposited' })
+  } else {
+    const h = w.t.held.get(s.key)
+    if (h != null && h.status === 'held') w.t.held.set(s.key, { ...h, status: 'spending' })
+  }
+}
+
+/** Sends a recorded deposit to the broker from a fresh identity; on the answer the coin is deposited. */
+export async function send(w: WalletContext, p: Pending): Promise<DepositResult> {
+  let r: DepositResult
+  try {
+    r = await asHolder(
+      w,
+      async anon =>
+        await anon.call<DepositResult>(
+          w.c.broker,
+          LEDGER_PROTOCOL,
+          'deposit',
+          { cert: p.cert, ...(p.binding != null ? { binding: p.binding } : {}), request: p.request },
+          { kind: KIND, timeoutMs: 60_000 }
+        )
+    )
+  } catch (err) {
+    if (!w.life.stopped) {
+      const refused = retryable(err) ? undefined : errorOf(err)
+      await w.store.apply(() => {
+        const now = w.t.pending.get(p.id)
+        if (now != null)
+          w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
+      })
+    }
+    throw err
+  }
+  if (r.purse !== (await purseKey(w))) fail(ErrorCode.BAD_REQUEST, 'the broker credited another purse')
+  await w.store.apply(() => {
+    const h = w.t.held.get(p.id)
+    if (h != null) w.t.held.set(p.id, { ...h, status: 'deposited' })
+    const purse = w.t.purse.get('purse')
+    if (purse != null) w.t.purse.set('purse', { ...purse, deposited: purse.deposited + r.value })
+    w.t.pending.delete(p.id)
+  })
+  return r
+}

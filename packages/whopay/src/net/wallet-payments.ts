@@ -1,0 +1,357 @@
+// Paying. With a coin this node owns and never spent, the owner issues it: the
+// payee invoices a fresh key, the owner signs the seq 1 binding to it (its
+// long-term identity: an owner is known), publishes it and delivers it. With a
+// coin it holds, the node acts as a holder through one fresh identity for the
+// whole transaction: the payee's invoice, the transfer request (coin-key and
+// group signatures) to the owner, or to the broker's downtime path when the
+// owner does not answer, and the delivery of the new binding to the payee.
+//
+// Every step is written before the next message leaves: the request once
+// signed is kept in `pending` and sent again as it is (the owner and the broker
+// answer a repeat with the same binding), the binding once got is kept and
+// delivered again until the payee acknowledges it (a repeat is answered the
+// same). Nothing is lost to a crash or a lost answer; the retry loop finishes it.
+import { ErrorCode, P2payError, dialAddrs, fail, party, type Party } from '@p2pay/core'
+import { openBinding, openCoinCert, signIssue } from '../core/coin.ts'
+import { TAG, type TransferBody } from '../core/messages.ts'
+import { WhopayErrorCode } from '../errors.ts'
+import type { WhopayKind } from '../kinds.ts'
+import type { AnonNode } from './anon-dial.ts'
+import { LEDGER_PROTOCOL, OWNER_PROTOCOL, PAY_PROTOCOL } from './protocols.ts'
+import type { OwnedCoin, Pending } from './tables.ts'
+import { asHolder, errorOf, retryable, signHolder, type WalletContext } from './wallet-context.ts'
+import { buy } from './wallet-buy.ts'
+
+export interface PaidCoin {
+  coin: string
+  value: number
+  /** issue (an owned coin) or transfer (a held one); via the broker when the owner did not answer */
+  how: 'issue' | 'transfer' | 'downtime'
+}
+
+/** A payee given by the caller, its address kept with the transaction so a retry reaches it too. */
+const payeeOf = (p: Pending): Party => ({
+  id: p.to!,
+  ...(p.toAddrs?.[0] != null ? { addr: `${p.toAddrs[0]}/p2p/${p.to}` } : {})
+})
+
+/**
+ * Pays `amount` to `to` (a peer id or a multiaddr ending in /p2p/<id>): held coins that add up to it exactly, else
+ * owned ones, else one coin bought for it.
+ */
+export async function pay(w: WalletContext, toIn: unknown, amount: unknown): Promise<{ to: string; paid: PaidCoin[] }> {
+  const to = party(toIn, 'to')
+  if (to.id === w.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+  if (!Number.isSafeInteger(amount) || (amount as number) < 1)
+    fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
+  w.life.check()
+  const picked = pick(w, amount as number)
+  const coins = picked ?? [await boughtFor(w, amount as number)]
+  const settled = await Promise.allSettled(coins.map(async c => await payOne(w, c, to)))
+  const paid = settled.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
+  if (paid.length < coins.length) {
+    const failed = settled.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ coin: coins[i].id, ...errorOf(r.reason) }] : []
+    )
+    if (paid.length === 0 && failed.length === 1)
+      throw (settled.find(r => r.status === 'rejected') as PromiseRejectedResult).reason
+    throw new P2payError(ErrorCode.UNREACHABLE, `${failed.length} of ${coins.length} coins are not acknowledged yet`, {
+      paid,
+      failed
+    })
+  }
+  return { to: to.id, paid }
+}
+
+type Pick = { id: string; owned: boolean; value: number }
+
+/** Coins of this node that add up to `amount` exactly: held ones first (fewest), then owned unspent ones. */
+function pick(w: WalletContext, amount: number): Pick[] | undefined {
+  const now = Date.now()
+  const held: Pick[] = [...w.t.held.values()]
+    .filter(h => h.status === 'held' && h.expiry > now && !w.t.pending.has(h.key))
+    .map(h => ({ id: h.key, owned: false, value: h.value }))
+  const owned: Pick[] = [...w.t.owned.values()]
+    .filter(o => o.cert != null && o.used == null && o.seq === 0 && o.expiry > now && !w.t.pending.has(o.coin))
+    .map(o => ({ id: o.coin, owned: true, value: o.value }))
+  for (const list of [held, owned]) {
+    const one = list.find(c => c.value === amount)
+    if (one != null) return [one]
+  }
+  for (const list of [held, owned]) {
+    const set = exactSet(list, amount)
+    if (set != null) return set
+  }
+  return undefined
+}
+
+/** The fewest-first set of `list` that adds up to `amount` exactly (a greedy pass over values high to low). */
+function exactSet(list: Pick[], amount: number): Pick[] | undefined {
+  const out: Pick[] = []
+  let left = amount
+  for (const c of [...list].sort((a, b) => b.value - a.value)) {
+    if (c.value <= left) {
+      out.push(c)
+      left -= c.value
+    }
+    if (left === 0) return out
+  }
+  return undefined
+}
+
+async function boughtFor(w: WalletContext, value: number): Promise<Pick> {
+  const r = await buy(w, value, 1)
+  return { id: r.coins[0].coin, owned: true, value }
+}
+
+async function payOne(w: WalletContext, c: Pick, to: Party): Promise<PaidCoin> {
+  return c.owned ? await issue(w, c.id, to) : await transfer(w, c.id, to)
+}
+
+/** The owner's issue of an owned coin: invoice, seq 1 binding, publish, deliver (long-term identity). */
+async function issue(w: WalletContext, coin: string, to: Party): Promise<PaidCoin> {
+  const kind: WhopayKind = 'whopay-issue'
+  w.payees.learn(to.id, dialAddrs(to))
+  const inv = await w.payees.call<{ key: string; value: number }>(
+    to,
+    'invoice',
+    { value: w.t.owned.get(coin)!.value },
+    {
+      kind: 'whopay-invoice',
+      timeoutMs: w.init.payTimeoutMs
+    }
+  )
+  const p = await w.store.apply(() => {
+    const o = w.t.owned.get(coin)
+    if (o?.cert == null || o.used != null || o.seq !== 0 || w.t.pending.has(coin))
+      fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+    if (inv.value !== o.value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
+    const cert = openCoinCert(w.c.verifier, o.cert, { broker: w.c.broker.id }, kind)
+    const b = signIssue(w.c.signer, cert, inv.key)
+    const pending: Pending = {
+      id: coin,
+      coin,
+      kind: 'issue',
+      value: o.value,
+      seq: 0,
+      to: to.id,
+      toAddrs: dialAddrs(to),
+      toKey: inv.key,
+      cert: o.cert,
+      answer: b.b64,
+      attempts: 0,
+      at: Date.now()
+    }
+    const next: OwnedCoin = { ...o, used: 'issued', seq: 1, holder: inv.key, binding: b.b64 }
+    w.t.owned.set(coin, next)
+    w.t.pending.set(coin, pending)
+    return pending
+  })
+  await w.states.publish({ cert: p.cert, env: p.answer! }).catch(err => w.log.warn('not published', { err }))
+  await deliverIssue(w, p)
+  return { coin, value: p.value, how: 'issue' }
+}
+
+async function deliverIssue(w: WalletContext, p: Pending): Promise<void> {
+  const to = payeeOf(p)
+  w.payees.learn(to.id, p.toAddrs ?? [])
+  try {
+    await w.payees.call(
+      to,
+      'deliver',
+      { cert: p.cert, binding: p.answer },
+      {
+        kind: 'whopay-issue',
+        timeoutMs: w.init.payTimeoutMs
+      }
+    )
+  } catch (err) {
+    await failed(w, p, err)
+    throw err
+  }
+  await w.store.apply(() => w.t.pending.delete(p.id))
+}
+
+/** A held coin passed on: one fresh identity for the invoice, the request and the delivery. */
+async function transfer(w: WalletContext, key: string, to: Party): Promise<PaidCoin> {
+  const kind: WhopayKind = 'whopay-transfer'
+  return await asHolder(w, async anon => {
+    const h = w.t.held.get(key)
+    if (h?.status !== 'held') fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+    const inv = await anon.call<{ key: string; value: number }>(
+      to,
+      PAY_PROTOCOL,
+      'invoice',
+      { value: h.value },
+      {
+        kind: 'whopay-invoice',
+        timeoutMs: w.init.payTimeoutMs
+      }
+    )
+    if (inv.value !== h.value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
+    const body: TransferBody = { coin: h.coin, gen: h.gen, seq: h.seq, to: inv.key, at: Date.now() }
+    const request = await signHolder(w, h.seed, TAG.transfer, body, kind)
+    const p = await w.store.apply(() => {
+      const now = w.t.held.get(key)
+      if (now?.status !== 'held' || w.t.pending.has(key))
+        fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+      const pending: Pending = {
+        id: key,
+        coin: h.coin,
+        kind: 'transfer',
+        value: h.value,
+        seq: h.seq,
+        to: to.id,
+        toAddrs: dialAddrs(to),
+        toKey: inv.key,
+        cert: h.cert,
+        ...(h.binding != null ? { binding: h.binding } : {}),
+        request,
+        attempts: 0,
+        at: Date.now()
+      }
+      w.t.held.set(key, { ...now, status: 'spending' })
+      w.t.pending.set(key, pending)
+      return pending
+    })
+    return await finishTransfer(w, anon, p)
+  })
+}
+
+/** From a pending transfer: the owner's (or the broker's) binding if not got yet, then the delivery. */
+export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pending): Promise<PaidCoin> {
+  let how: PaidCoin['how'] = 'transfer'
+  let cur = p
+  if (cur.answer == null) {
+    const r = await askOwnerOrBroker(w, anon, cur)
+    how = r.how
+    cur = await w.store.apply(() => {
+      const now = w.t.pending.get(p.id) ?? cur
+      const next = { ...now, answer: r.binding }
+      w.t.pending.set(p.id, next)
+      return next
+    })
+  }
+  try {
+    await anon.call(
+      payeeOf(cur),
+      PAY_PROTOCOL,
+      'deliver',
+      { cert: cur.cert, binding: cur.answer },
+      {
+        kind: 'whopay-transfer',
+        timeoutMs: w.init.payTimeoutMs
+      }
+    )
+  } catch (err) {
+    await failed(w, cur, err)
+    throw err
+  }
+  await w.store.apply(() => {
+    const h = w.t.held.get(p.id)
+    if (h != null) w.t.held.set(p.id, { ...h, status: 'spent' })
+    w.t.pending.delete(p.id)
+  })
+  return { coin: cur.coin, value: cur.value, how }
+}
+
+/** The transfer request to the coin's owner; the broker's downtime path when the owner does not answer. */
+async function askOwnerOrBroker(
+  w: WalletContext,
+  anon: AnonNode,
+  p: Pending
+): Promise<{ binding: string; how: 'transfer' | 'downtime' }> {
+  const kind: WhopayKind = 'whopay-transfer'
+  const cert = openCoinCert(w.c.verifier, p.cert, { broker: w.c.broker.id }, kind)
+  const args = { cert: p.cert, ...(p.binding != null ? { binding: p.binding } : {}), request: p.request }
+  let binding: string
+  let how: 'transfer' | 'downtime' = 'transfer'
+  try {
+    binding = (
+      await anon.call<{ binding: string }>({ id: cert.owner }, OWNER_PROTOCOL, 'transfer', args, {
+        kind,
+        timeoutMs: w.init.payTimeoutMs
+      })
+    ).binding
+  } catch (err) {
+    if (
+      !(err instanceof P2payError) ||
+      ![ErrorCode.UNREACHABLE, ErrorCode.TIMEOUT, ErrorCode.BUSY].includes(err.code as never)
+    )
+      throw err
+    w.log.child('holder').info("the coin's owner did not answer: the broker's downtime path", { coin: p.coin, err })
+    how = 'downtime'
+    binding = (
+      await anon.call<{ binding: string }>(w.c.broker, LEDGER_PROTOCOL, 'transfer', args, {
+        kind,
+        timeoutMs: Math.max(w.init.payTimeoutMs, 15_000)
+      })
+    ).binding
+  }
+  const b = openBinding(w.c.verifier, binding, cert, kind)
+  if (b.holder !== p.toKey || b.seq !== p.seq + 1)
+    fail(ErrorCode.BAD_REQUEST, 'the binding got does not name the payee at the next seq')
+  return { binding: b.b64, how }
+}
+
+/** A failed step: counted; a peer's refusal (not a failure of the way) is kept and not retried. */
+async function failed(w: WalletContext, p: Pending, err: unknown): Promise<void> {
+  if (w.life.stopped) return
+  const refused = retryable(err) ? undefined : errorOf(err)
+  await w.store.apply(() => {
+    const now = w.t.pending.get(p.id)
+    if (now != null)
+      w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
+  })
+}
+
+/** Sends a pending issue or transfer on (the retry loop: a fresh identity per attempt). */
+export async function resume(w: WalletContext, p: Pending): Promise<void> {
+  if (p.kind === 'issue') return await deliverIssue(w, p)
+  if (p.kind === 'transfer') await asHolder(w, async anon => await finishTransfer(w, anon, p))
+}
+
+export interface PayManyResult {
+  payments: number
+  failed: number
+  ms: number
+  errors: Record<string, number>
+}
+
+/** `count` payments of `value` each to one payee, `concurrency` in flight at once (coins bought as needed). */
+export async function payMany(
+  w: WalletContext,
+  to: unknown,
+  value: unknown,
+  countIn: unknown,
+  concurrencyIn: unknown
+): Promise<PayManyResult> {
+  const n = countIn as number
+  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) fail(ErrorCode.BAD_REQUEST, 'count must be 1..100000')
+  if (!Number.isSafeInteger(value) || (value as number) < 1)
+    fail(ErrorCode.BAD_REQUEST, 'value must be a positive integer')
+  if (party(to, 'to').id === w.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+  const concurrency = Math.max(1, Math.min(Number.isSafeInteger(concurrencyIn) ? (concurrencyIn as number) : 8, 256))
+  let next = 0
+  let payments = 0
+  let failures = 0
+  const errors: Record<string, number> = {}
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) {
+        next++
+        try {
+          await pay(w, to, value)
+          payments++
+        } catch (err) {
+          failures++
+          const code = errorOf(err).code
+          errors[code] = (errors[code] ?? 0) + 1
+          if (!retryable(err) || code === ErrorCode.ABORTED) next = n
+        }
+      }
+    })
+  )
+  return { payments, failed: failures, ms: Math.round(performance.now() - t0), errors }
+}
