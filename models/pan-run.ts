@@ -65,10 +65,79 @@ export interface CheckResult {
   report?: PanReport
   /** null when the check came out as expected */
   problem: string | null
-  /** the whole check: translate, compile, search */
+  /** this check's search, plus the translation and compilation when this check built pan */
   wallMs: number
   /** the temp dir, when kept (holds the model, pan and any trail) */
   dir?: string
+}
+
+/** `spin -a` and `cc` in `dir`: null when pan is built, else why not. */
+async function build(modelPath: string, ccFlags: string[], dir: string): Promise<string | null> {
+  const file = basename(modelPath)
+  copyFileSync(modelPath, join(dir, file))
+  const spin = await run('spin', ['-a', file], dir, BUILD_TIMEOUT_MS)
+  if (spin.code !== 0) return `spin -a failed (${spin.code}): ${spin.out.trim().slice(-400)}`
+  const cc = await run(
+    'cc',
+    ['-O2', `-DMEMLIM=${PAN_MEMLIM_MB}`, '-o', 'pan', 'pan.c', ...ccFlags],
+    dir,
+    BUILD_TIMEOUT_MS
+  )
+  if (cc.code !== 0) return `cc failed (${cc.code}): ${cc.out.trim().slice(-400)}`
+  return null
+}
+
+/** pan's search for one check in a dir where pan is built: its report, or why there is none. */
+async function search(
+  dir: string,
+  check: Check,
+  boundS: number
+): Promise<{ problem: string | null; report?: PanReport }> {
+  const pan = await run('./pan', check.panArgs, dir, boundS * 1000)
+  if (pan.timedOut) return { problem: `pan ran past its bound of ${boundS} s` }
+  const report = parsePanOutput(pan.out)
+  if (report instanceof Error) return { problem: `${report.message} (exit ${pan.code}): ${pan.out.trim().slice(-400)}` }
+  return { problem: mismatch(check.expected, report), report }
+}
+
+/**
+ * Every check of `modelPath`, in order; pan is built once for each set of cc
+ * flags, in a temp dir removed once its checks ran (kept with `keep`).
+ */
+export async function runChecks(
+  modelPath: string,
+  checks: Check[],
+  opts: { boundS?: number; keep?: boolean } = {}
+): Promise<CheckResult[]> {
+  const model = basename(modelPath, '.pml')
+  const byFlags = new Map<string, Check[]>()
+  for (const c of checks) byFlags.set(c.ccFlags.join(' '), [...(byFlags.get(c.ccFlags.join(' ')) ?? []), c])
+  const results = new Map<Check, CheckResult>()
+  for (const group of byFlags.values()) {
+    const dir = mkdtempSync(join(tmpdir(), `p2pay-model-${model}-`))
+    try {
+      let started = Date.now()
+      let built: string | null
+      try {
+        built = await build(modelPath, group[0].ccFlags, dir)
+      } catch (err) {
+        built = `could not run: ${(err as Error).message}`
+      }
+      for (const check of group) {
+        let r: { problem: string | null; report?: PanReport }
+        try {
+          r = built != null ? { problem: built } : await search(dir, check, opts.boundS ?? DEFAULT_BOUND_S)
+        } catch (err) {
+          r = { problem: `could not run: ${(err as Error).message}` }
+        }
+        results.set(check, { model, check, ...r, wallMs: Date.now() - started, ...(opts.keep === true ? { dir } : {}) })
+        started = Date.now()
+      }
+    } finally {
+      if (opts.keep !== true) rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return checks.map(c => results.get(c)!)
 }
 
 /** One check of `modelPath`, from translation to verdict. */
@@ -77,35 +146,6 @@ export async function runCheck(
   check: Check,
   opts: { boundS?: number; keep?: boolean } = {}
 ): Promise<CheckResult> {
-  const started = Date.now()
-  const model = basename(modelPath, '.pml')
-  const dir = mkdtempSync(join(tmpdir(), `p2pay-model-${model}-`))
-  const done = (problem: string | null, report?: PanReport): CheckResult => {
-    if (opts.keep !== true) rmSync(dir, { recursive: true, force: true })
-    return {
-      model,
-      check,
-      problem,
-      wallMs: Date.now() - started,
-      ...(report != null ? { report } : {}),
-      ...(opts.keep === true ? { dir } : {})
-    }
-  }
-  try {
-    const file = basename(modelPath)
-    copyFileSync(modelPath, join(dir, file))
-    const spin = await run('spin', ['-a', file], dir, BUILD_TIMEOUT_MS)
-    if (spin.code !== 0) return done(`spin -a failed (${spin.code}): ${spin.out.trim().slice(-400)}`)
-    const ccArgs = ['-O2', `-DMEMLIM=${PAN_MEMLIM_MB}`, '-o', 'pan', 'pan.c', ...check.ccFlags]
-    const cc = await run('cc', ccArgs, dir, BUILD_TIMEOUT_MS)
-    if (cc.code !== 0) return done(`cc failed (${cc.code}): ${cc.out.trim().slice(-400)}`)
-    const boundS = opts.boundS ?? DEFAULT_BOUND_S
-    const pan = await run('./pan', check.panArgs, dir, boundS * 1000)
-    if (pan.timedOut) return done(`pan ran past its bound of ${boundS} s`)
-    const report = parsePanOutput(pan.out)
-    if (report instanceof Error) return done(`${report.message} (exit ${pan.code}): ${pan.out.trim().slice(-400)}`)
-    return done(mismatch(check.expected, report), report)
-  } catch (err) {
-    return done(`could not run: ${(err as Error).message}`)
-  }
+  const [r] = await runChecks(modelPath, [check], opts)
+  return r
 }

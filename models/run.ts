@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { outcome, parseHeader } from './pan-output.ts'
-import { checkTools, runCheck, type CheckResult } from './pan-run.ts'
+import { checkTools, runChecks, type CheckResult } from './pan-run.ts'
 
 const DIR = import.meta.dirname
 
@@ -59,8 +59,8 @@ async function main(): Promise<number> {
       failed++
       continue
     }
-    for (const check of header.checks) {
-      const r = await runCheck(path, check, header.boundS != null ? { boundS: header.boundS } : {})
+    const results = await runChecks(path, header.checks, header.boundS != null ? { boundS: header.boundS } : {})
+    for (const r of results) {
       console.log(line(r))
       if (r.problem != null) failed++
     }
