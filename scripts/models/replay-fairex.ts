@@ -60,9 +60,16 @@ const check = (ok: boolean, what: string): void => {
   if (!ok) throw new Error(`replay: ${what}`)
 }
 
-/** The steps of the replay and the trail messages each covers, in the trail's order within a step. */
+/**
+ * The trail's messages in groups, each observed at the daemons after the real step that sends them; a group's
+ * messages come in the trail in its order. 1.1-3.2 are one `fairex buy` (D's daemon runs the sale and its
+ * dispute), 3.3 and the deposit one `fairex deposit` (P picks up what T kept for it, then deposits).
+ */
 const STAGES: Array<{ steps: string[] }> = [
-  { steps: ['1.1', '1.2', '2.1', '2.2', '2.3', '2.4', '3.1', '3.2', 'end'] },
+  { steps: ['1.1', '1.2'] },
+  { steps: ['2.1', '2.2'] },
+  { steps: ['2.3'] },
+  { steps: ['2.4', '3.1', '3.2', 'end'] },
   { steps: ['3.3'] },
   { steps: ['dep', 'pay'] }
 ]
@@ -135,6 +142,7 @@ async function replayForm(m: Market, trail: TrailMessage[], form: Form): Promise
 
   // 1.1-3.2: the downloader buys; its daemon runs the sale, takes K' from 2.4, goes to the TTP, and (fixed) the judge
   const out = join(m.files, `out-${form}.bin`)
+  const buy = `D: p2pay fairex buy --form ${form}`
   const rec = await m.D.cli(
     'fairex',
     'buy',
@@ -148,13 +156,34 @@ async function replayForm(m: Market, trail: TrailMessage[], form: Form): Promise
     form
   )
   const sn = rec.serial.slice(rec.serial.indexOf('|') + 1)
+  const acCheque = async (): Promise<any> =>
+    (await m.broker.api('GET', '/v1/fairex/cheques')).cheques.find(
+      (c: any) => c.provider === m.P.peerId && c.downloader === m.D.peerId && c.chequeSn === sn
+    )
+  const sales = await m.P.api('GET', '/v1/fairex/sales')
+  const sale = sales.sales.find((x: any) => x.downloader === m.D.peerId && x.fileId === shared.fileId)
+  const reserved = await acCheque()
+  check(sale != null && reserved != null, 'no sale row at P or no reservation at the AC (1.1, 1.2)')
+  rows.push({
+    steps: ['1.1', '1.2'],
+    action: buy,
+    observed: `P's sale row for D; the AC's record of the sale (${reserved.status} now)`
+  })
   const cheated = (await m.P.api('GET', '/v1/fairex/cheat/sales')).sales.some(
-    (s: any) => s.downloader === m.D.peerId && s.fileId === shared.fileId
+    (x: any) => x.downloader === m.D.peerId && x.fileId === shared.fileId
   )
+  check(cheated, "P's cheat route did not seal K' in this sale (2.2)")
+  rows.push({ steps: ['2.1', '2.2'], action: buy, observed: "P's cheat route sealed K' in Z for this sale" })
+  check(rec.evidence?.dispute != null, 'D kept no evidence: it did not countersign (2.3)')
+  check(sales.pendingDeposits >= 1, 'P queued no countersigned cheque (2.3)')
+  rows.push({
+    steps: ['2.3'],
+    action: buy,
+    observed: `D kept its evidence (countersigned); P queued ${sales.pendingDeposits} cheque(s) to deposit`
+  })
   const dispute = (await m.ttp.api('GET', '/v1/fairex/disputes')).disputes.find(
     (d: any) => d.downloader === m.D.peerId && d.chequeSn === sn
   )
-  check(cheated, "P's cheat route did not seal K' in this sale (2.2)")
   check(dispute?.form === form && dispute.provider === m.P.peerId, `the TTP resolved no ${form} dispute (3.1, 3.2)`)
   check(!existsSync(out), 'D has the file')
   let verdict: any
@@ -169,35 +198,30 @@ async function replayForm(m: Market, trail: TrailMessage[], form: Form): Promise
     check(verdict?.ruling === 'providerBan', 'the judge has no providerBan verdict for the sale')
   }
   rows.push({
-    steps: STAGES[0].steps,
-    action: `D: p2pay fairex buy --form ${form}`,
+    steps: ['2.4', '3.1', '3.2', 'end'],
+    action: buy,
     observed:
-      `purchase ${rec.status} via ${rec.via}${rec.ruling != null ? ` (${rec.ruling}, ${verdict.reason})` : ''}; ` +
-      `P sealed K' (cheat/sales); the TTP resolved it; no file at --out` +
-      (form === 'fixed' ? "; then COMP to the judge, P's ban and the cheque's void (fixed form only)" : '')
+      `neither 2.4's key nor the TTP's opened the key piece (T's ${dispute.form} dispute); no file at --out; ` +
+      `purchase ${rec.status} via ${rec.via}` +
+      (form === 'fixed' ? `, after COMP to the judge: ${rec.ruling} (${verdict.reason}), the cheque void` : '')
   })
 
-  // 3.3: the TTP keeps D's countersigned cheque for P (P already had it from 2.3)
-  rows.push({
-    steps: ['3.3'],
-    action: 'T: keeps the countersigned cheque for P',
-    observed: `TTP dispute ${dispute.id.slice(0, 12)}... for provider P, sn ${sn}`
-  })
-
-  // dep, pay: the provider deposits its cheques at the AC
+  // 3.3, dep, pay: P picks up the cheque T kept for it (the same as its own: one per serial) and deposits
+  const deposit = 'P: p2pay fairex deposit'
   const dep = await m.P.cli('fairex', 'deposit')
+  const delivered = (await m.ttp.api('GET', '/v1/fairex/disputes')).disputes.find((d: any) => d.id === dispute.id)
+  check(delivered?.delivered != null, 'P did not pick up the cheque the TTP kept for it (3.3)')
+  rows.push({ steps: ['3.3'], action: deposit, observed: 'P fetched the countersigned cheque T kept for it' })
   // P's queue holds this sale's cheque only (its node deposits when told to); a refusal names no serial
   const mine = dep.results.filter((r: any) => r.status === 'refused' || r.chequeSn === sn)
   check(mine.length === 1 && dep.results.length === 1, `the deposit answered ${JSON.stringify(dep.results)}`)
   const status = mine.map((r: any) => (r.status === 'refused' ? `refused ${r.code}` : r.status)).join(',')
   check(status === (form === 'original' ? 'paid' : 'refused FRAUD'), `the AC answered the deposit: ${status}`)
-  rows.push({ steps: ['dep', 'pay'], action: 'P: p2pay fairex deposit', observed: `the AC: ${status}` })
+  rows.push({ steps: ['dep', 'pay'], action: deposit, observed: `one cheque deposited; the AC: ${status}` })
 
   const after = { P: await balance(m, m.P.peerId), D: await value(m, m.D.peerId) }
   const banned = (await bans(m)).includes(m.P.peerId)
-  const cheque = (await m.broker.api('GET', '/v1/fairex/cheques')).cheques.find(
-    (c: any) => c.provider === m.P.peerId && c.downloader === m.D.peerId && c.chequeSn === sn
-  )
+  const cheque = await acCheque()
   const run: ReplayRun = {
     form,
     rows,
