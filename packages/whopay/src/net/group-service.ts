@@ -247,9 +247,11 @@ export class GroupService {
     return { case: checked.hash, openings: [openings[0].b64, openings[1].b64], members, cheaters }
   }
 
-  /** The registry, for `GET /v1/whopay/registry`. */
+  /** The registry, for `GET /v1/whopay/registry`: in the order the members joined (the same after a restart). */
   registry(): Array<{ member: string; peer: string; joined: number }> {
-    return [...this.tablesOrFail.registry.entries()].map(([member, r]) => ({ member, peer: r.peer, joined: r.joined }))
+    return [...this.tablesOrFail.registry.entries()]
+      .map(([member, r]) => ({ member, peer: r.peer, joined: r.joined }))
+      .sort((x, y) => x.joined - y.joined || (x.member < y.member ? -1 : 1))
   }
 
   /** The routes the ledger mounts for the group. */
