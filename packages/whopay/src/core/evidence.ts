@@ -9,7 +9,7 @@ import type { WhopayKind } from '../kinds.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import { openBinding, openCoinCert, answeredOf, type CoinBinding, type CoinCert } from './coin.ts'
 import { openHolder, type OpenedHolder } from './holder.ts'
-import { HOLDER_TAGS, LIMITS, checkHolderSigned, destinationOf, type HolderSigned } from './messages.ts'
+import { HOLDER_TAGS, LIMITS, TAG, checkHolderSigned, destinationOf, type HolderSigned } from './messages.ts'
 
 /** A holder double spend: the coin certificate (base64) and the two conflicting requests. */
 export interface Evidence {
@@ -20,11 +20,16 @@ export interface Evidence {
   bindings?: string[]
 }
 
-/** An owner double assignment: the coin certificate and two owner bindings (base64) at one (coin, gen, seq). */
+/**
+ * An owner double assignment: the coin certificate and two owner bindings (base64) at one (coin, gen, seq); or the
+ * owner's issue (seq 1) and a spend its coin key signed at seq 0 that does not pass the coin to the issued holder
+ * (the owner gave the coin away and spent it too).
+ */
 export interface OwnerEvidence {
   cert: string
   a: string
-  b: string
+  b?: string
+  spend?: HolderSigned
 }
 
 export interface CheckedEvidence {
@@ -55,7 +60,8 @@ export function evidenceHash(e: Evidence): string {
 }
 
 export function ownerEvidenceHash(e: OwnerEvidence): string {
-  const pair = [sha256Hex(fromB64(e.a)), sha256Hex(fromB64(e.b))].sort()
+  const second = e.b !== undefined ? sha256Hex(fromB64(e.b)) : e.spend !== undefined ? signedHash(e.spend) : ''
+  const pair = [sha256Hex(fromB64(e.a)), second].sort()
   const cert = sha256Hex(fromB64(e.cert))
   return sha256Hex(utf8(canonicalJson({ domain: `${EVIDENCE_DOMAIN}/owner`, cert, pair })))
 }
@@ -130,7 +136,10 @@ export interface CheckedOwnerEvidence {
   /** the owner: the cheater */
   owner: string
   seq: number
-  bindings: [CoinBinding, CoinBinding]
+  /** the two bindings, or the issue alone when the case is a seq-0 spend */
+  bindings: CoinBinding[]
+  /** the owner's coin-key spend at seq 0 (its group signature is the caller's to verify) */
+  spend?: OpenedHolder
 }
 
 /**
@@ -148,11 +157,24 @@ export function checkOwnerEvidence(
     fail(ErrorCode.BAD_REQUEST, 'owner evidence must be an object')
   const e = evidence as OwnerEvidence
   for (const k of Object.keys(e))
-    if (!['cert', 'a', 'b'].includes(k)) fail(ErrorCode.BAD_REQUEST, `owner evidence has no field ${k}`)
+    if (!['cert', 'a', 'b', 'spend'].includes(k)) fail(ErrorCode.BAD_REQUEST, `owner evidence has no field ${k}`)
+  if ((e.b === undefined) === (e.spend === undefined))
+    fail(ErrorCode.BAD_REQUEST, 'owner evidence has a second binding or a spend, one of them')
   const cert = openCoinCert(verifier, e.cert, { broker }, kind)
   const a = openBinding(verifier, e.a, cert, kind)
+  if (a.by !== 'owner') fail(ErrorCode.WRONG_SIGNER, 'owner evidence is bindings by the owner')
+  if (e.spend !== undefined) {
+    const spend = openHolder(verifier, e.spend, HOLDER_TAGS, kind)
+    if (a.seq !== 1 || a.answered !== undefined) fail(WhopayErrorCode.NOT_CONFLICT, 'a spend conflicts with the issue')
+    const q = spend.body
+    if (spend.holder !== cert.coin || q.coin !== cert.coin || q.gen !== cert.gen || q.seq !== 0)
+      fail(WhopayErrorCode.NOT_CONFLICT, 'the spend is not by the coin key at seq 0')
+    if (spend.tag === TAG.transfer && destinationOf(q) === a.holder)
+      fail(WhopayErrorCode.NOT_CONFLICT, 'the spend passes the coin to the issued holder')
+    return { hash: ownerEvidenceHash(e), cert, owner: cert.owner, seq: 0, bindings: [a], spend }
+  }
   const b = openBinding(verifier, e.b, cert, kind)
-  if (a.by !== 'owner' || b.by !== 'owner') fail(ErrorCode.WRONG_SIGNER, 'owner evidence is two bindings by the owner')
+  if (b.by !== 'owner') fail(ErrorCode.WRONG_SIGNER, 'owner evidence is two bindings by the owner')
   if (a.seq !== b.seq) fail(WhopayErrorCode.NOT_CONFLICT, 'the two bindings are at different seqs')
   if (a.holder === b.holder) fail(WhopayErrorCode.NOT_CONFLICT, 'the two bindings name the same holder')
   if (a.answered !== undefined && b.answered !== undefined && a.answered.holder === b.answered.holder)

@@ -5,7 +5,7 @@ import { ErrorCode, fail, toB64, type Verifier } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import type { ShownCoin } from './coin.ts'
-import type { CheckedEvidence, CheckedOwnerEvidence } from './evidence.ts'
+import type { CheckedEvidence, CheckedOwnerEvidence, OwnerEvidence } from './evidence.ts'
 import type { OpenedHolder } from './holder.ts'
 import type { LedgerBooks } from './ledger-books.ts'
 import type { DepositResult, FraudRecord, LedgerTables } from './ledger-records.ts'
@@ -57,7 +57,7 @@ export function convictCase(c: LedgerState, input: ConvictInput): FraudRecord {
     cheater: input.cheater,
     evidence: holderCase
       ? { cert: e.cert.b64, a: holderSignedOf(e.requests[0]), b: holderSignedOf(e.requests[1]) }
-      : { cert: e.cert.b64, a: e.bindings[0].b64, b: e.bindings[1].b64 },
+      : ownerRecord(e),
     openings: input.openings ?? [],
     detectedAt: c.now(),
     compensated: [],
@@ -103,4 +103,11 @@ function honestPayee(e: CheckedEvidence | CheckedOwnerEvidence, honest: ShownCoi
 const holderSignedOf = (q: OpenedHolder): { env: string; group: string } => ({
   env: toB64(q.env),
   group: toB64(q.group)
+})
+
+const ownerRecord = (e: CheckedOwnerEvidence): OwnerEvidence => ({
+  cert: e.cert.b64,
+  a: e.bindings[0].b64,
+  ...(e.bindings[1] !== undefined ? { b: e.bindings[1].b64 } : {}),
+  ...(e.spend !== undefined ? { spend: holderSignedOf(e.spend) } : {})
 })

@@ -1,9 +1,12 @@
 // The rows of the broker's WhoPay ledger, what its calls return, and its configuration.
 import type { Account, Table } from '@p2pay/core'
-import type { Evidence } from './evidence.ts'
+import type { Evidence, OwnerEvidence } from './evidence.ts'
 import type { HolderSigned, HolderTag } from './messages.ts'
 
 export type { Account } from '@p2pay/core'
+
+/** The requests table's key: a coin's (gen, seq). */
+export const reqKey = (coin: string, gen: number, seq: number): string => `${coin}|${gen}|${seq}`
 
 /** A coin the broker sold: its current certificate and what the broker knows of who holds it. */
 export interface CoinRecord {
@@ -51,7 +54,7 @@ export interface FraudRecord {
   seq: number
   /** the convicted peer */
   cheater: string
-  evidence: Evidence | { cert: string; a: string; b: string }
+  evidence: Evidence | OwnerEvidence
   /** the judge's opening envelopes (base64), for a holder double spend */
   openings: string[]
   detectedAt: number

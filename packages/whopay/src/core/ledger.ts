@@ -26,7 +26,6 @@ import type { WhopayKind } from '../kinds.ts'
 import {
   answeredOf,
   openBinding,
-  openCoinCert,
   signAnswer,
   signCoinCert,
   type CoinBinding,
@@ -36,6 +35,7 @@ import {
 import { conflicts, holderEvidenceOf, type Evidence, type OwnerEvidence } from './evidence.ts'
 import { convictCase, type ConvictInput, type LedgerState } from './ledger-fraud.ts'
 import { withdrawFrom } from './ledger-purse.ts'
+import { adoptBindingIn, certAt, type Adopted } from './ledger-learn.ts'
 import { openHolder, type OpenedHolder } from './holder.ts'
 import { LedgerBooks, type LedgerAudit } from './ledger-books.ts'
 import type {
@@ -50,19 +50,8 @@ import type {
   TransferResult,
   WithdrawResult
 } from './ledger-records.ts'
+import { reqKey } from './ledger-records.ts'
 import { LIMITS, TAG, HOLDER_TAGS, destinationOf, isValue, type SpentBody } from './messages.ts'
-
-const reqKey = (coin: string, gen: number, seq: number): string => `${coin}|${gen}|${seq}`
-
-/** What adopting a binding the broker learnt of did. */
-export interface Adopted {
-  /** the broker now knows the coin's holder at a higher seq */
-  advanced: boolean
-  /** the binding conflicts with what the broker knew: a holder double spend */
-  evidence?: Evidence
-  /** or an owner double assignment */
-  ownerEvidence?: OwnerEvidence
-}
 
 export class Ledger {
   readonly t: LedgerTables
@@ -89,11 +78,8 @@ export class Ledger {
     return r
   }
 
-  /** The certificate of `coin` at `gen`, opened (signed by this broker when it was stored). */
   private certAt(r: CoinRecord, gen: number): CoinCert {
-    const b64 = r.certs[String(gen)]
-    if (b64 === undefined) fail(WhopayErrorCode.WRONG_GEN, `coin has no generation ${gen}`)
-    return openCoinCert(this.verifier, b64, { broker: this.broker }, 'whopay-deposit')
+    return certAt(this.ctx(), r, gen)
   }
 
   /**
@@ -157,6 +143,32 @@ export class Ledger {
       ...(s.binding !== undefined ? { bindings: [s.binding.b64] } : {})
     }
     fail(ErrorCode.FRAUD, `coin key signed two spends at seq ${r.seq}`, { evidence, compensate })
+  }
+
+  /**
+   * The owner's issue (seq 1) against a spend its coin key signed at seq 0 that does not pass the coin to the issued
+   * holder: the owner gave the coin away and spent it too. FRAUD with owner evidence; the issued holder's deposit
+   * is compensated from the owner.
+   */
+  private ownerSpend(s: ShownCoin): void {
+    const q = s.request.body
+    const b = s.binding
+    const passes = (tag: string, to: string, holder: string): boolean => tag === TAG.transfer && to === holder
+    if (b !== undefined && b.seq === 1 && b.by === 'owner' && b.answered === undefined) {
+      const seen = this.t.requests.get(reqKey(q.coin, q.gen, 0))
+      if (seen != null && !passes(seen.tag, seen.to, b.holder)) {
+        const ownerEvidence: OwnerEvidence = { cert: s.cert.b64, a: b.b64, spend: { env: seen.env, group: seen.group } }
+        fail(ErrorCode.FRAUD, 'the owner issued this coin and spent it at seq 0', { ownerEvidence, compensate: true })
+      }
+    }
+    const r = this.t.coins.get(q.coin)
+    if (q.seq !== 0 || r?.binding === undefined || r.seq !== 1 || r.gen !== q.gen) return
+    const issue = openBinding(this.verifier, r.binding, s.cert, 'whopay-deposit')
+    if (issue.by !== 'owner' || issue.answered !== undefined) return
+    if (passes(s.request.tag, destinationOf(q), issue.holder)) return
+    const spend = { env: toB64(s.request.env), group: toB64(s.request.group) }
+    const ownerEvidence: OwnerEvidence = { cert: s.cert.b64, a: issue.b64, spend }
+    fail(ErrorCode.FRAUD, 'the owner issued this coin and spends it at seq 0', { ownerEvidence, compensate: false })
   }
 
   private openSeen(seen: SeenRequest): OpenedHolder {
@@ -224,6 +236,7 @@ export class Ledger {
     const again = this.answered<TransferResult>(s)
     if (again !== undefined) return again
     this.conflictCheck(s, false)
+    this.ownerSpend(s)
     const r = this.current(s, 0)
     this.knownHolder(r, s)
     const b = signAnswer(this.signer, 'broker', s.cert, s.request, 'whopay-transfer')
@@ -260,6 +273,7 @@ export class Ledger {
     const again = this.answered<DepositResult>(s)
     if (again !== undefined) return again
     this.conflictCheck(s, false)
+    this.ownerSpend(s)
     this.lostChain(s)
     const r = this.current(s, this.cfg.depositGraceMs)
     this.knownHolder(r, s)
@@ -306,6 +320,7 @@ export class Ledger {
     const again = this.answered<RenewResult>(s)
     if (again !== undefined) return again
     this.conflictCheck(s, false)
+    this.ownerSpend(s)
     const r = this.current(s, this.cfg.depositGraceMs)
     this.knownHolder(r, s)
     if (r.gen + 1 > LIMITS.maxGen) fail(ErrorCode.BAD_REQUEST, 'coin renewed too often')
@@ -340,61 +355,9 @@ export class Ledger {
     return out
   }
 
-  /**
-   * What the broker learns of a coin from the DHT or a report: a binding of one of its coins. It remembers the
-   * request the binding answers and, when the binding is newer than what it knew, the holder it names. A binding
-   * that conflicts with what it knew changes nothing and comes back as evidence.
-   */
+  /** What the broker learns of a coin from the DHT or a report: a binding of one of its coins (ledger-learn.ts). */
   adoptBinding(b64: unknown): Adopted {
-    const peek = this.peekBinding(b64)
-    const r = this.coin(peek.coin)
-    const cert = this.certAt(r, peek.gen)
-    const b = openBinding(this.verifier, b64, cert, 'whopay-deposit')
-    const a = b.answered
-    let seenKey: string | undefined
-    if (a !== undefined) {
-      const k = reqKey(a.body.coin, a.body.gen, a.body.seq)
-      const seen = this.t.requests.get(k)
-      if (seen == null) seenKey = k
-      else if (seen.env !== toB64(a.env)) {
-        const other = this.openSeen(seen)
-        if (other.holder === a.holder && conflicts(other, a)) {
-          const reqCert = a.body.gen === cert.gen ? cert : this.certAt(r, a.body.gen)
-          return {
-            advanced: false,
-            evidence: { cert: reqCert.b64, a: { env: seen.env, group: seen.group }, b: answeredOf(b)! }
-          }
-        }
-      }
-    }
-    if (b.gen === r.gen && b.seq === r.seq && r.binding !== undefined && b.holder !== r.holder) {
-      const mine = openBinding(this.verifier, r.binding, cert, 'whopay-deposit')
-      const evidence = holderEvidenceOf(cert, mine, b)
-      if (evidence !== undefined) return { advanced: false, evidence }
-      if (mine.by === 'owner' && b.by === 'owner')
-        return { advanced: false, ownerEvidence: { cert: cert.b64, a: mine.b64, b: b.b64 } }
-      fail(ErrorCode.WRONG_HOLDER, 'the binding contradicts the one this broker holds')
-    }
-    if (seenKey !== undefined && a !== undefined)
-      this.t.requests.set(seenKey, {
-        tag: a.tag,
-        to: destinationOf(a.body),
-        env: toB64(a.env),
-        group: toB64(a.group),
-        binding: b.b64
-      })
-    const advanced = r.state === 'outstanding' && b.gen === r.gen && b.seq > r.seq
-    if (advanced) this.t.coins.set(r.coin, { ...r, seq: b.seq, holder: b.holder, binding: b.b64 })
-    return { advanced }
-  }
-
-  private peekBinding(b64: unknown): { coin: string; gen: number } {
-    // the coin and gen pick the certificate to check the binding against; openBinding then checks it all
-    const bytes = decodeSigned(b64, 'binding', LIMITS.bindingB64)
-    const env = this.verifier.open<{ coin?: unknown; gen?: unknown }>(bytes, TAG.binding, 'whopay-deposit')
-    const { coin, gen } = env.body
-    if (typeof coin !== 'string' || typeof gen !== 'number') fail(ErrorCode.BAD_REQUEST, 'binding without coin or gen')
-    return { coin, gen }
+    return adoptBindingIn(this.ctx(), b64)
   }
 
   /**
