@@ -54,7 +54,7 @@ describe("the owner's frauds", () => {
     conserved(w)
   })
 
-  it('owner evidence is refused when the seq-0 spend passes the coin to the issued holder, or is by another key', async () => {
+  it('owner evidence is refused when the seq-0 spend passes the coin on to the issued holder, or is not', async () => {
     const { w, owner, cert, own } = await start()
     const h1 = issued(owner, cert)
     const at = { coin: cert.coin, gen: 0, seq: 0 }
