@@ -13,7 +13,7 @@ import {
   type SchemeAudit,
   type SchemeService
 } from '@p2pay/core'
-import { groupPool } from '../core/group-pool.ts'
+import { lazyGroupCrypto } from './lazy-crypto.ts'
 import { Ledger } from '../core/ledger.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
 import { LEDGER_TABLES } from '../tables.ts'
@@ -86,7 +86,7 @@ export class LedgerService implements SchemeService {
       metrics: c.metrics as never,
       signal: this.life.signal
     })
-    const crypto = groupPool()
+    const crypto = lazyGroupCrypto()
     this.ctx = {
       ledger,
       store: c.store,

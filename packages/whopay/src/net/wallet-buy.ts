@@ -14,7 +14,9 @@ const MAX_BUY = 1000
 export async function buy(
   w: WalletContext,
   valueIn: unknown,
-  countIn: unknown
+  countIn: unknown,
+  /** called with each coin key as it is written: a payment reserves the coin it buys before anyone can pick it */
+  reserve?: (coin: string) => void
 ): Promise<{ coins: Array<{ coin: string; value: number; expiry: number }> }> {
   if (!isValue(valueIn)) fail(ErrorCode.BAD_REQUEST, 'value must be a positive amount')
   const n = countIn ?? 1
@@ -38,6 +40,7 @@ export async function buy(
         at: Date.now()
       }
       w.t.owned.set(k.id, o)
+      reserve?.(k.id)
       return k.id
     })
   )

@@ -62,6 +62,8 @@ export interface WalletContext {
   broker: ClientPool<WhopayKind>
   /** owner -> payee, long-term identity (the issue of an owned coin) */
   payees: ClientPool<WhopayKind>
+  /** coins (by spending key) a payment in this process has picked: no other payment picks them meanwhile */
+  busy: Set<string>
 }
 
 /**

@@ -30,7 +30,7 @@ export interface Spendable {
 
 export function spendables(w: WalletContext): Spendable[] {
   const held = [...w.t.held.values()]
-    .filter(h => h.status === 'held' && !w.t.pending.has(h.key))
+    .filter(h => h.status === 'held' && !w.t.pending.has(h.key) && !w.busy.has(h.key))
     .map(h => ({
       key: h.key,
       seed: h.seed,
@@ -43,7 +43,15 @@ export function spendables(w: WalletContext): Spendable[] {
       owned: false
     }))
   const owned = [...w.t.owned.values()]
-    .filter(o => o.cert != null && o.used == null && o.seq === 0 && o.gen === 0 && !w.t.pending.has(o.coin))
+    .filter(
+      o =>
+        o.cert != null &&
+        o.used == null &&
+        o.seq === 0 &&
+        o.gen === 0 &&
+        !w.t.pending.has(o.coin) &&
+        !w.busy.has(o.coin)
+    )
     .map(o => ({ key: o.coin, seed: o.seed, coin: o.coin, cert: o.cert!, gen: 0, seq: 0, value: o.value, owned: true }))
   return [...held, ...owned]
 }
@@ -55,7 +63,10 @@ export interface DepositOutcome {
   refused: Array<{ coin: string; code: string; message: string }>
 }
 
-/** Deposits `coin` (a coin id), or every coin this node may spend. */
+/** deposits in flight at once when a node deposits all it holds */
+const DEPOSIT_CONCURRENCY = 8
+
+/** Deposits `coin` (a coin id), or every coin this node may spend, a few at a time (each its own identity). */
 export async function deposit(w: WalletContext, coinIn?: unknown): Promise<DepositOutcome> {
   let list = spendables(w)
   if (coinIn != null) {
@@ -64,7 +75,8 @@ export async function deposit(w: WalletContext, coinIn?: unknown): Promise<Depos
     if (list.length === 0) fail(WhopayErrorCode.NO_SUCH_COIN, 'no coin of that id to deposit')
   }
   const out: DepositOutcome = { deposited: 0, total: 0, coins: [], refused: [] }
-  for (const s of list) {
+  let next = 0
+  const one = async (s: Spendable): Promise<void> => {
     try {
       const p = await record(w, s)
       const r = await send(w, p)
@@ -75,6 +87,11 @@ export async function deposit(w: WalletContext, coinIn?: unknown): Promise<Depos
       out.refused.push({ coin: s.coin, ...errorOf(err) })
     }
   }
+  await Promise.all(
+    Array.from({ length: Math.min(DEPOSIT_CONCURRENCY, list.length) }, async () => {
+      while (next < list.length) await one(list[next++])
+    })
+  )
   return out
 }
 

@@ -46,8 +46,17 @@ export async function pay(w: WalletContext, toIn: unknown, amount: unknown): Pro
     fail(ErrorCode.BAD_REQUEST, 'amount must be a positive integer')
   w.life.check()
   const picked = pick(w, amount as number)
-  const coins = picked ?? [await boughtFor(w, amount as number)]
-  const settled = await Promise.allSettled(coins.map(async c => await payOne(w, c, to)))
+  for (const c of picked ?? []) w.busy.add(c.id)
+  let coins: Pick[]
+  try {
+    coins = picked ?? [await boughtFor(w, amount as number)]
+  } catch (err) {
+    for (const c of picked ?? []) w.busy.delete(c.id)
+    throw err
+  }
+  const settled = await Promise.allSettled(
+    coins.map(async c => await payOne(w, c, to).finally(() => w.busy.delete(c.id)))
+  )
   const paid = settled.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
   if (paid.length < coins.length) {
     const failed = settled.flatMap((r, i) =>
@@ -69,10 +78,18 @@ type Pick = { id: string; owned: boolean; value: number }
 function pick(w: WalletContext, amount: number): Pick[] | undefined {
   const now = Date.now()
   const held: Pick[] = [...w.t.held.values()]
-    .filter(h => h.status === 'held' && h.expiry > now && !w.t.pending.has(h.key))
+    .filter(h => h.status === 'held' && h.expiry > now && !w.t.pending.has(h.key) && !w.busy.has(h.key))
     .map(h => ({ id: h.key, owned: false, value: h.value }))
   const owned: Pick[] = [...w.t.owned.values()]
-    .filter(o => o.cert != null && o.used == null && o.seq === 0 && o.expiry > now && !w.t.pending.has(o.coin))
+    .filter(
+      o =>
+        o.cert != null &&
+        o.used == null &&
+        o.seq === 0 &&
+        o.expiry > now &&
+        !w.t.pending.has(o.coin) &&
+        !w.busy.has(o.coin)
+    )
     .map(o => ({ id: o.coin, owned: true, value: o.value }))
   for (const list of [held, owned]) {
     const one = list.find(c => c.value === amount)
@@ -100,8 +117,17 @@ function exactSet(list: Pick[], amount: number): Pick[] | undefined {
 }
 
 async function boughtFor(w: WalletContext, value: number): Promise<Pick> {
-  const r = await buy(w, value, 1)
-  return { id: r.coins[0].coin, owned: true, value }
+  const mine: string[] = []
+  try {
+    const r = await buy(w, value, 1, id => {
+      mine.push(id)
+      w.busy.add(id)
+    })
+    return { id: r.coins[0].coin, owned: true, value }
+  } catch (err) {
+    for (const id of mine) w.busy.delete(id)
+    throw err
+  }
 }
 
 async function payOne(w: WalletContext, c: Pick, to: Party): Promise<PaidCoin> {

@@ -5,7 +5,7 @@
 // is in the wallet-* files; this is the service's face: its lifecycle, its
 // retry loop and its control-API routes.
 import { ClientPool, Lifecycle, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
-import { groupPool } from '../core/group-pool.ts'
+import { lazyGroupCrypto } from './lazy-crypto.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
 import { CoinStateClient } from './coin-state-client.ts'
 import { CoinStateStore } from './coin-state-service.ts'
@@ -83,7 +83,7 @@ export class WalletService implements SchemeService {
       init: this.init,
       log: c.logger,
       life: this.life,
-      crypto: groupPool(),
+      crypto: lazyGroupCrypto(),
       group,
       states: new CoinStateClient({
         network: c.network,
@@ -98,7 +98,8 @@ export class WalletService implements SchemeService {
       }),
       me: c.network.peerId.toString(),
       broker: pool<WhopayKind>(LEDGER_PROTOCOL),
-      payees: pool<WhopayKind>(PAY_PROTOCOL)
+      payees: pool<WhopayKind>(PAY_PROTOCOL),
+      busy: new Set()
     }
     this.ctx = w
     const opts = (scope: string): Parameters<typeof serveRpc>[3] => ({
