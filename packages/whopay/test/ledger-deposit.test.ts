@@ -8,7 +8,7 @@ import { WhopayErrorCode } from '../src/errors.ts'
 import { checkEvidence } from '../src/core/evidence.ts'
 import { coinSigner, newCoinKey } from '../src/core/holder.ts'
 import { TAG, type WithdrawBody } from '../src/core/messages.ts'
-import { backend, member, peer, verifier } from './core-fixtures.ts'
+import { backend, certFor, member, peer, verifier } from './core-fixtures.ts'
 import { DEPOSIT_GRACE, ask, buy, conserved, issued, tables, topup, world } from './ledger-fixtures.ts'
 
 describe('purchase', () => {
@@ -125,6 +125,22 @@ describe('deposit', () => {
     // a transfer is not a deposit
     const t = ask(w, h, TAG.transfer, newCoinKey().id)
     rejects(tables(w), () => w.ledger.deposit(t), ErrorCode.WRONG_TAG)
+    conserved(w)
+  })
+
+  it('refuses a certificate the broker never issued for the coin: another generation, other terms', async () => {
+    const w = await world()
+    const owner = await peer()
+    topup(w, owner, 50)
+    const { cert, key } = buy(w, owner, 20)
+    // signed by the broker's key but not by its ledger: a generation it never renewed to, another value
+    const gen1 = certFor(w.broker, owner, 20, { key, gen: 1 }).cert
+    const h1 = issued(owner, gen1)
+    rejects(tables(w), () => w.ledger.deposit(ask(w, h1, TAG.deposit, newCoinKey().id)), WhopayErrorCode.WRONG_GEN)
+    const rich = certFor(w.broker, owner, 2000, { key }).cert
+    const h2 = issued(owner, rich)
+    rejects(tables(w), () => w.ledger.deposit(ask(w, h2, TAG.deposit, newCoinKey().id)), ErrorCode.BAD_REQUEST)
+    assert.equal(cert.value, 20)
     conserved(w)
   })
 

@@ -178,8 +178,9 @@ export class Ledger {
   /** The record of the shown coin, checked current: its generation, not spent, not expired past `graceMs`. */
   private current(s: ShownCoin, graceMs: number): CoinRecord {
     const r = this.coin(s.cert.coin)
-    if (s.cert.hash !== sha256Hex(decodeSigned(r.certs[String(s.cert.gen)] ?? '', 'cert', LIMITS.certB64)))
-      fail(ErrorCode.BAD_REQUEST, 'certificate is not the one this broker holds for the coin')
+    const known = r.certs[String(s.cert.gen)]
+    if (known === undefined) fail(WhopayErrorCode.WRONG_GEN, `the coin has no generation ${s.cert.gen}`)
+    if (s.cert.b64 !== known) fail(ErrorCode.BAD_REQUEST, 'certificate is not the one this broker holds for the coin')
     if (s.cert.gen < r.gen) fail(WhopayErrorCode.COIN_SPENT, `generation ${s.cert.gen} was renewed`)
     if (r.state === 'deposited') fail(ErrorCode.ALREADY_CASHED, 'coin already deposited')
     if (this.cfg.now() > r.expiry + graceMs) fail(ErrorCode.EXPIRED, 'coin expired')
