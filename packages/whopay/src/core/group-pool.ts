@@ -172,6 +172,6 @@ export class GroupPool implements GroupCrypto {
 }
 
 /** A pool of `size` BBS04 worker threads; a daemon closes it when it stops. */
-export function groupPool(size = DEFAULT_POOL_SIZE, opts: { maxQueue?: number } = {}): GroupCrypto & GroupPool {
+export function groupPool(size = DEFAULT_POOL_SIZE, opts: { maxQueue?: number } = {}): GroupPool {
   return new GroupPool(size, opts)
 }
