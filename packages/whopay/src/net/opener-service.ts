@@ -2,7 +2,7 @@
 // key and keeps them with the signed `whopay/opener` envelope; `params` gives that envelope to anyone; `open` is
 // the broker's alone (its peer id from the judge's --broker) and opens only evidence the judge checked itself
 // (core/opener.ts), each opening logged and kept. The group's key comes from the broker's own group record, checked
-// against the judge's part, the first time it is needed.
+// against the judge's part, at each opening.
 import {
   ErrorCode,
   Lifecycle,
@@ -48,7 +48,6 @@ export class OpenerService implements SchemeService {
   private t?: TablesOf<typeof OPENER_TABLES>
   private part?: OpenerRecord
   private crypto?: GroupCrypto
-  private opener?: Promise<Opener>
   private readonly brokerClient: RpcClient<WhopayKind>
 
   constructor(components: OpenerComponents, init: OpenerInit = {}) {
@@ -106,37 +105,24 @@ export class OpenerService implements SchemeService {
     await this.crypto?.close()
   }
 
-  /** The rules on the broker's group: fetched and checked once (a failed fetch is tried again on the next open). */
+  /**
+   * The rules on the broker's group as it is now: fetched and checked at every opening (they are rare), so a group
+   * the broker set up again on this judge's part is never judged against a stale key.
+   */
   private async openerFor(signal?: AbortSignal): Promise<Opener> {
-    this.opener ??= (async () => {
-      const part = this.part!
-      // workers only once there is something to open: most judges never do
-      this.crypto ??= groupPool(this.init.poolSize)
-      const { group, opener } = await fetchGroup(
-        this.brokerClient,
-        this.c.verifier,
-        this.c.broker.id,
-        part.judge,
-        signal
-      )
-      if (opener.hash !== part.hash)
-        fail(ErrorCode.BAD_REQUEST, "the broker's group is not on this judge's opener part")
-      this.c.logger.info("WhoPay group checked against the judge's part", { group: group.hash })
-      return new Opener({ openings: this.tablesOrFail.openings }, this.c.signer, this.c.verifier, {
-        broker: this.c.broker.id,
-        gpk: group.gpk,
-        openerKey: fromB64(this.tablesOrFail.key.get('key')!.key),
-        crypto: this.crypto!,
-        now: this.init.now ?? Date.now,
-        metrics: this.c.metrics
-      })
-    })()
-    try {
-      return await this.opener
-    } catch (err) {
-      this.opener = undefined
-      throw err
-    }
+    const part = this.part!
+    // workers only once there is something to open: most judges never do
+    this.crypto ??= groupPool(this.init.poolSize)
+    const { group, opener } = await fetchGroup(this.brokerClient, this.c.verifier, this.c.broker.id, part.judge, signal)
+    if (opener.hash !== part.hash) fail(ErrorCode.BAD_REQUEST, "the broker's group is not on this judge's opener part")
+    return new Opener({ openings: this.tablesOrFail.openings }, this.c.signer, this.c.verifier, {
+      broker: this.c.broker.id,
+      gpk: group.gpk,
+      openerKey: fromB64(this.tablesOrFail.key.get('key')!.key),
+      crypto: this.crypto,
+      now: this.init.now ?? Date.now,
+      metrics: this.c.metrics
+    })
   }
 
   routes(): Routes {
