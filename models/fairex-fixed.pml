@@ -1,6 +1,7 @@
 /*
  * The file market in its FIXED form: provider P, downloader D, the TTP T, the judge J and the accounting
- * centre AC, over one sale, with an intruder that picks one way to misbehave per run. The cheque C* signs
+ * centre AC, over one sale, with an intruder (see init) acting as a dishonest provider or downloader, losing 2.3,
+ * replaying messages, or spending D's certificate elsewhere first. The cheque C* signs
  * REQ, the manifest, the key piece's index, H(SEK(KP)), H(Z) and the judge, and Z holds the key for J too,
  * so J can tell whether the key P committed to opens the key piece. P reserves the price at the AC before
  * any piece; a deposit is held for the complaint window; a providerBan bans P and voids the cheque, which
@@ -28,18 +29,21 @@
  */
 // check: downloader-fair holds -a -f -N downloader_fair | -DNFAIR=3
 // check: downloader-refund holds -a -f -N downloader_refund | -DNFAIR=3
-// check: provider-fair holds -a -f -N provider_fair | -DNFAIR=3
+// check: provider-fair violated -a -f -N provider_fair | -DNFAIR=3
+// check: provider-fair-judge-keeps holds -a -f -N provider_fair_judge_keeps | -DNFAIR=3
 // check: honest-not-banned holds -a -f -N honest_not_banned | -DNFAIR=3
 // check: safety holds -m10000 | -DSAFETY -DNOCLAIM
 
 #define SN 7
 
 mtype = { REQ, RESERVE, RESERVED, OFFER, NOSALE, PIECES, CHEQUE, ACCEPT, KEY, DISPUTE, TTPKEY, TTPCHEQUE }
-mtype = { DEPOSIT, PAID, HELD, REFUSED, COMP, BAN, INVALID, VOID }
+mtype = { DEPOSIT, PAID, HELD, REFUSED, COMP, BAN, INVALID, VOID, JCHEQUE }
 /* keys: K_GOOD opens the key piece, K_BAD does not, K_NONE is no 2.4 (D's timer fired) or no key */
 mtype = { K_NONE, K_GOOD, K_BAD }
-/* the intruder's choice for a run; SPENT: D showed its certificate to another provider first */
-mtype = { HONEST, BAD_Z, BAD_24, LOST_23, REPLAY, LYING, SPENT }
+/* the intruder's choices for a run: P's behaviour, D's behaviour (only against an honest P: each party's
+ * fairness is for when it is honest), and, with either, the network losing 2.3, replays, a spent certificate */
+mtype = { HONEST, BAD_Z, BAD_24 }
+mtype = { D_HONEST, D_LIES, D_WITHHOLDS }
 /* the AC's record of the sale */
 mtype = { C_NONE, C_RESERVED, C_HELD, C_PAID, C_VOID }
 
@@ -51,10 +55,20 @@ chan t2p = [1] of { mtype, byte }            /* TTPCHEQUE(sn) */
 chan d2j = [1] of { mtype, mtype, bool }     /* COMP(Z, evidence is what C* signed) */
 chan j2d = [1] of { mtype, mtype }           /* BAN(K_NONE) or INVALID(K when it opens the piece) */
 chan j2ac = [1] of { mtype, byte }           /* VOID(sn) */
+chan j2p = [1] of { mtype, byte }            /* JCHEQUE(sn): the remedy's copy of the countersigned cheque */
 chan p2ac = [2] of { mtype, byte }           /* RESERVE(sn), DEPOSIT(sn) */
 chan ac2p = [2] of { mtype, byte }           /* RESERVED / REFUSED, HELD / REFUSED */
 
-mtype intruder = HONEST
+mtype p_cheat = HONEST     /* BAD_Z: K' sealed in Z (both boxes) and sent as 2.4 (cheats.ts); BAD_24: garbage 2.4 */
+mtype d_cheat = D_HONEST   /* D_LIES: complains to J though 2.4 opened the piece, with C*'s evidence or other;
+                              D_WITHHOLDS: signs 2.3 but keeps it, and complains to J with that evidence */
+bool lost_23 = false       /* the network loses D's 2.3 */
+bool replay = false        /* P deposits the cheque twice; D's request 1.1 comes again after the sale */
+bool spent = false         /* D showed its certificate to another provider first: the AC refuses the reservation */
+/* the judge keeps the countersigned cheque for P when it hands D the key (keyOpensPiece), as T does (3.3).
+ * judgment.ts does not: chosen per run, so provider_fair shows what the code does and
+ * provider_fair_judge_keeps what this remedy would give */
+bool judge_keeps = false
 mtype cst = C_NONE
 bool d_signed = false      /* D countersigned C* (2.3): its money is committed */
 bool d_has_file = false    /* D holds a key that opens the key piece */
@@ -62,7 +76,7 @@ bool d_refunded = false    /* the AC gave D the price back (void) */
 bool p_paid = false        /* the AC paid P the price (release after the window) */
 bool banned = false        /* J banned P */
 byte escrow = 1            /* D's certificate holds the price */
-byte elsewhere = 0         /* promised to another provider (SPENT) */
+byte elsewhere = 0         /* promised to another provider (spent) */
 byte p_bal = 0             /* what P was paid for this sale */
 byte d_back = 0            /* what D got back */
 
@@ -80,18 +94,21 @@ proctype Provider() {
   atomic { p2d!OFFER(K_NONE); printf("MSG 1.2 P D OFFER\n") }
   atomic { p2d!PIECES(K_GOOD); printf("MSG 2.1 P D PIECES SEK(KP)\n") }
   if
-  :: intruder == BAD_Z -> z = K_BAD
+  :: p_cheat == BAD_Z -> z = K_BAD
   :: else -> z = K_GOOD
   fi;
   atomic { p2d!CHEQUE(z); printf("MSG 2.2 P D CHEQUE Z=%e\n", z) }
+  /* 2.3, or (lost or withheld) the cheque T (3.3) or, with the remedy, J kept for P; P may wait in vain */
+end_wait23:
   if
   :: d2p?ACCEPT(r) -> accepted = true
   :: t2p?TTPCHEQUE(r)
+  :: j2p?JCHEQUE(r)
   fi;
   if
   :: accepted ->
      if
-     :: intruder == BAD_Z || intruder == BAD_24 -> k = K_BAD
+     :: p_cheat == BAD_Z || p_cheat == BAD_24 -> k = K_BAD
      :: else -> k = K_GOOD
      fi;
      atomic { p2d!KEY(k); printf("MSG 2.4 P D KEY K=%e\n", k) }
@@ -100,7 +117,7 @@ proctype Provider() {
   atomic { p2ac!DEPOSIT(sn); printf("MSG dep P AC DEPOSIT sn=%d\n", sn) }
   ac2p?_, r;
   if
-  :: intruder == REPLAY ->
+  :: replay ->
      atomic { p2ac!DEPOSIT(sn); printf("MSG dep P AC DEPOSIT sn=%d replayed\n", sn) }
      ac2p?REFUSED(r);
      d2p?REQ(r);
@@ -124,20 +141,29 @@ proctype Downloader() {
   atomic {
     d_signed = true;
     if
-    :: intruder == LOST_23 -> printf("MSG 2.3 D P ACCEPT lost\n")
-    :: else -> d2p!ACCEPT(SN); printf("MSG 2.3 D P ACCEPT\n")
+    :: d_cheat == D_WITHHOLDS -> printf("MSG 2.3 D P ACCEPT withheld\n")
+    :: d_cheat != D_WITHHOLDS && lost_23 -> printf("MSG 2.3 D P ACCEPT lost\n")
+    :: d_cheat != D_WITHHOLDS && !lost_23 -> d2p!ACCEPT(SN); printf("MSG 2.3 D P ACCEPT\n")
     fi
   }
   if
-  :: intruder != LOST_23 -> p2d?KEY(k)
-  :: intruder == LOST_23 -> k = K_NONE
+  :: d_cheat != D_WITHHOLDS && !lost_23 -> p2d?KEY(k)
+  :: else -> k = K_NONE   /* no 2.4 comes: D's timer fires (or D does not wait for it) */
   fi;
   if
   :: k == K_GOOD -> d_has_file = true
   :: else -> skip
   fi;
   if
-  :: intruder == LYING ->
+  :: d_cheat == D_WITHHOLDS ->
+     /* straight to J with C* and its own acceptance: J needs nothing from P */
+     atomic { d2j!COMP(z, true); printf("MSG 4.1 D J COMP Z=%e truthful=1\n", z) }
+     j2d?ruling, k;
+     if
+     :: k == K_GOOD -> d_has_file = true; printf("MSG end D - FILE\n")
+     :: else -> skip
+     fi
+  :: d_cheat == D_LIES ->
      /* a lying complaint: D opened the piece, or shows the judge other evidence than C* signed */
      if
      :: truthful = true
@@ -145,7 +171,7 @@ proctype Downloader() {
      fi;
      atomic { d2j!COMP(z, truthful); printf("MSG 4.1 D J COMP Z=%e truthful=%d\n", z, truthful) }
      j2d?ruling, k
-  :: intruder != LYING && k != K_GOOD ->
+  :: d_cheat == D_HONEST && k != K_GOOD ->
      atomic { d2t!DISPUTE(SN, z); printf("MSG 3.1 D T DISPUTE Z=%e\n", z) }
      t2d?TTPKEY(k);
      if
@@ -161,7 +187,7 @@ proctype Downloader() {
   :: else -> skip
   fi;
   if
-  :: intruder == REPLAY -> atomic { d2p!REQ(SN); printf("MSG 1.1 D P REQ sn=%d replayed\n", SN) }
+  :: replay -> atomic { d2p!REQ(SN); printf("MSG 1.1 D P REQ sn=%d replayed\n", SN) }
   :: else -> skip
   fi;
 done:
@@ -188,7 +214,12 @@ end:
   :: d2j?COMP(z, truthful) ->
      if
      :: !truthful -> atomic { j2d!INVALID(K_NONE); printf("MSG 4.2 J D INVALID other-evidence\n") }
-     :: truthful && z == K_GOOD -> atomic { j2d!INVALID(z); printf("MSG 4.2 J D INVALID key-opens-piece\n") }
+     :: truthful && z == K_GOOD ->
+        atomic { j2d!INVALID(z); printf("MSG 4.2 J D INVALID key-opens-piece\n") }
+        if
+        :: judge_keeps && nfull(j2p) -> atomic { j2p!JCHEQUE(SN); printf("MSG 4.3 J P JCHEQUE sn=%d\n", SN) }
+        :: else -> skip
+        fi
      :: truthful && z != K_GOOD ->
         atomic { banned = true; j2d!BAN(K_NONE); printf("MSG 4.2 J D BAN wrong-key\n") }
         atomic { j2ac!VOID(SN); printf("MSG 4.3 J AC VOID sn=%d\n", SN) }
@@ -220,7 +251,7 @@ end:
      atomic { cst = C_PAID; escrow--; p_bal++; p_paid = true; printf("MSG rel AC P PAID sn=%d\n", SN) }
   :: j2ac?VOID(sn) ->
      atomic {
-       assert(intruder == BAD_Z);
+       assert(p_cheat == BAD_Z);
        if
        :: cst == C_RESERVED || cst == C_HELD -> escrow--; printf("MSG void AC D REFUND from-escrow\n")
        :: cst == C_PAID -> p_bal--; printf("MSG void AC D REFUND clawback\n")
@@ -233,15 +264,60 @@ end:
 init {
   atomic {
     if
-    :: intruder = BAD_Z
-    :: intruder = HONEST
-    :: intruder = BAD_24
-    :: intruder = LOST_23
-    :: intruder = REPLAY
-    :: intruder = LYING
-    :: intruder = SPENT; escrow = 0; elsewhere = 1
+    :: p_cheat = BAD_Z
+    :: p_cheat = HONEST
+    :: p_cheat = BAD_24
     fi;
-    printf("MSG intr - - %e\n", intruder);
+    if
+    :: p_cheat == HONEST ->
+       if
+       :: d_cheat = D_HONEST
+       :: d_cheat = D_LIES
+       :: d_cheat = D_WITHHOLDS
+       fi
+    :: else -> skip
+    fi;
+    if
+    :: lost_23 = false
+    :: lost_23 = true
+    fi;
+    if
+    :: replay = false
+    :: replay = true
+    fi;
+    if
+    :: spent = false
+    :: spent = true; escrow = 0; elsewhere = 1
+    fi;
+    if
+    :: judge_keeps = false
+    :: judge_keeps = true
+    fi;
+    /* one line per choice made, for the replay */
+    if
+    :: p_cheat != HONEST -> printf("MSG intr - - %e\n", p_cheat)
+    :: else -> skip
+    fi;
+    if
+    :: d_cheat != D_HONEST -> printf("MSG intr - - %e\n", d_cheat)
+    :: else -> skip
+    fi;
+    if
+    :: lost_23 -> printf("MSG intr - - LOST_23\n")
+    :: else -> skip
+    fi;
+    if
+    :: replay -> printf("MSG intr - - REPLAY\n")
+    :: else -> skip
+    fi;
+    if
+    :: spent -> printf("MSG intr - - SPENT\n")
+    :: else -> skip
+    fi;
+    if
+    :: judge_keeps -> printf("MSG intr - - JUDGE_KEEPS\n")
+    :: else -> skip
+    fi;
     run Provider(); run Downloader(); run Ttp(); run Judge(); run Ac()
   }
 }
@@ -252,7 +328,8 @@ end:
   atomic { !(escrow + elsewhere + p_bal + d_back == 1 && p_bal + d_back <= 1) -> assert(false) }
 }
 
-ltl downloader_fair { [] (p_paid -> <> (d_has_file || d_refunded)) }
-ltl downloader_refund { [] (d_signed -> <> (d_has_file || d_refunded)) }
-ltl provider_fair { [] (d_has_file -> <> p_paid) }
-ltl honest_not_banned { [] (intruder != BAD_Z -> !banned) }
+ltl downloader_fair { [] ((d_cheat == D_HONEST && p_paid) -> <> (d_has_file || d_refunded)) }
+ltl downloader_refund { [] ((d_cheat == D_HONEST && d_signed) -> <> (d_has_file || d_refunded)) }
+ltl provider_fair { [] ((p_cheat == HONEST && d_has_file) -> <> p_paid) }
+ltl honest_not_banned { [] (p_cheat != BAD_Z -> !banned) }
+ltl provider_fair_judge_keeps { [] ((judge_keeps && p_cheat == HONEST && d_has_file) -> <> p_paid) }

@@ -1,7 +1,7 @@
 /*
  * The file market of Zuo and Li in its ORIGINAL form: provider P, downloader D,
- * the TTP T and the accounting centre AC, over one sale, with an intruder that
- * picks one way to misbehave per run. SPIN finds the survey's counterexample:
+ * the TTP T and the accounting centre AC, over one sale, with an intruder (see init) that acts as a dishonest
+ * provider or a dishonest downloader, loses 2.3 and replays messages. SPIN finds the survey's counterexample:
  * P seals a garbage key K' in Z, D countersigns, T opens Z and hands D the K'
  * P sealed, P deposits the cheque and is paid, and D has neither file nor money.
  *
@@ -34,8 +34,10 @@
 mtype = { REQ, OFFER, PIECES, CHEQUE, ACCEPT, KEY, DISPUTE, TTPKEY, TTPCHEQUE, DEPOSIT, PAID, REFUSED }
 /* keys: K_GOOD opens the key piece, K_BAD does not, K_NONE is no 2.4 (D's timer fired) */
 mtype = { K_NONE, K_GOOD, K_BAD }
-/* the intruder's choice for a run */
-mtype = { HONEST, BAD_Z, BAD_24, LOST_23, REPLAY, LYING }
+/* the intruder's choices for a run: P's behaviour, D's behaviour (only against an honest P: each party's
+ * fairness is for when it is honest), and, with either, the network losing 2.3 and replays */
+mtype = { HONEST, BAD_Z, BAD_24 }
+mtype = { D_HONEST, D_LIES, D_WITHHOLDS }
 
 chan d2p = [1] of { mtype, byte }            /* REQ(sn), ACCEPT(sn) */
 chan p2d = [3] of { mtype, mtype }            /* OFFER, PIECES(key piece under K), CHEQUE(Z), KEY(k) */
@@ -45,7 +47,10 @@ chan t2p = [1] of { mtype, byte }            /* TTPCHEQUE(sn): the countersigned
 chan p2ac = [2] of { mtype, byte }           /* DEPOSIT(sn) */
 chan ac2p = [2] of { mtype, byte }           /* PAID(sn), REFUSED(sn) */
 
-mtype intruder = HONEST
+mtype p_cheat = HONEST     /* BAD_Z: K' sealed in Z and sent as 2.4 (cheats.ts); BAD_24: K in Z, garbage 2.4 */
+mtype d_cheat = D_HONEST   /* D_LIES: disputes though 2.4 opened the piece; D_WITHHOLDS: keeps 2.3, goes to T */
+bool lost_23 = false       /* the network loses D's 2.3 */
+bool replay = false        /* P deposits the cheque twice; D's request 1.1 comes again after the sale */
 bool d_signed = false      /* D countersigned the cheque (2.3): its money is committed */
 bool d_has_file = false    /* D holds a key that opens the key piece */
 bool d_refunded = false    /* never set in this form: nothing can give D its money back */
@@ -61,11 +66,12 @@ proctype Provider() {
   atomic { p2d!OFFER(K_NONE); printf("MSG 1.2 P D OFFER\n") }
   atomic { p2d!PIECES(K_GOOD); printf("MSG 2.1 P D PIECES SEK(KP)\n") }
   if
-  :: intruder == BAD_Z -> z = K_BAD
+  :: p_cheat == BAD_Z -> z = K_BAD
   :: else -> z = K_GOOD
   fi;
   atomic { p2d!CHEQUE(z); printf("MSG 2.2 P D CHEQUE Z=%e\n", z) }
-  /* 2.3, or (lost) the cheque T kept for P after D's dispute (3.3) */
+  /* 2.3, or (lost or withheld) the cheque T kept for P after D's dispute (3.3); P may wait in vain */
+end_wait23:
   if
   :: d2p?ACCEPT(r) -> accepted = true
   :: t2p?TTPCHEQUE(r)
@@ -73,7 +79,7 @@ proctype Provider() {
   if
   :: accepted ->
      if
-     :: intruder == BAD_Z || intruder == BAD_24 -> k = K_BAD
+     :: p_cheat == BAD_Z || p_cheat == BAD_24 -> k = K_BAD
      :: else -> k = K_GOOD
      fi;
      atomic { p2d!KEY(k); printf("MSG 2.4 P D KEY K=%e\n", k) }
@@ -82,7 +88,7 @@ proctype Provider() {
   atomic { p2ac!DEPOSIT(sn); printf("MSG dep P AC DEPOSIT sn=%d\n", sn) }
   ac2p?_, r;
   if
-  :: intruder == REPLAY ->
+  :: replay ->
      /* the same cheque again, and the same request 1.1 again */
      atomic { p2ac!DEPOSIT(sn); printf("MSG dep P AC DEPOSIT sn=%d replayed\n", sn) }
      ac2p?REFUSED(r);
@@ -101,20 +107,21 @@ proctype Downloader() {
   atomic {
     d_signed = true;
     if
-    :: intruder == LOST_23 -> printf("MSG 2.3 D P ACCEPT lost\n")
-    :: else -> d2p!ACCEPT(SN); printf("MSG 2.3 D P ACCEPT\n")
+    :: d_cheat == D_WITHHOLDS -> printf("MSG 2.3 D P ACCEPT withheld\n")
+    :: d_cheat != D_WITHHOLDS && lost_23 -> printf("MSG 2.3 D P ACCEPT lost\n")
+    :: d_cheat != D_WITHHOLDS && !lost_23 -> d2p!ACCEPT(SN); printf("MSG 2.3 D P ACCEPT\n")
     fi
   }
   if
-  :: intruder != LOST_23 -> p2d?KEY(k)
-  :: intruder == LOST_23 -> k = K_NONE   /* no 2.4 comes: D's timer fires */
+  :: d_cheat != D_WITHHOLDS && !lost_23 -> p2d?KEY(k)
+  :: else -> k = K_NONE   /* no 2.4 comes: D's timer fires (or D does not wait for it) */
   fi;
   if
   :: k == K_GOOD -> d_has_file = true
   :: else -> skip
   fi;
   if
-  :: k != K_GOOD || intruder == LYING ->
+  :: k != K_GOOD || d_cheat == D_LIES ->
      /* a lying D disputes although 2.4 opened the piece */
      atomic { d2t!DISPUTE(SN, z); printf("MSG 3.1 D T DISPUTE Z=%e\n", z) }
      t2d?TTPKEY(k);
@@ -125,7 +132,7 @@ proctype Downloader() {
   :: else -> skip
   fi;
   if
-  :: intruder == REPLAY -> atomic { d2p!REQ(SN); printf("MSG 1.1 D P REQ sn=%d replayed\n", SN) }
+  :: replay -> atomic { d2p!REQ(SN); printf("MSG 1.1 D P REQ sn=%d replayed\n", SN) }
   :: else -> skip
   fi
 }
@@ -162,18 +169,48 @@ end:
 init {
   atomic {
     if
-    :: intruder = BAD_Z
-    :: intruder = HONEST
-    :: intruder = BAD_24
-    :: intruder = LOST_23
-    :: intruder = REPLAY
-    :: intruder = LYING
+    :: p_cheat = BAD_Z
+    :: p_cheat = HONEST
+    :: p_cheat = BAD_24
     fi;
-    printf("MSG intr - - %e\n", intruder);
+    if
+    :: p_cheat == HONEST ->
+       if
+       :: d_cheat = D_HONEST
+       :: d_cheat = D_LIES
+       :: d_cheat = D_WITHHOLDS
+       fi
+    :: else -> skip
+    fi;
+    if
+    :: lost_23 = false
+    :: lost_23 = true
+    fi;
+    if
+    :: replay = false
+    :: replay = true
+    fi;
+    /* one line per choice made, for the replay */
+    if
+    :: p_cheat != HONEST -> printf("MSG intr - - %e\n", p_cheat)
+    :: else -> skip
+    fi;
+    if
+    :: d_cheat != D_HONEST -> printf("MSG intr - - %e\n", d_cheat)
+    :: else -> skip
+    fi;
+    if
+    :: lost_23 -> printf("MSG intr - - LOST_23\n")
+    :: else -> skip
+    fi;
+    if
+    :: replay -> printf("MSG intr - - REPLAY\n")
+    :: else -> skip
+    fi;
     run Provider(); run Downloader(); run Ttp(); run Ac()
   }
 }
 
-ltl downloader_fair { [] (p_paid -> <> (d_has_file || d_refunded)) }
-ltl downloader_refund { [] (d_signed -> <> (d_has_file || d_refunded)) }
-ltl provider_fair { [] (d_has_file -> <> p_paid) }
+ltl downloader_fair { [] ((d_cheat == D_HONEST && p_paid) -> <> (d_has_file || d_refunded)) }
+ltl downloader_refund { [] ((d_cheat == D_HONEST && d_signed) -> <> (d_has_file || d_refunded)) }
+ltl provider_fair { [] ((p_cheat == HONEST && d_has_file) -> <> p_paid) }
