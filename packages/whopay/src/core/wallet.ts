@@ -15,7 +15,7 @@ import {
 } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
-import { openBinding, openCoinCert } from './coin.ts'
+import { openCoinCert, openDelivered } from './coin.ts'
 import { coinKeyFromSeed, coinSigner, newCoinKey, signHolderEnvelope, type HolderEnvelope } from './holder.ts'
 import { TAG, isValue, type HolderBody, type HolderSigned, type HolderTag, type WithdrawBody } from './messages.ts'
 
@@ -99,7 +99,7 @@ export class Wallet {
    */
   accept(certB64: unknown, bindingB64: unknown): WalletHeld {
     const cert = openCoinCert(this.verifier, certB64, { broker: this.broker, now: this.now() }, 'whopay-deliver')
-    const b = openBinding(this.verifier, bindingB64, cert, 'whopay-deliver')
+    const b = openDelivered(this.verifier, bindingB64, cert, 'whopay-deliver')
     const inv = this.t.invoices.get(b.holder)
     if (inv == null) fail(WhopayErrorCode.NOT_INVOICED, 'the coin is bound to a key this node never invoiced')
     if (inv.value !== cert.value) fail(WhopayErrorCode.NOT_INVOICED, `invoiced ${inv.value}, the coin is ${cert.value}`)
