@@ -107,6 +107,38 @@ describe('downtime path', () => {
   })
 })
 
+describe('what the broker learns from the bindings shown', () => {
+  it("remembers the request a shown owner binding answers: that holder's later deposit is FRAUD", async () => {
+    const { w, owner, cert } = await start()
+    const h1 = issued(owner, cert)
+    const { holding: h2 } = viaOwner(w, owner, h1)
+    viaBroker(w, h2)
+    const err = rejects(tables(w), () => w.ledger.deposit(ask(w, h1, TAG.deposit, newCoinKey().id)), ErrorCode.FRAUD)
+    assert.equal(checkEvidence(verifier, err.details?.evidence, w.broker.id).holderKey, h1.key.id)
+    conserved(w)
+  })
+
+  it('a renewal or downtime transfer on a chain that lost is FRAUD without compensation', async () => {
+    const { w, owner, cert } = await start()
+    const h1 = issued(owner, cert)
+    const { holding: h2 } = viaOwner(w, owner, h1)
+    w.ledger.deposit(ask(w, h1, TAG.deposit, newCoinKey().id))
+    for (const tag of [TAG.renew, TAG.transfer]) {
+      const err = rejects(
+        tables(w),
+        () => {
+          const s = ask(w, h2, tag, newCoinKey().id)
+          return tag === TAG.renew ? w.ledger.renew(s) : w.ledger.downtimeTransfer(s)
+        },
+        ErrorCode.FRAUD
+      )
+      assert.equal(err.details?.compensate, false)
+      checkEvidence(verifier, err.details?.evidence, w.broker.id)
+    }
+    conserved(w)
+  })
+})
+
 describe('lost chains and conviction', () => {
   it("a holder deposits after passing the coin on: the payee's deposit is FRAUD, paid from the cheater", async () => {
     const { w, owner, cert } = await start(20)

@@ -129,7 +129,7 @@ export class Ledger {
   }
 
   /** The seen request at the shown request's (coin, gen, seq), if it conflicts with it: a FRAUD refusal. */
-  private conflictCheck(s: ShownCoin, compensate: boolean): void {
+  private conflictCheck(s: ShownCoin): void {
     const r = s.request.body
     const seen = this.t.requests.get(reqKey(r.coin, r.gen, r.seq))
     if (seen == null || seen.env === toB64(s.request.env)) return
@@ -142,7 +142,7 @@ export class Ledger {
       b: { env: toB64(s.request.env), group: toB64(s.request.group) },
       ...(s.binding !== undefined ? { bindings: [s.binding.b64] } : {})
     }
-    fail(ErrorCode.FRAUD, `coin key signed two spends at seq ${r.seq}`, { evidence, compensate })
+    fail(ErrorCode.FRAUD, `coin key signed two spends at seq ${r.seq}`, { evidence, compensate: false })
   }
 
   /**
@@ -158,7 +158,10 @@ export class Ledger {
       const seen = this.t.requests.get(reqKey(q.coin, q.gen, 0))
       if (seen != null && !passes(seen.tag, seen.to, b.holder)) {
         const ownerEvidence: OwnerEvidence = { cert: s.cert.b64, a: b.b64, spend: { env: seen.env, group: seen.group } }
-        fail(ErrorCode.FRAUD, 'the owner issued this coin and spent it at seq 0', { ownerEvidence, compensate: true })
+        fail(ErrorCode.FRAUD, 'the owner issued this coin and spent it at seq 0', {
+          ownerEvidence,
+          compensate: s.request.tag === TAG.deposit
+        })
       }
     }
     const r = this.t.coins.get(q.coin)
@@ -236,12 +239,14 @@ export class Ledger {
     if (s.request.tag !== TAG.transfer) fail(ErrorCode.WRONG_TAG, 'the downtime path takes a transfer')
     const again = this.answered<TransferResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s, false)
+    this.conflictCheck(s)
     this.ownerSpend(s)
+    this.lostChain(s)
     const r = this.current(s, 0)
     this.knownHolder(r, s)
     const b = signAnswer(this.signer, 'broker', s.cert, s.request, 'whopay-transfer')
     const out: TransferResult = { coin: r.coin, binding: b.b64 }
+    this.rememberShown(s)
     this.t.requests.set(reqKey(r.coin, r.gen, s.request.body.seq), this.seen(s, b.b64))
     this.t.coins.set(r.coin, { ...r, seq: b.seq, holder: b.holder, binding: b.b64 })
     this.t.answers.set(s.request.hash, out)
@@ -273,7 +278,7 @@ export class Ledger {
     if (s.request.tag !== TAG.deposit) fail(ErrorCode.WRONG_TAG, 'a deposit takes a deposit request')
     const again = this.answered<DepositResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s, false)
+    this.conflictCheck(s)
     this.ownerSpend(s)
     this.lostChain(s)
     const r = this.current(s, this.cfg.depositGraceMs)
@@ -283,6 +288,7 @@ export class Ledger {
     const out: DepositResult = { coin: r.coin, purse, value: r.value, spent, from: 'coin' }
     this.books.creditPurse(purse, r.value)
     this.books.bump({ deposited: r.value })
+    this.rememberShown(s)
     this.t.requests.set(reqKey(r.coin, r.gen, s.request.body.seq), this.seen(s))
     this.t.coins.set(r.coin, {
       ...r,
@@ -308,8 +314,18 @@ export class Ledger {
     const evidence: Evidence = { cert: cert.b64, a: { env: seen.env, group: seen.group }, b: answeredOf(s.binding)! }
     fail(ErrorCode.FRAUD, `the chain shown lost: its seq ${a.body.seq} holder also spent the coin`, {
       evidence,
-      compensate: true
+      compensate: s.request.tag === TAG.deposit
     })
+  }
+
+  /** Remembers the request the shown binding answers, so a later spend that conflicts with it is caught. */
+  private rememberShown(s: ShownCoin): void {
+    const a = s.binding?.answered
+    if (a === undefined || s.binding === undefined) return
+    const k = reqKey(a.body.coin, a.body.gen, a.body.seq)
+    if (this.t.requests.has(k)) return
+    const seen: SeenRequest = { tag: a.tag, to: destinationOf(a.body), env: toB64(a.env), group: toB64(a.group) }
+    this.t.requests.set(k, { ...seen, binding: s.binding.b64 })
   }
 
   /**
@@ -320,8 +336,9 @@ export class Ledger {
     if (s.request.tag !== TAG.renew) fail(ErrorCode.WRONG_TAG, 'a renewal takes a renew request')
     const again = this.answered<RenewResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s, false)
+    this.conflictCheck(s)
     this.ownerSpend(s)
+    this.lostChain(s)
     const r = this.current(s, this.cfg.depositGraceMs)
     this.knownHolder(r, s)
     if (r.gen + 1 > LIMITS.maxGen) fail(ErrorCode.BAD_REQUEST, 'coin renewed too often')
@@ -340,6 +357,7 @@ export class Ledger {
     const b = signAnswer(this.signer, 'broker', cert, s.request, 'whopay-renew')
     const spent = this.spentEnvelope(s, 'renew')
     const out: RenewResult = { coin: r.coin, cert: cert.b64, binding: b.b64, spent }
+    this.rememberShown(s)
     this.t.requests.set(reqKey(r.coin, r.gen, s.request.body.seq), this.seen(s, b.b64))
     this.t.coins.set(r.coin, {
       ...r,
