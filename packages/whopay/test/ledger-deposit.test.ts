@@ -212,3 +212,23 @@ describe('withdraw', () => {
     conserved(w)
   })
 })
+
+describe('audit', () => {
+  it('fails when money appears or vanishes outside the ledger calls', async () => {
+    const w = await world()
+    const owner = await peer()
+    topup(w, owner, 50)
+    const { cert } = buy(w, owner, 20)
+    const purse = newCoinKey().id
+    w.ledger.deposit(ask(w, issued(owner, cert), TAG.deposit, purse))
+    const a = w.ledger.audit()
+    assert.ok(a.holds)
+    assert.deepEqual([a.balances, a.outstanding, a.purses, a.custody], [30, 0, 20, 20])
+    w.ledger.t.purses.set(purse, { balance: 21 })
+    assert.equal(w.ledger.audit().holds, false)
+    w.ledger.t.purses.set(purse, { balance: 20 })
+    const { cert: c2 } = buy(w, owner, 5)
+    w.ledger.t.coins.set(c2.coin, { ...w.ledger.coin(c2.coin), value: 6 })
+    assert.equal(w.ledger.audit().holds, false)
+  })
+})
