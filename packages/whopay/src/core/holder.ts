@@ -19,7 +19,6 @@ import {
 import type { WhopayKind } from '../kinds.ts'
 import { SIGNATURE_BYTES } from './bbs04.ts'
 import {
-  LIMITS,
   checkHolderBody,
   checkHolderSigned,
   holderDigest,
@@ -119,7 +118,6 @@ export function openHolder<T extends HolderBody = HolderBody>(
   checkHolderBody(env.tag as HolderTag, env.body)
   const group = fromB64(s.group)
   if (group.byteLength !== SIGNATURE_BYTES) fail(ErrorCode.BAD_REQUEST, `a group signature is ${SIGNATURE_BYTES} bytes`)
-  if (s.env.length > LIMITS.holderEnvB64) fail(ErrorCode.BAD_REQUEST, 'holder request too large')
   return {
     tag: env.tag as HolderTag,
     holder: env.signer,

@@ -3,7 +3,7 @@
 // answered elsewhere is refused FRAUD with the evidence (the two requests), so the owner itself never double
 // assigns. Pure and synchronous over one table; the service verifies each request's group signature first and
 // checks and publishes the DHT state around `transfer`.
-import { ErrorCode, fail, fromB64, toB64, type Signer, type Table, type Verifier } from '@p2pay/core'
+import { ErrorCode, decodeSigned, fail, fromB64, toB64, type Signer, type Table, type Verifier } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import {
@@ -17,7 +17,7 @@ import {
 } from './coin.ts'
 import { conflicts, type Evidence } from './evidence.ts'
 import { coinKeyFromSeed, openHolder } from './holder.ts'
-import { HOLDER_TAGS, TAG, type HolderSigned } from './messages.ts'
+import { HOLDER_TAGS, LIMITS, TAG, type HolderSigned } from './messages.ts'
 
 /** A request the owner answered at a seq, and the binding it signed for it. */
 export interface OwnerAnswer extends HolderSigned {
@@ -182,11 +182,8 @@ export class OwnerBook {
    * answered differently comes back as evidence and changes nothing.
    */
   adopt(bindingB64: unknown, newCert?: unknown): { advanced: boolean; evidence?: Evidence } {
-    const peek = this.verifier.open<{ coin?: unknown }>(
-      fromB64(typeof bindingB64 === 'string' ? bindingB64 : ''),
-      TAG.binding,
-      'whopay-transfer'
-    )
+    const bytes = decodeSigned(bindingB64, 'binding', LIMITS.bindingB64)
+    const peek = this.verifier.open<{ coin?: unknown }>(bytes, TAG.binding, 'whopay-transfer')
     const r = this.coin(typeof peek.body.coin === 'string' ? peek.body.coin : '')
     let cert = this.certOf(r)
     if (newCert !== undefined) {
