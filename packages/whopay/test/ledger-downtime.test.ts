@@ -174,6 +174,28 @@ describe('lost chains and conviction', () => {
     conserved(w)
   })
 
+  it('without the DHT a double transfer (owner and broker) is found at deposit; both payees end up paid', async () => {
+    const { w, owner, cert } = await start(20)
+    const cheater = await peer()
+    topup(w, cheater, 50)
+    const h1 = issued(owner, cert)
+    const { holding: viaTheOwner } = viaOwner(w, owner, h1)
+    const viaTheBroker = viaBroker(w, h1)
+    // the broker's payee deposits first: from custody
+    const p1 = newCoinKey().id
+    assert.equal(w.ledger.deposit(ask(w, viaTheBroker, TAG.deposit, p1)).from, 'coin')
+    // the owner's payee's chain lost: FRAUD, and once convicted it is paid from the cheater
+    const p2 = newCoinKey().id
+    const honest = ask(w, viaTheOwner, TAG.deposit, p2)
+    const err = throwsCode(() => w.ledger.deposit(honest), ErrorCode.FRAUD)
+    assert.equal(err.details?.compensate, true)
+    const c = checkEvidence(verifier, err.details?.evidence, w.broker.id)
+    w.ledger.convict({ evidence: c, cheater: cheater.id, honest })
+    assert.deepEqual([w.ledger.books.purse(p1), w.ledger.books.purse(p2)], [20, 20])
+    assert.equal(w.ledger.books.balance(cheater.id), 30)
+    conserved(w)
+  })
+
   it('convict refuses another peer for a case already decided, and a deposit not on the case', async () => {
     const { w, owner, cert } = await start(20)
     const cheater = await peer()
