@@ -5,8 +5,12 @@
  * REQ, the manifest, the key piece's index, H(SEK(KP)), H(Z) and the judge, and Z holds the key for J too,
  * so J can tell whether the key P committed to opens the key piece. P reserves the price at the AC before
  * any piece; a deposit is held for the complaint window; a providerBan bans P and voids the cheque, which
- * refunds D from escrow (inside the window) or claws the price back from P (after it). Both fairness
- * properties hold, and so does the strong form for D: once it countersigned, it gets the file or its money.
+ * refunds D from escrow (inside the window) or claws the price back from P (after it). The downloader's
+ * fairness holds, and so does its strong form: once an honest D countersigned, it gets the file or its money.
+ * The provider's does not, as the code stands: D signs 2.3 but keeps it, complains to J with C* and its own
+ * acceptance, and J's keyOpensPiece verdict hands it K; P never gets the countersigned cheque (T would have
+ * kept it for P, 3.3, but D never went to T). With J keeping the cheque for P as T does (judge_keeps, a
+ * remedy the code does not have), provider_fair_judge_keeps holds.
  *
  * Abstracts (packages/fairex/src/core/, beside what fairex-original.pml lists):
  *   sale-provider.ts    acceptRequest with form 'fixed'; net/sale-provider.ts: 'reserve' at the AC before 1.2

@@ -3,7 +3,9 @@
  * the TTP T and the accounting centre AC, over one sale, with an intruder (see init) that acts as a dishonest
  * provider or a dishonest downloader, loses 2.3 and replays messages. SPIN finds the survey's counterexample:
  * P seals a garbage key K' in Z, D countersigns, T opens Z and hands D the K'
- * P sealed, P deposits the cheque and is paid, and D has neither file nor money.
+ * P sealed, P deposits the cheque and is paid, and D has neither file nor money. The provider's fairness
+ * holds: D gets a key only by countersigning, and T hands P the cheque (3.3) on every dispute, so a D that
+ * keeps its 2.3 and goes to T pays all the same.
  *
  * Abstracts (packages/fairex/src/core/):
  *   sale-downloader.ts  startPurchase (1.1), onAccept (1.2), onPiece (2.1), onCheque (2.2 -> 2.3),

@@ -13,7 +13,7 @@ function line(r: CheckResult): string {
   const rep = r.report
   const cols = [
     r.model.padEnd(18),
-    r.check.label.padEnd(20),
+    r.check.label.padEnd(26),
     r.check.expected.padEnd(9),
     (rep != null ? outcome(rep) : 'failed').padEnd(9),
     (rep != null ? `${rep.statesStored} states` : '-').padStart(15),

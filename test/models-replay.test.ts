@@ -2,11 +2,18 @@
 // daemons (scripts/models/replay-fairex.ts): broker, TTP, judge and two nodes
 // as processes. The original form ends as the model says (provider paid,
 // downloader without the file or its money); the same steps against the fixed
-// form end with the provider banned and the downloader refunded.
+// form end with the provider banned and the downloader refunded. SPIN also finds that the fixed form, as the
+// code has it, is not fair to the provider: a downloader that keeps its 2.3 and complains to the judge gets the
+// key from a keyOpensPiece verdict, and nothing hands the provider the countersigned cheque; that attack too
+// runs on the daemons.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { fromUtf8 } from '@p2pay/core'
+import { FAIREX_PROTOCOL, complaint, onAccept, onCheque, onKey, onPiece } from '@p2pay/fairex'
 import { checkCoverage, replayFairex } from '../scripts/models/replay-fairex.ts'
-import { parseTrail } from '../scripts/models/fairex-trail.ts'
+import { counterexample, parseTrail } from '../scripts/models/fairex-trail.ts'
+import { FairexMarket, PRICE, certificateFor, closeSale, openSale, rawRequest, verifier } from './helpers/fairex.ts'
 
 test('the replay maps every message of a trail, and refuses a trail with a message it does not map', () => {
   const trail = parseTrail(
@@ -57,5 +64,72 @@ test(
         run.rows.flatMap(x => x.steps),
         ['intr', '1.1', '1.2', '2.1', '2.2', '2.3', '2.4', '3.1', '3.2', 'end', '3.3', 'dep', 'pay']
       )
+  }
+)
+
+test(
+  "the fixed form's provider-fair counterexample on real daemons: a downloader that signs 2.3 but keeps it and " +
+    'complains to the judge gets the key (keyOpensPiece); the provider never gets a cheque to deposit',
+  { timeout: 300_000 },
+  async () => {
+    const { messages } = await counterexample('fairex-fixed', 'provider-fair')
+    assert.deepEqual(
+      messages.filter(x => x.step === 'intr').map(x => x.what),
+      ['D_WITHHOLDS']
+    )
+    const said = messages.map(x => `${x.step} ${x.what}`)
+    for (const s of ['2.2 CHEQUE Z=K_GOOD', '2.3 ACCEPT withheld', '4.2 INVALID key-opens-piece', 'end FILE'])
+      assert.ok(said.includes(s), `${s} in ${said.join(', ')}`)
+    assert.ok(!messages.some(x => ['3.1', '3.3', 'dep'].includes(x.step)), 'no dispute at T, nothing deposited')
+
+    const m = new FairexMarket('models-withheld')
+    try {
+      await m.start({ P: [] })
+      const { broker, ttp, judge, L } = m
+      const P = m.nodes.P
+      const f = await m.share(P, 'withheld.bin', { form: 'fixed', size: 600 * 1024 + 7 })
+      const before = { P: await m.bal(P.peerId) }
+      const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
+      const o = { peer: L, verifier, provider: P.peerId, fileId: f.fileId, price: PRICE, manifestHash: f.manifest }
+      const { state, message1_1 } = rawRequest({
+        ...o,
+        ttp: ttp.peerId,
+        judge: judge.peerId,
+        certificate: cert.certificate,
+        form: 'fixed'
+      })
+      // 1.1 to 2.2 as any downloader; 2.3 signed (onCheque) but never sent
+      const sale = await openSale(L, P.addr, f.fileId, message1_1)
+      const pieces: Array<Uint8Array | undefined> = []
+      try {
+        const { m: _m, ...m12 } = sale.first
+        onAccept(state, m12)
+        for (let i = 0; i < state.offer!.pieceHashes.length; i++) {
+          const bytes = (await sale.reader.read(AbortSignal.timeout(20_000)))!
+          pieces.push(onPiece(state, i, bytes) === 'plain' ? bytes.slice() : undefined)
+        }
+        const { m: _m22, ...m22 } = JSON.parse(fromUtf8((await sale.reader.read(AbortSignal.timeout(20_000)))!))
+        onCheque(state, m22)
+      } finally {
+        await closeSale(sale)
+      }
+      // straight to the judge with C* and its own acceptance
+      const v = await m.client(L, judge, FAIREX_PROTOCOL.judge).call<any>('complain', { comp: complaint(state) })
+      assert.deepEqual([v.ruling, v.reason], ['invalidComplain', 'keyOpensPiece'])
+      const opened = onKey(state, v.key)
+      assert.ok(opened.ok, "the judge's key opens the key piece")
+      const file = Buffer.concat(pieces.map(x => x ?? (opened as { keyPiece: Uint8Array }).keyPiece))
+      assert.equal(createHash('sha256').update(file).digest('hex'), f.sha, 'D has the whole file')
+
+      // P has no countersigned cheque: nothing to deposit, nothing from the TTP, nothing paid
+      assert.deepEqual(await P.api('POST', '/v1/fairex/deposit'), { paid: 0, fee: 0, results: [] })
+      const sn = state.req.body.chequeSn
+      assert.equal((await m.chequeOf(P.peerId, L.peerId, sn)).status, 'reserved', 'the AC never saw a cheque')
+      assert.equal(await m.bal(P.peerId), before.P, 'P is not paid')
+      assert.deepEqual(await m.judgeBans(), [], 'nobody is banned')
+      await m.holds()
+    } finally {
+      await m.stop()
+    }
   }
 )

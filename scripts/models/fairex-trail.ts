@@ -3,14 +3,12 @@
 // trail, and every "MSG <step> <from> <to> <what>" line the model prints
 // becomes one message. Also draws it as a message sequence chart (text, SVG).
 import { rmSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseHeader } from '../../models/pan-output.ts'
 import { checkTools, run, runCheck } from '../../models/pan-run.ts'
 import { readFileSync } from 'node:fs'
 
-export const MODEL = resolve(import.meta.dirname, '..', '..', 'models', 'fairex-original.pml')
-/** the check whose counterexample is replayed: the first ltl of the model, which `spin -t` follows */
-export const CHECK = 'downloader-fair'
+const MODELS = resolve(import.meta.dirname, '..', '..', 'models')
 
 export interface TrailMessage {
   /** the paper's message number (1.1 ... 3.3), or the model's own: intr, dep, pay, end */
@@ -30,16 +28,23 @@ export function parseTrail(text: string): TrailMessage[] {
   return out
 }
 
-/** Runs the check, replays its trail and returns the messages; the temp dir is removed either way. */
-export async function counterexample(): Promise<{ messages: TrailMessage[]; states: number; seconds: number }> {
+/**
+ * Runs check `label` of models/<model>.pml (by default the original file market's downloader-fair), replays its
+ * trail and returns the messages; the temp dir is removed either way.
+ */
+export async function counterexample(
+  model = 'fairex-original',
+  label = 'downloader-fair'
+): Promise<{ messages: TrailMessage[]; states: number; seconds: number }> {
   await checkTools()
-  const check = parseHeader(readFileSync(MODEL, 'utf8')).checks.find(c => c.label === CHECK)
-  if (check == null) throw new Error(`${MODEL} lists no check ${CHECK}`)
-  const r = await runCheck(MODEL, check, { keep: true })
+  const path = join(MODELS, `${model}.pml`)
+  const check = parseHeader(readFileSync(path, 'utf8')).checks.find(c => c.label === label)
+  if (check == null) throw new Error(`${path} lists no check ${label}`)
+  const r = await runCheck(path, check, { keep: true })
   try {
     if (r.problem != null || r.report?.trail == null || r.dir == null)
-      throw new Error(`${CHECK}: ${r.problem ?? 'no trail'}`)
-    const t = await run('spin', ['-t', '-T', 'fairex-original.pml'], r.dir, 60_000)
+      throw new Error(`${label}: ${r.problem ?? 'no trail'}`)
+    const t = await run('spin', ['-t', '-T', `${model}.pml`], r.dir, 60_000)
     if (t.code !== 0) throw new Error(`spin -t failed (${t.code}): ${t.out.slice(-400)}`)
     const messages = parseTrail(t.out)
     if (messages.length === 0) throw new Error(`spin -t printed no MSG line: ${t.out.slice(0, 400)}`)

@@ -126,8 +126,11 @@ const bans = async (m: Market): Promise<string[]> =>
 /** The trail's steps against the market in `form`. */
 async function replayForm(m: Market, trail: TrailMessage[], form: Form): Promise<ReplayRun> {
   const rows: ReplayRow[] = []
-  const intr = trail.find(x => x.step === 'intr')?.what
-  check(intr === 'BAD_Z', `the counterexample's intruder is ${intr}, and only BAD_Z (K' sealed in Z) is mapped`)
+  const intr = trail.filter(x => x.step === 'intr').map(x => x.what)
+  check(
+    intr.join(' ') === 'BAD_Z',
+    `the counterexample's intruder does [${intr.join(' ')}]; only BAD_Z alone (K' sealed in Z) is mapped`
+  )
   const before = { P: await balance(m, m.P.peerId), D: await value(m, m.D.peerId) }
 
   // intr: the provider seals a garbage K' in Z and sends it as 2.4: its cheat route
