@@ -3,20 +3,20 @@
 // would (signed with the old holding key and its own group key, counted under
 // the kinds a real one's would be), so the detection by the broker, the owner
 // and the DHT is tested for real.
-import { ErrorCode, dialAddrs, fail, party, textOf, type Routes } from '@p2pay/core'
+import { dialAddrs, fail, party, textOf, type Routes } from '@p2pay/core'
 import { openBinding, openCoinCert } from './core/coin.ts'
 import { TAG, type TransferBody } from './core/messages.ts'
 import { WhopayErrorCode } from './errors.ts'
 import { LEDGER_PROTOCOL, PAY_PROTOCOL } from './net/protocols.ts'
-import type { HeldCoin } from './net/tables.ts'
+import type { WalletHeld } from './core/wallet.ts'
 import { asHolder, signHolder, type WalletContext } from './net/wallet-context.ts'
-import { record, send } from './net/wallet-deposit.ts'
+import { purseKey } from './net/wallet-purse.ts'
 import type { WalletService } from './net/wallet-service.ts'
 
 /** The holding of `coin` this node already passed on: its old key, seed and binding. */
-function passedOn(w: WalletContext, coinIn: unknown): HeldCoin {
+function passedOn(w: WalletContext, coinIn: unknown): WalletHeld {
   const id = textOf(coinIn)
-  const h = [...w.t.held.values()].find(x => x.coin === id && x.status === 'spent')
+  const h = [...w.wallet.t.held.values()].find(x => x.coin === id && x.status === 'spent')
   if (h == null) fail(WhopayErrorCode.NO_SUCH_COIN, 'this node has not passed that coin on')
   return h
 }
@@ -59,13 +59,19 @@ export function cheatRoutes(svc: WalletService): Routes {
         return { coin: h.coin, to: to.id, toAddrs: dialAddrs(to), seq: h.seq, ack }
       })
     },
-    /** Deposits a coin already transferred, with its old binding. */
+    /** Deposits a coin already transferred, with its old binding, into this node's purse. */
     'POST /double-deposit': async b => {
       const w = svc.w
       const h = passedOn(w, b.coin)
-      if (w.t.pending.has(h.key)) fail(ErrorCode.BAD_REQUEST, 'that coin is still being passed on')
-      const p = await record(w, { ...h, owned: false })
-      return await send(w, p)
+      const kind = 'whopay-deposit'
+      const purse = await purseKey(w)
+      const body = { coin: h.coin, gen: h.gen, seq: h.seq, purse, at: Date.now() }
+      const request = await signHolder(w, h.seed, TAG.deposit, body, kind)
+      const args = { cert: h.cert, binding: h.binding, request }
+      return await asHolder(
+        w,
+        async anon => await anon.call(w.c.broker, LEDGER_PROTOCOL, 'deposit', args, { kind, timeoutMs: 60_000 })
+      )
     }
   }
 }

@@ -34,7 +34,7 @@ export type { OpenerComponents, OpenerInit } from './net/opener-service.ts'
 // net: the broker's ledger, a node's wallet (owner, holder, payee), coin states in the DHT, fresh identities
 export { LEDGER_TABLES } from './tables.ts'
 export { LEDGER_NET_TABLES, WALLET_NET_TABLES } from './net/tables.ts'
-export type { OwnedCoin, HeldCoin, Invoice, Pending } from './net/tables.ts'
+export type { Pending } from './net/tables.ts'
 export * from './net/protocols.ts'
 export { withFreshIdentity, type AnonNode, type FreshIdentityOptions } from './net/anon-dial.ts'
 export { CoinStateClient, DEFAULT_KEEPERS, type CoinStateView, type PublishResult } from './net/coin-state-client.ts'

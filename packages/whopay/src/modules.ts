@@ -10,12 +10,12 @@ import { LEDGER_NET_TABLES, WALLET_NET_TABLES } from './net/tables.ts'
 import type { WalletComponents, WalletInit } from './net/wallet-context.ts'
 import { WalletService } from './net/wallet-service.ts'
 import { LEDGER_OPTIONS, WALLET_OPTIONS, ledgerInit, walletInit } from './options.ts'
-import { LEDGER_TABLES } from './tables.ts'
+import { LEDGER_TABLES, OWNER_TABLES, WALLET_TABLES } from './tables.ts'
 
 /** Every table the broker keeps for WhoPay: the ledger's, the group's and registry, the coin states it keeps. */
 export const WHOPAY_BROKER_TABLES = { ...LEDGER_TABLES, ...GROUP_TABLES, ...LEDGER_NET_TABLES }
 /** Every table a node keeps for WhoPay: owned, held, invoiced, pending coins, the purse, the member key, states. */
-export const WHOPAY_NODE_TABLES = { ...WALLET_NET_TABLES, ...MEMBER_TABLES }
+export const WHOPAY_NODE_TABLES = { ...OWNER_TABLES, ...WALLET_TABLES, ...WALLET_NET_TABLES, ...MEMBER_TABLES }
 
 /** The broker's side: sells coins, keeps the group and its registry, takes deposits, convicts double spenders. */
 export function whopayLedger(init: LedgerInit): SchemeFactory<LedgerComponents> {

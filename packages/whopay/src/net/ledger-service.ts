@@ -136,6 +136,12 @@ export class LedgerService implements SchemeService {
           return { fraud: f.id, cheater: f.cheater, coin: f.coin, seq: f.seq }
         },
         withdraw: async args => await withdraw(l, args),
+        purse: async args => {
+          needJudge(l)
+          await c.store.barrier()
+          const key = typeof args.purse === 'string' ? args.purse : ''
+          return { purse: key, balance: ledger.t.purses.get(key)?.balance ?? 0 }
+        },
         sync: async (args, { remotePeer }) => await sync(l, remotePeer, args)
       },
       {

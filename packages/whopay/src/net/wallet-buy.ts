@@ -1,12 +1,12 @@
 // Buying coins: the owner makes a fresh coin key per coin and asks the broker
 // (its long-term identity: the value leaves its account) for a certificate on
-// it. The key is written before the request leaves, so a purchase whose answer
-// was lost is asked again with the same key (the broker answers it the same).
-import { ErrorCode, fail, toB64 } from '@p2pay/core'
-import { openCoinCert } from '../core/coin.ts'
+// it. The key is written (pending) before the request leaves, so a purchase
+// whose answer was lost is asked again with the same key (the broker answers
+// it the same); on the answer the coin goes into the owner's book.
+import { ErrorCode, fail, fromB64, toB64 } from '@p2pay/core'
 import { newCoinKey } from '../core/holder.ts'
 import { isValue } from '../core/messages.ts'
-import type { OwnedCoin } from './tables.ts'
+import type { Pending } from './tables.ts'
 import type { WalletContext } from './wallet-context.ts'
 
 const MAX_BUY = 1000
@@ -27,19 +27,18 @@ export async function buy(
   const ids = await w.store.apply(() =>
     Array.from({ length: n as number }, () => {
       const k = newCoinKey()
-      const o: OwnedCoin = {
+      const p: Pending = {
+        id: k.id,
         coin: k.id,
-        seed: toB64(k.seed),
+        kind: 'buy',
         value,
-        gen: 0,
-        expiry: 0,
         seq: 0,
-        holder: k.id,
-        answered: {},
-        used: 'buying',
+        cert: '',
+        seed: toB64(k.seed),
+        attempts: 0,
         at: Date.now()
       }
-      w.t.owned.set(k.id, o)
+      w.t.pending.set(k.id, p)
       reserve?.(k.id)
       return k.id
     })
@@ -49,29 +48,27 @@ export async function buy(
   return { coins }
 }
 
-/** Asks the broker for the certificate of a coin key written as bought; stores it on the answer. */
+/** Asks the broker for the certificate of a coin key written as bought; books the coin on the answer. */
 export async function completeBuy(
   w: WalletContext,
   id: string
 ): Promise<{ coin: string; value: number; expiry: number }> {
-  const o = w.t.owned.get(id)
-  if (o == null) fail(ErrorCode.NOT_FOUND, 'no such coin')
-  if (o.cert != null) return { coin: id, value: o.value, expiry: o.expiry }
+  const p = w.t.pending.get(id)
+  if (p?.kind !== 'buy' || p.seed == null) {
+    const o = w.owner.coin(id)
+    return { coin: id, value: o.value, expiry: o.expiry }
+  }
   const r = await w.broker.call<{ cert: string }>(
     w.c.broker,
     'purchase',
-    { coin: id, value: o.value },
+    { coin: id, value: p.value },
     { kind: 'whopay-purchase', timeoutMs: 15_000 }
   )
-  const cert = openCoinCert(w.c.verifier, r.cert, { broker: w.c.broker.id }, 'whopay-purchase')
-  if (cert.coin !== id || cert.owner !== w.me || cert.value !== o.value || cert.gen !== 0)
-    fail(ErrorCode.BAD_REQUEST, 'the broker certified another coin than the one asked for')
-  await w.store.apply(() => {
-    const now = w.t.owned.get(id)
-    if (now?.cert == null && now != null) {
-      const { used: _, ...rest } = now
-      w.t.owned.set(id, { ...rest, cert: cert.b64, expiry: cert.expiry })
-    }
+  const o = await w.store.apply(() => {
+    const o = w.owner.add(r.cert, fromB64(p.seed!))
+    if (o.value !== p.value) fail(ErrorCode.BAD_REQUEST, 'the broker certified another value than the one asked for')
+    w.t.pending.delete(id)
+    return o
   })
-  return { coin: id, value: o.value, expiry: cert.expiry }
+  return { coin: id, value: o.value, expiry: o.expiry }
 }

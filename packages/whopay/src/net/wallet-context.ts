@@ -19,7 +19,9 @@ import {
 } from '@p2pay/core'
 import { coinSigner } from '../core/holder.ts'
 import type { GroupCrypto } from '../core/group-pool.ts'
-import { signHolderEnvelope, holderSigned } from '../core/holder.ts'
+import { signHolderEnvelope, holderSigned, type HolderEnvelope } from '../core/holder.ts'
+import type { OwnerBook } from '../core/owner.ts'
+import type { Wallet } from '../core/wallet.ts'
 import type { HolderBody, HolderSigned, HolderTag } from '../core/messages.ts'
 import type { WhopayKind } from '../kinds.ts'
 import { withFreshIdentity, type AnonNode } from './anon-dial.ts'
@@ -47,6 +49,11 @@ export interface WalletComponents extends BaseComponents<WhopayKind> {
 }
 
 export interface WalletContext {
+  /** the coins this node bought: who holds each at which seq, every binding it signed */
+  owner: OwnerBook
+  /** the keys it invoiced, the coins it holds, its purse key */
+  wallet: Wallet
+  /** transactions in flight, owned coins it deposited itself, coin states it keeps */
   t: TablesOf<typeof WALLET_NET_TABLES>
   store: Store
   c: WalletComponents
@@ -76,7 +83,7 @@ export const SYNC_KIND = 'whopay-sync' as WhopayKind
 export const ACK_KIND = 'whopay-ack'
 
 /** Coin and purse keys sign through the OpenSSL backend; their signatures count like every other. */
-const backend = nodeEd25519()
+export const backend = nodeEd25519()
 
 /**
  * A holder request: the envelope signed with the holding key (`seed`, base64) and the member's group signature
@@ -89,12 +96,26 @@ export async function signHolder(
   body: HolderBody,
   kind: WhopayKind
 ): Promise<HolderSigned> {
-  const m = await w.group.join(w.life.signal)
   const signer = coinSigner(fromB64(seed), backend, w.c.metrics)
-  const { env, digest } = signHolderEnvelope(signer, tag, body, kind)
-  const sig = await w.crypto.sign(m.gpk, m.memberKey, digest)
+  return await groupSigned(w, signHolderEnvelope(signer, tag, body, kind), kind)
+}
+
+/** A request signed with a held coin's key (the wallet's), then group-signed. */
+export async function signHeld(
+  w: WalletContext,
+  key: string,
+  tag: HolderTag,
+  dest: string,
+  kind: WhopayKind
+): Promise<HolderSigned> {
+  return await groupSigned(w, w.wallet.request(key, tag, dest), kind)
+}
+
+async function groupSigned(w: WalletContext, e: HolderEnvelope, kind: WhopayKind): Promise<HolderSigned> {
+  const m = await w.group.join(w.life.signal)
+  const sig = await w.crypto.sign(m.gpk, m.memberKey, e.digest)
   w.c.metrics.signed(kind)
-  return holderSigned(env.bytes, sig)
+  return holderSigned(e.env.bytes, sig)
 }
 
 /** A signer over a key this node keeps (a coin key or the purse key), counted like the daemon's own. */

@@ -3,13 +3,14 @@
 // key, never the node. The request is written before it leaves and sent again
 // as it is until the broker answers (a repeat gets the same answer).
 import { ErrorCode, fail, textOf } from '@p2pay/core'
-import { TAG, type DepositBody } from '../core/messages.ts'
+import { TAG } from '../core/messages.ts'
 import type { DepositResult } from '../core/ledger-records.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import { LEDGER_PROTOCOL } from './protocols.ts'
 import type { Pending } from './tables.ts'
-import { asHolder, errorOf, retryable, signHolder, type WalletContext } from './wallet-context.ts'
+import { asHolder, errorOf, retryable, signHeld, signHolder, type WalletContext } from './wallet-context.ts'
+import { unspentOwned } from './wallet-payments.ts'
 import { purseKey } from './wallet-purse.ts'
 
 const KIND: WhopayKind = 'whopay-deposit'
@@ -29,30 +30,20 @@ export interface Spendable {
 }
 
 export function spendables(w: WalletContext): Spendable[] {
-  const held = [...w.t.held.values()]
-    .filter(h => h.status === 'held' && !w.t.pending.has(h.key) && !w.busy.has(h.key))
-    .map(h => ({
-      key: h.key,
-      seed: h.seed,
-      coin: h.coin,
-      cert: h.cert,
-      gen: h.gen,
-      seq: h.seq,
-      binding: h.binding,
-      value: h.value,
-      owned: false
-    }))
-  const owned = [...w.t.owned.values()]
-    .filter(
-      o =>
-        o.cert != null &&
-        o.used == null &&
-        o.seq === 0 &&
-        o.gen === 0 &&
-        !w.t.pending.has(o.coin) &&
-        !w.busy.has(o.coin)
-    )
-    .map(o => ({ key: o.coin, seed: o.seed, coin: o.coin, cert: o.cert!, gen: 0, seq: 0, value: o.value, owned: true }))
+  const held = w.wallet
+    .spendable()
+    .filter(h => !w.t.pending.has(h.key) && !w.busy.has(h.key))
+    .map(h => ({ ...h, owned: false }))
+  const owned = unspentOwned(w).map(o => ({
+    key: o.coin,
+    seed: o.seed,
+    coin: o.coin,
+    cert: o.cert,
+    gen: 0,
+    seq: 0,
+    value: o.value,
+    owned: true
+  }))
   return [...held, ...owned]
 }
 
@@ -96,10 +87,11 @@ export async function deposit(w: WalletContext, coinIn?: unknown): Promise<Depos
 }
 
 /** Signs the deposit request and writes it (and the coin as being spent) before anything leaves. */
-export async function record(w: WalletContext, s: Spendable, binding = s.binding): Promise<Pending> {
+export async function record(w: WalletContext, s: Spendable): Promise<Pending> {
   const purse = await purseKey(w)
-  const body: DepositBody = { coin: s.coin, gen: s.gen, seq: s.seq, purse, at: Date.now() }
-  const request = await signHolder(w, s.seed, TAG.deposit, body, KIND)
+  const request = s.owned
+    ? await signHolder(w, s.seed, TAG.deposit, { coin: s.coin, gen: 0, seq: 0, purse, at: Date.now() }, KIND)
+    : await signHeld(w, s.key, TAG.deposit, purse, KIND)
   return await w.store.apply(() => {
     if (w.t.pending.has(s.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
     const p: Pending = {
@@ -109,25 +101,17 @@ export async function record(w: WalletContext, s: Spendable, binding = s.binding
       value: s.value,
       seq: s.seq,
       cert: s.cert,
-      ...(binding != null ? { binding } : {}),
+      ...(s.binding != null ? { binding: s.binding } : {}),
       request,
       attempts: 0,
       at: Date.now()
     }
     w.t.pending.set(s.key, p)
-    markSpending(w, s)
+    // an owned coin deposited by its owner is never issued after; a held one is spent from here on
+    if (s.owned) w.t.ownSpent.set(s.coin, { at: Date.now() })
+    else w.wallet.spending(s.key, request)
     return p
   })
-}
-
-function markSpending(w: WalletContext, s: Spendable): void {
-  if (s.owned) {
-    const o = w.t.owned.get(s.coin)
-    if (o != null) w.t.owned.set(s.coin, { ...o, used: 'deposited' })
-  } else {
-    const h = w.t.held.get(s.key)
-    if (h != null && h.status === 'held') w.t.held.set(s.key, { ...h, status: 'spending' })
-  }
 }
 
 /** Sends a recorded deposit to the broker from a fresh identity; on the answer the coin is deposited. */
@@ -158,10 +142,7 @@ export async function send(w: WalletContext, p: Pending): Promise<DepositResult>
   }
   if (r.purse !== (await purseKey(w))) fail(ErrorCode.BAD_REQUEST, 'the broker credited another purse')
   await w.store.apply(() => {
-    const h = w.t.held.get(p.id)
-    if (h != null) w.t.held.set(p.id, { ...h, status: 'deposited' })
-    const purse = w.t.purse.get('purse')
-    if (purse != null) w.t.purse.set('purse', { ...purse, deposited: purse.deposited + r.value })
+    if (w.t.pending.has(p.id) && w.wallet.t.held.has(p.id)) w.wallet.settled(p.id, 'deposited')
     w.t.pending.delete(p.id)
   })
   return r

@@ -1,19 +1,19 @@
 // A node as the owner of the coins it bought. It answers `transfer` (a holder,
 // from a fresh identity, asks it to pass the coin on to a payee's fresh key):
 // the coin-key signature and the group signature (worker pool) against the
-// bytes received, its own record (the request is by the current holder at the
+// bytes received, its book (the request is by the current holder at the
 // current seq; the same request again gets the same binding; another one by
 // that key at that seq is a double spend, reported to the broker), and in real
-// time the coin's state in the DHT; then it signs the binding, stores it,
-// publishes it, and answers. The owner acts under its long-term identity.
-import { ErrorCode, P2payError, fail, sha256Hex, toB64 } from '@p2pay/core'
-import { openBinding, openCoinCert, openShown, signAnswer, type CoinBinding, type ShownCoin } from '../core/coin.ts'
+// time the coin's state in the DHT, whose bindings it adopts first; then the
+// book signs the binding, it is stored, published, and answered. The owner
+// acts under its long-term identity.
+import { ErrorCode, P2payError, fail, toB64 } from '@p2pay/core'
+import { openShown, type ShownCoin } from '../core/coin.ts'
 import type { Evidence } from '../core/evidence.ts'
 import { TAG } from '../core/messages.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import { compareState } from './coin-state-record.ts'
-import type { OwnedCoin } from './tables.ts'
 import type { WalletContext } from './wallet-context.ts'
 
 const KIND: WhopayKind = 'whopay-transfer'
@@ -21,97 +21,56 @@ const KIND: WhopayKind = 'whopay-transfer'
 /** Answers a holder's transfer request with the owner's binding at seq + 1. */
 export async function answerTransfer(w: WalletContext, args: Record<string, unknown>): Promise<{ binding: string }> {
   const broker = w.c.broker.id
-  const s = openShown(
-    w.c.verifier,
-    { cert: args.cert, binding: args.binding, request: args.request },
-    { broker },
-    TAG.transfer,
-    KIND
-  )
+  const input = { cert: args.cert, binding: args.binding, request: args.request }
+  const s = openShown(w.c.verifier, input, { broker }, TAG.transfer, KIND)
   const coin = s.cert.coin
   if (s.cert.owner !== w.me) fail(ErrorCode.WRONG_OWNER, 'this node does not own that coin')
-  const o = w.t.owned.get(coin)
-  if (o?.cert == null) fail(WhopayErrorCode.NO_SUCH_COIN, 'this node has no record of that coin')
+  const known = w.owner.coin(coin)
   await verifyGroup(w, s)
-  const pos = s.request.body.seq
-  const hash = sha256Hex(s.request.env)
-  const signed = { env: toB64(s.request.env), group: toB64(s.request.group) }
-  const known = sameGen(o, s) ? o.answered[String(pos)] : undefined
-  if (known?.hash === hash && known.binding != null) return { binding: known.binding }
-  if (known != null)
-    await refuseDoubleSpend(w, { cert: s.cert.b64, a: known.signed, b: signed, ...withBinding(s.binding) })
-  if (w.states.realtime) {
-    const view = await w.states.check(coin)
-    const n = view.newest
-    const here = { gen: s.cert.gen, at: pos }
-    if (n != null && compareState(n, here) === 0 && n.answers !== hash && n.signed != null)
-      await refuseDoubleSpend(w, { cert: s.cert.b64, a: n.signed, b: signed, ...withBinding(s.binding) })
-    if (n != null && compareState(n, here) > 0)
-      fail(ErrorCode.STALE_SEQ, 'the coin moved on from that seq (its state in the DHT)', { seq: n.at + 1 })
+  // a later generation: the broker renewed the coin, its binding of the new generation comes with it
+  if (s.cert.gen > known.gen && s.binding?.by === 'broker')
+    await w.store.apply(() => w.owner.adopt(s.binding!.b64, s.cert.b64))
+  if (w.states.realtime) await checkDht(w, s)
+  let b
+  try {
+    b = await w.store.apply(() => w.owner.transfer(s))
+  } catch (err) {
+    if (err instanceof P2payError && err.code === ErrorCode.FRAUD && err.details?.evidence != null)
+      await refuseDoubleSpend(w, err.details.evidence as Evidence)
+    throw err
   }
-  const b = await w.store.apply(() => {
-    const now = w.t.owned.get(coin)!
-    const again = sameGen(now, s) ? now.answered[String(pos)] : undefined
-    if (again?.hash === hash && again.binding != null) return again.binding
-    if (again != null) fail(WhopayErrorCode.COIN_SPENT, 'the coin moved while this request was checked')
-    const cur = current(now, s)
-    if (pos < cur.seq) fail(ErrorCode.STALE_SEQ, `the coin is at seq ${cur.seq}`, { seq: cur.seq })
-    if (pos === cur.seq && pos > 0 && s.binding?.holder !== cur.holder)
-      fail(ErrorCode.WRONG_HOLDER, 'the binding shown is not the one this owner knows at that seq')
-    const bnd = signAnswer(w.c.signer, 'owner', s.cert, s.request, KIND)
-    w.t.owned.set(coin, {
-      ...cur,
-      seq: bnd.seq,
-      holder: bnd.holder,
-      binding: bnd.b64,
-      answered: { ...cur.answered, [String(pos)]: { hash, signed, binding: bnd.b64 } }
-    })
-    return bnd.b64
-  })
-  await w.states.publish({ cert: s.cert.b64, env: b }).catch(err => w.log.child('owner').warn('not published', { err }))
-  return { binding: b }
+  await w.states
+    .publish({ cert: s.cert.b64, env: b.b64 })
+    .catch(err => w.log.child('owner').warn('coin state not published', { err }))
+  return { binding: b.b64 }
 }
-
-const sameGen = (o: OwnedCoin, s: ShownCoin): boolean => o.gen === s.cert.gen
 
 /**
- * The owner's record brought up to what the shown coin proves: a later generation (the broker renewed it) or a
- * later seq (the broker's downtime path) is adopted from the certificate and binding shown.
+ * The coin's state in the DHT: a binding there (the broker's downtime path, or the owner's own) is adopted, so a
+ * request that conflicts with it is the book's FRAUD; a broker's `spent` at the request's place by another request
+ * is evidence; a state past the request's place refuses it.
  */
-function current(o: OwnedCoin, s: ShownCoin): OwnedCoin {
-  if (s.cert.gen < o.gen) fail(WhopayErrorCode.WRONG_GEN, `the coin is at generation ${o.gen}`)
-  const b = s.binding
-  if (s.cert.gen > o.gen) {
-    if (b == null) fail(WhopayErrorCode.WRONG_GEN, 'a later generation comes with its binding')
-    return {
-      ...o,
-      cert: s.cert.b64,
-      gen: s.cert.gen,
-      expiry: s.cert.expiry,
-      seq: b.seq,
-      holder: b.holder,
-      binding: b.b64,
-      answered: {}
+async function checkDht(w: WalletContext, s: ShownCoin): Promise<void> {
+  const n = (await w.states.check(s.cert.coin)).newest
+  if (n == null) return
+  if (n.gen > s.cert.gen) fail(WhopayErrorCode.WRONG_GEN, `the coin was renewed to generation ${n.gen}`)
+  const here = { gen: s.cert.gen, at: s.request.body.seq }
+  const signed = { env: toB64(s.request.env), group: toB64(s.request.group) }
+  if (n.kind === 'binding' && n.gen === s.cert.gen) {
+    let learnt
+    try {
+      learnt = await w.store.apply(() => w.owner.adopt(n.wire.env))
+    } catch (err) {
+      w.log.child('owner').debug('a coin state not adopted', { coin: n.coin, err })
     }
+    if (learnt?.evidence != null) await refuseDoubleSpend(w, learnt.evidence)
+    return
   }
-  if (b != null && b.seq > o.seq) return adoptBinding(o, b)
-  return o
+  if (n.kind === 'spent' && compareState(n, here) === 0 && n.signed != null && n.signed.env !== signed.env)
+    await refuseDoubleSpend(w, { cert: s.cert.b64, a: n.signed, b: signed })
+  if (compareState(n, here) >= 0 && n.kind === 'spent')
+    fail(WhopayErrorCode.COIN_SPENT, 'the coin was deposited or renewed (its state in the DHT)')
 }
-
-/** Adopts a binding at a later seq than the owner knew (the broker signed it while the owner was away). */
-export function adoptBinding(o: OwnedCoin, b: CoinBinding): OwnedCoin {
-  const a = b.answered
-  const answered =
-    a != null && b.request != null && b.group != null
-      ? {
-          ...o.answered,
-          [String(b.seq - 1)]: { hash: a.hash, signed: { env: b.request, group: b.group }, binding: b.b64 }
-        }
-      : o.answered
-  return { ...o, seq: b.seq, holder: b.holder, binding: b.b64, answered }
-}
-
-const withBinding = (b?: CoinBinding): { bindings?: string[] } => (b != null ? { bindings: [b.b64] } : {})
 
 async function verifyGroup(w: WalletContext, s: ShownCoin): Promise<void> {
   const m = await w.group.join(w.life.signal)
@@ -125,7 +84,7 @@ async function verifyGroup(w: WalletContext, s: ShownCoin): Promise<void> {
 /** Reports a double spend to the broker (under the long-term identity) and refuses the request FRAUD. */
 async function refuseDoubleSpend(w: WalletContext, evidence: Evidence): Promise<never> {
   const r = await reportEvidence(w, evidence)
-  throw new P2payError(ErrorCode.FRAUD, 'this key already spent the coin at that seq', r ?? {})
+  throw new P2payError(ErrorCode.FRAUD, 'this key already spent the coin at that seq', r ?? { evidence })
 }
 
 /** Hands evidence to the broker; what it convicted, or undefined when it could not be reached. */
@@ -140,20 +99,10 @@ export async function reportEvidence(
       { evidence },
       { kind: 'whopay-open', timeoutMs: 60_000 }
     )
-    w.log.child('owner').warn('double spend reported', { fraud: r.fraud, cheater: r.cheater })
+    w.log.child('fraud').warn('double spend reported', { fraud: r.fraud, cheater: r.cheater })
     return r
   } catch (err) {
-    w.log.child('owner').warn('a double spend found, not reported yet', { err })
+    w.log.child('fraud').warn('a double spend found, not reported yet', { err })
     return undefined
   }
-}
-
-/** Opens a certificate and binding the broker sent about one of this owner's coins. */
-export function openFromBroker(
-  w: WalletContext,
-  cert: unknown,
-  binding: unknown
-): { cert: ReturnType<typeof openCoinCert>; binding?: CoinBinding } {
-  const c = openCoinCert(w.c.verifier, cert, { broker: w.c.broker.id }, KIND)
-  return { cert: c, binding: binding != null ? openBinding(w.c.verifier, binding, c, KIND) : undefined }
 }

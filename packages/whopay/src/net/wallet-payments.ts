@@ -11,15 +11,16 @@
 // answer a repeat with the same binding), the binding once got is kept and
 // delivered again until the payee acknowledges it (a repeat is answered the
 // same). Nothing is lost to a crash or a lost answer; the retry loop finishes it.
-import { ErrorCode, P2payError, dialAddrs, fail, party, type Party } from '@p2pay/core'
-import { openBinding, openCoinCert, signIssue } from '../core/coin.ts'
-import { TAG, type TransferBody } from '../core/messages.ts'
+import { ErrorCode, P2payError, dialAddrs, fail, fromB64, party, peekUnverified, textOf, type Party } from '@p2pay/core'
+import { openCoinCert } from '../core/coin.ts'
+import type { OwnerCoin } from '../core/owner.ts'
+import { TAG } from '../core/messages.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import type { AnonNode } from './anon-dial.ts'
 import { LEDGER_PROTOCOL, OWNER_PROTOCOL, PAY_PROTOCOL } from './protocols.ts'
-import type { OwnedCoin, Pending } from './tables.ts'
-import { asHolder, errorOf, retryable, signHolder, type WalletContext } from './wallet-context.ts'
+import type { Pending } from './tables.ts'
+import { asHolder, errorOf, retryable, signHeld, type WalletContext } from './wallet-context.ts'
 import { buy } from './wallet-buy.ts'
 
 export interface PaidCoin {
@@ -74,22 +75,27 @@ export async function pay(w: WalletContext, toIn: unknown, amount: unknown): Pro
 
 type Pick = { id: string; owned: boolean; value: number }
 
+/** Coins this node bought and never spent (not issued, not deposited by itself, not in a payment). */
+export const unspentOwned = (w: WalletContext): OwnerCoin[] =>
+  [...w.owner.t.coins.values()].filter(
+    o =>
+      o.gen === 0 &&
+      o.seq === 0 &&
+      o.issued == null &&
+      !w.t.ownSpent.has(o.coin) &&
+      !w.t.pending.has(o.coin) &&
+      !w.busy.has(o.coin)
+  )
+
 /** Coins of this node that add up to `amount` exactly: held ones first (fewest), then owned unspent ones. */
 function pick(w: WalletContext, amount: number): Pick[] | undefined {
   const now = Date.now()
-  const held: Pick[] = [...w.t.held.values()]
-    .filter(h => h.status === 'held' && h.expiry > now && !w.t.pending.has(h.key) && !w.busy.has(h.key))
+  const held: Pick[] = w.wallet
+    .spendable()
+    .filter(h => h.expiry > now && !w.t.pending.has(h.key) && !w.busy.has(h.key))
     .map(h => ({ id: h.key, owned: false, value: h.value }))
-  const owned: Pick[] = [...w.t.owned.values()]
-    .filter(
-      o =>
-        o.cert != null &&
-        o.used == null &&
-        o.seq === 0 &&
-        o.expiry > now &&
-        !w.t.pending.has(o.coin) &&
-        !w.busy.has(o.coin)
-    )
+  const owned: Pick[] = unspentOwned(w)
+    .filter(o => o.expiry > now)
     .map(o => ({ id: o.coin, owned: true, value: o.value }))
   for (const list of [held, owned]) {
     const one = list.find(c => c.value === amount)
@@ -136,44 +142,38 @@ async function payOne(w: WalletContext, c: Pick, to: Party): Promise<PaidCoin> {
 
 /** The owner's issue of an owned coin: invoice, seq 1 binding, publish, deliver (long-term identity). */
 async function issue(w: WalletContext, coin: string, to: Party): Promise<PaidCoin> {
-  const kind: WhopayKind = 'whopay-issue'
   w.payees.learn(to.id, dialAddrs(to))
+  const value = w.owner.coin(coin).value
   const inv = await w.payees.call<{ key: string; value: number }>(
     to,
     'invoice',
-    { value: w.t.owned.get(coin)!.value },
-    {
-      kind: 'whopay-invoice',
-      timeoutMs: w.init.payTimeoutMs
-    }
+    { value },
+    { kind: 'whopay-invoice', timeoutMs: w.init.payTimeoutMs }
   )
+  if (inv.value !== value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
   const p = await w.store.apply(() => {
-    const o = w.t.owned.get(coin)
-    if (o?.cert == null || o.used != null || o.seq !== 0 || w.t.pending.has(coin))
-      fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
-    if (inv.value !== o.value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
-    const cert = openCoinCert(w.c.verifier, o.cert, { broker: w.c.broker.id }, kind)
-    const b = signIssue(w.c.signer, cert, inv.key)
+    if (w.t.pending.has(coin) || w.t.ownSpent.has(coin)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent')
+    const b = w.owner.issue(coin, inv.key)
     const pending: Pending = {
       id: coin,
       coin,
       kind: 'issue',
-      value: o.value,
+      value,
       seq: 0,
       to: to.id,
       toAddrs: dialAddrs(to),
       toKey: inv.key,
-      cert: o.cert,
+      cert: w.owner.coin(coin).cert,
       answer: b.b64,
       attempts: 0,
       at: Date.now()
     }
-    const next: OwnedCoin = { ...o, used: 'issued', seq: 1, holder: inv.key, binding: b.b64 }
-    w.t.owned.set(coin, next)
     w.t.pending.set(coin, pending)
     return pending
   })
-  await w.states.publish({ cert: p.cert, env: p.answer! }).catch(err => w.log.warn('not published', { err }))
+  await w.states
+    .publish({ cert: p.cert, env: p.answer! })
+    .catch(err => w.log.child('owner').warn('coin state not published', { err }))
   await deliverIssue(w, p)
   return { coin, value: p.value, how: 'issue' }
 }
@@ -187,7 +187,7 @@ async function deliverIssue(w: WalletContext, p: Pending): Promise<void> {
       'deliver',
       { cert: p.cert, binding: p.answer },
       {
-        kind: 'whopay-issue',
+        kind: 'whopay-deliver',
         timeoutMs: w.init.payTimeoutMs
       }
     )
@@ -202,25 +202,20 @@ async function deliverIssue(w: WalletContext, p: Pending): Promise<void> {
 async function transfer(w: WalletContext, key: string, to: Party): Promise<PaidCoin> {
   const kind: WhopayKind = 'whopay-transfer'
   return await asHolder(w, async anon => {
-    const h = w.t.held.get(key)
-    if (h?.status !== 'held') fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+    const h = w.wallet.held(key)
+    if (h.status !== 'held') fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
     const inv = await anon.call<{ key: string; value: number }>(
       to,
       PAY_PROTOCOL,
       'invoice',
       { value: h.value },
-      {
-        kind: 'whopay-invoice',
-        timeoutMs: w.init.payTimeoutMs
-      }
+      { kind: 'whopay-invoice', timeoutMs: w.init.payTimeoutMs }
     )
     if (inv.value !== h.value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
-    const body: TransferBody = { coin: h.coin, gen: h.gen, seq: h.seq, to: inv.key, at: Date.now() }
-    const request = await signHolder(w, h.seed, TAG.transfer, body, kind)
+    const request = await signHeld(w, key, TAG.transfer, inv.key, kind)
     const p = await w.store.apply(() => {
-      const now = w.t.held.get(key)
-      if (now?.status !== 'held' || w.t.pending.has(key))
-        fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+      if (w.t.pending.has(key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+      w.wallet.spending(key, request)
       const pending: Pending = {
         id: key,
         coin: h.coin,
@@ -231,12 +226,11 @@ async function transfer(w: WalletContext, key: string, to: Party): Promise<PaidC
         toAddrs: dialAddrs(to),
         toKey: inv.key,
         cert: h.cert,
-        ...(h.binding != null ? { binding: h.binding } : {}),
+        binding: h.binding,
         request,
         attempts: 0,
         at: Date.now()
       }
-      w.t.held.set(key, { ...now, status: 'spending' })
       w.t.pending.set(key, pending)
       return pending
     })
@@ -265,7 +259,7 @@ export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pendin
       'deliver',
       { cert: cur.cert, binding: cur.answer },
       {
-        kind: 'whopay-transfer',
+        kind: 'whopay-deliver',
         timeoutMs: w.init.payTimeoutMs
       }
     )
@@ -274,8 +268,7 @@ export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pendin
     throw err
   }
   await w.store.apply(() => {
-    const h = w.t.held.get(p.id)
-    if (h != null) w.t.held.set(p.id, { ...h, status: 'spent' })
+    if (w.t.pending.has(p.id)) w.wallet.settled(p.id, 'spent')
     w.t.pending.delete(p.id)
   })
   return { coin: cur.coin, value: cur.value, how }
@@ -314,10 +307,11 @@ async function askOwnerOrBroker(
       })
     ).binding
   }
-  const b = openBinding(w.c.verifier, binding, cert, kind)
-  if (b.holder !== p.toKey || b.seq !== p.seq + 1)
+  // the payee checks its signature (Table I counts the payee's); here only whether it is the one asked for
+  const b = peekUnverified<{ holder?: string; seq?: number; coin?: string }>(fromB64(textOf(binding)))?.body
+  if (b?.coin !== cert.coin || b.holder !== p.toKey || b.seq !== p.seq + 1)
     fail(ErrorCode.BAD_REQUEST, 'the binding got does not name the payee at the next seq')
-  return { binding: b.b64, how }
+  return { binding, how }
 }
 
 /** A failed step: counted; a peer's refusal (not a failure of the way) is kept and not retried. */

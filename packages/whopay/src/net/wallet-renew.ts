@@ -1,17 +1,15 @@
 // Renewal of a held coin near its expiry: the holder asks the broker (from a
 // fresh identity) for the next generation, bound to a fresh key of its own; the
-// request and the fresh key are written before the request leaves, and sent
+// fresh key and the request are written before the request leaves, and sent
 // again as they are until the broker answers (a repeat gets the same answer).
-import { ErrorCode, fail, textOf, toB64 } from '@p2pay/core'
-import { openBinding, openCoinCert } from '../core/coin.ts'
-import { newCoinKey } from '../core/holder.ts'
+import { ErrorCode, fail, textOf } from '@p2pay/core'
 import type { RenewResult } from '../core/ledger-records.ts'
-import { TAG, type RenewBody } from '../core/messages.ts'
+import { TAG } from '../core/messages.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import { LEDGER_PROTOCOL } from './protocols.ts'
 import type { Pending } from './tables.ts'
-import { asHolder, errorOf, retryable, signHolder, type WalletContext } from './wallet-context.ts'
+import { asHolder, errorOf, retryable, signHeld, type WalletContext } from './wallet-context.ts'
 
 const KIND: WhopayKind = 'whopay-renew'
 
@@ -19,33 +17,35 @@ export async function renew(w: WalletContext, coinIn: unknown): Promise<{ coin: 
   const id = textOf(coinIn)
   const waiting = [...w.t.pending.values()].find(p => p.kind === 'renew' && p.coin === id && p.refused == null)
   if (waiting != null) return await send(w, waiting)
-  const h = [...w.t.held.values()].find(x => x.coin === id && x.status === 'held' && !w.t.pending.has(x.key))
+  const h = w.wallet.spendable().find(x => x.coin === id && !w.t.pending.has(x.key) && !w.busy.has(x.key))
   if (h == null) fail(WhopayErrorCode.NO_SUCH_COIN, 'this node holds no such coin to renew')
-  const fresh = newCoinKey()
-  const body: RenewBody = { coin: h.coin, gen: h.gen, seq: h.seq, to: fresh.id, at: Date.now() }
-  const request = await signHolder(w, h.seed, TAG.renew, body, KIND)
-  const p = await w.store.apply(() => {
-    const now = w.t.held.get(h.key)
-    if (now?.status !== 'held' || w.t.pending.has(h.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
-    const pending: Pending = {
-      id: h.key,
-      coin: h.coin,
-      kind: 'renew',
-      value: h.value,
-      seq: h.seq,
-      cert: h.cert,
-      ...(h.binding != null ? { binding: h.binding } : {}),
-      request,
-      toKey: fresh.id,
-      newSeed: toB64(fresh.seed),
-      attempts: 0,
-      at: Date.now()
-    }
-    w.t.held.set(h.key, { ...now, status: 'spending' })
-    w.t.pending.set(h.key, pending)
-    return pending
-  })
-  return await send(w, p)
+  w.busy.add(h.key)
+  try {
+    const fresh = await w.store.apply(() => w.wallet.renewalKey(h.key))
+    const request = await signHeld(w, h.key, TAG.renew, fresh.key, KIND)
+    const p = await w.store.apply(() => {
+      if (w.t.pending.has(h.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
+      w.wallet.spending(h.key, request)
+      const pending: Pending = {
+        id: h.key,
+        coin: h.coin,
+        kind: 'renew',
+        value: h.value,
+        seq: h.seq,
+        cert: h.cert,
+        binding: h.binding,
+        request,
+        toKey: fresh.key,
+        attempts: 0,
+        at: Date.now()
+      }
+      w.t.pending.set(h.key, pending)
+      return pending
+    })
+    return await send(w, p)
+  } finally {
+    w.busy.delete(h.key)
+  }
 }
 
 export async function send(w: WalletContext, p: Pending): Promise<{ coin: string; gen: number; expiry: number }> {
@@ -73,27 +73,11 @@ export async function send(w: WalletContext, p: Pending): Promise<{ coin: string
     }
     throw err
   }
-  const cert = openCoinCert(w.c.verifier, r.cert, { broker: w.c.broker.id }, KIND)
-  const b = openBinding(w.c.verifier, r.binding, cert, KIND)
-  if (cert.coin !== p.coin || b.holder !== p.toKey)
-    fail(ErrorCode.BAD_REQUEST, "the broker's renewal is of another coin or key")
-  await w.store.apply(() => {
-    const h = w.t.held.get(p.id)
-    if (h != null) w.t.held.set(p.id, { ...h, status: 'renewed' })
-    w.t.held.set(b.holder, {
-      key: b.holder,
-      seed: p.newSeed!,
-      coin: cert.coin,
-      value: cert.value,
-      cert: cert.b64,
-      gen: cert.gen,
-      expiry: cert.expiry,
-      seq: b.seq,
-      binding: b.b64,
-      status: 'held',
-      at: Date.now()
-    })
+  const h = await w.store.apply(() => {
+    const fresh = w.wallet.renewed(p.id, r.cert, r.binding)
+    if (fresh.key !== p.toKey) fail(ErrorCode.BAD_REQUEST, "the broker's renewal is bound to another key")
     w.t.pending.delete(p.id)
+    return fresh
   })
-  return { coin: cert.coin, gen: cert.gen, expiry: cert.expiry }
+  return { coin: h.coin, gen: h.gen, expiry: h.expiry }
 }

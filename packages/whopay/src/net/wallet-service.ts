@@ -6,7 +6,10 @@
 // retry loop and its control-API routes.
 import { ClientPool, Lifecycle, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
 import { lazyGroupCrypto } from './lazy-crypto.ts'
+import { OwnerBook } from '../core/owner.ts'
+import { Wallet } from '../core/wallet.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
+import { OWNER_TABLES, WALLET_TABLES } from '../tables.ts'
 import { CoinStateClient } from './coin-state-client.ts'
 import { CoinStateStore } from './coin-state-service.ts'
 import { GroupClient } from './group-client.ts'
@@ -17,6 +20,7 @@ import { buy, completeBuy } from './wallet-buy.ts'
 import {
   ACK_KIND,
   SIDE_KINDS,
+  backend,
   errorOf,
   type WalletComponents,
   type WalletContext,
@@ -26,7 +30,7 @@ import { deposit, send as sendDeposit } from './wallet-deposit.ts'
 import { answerTransfer } from './wallet-owner.ts'
 import { acceptDelivery, invoice } from './wallet-payee.ts'
 import { pay, payMany, resume } from './wallet-payments.ts'
-import { purseBalance, purseKey, withdraw } from './wallet-purse.ts'
+import { purseKey, withdraw } from './wallet-purse.ts'
 import { renew, send as sendRenewal } from './wallet-renew.ts'
 import { sync } from './wallet-sync.ts'
 
@@ -35,7 +39,7 @@ const SYNC_EVERY_TICKS = 6
 
 export class WalletService implements SchemeService {
   readonly name = 'whopay'
-  readonly tables = { ...WALLET_NET_TABLES, ...MEMBER_TABLES }
+  readonly tables = { ...OWNER_TABLES, ...WALLET_TABLES, ...WALLET_NET_TABLES, ...MEMBER_TABLES }
   readonly kinds = [...WHOPAY_KINDS, ...SIDE_KINDS]
   private readonly c: WalletComponents
   private readonly init: WalletInit
@@ -59,6 +63,15 @@ export class WalletService implements SchemeService {
   async start(): Promise<void> {
     const c = this.c
     const t = await c.store.tables(WALLET_NET_TABLES)
+    const now = this.init.now ?? Date.now
+    const owner = new OwnerBook(await c.store.tables(OWNER_TABLES), c.signer, c.verifier, c.broker.id, now)
+    const wallet = new Wallet(await c.store.tables(WALLET_TABLES), {
+      verifier: c.verifier,
+      backend,
+      broker: c.broker.id,
+      now,
+      metrics: c.metrics as never
+    })
     const group = new GroupClient(c, { broker: c.broker, judge: this.init.judge })
     await group.start()
     const stateStore = new CoinStateStore({
@@ -77,6 +90,8 @@ export class WalletService implements SchemeService {
       new ClientPool<K>(c.network, { protocol, metrics: c.metrics as never, signal: this.life.signal })
     this.keepers = pool<string>(COIN_STATE_PROTOCOL)
     const w: WalletContext = {
+      owner,
+      wallet,
       t,
       store: c.store,
       c,
@@ -115,7 +130,7 @@ export class WalletService implements SchemeService {
       PAY_PROTOCOL,
       {
         invoice: async args => await invoice(w, args),
-        deliver: async (args, { remotePeer, kind }) => await acceptDelivery(w, args, remotePeer, kind)
+        deliver: async (args, { remotePeer }) => await acceptDelivery(w, args, remotePeer)
       },
       opts('payee')
     )
@@ -144,20 +159,19 @@ export class WalletService implements SchemeService {
     if (this.retrying) return { done, waiting: w.t.pending.size }
     this.retrying = true
     try {
-      for (const o of [...w.t.owned.values()]) {
-        if (this.life.stopped) break
-        if (o.used === 'buying')
-          await completeBuy(w, o.coin).then(
-            () => done++,
-            () => {}
-          )
-      }
       for (const p of [...w.t.pending.values()]) {
         if (this.life.stopped) break
         if (p.refused != null) continue
         // one just written is being sent by its own call
         if (p.attempts === 0 && Date.now() - p.at < this.init.payTimeoutMs) continue
-        const step = p.kind === 'deposit' ? sendDeposit(w, p) : p.kind === 'renew' ? sendRenewal(w, p) : resume(w, p)
+        const step =
+          p.kind === 'buy'
+            ? completeBuy(w, p.id)
+            : p.kind === 'deposit'
+              ? sendDeposit(w, p)
+              : p.kind === 'renew'
+                ? sendRenewal(w, p)
+                : resume(w, p)
         await step.then(
           () => done++,
           (err: unknown) => w.log.child('retry').debug('still pending', { id: p.id, kind: p.kind, err: errorOf(err) })
@@ -174,7 +188,7 @@ export class WalletService implements SchemeService {
     const w = this.w
     await w.store.barrier()
     const now = Date.now()
-    const held = [...w.t.held.values()]
+    const held = [...w.wallet.t.held.values()]
     const row = (h: (typeof held)[number]): Record<string, unknown> => ({
       coin: h.coin,
       key: h.key,
@@ -184,19 +198,20 @@ export class WalletService implements SchemeService {
       expiry: h.expiry,
       status: h.status
     })
+    const pending = [...w.t.pending.values()]
     return {
-      owned: [...w.t.owned.values()].map(o => ({
+      owned: [...w.owner.t.coins.values()].map(o => ({
         coin: o.coin,
         value: o.value,
         gen: o.gen,
         seq: o.seq,
         holder: o.holder,
         expiry: o.expiry,
-        state: o.used ?? (o.seq === 0 ? 'unspent' : 'passed on'),
+        state: w.t.ownSpent.has(o.coin) ? 'deposited' : o.seq === 0 && o.gen === 0 ? 'unspent' : 'passed on',
         expired: o.expiry <= now
       })),
       held: held.filter(h => h.status === 'held').map(row),
-      pending: [...w.t.pending.values()].map(p => ({
+      pending: pending.map(p => ({
         id: p.id,
         coin: p.coin,
         kind: p.kind,
@@ -207,7 +222,11 @@ export class WalletService implements SchemeService {
         ...(p.refused != null ? { refused: p.refused } : {})
       })),
       spent: held.filter(h => h.status !== 'held' && h.status !== 'spending').map(row),
-      purse: { key: w.t.purse.get('purse')?.key ?? null, balance: purseBalance(w) }
+      purse: {
+        key: w.wallet.t.purse.get('purse')?.key ?? null,
+        // what this node sent into it (the broker's figure may add compensations and take withdrawals)
+        deposited: held.filter(h => h.status === 'deposited').reduce((n, h) => n + h.value, 0)
+      }
     }
   }
 
@@ -218,8 +237,8 @@ export class WalletService implements SchemeService {
       judge: this.init.judge?.id ?? null,
       joined: w.group.membership() != null,
       realtime: this.init.realtime,
-      owned: w.t.owned.size,
-      held: [...w.t.held.values()].filter(h => h.status === 'held').length,
+      owned: w.owner.t.coins.size,
+      held: w.wallet.spendable().length,
       pending: w.t.pending.size
     }
   }
