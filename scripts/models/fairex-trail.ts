@@ -54,11 +54,15 @@ export async function counterexample(
   }
 }
 
-const LANES = ['D', 'P', 'T', 'AC']
+const PARTIES = ['D', 'P', 'T', 'J', 'AC']
+/** the parties the messages name, in PARTIES' order */
+const lanesOf = (messages: TrailMessage[]): string[] =>
+  PARTIES.filter(p => messages.some(m => m.from === p || m.to === p))
 const W = 24
 
 /** A text message sequence chart: one lane per party, one row per message; notes in the margin. */
 export function mscText(messages: TrailMessage[]): string {
+  const LANES = lanesOf(messages)
   const head = LANES.map(l => l.padEnd(W))
     .join('')
     .trimEnd()
@@ -89,6 +93,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 /** The same chart as an SVG drawing. */
 export function mscSvg(messages: TrailMessage[]): string {
+  const LANES = lanesOf(messages)
   const lane = 170
   const rowH = 30
   const x = (i: number): number => 60 + i * lane
