@@ -224,6 +224,7 @@ describe('lost chains and conviction', () => {
     const purse = newCoinKey().id
     const honest = ask(w, b, TAG.deposit, purse)
     const err = rejects(tables(w), () => w.ledger.deposit(honest), ErrorCode.FRAUD)
+    assert.equal(err.details?.compensate, true)
     const c = checkOwnerEvidence(verifier, err.details?.ownerEvidence, w.broker.id)
     assert.equal(c.owner, owner.id)
     const before = w.ledger.books.balance(owner.id)

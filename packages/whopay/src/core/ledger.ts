@@ -202,15 +202,16 @@ export class Ledger {
     if (s.binding.hash === sha256Hex(decodeSigned(r.binding, 'binding', LIMITS.bindingB64))) return
     if (s.binding.holder === r.holder) return
     const mine = openBinding(this.verifier, r.binding, s.cert, 'whopay-deposit')
-    this.bindingConflict(s.cert, mine, s.binding)
+    this.bindingConflict(s.cert, mine, s.binding, s.request.tag === TAG.deposit)
   }
 
-  private bindingConflict(cert: CoinCert, x: CoinBinding, y: CoinBinding): never {
+  /** The broker's binding `x` and the shown `y` at one seq: the loser's deposit is compensated after conviction. */
+  private bindingConflict(cert: CoinCert, x: CoinBinding, y: CoinBinding, compensate: boolean): never {
     const evidence = holderEvidenceOf(cert, x, y)
-    if (evidence !== undefined) fail(ErrorCode.FRAUD, 'two bindings answer one key twice', { evidence })
+    if (evidence !== undefined) fail(ErrorCode.FRAUD, 'two bindings answer one key twice', { evidence, compensate })
     if (x.by === 'owner' && y.by === 'owner') {
       const ownerEvidence: OwnerEvidence = { cert: cert.b64, a: x.b64, b: y.b64 }
-      fail(ErrorCode.FRAUD, 'the owner bound one seq to two holders', { ownerEvidence })
+      fail(ErrorCode.FRAUD, 'the owner bound one seq to two holders', { ownerEvidence, compensate })
     }
     fail(ErrorCode.WRONG_HOLDER, 'the binding shown contradicts the one this broker holds')
   }
