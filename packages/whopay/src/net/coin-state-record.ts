@@ -1,15 +1,13 @@
-// A coin's state as the DHT keeps it: the newest binding or `spent` envelope,
-// with the coin's certificate so any node can check it alone (the broker signed
-// the certificate, which names the owner that signs bindings). Records are
-// ordered by the holder request they answer: a binding at seq s answers the
+// A coin's state as the DHT keeps it, in the form the network side compares:
+// the newest binding or `spent` envelope with the coin's certificate, opened by
+// the core's rule (core/coin-state.ts: any node checks it alone). Records are
+// placed by the holder request they answer: a binding at seq s answers the
 // request of the seq s-1 holder, a `spent` at seq s that of the seq s holder, so
 // two records at one place that answer different requests are a double spend
 // (or, for two issues at seq 1, the owner's double assignment).
-import { ErrorCode, fail, fromB64, isUint, sha256Hex, toB64, type Verifier } from '@p2pay/core'
-
-export const COIN_TAG = 'whopay/coin'
-export const BINDING_TAG = 'whopay/binding'
-export const SPENT_TAG = 'whopay/spent'
+import { ErrorCode, fail, fromB64, sha256Hex, toB64, type Verifier } from '@p2pay/core'
+import { openState } from '../core/coin-state.ts'
+import type { WhopayKind } from '../kinds.ts'
 
 /** the kind coin-state messages and checks are counted under: apart from Table I's transaction rows */
 export const COIN_STATE_KIND = 'whopay-state'
@@ -42,81 +40,27 @@ export interface CoinState {
   wire: WireRecord
 }
 
-interface CoinCert {
-  coin: string
-  owner: string
-  value: number
-  expiry: number
-  serial: number | string
-  gen: number
-}
-
-interface StateBody {
-  coin: string
-  gen: number
-  seq: number
-  holder?: string
-  request?: string
-  group?: string
-  by?: string
-  how?: string
-}
-
-const decode = (b64: unknown, what: string): Uint8Array => {
-  if (typeof b64 !== 'string' || b64.length === 0 || b64.length > MAX_RECORD_B64)
-    fail(ErrorCode.BAD_REQUEST, `${what} must be a base64 signed object`)
-  return fromB64(b64)
-}
-
-/** Checks a record against the bytes received: certificate by `broker`, binding by its owner or `broker`. */
+/** Checks a record against the bytes received (the core rule): the broker's certificate, an owner or broker binding. */
 export function openRecord(v: Verifier<string>, broker: string, rec: unknown): CoinState {
   const r = rec as Partial<WireRecord> | undefined
-  const cert = v.open<CoinCert>(decode(r?.cert, 'cert'), COIN_TAG, COIN_STATE_KIND)
-  if (cert.signer !== broker) fail(ErrorCode.WRONG_SIGNER, 'the coin certificate is not signed by the broker')
-  const env = v.open<StateBody>(decode(r?.env, 'env'), [BINDING_TAG, SPENT_TAG], COIN_STATE_KIND)
-  const b = env.body
-  const c = cert.body
-  if (b.coin !== c.coin) fail(ErrorCode.BAD_REQUEST, 'the record is of another coin than its certificate')
-  if (b.gen !== c.gen || !isUint(b.gen)) fail(ErrorCode.BAD_REQUEST, 'the record is of another generation')
-  if (!isUint(b.seq)) fail(ErrorCode.BAD_REQUEST, 'seq must be a whole number')
-  const wire = { cert: toB64(cert.bytes), env: toB64(env.bytes) }
-  if (env.tag === SPENT_TAG) {
-    if (env.signer !== broker) fail(ErrorCode.WRONG_SIGNER, 'a spent record is signed by the broker')
-    if (typeof b.request !== 'string' || typeof b.group !== 'string')
-      fail(ErrorCode.BAD_REQUEST, 'a spent record names its request')
-    const signed = { env: b.request, group: b.group }
-    return {
-      coin: b.coin,
-      gen: b.gen,
-      at: b.seq,
-      kind: 'spent',
-      answers: requestHash(b.request),
-      signed,
-      hash: env.hash,
-      wire
-    }
-  }
-  const signer = b.by === 'broker' ? broker : c.owner
-  if (env.signer !== signer) fail(ErrorCode.WRONG_SIGNER, `the binding is not signed by its ${b.by ?? 'owner'}`)
-  if (b.seq < 1 || typeof b.holder !== 'string') fail(ErrorCode.BAD_REQUEST, 'a binding names its holder, seq >= 1')
-  const signed =
-    typeof b.request === 'string' && typeof b.group === 'string' ? { env: b.request, group: b.group } : undefined
-  const answers = signed != null ? requestHash(signed.env) : `issue|${b.holder}`
-  // a renewal's binding (by the broker, gen + 1) answers a request of the generation before: a new start
+  for (const f of [r?.cert, r?.env])
+    if (typeof f !== 'string' || f.length > MAX_RECORD_B64) fail(ErrorCode.BAD_REQUEST, 'a coin state is {cert, env}')
+  const o = openState(v as Verifier<WhopayKind>, rec, broker, COIN_STATE_KIND as WhopayKind)
+  const q = o.request
+  const signed = q != null ? { env: toB64(q.env), group: toB64(q.group) } : undefined
   return {
-    coin: b.coin,
-    gen: b.gen,
-    at: b.seq - 1,
-    kind: 'binding',
-    holder: b.holder,
-    answers,
-    signed,
-    hash: env.hash,
-    wire
+    coin: o.coin,
+    gen: o.gen,
+    at: o.at,
+    kind: o.kind,
+    ...(o.holder != null ? { holder: o.holder } : {}),
+    // a request is named by its hash; the owner's issue (no request) by the holder it names
+    answers: q != null ? q.hash : `issue|${o.holder ?? ''}`,
+    ...(signed != null ? { signed } : {}),
+    hash: sha256Hex(fromB64(o.record.env)),
+    wire: o.record
   }
 }
-
-const requestHash = (b64: string): string => sha256Hex(fromB64(b64))
 
 /** > 0: `a` is newer than `b`; < 0 older; 0: at the same place. */
 export function compareState(a: Pick<CoinState, 'gen' | 'at'>, b: Pick<CoinState, 'gen' | 'at'>): number {
