@@ -22,31 +22,32 @@ export async function purchase(
 }
 
 /** The downtime path: the owner did not answer; the broker signs the next binding and keeps it for the owner. */
-export async function downtimeTransfer(l: LedgerContext, args: Shown): Promise<TransferResult> {
+export async function downtimeTransfer(l: LedgerContext, args: Shown, from: string): Promise<TransferResult> {
   const kind: WhopayKind = 'whopay-transfer'
   const s = await showCoin(l, args, TAG.transfer, kind)
   await learnFromDht(l, s.cert.coin)
   const r = (await withConviction(l, () => l.ledger.downtimeTransfer(s))) as TransferResult
   await publish(l, s.cert.b64, r.binding)
-  l.log.child('ledger').info('downtime transfer', { coin: r.coin, seq: s.request.body.seq + 1 })
+  l.log.child('ledger').info('downtime transfer', { coin: r.coin, seq: s.request.body.seq + 1, from })
   return r
 }
 
-export async function deposit(l: LedgerContext, args: Shown): Promise<DepositResult> {
+export async function deposit(l: LedgerContext, args: Shown, from: string): Promise<DepositResult> {
   const kind: WhopayKind = 'whopay-deposit'
   const s = await showCoin(l, args, TAG.deposit, kind)
   await learnFromDht(l, s.cert.coin)
   const r = (await withConviction(l, () => l.ledger.deposit(s), s)) as DepositResult
   if (r.from === 'coin' && r.spent !== '') await publish(l, s.cert.b64, r.spent)
-  l.log.child('ledger').info('deposited', { coin: r.coin, seq: s.request.body.seq, value: r.value, from: r.from })
+  l.log.child('ledger').info('deposited', { coin: r.coin, seq: s.request.body.seq, value: r.value, paid: r.from, from })
   return r
 }
 
-export async function renew(l: LedgerContext, args: Shown): Promise<RenewResult> {
+export async function renew(l: LedgerContext, args: Shown, from: string): Promise<RenewResult> {
   const kind: WhopayKind = 'whopay-renew'
   const s = await showCoin(l, args, TAG.renew, kind)
   await learnFromDht(l, s.cert.coin)
   const r = (await withConviction(l, () => l.ledger.renew(s))) as RenewResult
   await publish(l, r.cert, r.binding)
+  l.log.child('ledger').info('renewed', { coin: r.coin, gen: s.cert.gen + 1, from })
   return r
 }

@@ -127,9 +127,10 @@ export class LedgerService implements SchemeService {
           return { broker: ledger.broker, coinTtlMs: this.init.coinTtlMs, realtime: this.init.realtime }
         },
         purchase: async (args, { remotePeer }) => await purchase(l, remotePeer, args),
-        transfer: async args => await downtimeTransfer(l, args),
-        deposit: async args => await deposit(l, args),
-        renew: async args => await renew(l, args),
+        // the broker's log names the remote peer of each holder call: a holder's fresh identity
+        transfer: async (args, { remotePeer }) => await downtimeTransfer(l, args, remotePeer),
+        deposit: async (args, { remotePeer }) => await deposit(l, args, remotePeer),
+        renew: async (args, { remotePeer }) => await renew(l, args, remotePeer),
         report: async args => {
           needJudge(l)
           const f = await report(l, args.evidence)

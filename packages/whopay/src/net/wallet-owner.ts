@@ -19,7 +19,11 @@ import type { WalletContext } from './wallet-context.ts'
 const KIND: WhopayKind = 'whopay-transfer'
 
 /** Answers a holder's transfer request with the owner's binding at seq + 1. */
-export async function answerTransfer(w: WalletContext, args: Record<string, unknown>): Promise<{ binding: string }> {
+export async function answerTransfer(
+  w: WalletContext,
+  args: Record<string, unknown>,
+  from: string
+): Promise<{ binding: string }> {
   const broker = w.c.broker.id
   const input = { cert: args.cert, binding: args.binding, request: args.request }
   const s = openShown(w.c.verifier, input, { broker }, TAG.transfer, KIND)
@@ -42,6 +46,8 @@ export async function answerTransfer(w: WalletContext, args: Record<string, unkn
   await w.states
     .publish({ cert: s.cert.b64, env: b.b64 })
     .catch(err => w.log.child('owner').warn('coin state not published', { err }))
+  // the owner's log names the remote peer that asked: a holder's fresh identity
+  w.log.child('owner').info('transferred', { coin, seq: b.seq, from })
   return { binding: b.b64 }
 }
 

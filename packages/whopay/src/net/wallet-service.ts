@@ -124,7 +124,12 @@ export class WalletService implements SchemeService {
       kindOf: k => (k === 'whopay-invoice' ? k : ACK_KIND),
       onError: (err, op) => c.logger.child(scope).error('rpc handler failed', { op, err })
     })
-    await serveRpc(c.network, OWNER_PROTOCOL, { transfer: async args => await answerTransfer(w, args) }, opts('owner'))
+    await serveRpc(
+      c.network,
+      OWNER_PROTOCOL,
+      { transfer: async (args, { remotePeer }) => await answerTransfer(w, args, remotePeer) },
+      opts('owner')
+    )
     await serveRpc(
       c.network,
       PAY_PROTOCOL,
