@@ -78,6 +78,7 @@ export function parsePanOutput(text: string): PanReport | Error {
   const trail = /pan: wrote (\S+\.trail)/.exec(text)?.[1]
   const short =
     /error: max search depth too small/.exec(text)?.[0] ??
+    /pan: reached -DMEMLIM bound/.exec(text)?.[0] ??
     /pan: out of memory/.exec(text)?.[0] ??
     (errors === 0 ? /Warning: Search not completed/.exec(text)?.[0] : undefined)
   return {

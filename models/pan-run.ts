@@ -9,7 +9,10 @@ import { mismatch, parsePanOutput, type Check, type PanReport } from './pan-outp
 
 /** A pan run longer than this fails, unless the model's `// bound:` says otherwise. */
 export const DEFAULT_BOUND_S = 120
-/** pan's memory limit, MB: the machine is shared, and a model past it is reported, not swapped. */
+/**
+ * pan's memory limit, MB: the machine is shared, and a model past it is reported, not swapped. A check may
+ * raise it with `| -DMEMLIM=<MB>` (the later -D wins).
+ */
 const PAN_MEMLIM_MB = 1024
 /** what spin's translation and the C compiler may take, ms */
 const BUILD_TIMEOUT_MS = 120_000

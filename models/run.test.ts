@@ -77,6 +77,27 @@ State-vector 116 byte, depth reached 19, errors: 0
 pan: elapsed time 0 seconds
 `
 
+const MEMLIM = `Depth=     100 States=    3e+06 Transitions= 8.06e+06 Memory=   911.954	t=     27.7 R=   1e+05
+pan: reached -DMEMLIM bound
+	1.07371e+09 bytes used
+	102400 bytes more needed
+	1.07374e+09 bytes limit
+hint: to reduce memory, recompile with
+  -DMA=440   # better/slower compression, or
+  -DBITSTATE # supertrace, approximation
+
+(Spin Version 6.5.2 -- 6 December 2019)
+Warning: Search not completed
+	+ Partial Order Reduction
+	+ Compression
+
+State-vector 440 byte, depth reached 100, errors: 0
+  3455153 states, stored
+  5891389 states, matched
+
+pan: elapsed time 29.9 seconds
+`
+
 const TOO_MANY_PROCS = `pan: ltl formula downloader_fair
 pan: error: too many processes -- current max is 6 procs (-DNFAIR=2)
 	recompile with -DNFAIR=3
@@ -123,6 +144,13 @@ test('a search cut short by the depth bound proves nothing', () => {
   assert.equal(r.errors, 0)
   assert.equal(r.incomplete, 'error: max search depth too small')
   assert.match(mismatch('holds', r) ?? '', /search incomplete/)
+})
+
+test('a search stopped at the memory bound proves nothing, and says so', () => {
+  const r = report(MEMLIM)
+  assert.deepEqual([r.errors, r.statesStored, r.depth, r.seconds], [0, 3455153, 100, 29.9])
+  assert.equal(r.incomplete, 'pan: reached -DMEMLIM bound')
+  assert.match(mismatch('holds', r) ?? '', /search incomplete, so nothing is proved: pan: reached -DMEMLIM bound/)
 })
 
 test('pan failing before a search is an error naming what pan said, never a result', () => {
