@@ -6,8 +6,20 @@
 // Records are checked against the bytes received before anything is kept; the
 // table is bounded (the least recently written goes first), each change one
 // synced write before the answer.
-import { ErrorCode, fail, serveRpc, type Lifecycle, type Logger, type Network, type Store } from '@p2pay/core'
-import type { Counters, Table, Verifier } from '@p2pay/core'
+import {
+  ErrorCode,
+  Verifier,
+  VerifiedCache,
+  fail,
+  nodeEd25519,
+  serveRpc,
+  type Counters,
+  type Lifecycle,
+  type Logger,
+  type Network,
+  type Store,
+  type Table
+} from '@p2pay/core'
 import { compareState, conflicts, openRecord, type CoinState, type WireRecord } from './coin-state-record.ts'
 import { COIN_STATE_PROTOCOL } from './protocols.ts'
 
@@ -21,6 +33,17 @@ export interface KeptState {
   /** when it was written here */
   at: number
 }
+
+/**
+ * The verifier of coin states: a cache of its own, so what a node checks as a keeper of others' records is not
+ * taken for checked when the same certificate or binding reaches it as a payee (Table I counts the payee's checks).
+ */
+export function coinStateVerifier(metrics?: Counters<string>): Verifier<string> {
+  return new Verifier<string>(nodeEd25519(), metrics, new VerifiedCache(STATE_VERIFIED_CACHE))
+}
+
+/** envelopes of coin states whose signatures a node remembers having checked */
+const STATE_VERIFIED_CACHE = 50_000
 
 export type PutAnswer =
   | { status: 'stored' }

@@ -19,7 +19,7 @@ import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
 import { LEDGER_TABLES } from '../tables.ts'
 import { CoinStateClient } from './coin-state-client.ts'
 import { COIN_STATE_KIND } from './coin-state-record.ts'
-import { CoinStateStore } from './coin-state-service.ts'
+import { CoinStateStore, coinStateVerifier } from './coin-state-service.ts'
 import { GroupService } from './group-service.ts'
 import { GROUP_TABLES } from './group-tables.ts'
 import { deposit, downtimeTransfer, purchase, renew } from './ledger-coins.ts'
@@ -57,6 +57,7 @@ export class LedgerService implements SchemeService {
 
   async start(): Promise<void> {
     const c = this.c
+    const stateVerifier = coinStateVerifier(c.metrics)
     const now = this.init.now ?? Date.now
     const t = { ...(await c.store.tables(LEDGER_TABLES)), accounts: c.accounts }
     const ledger = new Ledger(t, c.signer, c.verifier, {
@@ -73,7 +74,7 @@ export class LedgerService implements SchemeService {
       network: c.network,
       store: c.store,
       table: states,
-      verifier: c.verifier as never,
+      verifier: stateVerifier,
       broker: ledger.broker,
       life: this.life,
       log: c.logger,
@@ -107,7 +108,7 @@ export class LedgerService implements SchemeService {
         network: c.network,
         pool: this.keepers,
         local: store,
-        verifier: c.verifier as never,
+        verifier: stateVerifier,
         broker: ledger.broker,
         k: this.init.keepers,
         realtime: this.init.realtime,

@@ -11,7 +11,7 @@ import { Wallet } from '../core/wallet.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
 import { OWNER_TABLES, WALLET_TABLES } from '../tables.ts'
 import { CoinStateClient } from './coin-state-client.ts'
-import { CoinStateStore } from './coin-state-service.ts'
+import { CoinStateStore, coinStateVerifier } from './coin-state-service.ts'
 import { GroupClient } from './group-client.ts'
 import { MEMBER_TABLES } from './group-tables.ts'
 import { COIN_STATE_PROTOCOL, LEDGER_PROTOCOL, OWNER_PROTOCOL, PAY_PROTOCOL } from './protocols.ts'
@@ -62,6 +62,7 @@ export class WalletService implements SchemeService {
 
   async start(): Promise<void> {
     const c = this.c
+    const stateVerifier = coinStateVerifier(c.metrics)
     const t = await c.store.tables(WALLET_NET_TABLES)
     const now = this.init.now ?? Date.now
     const owner = new OwnerBook(await c.store.tables(OWNER_TABLES), c.signer, c.verifier, c.broker.id, now)
@@ -78,7 +79,7 @@ export class WalletService implements SchemeService {
       network: c.network,
       store: c.store,
       table: t.states,
-      verifier: c.verifier as never,
+      verifier: stateVerifier,
       broker: c.broker.id,
       life: this.life,
       log: c.logger,
@@ -104,7 +105,7 @@ export class WalletService implements SchemeService {
         network: c.network,
         pool: this.keepers,
         local: stateStore,
-        verifier: c.verifier as never,
+        verifier: stateVerifier,
         broker: c.broker.id,
         k: this.init.keepers,
         realtime: this.init.realtime,
