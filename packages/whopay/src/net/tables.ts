@@ -1,7 +1,8 @@
-// The LevelDB tables of WhoPay's services, bucket by bucket (key -> value): the
-// broker's ledger books, a node's wallet (as owner, holder, payee), and the coin
-// states a node keeps for the DHT. Signed objects are kept as the base64 of the
-// bytes received or made, never re-encoded.
+// The LevelDB tables of WhoPay's network side, bucket by bucket (key -> value),
+// beside the core's (../tables.ts: the ledger, the owner book, the wallet): the
+// coin states a node or the broker keeps for the DHT, and a node's transactions
+// in flight. Signed objects are kept as the base64 of the bytes received or
+// made, never re-encoded.
 import { table } from '@p2pay/core'
 import type { HolderSigned } from '../core/messages.ts'
 import type { KeptState } from './coin-state-service.ts'

@@ -118,10 +118,6 @@ async function groupSigned(w: WalletContext, e: HolderEnvelope, kind: WhopayKind
   return holderSigned(e.env.bytes, sig)
 }
 
-/** A signer over a key this node keeps (a coin key or the purse key), counted like the daemon's own. */
-export const keySigner = (w: WalletContext, seed: string): ReturnType<typeof coinSigner> =>
-  coinSigner(fromB64(seed), backend, w.c.metrics)
-
 /** Runs `fn` under a fresh identity: every holder call of one coin transaction. */
 export async function asHolder<T>(w: WalletContext, fn: (anon: AnonNode) => Promise<T>): Promise<T> {
   w.life.check()
