@@ -6,10 +6,11 @@ import { ppay } from './bench/ppay.ts'
 import { fairex } from './bench/fairex.ts'
 import { karma } from './bench/karma.ts'
 import { aggsign } from './bench/aggsign.ts'
+import { whopay } from './bench/whopay.ts'
 
 const scheme = positional[0] ?? 'ppay'
 
-const benches: Record<string, () => Promise<void>> = { ppay, fairex, karma, aggsign }
+const benches: Record<string, () => Promise<void>> = { ppay, fairex, karma, aggsign, whopay }
 const run = benches[scheme]
 if (run == null) {
   process.stderr.write(`unknown benchmark '${scheme}'; available: ${Object.keys(benches).join(', ')}\n`)
