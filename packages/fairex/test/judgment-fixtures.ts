@@ -34,6 +34,7 @@ import { signManifest } from '../src/core/manifest.ts'
 import { merkleRoot, pieceHash } from '../src/core/merkle.ts'
 import {
   acceptCheque,
+  signCertificate,
   signCheque,
   signRequest,
   type ChequeBody,
@@ -79,12 +80,14 @@ export interface World {
   P: Ident
   D: Ident
   X: Ident
+  /** the AC that issues D's capital certificates */
+  AC: Ident
   judge: Judge
 }
 
 export async function world(): Promise<World> {
   const clock = new Clock()
-  const [T, J, P, D, X] = await Promise.all([ident(), ident(), ident(), ident(), ident()])
+  const [T, J, P, D, X, AC] = await Promise.all([ident(), ident(), ident(), ident(), ident(), ident()])
   return {
     clock,
     T,
@@ -92,6 +95,7 @@ export async function world(): Promise<World> {
     P,
     D,
     X,
+    AC,
     judge: new Judge(judgeTables(), J.signer, J.x, verifier, { banMs: BAN_MS, now: clock.now })
   }
 }
@@ -114,6 +118,8 @@ export interface Sale {
   req: Opened<RequestBody>
   cheque: Opened<ChequeBody>
   manifest: string
+  /** D's capital certificate, the one C* names */
+  certificate: string
   comp: Complaint
 }
 
@@ -157,6 +163,13 @@ export function sale(w: World, o: SaleOptions = {}): Sale {
     price,
     createdAt: T0 - 1000
   })
+  const cert = signCertificate(w.AC.signer, {
+    ac: w.AC.id,
+    peer: w.D.id,
+    max: 100,
+    expiry: T0 + 3_600_000,
+    serial: randomId(8)
+  })
   const common = {
     provider: w.P.id,
     downloader: w.D.id,
@@ -174,7 +187,7 @@ export function sale(w: World, o: SaleOptions = {}): Sale {
           form: 'fixed',
           ...common,
           req: req.hash,
-          certificate: hex(),
+          certificate: cert.hash,
           judge: w.J.id,
           manifest: sha256Hex(fromB64(manifest)),
           keyIndex,
@@ -188,6 +201,7 @@ export function sale(w: World, o: SaleOptions = {}): Sale {
     req,
     cheque,
     manifest,
+    certificate: b64(cert),
     comp: {
       cheque: b64(cheque),
       accept: b64(accept),
@@ -195,7 +209,8 @@ export function sale(w: World, o: SaleOptions = {}): Sale {
       request: b64(req),
       sek: toB64(sek),
       manifest,
-      pieceHashes: f.hashes.map(toHex)
+      pieceHashes: f.hashes.map(toHex),
+      certificate: b64(cert)
     }
   }
 }

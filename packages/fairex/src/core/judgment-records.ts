@@ -57,6 +57,8 @@ export interface Complaint {
   /** P's manifest envelope */
   manifest: string
   pieceHashes: string[]
+  /** D's capital certificate, the one C* names: the judge keeps it with the cheque, for P's deposit */
+  certificate: string
 }
 
 export interface VerdictBody {
@@ -88,6 +90,29 @@ export interface VerdictRecord {
   body: VerdictBody
   /** hash of the ban record a providerBan created */
   ban?: string
+  /** keyOpensPiece: when P fetched the countersigned cheque kept for it */
+  delivered?: number
+}
+
+/**
+ * A countersigned cheque the judge keeps for its provider when a keyOpensPiece
+ * verdict hands D the key (as T does at 3.3): D may have kept its 2.3 from P and
+ * come straight here, and P must still be able to deposit.
+ */
+export interface KeptCheque {
+  /** hash of P's cheque envelope, the verdict's key */
+  id: string
+  provider: string
+  downloader: string
+  chequeSn: string
+  price: number
+  /** base64 envelopes as D sent them, checked, ready for a deposit */
+  cheque: string
+  accept: string
+  certificate: string
+  /** hash of the verdict that handed out K */
+  verdict: string
+  at: number
 }
 
 export interface BanRecord {
@@ -119,6 +144,8 @@ export interface JudgmentTables {
   verdicts: Table<VerdictRecord>
   /** by ban record hash */
   bans: Table<BanRecord>
+  /** `provider|cheque hash`, only while undelivered: what a provider fetches is a scan of what is still kept */
+  kept: Table<KeptCheque>
   meta: Table<JudgeMeta>
 }
 

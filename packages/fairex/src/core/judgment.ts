@@ -13,7 +13,9 @@
 //
 //   check, in order                                             ruling
 //   bad base64 or envelope, not C*, C* names another judge      throw, nothing recorded (nobody's fault)
-//   C* not signed by P, acceptance not by D                     throw (no real sale to judge)
+//   C* not signed by P, acceptance (Sig_D) not D's or of
+//     another cheque                                            throw (no real sale to judge, and no K without it)
+//   certificate missing, not D's, or not the one C* names       throw (P could not deposit the cheque kept for it)
 //   complainant is not C*'s downloader                          throw (P could pre-empt D with a bogus complaint)
 //   a verdict exists for C*                                     that verdict again, nothing recorded
 //   REQ signature bad or not D's, or H(REQ) != C*.req           invalidComplain  otherRequest (D's REQ')
@@ -30,9 +32,17 @@
 //
 // A providerBan also yields a ban record (peers honour it until `until`) and is
 // what the AC voids the cheque on, after checking it with openVerdict.
+//
+// A keyOpensPiece verdict hands D the key, so D got what it paid for: the judge
+// keeps the countersigned cheque (C*, Sig_D and D's certificate, checked as the
+// TTP checks them) for P, in the verdict's batch, and P fetches it before it
+// deposits (`keptFor`, `delivered`), as it fetches what the TTP kept (3.3).
+// Without it a D that signs 2.3 but never sends it to P, and complains here
+// instead, would get the file while P has nothing to deposit (models/fairex-fixed.pml).
 import {
   ErrorCode,
   P2payError,
+  checkTimestamp,
   fail,
   fromB64,
   isHash,
@@ -57,6 +67,7 @@ import {
   type JudgeResult,
   type JudgmentConfig,
   type JudgmentTables,
+  type KeptCheque,
   type VerdictBody,
   type VerdictReason,
   type VerdictRecord
@@ -66,6 +77,7 @@ import { openManifest, type ManifestBody } from './manifest.ts'
 import { merkleRoot, pieceHash } from './merkle.ts'
 import {
   decodeEnvelope,
+  openCertificate,
   openCheque,
   openChequeAccept,
   openRequest,
@@ -81,9 +93,16 @@ export const MAX_COMPLAINT_PIECES = 65_536
 const MAX_Z_B64 = 5464
 const MAX_SEK_B64 = Math.ceil((IV_LEN + MAX_PIECE_SIZE) / 3) * 4
 const MAX_MANIFEST_B64 = 4096
+/** At most this many cheque ids per `delivered` call (and cheques per `keptFor` answer). */
+export const MAX_KEPT_DELIVERED = 512
+
+const keptKey = (provider: string, id: string): string => `${provider}|${id}`
 
 interface Parsed {
   cheque: Opened<ChequeBody> & { body: FixedChequeBody }
+  /** base64 envelopes of D's acceptance and certificate, checked: what the judge keeps for P */
+  accept: string
+  certificate: string
   request: string
   z: Uint8Array
   sek: Uint8Array
@@ -190,9 +209,63 @@ export class Judge {
       })
     }
     this.t.verdicts.set(p.cheque.hash, rec)
+    if (finding.reason === 'keyOpensPiece') this.keep(p, comp.cheque, v.hash, now)
     const m = this.meta()
     this.t.meta.set('meta', { ...m, verdicts: m.verdicts + 1, [ruling]: m[ruling] + 1 })
     return { hash: rec.hash, verdict: rec.verdict, body, ...(banB64 !== undefined ? { ban: banB64 } : {}) }
+  }
+
+  /** The countersigned cheque, for P: D has the key, so P must have something to deposit. */
+  private keep(p: Parsed, chequeB64: string, verdict: string, now: number): void {
+    const c = p.cheque.body
+    const kept: KeptCheque = {
+      id: p.cheque.hash,
+      provider: c.provider,
+      downloader: c.downloader,
+      chequeSn: c.chequeSn,
+      price: c.price,
+      cheque: chequeB64,
+      accept: p.accept,
+      certificate: p.certificate,
+      verdict,
+      at: now
+    }
+    this.t.kept.set(keptKey(c.provider, kept.id), kept)
+  }
+
+  /**
+   * Countersigned cheques kept for `provider`, oldest first. The service must
+   * only show a provider its own (the caller's peer id).
+   */
+  keptFor(provider: string, limit = MAX_KEPT_DELIVERED): KeptCheque[] {
+    const out: KeptCheque[] = []
+    for (const k of this.t.kept.values()) if (k.provider === provider) out.push(k)
+    out.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return out.slice(0, Math.max(0, limit))
+  }
+
+  /**
+   * P holds these kept cheques: they leave its queue. Ids already delivered are
+   * skipped (a retry after a lost reply); an id the judge never kept for this
+   * provider refuses the whole call. Returns the ids newly delivered.
+   */
+  delivered(provider: string, ids: unknown, now: number): { delivered: string[] } {
+    checkTimestamp(now, 'now')
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_KEPT_DELIVERED)
+      fail(ErrorCode.BAD_REQUEST, `ids must list 1..${MAX_KEPT_DELIVERED} cheque hashes`)
+    const fresh: string[] = []
+    for (const id of ids) {
+      if (!isHash(id)) fail(ErrorCode.BAD_REQUEST, 'a cheque hash is 64 lowercase hex digits')
+      const v = this.t.verdicts.get(id)
+      if (v == null || v.body.provider !== provider || v.body.reason !== 'keyOpensPiece')
+        fail(ErrorCode.NOT_FOUND, `no cheque ${id} kept for this provider`)
+      if (this.t.kept.has(keptKey(provider, id)) && !fresh.includes(id)) fresh.push(id)
+    }
+    for (const id of fresh) {
+      this.t.kept.delete(keptKey(provider, id))
+      this.t.verdicts.set(id, { ...this.t.verdicts.get(id)!, delivered: now })
+    }
+    return { delivered: fresh }
   }
 
   private result(r: VerdictRecord): JudgeResult {
@@ -203,7 +276,10 @@ export class Judge {
   /** Everything that makes a complaint unjudgeable: it throws, and nothing is recorded. */
   private parse(comp: Complaint): Parsed {
     if (comp == null || typeof comp !== 'object')
-      fail(ErrorCode.BAD_REQUEST, 'complaint must be {cheque, accept, z, request, sek, manifest, pieceHashes}')
+      fail(
+        ErrorCode.BAD_REQUEST,
+        'complaint must be {cheque, accept, z, request, sek, manifest, pieceHashes, certificate}'
+      )
     const z = b64Field(comp.z, MAX_Z_B64, 'z')
     const sek = b64Field(comp.sek, MAX_SEK_B64, 'sek')
     const manifest = b64Field(comp.manifest, MAX_MANIFEST_B64, 'manifest')
@@ -221,9 +297,23 @@ export class Judge {
     if (c.form !== 'fixed')
       fail(ErrorCode.BAD_REQUEST, 'only fixed-form cheques can be judged: the original C binds no request')
     if (c.judge !== this.judgeId) fail(ErrorCode.WRONG_BROKER, 'cheque names another judge')
-    openChequeAccept(this.verifier, comp.accept, cheque, 'fairex-judge')
+    try {
+      openChequeAccept(this.verifier, comp.accept, cheque, 'fairex-judge')
+    } catch (err) {
+      if (!(err instanceof P2payError)) throw err
+      fail(err.code, `no key without D's acceptance of C* (Sig_D): ${err.message}`)
+    }
+    // what P deposits the kept cheque against, checked as the TTP checks it
+    if (comp.certificate === undefined)
+      fail(ErrorCode.BAD_REQUEST, "a complaint must carry the downloader's capital certificate")
+    const cert = openCertificate(this.verifier, comp.certificate, undefined, 'fairex-judge')
+    if (cert.body.peer !== c.downloader)
+      fail(ErrorCode.WRONG_OWNER, 'capital certificate belongs to another peer than the downloader')
+    if (cert.hash !== c.certificate) fail(ErrorCode.BAD_REQUEST, 'cheque names another capital certificate')
     return {
       cheque: cheque as Parsed['cheque'],
+      accept: comp.accept,
+      certificate: comp.certificate,
       request: comp.request,
       z,
       sek,

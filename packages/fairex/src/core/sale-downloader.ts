@@ -283,6 +283,7 @@ export function complaint(state: Purchase): ComplaintMessage {
     request: toB64(state.req.bytes),
     sek: toB64(state.sek!),
     manifest: offer.manifestB64,
-    pieceHashes: offer.pieceHashes.map(toHex)
+    pieceHashes: offer.pieceHashes.map(toHex),
+    certificate: toB64(state.certificate.bytes)
   }
 }

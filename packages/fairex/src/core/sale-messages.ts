@@ -77,7 +77,10 @@ export interface Message3_1 {
   z: string
   certificate: string
 }
-/** COMP = C*, Z, Sig_D, Sig_P, REQ, SEK(KP), plus what fixes the file: the manifest and its piece hashes (hex). */
+/**
+ * COMP = C*, Z, Sig_D, Sig_P, REQ, SEK(KP), plus what fixes the file: the manifest and its piece hashes (hex),
+ * and D's certificate, which P deposits the cheque the judge keeps for it against.
+ */
 export interface ComplaintMessage {
   cheque: string
   accept: string
@@ -86,6 +89,7 @@ export interface ComplaintMessage {
   sek: string
   manifest: string
   pieceHashes: string[]
+  certificate: string
 }
 
 // ---- shared checks ----

@@ -1,11 +1,13 @@
 // A provider's deposits at the AC: the countersigned cheques of its sales (and
-// those the TTP kept for it after disputes) go in one batch, since the AC
+// those the TTP kept for it after disputes, and the judge after a keyOpensPiece
+// verdict) go in one batch, since the AC
 // charges a fee per batch; automatically once the oldest has waited long
 // enough, well before any certificate's deposit grace runs out.
-import { asError, fromB64, randomId, sha256Hex, toB64 } from '@p2pay/core'
+import { asError, fromB64, randomId, sha256Hex, toB64, type Party } from '@p2pay/core'
 import type { DepositItem, DepositResult } from '../core/accounting-records.ts'
 import { settledCheques } from '../core/deposit-outcome.ts'
 import { signDepositRequest } from '../core/messages.ts'
+import type { FairexKind } from '../kinds.ts'
 import type { NodeContext } from './node-context.ts'
 
 /** cheques per deposit batch: its items (three envelopes each) must fit one frame */
@@ -16,32 +18,42 @@ export type DepositOutcome = DepositResult | { paid: 0; fee: 0; results: [] }
 /** A deposit request lists its cheques by the hash of their envelopes. */
 const sha256b64 = (b64: string): string => sha256Hex(fromB64(b64))
 
-/** Takes the countersigned cheques the TTP kept for this provider (3.3) into the deposit queue. */
-async function pickUpFromTtp(n: NodeContext): Promise<void> {
-  const ttp = n.init.ttp
-  if (ttp == null) return
+type Kept = { id: string; cheque: string; accept: string; certificate: string }
+
+/**
+ * Takes the countersigned cheques a third party kept for this provider into the
+ * deposit queue, then tells it they are held: the TTP's (3.3, `pending`) or the
+ * judge's (after a keyOpensPiece verdict, `kept`). On disk before `delivered`,
+ * so a lost reply only fetches them again.
+ */
+async function pickUp(
+  n: NodeContext,
+  from: { name: 'ttp' | 'judge'; pool: NodeContext['ttp']; party: Party; op: string; kind: FairexKind }
+): Promise<void> {
   try {
-    type Pending = { id: string; cheque: string; accept: string; certificate: string }
-    const pend = await n.ttp.call<{ items: Pending[] }>(ttp, 'pending', {}, { kind: 'fairex-dispute', timeoutMs: 5000 })
-    if (pend.items.length === 0) return
+    const opts = { kind: from.kind, timeoutMs: 5000 }
+    const got = await from.pool.call<{ items: Kept[] }>(from.party, from.op, {}, opts)
+    if (got.items.length === 0) return
     await n.store.apply(() => {
-      for (const it of pend.items) {
-        const id = `ttp-${it.id}`
+      for (const it of got.items) {
+        const id = `${from.name}-${it.id}`
         const { cheque, accept, certificate } = it
         n.t.deposits.set(id, { id, cheque, accept, certificate, at: Date.now() })
       }
     })
-    const ids = pend.items.map(i => i.id)
-    await n.ttp.call(ttp, 'delivered', { ids }, { kind: 'fairex-dispute', timeoutMs: 5000 })
+    await from.pool.call(from.party, 'delivered', { ids: got.items.map(i => i.id) }, opts)
   } catch (err) {
-    if (!n.life.stopped) n.log.child('deposits').warn('could not pick up cheques from the TTP', { err: asError(err) })
+    if (!n.life.stopped)
+      n.log.child('deposits').warn(`could not pick up cheques from the ${from.name}`, { err: asError(err) })
   }
 }
 
-/** Deposits the countersigned cheques it holds (and those the TTP kept for it) in one batch. */
+/** Deposits the countersigned cheques it holds (and those the TTP and the judge kept for it) in one batch. */
 export async function deposit(n: NodeContext): Promise<DepositOutcome> {
-  await pickUpFromTtp(n)
-  // one cheque per serial: the TTP and the sale itself may both hand us the same one
+  const { ttp, judge } = n.init
+  if (ttp != null) await pickUp(n, { name: 'ttp', pool: n.ttp, party: ttp, op: 'pending', kind: 'fairex-dispute' })
+  if (judge != null) await pickUp(n, { name: 'judge', pool: n.judge, party: judge, op: 'kept', kind: 'fairex-judge' })
+  // one cheque per serial: the sale itself, the TTP and the judge may each hand us the same one
   const unique = new Map<string, DepositItem & { id: string }>()
   for (const d of n.t.deposits.values()) if (!unique.has(d.cheque)) unique.set(d.cheque, d)
   const items = [...unique.values()].slice(0, MAX_BATCH)

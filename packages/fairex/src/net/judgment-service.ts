@@ -7,6 +7,9 @@
 //   bans     {since?} -> ban envelopes in force ruled at or after `since` (the judge's
 //                      clock), and the cursor to ask from next time: nodes ask before
 //                      every sale, so they fetch only what is new
+//   kept     {limit?} -> the countersigned cheques keyOpensPiece verdicts kept for the
+//                      caller as provider (written with the verdict, before K left)
+//   delivered {ids}   -> the caller (provider) holds them; they leave its queue
 import type { PrivateKey } from '@libp2p/interface'
 import {
   ClientPool,
@@ -18,7 +21,7 @@ import {
   type SchemeService
 } from '@p2pay/core'
 import { x25519Of } from '../core/ecies.ts'
-import { Judge } from '../core/judgment.ts'
+import { Judge, MAX_KEPT_DELIVERED } from '../core/judgment.ts'
 import { EMPTY_JUDGE_META } from '../core/judgment-records.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { VoidQueue } from './judgment-voids.ts'
@@ -120,6 +123,17 @@ export class JudgmentService implements SchemeService {
             ...(r.ban !== undefined ? { ban: r.ban } : {})
           }
         },
+        // a provider sees its own cheques only: the transport authenticated the caller
+        kept: async (args, { remotePeer }) => {
+          await store.barrier()
+          const limit =
+            Number.isSafeInteger(args?.limit) && args.limit > 0
+              ? Math.min(args.limit as number, MAX_KEPT_DELIVERED)
+              : MAX_KEPT_DELIVERED
+          return { items: judge.keptFor(remotePeer, limit) }
+        },
+        delivered: async (args, { remotePeer }) =>
+          await store.apply(() => judge.delivered(remotePeer, args?.ids, now())),
         bans: async args => {
           await store.barrier()
           const since = Number.isSafeInteger(args?.since) && args.since > 0 ? (args.since as number) : 0
@@ -144,6 +158,11 @@ export class JudgmentService implements SchemeService {
     this.life.every(this.init.retryIntervalMs, 'fairex void retries', async () => voids.kick(), { immediately: true })
     this.c.metrics.gauge('verdicts', () => judge.t.verdicts.size, 'Verdicts given')
     this.c.metrics.gauge(
+      'cheques_kept',
+      () => judge.t.kept.size,
+      'Countersigned cheques kept for providers (keyOpensPiece) and not yet fetched'
+    )
+    this.c.metrics.gauge(
       'voids_pending',
       () => voids.pending(),
       'providerBan verdicts the broker has not yet voided the cheque for'
@@ -160,6 +179,7 @@ export class JudgmentService implements SchemeService {
     return {
       verdicts: this.judge.t.verdicts.size,
       activeBans: this.judge.activeBans().length,
+      chequesKept: this.judge.t.kept.size,
       voidsPending: this.voids.pending()
     }
   }
@@ -178,7 +198,8 @@ export class JudgmentService implements SchemeService {
                 hash: v.hash,
                 ...v.body,
                 ...(v.ban !== undefined ? { ban: v.ban } : {}),
-                ...(voidState !== undefined ? { void: voidState } : {})
+                ...(voidState !== undefined ? { void: voidState } : {}),
+                ...(v.delivered !== undefined ? { delivered: v.delivered } : {})
               }
             }),
           meta: this.judge.t.meta.get('meta') ?? EMPTY_JUDGE_META

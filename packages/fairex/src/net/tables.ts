@@ -12,7 +12,7 @@ import type {
   HoldRecord
 } from '../core/accounting-records.ts'
 import type { DisputeRecord, PendingCheque, TtpMeta } from '../core/dispute.ts'
-import type { BanRecord, JudgeMeta, VerdictRecord } from '../core/judgment-records.ts'
+import type { BanRecord, JudgeMeta, KeptCheque, VerdictRecord } from '../core/judgment-records.ts'
 import type { VoidJob } from './judgment-voids.ts'
 import type { BanEntry, PurchaseRecord, QueuedCheque, SaleRecord, SharedFile } from './node-records.ts'
 
@@ -53,6 +53,10 @@ export const DISPUTE_TABLES = {
 export const JUDGMENT_TABLES = {
   verdicts: table<VerdictRecord>('fairex-judge-verdicts', 'cheque hash -> the one verdict on it'),
   bans: table<BanRecord>('fairex-judge-bans', 'ban hash -> a signed ban record'),
+  kept: table<KeptCheque>(
+    'fairex-judge-kept',
+    'provider|cheque hash -> a countersigned cheque a keyOpensPiece verdict kept for its provider, until fetched'
+  ),
   meta: table<JudgeMeta>('fairex-judge-meta', '"meta" -> verdicts, by ruling'),
   voids: table<VoidJob>('fairex-judge-voids', 'cheque hash -> the void a providerBan asks of the AC, and its outcome')
 }
