@@ -7,17 +7,20 @@
  * any piece; a deposit is held for the complaint window; a providerBan bans P and voids the cheque, which
  * refunds D from escrow (inside the window) or claws the price back from P (after it). The downloader's
  * fairness holds, and so does its strong form: once an honest D countersigned, it gets the file or its money.
- * The provider's does not, as the code stands: D signs 2.3 but keeps it, complains to J with C* and its own
- * acceptance, and J's keyOpensPiece verdict hands it K; P never gets the countersigned cheque (T would have
- * kept it for P, 3.3, but D never went to T). With J keeping the cheque for P as T does (judge_keeps, a
- * remedy the code does not have), provider_fair_judge_keeps holds.
+ * The provider's holds too, because J keeps the countersigned cheque for P when its keyOpensPiece verdict
+ * hands D the key, as T does (3.3). Without that (cc -DJUDGE_FORGETS, the code before the remedy) it does not:
+ * D signs 2.3 but keeps it, complains to J with C* and its own acceptance, J's keyOpensPiece verdict hands it
+ * K, and P never gets the countersigned cheque (T would have kept it for P, but D never went to T).
  *
  * Abstracts (packages/fairex/src/core/, beside what fairex-original.pml lists):
  *   sale-provider.ts    acceptRequest with form 'fixed'; net/sale-provider.ts: 'reserve' at the AC before 1.2
  *   sale-downloader.ts  complaint (COMP); net/key-recovery.ts resolveKey (2.4, else T, else J) and complain
  *   judgment.ts         Judge.judge: invalidComplain when D's evidence is not what C* signed (otherRequest,
- *                       otherZ, otherSek, otherManifest) or when K opens the piece (keyOpensPiece, with K);
- *                       providerBan (wrongKey, noJudgeKey) with a ban record otherwise
+ *                       otherZ, otherSek, otherManifest) or when K opens the piece (keyOpensPiece, with K, and
+ *                       the countersigned cheque kept for P in the verdict's batch: Judge.keep, keptFor);
+ *                       providerBan (wrongKey, noJudgeKey) with a ban record otherwise; a complaint without
+ *                       D's acceptance (Sig_D) or certificate is refused, so D cannot skip signing
+ *   net/deposits.ts     deposit: P picks up what T and J kept for it (one cheque per serial) before depositing
  *   accounting.ts       Accounting.reserve, deposit (held while the window is open, refused FRAUD once void),
  *                       releaseHeld (the window ends), voidCheque (refund from escrow, or clawback after release)
  *   accounting-bans.ts  noteBan: a banned provider's later proceeds are held (one sale here: nothing later)
@@ -33,8 +36,8 @@
  */
 // check: downloader-fair holds -a -f -N downloader_fair | -DNFAIR=3
 // check: downloader-refund holds -a -f -N downloader_refund | -DNFAIR=3
-// check: provider-fair violated -a -f -N provider_fair | -DNFAIR=3
-// check: provider-fair-judge-keeps holds -a -f -N provider_fair_judge_keeps | -DNFAIR=3
+// check: provider-fair holds -a -f -N provider_fair | -DNFAIR=3
+// check: provider-fair-no-keep violated -a -f -N provider_fair | -DNFAIR=3 -DJUDGE_FORGETS
 // check: honest-not-banned holds -a -f -N honest_not_banned | -DNFAIR=3
 // check: safety holds -m10000 | -DSAFETY -DNOCLAIM
 
@@ -69,9 +72,9 @@ mtype d_cheat = D_HONEST   /* D_LIES: complains to J though 2.4 opened the piece
 bool lost_23 = false       /* the network loses D's 2.3 */
 bool replay = false        /* P deposits the cheque twice; D's request 1.1 comes again after the sale */
 bool spent = false         /* D showed its certificate to another provider first: the AC refuses the reservation */
-/* the judge keeps the countersigned cheque for P when it hands D the key (keyOpensPiece), as T does (3.3).
- * judgment.ts does not: chosen per run, so provider_fair shows what the code does and
- * provider_fair_judge_keeps what this remedy would give */
+/* the judge keeps the countersigned cheque for P when it hands D the key (keyOpensPiece), as T does (3.3);
+ * set in init from the C flags: false only in the weakened variant JUDGE_FORGETS, which is what `spin -t`
+ * replays (it runs no C code, so judge_keeps keeps this initial value there) */
 bool judge_keeps = false
 mtype cst = C_NONE
 bool d_signed = false      /* D countersigned C* (2.3): its money is committed */
@@ -219,11 +222,14 @@ end:
      if
      :: !truthful -> atomic { j2d!INVALID(K_NONE); printf("MSG 4.2 J D INVALID other-evidence\n") }
      :: truthful && z == K_GOOD ->
-        atomic { j2d!INVALID(z); printf("MSG 4.2 J D INVALID key-opens-piece\n") }
-        if
-        :: judge_keeps && nfull(j2p) -> atomic { j2p!JCHEQUE(SN); printf("MSG 4.3 J P JCHEQUE sn=%d\n", SN) }
-        :: else -> skip
-        fi
+        /* the kept cheque is on J's disk before the verdict (and K) leaves; P fetches it when it deposits */
+        atomic {
+          if
+          :: judge_keeps -> j2p!JCHEQUE(SN); printf("MSG 4.3 J P JCHEQUE sn=%d\n", SN)
+          :: else -> skip
+          fi;
+          j2d!INVALID(z); printf("MSG 4.2 J D INVALID key-opens-piece\n")
+        }
      :: truthful && z != K_GOOD ->
         atomic { banned = true; j2d!BAN(K_NONE); printf("MSG 4.2 J D BAN wrong-key\n") }
         atomic { j2ac!VOID(SN); printf("MSG 4.3 J AC VOID sn=%d\n", SN) }
@@ -265,6 +271,15 @@ end:
   od;
 }
 
+/* the weakened variant, chosen when pan is compiled (cc -D...) */
+c_code {
+\#ifdef JUDGE_FORGETS
+  int judge_forgets = 1;
+\#else
+  int judge_forgets = 0;
+\#endif
+}
+
 init {
   atomic {
     if
@@ -293,10 +308,7 @@ init {
     :: spent = false
     :: spent = true; escrow = 0; elsewhere = 1
     fi;
-    if
-    :: judge_keeps = false
-    :: judge_keeps = true
-    fi;
+    c_code { now.judge_keeps = !judge_forgets; };
     /* one line per choice made, for the replay */
     if
     :: p_cheat != HONEST -> printf("MSG intr - - %e\n", p_cheat)
@@ -318,10 +330,6 @@ init {
     :: spent -> printf("MSG intr - - SPENT\n")
     :: else -> skip
     fi;
-    if
-    :: judge_keeps -> printf("MSG intr - - JUDGE_KEEPS\n")
-    :: else -> skip
-    fi;
     run Provider(); run Downloader(); run Ttp(); run Judge(); run Ac()
   }
 }
@@ -336,4 +344,3 @@ ltl downloader_fair { [] ((d_cheat == D_HONEST && p_paid) -> <> (d_has_file || d
 ltl downloader_refund { [] ((d_cheat == D_HONEST && d_signed) -> <> (d_has_file || d_refunded)) }
 ltl provider_fair { [] ((p_cheat == HONEST && d_has_file) -> <> p_paid) }
 ltl honest_not_banned { [] (p_cheat != BAD_Z -> !banned) }
-ltl provider_fair_judge_keeps { [] ((judge_keeps && p_cheat == HONEST && d_has_file) -> <> p_paid) }
