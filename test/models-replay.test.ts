@@ -2,10 +2,10 @@
 // daemons (scripts/models/replay-fairex.ts): broker, TTP, judge and two nodes
 // as processes. The original form ends as the model says (provider paid,
 // downloader without the file or its money); the same steps against the fixed
-// form end with the provider banned and the downloader refunded. SPIN also finds that the fixed form, as the
-// code has it, is not fair to the provider: a downloader that keeps its 2.3 and complains to the judge gets the
-// key from a keyOpensPiece verdict, and nothing hands the provider the countersigned cheque; that attack too
-// runs on the daemons.
+// form end with the provider banned and the downloader refunded. SPIN also finds that the fixed form without
+// the judge keeping the cheque (the model's JUDGE_FORGETS variant) is not fair to the provider: a downloader
+// that keeps its 2.3 and complains to the judge gets the key from a keyOpensPiece verdict. That attack runs
+// on the daemons too, and ends with the provider paid from the cheque the judge kept for it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -13,7 +13,16 @@ import { fromUtf8 } from '@p2pay/core'
 import { FAIREX_PROTOCOL, complaint, onAccept, onCheque, onKey, onPiece } from '@p2pay/fairex'
 import { checkCoverage, replayFairex } from '../scripts/models/replay-fairex.ts'
 import { counterexample, parseTrail } from '../scripts/models/fairex-trail.ts'
-import { FairexMarket, PRICE, certificateFor, closeSale, openSale, rawRequest, verifier } from './helpers/fairex.ts'
+import {
+  FEE,
+  FairexMarket,
+  PRICE,
+  certificateFor,
+  closeSale,
+  openSale,
+  rawRequest,
+  verifier
+} from './helpers/fairex.ts'
 
 test('the replay maps every message of a trail, and refuses a trail with a message it does not map', () => {
   const trail = parseTrail(
@@ -68,11 +77,12 @@ test(
 )
 
 test(
-  "the fixed form's provider-fair counterexample on real daemons: a downloader that signs 2.3 but keeps it and " +
-    'complains to the judge gets the key (keyOpensPiece); the provider never gets a cheque to deposit',
+  "the fixed form's provider-fair counterexample (judge forgets the cheque) on real daemons: a downloader that " +
+    'signs 2.3 but keeps it and complains to the judge gets the key (keyOpensPiece); the judge kept the ' +
+    'countersigned cheque, so the provider deposits it and is paid, once',
   { timeout: 300_000 },
   async () => {
-    const { messages } = await counterexample('fairex-fixed', 'provider-fair')
+    const { messages } = await counterexample('fairex-fixed', 'provider-fair-no-keep')
     assert.deepEqual(
       messages.filter(x => x.step === 'intr').map(x => x.what),
       ['D_WITHHOLDS']
@@ -88,7 +98,7 @@ test(
       const { broker, ttp, judge, L } = m
       const P = m.nodes.P
       const f = await m.share(P, 'withheld.bin', { form: 'fixed', size: 600 * 1024 + 7 })
-      const before = { P: await m.bal(P.peerId) }
+      const before = { P: await m.bal(P.peerId), D: await m.value(L.peerId) }
       const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
       const o = { peer: L, verifier, provider: P.peerId, fileId: f.fileId, price: PRICE, manifestHash: f.manifest }
       const { state, message1_1 } = rawRequest({
@@ -113,19 +123,37 @@ test(
       } finally {
         await closeSale(sale)
       }
-      // straight to the judge with C* and its own acceptance
-      const v = await m.client(L, judge, FAIREX_PROTOCOL.judge).call<any>('complain', { comp: complaint(state) })
+      // straight to the judge with C* and its own acceptance; without Sig_D the judge hands out no key
+      const judgeRpc = m.client(L, judge, FAIREX_PROTOCOL.judge)
+      const comp = complaint(state)
+      const { accept: _accept, ...unsigned } = comp
+      await assert.rejects(judgeRpc.call('complain', { comp: unsigned }), /Sig_D/)
+      assert.deepEqual((await judge.api('GET', '/v1/fairex/verdicts')).verdicts, [], 'no verdict, nothing stored')
+      const v = await judgeRpc.call<any>('complain', { comp })
       assert.deepEqual([v.ruling, v.reason], ['invalidComplain', 'keyOpensPiece'])
       const opened = onKey(state, v.key)
       assert.ok(opened.ok, "the judge's key opens the key piece")
       const file = Buffer.concat(pieces.map(x => x ?? (opened as { keyPiece: Uint8Array }).keyPiece))
       assert.equal(createHash('sha256').update(file).digest('hex'), f.sha, 'D has the whole file')
+      assert.equal((await judge.api('GET', '/v1/fairex/status')).chequesKept, 1, 'the judge kept the cheque for P')
 
-      // P has no countersigned cheque: nothing to deposit, nothing from the TTP, nothing paid
-      assert.deepEqual(await P.api('POST', '/v1/fairex/deposit'), { paid: 0, fee: 0, results: [] })
+      // P never got 2.3, but its deposit picks up the cheque the judge kept for it: paid, once
       const sn = state.req.body.chequeSn
-      assert.equal((await m.chequeOf(P.peerId, L.peerId, sn)).status, 'reserved', 'the AC never saw a cheque')
-      assert.equal(await m.bal(P.peerId), before.P, 'P is not paid')
+      const dep = await P.api('POST', '/v1/fairex/deposit')
+      assert.deepEqual(
+        dep.results.map((r: any) => [r.status, r.chequeSn]),
+        [['paid', sn]]
+      )
+      assert.deepEqual([dep.paid, dep.fee], [PRICE, FEE])
+      assert.equal((await m.chequeOf(P.peerId, L.peerId, sn)).status, 'paid')
+      assert.equal(await m.bal(P.peerId), before.P + PRICE - FEE, 'P is paid the price less the fee')
+      assert.equal(await m.value(L.peerId), before.D - PRICE, 'D paid exactly once')
+      const verdict = (await judge.api('GET', '/v1/fairex/verdicts')).verdicts.find((x: any) => x.chequeSn === sn)
+      assert.ok(verdict?.delivered != null, 'the judge saw P take the cheque')
+      assert.equal((await judge.api('GET', '/v1/fairex/status')).chequesKept, 0)
+      // picked up once: a second deposit has nothing to pay
+      assert.deepEqual(await P.api('POST', '/v1/fairex/deposit'), { paid: 0, fee: 0, results: [] })
+      assert.equal(await m.bal(P.peerId), before.P + PRICE - FEE)
       assert.deepEqual(await m.judgeBans(), [], 'nobody is banned')
       await m.holds()
     } finally {
