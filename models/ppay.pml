@@ -35,15 +35,15 @@
 //                 a cash, a downtime request) or one honoured by O and one assigned by the broker (O's sync finds
 //                 it), name that signer in a fraud proof once O synced; no honest party (O, P, Q) is ever named.
 //                 (A layer or request whose payee never cashes nor spends it on is seen by nobody: no evidence.)
-// H gives its holding away at most twice (three times with -DTHREE_GIVES: every pair and triple of request to P,
-//   request to Q, a layer, a cash), each request sent to O, to the broker, both or neither.
+// H gives its holding away at most twice (every pair of: a request to P, a request to Q, a layer, a cash), each
+//   request sent to O, to the broker, both or neither. -DTHREE_GIVES allows every triple too: by hand, with
+//   -DCOLLAPSE and more memory than the runner gives pan (see docs/models-ppay-karma.md).
 // Weakened variants, chosen when pan is compiled (C flags read by init): NO_SEQ_CHECK drops the owner's seq and
 //   holder check; NO_REPORT: the owner's sync does not send a conflict it finds to the broker; PAY_EVERY_CASH: the
 //   ledger pays every cash from the coin, paid or not.
 // Every message prints "MSG ..." (parties by number: O 0, H 1, P 2, Q 3; B the broker): `./pan -r` replays a trail.
 //
 // check: safety holds -m100000 | -DSAFETY
-// check: safety-three-gives holds -m100000 | -DSAFETY -DCOLLAPSE -DTHREE_GIVES
 // check: no-seq-check violated -m100000 | -DSAFETY -DNO_SEQ_CHECK
 // check: no-report violated -m100000 | -DSAFETY -DNO_REPORT
 // check: pay-every-cash violated -m100000 | -DSAFETY -DPAY_EVERY_CASH
