@@ -7,7 +7,8 @@
 // B, O reassigns) are the baseline. Table I per transaction from the counters.
 import { counts, perOp, type Counts } from '../lib/metrics.ts'
 import { startWhopay } from '../lib/whopay-swarm.ts'
-import type { Daemon } from '../lib/swarm.ts'
+import { readFileSync } from 'node:fs'
+import { waitFor, type Daemon } from '../lib/swarm.ts'
 import { buy, kindCounts } from './common.ts'
 
 export interface Phase {
@@ -16,6 +17,8 @@ export interface Phase {
   ms: number
   perSecond: number
   errors?: Record<string, number>
+  /** CPU time of all the daemons together per transaction (Linux /proc), ms */
+  cpuMsEach?: number
 }
 
 /** A Table I row from counters: per transaction, and the raw reads it comes from so a reader can check it. */
@@ -101,11 +104,68 @@ function kindsPer(a: Record<string, Counts>, b: Record<string, Counts>, n: numbe
   return out
 }
 
+/** CPU milliseconds (user + system) the daemons' processes used so far, from /proc; undefined where there is none. */
+function cpuMs(daemons: Daemon[]): number | undefined {
+  try {
+    let ticks = 0
+    for (const d of daemons) {
+      // fields after the command's closing parenthesis: utime and stime are the 12th and 13th
+      const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+    }
+    // the kernel's USER_HZ is 100 on every Linux this runs on
+    return ticks * 10
+  } catch {
+    return undefined
+  }
+}
+
+const cpuEach = (a: number | undefined, b: number | undefined, n: number): { cpuMsEach?: number } =>
+  a != null && b != null && n > 0 ? { cpuMsEach: Math.round(((b - a) / n) * 10) / 10 } : {}
+
 /** the kinds one WhoPay transfer is made of, as the contract counts it */
 const TRANSFER_KINDS = ['whopay-transfer', 'whopay-deliver']
 
+/** payments per pay-many call: each call is one control-API request, which must answer within its timeout */
+const CHUNK = 50
+
+/** `count` payments through a node's pay-many route, in calls of CHUNK; the figures summed over the calls. */
 async function payMany(from: Daemon, route: string, to: Daemon, count: number, concurrency: number): Promise<PayMany> {
-  return await from.api('POST', route, { to: to.peerId, value: 1, count, concurrency })
+  const out: PayMany = { payments: 0, failed: 0, ms: 0 }
+  for (let left = count; left > 0;) {
+    const n = Math.min(CHUNK, left)
+    const r: PayMany = await from.api('POST', route, { to: to.peerId, value: 1, count: n, concurrency })
+    out.payments += r.payments
+    out.failed += r.failed
+    out.ms += r.ms
+    for (const [k, v] of Object.entries(r.errors ?? {})) (out.errors ??= {})[k] = (out.errors[k] ?? 0) + v
+    left -= n
+  }
+  return out
+}
+
+/** Deposits every coin `node` holds, `concurrency` deposit calls (one coin each) at a time. */
+async function depositAll(
+  node: Daemon,
+  concurrency: number
+): Promise<{ deposited: number; ms: number; errors: Record<string, number> }> {
+  const held: string[] = (await node.api('GET', '/v1/whopay/coins')).held.map((c: { coin: string }) => c.coin)
+  let next = 0
+  let deposited = 0
+  const errors: Record<string, number> = {}
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < held.length) {
+        const coin = held[next++]
+        const r = await node.api('POST', '/v1/whopay/deposit', { coin })
+        deposited += r.deposited
+        for (const x of r.refused as Array<{ code: string }>) errors[x.code] = (errors[x.code] ?? 0) + 1
+      }
+    })
+  )
+  return { deposited, ms: Math.round(performance.now() - t0), errors }
 }
 
 export async function whopayNet(o: NetOptions): Promise<NetFigures> {
@@ -121,19 +181,27 @@ export async function whopayNet(o: NetOptions): Promise<NetFigures> {
     await payMany(A, route, C, o.warmup, o.concurrency)
 
     const c0 = await counts(all)
+    const u0 = cpuMs(all)
     const issued = await payMany(O, route, A, o.transfers, o.concurrency)
     const c1 = await counts(all)
     const k1 = await kindCounts(all, TRANSFER_KINDS)
     const b1 = await byKind(all)
+    const u1 = cpuMs(all)
     const transferred = await payMany(A, route, B, o.transfers, o.concurrency)
+    const u2 = cpuMs(all)
     const c2 = await counts(all)
     const k2 = await kindCounts(all, TRANSFER_KINDS)
     const b2 = await byKind(all)
 
-    const held = (await B.api('GET', '/v1/whopay/coins')).held.length
-    const t0 = performance.now()
-    await B.api('POST', '/v1/whopay/deposit', {})
-    const depositMs = Math.round(performance.now() - t0)
+    // every coin B acknowledged is listed as held before the deposits start (bounded: a missing one shows as failed)
+    await waitFor(
+      'the payee lists every coin it took',
+      async () => (await B.api('GET', '/v1/whopay/coins')).held.length >= transferred.payments,
+      30_000
+    ).catch(() => undefined)
+    const u3 = cpuMs(all)
+    const deposits = await depositAll(B, o.concurrency)
+    const u4 = cpuMs(all)
     const left = (await B.api('GET', '/v1/whopay/coins')).held.length
     const audit = await s.broker.api('GET', '/v1/audit')
 
@@ -149,13 +217,15 @@ export async function whopayNet(o: NetOptions): Promise<NetFigures> {
     return {
       realtime: o.realtime,
       concurrency: o.concurrency,
-      issues: phase(issued),
-      transfers: phase(transferred),
+      issues: { ...phase(issued), ...cpuEach(u0, u1, issued.payments) },
+      transfers: { ...phase(transferred), ...cpuEach(u1, u2, transferred.payments) },
       deposits: {
-        count: held - left,
+        count: deposits.deposited,
         failed: left,
-        ms: depositMs,
-        perSecond: rate(held - left, depositMs),
+        ms: deposits.ms,
+        perSecond: rate(deposits.deposited, deposits.ms),
+        ...cpuEach(u3, u4, deposits.deposited),
+        ...(Object.keys(deposits.errors).length > 0 ? { errors: deposits.errors } : {}),
         conservation: audit.holds === true
       },
       ppayReassignments: phase(reassigned),

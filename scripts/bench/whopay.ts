@@ -56,8 +56,9 @@ function print(c: CryptoFigures, l: Limits, net: NetFigures | undefined): void {
   line('  pool rate, sign / verify', `${c.pool.signPerSecond}/s / ${c.pool.verifyPerSecond}/s`)
   line('Ed25519 verify (node:crypto, CPU, 1 core)', `${c.ed25519VerifyPerSecond}/s`)
   if (net == null) return
-  const ph = (p: { count: number; failed: number; ms: number; perSecond: number }): string =>
-    `${p.perSecond}/s (${p.count} in ${p.ms} ms, ${p.failed} failed)`
+  const ph = (p: { count: number; failed: number; ms: number; perSecond: number; cpuMsEach?: number }): string =>
+    `${p.perSecond}/s (${p.count} in ${p.ms} ms, ${p.failed} failed` +
+    (p.cpuMsEach != null ? `; daemons' CPU ${p.cpuMsEach} ms each)` : ')')
   say('')
   say(
     `  network: judge + broker + O, A, B, C as processes on 127.0.0.1, ${net.concurrency} in flight, ` +
@@ -69,6 +70,19 @@ function print(c: CryptoFigures, l: Limits, net: NetFigures | undefined): void {
     `  limit: BBS04 sign + verify on ${l.cores} cores`,
     `${l.transfersPerSecond}/s  transfers/limit ${r2(net.transfers.perSecond / l.transfersPerSecond)}`
   )
+  if (net.transfers.cpuMsEach != null) {
+    const each = net.transfers.cpuMsEach
+    line(
+      '  BBS04 sign + verify in the CPU of a transfer',
+      `${r2(c.sync.signMs + c.sync.verifyMs)} of ${each} ms ` +
+        `(${Math.round(((c.sync.signMs + c.sync.verifyMs) / each) * 100)} %)`
+    )
+    const cpuLimit = (l.cores * 1000) / each
+    line(
+      `  limit: the daemons' CPU per transfer on ${l.cores} cores`,
+      `${Math.round(cpuLimit)}/s  transfers/limit ${r2(net.transfers.perSecond / cpuLimit)}`
+    )
+  }
   line('deposits/s B -> broker', `${ph(net.deposits)}, conservation ${net.deposits.conservation ? 'holds' : 'BROKEN'}`)
   line(
     `  limit: BBS04 sign + verify on ${l.cores} cores`,
