@@ -241,7 +241,8 @@ inline readB(mustHold) {
 proctype BankA() {
   /* A's request reaches each honest member once (a retry is the same bytes: debit applies it once) */
   do
-  :: d_step { debN < 3 -> printf("MSG A -> a%d request: debited\n", debN); debPre = debPre + (changed -> 0 : 1); debN++ }
+  :: d_step { debN < 3 ->
+       printf("MSG A -> a%d request: debited\n", debN); debPre = debPre + (changed -> 0 : 1); debN++ }
   :: debN == 3 -> break
   od
 }
@@ -253,7 +254,8 @@ proctype BankA() {
 #define DELIVER(mm) :: d_step { recv[mm] < AVAIL(mm) && REACH(mm) -> m = recv[mm]; recv[mm]++; notice(m, mm) }
 /* the Byzantine members' notices to member mm, whenever they like: both at once (a credit can still come after
    0, 1 or 2 honest notices, every timing one Byzantine notice at a time gives) */
-#define BYZ(mm) :: d_step { !(byzNotice & BIT(mm)) && INB(mm) && REACH(mm) -> byzNotice = byzNotice | BIT(mm); notice(3, mm); notice(4, mm) }
+#define BYZ(mm) :: d_step { !(byzNotice & BIT(mm)) && INB(mm) && REACH(mm) -> \
+                             byzNotice = byzNotice | BIT(mm); notice(3, mm); notice(4, mm) }
 /* noticeOf (a member short of a majority pulls the notices it misses) is a delivery made earlier here */
 
 proctype Network() {
@@ -326,7 +328,10 @@ c_code {
 }
 
 init {
-  c_code { now.need = majority_needed; now.noCreditList = no_credit_list; now.readInFlight = read_in_flight; now.listsInValue = lists_in_value; };
+  c_code {
+    now.need = majority_needed; now.noCreditList = no_credit_list; now.readInFlight = read_in_flight;
+    now.listsInValue = lists_in_value;
+  };
   d_step {
     /* B's account is open at the old bank: members 0, 1, 2 hold it synced, without the credit */
     row[0] = SYNCED; row[1] = SYNCED; row[2] = SYNCED

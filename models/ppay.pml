@@ -220,7 +220,8 @@ inline downtime(r) {
      :: tmp != 0 && tmp - 1 != r ->             /* FRAUD: this holder gave the position away before */
         ok = false; printf("MSG B refuses %d's request to pay %d: FRAUD\n", t_signer[r], t_to[r])
      :: else -> ok = true; bAssigned[r] = 1; send(r); dlog[nlog] = r + 1; nlog++;
-        printf("MSG B assigns seq %d to %d for the offline owner (downtime), on %d's request\n", t_seq[r] + 1, t_to[r], t_signer[r])
+        printf("MSG B assigns seq %d to %d for the offline owner (downtime), on %d's request\n",
+               t_seq[r] + 1, t_to[r], t_signer[r])
      fi
   fi;
   checkAudit()
@@ -354,8 +355,10 @@ proctype Cheater() {
   do
   :: atomic { gave < maxGive && rP == NONE -> d_step { newT(H, P, 1, 0, 0, REQUEST); rP = x }; gave++ }
   :: atomic { gave < maxGive && rQ == NONE -> d_step { newT(H, Q, 1, 0, 0, REQUEST); rQ = x }; gave++ }
-  :: atomic { gave < maxGive && !layered -> layered = true; gave++; d_step { newT(H, P, 1, 0, 0, LAYER); send(x); printf("MSG 1 layers its holding to 2\n") } }
-  :: atomic { gave < maxGive && !layered -> layered = true; gave++; d_step { newT(H, Q, 1, 0, 0, LAYER); send(x); printf("MSG 1 layers its holding to 3\n") } }
+  :: atomic { gave < maxGive && !layered -> layered = true; gave++;
+       d_step { newT(H, P, 1, 0, 0, LAYER); send(x); printf("MSG 1 layers its holding to 2\n") } }
+  :: atomic { gave < maxGive && !layered -> layered = true; gave++;
+       d_step { newT(H, Q, 1, 0, 0, LAYER); send(x); printf("MSG 1 layers its holding to 3\n") } }
   :: atomic { gave < maxGive && !cashed -> cashed = true; gave++; d_step { cash(0) } }
   :: atomic { rP != NONE && !toOwnerP && online -> toOwnerP = true; d_step { ownerReassign(rP) }; ok = false }
   :: atomic { rQ != NONE && !toOwnerQ && online -> toOwnerQ = true; d_step { ownerReassign(rQ) }; ok = false }
@@ -476,7 +479,9 @@ c_code {
 }
 
 init {
-  c_code { now.weakSeq = weak_seq; now.noReport = no_report; now.payEveryCash = pay_every_cash; now.maxGive = max_give; };
+  c_code {
+    now.weakSeq = weak_seq; now.noReport = no_report; now.payEveryCash = pay_every_cash; now.maxGive = max_give;
+  };
   d_step {
     /* O paid H with the first assignment (Wallet.ownerPay): transfer 0, seq 1 */
     newT(O, H, 0, 0, NONE, ASSIGN);
