@@ -103,6 +103,18 @@ export async function resolveKey(n: NodeContext, serial: string, key: string | u
 }
 
 /**
+ * The stored complaint, with D's certificate: evidence stored before complaints
+ * carried it has it in the dispute bundle, which the judge now needs to keep
+ * the cheque for P.
+ */
+function withCertificate(ev: { dispute: unknown; complaint?: unknown }): unknown {
+  const comp = ev.complaint as Record<string, unknown>
+  if (typeof comp.certificate === 'string') return comp
+  const certificate = (ev.dispute as { certificate?: unknown } | null)?.certificate
+  return typeof certificate === 'string' ? { ...comp, certificate } : comp
+}
+
+/**
  * Takes a fixed-form purchase's evidence to the judge. A providerBan refunds D
  * (the judge voids the cheque at the AC); an invalidComplain that carries the
  * key finishes the purchase when `finish` is given.
@@ -116,7 +128,7 @@ export async function complain(
   const judge = n.init.judge
   if (ev?.complaint == null || judge == null)
     fail(ErrorCode.NOT_FOUND, 'no fixed-form purchase with that serial has evidence to complain with')
-  const v = await n.judge.call<Judgement>(judge, 'complain', { comp: ev.complaint }, { kind: 'fairex-judge' })
+  const v = await n.judge.call<Judgement>(judge, 'complain', { comp: withCertificate(ev) }, { kind: 'fairex-judge' })
   if (v.ban != null) await n.bans.add([v.ban])
   if (v.ruling === 'invalidComplain' && v.key != null && finish != null) {
     const piece = openKeyPiece(ev.key, v.key)
