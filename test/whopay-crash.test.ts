@@ -19,7 +19,7 @@ const heldIds = async (d: Daemon): Promise<string[]> => (await coins(d)).held.ma
 async function payThroughKill(payer: Daemon, payee: Daemon, victim: Daemon, count: number, at: number): Promise<void> {
   const held0 = (await heldIds(payee)).length
   let outcome: unknown
-  const paying = payer.api('POST', '/v1/whopay/pay-many', { to: payee.peerId, value: 1, count, concurrency: 4 }).then(
+  const paying = payer.api('POST', '/v1/whopay/pay-many', { to: payee.addr, value: 1, count, concurrency: 4 }).then(
     r => (outcome = r),
     err => (outcome = String(err))
   )
@@ -39,7 +39,7 @@ async function payThroughKill(payer: Daemon, payee: Daemon, victim: Daemon, coun
 /** Issues `n` more of O's coins to `d` (no kill) and waits until it holds them. */
 async function topUpHeld(d: Daemon, n: number): Promise<void> {
   const held = (await heldIds(d)).length
-  const r = await O.api('POST', '/v1/whopay/pay-many', { to: d.peerId, value: 1, count: n, concurrency: 4 })
+  const r = await O.api('POST', '/v1/whopay/pay-many', { to: d.addr, value: 1, count: n, concurrency: 4 })
   assert.equal(r.payments, n, JSON.stringify(r))
   await waitFor(`${d.dataDir} holds ${n} more`, async () => (await heldIds(d)).length >= held + n, 30_000)
 }
@@ -155,11 +155,11 @@ test('the broker killed mid-deposit: after its restart every coin is deposited e
 
 test('the judge killed: transfers go on; a second spend is refused while it is down and convicted after', async () => {
   await s.judge.kill9()
-  const c = await C.api('POST', '/v1/whopay/pay', { to: B.peerId, amount: 1 })
+  const c = await C.api('POST', '/v1/whopay/pay', { to: B.addr, amount: 1 })
   assert.equal(c.paid[0].how, 'transfer', 'C pays with a coin it holds')
   const coin = c.paid[0].coin
   const cheat = async (): Promise<unknown> =>
-    await C.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: A.peerId })
+    await C.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: A.addr })
   // found in the DHT: refused, as FRAUD or, with no judge to open it, UNREACHABLE
   await assert.rejects(cheat(), (e: any) => ['FRAUD', 'UNREACHABLE'].includes(e.code))
   assert.equal(await heldCoin(A, coin), undefined, 'the second payee got nothing')

@@ -28,7 +28,7 @@ const paid = (xs: Array<{ value: number }>): number => xs.reduce((n, x) => n + x
 /** O issues a fresh coin to A and A pays it on to B (via O): the coin key A used is now spent. */
 async function paidOn(O: Daemon, A: Daemon, B: Daemon): Promise<string> {
   const coin = (await O.api('POST', '/v1/whopay/buy', { value: VALUE })).coins[0].coin
-  await O.api('POST', '/v1/whopay/pay', { to: A.peerId, amount: VALUE })
+  await O.api('POST', '/v1/whopay/pay', { to: A.addr, amount: VALUE })
   assert.ok((await heldCoin(A, coin)) != null, 'A holds the coin')
   await pay(A, B, VALUE)
   assert.ok((await heldCoin(B, coin)) != null, 'B holds the coin')
@@ -63,7 +63,7 @@ describe('real-time check on: a second spend is refused as it is made', () => {
     const coin = await paidOn(O, A, B)
     const aBefore = await balance(s.broker, A)
     await assert.rejects(
-      A.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: C.peerId }),
+      A.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: C.addr }),
       (e: any) => e.code === 'FRAUD',
       'the broker finds the first transfer in the DHT and refuses'
     )
@@ -105,7 +105,7 @@ describe('real-time check off: a second spend is found at deposit', () => {
   it("double transfer: both payees hold it; both deposits paid, the second from A's account", async () => {
     const coin = await paidOn(O, A, B)
     const aBefore = await balance(s.broker, A)
-    await A.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: C.peerId })
+    await A.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: C.addr })
     assert.ok((await heldCoin(C, coin)) != null, 'the broker, with no DHT check, signed the second transfer')
     const first = await B.api('POST', '/v1/whopay/deposit', { coin })
     const second = await C.api('POST', '/v1/whopay/deposit', { coin })

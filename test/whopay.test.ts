@@ -67,7 +67,8 @@ test('issue O -> A, then transfers A -> B -> C, each via the owner', async () =>
   assert.deepEqual((await pay(A, B, VALUE)).paid, [{ coin, value: VALUE, how: 'transfer' }])
   await passedOn(B, 2)
   assert.equal(await heldCoin(A, coin), undefined, 'the payer holds it no more')
-  await pay(B, C, VALUE)
+  // by peer id alone: B's node finds C's address itself
+  await B.api('POST', '/v1/whopay/pay', { to: C.peerId, amount: VALUE })
   await passedOn(C, 3)
   const mine = (await coins(O)).owned.find((c: any) => c.coin === coin)
   assert.equal(mine.seq, 3, "the owner's record follows the coin")

@@ -130,12 +130,20 @@ const TRANSFER_KINDS = ['whopay-transfer', 'whopay-deliver']
 /** payments per pay-many call: each call is one control-API request, which must answer within its timeout */
 const CHUNK = 50
 
-/** `count` payments through a node's pay-many route, in calls of CHUNK; the figures summed over the calls. */
+/**
+ * `count` payments through a node's pay-many route, in calls of CHUNK; the figures summed over the calls. WhoPay's
+ * payee is given by its address (PPay's route takes a peer id).
+ */
 async function payMany(from: Daemon, route: string, to: Daemon, count: number, concurrency: number): Promise<PayMany> {
   const out: PayMany = { payments: 0, failed: 0, ms: 0 }
   for (let left = count; left > 0;) {
     const n = Math.min(CHUNK, left)
-    const r: PayMany = await from.api('POST', route, { to: to.peerId, value: 1, count: n, concurrency })
+    const r: PayMany = await from.api('POST', route, {
+      to: route.startsWith('/v1/whopay/') ? to.addr : to.peerId,
+      value: 1,
+      count: n,
+      concurrency
+    })
     out.payments += r.payments
     out.failed += r.failed
     out.ms += r.ms

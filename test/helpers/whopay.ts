@@ -19,8 +19,9 @@ export async function purse(broker: Daemon, d: Daemon): Promise<number> {
   return (await broker.api('GET', '/v1/whopay/coins')).purses[key] ?? 0
 }
 
+/** A payment to `to` at its address (a peer id alone is dialled only once the payer's node has found it). */
 export const pay = async (from: Daemon, to: Daemon, amount: number): Promise<any> =>
-  await from.api('POST', '/v1/whopay/pay', { to: to.peerId, amount })
+  await from.api('POST', '/v1/whopay/pay', { to: to.addr, amount })
 
 /** The held coin of `d` with this coin key, if it holds it. */
 export const heldCoin = async (d: Daemon, coin: string): Promise<any> =>
