@@ -44,8 +44,12 @@ async function convicted(s: WhopaySwarm, coin: string, cheater: Daemon): Promise
   )
   assert.equal(f.cheater, cheater.peerId)
   assert.equal(f.kind, 'holder')
-  assert.ok(f.openings.length >= 1, 'convicted by an opening')
-  assert.ok((await openings(s.judge)).length >= 1, 'the judge keeps the openings it signed')
+  // the judge opened both group signatures to A's member key, and the broker's registry maps it to A's peer id
+  const c = (await openings(s.judge)).find(x => x.coin === coin && x.case === f.id)
+  assert.ok(c != null, 'the judge keeps the case it opened')
+  const mine = (await s.broker.api('GET', '/v1/whopay/registry')).members.find((m: any) => m.peer === cheater.peerId)
+  assert.deepEqual(c.members, [mine.member, mine.member])
+  assert.deepEqual(f.openings, c.openings, "the broker's record carries the judge's signed openings")
   return f
 }
 
