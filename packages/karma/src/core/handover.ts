@@ -4,7 +4,7 @@
 // count as whose vote (pagesSignedBy), and when a join may still mint at a
 // member that could not adopt a state (oldBankSaysNew). Member's methods of
 // the same names call these.
-import { ErrorCode, P2payError, checkPeerId, fail, type Verifier } from '@p2pay/core'
+import { ErrorCode, P2payError, canonicalJson, checkPeerId, fail, type Verifier } from '@p2pay/core'
 import type { KarmaKind } from '../kinds.ts'
 import { bankSet } from './bankset.ts'
 import { applyAmount } from './epoch.ts'
@@ -82,9 +82,13 @@ export function oldBankSaysNew(
 /**
  * This member's state of `account`, signed for the new member `to`, as one
  * or more signed pages that differ only in their slice of the credited
- * request hashes (every hash this member still keeps for the account: all
- * whose notice could still be accepted; see prune). At most
- * MAX_STATE_PAGES x MAX_EXPORTED_CREDITS hashes, the most recent first.
+ * request hashes: every hash this member holds for the account whose notice
+ * could still be accepted (the rule prune applies, so a member that has not
+ * pruned yet lists what one that has lists). The list is part of the value a
+ * majority must agree on (stateValue), so it is the same at every honest
+ * member with the same balance: sorted, and past MAX_STATE_PAGES x
+ * MAX_EXPORTED_CREDITS hashes cut in an order that depends on the hashes and
+ * their request epochs only (the latest epochs first, then by hash).
  */
 export function exportStates(m: Member, account: string, to: string): string[] {
   checkPeerId(account, 'account')
@@ -97,11 +101,13 @@ export function exportStates(m: Member, account: string, to: string): string[] {
       account,
       sync: true
     })
+  const e = m.epoch().epoch
   const all = [...m.t.credits.entries()]
-    .filter(([, c]) => c.to === account && c.status === 'credited')
-    .sort((a, b) => b[1].at - a[1].at)
-    .slice(0, MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
-    .map(([h]) => h)
+    .filter(([, c]) => c.to === account && c.status === 'credited' && (c.epoch ?? e) >= e - 1)
+    .map(([h, c]) => ({ h, epoch: c.epoch ?? e }))
+    .sort((a, b) => b.epoch - a.epoch || (a.h < b.h ? -1 : 1))
+    .slice(0, MAX_CREDITED)
+    .map(x => x.h)
     .sort()
   const pages: string[] = []
   for (let i = 0; i === 0 || i < all.length; i += MAX_EXPORTED_CREDITS) {
@@ -110,7 +116,7 @@ export function exportStates(m: Member, account: string, to: string): string[] {
       makeState(m.signer, {
         account,
         to,
-        epoch: m.epoch().epoch,
+        epoch: e,
         balance: row.balance,
         rem: row.rem,
         nonce: row.nonce,
@@ -124,25 +130,61 @@ export function exportStates(m: Member, account: string, to: string): string[] {
   return pages
 }
 
-/** Fields of a state export that a majority must agree on. */
+/** Credited hashes a state export carries at most, over all its pages. */
+const MAX_CREDITED = MAX_STATE_PAGES * MAX_EXPORTED_CREDITS
+
+/** An old member's state as all its pages together: `credited` is the union of theirs, sorted. */
+export type WholeState = Omit<StateBody, 'credited' | 'activeEpoch'> & { credited: string[] }
+
+/**
+ * Fields of a state export that a majority must agree on: the balance and
+ * the credited hashes together (all pages of the member's answer, see
+ * wholeStates). A transfer counted in the balance adopted is then in the
+ * list adopted, and is never applied again on top (two liars signing the
+ * true balance without its hash are no longer on the honest member's side).
+ */
 export function stateValue(
-  s: StateBody
-): Pick<StateBody, 'epoch' | 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined'> {
+  s: Pick<StateBody, 'epoch' | 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined' | 'credited'>
+): Pick<StateBody, 'epoch' | 'balance' | 'rem' | 'nonce' | 'lastRequest' | 'joined' | 'credited'> {
   return {
     epoch: s.epoch,
     balance: s.balance,
     rem: s.rem,
     nonce: s.nonce,
     lastRequest: s.lastRequest,
-    joined: s.joined
+    joined: s.joined,
+    credited: s.credited
   }
 }
 
 /**
+ * Each old member's pages joined into one state per signer: pages that agree
+ * on everything but their slice of hashes are one answer (their lists
+ * merged); a member whose pages disagree otherwise gives two states, and
+ * majorityValue then counts no vote of it.
+ */
+function wholeStates(opened: ReadonlyArray<Signed<StateBody>>): Array<{ signer: string; body: WholeState }> {
+  const bySigner = new Map<string, Map<string, { body: WholeState; hashes: Set<string> }>>()
+  for (const o of opened) {
+    const { credited, activeEpoch: _activeEpoch, ...rest } = o.body
+    const key = canonicalJson(stateValue({ ...rest, credited: [] }))
+    const mine = bySigner.get(o.signer) ?? new Map<string, { body: WholeState; hashes: Set<string> }>()
+    bySigner.set(o.signer, mine)
+    const w = mine.get(key) ?? { body: { ...rest, credited: [] }, hashes: new Set<string>() }
+    mine.set(key, w)
+    for (const h of credited) w.hashes.add(h)
+  }
+  return [...bySigner].flatMap(([signer, mine]) =>
+    [...mine.values()].map(w => ({ signer, body: { ...w.body, credited: [...w.hashes].sort() } }))
+  )
+}
+
+/**
  * Takes over `account` from the members of its old bank (as this member
- * computes it): the state a strict majority of them signed, or a refusal.
- * A request hash counts as credited when a majority of the old members list
- * it, so a late notice for it is not credited again here. Answers that do not
+ * computes it): the state a strict majority of them signed, balance and
+ * credited hashes together (stateValue), or a refusal. The hashes adopted are
+ * the ones that majority listed, so a late notice for a transfer the balance
+ * holds is not credited again here. Answers that do not
  * verify, or are for another account or member, are skipped (an old member
  * may be the liar). Also serves a member that fell behind to resynchronise.
  */
@@ -167,7 +209,7 @@ export function adoptState(
       if (!(err instanceof P2payError)) throw err
     }
   }
-  const verdict = majorityValue(opened, old, stateValue, m.cfg.k)
+  const verdict = majorityValue(wholeStates(opened), old, stateValue, m.cfg.k)
   if (verdict === undefined)
     fail(
       ErrorCode.NOT_FOUND,
@@ -180,21 +222,8 @@ export function adoptState(
     fail(ErrorCode.STALE_SEQ, `the old bank reports epoch ${s.epoch}, this member is in epoch ${e.epoch}`, {
       epoch: e.epoch
     })
-  // a hash is credited if a majority of old members list it (in any of their answers)
-  const listedBy = new Map<string, Set<string>>()
-  /** hashes each voter of the verdict listed (whether it reached the export's cap) */
-  const listedCount = new Map<string, number>()
-  for (const o of opened) {
-    if (!old.includes(o.signer)) continue
-    if (verdict.voters.includes(o.signer))
-      listedCount.set(o.signer, (listedCount.get(o.signer) ?? 0) + o.body.credited.length)
-    for (const h of o.body.credited) {
-      const by = listedBy.get(h) ?? new Set<string>()
-      by.add(o.signer)
-      listedBy.set(h, by)
-    }
-  }
-  const credited = [...listedBy].filter(([, by]) => by.size >= m.needed).map(([h]) => h)
+  // the credited hashes are the ones the majority agreed on with the balance: each is in the balance adopted
+  const credited = s.credited
   const listed = new Set(credited)
   // activity: the highest epoch at least a majority of the old bank vouch for (a minority cannot raise it)
   const byVoter = new Map<string, number>()
@@ -226,19 +255,20 @@ export function adoptState(
     // changed nothing); otherwise the state carries none
     ...(prev?.history !== undefined && sameRow(prev, s) ? { history: prev.history } : {})
   }
-  // every voter listed all the hashes it holds (none reached the export's cap): a credit a majority does not list is
-  // then not in the balance adopted
-  const complete = [...listedCount.values()].every(n => n < MAX_STATE_PAGES * MAX_EXPORTED_CREDITS)
+  // the list is all the majority holds (below the export's cap): a credit it does not list is then not in the balance
+  // adopted. At the cap one left out may be in it: neither applied again nor forgotten (never counted twice here)
+  const complete = credited.length < MAX_CREDITED
   const forget: Array<[string, CreditRow]> = []
   for (const [h, c] of m.t.credits.entries()) {
     if (c.to !== account || c.status !== 'credited' || listed.has(h)) continue
     if (c.epoch !== undefined && c.epoch < e.epoch - 1) continue // its notices are refused everywhere by now
+    if (!complete) continue
     if (c.adopted !== true && c.amount !== undefined && c.epoch !== undefined && c.voters.length >= m.needed) {
       // credited here on a majority of bank(A) and not held by the old bank yet (its notices are still on the way
       // there): applied again on top, so it is not lost here
       const after = applyAmount(next, c.amount, c.epoch, e)
       if (after !== undefined && after.balance <= MAX_KARMA) next = { ...next, ...after }
-    } else if (complete) {
+    } else {
       // known here only as adopted from an earlier majority, or reduced to its hash: the balance adopted now does not
       // hold it, so it must be able to count again when its notices come (kept as credited, it would be refused as a
       // duplicate, and this member would stay short of the bank for good)
