@@ -8,10 +8,11 @@
 //                      members of bank(A), one per member, credit once at a strict majority; into a row it does not
 //                      hold, unsynced: its receipt says so and counts for nobody), markUnsynced (a member that left)
 //   core/majority.ts   majority(k) = floor(k / 2) + 1, majorityValue (reads, states, the payer's receipts)
-//   core/handover.ts   adoptState: the state a strict majority of the old bank signed, the request hashes a
-//                      majority lists counted as credited, a credit applied here on own votes and not listed applied
-//                      again on top, a credit known only as adopted and not listed counted afresh (votes kept);
-//                      exportStates (refused from a row that is not synced)
+//   core/handover.ts   adoptState: the state a strict majority of the old bank signed, balance and credited request
+//                      hashes together (stateValue over each member's pages joined), the hashes of that state
+//                      counted as credited, a credit applied here on own votes and not listed applied again on top,
+//                      a credit known only as adopted and not listed counted afresh (votes kept); exportStates
+//                      (refused from a row that is not synced)
 //   net/debit.ts, net/outbox.ts   the notice owed to every member bank(B) had since the debit, sent until taken
 //   net/credit.ts      a member out of bank(B) takes no notice and marks its row stale; noticeOf (a member short of
 //                      a majority pulls the notices it misses from bank(A))
@@ -47,24 +48,26 @@
 //                 honest member without it are fewer than a majority)
 //   kept          an honest member that credited B still holds the credit after a hand-over
 //
-// Finding: the hand-over as coded (adoptState) lets two Byzantine old members double-credit B at a new member.
-//   The state value a majority must agree on is the balance without the credited hashes, and a hash counts as
-//   held only when a majority lists it: b2 (honest, credited) and the two liars sign "B +1", the liars leave the
-//   hash out, so the new member adopts +1 without the hash and credits again on top of it (or on the next
-//   notice): B +2 there, and with the liars a majority read of +2. With the credited hashes inside the value
-//   the majority agrees on (LISTS_IN_VALUE), every property holds. The check "as-coded" keeps the finding
-//   visible until the code changes; the weakened variants are made on the fixed form.
-// Weakened variants (C flags, read by init): OFF_BY_ONE takes floor(k / 2) as the majority (the two liars are
+// Finding (fixed in the code): the hand-over as it was (adoptState before the credited hashes were part of
+//   stateValue) let two Byzantine old members double-credit B at a new member. The state value a majority had to
+//   agree on was the balance without the credited hashes, and a hash counted as held only when a majority listed
+//   it: b2 (honest, credited) and the two liars sign "B +1", the liars leave the hash out, so the new member
+//   adopts +1 without the hash and credits again on top of it (or on the next notice): B +2 there, and with the
+//   liars a majority read of +2. With the credited hashes inside the value the majority agrees on (the code
+//   now), every property holds. The variant "old-handover" (OLD_HANDOVER) is the hand-over as it was, and must
+//   stay violated; the other weakened variants are made on the code's form.
+// Weakened variants (C flags, read by init): OLD_HANDOVER compares the balance only and takes the hashes a
+//   majority lists (the finding); OFF_BY_ONE takes floor(k / 2) as the majority (the two liars are
 //   one); NO_CREDIT_LIST drops the credited hashes from a hand-over; READ_IN_FLIGHT also reads B at any time
 //   after the acknowledgement, while notices are on their way: with two liars, a read quorum of 3 of 5 can miss
 //   an acknowledged transfer until the notices arrive (masking f liars takes n >= 4f + 1).
 // Every step prints "MSG ...": `./pan -r` replays a trail as a message sequence.
 //
-// check: safety holds -m100000 | -DSAFETY -DLISTS_IN_VALUE
-// check: as-coded violated -m100000 | -DSAFETY
-// check: off-by-one violated -m100000 | -DSAFETY -DLISTS_IN_VALUE -DOFF_BY_ONE
-// check: no-credit-list violated -m100000 | -DSAFETY -DLISTS_IN_VALUE -DNO_CREDIT_LIST
-// check: read-in-flight violated -m100000 | -DSAFETY -DLISTS_IN_VALUE -DREAD_IN_FLIGHT
+// check: safety holds -m100000 | -DSAFETY
+// check: old-handover violated -m100000 | -DSAFETY -DOLD_HANDOVER
+// check: off-by-one violated -m100000 | -DSAFETY -DOFF_BY_ONE
+// check: no-credit-list violated -m100000 | -DSAFETY -DNO_CREDIT_LIST
+// check: read-in-flight violated -m100000 | -DSAFETY -DREAD_IN_FLIGHT
 // bound: 120
 
 /* bank(A): members 0..4, 3 and 4 Byzantine. B's side: 0..4 the old bank(B), 5 and 6 the new members; the new
@@ -172,7 +175,7 @@ inline adopt(mm, bz, pf) {
   :: else -> skip
   fi;
   if
-  :: !listsInValue -> v0 = v0 + v1; v1 = 0; v2 = v2 + v3; v3 = 0     /* stateValue: the balance, not the list */
+  :: !listsInValue -> v0 = v0 + v1; v1 = 0; v2 = v2 + v3; v3 = 0     /* OLD_HANDOVER: the balance, not the list */
   :: else -> skip
   fi;
   /* majorityValue: the value a strict majority signed (two can reach floor(k/2): then either, by arrival) */
@@ -315,10 +318,10 @@ c_code {
 \#else
   int no_credit_list = 0;
 \#endif
-\#ifdef LISTS_IN_VALUE
-  int lists_in_value = 1;
-\#else
+\#ifdef OLD_HANDOVER
   int lists_in_value = 0;
+\#else
+  int lists_in_value = 1;
 \#endif
 \#ifdef READ_IN_FLIGHT
   int read_in_flight = 1;
