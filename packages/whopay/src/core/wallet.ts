@@ -83,13 +83,26 @@ export class Wallet {
     this.metrics = deps.metrics
   }
 
-  /** A fresh key to be paid `value` on; its seed is kept (the service writes it before it answers). */
-  invoice(value: unknown): WalletInvoice {
+  /**
+   * A fresh key to be paid `value` on; its seed is kept (the service writes it before it answers). With `maxOpen`,
+   * past that many invoices not paid yet it is refused BUSY: no seed is ever dropped to make room (a coin may be
+   * bound to it already, on its way).
+   */
+  invoice(value: unknown, maxOpen?: number): WalletInvoice {
     if (!isValue(value)) fail(ErrorCode.BAD_REQUEST, 'an invoice is for a positive whole amount')
+    if (maxOpen !== undefined && this.t.invoices.size >= maxOpen && this.openInvoices() >= maxOpen)
+      fail(ErrorCode.BUSY, `${maxOpen} invoices are waiting for their coins: try later`)
     const k = newCoinKey()
     const inv: WalletInvoice = { key: k.id, seed: toB64(k.seed), value, at: this.now() }
     this.t.invoices.set(k.id, inv)
     return inv
+  }
+
+  /** Invoices no coin arrived on yet. */
+  openInvoices(): number {
+    let n = 0
+    for (const i of this.t.invoices.values()) if (i.coin == null) n++
+    return n
   }
 
   /**

@@ -6,6 +6,7 @@
 import { table } from '@p2pay/core'
 import type { HolderSigned } from '../core/messages.ts'
 import type { KeptState } from './coin-state-service.ts'
+import type { KeptEvidence } from './wallet-evidence.ts'
 
 export const LEDGER_NET_TABLES = {
   states: table<KeptState>('whopay-ledger-states', 'coin key id -> the newest coin state this broker keeps for the DHT')
@@ -45,5 +46,9 @@ export const WALLET_NET_TABLES = {
     'whopay-wallet-own-spent',
     'coin key id -> an owned coin this owner deposited itself at seq 0 (never issued after)'
   ),
-  states: table<KeptState>('whopay-wallet-states', 'coin key id -> the newest coin state this node keeps for the DHT')
+  states: table<KeptState>('whopay-wallet-states', 'coin key id -> the newest coin state this node keeps for the DHT'),
+  evidence: table<KeptEvidence>(
+    'whopay-wallet-evidence',
+    'case hash -> evidence this owner or payee found, kept until the broker took it'
+  )
 }

@@ -13,8 +13,9 @@ import type { Evidence } from '../core/evidence.ts'
 import { TAG } from '../core/messages.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
-import { compareState } from './coin-state-record.ts'
+import { compareState, ownerVerdict } from './coin-state-record.ts'
 import type { WalletContext } from './wallet-context.ts'
+import { outboxOf } from './wallet-evidence.ts'
 
 const KIND: WhopayKind = 'whopay-transfer'
 
@@ -54,7 +55,7 @@ export async function answerTransfer(
 /**
  * The coin's state in the DHT: a binding there (the broker's downtime path, or the owner's own) is adopted, so a
  * request that conflicts with it is the book's FRAUD; a broker's `spent` at the request's place by another request
- * is evidence; a state past the request's place refuses it.
+ * is evidence; a `spent` of the request's generation at any seq refuses it.
  */
 async function checkDht(w: WalletContext, s: ShownCoin): Promise<void> {
   const n = (await w.states.check(s.cert.coin)).newest
@@ -74,8 +75,13 @@ async function checkDht(w: WalletContext, s: ShownCoin): Promise<void> {
   }
   if (n.kind === 'spent' && compareState(n, here) === 0 && n.signed != null && n.signed.env !== signed.env)
     await refuseDoubleSpend(w, { cert: s.cert.b64, a: n.signed, b: signed })
-  if (compareState(n, here) >= 0 && n.kind === 'spent')
-    fail(WhopayErrorCode.COIN_SPENT, 'the coin was deposited or renewed (its state in the DHT)')
+  // spent at an older seq too: the chain past it hands on a coin already cashed (its request there was the
+  // holder's double spend when this book answered another one at that place)
+  const v = ownerVerdict(n, s.cert.gen, (gen, seq) => w.owner.coin(s.cert.coin).answered[`${gen}|${seq}`])
+  if (v.spent) {
+    const r = v.evidence != null ? await reportEvidence(w, v.evidence) : undefined
+    fail(WhopayErrorCode.COIN_SPENT, 'the coin was deposited or renewed (its state in the DHT)', r ?? {})
+  }
 }
 
 async function verifyGroup(w: WalletContext, s: ShownCoin): Promise<void> {
@@ -93,22 +99,13 @@ async function refuseDoubleSpend(w: WalletContext, evidence: Evidence): Promise<
   throw new P2payError(ErrorCode.FRAUD, 'this key already spent the coin at that seq', r ?? { evidence })
 }
 
-/** Hands evidence to the broker; what it convicted, or undefined when it could not be reached. */
+/**
+ * Hands evidence to the broker, kept on disk first (wallet-evidence.ts: the retry loop sends it again while the
+ * broker cannot be reached); what it convicted, or undefined when it could not be reached.
+ */
 export async function reportEvidence(
   w: WalletContext,
   evidence: unknown
 ): Promise<{ fraud: string; cheater?: string } | undefined> {
-  try {
-    const r = await w.broker.call<{ fraud: string; cheater?: string }>(
-      w.c.broker,
-      'report',
-      { evidence },
-      { kind: 'whopay-open', timeoutMs: 60_000 }
-    )
-    w.log.child('fraud').warn('double spend reported', { fraud: r.fraud, cheater: r.cheater })
-    return r
-  } catch (err) {
-    w.log.child('fraud').warn('a double spend found, not reported yet', { err })
-    return undefined
-  }
+  return await outboxOf(w).report(evidence)
 }

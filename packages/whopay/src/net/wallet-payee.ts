@@ -6,26 +6,21 @@
 // (a conflicting record is a double spend: reported, refused); the coin is
 // stored before the answer, and the same delivery again is answered the same.
 import { ErrorCode, P2payError, fail } from '@p2pay/core'
-import { answeredOf, openBinding, openCoinCert } from '../core/coin.ts'
+import { openBinding, openCoinCert } from '../core/coin.ts'
 import type { WhopayKind } from '../kinds.ts'
-import { compareState } from './coin-state-record.ts'
+import { evidenceOf, openRecord, payeeVerdict, placeOf } from './coin-state-record.ts'
 import type { WalletContext } from './wallet-context.ts'
 import { reportEvidence } from './wallet-owner.ts'
 
-/** invoices not paid yet kept at most: the oldest unpaid one is forgotten past it */
-const MAX_OPEN_INVOICES = 10_000
+/**
+ * invoices not paid yet at most: past it `invoice` answers BUSY. None is ever deleted (a coin may be bound to its key
+ * and on its way, for as long as its payer retries), so a flood of invoices delays payments, never loses one.
+ */
+export const MAX_OPEN_INVOICES = 10_000
 const KIND: WhopayKind = 'whopay-deliver'
 
 export async function invoice(w: WalletContext, args: { value?: unknown }): Promise<{ key: string; value: number }> {
-  const inv = await w.store.apply(() => {
-    const made = w.wallet.invoice(args.value)
-    const t = w.wallet.t.invoices
-    if (t.size > MAX_OPEN_INVOICES) {
-      const oldest = [...t.values()].filter(i => i.coin == null).sort((a, b) => a.at - b.at)[0]
-      if (oldest != null && oldest.key !== made.key) t.delete(oldest.key)
-    }
-    return made
-  })
+  const inv = await w.store.apply(() => w.wallet.invoice(args.value, MAX_OPEN_INVOICES))
   return { key: inv.key, value: inv.value }
 }
 
@@ -40,13 +35,16 @@ export async function acceptDelivery(
   if (had != null && had.binding === b.b64) return { coin: cert.coin, value: cert.value, duplicate: true }
   if (w.states.realtime) {
     const n = (await w.states.check(cert.coin)).newest
-    const here = { gen: cert.gen, at: b.seq - 1 }
-    const mine = answeredOf(b)
-    if (n != null && compareState(n, here) === 0 && n.signed != null && mine != null && n.signed.env !== mine.env) {
-      const r = await reportEvidence(w, { cert: cert.b64, a: n.signed, b: mine })
-      throw new P2payError(ErrorCode.FRAUD, 'the coin was spent twice at that seq', r ?? {})
+    const verdict = payeeVerdict(n, placeOf(b))
+    // the DHT holds another record at this place: a holder's double spend, or the owner's issue to another key
+    // (an issue carries no request); the evidence goes to the broker
+    if (verdict === 'conflict' && n != null) {
+      const mine = openRecord(w.c.verifier as never, w.c.broker.id, { cert: cert.b64, env: b.b64 })
+      const evidence = evidenceOf(w.c.verifier as never, w.c.broker.id, n, mine)
+      const r = evidence != null ? await reportEvidence(w, evidence) : undefined
+      throw new P2payError(ErrorCode.FRAUD, 'the coin was spent or issued twice at that seq', r ?? {})
     }
-    if (n != null && compareState(n, here) > 0)
+    if (verdict === 'moved' && n != null)
       fail(ErrorCode.STALE_SEQ, 'the coin moved on already (its state in the DHT)', { seq: n.at })
   }
   const h = await w.store.apply(() => w.wallet.accept(cert.b64, b.b64))

@@ -27,6 +27,7 @@ import {
   type WalletInit
 } from './wallet-context.ts'
 import { deposit, send as sendDeposit } from './wallet-deposit.ts'
+import { outboxOf } from './wallet-evidence.ts'
 import { answerTransfer } from './wallet-owner.ts'
 import { acceptDelivery, invoice } from './wallet-payee.ts'
 import { pay, payMany, resume } from './wallet-payments.ts'
@@ -144,6 +145,8 @@ export class WalletService implements SchemeService {
     this.life.every(this.init.retryIntervalMs, 'whopay retries', async () => {
       if (ticks++ % SYNC_EVERY_TICKS === 0 && w.group.membership() != null) await sync(w).catch(() => {})
       await this.retryPending()
+      // evidence found while the broker could not be reached
+      await outboxOf(w).resend()
     })
     c.metrics.gauge('whopay_states_kept', () => stateStore.size, 'WhoPay coin states this node keeps for the DHT')
   }
