@@ -122,17 +122,20 @@ describe('real-time check off: a second spend is found at deposit', () => {
     await conserved(s.broker)
   })
 
-  it("double deposit: the cheater's deposit is credited, B's found conflicting and paid from A's account", async () => {
+  it("double deposit: the cheater's deposit is credited, B's found conflicting, paid back from A's purse", async () => {
     const coin = await paidOn(O, A, B)
-    const [aBefore, bPurse] = [await balance(s.broker, A), await purse(s.broker, B)]
+    const [aBefore, aPurse, bPurse] = [await balance(s.broker, A), await purse(s.broker, A), await purse(s.broker, B)]
     const cheat = await A.api('POST', '/v1/whopay/cheat/double-deposit', { coin })
     assert.equal(cheat.total ?? VALUE, VALUE)
     const d = await B.api('POST', '/v1/whopay/deposit', { coin })
     assert.equal(d.total, VALUE)
     assert.equal(await purse(s.broker, B), bPurse + VALUE)
     const f = await convicted(s, coin, A)
-    assert.equal(paid(f.compensated), VALUE)
-    assert.equal(await balance(s.broker, A), aBefore - VALUE)
+    // the purse A's own deposit credited pays first (A's account would pay what it no longer held)
+    assert.equal(paid(f.reclaimed ?? []), VALUE)
+    assert.equal(paid(f.compensated), 0)
+    assert.equal(await purse(s.broker, A), aPurse, "the cheat's deposit taken back from A's purse")
+    assert.equal(await balance(s.broker, A), aBefore)
     await conserved(s.broker)
   })
 })

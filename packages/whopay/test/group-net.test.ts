@@ -36,6 +36,7 @@ import { GroupClient } from '../src/net/group-client.ts'
 import { OPENER_PROTOCOL, GROUP_PROTOCOL } from '../src/net/group-protocols.ts'
 import { GroupService } from '../src/net/group-service.ts'
 import { OpenerService } from '../src/net/opener-service.ts'
+import { openedCase } from '../src/net/ledger-fraud.ts'
 
 const backend = nodeEd25519()
 const dir = mkdtempSync(join(tmpdir(), 'whopay-group-'))
@@ -229,5 +230,26 @@ describe('the group over libp2p', () => {
     assert.equal((opener.status() as any).opener, before.opener)
     assert.equal(group.group()?.hash, before.group, 'ready at once, from the store')
     assert.equal(group.registry().length, 2)
+  })
+
+  it('a coin key signed by two members: the openings name both peers, and both are convicted', async () => {
+    const [c1, c2] = [client(n1), client(n2)]
+    await c1.start()
+    await c2.start()
+    const [k1, k2] = [(await c1.join())!, (await c2.join())!]
+    const key = newCoinKey()
+    const cert = signCoinCert(
+      broker.signer,
+      { coin: key.id, owner: n2.id, value: 5, expiry: Date.now() + 3600_000, serial: randomId(8), gen: 0 },
+      'whopay-purchase'
+    )
+    const a = await request(key, k1.gpk, k1.memberKey, newCoinKey().id)
+    const b = await request(key, k2.gpk, k2.memberKey, newCoinKey().id)
+    const opened = openedCase(await group.open({ cert: cert.b64, a, b }))
+    assert.deepEqual(opened.cheaters, [n1.id, n2.id])
+    assert.equal(new Set(opened.members).size, 2)
+    assert.equal(opened.openings.length, 2)
+    await c1.stop()
+    await c2.stop()
   })
 })

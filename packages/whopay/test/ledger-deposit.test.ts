@@ -45,7 +45,7 @@ describe('purchase', () => {
 })
 
 describe('deposit', () => {
-  it('the owner deposits its own coin at seq 0 with the coin key: custody moves into the purse', async () => {
+  it("the owner deposits its own coin at seq 0: custody moves into the owner's account, no purse", async () => {
     const w = await world()
     const owner = await peer()
     topup(w, owner, 50)
@@ -55,14 +55,18 @@ describe('deposit', () => {
     const r = w.ledger.deposit(s)
     assert.equal(r.value, 20)
     assert.equal(r.from, 'coin')
-    assert.equal(w.ledger.books.purse(purse.id), 20)
+    assert.equal(r.account, owner.id)
+    // a purse credited here would be linked to the owner's long-term id the certificate names
+    assert.equal(w.ledger.t.purses.has(purse.id), false)
+    assert.equal(w.ledger.books.balance(owner.id), 50)
     assert.equal(w.ledger.audit().outstanding, 0)
     assert.ok(r.spent.length > 0)
     assert.equal(w.ledger.spentRecord(cert.coin), r.spent)
     conserved(w)
     // a retry of the same request gets the same answer and moves nothing
     assert.deepEqual(w.ledger.deposit(s), r)
-    assert.equal(w.ledger.books.purse(purse.id), 20)
+    assert.equal(w.ledger.books.balance(owner.id), 50)
+    assert.equal(w.ledger.t.purses.has(purse.id), false)
     conserved(w)
   })
 

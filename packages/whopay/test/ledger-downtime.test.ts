@@ -140,7 +140,7 @@ describe('what the broker learns from the bindings shown', () => {
 })
 
 describe('lost chains and conviction', () => {
-  it("a holder deposits after passing the coin on: the payee's deposit is FRAUD, paid from the cheater", async () => {
+  it("a holder deposits after passing the coin on: the payee's deposit is FRAUD, paid from its purse", async () => {
     const { w, owner, cert } = await start(20)
     const cheater = await peer()
     topup(w, cheater, 15)
@@ -148,7 +148,8 @@ describe('lost chains and conviction', () => {
     const h1: Holding = { ...issued(owner, cert), m: mallory }
     const { holding: h2 } = viaOwner(w, owner, h1)
     // the broker never heard of the transfer (no DHT): it pays h1's deposit
-    w.ledger.deposit(ask(w, h1, TAG.deposit, newCoinKey().id))
+    const cheaterPurse = newCoinKey().id
+    w.ledger.deposit(ask(w, h1, TAG.deposit, cheaterPurse))
     conserved(w)
     const purse = newCoinKey().id
     const honest = ask(w, h2, TAG.deposit, purse)
@@ -157,19 +158,22 @@ describe('lost chains and conviction', () => {
     const c = checkEvidence(verifier, err.details?.evidence, w.broker.id)
     assert.equal(c.holderKey, h1.key.id)
     assert.ok(c.sigs.every((s, i) => groupVerify(c.digests[i], s) && openSig(s) === memberIdOf(mallory)))
-    // the registry maps mallory's member id to `cheater`; it has 15 of the 20 owed: 5 short, never below zero
+    // the registry maps mallory's member id to `cheater`; the purse its own deposit credited pays back first
+    // (the cheater's purse withdrawn first, and its account short: ledger-conviction.test.ts)
     const f = w.ledger.convict({ evidence: c, cheater: cheater.id, openings: [], honest })
-    assert.deepEqual(f.compensated, [{ purse, value: 15 }])
-    assert.deepEqual(f.shortfall, [{ purse, value: 5 }])
-    assert.equal(w.ledger.books.balance(cheater.id), 0)
-    assert.equal(w.ledger.books.purse(purse), 15)
+    assert.deepEqual(f.reclaimed, [{ from: cheaterPurse, purse, value: 20 }])
+    assert.deepEqual(f.compensated, [])
+    assert.deepEqual(f.shortfall, [])
+    assert.equal(w.ledger.books.balance(cheater.id), 15)
+    assert.equal(w.ledger.books.purse(cheaterPurse), 0)
+    assert.equal(w.ledger.books.purse(purse), 20)
     conserved(w)
     // once per case: convicting again, or the deposit retried, pays nothing more
     w.ledger.convict({ evidence: c, cheater: cheater.id, openings: [], honest })
     const r = w.ledger.deposit(honest)
     assert.equal(r.from, 'compensation')
-    assert.equal(r.value, 15)
-    assert.equal(w.ledger.books.purse(purse), 15)
+    assert.equal(r.value, 20)
+    assert.equal(w.ledger.books.purse(purse), 20)
     assert.equal(w.ledger.audit().frauds, 1)
     conserved(w)
   })

@@ -36,9 +36,10 @@ describe("the owner's frauds", () => {
     assert.equal(c.seq, 0)
     const f = w.ledger.convict({ evidence: c, cheater: owner.id, honest })
     assert.equal(f.kind, 'owner')
-    assert.deepEqual(f.compensated, [{ purse, value: 20 }])
+    assert.deepEqual(f.compensated, [{ purse, value: 20, from: owner.id }])
     assert.equal(w.ledger.books.purse(purse), 20)
-    assert.equal(w.ledger.books.balance(owner.id), 60)
+    // 100 - 20 bought + 20 its own seq-0 deposit paid into its account - 20 paid to the holder
+    assert.equal(w.ledger.books.balance(owner.id), 80)
     conserved(w)
   })
 

@@ -21,9 +21,12 @@ export interface LedgerAudit {
   meta: LedgerMeta
 }
 
-/** How a compensation was met: from the cheater's account, and what was left short. */
+/** How a compensation was met: back from the cheater's purse, from the cheaters' accounts, and what was short. */
 export interface Settlement {
+  reclaimed: number
   paid: number
+  /** what each cheater's account paid, in order */
+  taken: Array<{ account: string; value: number }>
   shortfall: number
 }
 
@@ -66,14 +69,32 @@ export class LedgerBooks {
     this.t.purses.set(purse, { balance: addMoney(this.purse(purse), delta, `purse ${purse}`) })
   }
 
-  /** Pays `purse` up to `value` from `cheater`'s account, never below zero; the rest is recorded short. */
-  compensate(cheater: string, purse: string, value: number): Settlement {
-    const paid = Math.min(value, Math.max(0, this.balance(cheater)))
-    const shortfall = value - paid
-    this.credit(cheater, -paid)
-    this.creditPurse(purse, paid)
-    this.bump({ fraudPaid: paid, shortfall })
-    return { paid, shortfall }
+  /**
+   * Pays `purse` up to `value`: first back from `fromPurse` (the purse the cheater's own deposit of the coin
+   * credited), then from each cheater's account in turn, never below zero; the rest is recorded short.
+   */
+  compensate(cheaters: string[], purse: string, value: number, fromPurse?: string): Settlement {
+    let left = value
+    let reclaimed = 0
+    if (fromPurse !== undefined && fromPurse !== purse) {
+      reclaimed = Math.min(left, Math.max(0, this.purse(fromPurse)))
+      this.creditPurse(fromPurse, -reclaimed)
+      this.creditPurse(purse, reclaimed)
+      left -= reclaimed
+    }
+    let paid = 0
+    const taken: Settlement['taken'] = []
+    for (const cheater of new Set(cheaters)) {
+      const take = Math.min(left, Math.max(0, this.balance(cheater)))
+      if (take === 0) continue
+      this.credit(cheater, -take)
+      this.creditPurse(purse, take)
+      left -= take
+      paid += take
+      taken.push({ account: cheater, value: take })
+    }
+    this.bump({ reclaimed, fraudPaid: paid, shortfall: left })
+    return { reclaimed, paid, taken, shortfall: left }
   }
 
   audit(): LedgerAudit {
@@ -84,19 +105,21 @@ export class LedgerBooks {
     const frauds = [...this.t.frauds.values()]
     const paidOut = frauds.flatMap(f => f.compensated.map(c => c.value))
     const short = frauds.flatMap(f => f.shortfall.map(c => c.value))
-    const all = [values, purseValues, outstandingValues, paidOut, short]
+    const back = frauds.flatMap(f => (f.reclaimed ?? []).map(c => c.value))
+    const all = [values, purseValues, outstandingValues, paidOut, short, back]
     const sums = all.map(sumMoney)
     const m = this.meta()
     // past 2^53 a sum can match by rounding: every figure and sum must be a whole amount within MAX_MONEY
     const whole =
       all.every(xs => xs.every(isMoney)) && sums.every(s => s !== undefined) && Object.values(m).every(isMoney)
-    const [balances, purses, outstanding, fraudPaid, shortfall] = sums.map(s => s ?? NaN)
+    const [balances, purses, outstanding, fraudPaid, shortfall, reclaimed] = sums.map(s => s ?? NaN)
     const holds =
       whole &&
-      outstanding === m.purchased - m.deposited &&
+      outstanding === m.purchased - m.deposited - m.redeemed &&
       purses === m.deposited + m.fraudPaid - m.withdrawn &&
       fraudPaid === m.fraudPaid &&
-      shortfall === m.shortfall
+      shortfall === m.shortfall &&
+      reclaimed === m.reclaimed
     return {
       balances,
       outstanding,

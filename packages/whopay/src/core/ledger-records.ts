@@ -52,13 +52,20 @@ export interface FraudRecord {
   coin: string
   gen: number
   seq: number
-  /** the convicted peer */
+  /** the convicted peer (the first of `cheaters`) */
   cheater: string
+  /** every peer convicted: two when the openings name two members (a coin key shared between them) */
+  cheaters: string[]
   evidence: Evidence | OwnerEvidence
   /** the judge's opening envelopes (base64), for a holder double spend */
   openings: string[]
   detectedAt: number
-  compensated: Array<{ purse: string; value: number }>
+  /** the broker's `whopay/conviction` envelope, base64 (ConvictionBody) */
+  conviction?: string
+  /** taken back from the purse the cheater's own deposit credited, into the honest purse */
+  reclaimed?: Array<{ from: string; purse: string; value: number }>
+  /** paid from the cheaters' accounts (`from`: whose, in the order taken) */
+  compensated: Array<{ purse: string; value: number; from?: string }>
   shortfall: Array<{ purse: string; value: number }>
 }
 
@@ -68,6 +75,10 @@ export interface LedgerMeta {
   purchased: number
   /** value of the coins deposited into purses */
   deposited: number
+  /** value of the coins their owners deposited at seq 0: paid into the owner's account, never a purse */
+  redeemed: number
+  /** moved from a cheater's purse (its own deposit of the coin) into the honest holder's purse */
+  reclaimed: number
   /** moved from purses to accounts */
   withdrawn: number
   /** moved from cheaters' accounts into honest holders' purses */
@@ -76,7 +87,15 @@ export interface LedgerMeta {
   shortfall: number
 }
 
-export const EMPTY_META: LedgerMeta = { purchased: 0, deposited: 0, withdrawn: 0, fraudPaid: 0, shortfall: 0 }
+export const EMPTY_META: LedgerMeta = {
+  purchased: 0,
+  deposited: 0,
+  redeemed: 0,
+  reclaimed: 0,
+  withdrawn: 0,
+  fraudPaid: 0,
+  shortfall: 0
+}
 
 export interface PurchaseResult {
   coin: string
@@ -92,7 +111,10 @@ export interface TransferResult {
 
 export interface DepositResult {
   coin: string
+  /** the purse the request names; not credited when `account` is set */
   purse: string
+  /** a seq-0 deposit (the owner's own coin) credits the owner's account instead of a purse */
+  account?: string
   value: number
   /** the broker's `whopay/spent` envelope, base64 */
   spent: string

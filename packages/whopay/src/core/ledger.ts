@@ -51,7 +51,7 @@ import type {
   WithdrawResult
 } from './ledger-records.ts'
 import { reqKey } from './ledger-records.ts'
-import { LIMITS, TAG, HOLDER_TAGS, destinationOf, isValue, type SpentBody } from './messages.ts'
+import { LIMITS, TAG, HOLDER_TAGS, destinationOf, isValue, type ConvictionBody, type SpentBody } from './messages.ts'
 
 export class Ledger {
   readonly t: LedgerTables
@@ -185,6 +185,8 @@ export class Ledger {
     if (known === undefined) fail(WhopayErrorCode.WRONG_GEN, `the coin has no generation ${s.cert.gen}`)
     if (s.cert.b64 !== known) fail(ErrorCode.BAD_REQUEST, 'certificate is not the one this broker holds for the coin')
     if (s.cert.gen < r.gen) fail(WhopayErrorCode.COIN_SPENT, `generation ${s.cert.gen} was renewed`)
+    // a binding at the deposited seq naming another holder is a conflict to convict, not a late deposit
+    if (r.state === 'deposited' && s.request.body.seq === r.seq) this.knownHolder(r, s)
     if (r.state === 'deposited') fail(ErrorCode.ALREADY_CASHED, 'coin already deposited')
     if (this.cfg.now() > r.expiry + graceMs) fail(ErrorCode.EXPIRED, 'coin expired')
     return r
@@ -286,9 +288,23 @@ export class Ledger {
     this.knownHolder(r, s)
     const purse = destinationOf(s.request.body)
     const spent = this.spentEnvelope(s, 'deposit')
-    const out: DepositResult = { coin: r.coin, purse, value: r.value, spent, from: 'coin' }
-    this.books.creditPurse(purse, r.value)
-    this.books.bump({ deposited: r.value })
+    // at seq 0 the holder is the owner the certificate names: crediting a purse would link it to the owner's id
+    const own = s.request.body.seq === 0
+    const out: DepositResult = {
+      coin: r.coin,
+      purse,
+      ...(own ? { account: r.owner } : {}),
+      value: r.value,
+      spent,
+      from: 'coin'
+    }
+    if (own) {
+      this.books.credit(r.owner, r.value)
+      this.books.bump({ redeemed: r.value })
+    } else {
+      this.books.creditPurse(purse, r.value)
+      this.books.bump({ deposited: r.value })
+    }
     this.rememberShown(s)
     this.t.requests.set(reqKey(r.coin, r.gen, s.request.body.seq), this.seen(s))
     this.t.coins.set(r.coin, {
@@ -394,7 +410,14 @@ export class Ledger {
   }
 
   private ctx(): LedgerState {
-    return { t: this.t, books: this.books, broker: this.broker, verifier: this.verifier, now: this.cfg.now }
+    return {
+      t: this.t,
+      books: this.books,
+      broker: this.broker,
+      verifier: this.verifier,
+      now: this.cfg.now,
+      signConviction: body => toB64(this.signer.sign<ConvictionBody>(TAG.conviction, body, 'whopay-open').bytes)
+    }
   }
 
   /** The broker's `whopay/spent` envelope of a coin's generation (base64), once it was deposited or renewed. */

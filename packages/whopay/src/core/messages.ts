@@ -36,9 +36,23 @@ export const TAG = {
   withdraw: 'whopay/withdraw',
   spent: 'whopay/spent',
   opening: 'whopay/opening',
+  conviction: 'whopay/conviction',
   group: 'whopay/group',
   opener: 'whopay/opener'
 } as const
+
+/**
+ * The broker's signed conviction, kept in the fraud record: the case (evidence hash), the judge's openings (sha256
+ * hex of each envelope's bytes), the member ids they name (b64 A), the peers convicted, the coin and seq.
+ */
+export interface ConvictionBody {
+  case: string
+  openings: string[]
+  members: string[]
+  cheaters: string[]
+  coin: string
+  seq: number
+}
 
 /** The tags of the requests a holder signs with its coin key (and its group key). */
 export const HOLDER_TAGS = [TAG.transfer, TAG.deposit, TAG.renew] as const

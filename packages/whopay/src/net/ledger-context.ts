@@ -44,8 +44,11 @@ export interface LedgerComponents extends BaseComponents<WhopayKind> {
 export interface LedgerGroup {
   /** the group public key, encoded (undefined until the group is set up) */
   gpk(): Uint8Array | undefined
-  /** has the judge open both signatures of evidence; the peer the registry names for them, and the openings */
-  open(evidence: unknown): Promise<{ cheater: string; openings: string[] }>
+  /**
+   * has the judge open both signatures of evidence: the peers the registry names for them (one, or two when a coin
+   * key was shared between members), the member ids and the openings
+   */
+  open(evidence: unknown): Promise<{ cheaters: string[]; members: string[]; openings: string[] }>
 }
 
 export interface LedgerContext {

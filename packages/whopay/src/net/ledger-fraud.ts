@@ -11,6 +11,7 @@ import { checkEvidence, checkOwnerEvidence, type Evidence, type OwnerEvidence } 
 import type { DepositResult, FraudRecord } from '../core/ledger-records.ts'
 import type { WhopayKind } from '../kinds.ts'
 import type { WireRecord } from './coin-state-record.ts'
+import type { OpenResult } from './group-service.ts'
 import { verifyGroups, type LedgerContext } from './ledger-context.ts'
 
 const KIND: WhopayKind = 'whopay-open'
@@ -20,30 +21,46 @@ export function fraudError(f: FraudRecord): P2payError {
   return new P2payError(ErrorCode.FRAUD, `a double spend: ${f.cheater} convicted`, {
     fraud: f.id,
     cheater: f.cheater,
+    cheaters: f.cheaters ?? [f.cheater],
     coin: f.coin,
     seq: f.seq
   })
+}
+
+/**
+ * What the judge's openings convict: every registered peer they name. Two peers when one coin key was signed by two
+ * members (a key shared between them): both are convicted, the first to pay first.
+ */
+export function openedCase(r: OpenResult): { cheaters: string[]; members: string[]; openings: string[] } {
+  // a member missing from the registry is the broker's own fault: nobody to convict, the deposit may be retried
+  if (r.cheaters.length === 0) throw new Error('the openings name no registered peer')
+  return { cheaters: r.cheaters, members: r.members, openings: r.openings }
 }
 
 /** Checks holder evidence in full, has the judge open it, convicts (paying `honest` when its chain lost). */
 export async function convictHolder(l: LedgerContext, evidence: Evidence, honest?: ShownCoin): Promise<FraudRecord> {
   const e = checkEvidence(l.c.verifier, evidence, l.ledger.broker, KIND)
   const had = l.ledger.t.frauds.get(e.hash)
-  let cheater = had?.cheater
+  let cheaters = had?.cheaters ?? (had != null ? [had.cheater] : undefined)
   let openings = had?.openings
-  if (cheater == null) {
+  let members: string[] | undefined
+  if (cheaters == null) {
     await verifyGroups(
       l,
       e.sigs.map((sig, i) => ({ sig, digest: e.digests[i] })),
       KIND
     )
     const opened = await l.group.open(evidence)
-    cheater = opened.cheater
+    cheaters = opened.cheaters
+    members = opened.members
     openings = opened.openings
   }
-  const f = await l.store.apply(() => l.ledger.convict({ evidence: e, cheater: cheater!, openings, honest }))
+  const all = cheaters
+  const f = await l.store.apply(() =>
+    l.ledger.convict({ evidence: e, cheater: all[0], cheaters: all, members, openings, honest })
+  )
   if (had == null)
-    l.log.child('fraud').warn('double spend convicted', { fraud: f.id, coin: f.coin, seq: f.seq, cheater: f.cheater })
+    l.log.child('fraud').warn('double spend convicted', { fraud: f.id, coin: f.coin, seq: f.seq, cheaters: f.cheaters })
   return f
 }
 

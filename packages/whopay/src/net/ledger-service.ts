@@ -24,7 +24,7 @@ import { GroupService } from './group-service.ts'
 import { GROUP_TABLES } from './group-tables.ts'
 import { deposit, downtimeTransfer, purchase, renew } from './ledger-coins.ts'
 import { needJudge, type LedgerComponents, type LedgerContext, type LedgerInit } from './ledger-context.ts'
-import { report } from './ledger-fraud.ts'
+import { openedCase, report } from './ledger-fraud.ts'
 import { sync, withdraw } from './ledger-purse.ts'
 import { LEDGER_PROTOCOL, COIN_STATE_PROTOCOL } from './protocols.ts'
 import { LEDGER_NET_TABLES } from './tables.ts'
@@ -99,9 +99,7 @@ export class LedgerService implements SchemeService {
       group: {
         gpk: () => group.group()?.gpk,
         open: async evidence => {
-          const r = await group.open(evidence)
-          if (r.cheaters.length !== 1) throw new Error(`the openings name ${r.cheaters.length} registered peers`)
-          return { cheater: r.cheaters[0], openings: r.openings }
+          return openedCase(await group.open(evidence))
         }
       },
       states: new CoinStateClient({
