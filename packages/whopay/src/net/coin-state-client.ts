@@ -2,7 +2,11 @@
 // coin's record is kept by the k peers closest to sha256('whopay|' + coin) in
 // the kad-dht that serve the coin-state protocol (this node among them when it
 // is one of the closest: closest among what the query returns and itself, so
-// every node computes the same set). `check` reads the newest record they keep
+// every node computes the same set). A query that finds fewer peers than a
+// k-bucket holds has found every DHT server there is: for a while after it,
+// the keepers of any coin are ranked from that list without asking the
+// network again (a network that size is what every query would walk whole).
+// `check` reads the newest record they keep
 // (and any two that conflict); `publish` hands them a newer one. A node or
 // broker run with --whopay-realtime false does neither: fraud is then found at
 // deposit only (the paper's basic version).
@@ -30,6 +34,8 @@ const CALL_TIMEOUT_MS = 3_000
 const KEEPERS_FRESH_MS = 10_000
 /** a peer that does not serve the protocol (the judge, a peer gone) is not asked again for this long */
 const SKIP_MS = 30_000
+/** a query that found the whole network (fewer peers than a k-bucket) stands for every coin this long */
+const WHOLE_FRESH_MS = 10_000
 
 export type StateNetwork = Pick<Libp2p, 'peerId' | 'services'>
 
@@ -81,6 +87,10 @@ export class CoinStateClient {
   private readonly d: CoinStateClientDeps
   private readonly keepersOf = new Lru<string, { peers: string[]; at: number }>(4096)
   private readonly skip = new Lru<string, number>(1024)
+  /** every DHT server, as the last query that found fewer than a k-bucket's worth of them saw it */
+  private whole?: { peers: string[]; at: number }
+  /** kad ids of the peers ranked (a peer id's sha256 is the same every time: computed once per peer) */
+  private readonly kadIds = new Lru<string, Uint8Array>(1024)
 
   constructor(d: CoinStateClientDeps) {
     this.d = d
@@ -100,23 +110,40 @@ export class CoinStateClient {
     const hit = this.keepersOf.get(coin)
     if (hit != null && Date.now() - hit.at < KEEPERS_FRESH_MS) return hit.peers
     const self = this.d.network.peerId.toString()
-    const found = new Set<string>()
-    const dht = (this.d.network.services as { dht?: KadDHT }).dht
-    if (dht != null) {
-      const signal = AbortSignal.any([this.d.signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)])
-      try {
-        for await (const ev of dht.getClosestPeers(CoinStateClient.keyOf(coin), { signal })) {
-          if (ev.name === 'FINAL_PEER') found.add((ev.peer.id as PeerId).toString())
-        }
-      } catch (err) {
-        this.d.log.child('coin-state').debug('closest peers query ended early', { coin, err })
-      }
-    }
+    const whole = this.whole != null && Date.now() - this.whole.at < WHOLE_FRESH_MS ? this.whole.peers : undefined
+    const found = new Set<string>(whole ?? (await this.closestPeers(coin)))
     if (this.d.local != null) found.add(self)
     const target = sha256(CoinStateClient.keyOf(coin))
-    const peers = [...found].sort((a, b) => closer(target, kadIdOf(a), kadIdOf(b)))
+    const peers = [...found].sort((a, b) => closer(target, this.kadIdOf(a), this.kadIdOf(b)))
     this.keepersOf.set(coin, { peers, at: Date.now() })
     return peers
+  }
+
+  /** The DHT's closest peers to the coin's key; a query that ends whole with fewer than k-bucket peers is kept. */
+  private async closestPeers(coin: string): Promise<string[]> {
+    const dht = (this.d.network.services as { dht?: KadDHT }).dht
+    if (dht == null) return []
+    const found: string[] = []
+    // a peer that failed to answer may be one the list lacks: such a query stands for its own coin only
+    let failed = false
+    const signal = AbortSignal.any([this.d.signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)])
+    try {
+      for await (const ev of dht.getClosestPeers(CoinStateClient.keyOf(coin), { signal })) {
+        if (ev.name === 'FINAL_PEER') found.push((ev.peer.id as PeerId).toString())
+        else if (ev.name === 'QUERY_ERROR') failed = true
+      }
+    } catch (err) {
+      this.d.log.child('coin-state').debug('closest peers query ended early', { coin, err })
+      return found
+    }
+    if (!failed && found.length > 0 && found.length < dht.k) this.whole = { peers: found, at: Date.now() }
+    return found
+  }
+
+  private kadIdOf(peer: string): Uint8Array {
+    let id = this.kadIds.get(peer)
+    if (id == null) this.kadIds.set(peer, (id = kadIdOf(peer)))
+    return id
   }
 
   /** Calls `fn` at each of the coin's first k keepers that answer (this node's store directly). */
