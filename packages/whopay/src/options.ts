@@ -34,6 +34,11 @@ export const WALLET_OPTIONS = {
     type: 'number',
     default: 5000,
     help: 'how long an owner or payee has to answer a WhoPay coin before it is retried (or the broker asked)'
+  },
+  'whopay-renew-before-days': {
+    type: 'number',
+    default: 2,
+    help: 'held WhoPay coins expiring within this many days are renewed by the retry loop'
   }
 } as const satisfies Spec
 
@@ -62,6 +67,7 @@ export function walletInit(cfg: ConfigOf<typeof WALLET_OPTIONS> & { 'retry-inter
     realtime: cfg['whopay-realtime'],
     keepers: DEFAULT_KEEPERS,
     payTimeoutMs: positive(cfg['whopay-pay-timeout-ms'], 'whopay-pay-timeout-ms'),
-    retryIntervalMs: positive(cfg['retry-interval-ms'], 'retry-interval-ms')
+    retryIntervalMs: positive(cfg['retry-interval-ms'], 'retry-interval-ms'),
+    renewBeforeMs: positive(cfg['whopay-renew-before-days'], 'whopay-renew-before-days') * DAY_MS
   }
 }

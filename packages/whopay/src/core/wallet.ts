@@ -15,7 +15,7 @@ import {
 } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
-import { openCoinCert, openDelivered } from './coin.ts'
+import { openCoinCert, openDelivered, type CoinBinding } from './coin.ts'
 import { coinKeyFromSeed, coinSigner, newCoinKey, signHolderEnvelope, type HolderEnvelope } from './holder.ts'
 import { TAG, isValue, type HolderBody, type HolderSigned, type HolderTag, type WithdrawBody } from './messages.ts'
 
@@ -145,9 +145,15 @@ export class Wallet {
     return h
   }
 
-  /** Coins held and free to spend, oldest first. */
-  spendable(): WalletHeld[] {
-    return [...this.t.held.values()].filter(h => h.status === 'held').sort((a, b) => a.at - b.at)
+  /**
+   * Coins held and free to spend, oldest first; with `validFor` (ms) only those whose certificate is still valid
+   * that long from now (a coin picked for a payment must reach the payee unexpired).
+   */
+  spendable(validFor?: number): WalletHeld[] {
+    const now = this.now()
+    return [...this.t.held.values()]
+      .filter(h => h.status === 'held' && (validFor == null || h.expiry > now + validFor))
+      .sort((a, b) => a.at - b.at)
   }
 
   /**
@@ -183,6 +189,39 @@ export class Wallet {
     if (h.status === how) return h
     if (h.status !== 'spending') fail(ErrorCode.BAD_REQUEST, `this coin is ${h.status}, not spending`)
     const next: WalletHeld = { ...h, status: how }
+    this.t.held.set(key, next)
+    return next
+  }
+
+  /**
+   * Checks the binding an owner (or the broker) gave for the transfer this wallet signed under `key`, before it is
+   * kept and delivered: signed by the coin's owner (or the broker), of this coin and gen, at the next seq, naming
+   * `holder` (the payee's invoiced key), answering exactly the request this wallet sent. A bad one is refused
+   * (the caller asks the broker instead); nothing changes either way. Counted under `kind`.
+   */
+  checkAnswer(key: string, bindingB64: unknown, holder: string, kind: WhopayKind): CoinBinding {
+    const h = this.held(key)
+    if (h.status !== 'spending' || h.request == null) fail(ErrorCode.BAD_REQUEST, `this coin is ${h.status}`)
+    const cert = openCoinCert(this.verifier, h.cert, { broker: this.broker }, kind)
+    const b = openDelivered(this.verifier, bindingB64, cert, kind)
+    if (b.holder !== holder) fail(ErrorCode.WRONG_HOLDER, "the binding does not name the payee's key")
+    if (b.seq !== h.seq + 1) fail(ErrorCode.STALE_SEQ, `the binding is at seq ${b.seq}, not ${h.seq + 1}`)
+    if (b.request !== h.request.env || b.group !== h.request.group)
+      fail(ErrorCode.BAD_REQUEST, 'the binding answers another request than the one sent')
+    return b
+  }
+
+  /**
+   * A spend that ended with no binding of the coin to anyone else (refused, or given up): the coin is held again
+   * under its key and the request it signed is dropped. Only the spend of exactly `request` is undone.
+   */
+  unspend(key: string, request: HolderSigned): WalletHeld {
+    const h = this.held(key)
+    if (h.status === 'held') return h
+    if (h.status !== 'spending' || h.request?.env !== request.env || h.request.group !== request.group)
+      fail(ErrorCode.BAD_REQUEST, `this coin is ${h.status} by another request`)
+    const { request: _dropped, ...rest } = h
+    const next: WalletHeld = { ...rest, status: 'held' }
     this.t.held.set(key, next)
     return next
   }

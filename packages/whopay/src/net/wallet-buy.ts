@@ -3,11 +3,11 @@
 // it. The key is written (pending) before the request leaves, so a purchase
 // whose answer was lost is asked again with the same key (the broker answers
 // it the same); on the answer the coin goes into the owner's book.
-import { ErrorCode, fail, fromB64, toB64 } from '@p2pay/core'
+import { ErrorCode, P2payError, fail, fromB64, toB64 } from '@p2pay/core'
 import { newCoinKey } from '../core/holder.ts'
 import { isValue } from '../core/messages.ts'
 import type { Pending } from './tables.ts'
-import type { WalletContext } from './wallet-context.ts'
+import { errorOf, retryable, type WalletContext } from './wallet-context.ts'
 
 const MAX_BUY = 1000
 
@@ -48,22 +48,39 @@ export async function buy(
   return { coins }
 }
 
-/** Asks the broker for the certificate of a coin key written as bought; books the coin on the answer. */
+/**
+ * Asks the broker for the certificate of a coin key written as bought; books the coin on the answer. A refusal
+ * (no funds, ...) ends the purchase with its reason kept (GET /coins): asked again later, it would debit the
+ * account behind its owner's back once topped up. Only a failure of the way is asked again.
+ */
 export async function completeBuy(
   w: WalletContext,
   id: string
 ): Promise<{ coin: string; value: number; expiry: number }> {
   const p = w.t.pending.get(id)
+  if (p?.kind === 'buy' && p.refused != null)
+    throw new P2payError(p.refused.code, `the purchase was refused: ${p.refused.message}`)
   if (p?.kind !== 'buy' || p.seed == null) {
     const o = w.owner.coin(id)
     return { coin: id, value: o.value, expiry: o.expiry }
   }
-  const r = await w.broker.call<{ cert: string }>(
-    w.c.broker,
-    'purchase',
-    { coin: id, value: p.value },
-    { kind: 'whopay-purchase', timeoutMs: 15_000 }
-  )
+  let r: { cert: string }
+  try {
+    r = await w.broker.call<{ cert: string }>(
+      w.c.broker,
+      'purchase',
+      { coin: id, value: p.value },
+      { kind: 'whopay-purchase', timeoutMs: 15_000 }
+    )
+  } catch (err) {
+    if (!retryable(err) && !w.life.stopped)
+      await w.store.apply(() => {
+        const now = w.t.pending.get(id)
+        if (now?.kind === 'buy' && now.refused == null)
+          w.t.pending.set(id, { ...now, attempts: now.attempts + 1, refused: errorOf(err) })
+      })
+    throw err
+  }
   const o = await w.store.apply(() => {
     const o = w.owner.add(r.cert, fromB64(p.seed!))
     if (o.value !== p.value) fail(ErrorCode.BAD_REQUEST, 'the broker certified another value than the one asked for')

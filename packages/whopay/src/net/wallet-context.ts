@@ -40,6 +40,8 @@ export interface WalletInit {
   payTimeoutMs: number
   /** how often transactions not acknowledged are sent again */
   retryIntervalMs: number
+  /** held coins expiring within this are renewed by the retry loop (none when absent) */
+  renewBeforeMs?: number
   now?: () => number
 }
 

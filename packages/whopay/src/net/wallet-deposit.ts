@@ -10,7 +10,7 @@ import type { WhopayKind } from '../kinds.ts'
 import { LEDGER_PROTOCOL } from './protocols.ts'
 import type { Pending } from './tables.ts'
 import { asHolder, errorOf, retryable, signHeld, signHolder, type WalletContext } from './wallet-context.ts'
-import { unspentOwned } from './wallet-payments.ts'
+import { active, unspentOwned } from './wallet-payments.ts'
 import { purseKey } from './wallet-purse.ts'
 
 const KIND: WhopayKind = 'whopay-deposit'
@@ -32,7 +32,7 @@ export interface Spendable {
 export function spendables(w: WalletContext): Spendable[] {
   const held = w.wallet
     .spendable()
-    .filter(h => !w.t.pending.has(h.key) && !w.busy.has(h.key))
+    .filter(h => !active(w, h.key) && !w.busy.has(h.key))
     .map(h => ({ ...h, owned: false }))
   const owned = unspentOwned(w).map(o => ({
     key: o.coin,
@@ -93,7 +93,7 @@ export async function record(w: WalletContext, s: Spendable): Promise<Pending> {
     ? await signHolder(w, s.seed, TAG.deposit, { coin: s.coin, gen: 0, seq: 0, purse, at: Date.now() }, KIND)
     : await signHeld(w, s.key, TAG.deposit, purse, KIND)
   return await w.store.apply(() => {
-    if (w.t.pending.has(s.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
+    if (active(w, s.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
     const p: Pending = {
       id: s.key,
       coin: s.coin,
@@ -130,14 +130,7 @@ export async function send(w: WalletContext, p: Pending): Promise<DepositResult>
         )
     )
   } catch (err) {
-    if (!w.life.stopped) {
-      const refused = retryable(err) ? undefined : errorOf(err)
-      await w.store.apply(() => {
-        const now = w.t.pending.get(p.id)
-        if (now != null)
-          w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
-      })
-    }
+    await failedWithBroker(w, p, err)
     throw err
   }
   if (r.purse !== (await purseKey(w))) fail(ErrorCode.BAD_REQUEST, 'the broker credited another purse')
@@ -146,4 +139,22 @@ export async function send(w: WalletContext, p: Pending): Promise<DepositResult>
     w.t.pending.delete(p.id)
   })
   return r
+}
+
+/**
+ * A deposit or renewal the broker did not take: counted and sent again later, unless the broker refused it; then
+ * it ends with the reason kept and the coin is free again (held, or owned and unspent), nothing of it having moved.
+ */
+export async function failedWithBroker(w: WalletContext, p: Pending, err: unknown): Promise<void> {
+  if (w.life.stopped) return
+  const refused = retryable(err) ? undefined : errorOf(err)
+  await w.store.apply(() => {
+    const now = w.t.pending.get(p.id)
+    if (now == null || now.refused != null) return
+    w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
+    if (refused == null) return
+    const h = w.wallet.t.held.get(p.id)
+    if (h != null && now.request != null) w.wallet.unspend(p.id, now.request)
+    else if (h == null && now.kind === 'deposit') w.t.ownSpent.delete(now.coin)
+  })
 }

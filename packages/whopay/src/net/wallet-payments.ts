@@ -11,7 +11,7 @@
 // answer a repeat with the same binding), the binding once got is kept and
 // delivered again until the payee acknowledges it (a repeat is answered the
 // same). Nothing is lost to a crash or a lost answer; the retry loop finishes it.
-import { ErrorCode, P2payError, dialAddrs, fail, fromB64, party, peekUnverified, textOf, type Party } from '@p2pay/core'
+import { ErrorCode, P2payError, dialAddrs, fail, party, type Party } from '@p2pay/core'
 import { openCoinCert } from '../core/coin.ts'
 import type { OwnerCoin } from '../core/owner.ts'
 import { TAG } from '../core/messages.ts'
@@ -20,7 +20,15 @@ import type { WhopayKind } from '../kinds.ts'
 import type { AnonNode } from './anon-dial.ts'
 import { LEDGER_PROTOCOL, OWNER_PROTOCOL, PAY_PROTOCOL } from './protocols.ts'
 import type { Pending } from './tables.ts'
-import { asHolder, errorOf, retryable, signHeld, type WalletContext } from './wallet-context.ts'
+import {
+  ACK_KIND,
+  asHolder,
+  errorOf,
+  retryable,
+  signHeld,
+  type WalletContext,
+  type WalletInit
+} from './wallet-context.ts'
 import { buy } from './wallet-buy.ts'
 
 export interface PaidCoin {
@@ -28,6 +36,19 @@ export interface PaidCoin {
   value: number
   /** issue (an owned coin) or transfer (a held one); via the broker when the owner did not answer */
   how: 'issue' | 'transfer' | 'downtime'
+}
+
+/**
+ * How long a payment may stay unfinished: past it the retry loop ends it (the coin left to the payee when a
+ * binding to its key exists, else held again). A coin is paid only if it stays valid that long.
+ */
+export const payDeadlineMs = (init: { payTimeoutMs: WalletInit['payTimeoutMs'] }): number =>
+  Math.max(60 * init.payTimeoutMs, 5 * 60_000)
+
+/** A transaction still under way (one that ended refused or given up is kept only as its record). */
+export const active = (w: WalletContext, id: string): boolean => {
+  const p = w.t.pending.get(id)
+  return p != null && p.refused == null
 }
 
 /** A payee given by the caller, its address kept with the transaction so a retry reaches it too. */
@@ -83,19 +104,20 @@ export const unspentOwned = (w: WalletContext): OwnerCoin[] =>
       o.seq === 0 &&
       o.issued == null &&
       !w.t.ownSpent.has(o.coin) &&
-      !w.t.pending.has(o.coin) &&
+      !active(w, o.coin) &&
       !w.busy.has(o.coin)
   )
 
 /** Coins of this node that add up to `amount` exactly: held ones first (fewest), then owned unspent ones. */
 function pick(w: WalletContext, amount: number): Pick[] | undefined {
-  const now = Date.now()
+  // a coin must reach its payee unexpired however long the payment takes
+  const until = Date.now() + payDeadlineMs(w.init)
   const held: Pick[] = w.wallet
-    .spendable()
-    .filter(h => h.expiry > now && !w.t.pending.has(h.key) && !w.busy.has(h.key))
+    .spendable(payDeadlineMs(w.init))
+    .filter(h => !active(w, h.key) && !w.busy.has(h.key))
     .map(h => ({ id: h.key, owned: false, value: h.value }))
   const owned: Pick[] = unspentOwned(w)
-    .filter(o => o.expiry > now)
+    .filter(o => o.expiry > until)
     .map(o => ({ id: o.coin, owned: true, value: o.value }))
   for (const list of [held, owned]) {
     const one = list.find(c => c.value === amount)
@@ -152,7 +174,7 @@ async function issue(w: WalletContext, coin: string, to: Party): Promise<PaidCoi
   )
   if (inv.value !== value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
   const p = await w.store.apply(() => {
-    if (w.t.pending.has(coin) || w.t.ownSpent.has(coin)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent')
+    if (active(w, coin) || w.t.ownSpent.has(coin)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent')
     const b = w.owner.issue(coin, inv.key)
     const pending: Pending = {
       id: coin,
@@ -214,7 +236,7 @@ async function transfer(w: WalletContext, key: string, to: Party): Promise<PaidC
     if (inv.value !== h.value) fail(ErrorCode.BAD_REQUEST, 'the payee invoiced another value')
     const request = await signHeld(w, key, TAG.transfer, inv.key, kind)
     const p = await w.store.apply(() => {
-      if (w.t.pending.has(key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
+      if (active(w, key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin was spent meanwhile')
       w.wallet.spending(key, request)
       const pending: Pending = {
         id: key,
@@ -243,7 +265,10 @@ export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pendin
   let how: PaidCoin['how'] = 'transfer'
   let cur = p
   if (cur.answer == null) {
-    const r = await askOwnerOrBroker(w, anon, cur)
+    const r = await askOwnerOrBroker(w, anon, cur).catch(async (err: unknown) => {
+      await failed(w, cur, err)
+      throw err
+    })
     how = r.how
     cur = await w.store.apply(() => {
       const now = w.t.pending.get(p.id) ?? cur
@@ -274,7 +299,14 @@ export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pendin
   return { coin: cur.coin, value: cur.value, how }
 }
 
-/** The transfer request to the coin's owner; the broker's downtime path when the owner does not answer. */
+/** Owner refusals that hold whoever is asked: the coin was spent or moved past this seq, or this is a double spend. */
+const FINAL_REFUSALS: string[] = [ErrorCode.FRAUD, WhopayErrorCode.COIN_SPENT, ErrorCode.STALE_SEQ]
+
+/**
+ * The transfer request to the coin's owner; the broker's downtime path when the owner does not answer, refuses
+ * for any other reason (it may have lost its records), or answers with a binding that does not check (not its
+ * signature, not the payee's key, not the next seq, not this request). Every binding is checked before it is kept.
+ */
 async function askOwnerOrBroker(
   w: WalletContext,
   anon: AnonNode,
@@ -283,46 +315,59 @@ async function askOwnerOrBroker(
   const kind: WhopayKind = 'whopay-transfer'
   const cert = openCoinCert(w.c.verifier, p.cert, { broker: w.c.broker.id }, kind)
   const args = { cert: p.cert, ...(p.binding != null ? { binding: p.binding } : {}), request: p.request }
-  let binding: string
-  let how: 'transfer' | 'downtime' = 'transfer'
-  try {
-    binding = (
-      await anon.call<{ binding: string }>({ id: cert.owner }, OWNER_PROTOCOL, 'transfer', args, {
-        kind,
-        timeoutMs: w.init.payTimeoutMs
-      })
-    ).binding
-  } catch (err) {
-    if (
-      !(err instanceof P2payError) ||
-      ![ErrorCode.UNREACHABLE, ErrorCode.TIMEOUT, ErrorCode.BUSY].includes(err.code as never)
-    )
-      throw err
-    w.log.child('holder').info("the coin's owner did not answer: the broker's downtime path", { coin: p.coin, err })
-    how = 'downtime'
-    binding = (
-      await anon.call<{ binding: string }>(w.c.broker, LEDGER_PROTOCOL, 'transfer', args, {
-        kind,
-        timeoutMs: Math.max(w.init.payTimeoutMs, 15_000)
-      })
-    ).binding
+  // counted apart from Table I's transfer row: the payee's check is the one the paper counts
+  const check = (binding: string): string => {
+    w.wallet.checkAnswer(p.id, binding, p.toKey!, ACK_KIND as WhopayKind)
+    return binding
   }
-  // the payee checks its signature (Table I counts the payee's); here only whether it is the one asked for
-  const b = peekUnverified<{ holder?: string; seq?: number; coin?: string }>(fromB64(textOf(binding)))?.body
-  if (b?.coin !== cert.coin || b.holder !== p.toKey || b.seq !== p.seq + 1)
-    fail(ErrorCode.BAD_REQUEST, 'the binding got does not name the payee at the next seq')
-  return { binding, how }
+  try {
+    const r = await anon.call<{ binding: string }>({ id: cert.owner }, OWNER_PROTOCOL, 'transfer', args, {
+      kind,
+      timeoutMs: w.init.payTimeoutMs
+    })
+    return { binding: check(r.binding), how: 'transfer' }
+  } catch (err) {
+    if (w.life.stopped || (err instanceof P2payError && FINAL_REFUSALS.includes(err.code))) throw err
+    w.log.child('holder').info("the coin's owner gave no binding: the broker's downtime path", { coin: p.coin, err })
+  }
+  const r = await anon.call<{ binding: string }>(w.c.broker, LEDGER_PROTOCOL, 'transfer', args, {
+    kind,
+    timeoutMs: Math.max(w.init.payTimeoutMs, 15_000)
+  })
+  return { binding: check(r.binding), how: 'downtime' }
 }
 
-/** A failed step: counted; a peer's refusal (not a failure of the way) is kept and not retried. */
+/**
+ * A failed step: counted; a peer's refusal (not a failure of the way) ends the transaction (`end`), and so does
+ * a failure past the payment's deadline.
+ */
 async function failed(w: WalletContext, p: Pending, err: unknown): Promise<void> {
   if (w.life.stopped) return
-  const refused = retryable(err) ? undefined : errorOf(err)
+  if (!retryable(err)) return await end(w, p, errorOf(err))
+  if (Date.now() > p.at + payDeadlineMs(w.init))
+    return await end(w, p, { code: ErrorCode.TIMEOUT, message: `past its deadline: ${errorOf(err).message}` })
   await w.store.apply(() => {
     const now = w.t.pending.get(p.id)
-    if (now != null)
-      w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
+    if (now != null && now.refused == null) w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1 })
   })
+}
+
+/**
+ * Ends a payment for good, with its reason kept (GET /coins): a coin already bound to the payee's key is left to
+ * the payee (spent); one bound to nobody else is held again, free to pay or deposit.
+ */
+export async function end(w: WalletContext, p: Pending, reason: { code: string; message: string }): Promise<void> {
+  await w.store.apply(() => {
+    const now = w.t.pending.get(p.id)
+    if (now == null || now.refused != null) return
+    if (now.kind === 'transfer' && w.wallet.t.held.has(now.id)) {
+      if (now.answer != null) w.wallet.settled(now.id, 'spent')
+      else if (now.request != null) w.wallet.unspend(now.id, now.request)
+    }
+    // an issue's binding to the payee's key was signed before it left: the coin is the payee's
+    w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, refused: reason })
+  })
+  w.log.child('holder').info('payment ended without acknowledgement', { coin: p.coin, ...reason })
 }
 
 /** Sends a pending issue or transfer on (the retry loop: a fresh identity per attempt). */

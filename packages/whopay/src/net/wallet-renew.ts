@@ -9,7 +9,9 @@ import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import { LEDGER_PROTOCOL } from './protocols.ts'
 import type { Pending } from './tables.ts'
-import { asHolder, errorOf, retryable, signHeld, type WalletContext } from './wallet-context.ts'
+import { asHolder, signHeld, type WalletContext } from './wallet-context.ts'
+import { failedWithBroker } from './wallet-deposit.ts'
+import { active } from './wallet-payments.ts'
 
 const KIND: WhopayKind = 'whopay-renew'
 
@@ -17,14 +19,14 @@ export async function renew(w: WalletContext, coinIn: unknown): Promise<{ coin: 
   const id = textOf(coinIn)
   const waiting = [...w.t.pending.values()].find(p => p.kind === 'renew' && p.coin === id && p.refused == null)
   if (waiting != null) return await send(w, waiting)
-  const h = w.wallet.spendable().find(x => x.coin === id && !w.t.pending.has(x.key) && !w.busy.has(x.key))
+  const h = w.wallet.spendable().find(x => x.coin === id && !active(w, x.key) && !w.busy.has(x.key))
   if (h == null) fail(WhopayErrorCode.NO_SUCH_COIN, 'this node holds no such coin to renew')
   w.busy.add(h.key)
   try {
     const fresh = await w.store.apply(() => w.wallet.renewalKey(h.key))
     const request = await signHeld(w, h.key, TAG.renew, fresh.key, KIND)
     const p = await w.store.apply(() => {
-      if (w.t.pending.has(h.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
+      if (active(w, h.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
       w.wallet.spending(h.key, request)
       const pending: Pending = {
         id: h.key,
@@ -63,14 +65,7 @@ export async function send(w: WalletContext, p: Pending): Promise<{ coin: string
         )
     )
   } catch (err) {
-    if (!w.life.stopped) {
-      const refused = retryable(err) ? undefined : errorOf(err)
-      await w.store.apply(() => {
-        const now = w.t.pending.get(p.id)
-        if (now != null)
-          w.t.pending.set(p.id, { ...now, attempts: now.attempts + 1, ...(refused != null ? { refused } : {}) })
-      })
-    }
+    await failedWithBroker(w, p, err)
     throw err
   }
   const h = await w.store.apply(() => {

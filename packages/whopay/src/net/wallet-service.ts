@@ -4,7 +4,7 @@
 // renews and withdraws; keeps the coin states of the DHT it is near. The work
 // is in the wallet-* files; this is the service's face: its lifecycle, its
 // retry loop and its control-API routes.
-import { ClientPool, Lifecycle, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
+import { ClientPool, ErrorCode, Lifecycle, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
 import { lazyGroupCrypto } from './lazy-crypto.ts'
 import { OwnerBook } from '../core/owner.ts'
 import { Wallet } from '../core/wallet.ts'
@@ -30,13 +30,19 @@ import { deposit, send as sendDeposit } from './wallet-deposit.ts'
 import { outboxOf } from './wallet-evidence.ts'
 import { answerTransfer } from './wallet-owner.ts'
 import { acceptDelivery, invoice } from './wallet-payee.ts'
-import { pay, payMany, resume } from './wallet-payments.ts'
+import { active, end, pay, payDeadlineMs, payMany, resume } from './wallet-payments.ts'
 import { purseKey, withdraw } from './wallet-purse.ts'
 import { renew, send as sendRenewal } from './wallet-renew.ts'
 import { sync } from './wallet-sync.ts'
 
 /** the broker's record of this owner's coins is pulled every this many retry ticks */
 const SYNC_EVERY_TICKS = 6
+/** renewals the retry loop starts per tick at most */
+const RENEW_PER_TICK = 8
+
+/** Whether generation `gen` of `coin` came from a renewal this wallet asked for. */
+const renewedHere = (w: WalletContext, coin: string, gen: number): boolean =>
+  [...w.wallet.t.held.values()].some(x => x.coin === coin && x.gen === gen - 1 && x.status === 'renewed')
 
 export class WalletService implements SchemeService {
   readonly name = 'whopay'
@@ -173,6 +179,11 @@ export class WalletService implements SchemeService {
         if (p.refused != null) continue
         // one just written is being sent by its own call
         if (p.attempts === 0 && Date.now() - p.at < this.init.payTimeoutMs) continue
+        // a payment has a deadline: past it, it ends (its coin left to the payee or held again)
+        if ((p.kind === 'issue' || p.kind === 'transfer') && Date.now() > p.at + payDeadlineMs(this.init)) {
+          await end(w, p, { code: ErrorCode.TIMEOUT, message: 'not acknowledged by its deadline' })
+          continue
+        }
         const step =
           p.kind === 'buy'
             ? completeBuy(w, p.id)
@@ -189,7 +200,34 @@ export class WalletService implements SchemeService {
     } finally {
       this.retrying = false
     }
+    await this.renewDue()
     return { done, waiting: [...w.t.pending.values()].filter(p => p.refused == null).length }
+  }
+
+  /**
+   * Renews held coins that expire within `renewBeforeMs` (a coin past its expiry and the broker's grace is lost),
+   * a few per tick; one whose renewal the broker refused is not asked again (its holder still may, by hand), nor
+   * one this wallet renewed that came back within the margin (the broker's coin lifetime is shorter than it).
+   */
+  private async renewDue(): Promise<number> {
+    const w = this.w
+    const margin = this.init.renewBeforeMs
+    if (margin == null || this.life.stopped || w.group.membership() == null) return 0
+    const due = w.wallet
+      .spendable()
+      .filter(h => h.expiry - Date.now() < margin && !active(w, h.key) && !w.busy.has(h.key))
+      .filter(h => !(w.t.pending.get(h.key)?.kind === 'renew'))
+      .filter(h => !(h.expiry - h.at < margin && renewedHere(w, h.coin, h.gen)))
+      .slice(0, RENEW_PER_TICK)
+    let n = 0
+    for (const h of due) {
+      if (this.life.stopped) break
+      await renew(w, h.coin).then(
+        () => n++,
+        (err: unknown) => w.log.child('renew').info('renewal not done', { coin: h.coin, err: errorOf(err) })
+      )
+    }
+    return n
   }
 
   /** The wallet's coins by state, and the purse. */
