@@ -31,9 +31,23 @@ export interface NodeOptions {
   relayServer?: boolean
   /** relays to hold a reservation on (multiaddrs ending in /p2p/<id>, or `auto`): this node is behind NAT */
   relays?: string[]
+  /**
+   * a node that only dials a few peers for a while and serves nothing: TCP, Noise and Yamux without identify, ping,
+   * DCUtR, the relay transport or the connection monitor (each costs its peers work on every connection)
+   */
+  dialOnly?: boolean
 }
 
 export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
+  if (opts.dialOnly === true)
+    return await createLibp2p({
+      privateKey: opts.privateKey,
+      addresses: { listen: opts.listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 2 ** 20 } })],
+      connectionMonitor: { enabled: false }
+    })
   // identify push: protocols a service registers after start (Karma's) reach peers identified before
   const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   if (opts.dht !== false) {

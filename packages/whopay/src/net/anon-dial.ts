@@ -1,10 +1,12 @@
 // A holder's fresh identity. A node acting with a coin it did not buy talks to
 // the coin's owner, the payee and the broker through a libp2p node of its own
 // with a freshly generated Ed25519 key, one per coin transaction: it listens
-// nowhere, runs no DHT, and is stopped when the transaction ends, so the
-// holder's long-term peer id never reaches those parties in that role. Where
-// the peers listen is looked up by the daemon's own node (its peer store, else
-// the DHT) and handed over; only the fresh node connects to them.
+// nowhere, runs no DHT and no other service (no identify: the peers it calls
+// need nothing from it but the calls, and identify costs both sides work on
+// every connection), and is stopped when the transaction ends, so the holder's
+// long-term peer id never reaches those parties in that role. Where the peers
+// listen is looked up by the daemon's own node (its peer store, else the DHT)
+// and handed over; only the fresh node connects to them.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from '@libp2p/interface'
@@ -53,7 +55,7 @@ export async function withFreshIdentity<T>(opts: FreshIdentityOptions, fn: (anon
   const privateKey = await generateKeyPair('Ed25519')
   let node: Libp2p
   try {
-    node = await createP2payNode({ privateKey, listen: [], dht: false })
+    node = await createP2payNode({ privateKey, listen: [], dht: false, dialOnly: true })
   } catch (err) {
     throw new P2payError(ErrorCode.INTERNAL, `cannot start a fresh identity: ${asError(err).message}`)
   }
