@@ -139,3 +139,21 @@ describe('wallet: a coin close to its expiry is not offered for a payment', () =
     assert.equal(wallet.spendable().length, 1, 'still held: a renewal may take it')
   })
 })
+
+describe("wallet: where a held coin's owner listens", () => {
+  it('is kept from the delivery (without /p2p/), carried over a renewal; a bad list is left out', async () => {
+    const { w, wallet, cert, h, m, owner } = await holding()
+    for (const bad of [['not a multiaddr'], Array(9).fill('/ip4/127.0.0.1/tcp/1'), 'x', []])
+      assert.equal(wallet.ownerAt(h.key, bad).ownerAddrs, undefined)
+    assert.deepEqual(wallet.held(h.key), h)
+    const kept = wallet.ownerAt(h.key, [`/ip4/127.0.0.1/tcp/4001/p2p/${owner.id}`])
+    assert.deepEqual(kept.ownerAddrs, ['/ip4/127.0.0.1/tcp/4001'])
+    const fresh = wallet.renewalKey(h.key)
+    const r = wallet.request(h.key, TAG.renew, fresh.key)
+    const signed = holderSigned(r.env.bytes, groupSign(m, r.digest))
+    wallet.spending(h.key, signed)
+    const ans = w.ledger.renew(show(w, cert, h.binding, signed, [TAG.renew]))
+    assert.deepEqual(wallet.renewed(h.key, ans.cert, ans.binding).ownerAddrs, ['/ip4/127.0.0.1/tcp/4001'])
+    assert.deepEqual(wallet.held(fresh.key).ownerAddrs, ['/ip4/127.0.0.1/tcp/4001'])
+  })
+})

@@ -4,6 +4,7 @@
 // DHT state before it accepts a coin, and talks to the owner, payees and broker from fresh identities.
 import {
   ErrorCode,
+  checkAddrs,
   fail,
   fromB64,
   randomId,
@@ -44,6 +45,8 @@ export interface WalletHeld {
   status: 'held' | 'spending' | 'spent' | 'deposited' | 'renewed'
   request?: HolderSigned
   at: number
+  /** where the coin's owner listens, as its payer said: the transfer request goes there, no lookup needed */
+  ownerAddrs?: string[]
 }
 
 export interface WalletPurse {
@@ -212,6 +215,25 @@ export class Wallet {
   }
 
   /**
+   * Keeps where the owner of the coin held under `key` listens (multiaddrs its payer sent with the delivery), so
+   * this node's transfer reaches the owner with no lookup under its long-term id. A bad list is left out (a hint
+   * never costs the coin it came with): the owner is then looked up.
+   */
+  ownerAt(key: string, addrsIn: unknown): WalletHeld {
+    const h = this.held(key)
+    let addrs: string[]
+    try {
+      addrs = checkAddrs(addrsIn, 'owner').map(a => (a.includes('/p2p/') ? a.slice(0, a.indexOf('/p2p/')) : a))
+    } catch {
+      return h
+    }
+    if (addrs.length === 0) return h
+    const next: WalletHeld = { ...h, ownerAddrs: addrs }
+    this.t.held.set(key, next)
+    return next
+  }
+
+  /**
    * A spend that ended with no binding of the coin to anyone else (refused, or given up): the coin is held again
    * under its key and the request it signed is dropped. Only the spend of exactly `request` is undone.
    */
@@ -238,7 +260,11 @@ export class Wallet {
     const h = this.accept(certB64, bindingB64)
     if (h.coin !== old.coin || h.gen !== old.gen + 1) fail(WhopayErrorCode.WRONG_GEN, 'not the renewal of this coin')
     this.t.held.set(key, { ...old, status: 'renewed' })
-    return h
+    // same coin, same owner: where it listens carries over
+    if (old.ownerAddrs == null) return h
+    const kept: WalletHeld = { ...h, ownerAddrs: old.ownerAddrs }
+    this.t.held.set(kept.key, kept)
+    return kept
   }
 
   /** This node's purse key: made on first use, one per node. */

@@ -5,8 +5,11 @@
 // need nothing from it but the calls, and identify costs both sides work on
 // every connection), and is stopped when the transaction ends, so the holder's
 // long-term peer id never reaches those parties in that role. Where the peers
-// listen is looked up by the daemon's own node (its peer store, else the DHT)
-// and handed over; only the fresh node connects to them.
+// listen comes with the call: a payee's address from the caller, an owner's
+// from the delivery of the coin (its payer sends it). Only when nothing is known
+// is it looked up by the daemon's own node (its peer store, else one DHT
+// findPeer, which the peers near the sought one see made by the long-term id);
+// only the fresh node connects to them.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from '@libp2p/interface'
@@ -91,7 +94,10 @@ async function learn(node: Libp2p, opts: FreshIdentityOptions, to: Party): Promi
   await node.peerStore.merge(peerIdFromString(to.id), { multiaddrs: addrs })
 }
 
-/** Where `peer` listens, as the daemon's node knows it (connections, peer store), else by one DHT lookup. */
+/**
+ * Where `peer` listens, as the daemon's node knows it (connections, peer store), else by one DHT lookup: used only
+ * when the call brings no address, since the lookup is made under the long-term id.
+ */
 export async function addressesOf(opts: FreshIdentityOptions, peer: string): Promise<Multiaddr[]> {
   const id = peerIdFromString(peer)
   const book = opts.book

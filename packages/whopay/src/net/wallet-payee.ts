@@ -26,7 +26,7 @@ export async function invoice(w: WalletContext, args: { value?: unknown }): Prom
 
 export async function acceptDelivery(
   w: WalletContext,
-  args: { cert?: unknown; binding?: unknown },
+  args: { cert?: unknown; binding?: unknown; owner?: unknown },
   from: string
 ): Promise<{ coin: string; value: number; duplicate: boolean }> {
   const cert = openCoinCert(w.c.verifier, args.cert, { broker: w.c.broker.id, now: Date.now() }, KIND)
@@ -47,7 +47,8 @@ export async function acceptDelivery(
     if (verdict === 'moved' && n != null)
       fail(ErrorCode.STALE_SEQ, 'the coin moved on already (its state in the DHT)', { seq: n.at })
   }
-  const h = await w.store.apply(() => w.wallet.accept(cert.b64, b.b64))
+  // where the owner listens, from the payer: this node's own transfer of the coin then needs no lookup
+  const h = await w.store.apply(() => w.wallet.ownerAt(w.wallet.accept(cert.b64, b.b64).key, args.owner ?? []))
   // the payee's log names the remote peer it was paid from: a holder's fresh identity, or an owner
   w.log.child('payee').info('paid', { coin: h.coin, value: h.value, seq: h.seq, from })
   return { coin: h.coin, value: h.value, duplicate: false }

@@ -51,6 +51,14 @@ export const active = (w: WalletContext, id: string): boolean => {
   return p != null && p.refused == null
 }
 
+/** Where this node listens (an owner's delivery carries them: its holders reach it there). */
+const ownAddrs = (w: WalletContext): string[] =>
+  w.c.network
+    .getMultiaddrs()
+    .map(a => a.toString())
+    .map(a => (a.includes('/p2p/') ? a.slice(0, a.indexOf('/p2p/')) : a))
+    .slice(0, 8)
+
 /** A payee given by the caller, its address kept with the transaction so a retry reaches it too. */
 const payeeOf = (p: Pending): Party => ({
   id: p.to!,
@@ -207,7 +215,7 @@ async function deliverIssue(w: WalletContext, p: Pending): Promise<void> {
     await w.payees.call(
       to,
       'deliver',
-      { cert: p.cert, binding: p.answer },
+      { cert: p.cert, binding: p.answer, owner: ownAddrs(w) },
       {
         kind: 'whopay-deliver',
         timeoutMs: w.init.payTimeoutMs
@@ -282,7 +290,7 @@ export async function finishTransfer(w: WalletContext, anon: AnonNode, p: Pendin
       payeeOf(cur),
       PAY_PROTOCOL,
       'deliver',
-      { cert: cur.cert, binding: cur.answer },
+      { cert: cur.cert, binding: cur.answer, owner: w.wallet.t.held.get(p.id)?.ownerAddrs ?? [] },
       {
         kind: 'whopay-deliver',
         timeoutMs: w.init.payTimeoutMs
@@ -320,8 +328,11 @@ async function askOwnerOrBroker(
     w.wallet.checkAnswer(p.id, binding, p.toKey!, ACK_KIND as WhopayKind)
     return binding
   }
+  // at the address its payer gave: a lookup of the owner from this node's long-term id would be seen near it
+  const at = w.wallet.t.held.get(p.id)?.ownerAddrs?.[0]
+  const owner: Party = { id: cert.owner, ...(at != null ? { addr: `${at}/p2p/${cert.owner}` } : {}) }
   try {
-    const r = await anon.call<{ binding: string }>({ id: cert.owner }, OWNER_PROTOCOL, 'transfer', args, {
+    const r = await anon.call<{ binding: string }>(owner, OWNER_PROTOCOL, 'transfer', args, {
       kind,
       timeoutMs: w.init.payTimeoutMs
     })
