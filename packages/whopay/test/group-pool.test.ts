@@ -53,6 +53,12 @@ describe('BBS04 worker pool', () => {
     framed.set(sig, 7)
     assert.equal(await pool.verify(gpkBytes, msg, framed.subarray(7, 7 + sig.byteLength)), true)
     assert.equal(framed.byteLength, sig.byteLength + 10)
+    // a small Buffer is a view of Node's shared pool: signing it must neither detach the pool nor fail
+    const pooled = Buffer.from('p2pay/whopay/test/v1\0a pooled buffer')
+    assert.notEqual(pooled.byteLength, pooled.buffer.byteLength, 'the test message is a view of a larger pool')
+    const pooledSig = await pool.sign(gpkBytes, aliceBytes, pooled)
+    assert.ok(bbs.verify(gpk, pooled, pooledSig))
+    assert.equal(Buffer.from('still usable').toString(), 'still usable')
   })
 
   it('a bad signature verifies false; malformed bytes and foreign keys reject BAD_REQUEST', async () => {

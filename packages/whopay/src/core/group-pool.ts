@@ -107,8 +107,9 @@ export class GroupPool implements GroupCrypto {
       if (!(a instanceof Uint8Array)) throw new P2payError(ErrorCode.BAD_REQUEST, `group ${op}: arguments are bytes`)
     if (this.queue.length >= this.maxQueue)
       throw new P2payError(ErrorCode.BUSY, `${this.queue.length} group crypto jobs waiting: retry later`)
-    // copies the worker owns: the caller's bytes may be views into a larger buffer it keeps using
-    const own = args.map(a => a.slice())
+    // copies the worker owns: the caller's bytes may be views into a larger buffer it keeps using (a Buffer's
+    // slice() is only a view of its pool, whose buffer must not move to a worker)
+    const own = args.map(a => new Uint8Array(a))
     return await new Promise((resolve, reject) => {
       this.queue.push({ op, args: own, resolve, reject })
       this.dispatch()
