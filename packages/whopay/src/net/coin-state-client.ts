@@ -34,6 +34,8 @@ const CALL_TIMEOUT_MS = 3_000
 const KEEPERS_FRESH_MS = 10_000
 /** a peer that does not serve the protocol (the judge, a peer gone) is not asked again for this long */
 const SKIP_MS = 30_000
+/** opened records a client remembers */
+const OPENED_KEPT = 256
 /** a query that found the whole network (fewer peers than a k-bucket) stands for every coin this long */
 const WHOLE_FRESH_MS = 10_000
 
@@ -91,6 +93,11 @@ export class CoinStateClient {
   private whole?: { peers: string[]; at: number }
   /** kad ids of the peers ranked (a peer id's sha256 is the same every time: computed once per peer) */
   private readonly kadIds = new Lru<string, Uint8Array>(1024)
+  /**
+   * records opened lately, by their bytes as received: the k keepers mostly answer one record, and an owner reads
+   * back what it is about to publish
+   */
+  private readonly opened = new Lru<string, CoinState>(OPENED_KEPT)
 
   constructor(d: CoinStateClientDeps) {
     this.d = d
@@ -140,6 +147,16 @@ export class CoinStateClient {
     return found
   }
 
+  /** openRecord, once per exact bytes received (the same bytes open to the same state; any other bytes are opened) */
+  private open(rec: unknown): CoinState {
+    const r = rec as Partial<WireRecord> | undefined
+    if (typeof r?.cert !== 'string' || typeof r.env !== 'string') return openRecord(this.d.verifier, this.d.broker, rec)
+    const key = `${r.cert}|${r.env}`
+    let s = this.opened.get(key)
+    if (s == null) this.opened.set(key, (s = openRecord(this.d.verifier, this.d.broker, rec)))
+    return s
+  }
+
   private kadIdOf(peer: string): Uint8Array {
     let id = this.kadIds.get(peer)
     if (id == null) this.kadIds.set(peer, (id = kadIdOf(peer)))
@@ -184,7 +201,7 @@ export class CoinStateClient {
       if (w == null) continue
       let s: CoinState
       try {
-        s = openRecord(this.d.verifier, this.d.broker, w)
+        s = this.open(w)
       } catch {
         continue // a keeper's junk is no state
       }
@@ -198,7 +215,7 @@ export class CoinStateClient {
   /** Hands `record` to the coin's keepers; says what they had that is newer or conflicts. */
   async publish(record: WireRecord): Promise<PublishResult> {
     if (!this.d.realtime) return { stored: 0 }
-    const mine = openRecord(this.d.verifier, this.d.broker, record)
+    const mine = this.open(record)
     const self = this.d.network.peerId.toString()
     const answers = await this.atKeepers(mine.coin, async peer => {
       if (peer === self && this.d.local != null) return await this.d.local.put(record)
@@ -217,7 +234,7 @@ export class CoinStateClient {
       }
       let kept: CoinState
       try {
-        kept = openRecord(this.d.verifier, this.d.broker, a.record)
+        kept = this.open(a.record)
       } catch {
         continue
       }

@@ -8,6 +8,7 @@
 // synced write before the answer.
 import {
   ErrorCode,
+  Lru,
   Verifier,
   VerifiedCache,
   fail,
@@ -44,6 +45,8 @@ export function coinStateVerifier(metrics?: Counters<string>): Verifier<string> 
 
 /** envelopes of coin states whose signatures a node remembers having checked */
 const STATE_VERIFIED_CACHE = 50_000
+/** opened records kept in memory beside the table: a get of a record already opened answers without opening it again */
+const OPENED_KEPT = 4096
 
 export type PutAnswer =
   | { status: 'stored' }
@@ -66,6 +69,8 @@ export class CoinStateStore {
   private readonly d: CoinStateDeps
   /** coin ids, least recently written first */
   private readonly order = new Map<string, true>()
+  /** the last opening of the record kept per coin, checked against the table's bytes before it stands for them */
+  private readonly opened = new Lru<string, CoinState>(OPENED_KEPT)
 
   constructor(d: CoinStateDeps) {
     this.d = d
@@ -77,11 +82,18 @@ export class CoinStateStore {
     return this.d.table.size
   }
 
-  /** The record kept for `coin`, checked again (a record on disk is trusted no more than one on the wire). */
+  /**
+   * The record kept for `coin`, opened from the table's bytes (a record on disk is trusted no more than one on the
+   * wire); an opening of the very same bytes stands.
+   */
   get(coin: string): CoinState | undefined {
     const kept = this.d.table.get(coin)
     if (kept == null) return undefined
-    return openRecord(this.d.verifier, this.d.broker, kept)
+    const o = this.opened.get(coin)
+    if (o != null && o.wire.cert === kept.cert && o.wire.env === kept.env) return o
+    const s = openRecord(this.d.verifier, this.d.broker, kept)
+    this.opened.set(coin, s)
+    return s
   }
 
   /** Keeps `record` if it is newer; the answer says what was kept. */
@@ -100,12 +112,14 @@ export class CoinStateStore {
       if (c === 0) return { status: 'same' }
     }
     this.d.table.set(s.coin, { ...s.wire, at: Date.now() })
+    this.opened.set(s.coin, s)
     this.order.delete(s.coin)
     this.order.set(s.coin, true)
     while (this.order.size > MAX_STATE_RECORDS) {
       const oldest = this.order.keys().next().value as string
       this.order.delete(oldest)
       this.d.table.delete(oldest)
+      this.opened.delete(oldest)
     }
     return { status: 'stored' }
   }
