@@ -153,24 +153,33 @@ test('the broker killed mid-deposit: after its restart every coin is deposited e
   await conserved(broker)
 })
 
-test('the judge killed: transfers go on; a second spend is refused while it is down and convicted after', async () => {
+test('the judge killed: a double spend is refused FRAUD while it is down, then convicted', async () => {
   await s.judge.kill9()
   const c = await C.api('POST', '/v1/whopay/pay', { to: B.addr, amount: 1 })
   assert.equal(c.paid[0].how, 'transfer', 'C pays with a coin it holds')
   const coin = c.paid[0].coin
-  const cheat = async (): Promise<unknown> =>
-    await C.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: A.addr })
-  // found in the DHT: refused, as FRAUD or, with no judge to open it, UNREACHABLE
-  await assert.rejects(cheat(), (e: any) => ['FRAUD', 'UNREACHABLE'].includes(e.code))
+  // found in the DHT: refused FRAUD at once, the case kept pending for the judge
+  await assert.rejects(
+    C.api('POST', '/v1/whopay/cheat/double-transfer', { coin, to: A.addr }),
+    (e: any) => e.code === 'FRAUD'
+  )
   assert.equal(await heldCoin(A, coin), undefined, 'the second payee got nothing')
+  const kept = await broker.api('GET', '/v1/whopay/frauds')
+  assert.ok(
+    kept.cases.some((k: any) => k.coin === coin && k.state === 'pending'),
+    'the case is kept while the judge is down'
+  )
   await s.judge.start()
-  await assert.rejects(cheat(), (e: any) => e.code === 'FRAUD')
+  // no second cheat: the broker's loop has the judge open the kept case
   const f = await waitFor(
     'the fraud record once the judge is back',
     async () => (await frauds(broker)).find(x => x.coin === coin),
     30_000
   )
   assert.equal(f.cheater, C.peerId)
+  const after = await broker.api('GET', '/v1/whopay/frauds')
+  assert.equal(after.frauds.filter((x: any) => x.coin === coin).length, 1, 'convicted once')
+  assert.ok(after.cases.some((k: any) => k.coin === coin && k.state === 'convicted'))
   await conserved(broker)
 })
 

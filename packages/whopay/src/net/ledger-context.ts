@@ -22,6 +22,7 @@ import type { HolderTag } from '../core/messages.ts'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import type { CoinStateClient } from './coin-state-client.ts'
+import type { FraudCase } from './ledger-cases.ts'
 
 export interface LedgerInit {
   /** the judge that holds the opening key; WhoPay refuses every call without one */
@@ -33,6 +34,8 @@ export interface LedgerInit {
   /** peers that keep each coin's state */
   keepers: number
   now?: () => number
+  /** how often pending fraud cases are asked of the judge again (default 5 s) */
+  caseRetryMs?: number
 }
 
 export interface LedgerComponents extends BaseComponents<WhopayKind> {
@@ -61,6 +64,8 @@ export interface LedgerContext {
   crypto: GroupCrypto
   group: LedgerGroup
   states: CoinStateClient
+  /** holder double spends found, kept until the judge opens them (or refuses) */
+  cases: Table<FraudCase>
 }
 
 /** Refuses every WhoPay call of a broker started without --whopay-judge. */

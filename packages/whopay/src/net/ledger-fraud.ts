@@ -7,11 +7,18 @@
 // adopted, so a request that conflicts with it is caught by the same check.
 import { ErrorCode, P2payError, fail } from '@p2pay/core'
 import type { ShownCoin } from '../core/coin.ts'
-import { checkEvidence, checkOwnerEvidence, type Evidence, type OwnerEvidence } from '../core/evidence.ts'
+import {
+  checkEvidence,
+  checkOwnerEvidence,
+  type CheckedEvidence,
+  type Evidence,
+  type OwnerEvidence
+} from '../core/evidence.ts'
 import type { DepositResult, FraudRecord } from '../core/ledger-records.ts'
 import type { WhopayKind } from '../kinds.ts'
 import type { WireRecord } from './coin-state-record.ts'
 import type { OpenResult } from './group-service.ts'
+import { honestOf, keepCase, openCase, type FraudCase } from './ledger-cases.ts'
 import { verifyGroups, type LedgerContext } from './ledger-context.ts'
 
 const KIND: WhopayKind = 'whopay-open'
@@ -37,31 +44,61 @@ export function openedCase(r: OpenResult): { cheaters: string[]; members: string
   return { cheaters: r.cheaters, members: r.members, openings: r.openings }
 }
 
-/** Checks holder evidence in full, has the judge open it, convicts (paying `honest` when its chain lost). */
+/**
+ * Checks holder evidence in full, keeps the case (on disk, before any answer), has the judge open it and convicts
+ * (paying `honest` when its chain lost). While the judge does not answer the case stays pending and the caller is
+ * refused FRAUD; the background loop (`retryCase`) convicts it once the judge is back.
+ */
 export async function convictHolder(l: LedgerContext, evidence: Evidence, honest?: ShownCoin): Promise<FraudRecord> {
   const e = checkEvidence(l.c.verifier, evidence, l.ledger.broker, KIND)
   const had = l.ledger.t.frauds.get(e.hash)
-  let cheaters = had?.cheaters ?? (had != null ? [had.cheater] : undefined)
-  let openings = had?.openings
-  let members: string[] | undefined
-  if (cheaters == null) {
-    await verifyGroups(
-      l,
-      e.sigs.map((sig, i) => ({ sig, digest: e.digests[i] })),
-      KIND
+  if (had != null) {
+    const all = had.cheaters ?? [had.cheater]
+    return await l.store.apply(() =>
+      l.ledger.convict({ evidence: e, cheater: all[0], cheaters: all, openings: had.openings, honest })
     )
-    const opened = await l.group.open(evidence)
-    cheaters = opened.cheaters
-    members = opened.members
-    openings = opened.openings
   }
-  const all = cheaters
-  const f = await l.store.apply(() =>
-    l.ledger.convict({ evidence: e, cheater: all[0], cheaters: all, members, openings, honest })
+  await verifyGroups(
+    l,
+    e.sigs.map((sig, i) => ({ sig, digest: e.digests[i] })),
+    KIND
   )
-  if (had == null)
-    l.log.child('fraud').warn('double spend convicted', { fraud: f.id, coin: f.coin, seq: f.seq, cheaters: f.cheaters })
+  const c = await keepCase(l, e, evidence, honest)
+  if (c.state === 'closed') throw new P2payError(c.reason!.code, c.reason!.message, { case: c.id })
+  return await convictCase(l, c, e, honest)
+}
+
+/** Opens a kept case at the judge and convicts on it, once. */
+async function convictCase(
+  l: LedgerContext,
+  c: FraudCase,
+  e: CheckedEvidence,
+  honest: ShownCoin | undefined
+): Promise<FraudRecord> {
+  const f = await openCase(l, c, opened =>
+    l.ledger.convict({
+      evidence: e,
+      cheater: opened.cheaters[0],
+      cheaters: opened.cheaters,
+      members: opened.members,
+      openings: opened.openings,
+      honest
+    })
+  )
+  l.log.child('fraud').warn('double spend convicted', { fraud: f.id, coin: f.coin, seq: f.seq, cheaters: f.cheaters })
   return f
+}
+
+/** The background loop's step: a pending case asked of the judge again, convicted (and compensated) once. */
+export async function retryCase(l: LedgerContext, c: FraudCase): Promise<FraudRecord> {
+  const e = checkEvidence(l.c.verifier, c.evidence, l.ledger.broker, KIND)
+  const honest = honestOf(l, c)
+  if (l.ledger.t.frauds.has(e.hash)) {
+    const f = await convictHolder(l, c.evidence, honest)
+    await l.store.apply(() => l.cases.set(c.id, { ...c, state: 'convicted' }))
+    return f
+  }
+  return await convictCase(l, c, e, honest)
 }
 
 /** Convicts the owner of two bindings of one seq to different holders, by its own signatures. */

@@ -8,6 +8,7 @@ import {
   ClientPool,
   Lifecycle,
   MAX_MONEY,
+  P2payError,
   serveRpc,
   type Routes,
   type SchemeAudit,
@@ -24,7 +25,8 @@ import { GroupService } from './group-service.ts'
 import { GROUP_TABLES } from './group-tables.ts'
 import { deposit, downtimeTransfer, purchase, renew } from './ledger-coins.ts'
 import { needJudge, type LedgerComponents, type LedgerContext, type LedgerInit } from './ledger-context.ts'
-import { openedCase, report } from './ledger-fraud.ts'
+import { CASE_RETRY_MS, retryCases } from './ledger-cases.ts'
+import { openedCase, report, retryCase } from './ledger-fraud.ts'
 import { sync, withdraw } from './ledger-purse.ts'
 import { LEDGER_PROTOCOL, COIN_STATE_PROTOCOL } from './protocols.ts'
 import { LEDGER_NET_TABLES } from './tables.ts'
@@ -69,7 +71,7 @@ export class LedgerService implements SchemeService {
     const group = new GroupService(c, { judge: this.init.judge, life: this.life })
     this.groupService = group
     await group.start()
-    const { states } = await c.store.tables(LEDGER_NET_TABLES)
+    const { states, cases } = await c.store.tables(LEDGER_NET_TABLES)
     const store = new CoinStateStore({
       network: c.network,
       store: c.store,
@@ -102,6 +104,7 @@ export class LedgerService implements SchemeService {
           return openedCase(await group.open(evidence))
         }
       },
+      cases,
       states: new CoinStateClient({
         network: c.network,
         pool: this.keepers,
@@ -132,8 +135,14 @@ export class LedgerService implements SchemeService {
         renew: async (args, { remotePeer }) => await renew(l, args, remotePeer),
         report: async args => {
           needJudge(l)
-          const f = await report(l, args.evidence)
-          return { fraud: f.id, cheater: f.cheater, coin: f.coin, seq: f.seq }
+          try {
+            const f = await report(l, args.evidence)
+            return { fraud: f.id, cheater: f.cheater, coin: f.coin, seq: f.seq }
+          } catch (err) {
+            // taken: the case is kept and convicted once the judge answers
+            if (!(err instanceof P2payError && err.details?.pending === true)) throw err
+            return { fraud: err.details.case, pending: true, coin: err.details.coin, seq: err.details.seq }
+          }
         },
         withdraw: async args => await withdraw(l, args),
         purse: async args => {
@@ -150,6 +159,10 @@ export class LedgerService implements SchemeService {
         onError: (err, op) => c.logger.child('ledger').error('rpc handler failed', { op, err })
       }
     )
+    // cases found while the judge was down are convicted once it answers
+    this.life.every(this.init.caseRetryMs ?? CASE_RETRY_MS, 'whopay fraud cases', async signal => {
+      await retryCases(l, async k => await retryCase(l, k), signal)
+    })
     c.metrics.gauge('whopay_coins', () => ledger.t.coins.size, 'WhoPay coins sold')
     c.metrics.gauge('whopay_frauds', () => ledger.t.frauds.size, 'WhoPay fraud records')
     c.metrics.gauge('whopay_states_kept', () => store.size, 'WhoPay coin states this broker keeps for the DHT')
@@ -177,7 +190,22 @@ export class LedgerService implements SchemeService {
     return {
       'GET /frauds': async () => {
         await store.barrier()
-        return { frauds: [...ledger().t.frauds.values()] }
+        return {
+          frauds: [...ledger().t.frauds.values()],
+          // every case found, its state: pending (the judge not reached yet), convicted, closed (with the reason)
+          cases: [...this.l.cases.values()].map(k => ({
+            case: k.id,
+            coin: k.coin,
+            gen: k.gen,
+            seq: k.seq,
+            state: k.state,
+            compensate: k.honest !== undefined,
+            attempts: k.attempts,
+            ...(k.lastError !== undefined ? { lastError: k.lastError } : {}),
+            ...(k.reason !== undefined ? { reason: k.reason } : {}),
+            at: k.at
+          }))
+        }
       },
       'GET /coins': async () => {
         await store.barrier()

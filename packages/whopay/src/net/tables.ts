@@ -6,10 +6,18 @@
 import { table } from '@p2pay/core'
 import type { HolderSigned } from '../core/messages.ts'
 import type { KeptState } from './coin-state-service.ts'
+import type { FraudCase } from './ledger-cases.ts'
 import type { KeptEvidence } from './wallet-evidence.ts'
 
 export const LEDGER_NET_TABLES = {
-  states: table<KeptState>('whopay-ledger-states', 'coin key id -> the newest coin state this broker keeps for the DHT')
+  states: table<KeptState>(
+    'whopay-ledger-states',
+    'coin key id -> the newest coin state this broker keeps for the DHT'
+  ),
+  cases: table<FraudCase>(
+    'whopay-cases',
+    'evidence hash -> a holder double spend found, kept before the answer: pending until the judge opens it'
+  )
 }
 
 /** A coin transaction started and not yet acknowledged: the request is fixed, so a retry sends the same bytes. */
