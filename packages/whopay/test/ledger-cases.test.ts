@@ -26,10 +26,11 @@ import { rejectsCode } from '@p2pay/test-utils'
 import type { WhopayKind } from '../src/kinds.ts'
 import { groupPool } from '../src/core/group-pool.ts'
 import { coinSigner, holderSigned, newCoinKey, signHolderEnvelope, type CoinKey } from '../src/core/holder.ts'
-import { TAG, type HolderSigned } from '../src/core/messages.ts'
+import { openCoinCert, openShown, signAnswer, signIssue } from '../src/core/coin.ts'
+import { TAG, type HolderSigned, type HolderTag } from '../src/core/messages.ts'
 import { GroupClient } from '../src/net/group-client.ts'
 import { LedgerService } from '../src/net/ledger-service.ts'
-import { downtimeTransfer } from '../src/net/ledger-coins.ts'
+import { deposit, downtimeTransfer } from '../src/net/ledger-coins.ts'
 import { OpenerService } from '../src/net/opener-service.ts'
 
 const backend = nodeEd25519()
@@ -87,6 +88,8 @@ const party = (p: Peer) => ({ id: p.id, addr: p.addr })
 let judge: Peer, broker: Peer, n1: Peer
 let opener: OpenerService | undefined
 let ledger: LedgerService | undefined
+let gpk: Uint8Array, memberKey: Uint8Array
+let port = 0
 
 function startOpener(): OpenerService {
   return new OpenerService({ ...components(judge, 'judge'), broker: party(broker) } as never, { poolSize: 1 })
@@ -117,8 +120,20 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
 
 /** A transfer request by the coin key at seq 0, group-signed by `memberKey`. */
 async function request(key: CoinKey, gpk: Uint8Array, memberKey: Uint8Array, to: string): Promise<HolderSigned> {
-  const body = { coin: key.id, gen: 0, seq: 0, to, at: Date.now() }
-  const { env, digest } = signHolderEnvelope(coinSigner(key, backend), TAG.transfer, body, 'whopay-transfer')
+  return await holderRequest(key, TAG.transfer, 0, { to }, gpk, memberKey)
+}
+
+async function holderRequest(
+  key: CoinKey,
+  tag: HolderTag,
+  seq: number,
+  dest: { to: string } | { purse: string },
+  gpk: Uint8Array,
+  memberKey: Uint8Array,
+  coin = key.id
+): Promise<HolderSigned> {
+  const body = { coin, gen: 0, seq, ...dest, at: Date.now() }
+  const { env, digest } = signHolderEnvelope(coinSigner(key, backend), tag, body, 'whopay-transfer')
   return holderSigned(env.bytes, await pool.sign(gpk, memberKey, digest))
 }
 
@@ -147,7 +162,7 @@ describe('a double spend found while the judge is down', () => {
       { broker: party(broker), judge: party(judge) }
     )
     await c1.start()
-    const { gpk, memberKey } = (await c1.join())!
+    ;({ gpk, memberKey } = (await c1.join())!)
     await c1.stop()
 
     // n1 holds a coin it bought (seq 0, its coin key) and transfers it twice through the broker
@@ -159,7 +174,7 @@ describe('a double spend found while the judge is down', () => {
 
     await opener.stop()
     opener = undefined
-    const port = Number(judge.addr.split('/tcp/')[1].split('/')[0])
+    port = Number(judge.addr.split('/tcp/')[1].split('/')[0])
     await stopPeer(judge)
     const second = { cert, request: await request(key, gpk, memberKey, newCoinKey().id) }
     const err = await rejectsCode(downtimeTransfer(l, second, 'x'), ErrorCode.FRAUD)
@@ -193,5 +208,60 @@ describe('a double spend found while the judge is down', () => {
     await new Promise(r => setTimeout(r, 300))
     assert.equal((await frauds(ledger)).frauds.length, 1)
     assert.ok((ledger.audit().whopay as { holds: boolean }).holds, 'conserved')
+  })
+
+  it('an honest deposit whose chain lost while the judge is down is paid once the case is convicted', async () => {
+    const l = ledger!.l
+    const key = newCoinKey()
+    await l.store.apply(() => l.c.accounts.set(n1.id, { balance: 5 }))
+    const { cert } = await l.store.apply(() => l.ledger.purchase(n1.id, key.id, 5))
+    const coin = openCoinCert(l.c.verifier, cert, { broker: broker.id }, 'whopay-purchase')
+    // the owner issues to h1; h1 transfers to h2 through the owner (the broker does not see it) and deposits itself
+    const [h1, h2, cheatPurse, honestPurse] = [newCoinKey(), newCoinKey(), newCoinKey().id, newCoinKey().id]
+    const issue = signIssue(n1.signer, coin, h1.id)
+    const a = await holderRequest(h1, TAG.transfer, 1, { to: h2.id }, gpk, memberKey, key.id)
+    const opened = openShown(
+      l.c.verifier,
+      { cert, binding: issue.b64, request: a },
+      { broker: broker.id },
+      TAG.transfer,
+      'whopay-transfer'
+    )
+    const toH2 = signAnswer(n1.signer, 'owner', coin, opened.request, 'whopay-transfer')
+    const b = await holderRequest(h1, TAG.deposit, 1, { purse: cheatPurse }, gpk, memberKey, key.id)
+    await deposit(l, { cert, binding: issue.b64, request: b }, 'x')
+    assert.equal(l.ledger.t.purses.get(cheatPurse)?.balance, 5)
+
+    await opener!.stop()
+    opener = undefined
+    await stopPeer(judge)
+    const honest = {
+      cert,
+      binding: toH2.b64,
+      request: await holderRequest(h2, TAG.deposit, 2, { purse: honestPurse }, gpk, memberKey, key.id)
+    }
+    const err = await rejectsCode(deposit(l, honest, 'x'), ErrorCode.FRAUD)
+    assert.equal(err.details?.pending, true)
+    const kept = (await frauds(ledger!)).cases.find((k: any) => k.coin === key.id)
+    assert.equal(kept.state, 'pending')
+    assert.equal(kept.compensate, true)
+    assert.equal(l.ledger.t.purses.get(honestPurse)?.balance ?? 0, 0, 'nothing paid before the conviction')
+
+    judge = await peer('judge', judge.key, port)
+    opener = startOpener()
+    await opener.start()
+    const f = await until('the conviction', async () =>
+      (await frauds(ledger!)).frauds.find((x: any) => x.coin === key.id)
+    )
+    assert.equal(f.cheater, n1.id)
+    assert.equal(l.ledger.t.purses.get(honestPurse)?.balance, 5, 'the honest holder paid from the cheat')
+    assert.equal(l.ledger.t.purses.get(cheatPurse)?.balance, 0)
+    // the same deposit again gets the compensation, not a second payment
+    const again = await deposit(l, honest, 'x')
+    assert.equal(again.from, 'compensation')
+    await new Promise(r => setTimeout(r, 300))
+    assert.equal(l.ledger.t.purses.get(honestPurse)?.balance, 5, 'paid once')
+    assert.equal((await frauds(ledger!)).frauds.filter((x: any) => x.coin === key.id).length, 1)
+    assert.ok((ledger!.audit().whopay as { holds: boolean }).holds, 'conserved')
   })
 })
