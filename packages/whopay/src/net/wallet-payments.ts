@@ -350,12 +350,15 @@ async function askOwnerOrBroker(
 
 /**
  * A failed step: counted; a peer's refusal (not a failure of the way) ends the transaction (`end`), and so does
- * a failure past the payment's deadline.
+ * a failure past the payment's deadline, except while a transfer request is out unanswered: the owner may have
+ * signed it and the answer got lost, so the coin is not this holder's to spend otherwise (another request at the
+ * same seq would be a double spend). That request is sent again, to the owner or the broker, until one answers.
  */
 async function failed(w: WalletContext, p: Pending, err: unknown): Promise<void> {
   if (w.life.stopped) return
   if (!retryable(err)) return await end(w, p, errorOf(err))
-  if (Date.now() > p.at + payDeadlineMs(w.init))
+  const requestOut = p.kind === 'transfer' && p.request != null && p.answer == null
+  if (!requestOut && Date.now() > p.at + payDeadlineMs(w.init))
     return await end(w, p, { code: ErrorCode.TIMEOUT, message: `past its deadline: ${errorOf(err).message}` })
   await w.store.apply(() => {
     const now = w.t.pending.get(p.id)
@@ -365,14 +368,15 @@ async function failed(w: WalletContext, p: Pending, err: unknown): Promise<void>
 
 /**
  * Ends a payment for good, with its reason kept (GET /coins): a coin already bound to the payee's key is left to
- * the payee (spent); one bound to nobody else is held again, free to pay or deposit.
+ * the payee (spent); one whose request was refused is held again, free to pay or deposit, unless the refusal says
+ * the coin moved past this seq or this was a double spend (then it stays out of use: another request would be one).
  */
 export async function end(w: WalletContext, p: Pending, reason: { code: string; message: string }): Promise<void> {
   await w.store.apply(() => {
     const now = w.t.pending.get(p.id)
     if (now == null || now.refused != null) return
     if (now.kind === 'transfer' && w.wallet.t.held.has(now.id)) {
-      if (now.answer != null) w.wallet.settled(now.id, 'spent')
+      if (now.answer != null || FINAL_REFUSALS.includes(reason.code)) w.wallet.settled(now.id, 'spent')
       else if (now.request != null) w.wallet.unspend(now.id, now.request)
     }
     // an issue's binding to the payee's key was signed before it left: the coin is the payee's

@@ -179,8 +179,14 @@ export class WalletService implements SchemeService {
         if (p.refused != null) continue
         // one just written is being sent by its own call
         if (p.attempts === 0 && Date.now() - p.at < this.init.payTimeoutMs) continue
-        // a payment has a deadline: past it, it ends (its coin left to the payee or held again)
-        if ((p.kind === 'issue' || p.kind === 'transfer') && Date.now() > p.at + payDeadlineMs(this.init)) {
+        // a payment has a deadline: past it, it ends (its coin left to the payee or held again), but a transfer
+        // request out unanswered is sent again until the owner or the broker answers it (see `failed`)
+        const requestOut = p.kind === 'transfer' && p.request != null && p.answer == null
+        if (
+          (p.kind === 'issue' || p.kind === 'transfer') &&
+          !requestOut &&
+          Date.now() > p.at + payDeadlineMs(this.init)
+        ) {
           await end(w, p, { code: ErrorCode.TIMEOUT, message: 'not acknowledged by its deadline' })
           continue
         }
