@@ -119,3 +119,15 @@ test('deposit into the purse, withdraw to the account; nothing deposited twice',
   assert.equal(await balance(broker, B), bBefore + VALUE)
   await conserved(broker)
 })
+
+test("an owner's own unissued coin deposits to its account, and its purse stays unnamed", async () => {
+  const unissued = (await coins(O)).owned.filter((c: any) => c.seq === 0)
+  assert.ok(unissued.length > 0, 'the second coin bought was never issued')
+  const oBefore = await balance(broker, O)
+  const d = await O.api('POST', '/v1/whopay/deposit', {})
+  assert.equal(d.total, unissued.length * VALUE)
+  assert.equal(await balance(broker, O), oBefore + unissued.length * VALUE, "credited to the owner's account")
+  const purses = (await broker.api('GET', '/v1/whopay/coins')).purses
+  assert.equal(purses[(await coins(O)).purse.key], undefined, "the owner's purse key is unknown to the broker")
+  await conserved(broker)
+})

@@ -88,10 +88,11 @@ export async function deposit(w: WalletContext, coinIn?: unknown): Promise<Depos
 
 /** Signs the deposit request and writes it (and the coin as being spent) before anything leaves. */
 export async function record(w: WalletContext, s: Spendable): Promise<Pending> {
-  const purse = await purseKey(w)
+  // an owner's own coin is credited to its account (the certificate names it anyway): the request names the
+  // coin's key as its purse, so this node's purse is never tied to its long-term id
   const request = s.owned
-    ? await signHolder(w, s.seed, TAG.deposit, { coin: s.coin, gen: 0, seq: 0, purse, at: Date.now() }, KIND)
-    : await signHeld(w, s.key, TAG.deposit, purse, KIND)
+    ? await signHolder(w, s.seed, TAG.deposit, { coin: s.coin, gen: 0, seq: 0, purse: s.coin, at: Date.now() }, KIND)
+    : await signHeld(w, s.key, TAG.deposit, await purseKey(w), KIND)
   return await w.store.apply(() => {
     if (active(w, s.key)) fail(WhopayErrorCode.COIN_SPENT, 'that coin is being spent')
     const p: Pending = {
@@ -133,7 +134,8 @@ export async function send(w: WalletContext, p: Pending): Promise<DepositResult>
     await failedWithBroker(w, p, err)
     throw err
   }
-  if (r.purse !== (await purseKey(w))) fail(ErrorCode.BAD_REQUEST, 'the broker credited another purse')
+  if (r.purse !== (p.seq === 0 ? p.coin : await purseKey(w)))
+    fail(ErrorCode.BAD_REQUEST, 'the broker credited another purse')
   await w.store.apply(() => {
     if (w.t.pending.has(p.id) && w.wallet.t.held.has(p.id)) w.wallet.settled(p.id, 'deposited')
     w.t.pending.delete(p.id)
