@@ -58,7 +58,7 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
   services.dcutr = dcutr()
   if (relay.keeper != null) services.relayKeeper = relay.keeper
   if (opts.relayServer === true) services.relay = relayServer()
-  return createLibp2p({
+  const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: {
       listen: [...opts.listen, ...relay.listen],
@@ -78,5 +78,25 @@ export async function createP2payNode(opts: NodeOptions): Promise<Libp2p> {
     connectionMonitor: { pingInterval: PING_INTERVAL_MS },
     peerDiscovery: opts.bootstrap != null && opts.bootstrap.length > 0 ? [bootstrap({ list: opts.bootstrap })] : [],
     services
+  })
+  forgetStrangers(node)
+  return node
+}
+
+/**
+ * A peer that never ran identify (no agent version) and carries no tag is dropped from the peer store when it
+ * disconnects: a WhoPay holder calls from a fresh dial-only identity per transaction, and each would otherwise stay
+ * in memory for good. A real peer that left before identify finished is learnt again on its next connection.
+ */
+function forgetStrangers(node: Libp2p): void {
+  node.addEventListener('peer:disconnect', evt => {
+    const id = evt.detail
+    void node.peerStore
+      .get(id)
+      .then(async peer => {
+        if (peer.metadata.has('AgentVersion') || peer.tags.size > 0 || node.getConnections(id).length > 0) return
+        await node.peerStore.delete(id)
+      })
+      .catch(() => {})
   })
 }
