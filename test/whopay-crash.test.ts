@@ -1,7 +1,7 @@
 // WhoPay under kill -9: the payee of an owner's issues, the owner in the middle
-// of transfers it signs, a payee of transfers, the broker in the middle of
-// deposits and the judge with an opening due, each killed and restarted on its
-// port. Afterwards every coin is held by exactly one node (or still its
+// of transfers it signs, a payee of transfers, the paying holder in the middle
+// of its transfers, the broker in the middle of deposits and the judge with an
+// opening due, each killed and restarted on its port. Afterwards every coin is held by exactly one node (or still its
 // owner's), the owner's records follow its coins, nothing is deposited twice,
 // nobody honest is convicted, and the audit holds.
 import { test, before, after } from 'node:test'
@@ -116,6 +116,18 @@ test('the payee of transfers killed: what it stored is its own, the rest reaches
   await drained(A)
   assert.deepEqual([...(await heldIds(A)), ...(await heldIds(C))].sort(), before)
   await where()
+  await conserved(broker)
+})
+
+test('the paying holder killed mid-transfer: after its restart each coin is its own or the payee’s, once', async () => {
+  await topUpHeld(A, 8)
+  const before = [...(await heldIds(A)), ...(await heldIds(B))].sort()
+  await payThroughKill(A, B, A, 6, 2)
+  // the requests it wrote before the kill are sent again (same bytes) by its retry loop
+  await drained(A)
+  assert.deepEqual([...(await heldIds(A)), ...(await heldIds(B))].sort(), before, 'no coin lost or doubled')
+  await where()
+  assert.deepEqual(await frauds(broker), [], 'a holder that only crashed is never taken for a double spender')
   await conserved(broker)
 })
 
