@@ -178,6 +178,19 @@ export class Ledger {
     return openHolder(this.verifier, { env: seen.env, group: seen.group }, HOLDER_TAGS, 'whopay-deposit')
   }
 
+  /**
+   * Every check a holder's spend at the broker passes before it acts (a downtime transfer, a deposit, a renewal):
+   * no conflicting request, no owner spend, not a chain that lost, the coin current and shown by its holder.
+   */
+  private spendable(s: ShownCoin, graceMs: number): CoinRecord {
+    this.conflictCheck(s)
+    this.ownerSpend(s)
+    this.lostChain(s)
+    const r = this.current(s, graceMs)
+    this.knownHolder(r, s)
+    return r
+  }
+
   /** The record of the shown coin, checked current: its generation, not spent, not expired past `graceMs`. */
   private current(s: ShownCoin, graceMs: number): CoinRecord {
     const r = this.coin(s.cert.coin)
@@ -242,11 +255,7 @@ export class Ledger {
     if (s.request.tag !== TAG.transfer) fail(ErrorCode.WRONG_TAG, 'the downtime path takes a transfer')
     const again = this.answered<TransferResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s)
-    this.ownerSpend(s)
-    this.lostChain(s)
-    const r = this.current(s, 0)
-    this.knownHolder(r, s)
+    const r = this.spendable(s, 0)
     const b = signAnswer(this.signer, 'broker', s.cert, s.request, 'whopay-transfer')
     const out: TransferResult = { coin: r.coin, binding: b.b64 }
     this.rememberShown(s)
@@ -281,11 +290,7 @@ export class Ledger {
     if (s.request.tag !== TAG.deposit) fail(ErrorCode.WRONG_TAG, 'a deposit takes a deposit request')
     const again = this.answered<DepositResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s)
-    this.ownerSpend(s)
-    this.lostChain(s)
-    const r = this.current(s, this.cfg.depositGraceMs)
-    this.knownHolder(r, s)
+    const r = this.spendable(s, this.cfg.depositGraceMs)
     const purse = destinationOf(s.request.body)
     const spent = this.spentEnvelope(s, 'deposit')
     // at seq 0 the holder is the owner the certificate names: crediting a purse would link it to the owner's id
@@ -353,11 +358,7 @@ export class Ledger {
     if (s.request.tag !== TAG.renew) fail(ErrorCode.WRONG_TAG, 'a renewal takes a renew request')
     const again = this.answered<RenewResult>(s)
     if (again !== undefined) return again
-    this.conflictCheck(s)
-    this.ownerSpend(s)
-    this.lostChain(s)
-    const r = this.current(s, this.cfg.depositGraceMs)
-    this.knownHolder(r, s)
+    const r = this.spendable(s, this.cfg.depositGraceMs)
     if (r.gen + 1 > LIMITS.maxGen) fail(ErrorCode.BAD_REQUEST, 'coin renewed too often')
     const cert = signCoinCert(
       this.signer,
