@@ -65,6 +65,14 @@ export const FAIREX_NODE_OPTIONS = {
     help:
       'deposit queued cheques in one batch once the oldest has waited this ' +
       'many seconds (0 = only on `p2pay fairex deposit`)'
+  },
+  'cert-value': {
+    type: 'number',
+    default: 0,
+    help:
+      'what one capital certificate escrows when this node buys: 0 = each purchase buys one for its price; ' +
+      'more = one certificate pays for purchases until it is used up (saves a round trip to the broker per ' +
+      'purchase; what it did not pay returns at its expiry)'
   }
 } as const satisfies Spec
 
@@ -114,12 +122,15 @@ export function fairexNodeInit(
     fail(ErrorCode.BAD_REQUEST, `--auto-deposit-s must be a non-negative number, got ${cfg['auto-deposit-s']}`)
   if (form !== 'fixed' && form !== 'original')
     fail(ErrorCode.BAD_REQUEST, `--sale-form must be fixed or original, got ${form}`)
+  if (!Number.isSafeInteger(cfg['cert-value']) || cfg['cert-value'] < 0)
+    fail(ErrorCode.BAD_REQUEST, `--cert-value must be a non-negative integer, got ${cfg['cert-value']}`)
   return {
     ttp: cfg.ttp != null ? party(cfg.ttp, '--ttp') : undefined,
     judge: cfg.judge != null ? party(cfg.judge, '--judge') : undefined,
     form,
     maxSkewMs: MAX_SKEW_MS,
     autoDepositMs: cfg['auto-deposit-s'] * 1000,
+    certValue: cfg['cert-value'],
     retryIntervalMs: cfg['retry-interval-ms']
   }
 }

@@ -7,6 +7,7 @@ import type { ProviderSale } from '../core/sale-provider.ts'
 import type { SaleForm } from '../core/sale-messages.ts'
 import type { FairexKind } from '../kinds.ts'
 import type { BanCache } from './bans.ts'
+import type { CertificateWallet } from './certificates.ts'
 import type { FAIREX_NODE_TABLES } from './tables.ts'
 
 export interface FairexNodeInit {
@@ -20,6 +21,8 @@ export interface FairexNodeInit {
   maxSkewMs: number
   /** deposit the queue once its oldest cheque has waited this long; 0: only when asked */
   autoDepositMs: number
+  /** what one capital certificate escrows when buying; 0 (or absent): one certificate per purchase, for its price */
+  certValue?: number
   /** how often unfinished purchases are resumed, bans refreshed and the deposit queue looked at */
   retryIntervalMs: number
 }
@@ -59,6 +62,8 @@ export interface NodeContext {
   /** downloader -> provider's catalog */
   catalog: ClientPool<FairexKind>
   bans: BanCache
+  /** the capital certificates purchases are paid with */
+  certs: CertificateWallet
   /** purchases under way, by serial */
   progress: Map<string, Progress>
   /** purchases whose stream is still open: not for the retry loop */

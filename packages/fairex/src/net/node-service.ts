@@ -21,6 +21,7 @@ import {
 import { chequeKey } from '../core/messages.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { BanCache } from './bans.ts'
+import { CertificateWallet } from './certificates.ts'
 import { catalogOf, serveCatalog, share } from './catalog.ts'
 import { autoDeposit, deposit } from './deposits.ts'
 import { complain, failInterrupted, retryUnfinished } from './key-recovery.ts'
@@ -89,6 +90,7 @@ export class FairexNodeService implements SchemeService {
         judge: this.init.judge,
         pool: judge
       }),
+      certs: new CertificateWallet(this.init.certValue ?? 0),
       progress: new Map(),
       active: new Set(),
       resolving: new Set(),

@@ -1,5 +1,5 @@
-// The downloader's side of the sale protocol: a capital certificate from the
-// AC, then one stream to the provider: 1.1 out, 1.2 and the pieces in (each
+// The downloader's side of the sale protocol: a capital certificate (see
+// certificates.ts), then one stream to the provider: 1.1 out, 1.2 and the pieces in (each
 // checked against the file id and written to disk as it comes, so memory stays
 // at a few pieces), 2.2 in, 2.3 out, 2.4 in. The evidence a dispute needs is on
 // disk before D's signature (2.3) leaves; a missing or wrong key goes to key
@@ -16,13 +16,12 @@ import {
   asError,
   dialTarget,
   fail,
-  randomId,
   sendFrame,
   toB64,
   toHex,
   type Party
 } from '@p2pay/core'
-import { chequeKey, signCertRequest } from '../core/messages.ts'
+import { chequeKey } from '../core/messages.ts'
 import { complaint, disputeBundle, onAccept, onCheque, onPiece, startPurchase } from '../core/sale-downloader.ts'
 import type { Purchase } from '../core/sale-downloader.ts'
 import type { Message1_1, SaleForm } from '../core/sale-messages.ts'
@@ -57,18 +56,6 @@ function noSpace(err: unknown, part: string): P2payError | undefined {
   )
 }
 
-/** A capital certificate for `max`, escrowed at the AC. */
-async function certificate(n: NodeContext, max: number): Promise<string> {
-  const req = signCertRequest(n.c.signer, { ac: n.c.broker.id, peer: n.me, max, nonce: randomId(16) })
-  const r = await n.ac.call<{ certificate: string }>(
-    n.c.broker,
-    'certificate',
-    { request: toB64(req.bytes) },
-    { kind: 'fairex-cert' }
-  )
-  return r.certificate
-}
-
 /**
  * Buys a file: negotiation, pieces checked against the file id as they
  * arrive, the cheque checked before it is signed, then the key. A missing or
@@ -86,11 +73,12 @@ export async function buy(
   if (ttp == null) fail(ErrorCode.BAD_REQUEST, 'no TTP configured (--ttp)')
   // absolute: a relative path would name a file in whatever directory the daemon was started from
   if (typeof out !== 'string' || !isAbsolute(out)) fail(ErrorCode.BAD_REQUEST, 'out must be an absolute path')
-  await n.bans.refresh().catch(() => {})
+  // the judge's new bans and the provider's catalog, asked at once: neither waits for the other
+  const [, catalog] = await Promise.all([n.bans.refresh().catch(() => {}), catalogOf(n, provider)])
   if (n.bans.isBanned(provider.id)) fail(ErrorCode.FRAUD, 'this provider is banned by the judge')
-  const entry = (await catalogOf(n, provider)).find(f => f.fileId === fileId)
+  const entry = catalog.find(f => f.fileId === fileId)
   if (entry == null) fail(ErrorCode.NOT_FOUND, `provider does not offer ${fileId}`)
-  const cert = await certificate(n, entry.price)
+  const cert = await n.certs.take(n, entry.price)
   const { state, message1_1 } = startPurchase({
     signer: n.c.signer,
     verifier: n.c.verifier,
@@ -116,8 +104,11 @@ export async function buy(
       status: 'downloading',
       at: Date.now()
     }
-    await n.store.apply(() => n.t.purchases.set(serial, rec))
-    return await purchase(n, rec, state, message1_1, provider)
+    // the record is what removes the .part after a crash: it is on disk before the .part is made, and its write
+    // overlaps the stream's opening and the provider's answer to 1.1
+    const recorded = n.store.apply(() => n.t.purchases.set(serial, rec))
+    recorded.catch(() => {})
+    return await purchase(n, rec, state, message1_1, provider, recorded)
   } finally {
     n.active.delete(serial)
   }
@@ -128,7 +119,8 @@ async function purchase(
   rec: PurchaseRecord,
   state: Purchase,
   message1_1: Message1_1,
-  provider: Party
+  provider: Party,
+  recorded: Promise<void>
 ): Promise<PurchaseRecord> {
   const serial = rec.serial
   let stream: Stream
@@ -141,6 +133,7 @@ async function purchase(
     const e = n.life.stopped
       ? abortReason(n.life.signal)
       : new P2payError(ErrorCode.UNREACHABLE, `cannot reach the provider: ${asError(err).message}`)
+    await recorded
     await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'failed', error: e.message }))
     throw e
   }
@@ -148,13 +141,18 @@ async function purchase(
   const part = `${rec.out}.part`
   let fh: FileHandle | undefined
   let key: string | undefined
-  try {
+  const file = async (): Promise<FileHandle> => {
+    await recorded
     fh = await open(part, 'w')
-    key = await exchange(n, stream, fh, rec, state, message1_1)
+    return fh
+  }
+  try {
+    key = await exchange(n, stream, file, rec, state, message1_1)
     await stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => stream.abort(new Error('close failed')))
   } catch (thrown) {
     const err = noSpace(thrown, part) ?? thrown
     stream.abort(asError(err))
+    await recorded
     await fh?.close().catch(() => {})
     n.progress.delete(serial)
     const paid = n.t.purchases.get(serial)?.status === 'paid'
@@ -171,7 +169,7 @@ async function purchase(
   } finally {
     untie()
   }
-  await fh.close()
+  await fh?.close()
   n.progress.delete(serial)
   return await resolveKey(n, serial, key)
 }
@@ -180,7 +178,7 @@ async function purchase(
 async function exchange(
   n: NodeContext,
   stream: Stream,
-  fh: FileHandle,
+  file: () => Promise<FileHandle>,
   rec: PurchaseRecord,
   state: Purchase,
   message1_1: Message1_1
@@ -190,9 +188,13 @@ async function exchange(
   await sendFrame(stream, json({ m: '1.1', fileId, ...message1_1 }), STEP_TIMEOUT_MS)
   n.c.metrics.messageSent('fairex-sale')
   const m12 = parse(await reader.read(STEP_TIMEOUT_MS), 'message 1.2')
-  if (m12?.m === 'refuse') throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
+  if (m12?.m === 'refuse') {
+    n.certs.refused(message1_1.certificate, String(m12.code))
+    throw new P2payError(m12.code, `provider refused: ${String(m12.message)}`)
+  }
   const { m: _m, ...message1_2 } = m12
   onAccept(state, message1_2)
+  const fh = await file()
   const offer = state.offer!
   const { size: total, pieceSize } = offer.manifest.body
   const progress = { serial, provider: rec.provider, fileId, received: 0, total, startedAt: Date.now() }
@@ -230,8 +232,10 @@ async function exchange(
   }
   await Promise.all(writing)
   await flushing
-  // on disk before D signs: a disk that fails now fails the purchase, not the file D paid for
-  await fh.datasync()
+  // on disk before D signs (awaited with the evidence below): a disk that fails now fails the purchase, not the
+  // file D paid for
+  const synced = fh.datasync()
+  synced.catch(() => {})
   const { m: _m22, ...m22 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.2')
   const m23 = onCheque(state, m22)
   // the evidence is on disk before the signature leaves: a crash can still dispute
@@ -249,7 +253,19 @@ async function exchange(
     ...(offer.form === 'fixed' ? { complaint: complaint(state) } : {}),
     key: keyCheck
   }
-  await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'paid', evidence }))
+  // the file's sync and the evidence's write run at once (one wait for the disk instead of two)
+  const [disk, written] = await Promise.allSettled([
+    synced,
+    n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'paid', evidence }))
+  ])
+  if (written.status === 'rejected') throw written.reason
+  if (disk.status === 'rejected') {
+    // 2.3 never left: nobody can claim this purchase, so it is not paid after all
+    await n.store.apply(() =>
+      n.t.purchases.set(serial, { ...rec, status: 'failed', error: asError(disk.reason).message })
+    )
+    throw disk.reason
+  }
   await sendFrame(stream, json({ m: '2.3', ...m23 }), STEP_TIMEOUT_MS)
   n.c.metrics.messageSent('fairex-sale')
   try {

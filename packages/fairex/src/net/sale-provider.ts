@@ -103,13 +103,14 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
     await sendFrame(stream, json(o), STEP_TIMEOUT_MS)
     n.c.metrics.messageSent('fairex-sale')
   }
+  // the judge's current bans are asked for before every sale (one round trip on an open stream, made while 1.1
+  // is on its way); the last list known is used when the judge cannot be reached
+  const bans = n.bans.refresh().catch(() => {})
   const m11 = parse(await reader.read(STEP_TIMEOUT_MS), 'message 1.1')
   const refuse = async (code: string, message: string): Promise<void> => {
     await send({ m: 'refuse', code, message })
   }
-  // the judge's current bans are asked for before every sale (one round trip on an open
-  // stream); the last list known is used when the judge cannot be reached
-  await n.bans.refresh().catch(() => {})
+  await bans
   if (n.bans.isBanned(from)) return await refuse(ErrorCode.FRAUD, 'this peer is banned by the judge')
   const shared = [...n.t.shared.values()].find(f => typeof m11?.fileId === 'string' && f.fileId === m11.fileId)
   if (shared == null) return await refuse(ErrorCode.NOT_FOUND, 'no such file here')
@@ -137,6 +138,7 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
   // the serial is taken in the same tick as the replay check, before anything is awaited:
   // concurrent copies of one request find it taken and are refused
   gate.pending.add(sale.serial)
+  let recorded: Promise<void>
   try {
     // the price is promised to this sale at the AC before any piece leaves: a certificate
     // shown to several providers pays each only what it still has
@@ -162,7 +164,9 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
       status: 'sending',
       at: Date.now()
     }
-    await n.store.apply(() => n.t.sales.set(sale.serial, record))
+    // in the table at once (a replay finds it), on disk before the cheque leaves: its write overlaps the pieces
+    recorded = n.store.apply(() => n.t.sales.set(sale.serial, record))
+    recorded.catch(() => {})
   } finally {
     gate.pending.delete(sale.serial)
   }
@@ -180,6 +184,7 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
     await fh.close()
   }
   n.c.metrics.messageSent('fairex-sale') // the pieces are message 2.1
+  await recorded
   await send({ m: '2.2', ...chequeSealing(sale, n.keyToSeal(sale), { now: Date.now() }) })
   const { m, ...m23 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.3')
   if (m !== '2.3') return
