@@ -1,9 +1,16 @@
-// The file-market benchmark: one large sale against a raw stream between the same
-// nodes, resident memory during it, small sales one after another, deposits at
-// the AC, and the Table I counts per sale.
+// The file-market benchmark: one large sale against the daemons' raw stream
+// between the same nodes, that raw stream against a bare js-libp2p stream
+// between two plain processes (both measured in this run), resident memory
+// during the sale, small sales one after another (with the daemons' CPU per
+// sale), deposits at the AC, and the Table I counts of every message a sale
+// costs.
 import { randomBytes } from 'node:crypto'
 import { Swarm, type Daemon } from '../lib/swarm.ts'
-import { json, say, int, kindCounts } from './common.ts'
+import { json, say, int } from './common.ts'
+import { baselines, cpuOf, perSale, saleCounts } from './fairex-measure.ts'
+
+/** targets of issue 17, each a ratio against a limit measured in the same run */
+const TARGETS = { saleVsRaw: 0.8, rawVsBare: 0.7, smallSalesPerSecond: 200 }
 
 async function writeRandomFile(path: string, bytes: number): Promise<void> {
   const { open } = await import('node:fs/promises')
@@ -18,18 +25,21 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
 export async function fairex(): Promise<void> {
   const bigMiB = int('mib', 256)
   const small = int('sales', 200)
+  const runs = int('runs', 3)
+  // what one capital certificate escrows on the buyer (--cert-value of `p2pay node`): 0 buys one per purchase
+  const certValue = int('cert-value', 100_000)
   const { join } = await import('node:path')
   const { createHash } = await import('node:crypto')
   const { createReadStream } = await import('node:fs')
   say(
     'File market benchmark: broker, TTP, judge and two nodes as processes on 127.0.0.1; ' +
-      `a ${bigMiB} MiB sale, ${small} small sales`
+      `a ${bigMiB} MiB sale, ${small} small sales, stream baselines ${runs} times each`
   )
   const swarm = new Swarm('bench-fairex')
   try {
     const { broker, ttp, judge, nodeArgs } = await swarm.startMarket()
     // --diag: the raw stream baseline below needs the probe on both ends
-    const [P, D] = await swarm.startNodes(2, [...nodeArgs, '--diag'])
+    const [P, D] = await swarm.startNodes(2, [...nodeArgs, '--diag', '--cert-value', String(certValue)])
     const all = [broker, ttp, judge, P, D]
     await broker.api('POST', '/v1/topup', { account: D.peerId, amount: 10_000_000 })
     const paddr = P.addr.slice(0, P.addr.indexOf('/p2p/'))
@@ -42,8 +52,9 @@ export async function fairex(): Promise<void> {
           .on('error', reject)
       })
 
-    // raw stream between the same two nodes, same framing (256 KiB frames)
-    const raw = await D.api('POST', '/v1/diag/stream', { to: P.addr, bytes: bigMiB * 2 ** 20 })
+    // raw stream between the same two nodes, same framing (256 KiB frames), and a bare one between two plain processes
+    const base = await baselines(D, P, bigMiB * 2 ** 20, runs)
+    const raw = base.raw
     const big = join(swarm.dir, 'big.bin')
     await writeRandomFile(big, bigMiB * 2 ** 20)
     const shared = await P.api('POST', '/v1/fairex/share', { path: big, price: 10 })
@@ -51,7 +62,7 @@ export async function fairex(): Promise<void> {
     const rss = async (d: Daemon): Promise<number> =>
       Number(/^p2pay_process_resident_memory_bytes (\d+)$/m.exec(await d.api('GET', '/metrics'))?.[1] ?? 0)
     const peak = { P: await rss(P), D: await rss(D) }
-    const base = { ...peak }
+    const before = { ...peak }
     let sampling = true
     const sampler = (async () => {
       while (sampling) {
@@ -84,10 +95,8 @@ export async function fairex(): Promise<void> {
       fileId: s.fileId,
       out: join(swarm.dir, 'warm.out')
     })
-    const saleKinds = ['fairex-sale', 'fairex-request', 'fairex-cheque', 'fairex-manifest']
-    const k0 = await kindCounts(all, saleKinds)
-    const c0 = await kindCounts(all, ['fairex-cert'])
-    const r0 = await kindCounts(all, ['fairex-reserve'])
+    const k0 = await saleCounts(all)
+    const cpu0 = cpuOf(all)
     const t1 = performance.now()
     let ok = 0
     for (let i = 0; i < small; i++) {
@@ -100,24 +109,26 @@ export async function fairex(): Promise<void> {
       if (r.status === 'done') ok++
     }
     const smallMs = performance.now() - t1
-    const k1 = await kindCounts(all, saleKinds)
-    const c1 = await kindCounts(all, ['fairex-cert'])
-    const r1 = await kindCounts(all, ['fairex-reserve'])
-    const per = (a: number, b: number): number => Math.round(((b - a) / small) * 100) / 100
+    const cpu1 = cpuOf(all)
+    const k1 = await saleCounts(all)
+    const table = perSale(k0, k1, small)
 
     // deposits at the AC: everything the provider collected, in batches
     const pending = (await P.api('GET', '/v1/fairex/sales')).pendingDeposits
     const t2 = performance.now()
     let deposited = 0
+    const settled = { paid: 0, held: 0 }
     for (let i = 0; i < 20; i++) {
       const r = await P.api('POST', '/v1/fairex/deposit', {})
-      // fixed-form cheques are held for the broker's complaint window: settled, paid later
-      const n = r.results.filter((x: any) => x.status === 'paid' || x.status === 'held').length
-      deposited += n
+      // fixed-form cheques are held for the broker's complaint window (--proceeds-hold-s): settled, paid out later
+      for (const x of r.results) if (x.status === 'paid' || x.status === 'held') settled[x.status as 'paid' | 'held']++
+      deposited = settled.paid + settled.held
       if (r.results.length === 0) break
     }
     const depMs = performance.now() - t2
     const audit = await broker.api('GET', '/v1/audit')
+    const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100
+    const smallPerSecond = Math.round((ok / (smallMs / 1000)) * 10) / 10
     const result = {
       scheme: 'fairex',
       sale: {
@@ -127,22 +138,31 @@ export async function fairex(): Promise<void> {
         identical,
         via: bought.via,
         rssMiB: {
-          providerBefore: mib(base.P),
+          providerBefore: mib(before.P),
           providerPeak: mib(peak.P),
-          downloaderBefore: mib(base.D),
+          downloaderBefore: mib(before.D),
           downloaderPeak: mib(peak.D)
         }
       },
-      rawStream: raw,
-      saleVsRaw: Math.round((saleMiBs / raw.mibPerSecond) * 100) / 100,
+      rawStream: { ...raw, bytes: bigMiB * 2 ** 20, frame: 256 * 1024, runs },
+      bareStream: { ...base.bare, bytes: bigMiB * 2 ** 20, frame: 256 * 1024, runs },
+      saleVsRaw: ratio(saleMiBs, raw.mibPerSecond),
+      rawVsBare: ratio(raw.mibPerSecond, base.bare.mibPerSecond),
       smallSales: {
         count: small,
         done: ok,
+        fileBytes: 4096,
+        concurrency: 1,
+        certValue,
         ms: Math.round(smallMs),
-        perSecond: Math.round((ok / (smallMs / 1000)) * 10) / 10
+        perSecond: smallPerSecond,
+        // CPU of all five daemons (user + system, from /proc), per sale
+        daemonsCpuMsPerSale: Math.round(((cpu1 - cpu0) / small) * 100) / 100
       },
       deposits: {
         cheques: deposited,
+        paid: settled.paid,
+        heldForComplaintWindow: settled.held,
         pending,
         ms: Math.round(depMs),
         perSecond: Math.round(deposited / (depMs / 1000))
@@ -150,69 +170,66 @@ export async function fairex(): Promise<void> {
       conservation: audit.holds,
       tableI: {
         paper: { messages: 7, generated: 3, verified: 4 },
-        measuredPerSale: {
-          messages: per(k0.messages, k1.messages),
-          generated: per(k0.generated, k1.generated),
-          verified: per(k0.verified, k1.verified)
-        },
-        certificatePerSale: {
-          messages: per(c0.messages, c1.messages),
-          generated: per(c0.generated, c1.generated),
-          verified: per(c0.verified, c1.verified)
-        },
-        reservationPerSale: {
-          messages: per(r0.messages, r1.messages),
-          generated: per(r0.generated, r1.generated),
-          verified: per(r0.verified, r1.verified)
-        }
+        perSale: table.rows,
+        totalPerSale: table.total
       },
-      targets: { saleVsRaw: 0.8 }
+      figures: [
+        { figure: 'sale MiB/s', value: saleMiBs, limit: 'raw stream MiB/s', of: raw.mibPerSecond },
+        { figure: 'raw stream MiB/s', value: raw.mibPerSecond, limit: 'bare stream MiB/s', of: base.bare.mibPerSecond }
+      ],
+      targets: TARGETS,
+      met: {
+        saleVsRaw: ratio(saleMiBs, raw.mibPerSecond) >= TARGETS.saleVsRaw,
+        rawVsBare: ratio(raw.mibPerSecond, base.bare.mibPerSecond) >= TARGETS.rawVsBare,
+        smallSalesPerSecond: smallPerSecond >= TARGETS.smallSalesPerSecond
+      }
     }
     if (json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n')
       return
     }
-    const row = (k: string, v: string): void => say(`  ${k.padEnd(44)} ${v}`)
+    const row = (k: string, v: string): void => say(`  ${k.padEnd(46)} ${v}`)
+    const runsOf = (r: number[]): string => r.join(', ')
     say('')
+    say('  figure                                         value (limit measured in this run -> ratio, target)')
     row(
       `sale of ${bigMiB} MiB (fixed form)`,
-      `${saleMiBs} MiB/s (${result.sale.ms} ms, byte-identical: ${identical}, key via ${bought.via})`
+      `${saleMiBs} MiB/s / raw ${raw.mibPerSecond} = ${result.saleVsRaw} (target >= ${TARGETS.saleVsRaw}); ` +
+        `${result.sale.ms} ms, byte-identical: ${identical}, key via ${bought.via}`
     )
     row(
-      'resident memory during the sale (MiB)',
-      `provider ${mib(base.P)} -> peak ${mib(peak.P)}, downloader ${mib(base.D)} -> peak ${mib(peak.D)}`
+      "daemons' raw stream, same nodes and framing",
+      `${raw.mibPerSecond} MiB/s / bare ${base.bare.mibPerSecond} = ${result.rawVsBare} ` +
+        `(target >= ${TARGETS.rawVsBare}); medians of ${runs}: raw ${runsOf(raw.runs)}, bare ${runsOf(base.bare.runs)}`
     )
     row(
-      'raw libp2p stream, same nodes and framing',
-      `${raw.mibPerSecond} MiB/s  -> sale/raw = ${result.saleVsRaw} (target >= 0.8)`
+      'bare js-libp2p stream (two plain processes)',
+      "tcp + noise + yamux at their defaults, 256 KiB writes, timed to the reader's close"
     )
     row(
       'small-file sales/s (4 KiB, one after another)',
-      `${result.smallSales.perSecond}  (${ok}/${small} in ${result.smallSales.ms} ms)`
+      `${smallPerSecond} (target >= ${TARGETS.smallSalesPerSecond}); ${ok}/${small} in ${result.smallSales.ms} ms, ` +
+        `daemons' CPU ${result.smallSales.daemonsCpuMsPerSale} ms/sale, certificates of ${certValue}`
+    )
+    row(
+      'resident memory during the big sale (MiB)',
+      `provider ${mib(before.P)} -> peak ${mib(peak.P)}, downloader ${mib(before.D)} -> peak ${mib(peak.D)}`
     )
     row(
       'deposits/s at the AC (batches of 256)',
-      `${result.deposits.perSecond}  (${deposited} cheques in ${result.deposits.ms} ms; ` +
-        `conservation ${audit.holds ? 'holds' : 'BROKEN'})`
+      `${result.deposits.perSecond} (${deposited} cheques in ${result.deposits.ms} ms: ${settled.paid} paid, ` +
+        `${settled.held} held for the complaint window; conservation ${audit.holds ? 'holds' : 'BROKEN'})`
     )
     say('')
-    say('  Table I, file-market row              messages  sig. gen.  sig. ver.')
-    say('    paper                                      7          3          4')
-    const m = result.tableI.measuredPerSale
-    say(
-      `    measured per sale (1.1 .. 2.4)    ${String(m.messages).padStart(10)} ` +
-        `${String(m.generated).padStart(10)} ${String(m.verified).padStart(10)}`
-    )
-    const c = result.tableI.certificatePerSale
-    say(
-      `    + capital certificate per sale    ${String(c.messages).padStart(10)} ` +
-        `${String(c.generated).padStart(10)} ${String(c.verified).padStart(10)}`
-    )
-    const v = result.tableI.reservationPerSale
-    say(
-      `    + reservation at the AC per sale  ${String(v.messages).padStart(10)} ` +
-        `${String(v.generated).padStart(10)} ${String(v.verified).padStart(10)}`
-    )
+    say('  Table I, file-market row, per small sale       messages  sig. gen.  sig. ver.')
+    const line = (k: string, c: { messages: number; generated: number; verified: number }): void =>
+      say(
+        `    ${k.padEnd(44)} ${String(c.messages).padStart(8)} ${String(c.generated).padStart(10)} ` +
+          `${String(c.verified).padStart(10)}`
+      )
+    line('paper', result.tableI.paper)
+    for (const r of table.rows) line(r.row, r)
+    line('all a sale costs', table.total)
   } finally {
     await swarm.stopAll()
   }
