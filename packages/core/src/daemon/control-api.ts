@@ -1,10 +1,11 @@
 // The control API: JSON over HTTP on 127.0.0.1 (or --api-host), every request must carry
 // `Authorization: Bearer <token>` where the token is read from a file in the
 // daemon's data dir (like a cookie file). Prometheus `/metrics` sits behind the
-// same token.
+// same token. The dashboard's page (plain files, no data in them) is the one
+// thing served without the token: it asks the user for it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs'
+import { extname, join } from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
 import { randomId } from '../bytes.ts'
 import { ErrorCode, P2payError, asError } from '../errors.ts'
@@ -70,6 +71,76 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** What a page may be: anything else in the static dir is never served. */
+const PAGE_TYPES: Partial<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png'
+}
+const PAGE_PREFIX = '/dashboard/'
+/** same-origin scripts, styles and fetches only: no inline script, no CDN, no framing */
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+interface Page {
+  body: Buffer
+  type: string
+}
+
+/**
+ * The dashboard's files, read once at start: a request can only name one of
+ * these (a flat list of plain names), so no path it sends reaches the disk.
+ */
+function loadPages(dir: string | undefined): Map<string, Page> {
+  const pages = new Map<string, Page>()
+  if (dir == null || !existsSync(dir)) return pages
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const type = PAGE_TYPES[extname(e.name)]
+    if (e.isFile() && type != null && /^[\w.-]+$/.test(e.name)) {
+      pages.set(e.name, { body: readFileSync(join(dir, e.name)), type })
+    }
+  }
+  return pages
+}
+
+/** The request's path, or undefined for a target that is no URL (before the token check: it must not throw). */
+function pathOf(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://127.0.0.1').pathname
+  } catch {
+    return undefined
+  }
+}
+
+/** Answers GET/HEAD of `/` and `/dashboard/...` from the pages; false when the request is not for a page. */
+function servePage(req: IncomingMessage, res: ServerResponse, pages: Map<string, Page>, path?: string): boolean {
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || pages.size === 0 || path == null) return false
+  if (path === '/' || path === '/dashboard') {
+    res.writeHead(302, { location: PAGE_PREFIX, 'content-length': 0 })
+    res.end()
+    return true
+  }
+  if (!path.startsWith(PAGE_PREFIX)) return false
+  const page = pages.get(path === PAGE_PREFIX ? 'index.html' : path.slice(PAGE_PREFIX.length))
+  if (page == null) {
+    send(res, 404, 'no such page\n', 'text/plain; charset=utf-8')
+    return true
+  }
+  res.writeHead(200, {
+    'content-type': page.type,
+    'content-length': page.body.length,
+    'content-security-policy': PAGE_CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store'
+  })
+  res.end(req.method === 'HEAD' ? undefined : page.body)
+  return true
+}
+
 export interface ControlApi {
   server: Server
   port: number
@@ -86,10 +157,14 @@ export async function startControlApi(opts: {
   log: Logger
   /** the daemon's lifecycle: each request runs as its work, and once it stops new requests get 503 ABORTED */
   life?: Lifecycle
+  /** the dashboard's files, served without the token at /dashboard/ */
+  staticDir?: string
 }): Promise<ControlApi> {
   const expected = Buffer.from(`Bearer ${opts.token}`)
+  const pages = loadPages(opts.staticDir)
   const server = createServer((req, res) => {
     void (async () => {
+      if (servePage(req, res, pages, pathOf(req))) return
       const got = Buffer.from(req.headers.authorization ?? '')
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         send(res, 401, {

@@ -24,6 +24,7 @@ import { ErrorCode, P2payError, asError, fail } from '../errors.ts'
 import { checkMultiaddr } from '../validate.ts'
 import { startControlApi, loadOrCreateToken, API_FILE, type Routes } from './control-api.ts'
 import { Lifecycle } from './lifecycle.ts'
+import { DASHBOARD_DIR } from '@p2pay/dashboard'
 import { mountRoutes, type BaseComponents, type SchemeModule, type SchemeService } from './scheme.ts'
 import type { ConfigOf, Spec } from './config.ts'
 
@@ -290,7 +291,8 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       routes,
       metrics,
       log,
-      life: apiLife
+      life: apiLife,
+      staticDir: DASHBOARD_DIR
     })
     const info = {
       name: def.name,
