@@ -1,14 +1,17 @@
-// Verbs every daemon answers, at the top level: `p2pay status|identity|connect`.
+// Verbs every daemon answers, at the top level: `p2pay status|identity|connect|dashboard`.
 import { mkdirSync } from 'node:fs'
 import { loadOrCreateIdentity, peerIdOfKey } from '@p2pay/core'
 import type { Command } from '../../command.ts'
+import { status as renderStatus } from '../../render/status.ts'
+import { dashboard } from './dashboard.ts'
 
 export const status: Command = {
   name: 'status',
   summary: "a running daemon's role, peer id, addresses, connections and its schemes' status",
   daemon: 'node',
   examples: ['p2pay status --data-dir ./.data/alice', 'p2pay status --data-dir ./.data/broker'],
-  run: async o => await o.api('GET', '/v1/status')
+  run: async o => await o.api('GET', '/v1/status'),
+  render: renderStatus
 }
 
 export const identity: Command = {
@@ -32,4 +35,4 @@ export const connect: Command = {
   run: async o => await o.api('POST', '/v1/connect', { addr: o.str('addr') })
 }
 
-export const COMMON: Command[] = [status, identity, connect]
+export const COMMON: Command[] = [status, identity, connect, dashboard]
