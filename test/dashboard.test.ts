@@ -26,11 +26,11 @@ let browser: Browser
 const tokenOf = (d: Daemon): string => readFileSync(join(d.dataDir, 'api.token'), 'utf8').trim()
 const pageUrl = (d: Daemon): string => `http://127.0.0.1:${d.apiPort}/dashboard/`
 
-/** `p2pay dashboard` for a daemon: the URL it prints (it never opens a browser here: --no-open) */
+/** `p2pay dashboard` for a daemon: the URL it prints whole (--full), never opening a browser here (--no-open) */
 async function dashboardUrl(d: Daemon): Promise<string> {
   const { stdout } = await run(
     process.execPath,
-    [CLI, 'dashboard', '--data-dir', d.dataDir, '--daemon', d.kind, '--no-open'],
+    [CLI, 'dashboard', '--data-dir', d.dataDir, '--daemon', d.kind, '--no-open', '--full'],
     { timeout: 60_000 }
   )
   const url = /http:\/\/\S+#token=[0-9a-f]+/.exec(stdout)?.[0]
@@ -133,7 +133,6 @@ test("the node's page: its peer id, the payment, the counters, live through a se
     await page.waitForSelector(sent)
     assert.equal(Number(await page.textContent(sent)), await counter(A, 'messages_sent_total', 'pay'))
     const sentBefore = Number(await page.textContent(sent))
-    await screenshot(page, 'dashboard-node.png')
 
     // a second payment while the page is open: the page follows without a reload
     await A.api('POST', '/v1/ppay/pay', { to: B.peerId, amount: 5 })

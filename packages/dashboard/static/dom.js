@@ -22,12 +22,13 @@ export function el(tag, attrs = {}, ...children) {
 const PEER_ID = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,}$/
 const HEX_ID = /^[0-9a-f]{24,}$/
 
-/** A peer id or a long hex id, cut to its ends; the whole of it in the tooltip. */
+/** A peer id or a long hex id (or a `peer|hex` key of both), cut to its ends; the whole of it in the tooltip. */
 export function short(id) {
   const s = String(id)
-  if (PEER_ID.test(s)) return el('span', { class: 'mono', title: s }, `${s.slice(0, 4)}…${s.slice(-6)}`)
-  if (HEX_ID.test(s)) return el('span', { class: 'mono', title: s }, `${s.slice(0, 8)}…`)
-  return s
+  const parts = s.split('|')
+  if (!parts.every(p => PEER_ID.test(p) || HEX_ID.test(p))) return s
+  const cut = parts.map(p => (PEER_ID.test(p) ? `${p.slice(0, 4)}…${p.slice(-6)}` : `${p.slice(0, 8)}…`))
+  return el('span', { class: 'mono', title: s }, cut.join('|'))
 }
 
 /** "12 s ago", "in 3 h": times people read without a calendar. */
@@ -49,7 +50,11 @@ export function show(v, key = '') {
   if (typeof v === 'boolean') return v ? 'yes' : 'no'
   if (isTime(key, v)) return el('span', { title: new Date(v).toISOString() }, ago(v))
   if (typeof v === 'number') return v.toLocaleString('en-US')
-  if (typeof v === 'string') return v.length > 80 ? el('span', { title: v }, `${v.slice(0, 77)}…`) : short(v)
+  if (typeof v === 'string') {
+    const id = short(v)
+    if (id !== v) return id
+    return v.length > 80 ? el('span', { title: v }, `${v.slice(0, 77)}…`) : v
+  }
   if (Array.isArray(v)) return v.length === 0 ? '—' : v.length <= 3 ? v.map(x => [show(x), ' ']) : `${v.length} items`
   const text = JSON.stringify(v)
   return el('span', { class: 'mono', title: text }, text.length > 60 ? `${text.slice(0, 57)}…` : text)
