@@ -1,0 +1,7 @@
+export * from './types.ts'
+export * from './tables.ts'
+export * from './journal.ts'
+export * from './request.ts'
+export * from './totals.ts'
+export * from './routes.ts'
+export * from './mount.ts'
