@@ -27,9 +27,9 @@ import { Lifecycle } from './lifecycle.ts'
 import { DASHBOARD_DIR } from '@p2pay/dashboard'
 import { mountRoutes, type BaseComponents, type SchemeModule, type SchemeService } from './scheme.ts'
 import type { ConfigOf, Spec } from './config.ts'
-
 import { mountPayments, type MountedPayments } from '../payments/mount.ts'
 import type { DaemonPayments } from '../payments/types.ts'
+
 const MIB = 1024 * 1024
 
 /** Options every daemon takes; each daemon adds its own and its schemes'. Public roles serve as relays by default. */
@@ -148,9 +148,9 @@ export interface DaemonDefinition<Cfg extends DaemonConfig, C extends DaemonComp
   cheats?: (cfg: Cfg) => boolean
   /** serve the raw stream probe (`POST /v1/diag/stream`), the baseline of transfer benchmarks (`--diag`) */
   diag?: (cfg: Cfg) => boolean
-}
   /** its payment routes, run through the payments journal, and each scheme's settler of them */
   payments?: (d: DaemonContext<C>) => DaemonPayments
+}
 
 export interface DaemonContext<C extends DaemonComponents = DaemonComponents> {
   name: string
@@ -207,16 +207,16 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
   const started: SchemeService[] = []
   const apiLife = new Lifecycle(log.child('api'))
   let libp2p: Awaited<ReturnType<typeof createP2payNode>> | undefined
-  /** stops what has started, in reverse, and closes the store last */
   let payments: MountedPayments | undefined
+  /** stops what has started, in reverse, and closes the store last */
   const shutdown = async (): Promise<void> => {
     apiLife.abort() // new API requests get 503 ABORTED from here on
-    for (const s of [...started].reverse()) {
     payments?.life.abort() // no new settles; those in flight end as their schemes abort
+    for (const s of [...started].reverse()) {
       await s.stop().catch(err => log.error('scheme stop failed', { scheme: s.name, err: asError(err) }))
     }
-    await apiLife.stop() // API requests in flight (their scheme calls are aborted now)
     await payments?.life.stop()
+    await apiLife.stop() // API requests in flight (their scheme calls are aborted now)
     await libp2p?.stop()
     // work that ignored its signal past the stop grace could still write: LevelDB is then left as a crash leaves
     // it (every acknowledged change is on disk already), rather than closed under it
@@ -288,11 +288,11 @@ export async function startDaemon<Cfg extends DaemonConfig, C extends DaemonComp
       ...commonRoutes(ctx, def, libp2p, diag),
       ...def.routes?.(ctx)
     }
-    // the table itself, so a client (or the fuzzer) reaches every route without a list of its own
     if (def.payments != null) {
       payments = await mountPayments(def.payments(ctx), routes, { ...base, network: libp2p, log })
       Object.assign(routes, payments.routes)
     }
+    // the table itself, so a client (or the fuzzer) reaches every route without a list of its own
     routes['GET /v1/routes'] = () => ({ routes: ['GET /metrics', ...Object.keys(routes)].sort() })
     const token = loadOrCreateToken(dataDir)
     const api = await startControlApi({
