@@ -29,6 +29,7 @@ export { KARMA_TABLES } from './net/tables.ts'
 export { KARMA_PROTOCOL } from './net/protocols.ts'
 export { KARMA_OPTIONS } from './options.ts'
 export { KarmaService, type KarmaComponents }
+export { karmaSettler } from './net/karma-settle.ts'
 export type { KarmaContext } from './net/context.ts'
 
 /** A node's Karma: account holder and bank-set member. Throws BAD_REQUEST for settings out of bounds. */

@@ -19,6 +19,9 @@ import { karmaModule } from '@p2pay/karma'
 import { aggsignWalletModule } from '@p2pay/aggsign'
 import { whopayWalletModule } from '@p2pay/whopay'
 import { NODE_BUCKETS } from './buckets.ts'
+import { nodePayments } from './payments.ts'
+
+export { PAYMENT_ROUTES } from './payments.ts'
 
 /** The schemes a node hosts, in start order. */
 const SCHEMES = [ppayWalletModule, fairexNodeModule, karmaModule, aggsignWalletModule, whopayWalletModule] as const
@@ -54,7 +57,8 @@ export async function startNode(cfg: NodeConfig): Promise<RunningDaemon<NodeComp
       bootstrap: c => [c.broker!, ...c.bootstrap],
       status: d => ({ broker: d.components.broker.id }),
       cheats: c => c['allow-cheats'],
-      diag: c => c.diag
+      diag: c => c.diag,
+      payments: nodePayments
     },
     cfg
   )

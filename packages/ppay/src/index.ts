@@ -23,6 +23,7 @@ export { LEDGER_OPTIONS, WALLET_OPTIONS } from './options.ts'
 export { LedgerService, type LedgerComponents, type LedgerInit }
 export { WalletService, type WalletComponents, type WalletInit }
 export type { PaidCoin, PayVia } from './net/wallet-payments.ts'
+export { ppaySettler } from './net/ppay-settle.ts'
 
 /** The broker's side: sells coins, cashes them, keeps the downtime log and the fraud proofs. */
 export function ppayLedger(init: LedgerInit): SchemeFactory<LedgerComponents> {

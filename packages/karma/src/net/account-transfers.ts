@@ -77,7 +77,7 @@ async function finishPending(h: AccountHolder): Promise<void> {
 }
 
 /** Relays the payer's own request and records the outcome. */
-async function complete(h: AccountHolder, request: string): Promise<TransferResult> {
+export async function complete(h: AccountHolder, request: string): Promise<TransferResult> {
   const { ctx } = h
   const { store, t } = ctx
   const req = openTransfer(ctx.verifier, request)
