@@ -53,6 +53,20 @@ async function counter(d: Daemon, name: string, kind: string): Promise<number> {
   return Number(m?.[1] ?? 0)
 }
 
+/** errors the page's scripts threw and what the browser refused under the CSP, per page */
+const troubles = new Map<Page, string[]>()
+
+async function watched(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  const seenHere: string[] = []
+  troubles.set(page, seenHere)
+  page.on('pageerror', err => seenHere.push(`script error: ${err.message}`))
+  page.on('console', m => {
+    if (/Content Security Policy/i.test(m.text())) seenHere.push(`CSP: ${m.text()}`)
+  })
+  return page
+}
+
 async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(OUT, { recursive: true })
   const path = join(OUT, name)
@@ -103,7 +117,7 @@ test('the page loads without the token, under a CSP; no other path is served wit
 })
 
 test('without the token, or with a wrong one, the page shows the refusal and no data', T, async () => {
-  const page = await browser.newPage()
+  const page = await watched()
   try {
     for (const url of [pageUrl(A), `${pageUrl(A)}#token=${'0'.repeat(64)}`]) {
       await page.goto(url)
@@ -113,13 +127,14 @@ test('without the token, or with a wrong one, the page shows the refusal and no 
       assert.doesNotMatch((await page.textContent('body')) ?? '', new RegExp(A.peerId))
       assert.equal(await page.isVisible('#token-form'), true, 'it asks for the token')
     }
+    assert.deepEqual(troubles.get(page), [])
   } finally {
     await page.close()
   }
 })
 
 test("the node's page: its peer id, the payment, the counters, live through a second payment", T, async () => {
-  const page = await browser.newPage()
+  const page = await watched()
   try {
     await page.goto(await dashboardUrl(A))
     await seen(page, 'the peer id', () => document.getElementById('peer-id')?.textContent)
@@ -159,13 +174,14 @@ test("the node's page: its peer id, the payment, the counters, live through a se
       assert.ok(amounts.includes('10') && amounts.includes('5'), `payments shown: ${amounts.join(', ')}`)
     }
     await screenshot(page, 'dashboard-node.png')
+    assert.deepEqual(troubles.get(page), [])
   } finally {
     await page.close()
   }
 })
 
 test("the broker's page: the audit holds, the accounts", T, async () => {
-  const page = await browser.newPage()
+  const page = await watched()
   try {
     await page.goto(await dashboardUrl(broker))
     await seen(page, 'the audit', () => document.getElementById('audit-holds')?.dataset.holds)
@@ -176,6 +192,7 @@ test("the broker's page: the audit holds, the accounts", T, async () => {
     assert.equal(await page.locator('#ppay-coins').count(), 0, 'no wallet panel on the broker')
     await page.waitForSelector('#accounts')
     await screenshot(page, 'dashboard-broker.png')
+    assert.deepEqual(troubles.get(page), [])
   } finally {
     await page.close()
   }
