@@ -1,35 +1,44 @@
+// Byte handling from uint8arrays (the js-libp2p family's own), under the names
+// the code has always called; hashing and randomness from node:crypto.
 import { createHash, randomBytes } from 'node:crypto'
+import { compare } from 'uint8arrays/compare'
+import { concat as concatBytes } from 'uint8arrays/concat'
+import { equals } from 'uint8arrays/equals'
+import { fromString } from 'uint8arrays/from-string'
+import { toString } from 'uint8arrays/to-string'
 import { ErrorCode, P2payError } from './errors.ts'
 
-const enc = new TextEncoder()
+// uint8arrays' utf8 decoding replaces a bad sequence with U+FFFD; received bytes must be refused instead
 const dec = new TextDecoder('utf-8', { fatal: true })
 
-export const utf8 = (s: string): Uint8Array => enc.encode(s)
+export const utf8 = (s: string): Uint8Array => fromString(s, 'utf8')
+/** Strict UTF-8: throws TypeError on bytes that are not valid UTF-8. */
 export const fromUtf8 = (b: Uint8Array): string => dec.decode(b)
-export const toB64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+export const toB64 = (b: Uint8Array): string => toString(b, 'base64pad')
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-/** Strict base64: one spelling per byte string (Buffer.from alone skips junk and stops at padding). */
+/**
+ * Strict base64: one spelling per byte string. The pattern refuses junk, other
+ * alphabets and missing or extra padding; the decoder refuses unused low bits set.
+ */
 export const fromB64 = (s: string): Uint8Array => {
   if (!B64.test(s)) throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
-  const b = Buffer.from(s, 'base64')
-  if (b.toString('base64') !== s) throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
-  return new Uint8Array(b)
+  try {
+    return fromString(s, 'base64pad')
+  } catch {
+    throw new P2payError(ErrorCode.BAD_REQUEST, 'not canonical base64')
+  }
 }
-export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+export const toHex = (b: Uint8Array): string => toString(b, 'base16')
 export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
 export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 /** Unpredictable identifiers (serials, nonces): always from the OS CSPRNG. */
 export const randomId = (bytes = 16): string => randomBytes(bytes).toString('hex')
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.byteLength
-  }
-  return out
-}
+export const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(parts)
+/** Same bytes (not constant time: for public values only). */
+export const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => equals(a, b)
+/** Byte order, for sort(). */
+export const compareBytes = (a: Uint8Array, b: Uint8Array): number => compare(a, b)
 
 /** Canonical JSON: sorted keys, no undefined, integers only (no float ambiguity). */
 export function canonicalJson(value: unknown): string {

@@ -8,6 +8,8 @@ import {
   toB64,
   randomId,
   concat,
+  bytesEqual,
+  compareBytes,
   sha256,
   sha256Hex,
   toHex,
@@ -136,6 +138,27 @@ describe('randomId and hashes', () => {
       new Uint8Array([1, 2, 3])
     )
     assert.equal(concat([]).byteLength, 0)
+  })
+
+  it('bytesEqual and compareBytes: same bytes whatever the view, byte order for sort', () => {
+    const big = new Uint8Array([9, 1, 2, 3])
+    assert.equal(bytesEqual(big.subarray(1), new Uint8Array([1, 2, 3])), true)
+    assert.equal(bytesEqual(big.subarray(1), new Uint8Array([1, 2])), false)
+    assert.equal(bytesEqual(new Uint8Array([1, 2, 4]), new Uint8Array([1, 2, 3])), false)
+    const sorted = [new Uint8Array([2]), new Uint8Array([1, 5]), new Uint8Array([1])].sort(compareBytes)
+    assert.deepEqual(
+      sorted.map(b => [...b]),
+      [[1], [1, 5], [2]]
+    )
+  })
+
+  it('utf8 and hex/base64 agree with Buffer on every view', () => {
+    const s = 'p2pay/ppay/assign/v1 é ✓'
+    assert.deepEqual([...utf8(s)], [...Buffer.from(s, 'utf8')])
+    assert.ok(utf8(s) instanceof Uint8Array)
+    const b = new Uint8Array(Buffer.from(randomId(40), 'hex')).subarray(3, 37)
+    assert.equal(toHex(b), Buffer.from(b).toString('hex'))
+    assert.equal(toB64(b), Buffer.from(b).toString('base64'))
   })
 
   it('fromUtf8 is fatal on invalid UTF-8', () => {
