@@ -181,7 +181,7 @@ describe('PaymentJournal', () => {
     await s2.close()
   })
 
-  it('refuses a malformed id or deadline before anything is written', async () => {
+  it('refuses a malformed id or deadline, and an unnamed refused call, leaving no entry', async () => {
     const [store, j] = await open(join(root, `db${n++}`))
     const exec = async (): Promise<unknown> => ({})
     await assert.rejects(
@@ -191,6 +191,14 @@ describe('PaymentJournal', () => {
     await assert.rejects(
       j.run(PAY, { id: 'pay-0000009', to: 'x', amount: 1, deadlineMs: 5 }, exec),
       (e: P2payError) => e.code === 'BAD_REQUEST'
+    )
+    assert.equal(j.list().length, 0)
+    // a call that names no id and is refused leaves nothing behind either
+    await assert.rejects(
+      j.run(PAY, { to: 'x', amount: 1 }, async () => {
+        throw new P2payError(ErrorCode.BAD_REQUEST, 'no such payee')
+      }),
+      (e: P2payError) => e.code === 'BAD_REQUEST' && e.details?.payment === undefined
     )
     assert.equal(j.list().length, 0)
     await store.close()

@@ -135,7 +135,7 @@ export class PaymentJournal {
       let result: unknown
       try {
         if (settler?.before != null) {
-          await settler.before(entry, AbortSignal.timeout(Math.max(1, entry.deadline - this.now())))
+          await settler.before(entry, AbortSignal.timeout(Math.max(1, entry.deadline - this.now())), body)
         }
         result = await exec(body)
       } catch (err) {
@@ -149,6 +149,9 @@ export class PaymentJournal {
               : { state: 'failed' as const, reason: error.message, error }
         await this.finish(id, settled ?? { state: 'pending', reason: `after ${error.code}: ${error.message}`, error })
         const after = this.t.get(id)!
+        // refused with nothing moved, and no id to answer a retry with: nothing to keep (bad input changes no state)
+        if (!named && (after.state === 'failed' || after.state === 'expired') && after.result === undefined)
+          await this.store.apply(() => this.t.delete(id))
         // still pending (the scheme goes on with it): the caller gets the operation's error, as it would have
         if (after.state === 'pending')
           throw new P2payError(

@@ -66,7 +66,7 @@ export interface PaymentRouteInfo {
  */
 export interface PaymentSettler {
   /** before the operation runs (e.g. the payee must answer before any coin is signed); throws to refuse it */
-  before?(entry: PaymentEntry, signal: AbortSignal): Promise<void>
+  before?(entry: PaymentEntry, signal: AbortSignal, body: Record<string, unknown>): Promise<void>
   /** the operation answered: succeeded unless its answer shows work still under way */
   answered?(entry: PaymentEntry, result: unknown): Settlement | undefined
   /** the operation threw, or the node stopped or crashed during it: what its records show */

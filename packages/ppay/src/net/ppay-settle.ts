@@ -102,8 +102,9 @@ function settlePay(s: WalletService, e: PaymentEntry, ctx: SettleContext): Settl
 export function ppaySettler(service: WalletService, network: Pick<Libp2p, 'dial' | 'peerId'>): PaymentSettler {
   return {
     // a payee that does not answer before the deadline gets nothing signed: the payment expires, no coin moves
-    before: async (e, signal) => {
+    before: async (e, signal, body) => {
       if (e.op !== 'pay' || e.peer == null || !Number.isSafeInteger(e.amount) || e.amount! < 1) return
+      if (body.to !== e.peer) return // not a bare peer id: the payment itself refuses it
       let peer
       try {
         peer = peerIdFromString(e.peer)
