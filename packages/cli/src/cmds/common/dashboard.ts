@@ -9,8 +9,13 @@ import { defaultDataDir, type Command, type Daemon } from '../../command.ts'
 const DAEMONS: readonly Daemon[] = ['node', 'broker', 'ttp', 'judge']
 const OPENER = 'xdg-open'
 
-/** Hands the URL to the desktop's opener; false when there is none (or it cannot start): the URL is printed anyway. */
+/**
+ * Hands the URL to the desktop's opener; false when there is no desktop, no
+ * opener or it cannot start: the URL is printed anyway. Without a display
+ * xdg-open would fall back to a text browser with no terminal to run in.
+ */
 async function tryOpen(url: string): Promise<boolean> {
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return false
   return await new Promise(resolve => {
     try {
       const child = spawn(OPENER, [url], { detached: true, stdio: 'ignore' })
