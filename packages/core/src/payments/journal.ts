@@ -27,6 +27,8 @@ export const MIN_PAYMENT_DEADLINE_MS = 1000
 export const MAX_PAYMENT_DEADLINE_MS = 7 * 24 * 3600_000
 /** a final entry is kept this long (a retry of its id within it gets its outcome), then forgotten */
 export const KEEP_FINAL_MS = 90 * 24 * 3600_000
+/** final entries past KEEP_FINAL_MS are looked for this often */
+const PURGE_EVERY_MS = 3600_000
 /** ids are the caller's: printable, short, never a path or a key of another table */
 const ID_RE = /^[A-Za-z0-9_-]{8,80}$/
 
@@ -56,6 +58,9 @@ export class PaymentJournal {
   private readonly log?: Logger
   /** ids whose operation runs in this process: a settle leaves them to it */
   private readonly inFlight = new Set<string>()
+  /** the pending entries: a settle tick looks at these, not at every entry kept */
+  private readonly pending = new Set<string>()
+  private lastPurge = 0
 
   constructor(store: Store, t: Table<PaymentEntry>, opts: JournalOptions = {}) {
     this.store = store
@@ -63,6 +68,7 @@ export class PaymentJournal {
     this.now = opts.now ?? Date.now
     this.settlers = opts.settlers ?? new Map()
     this.log = opts.log
+    for (const e of t.values()) if (e.state === 'pending') this.pending.add(e.id)
   }
 
   get(id: string): PaymentEntry | undefined {
@@ -128,6 +134,7 @@ export class PaymentJournal {
       ...(extra.request != null ? { request: extra.request } : {})
     }
     this.inFlight.add(id)
+    this.pending.add(id)
     try {
       // synced before anything of the operation happens: a crash from here on leaves an entry to settle
       await this.store.apply(() => this.t.set(id, entry))
@@ -176,12 +183,20 @@ export class PaymentJournal {
    */
   async settleDue(signal?: AbortSignal): Promise<number> {
     let n = 0
-    const forget = this.now() - KEEP_FINAL_MS
-    const old = [...this.t.values()].filter(e => e.state !== 'pending' && e.updated < forget)
-    if (old.length > 0) await this.store.apply(() => old.forEach(e => this.t.delete(e.id)))
-    for (const e of [...this.t.values()]) {
+    if (this.now() - this.lastPurge >= PURGE_EVERY_MS) {
+      this.lastPurge = this.now()
+      const forget = this.now() - KEEP_FINAL_MS
+      const old = [...this.t.values()].filter(e => e.state !== 'pending' && e.updated < forget)
+      if (old.length > 0) await this.store.apply(() => old.forEach(e => this.t.delete(e.id)))
+    }
+    for (const id of [...this.pending]) {
       if (signal?.aborted === true) break
-      if (e.state !== 'pending' || this.inFlight.has(e.id)) continue
+      const e = this.t.get(id)
+      if (e == null || e.state !== 'pending') {
+        this.pending.delete(id)
+        continue
+      }
+      if (this.inFlight.has(e.id)) continue
       const now = this.now()
       const settler = this.settlers.get(e.scheme)
       const ctx = this.context()
@@ -221,6 +236,7 @@ export class PaymentJournal {
     }
     if (s.state === 'succeeded') delete next.error
     await this.store.apply(() => this.t.set(id, next))
+    if (s.state !== 'pending') this.pending.delete(id)
     if (FINAL_STATES.has(s.state)) this.log?.info('payment settled', { id, state: s.state, reason: s.reason })
   }
 }
