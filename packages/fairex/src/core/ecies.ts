@@ -136,8 +136,24 @@ export function x25519FromEd25519Public(publicKey: Uint8Array): Uint8Array {
   }
 }
 
-/** X25519 public key of an Ed25519 peer id (a TTP's or judge's). */
-export const x25519OfPeerId = (peerId: string): Uint8Array => x25519FromEd25519Public(keyOfPeerId(peerId))
+/** peer ids whose X25519 key is remembered: a node seals to the same TTP and judge in every sale */
+const MAX_KNOWN_X25519 = 256
+const knownX25519 = new Map<string, Uint8Array>()
+
+/**
+ * X25519 public key of an Ed25519 peer id (a TTP's or judge's). The mapping
+ * (a point decompression, about a tenth of a sale's sealing) is a pure
+ * function of the id, so the last few are remembered; each caller gets its own copy.
+ */
+export function x25519OfPeerId(peerId: string): Uint8Array {
+  let k = knownX25519.get(peerId)
+  if (k == null) {
+    k = x25519FromEd25519Public(keyOfPeerId(peerId))
+    if (knownX25519.size >= MAX_KNOWN_X25519) knownX25519.delete(knownX25519.keys().next().value!)
+    knownX25519.set(peerId, k)
+  }
+  return k.slice()
+}
 
 /**
  * A daemon's own X25519 key pair, from its identity key (Ed25519 raw = 32-byte

@@ -57,7 +57,8 @@ export async function readPieceFrom(
   pieceSize: number
 ): Promise<Uint8Array> {
   const length = pieceLength(size, pieceSize, index)
-  const out = new Uint8Array(length)
+  // not zeroed first: every byte is read from the file below (or this throws), and a piece is read per frame sent
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
   let got = 0
   while (got < length) {
     const { bytesRead } = await fh.read(out, got, length - got, index * pieceSize + got)
