@@ -35,7 +35,8 @@ export async function bareStream(bytes: number, frame = 256 * 1024): Promise<Str
   try {
     const { addr } = await firstLine(listener)
     const sender: ChildProcess = spawn(process.execPath, [PEER, 'send', addr, String(bytes), String(frame)], opts)
-    const [rate] = await Promise.all([firstLine(sender), once(sender, 'exit')])
+    const [rate, [code]] = await Promise.all([firstLine(sender).catch(() => undefined), once(sender, 'exit')])
+    if (rate == null) throw new Error(`bare stream sender exited with ${String(code)} before its result`)
     return rate
   } finally {
     if (listener.exitCode == null) {
