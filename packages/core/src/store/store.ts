@@ -76,6 +76,17 @@ export class Table<V extends Json = Json> {
   }
 }
 
+/**
+ * LevelDB's block cache: every table is read into memory once, at open (see `table`), and never read back from
+ * LevelDB, so a cache of blocks (8 MiB by default) would only keep what the maps already hold.
+ */
+const BLOCK_CACHE_BYTES = 512 * 1024
+/**
+ * LevelDB's memtable: synced batches are small (a payment's records), so 1 MiB holds thousands of them before a
+ * flush; the default 4 MiB (8 while one is flushed) is resident memory a node keeps for nothing.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024
+
 export class Store {
   readonly db: Level<string, Json>
   private readonly loaded = new Map<string, Table>()
@@ -97,7 +108,11 @@ export class Store {
     this.sync = opts.sync ?? true
     this.registry = opts.buckets
     mkdirSync(dir, { recursive: true })
-    this.db = new Level<string, Json>(dir, { valueEncoding: 'json' })
+    this.db = new Level<string, Json>(dir, {
+      valueEncoding: 'json',
+      cacheSize: BLOCK_CACHE_BYTES,
+      writeBufferSize: WRITE_BUFFER_BYTES
+    })
   }
 
   async open(): Promise<void> {
