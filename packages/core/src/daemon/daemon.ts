@@ -351,6 +351,16 @@ function commonRoutes<C extends DaemonComponents>(
       ...def.status?.(d),
       schemes: Object.fromEntries([...d.schemes].map(([name, s]) => [name, s.status?.() ?? {}]))
     }),
+    /** who this daemon is connected to now (the dashboard's peer list) */
+    'GET /v1/peers': () => ({
+      peers: libp2p.getConnections().map(c => ({
+        peer: c.remotePeer.toString(),
+        addr: c.remoteAddr.toString(),
+        direction: c.direction,
+        opened: c.timeline.open,
+        streams: c.streams.length
+      }))
+    }),
     'POST /v1/connect': async b => {
       const addr = checkMultiaddr(b.addr, 'addr')
       try {

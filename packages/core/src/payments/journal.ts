@@ -71,6 +71,11 @@ export class PaymentJournal {
     for (const e of t.values()) if (e.state === 'pending') this.pending.add(e.id)
   }
 
+  /** Resolves once every entry written so far is on disk: a read never shows what a crash could still undo. */
+  async synced(): Promise<void> {
+    await this.store.barrier()
+  }
+
   get(id: string): PaymentEntry | undefined {
     return this.t.get(id)
   }

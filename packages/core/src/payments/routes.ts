@@ -50,7 +50,8 @@ export function paymentRoutes(opts: {
     return { key, route }
   }
   return {
-    'GET /v1/payments': (_b, q) => {
+    'GET /v1/payments': async (_b, q) => {
+      await journal.synced()
       const id = text(q, 'id')
       if (id != null) {
         const e = journal.get(id)
@@ -66,7 +67,10 @@ export function paymentRoutes(opts: {
       })
       return { payments: list.map(paymentView) }
     },
-    'GET /v1/payments/peers': async () => await peerTotals(journal.t.values(), opts.settlers),
+    'GET /v1/payments/peers': async () => {
+      await journal.synced()
+      return await peerTotals(journal.t.values(), opts.settlers)
+    },
     'POST /v1/payments/request': b => {
       const addrs = opts.network.getMultiaddrs().map(String).slice(0, MAX_REQUEST_ADDRS)
       const made = makeRequest(opts.signer, {
