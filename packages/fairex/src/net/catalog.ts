@@ -78,9 +78,10 @@ export async function share(n: NodeContext, path: string, price: number, opts: S
   return { fileId: rec.fileId, size: h.size, pieces: rec.pieceCount, manifest: opened.hash }
 }
 
-/** This node's catalog, as other peers see it. */
-export function catalogEntries(n: NodeContext): CatalogEntry[] {
-  return [...n.t.shared.values()].map(f => ({
+/** This node's catalog, as other peers see it; with `fileId`, only that file's entry (if shared). */
+export function catalogEntries(n: NodeContext, fileId?: string): CatalogEntry[] {
+  const files = fileId === undefined ? [...n.t.shared.values()] : [n.t.shared.get(fileId)].filter(f => f != null)
+  return files.map(f => ({
     fileId: f.fileId,
     name: f.name,
     size: f.size,
@@ -95,7 +96,10 @@ export async function serveCatalog(n: NodeContext): Promise<void> {
   await serveRpc(
     n.c.network,
     FAIREX_PROTOCOL.catalog,
-    { files: () => ({ files: catalogEntries(n) }) },
+    // a buyer names the file it is about to buy: the answer is one entry, whatever the catalog's size
+    {
+      files: (args: any) => ({ files: catalogEntries(n, typeof args?.fileId === 'string' ? args.fileId : undefined) })
+    },
     {
       metrics: n.c.metrics,
       life: n.life
@@ -103,16 +107,11 @@ export async function serveCatalog(n: NodeContext): Promise<void> {
   )
 }
 
-/** A provider's catalog. */
-export async function catalogOf(n: NodeContext, provider: Party): Promise<CatalogEntry[]> {
-  const r = await n.catalog.call<{ files: CatalogEntry[] }>(
-    provider,
-    'files',
-    {},
-    {
-      kind: 'fairex-catalog',
-      timeoutMs: 10_000
-    }
-  )
+/** A provider's catalog; with `fileId`, its entry for that file only (a provider of an earlier release sends all). */
+export async function catalogOf(n: NodeContext, provider: Party, fileId?: string): Promise<CatalogEntry[]> {
+  const r = await n.catalog.call<{ files: CatalogEntry[] }>(provider, 'files', fileId === undefined ? {} : { fileId }, {
+    kind: 'fairex-catalog',
+    timeoutMs: 10_000
+  })
   return r.files
 }

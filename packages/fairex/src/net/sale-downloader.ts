@@ -74,7 +74,7 @@ export async function buy(
   // absolute: a relative path would name a file in whatever directory the daemon was started from
   if (typeof out !== 'string' || !isAbsolute(out)) fail(ErrorCode.BAD_REQUEST, 'out must be an absolute path')
   // the judge's new bans and the provider's catalog, asked at once: neither waits for the other
-  const [, catalog] = await Promise.all([n.bans.refresh().catch(() => {}), catalogOf(n, provider)])
+  const [, catalog] = await Promise.all([n.bans.refresh().catch(() => {}), catalogOf(n, provider, fileId)])
   if (n.bans.isBanned(provider.id)) fail(ErrorCode.FRAUD, 'this provider is banned by the judge')
   const entry = catalog.find(f => f.fileId === fileId)
   if (entry == null) fail(ErrorCode.NOT_FOUND, `provider does not offer ${fileId}`)
