@@ -140,6 +140,7 @@ test("the node's page: its peer id, the payment, the counters, live through a se
     await seen(page, 'the peer id', () => document.getElementById('peer-id')?.textContent)
     assert.equal(await page.textContent('#peer-id'), A.peerId)
     assert.doesNotMatch(page.url(), /token/, 'the token leaves the address bar')
+    await page.waitForSelector(`#peers tr[data-peer="${broker.peerId}"]`)
 
     const paidToB = `#ppay-coins tr[data-peer="${B.peerId}"] td[data-col="value"]`
     await page.waitForSelector(paidToB)

@@ -42,7 +42,10 @@ export function ago(ms) {
 }
 
 const isTime = (k, v) =>
-  typeof v === 'number' && v > 1.4e12 && v < 4.1e12 && /(at|time|expiry|until|since|created|updated|deadline)$/i.test(k)
+  typeof v === 'number' &&
+  v > 1.4e12 &&
+  v < 4.1e12 &&
+  /(at|time|expiry|until|since|created|updated|deadline|opened)$/i.test(k)
 
 /** One value as a cell's content. */
 export function show(v, key = '') {

@@ -41,6 +41,13 @@ function identity(c) {
   ]
 }
 
+const peers = c => {
+  const v = c.val('/v1/peers')
+  return v == null
+    ? null
+    : table(list(v, 'peers'), ['peer', 'addr', 'direction', 'opened', 'streams'], r => ({ peer: r.peer }))
+}
+
 /** spendable now apart from pending, per scheme, from each scheme's status (and the slower reads beside it) */
 function balances(c) {
   const sc = c.val('/v1/status')?.schemes
@@ -246,6 +253,7 @@ const counters = c => (c.val('/metrics') != null ? renderCounters(c.val('/metric
 /** `routes`: the first must exist for the panel to show; `slow`: routes that cost a network call, read less often */
 export const PANELS = [
   { id: 'identity', title: 'Identity', routes: ['/v1/status'], render: identity },
+  { id: 'peers', title: 'Connected peers', routes: ['/v1/peers'], render: peers },
   {
     id: 'balances',
     title: 'Balances per scheme',
