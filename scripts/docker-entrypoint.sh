@@ -48,7 +48,7 @@ case "${1:-}" in
     ;;
   judge)
     shift
-    p2pay identity --data-dir /data > /judge/identity.json.tmp && mv /judge/identity.json.tmp /judge/identity.json
+    p2pay identity --data-dir /data --json > /judge/identity.json.tmp && mv /judge/identity.json.tmp /judge/identity.json
     broker=$(broker_addr)
     publish /judge
     exec p2pay judge start --data-dir /data --listen /ip4/0.0.0.0/tcp/4001 --broker "$broker" "$@"

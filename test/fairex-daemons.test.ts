@@ -92,7 +92,7 @@ async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
 before(async () => {
   // the judge's identity is made first, so the broker can be told who the judge is before either runs
   const judgeId = JSON.parse(
-    (await run(process.execPath, [CLI, 'identity', '--data-dir', join(swarm.dir, 'judge')])).stdout
+    (await run(process.execPath, [CLI, 'identity', '--data-dir', join(swarm.dir, 'judge'), '--json'])).stdout
   ).peerId
   // no complaint window: a deposited cheque is paid at once, so the judge's void must claw it back from P
   broker = await swarm.startBroker(['--judge', judgeId, '--deposit-fee', String(FEE), '--proceeds-hold-s', '0'])

@@ -52,7 +52,7 @@ before(
     const t0 = Date.now()
     net = await NatNet.up({ publicHosts: 5, lans: 3, hostsPerLan: 2, portForward: [3] })
     const h = (n: string): NatHost => net.host(n)
-    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(net.dir, 'judge')])
+    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(net.dir, 'judge'), '--json'])
     broker = await net.start('broker', h('pub0'), 'broker', [
       '--judge',
       JSON.parse(stdout).peerId,

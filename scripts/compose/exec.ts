@@ -26,9 +26,9 @@ export async function sh(s: Service, argv: string[], timeoutMs = 120_000): Promi
   })
 }
 
-/** `p2pay <args> --data-dir /data` in the service's container, its JSON answer parsed. */
+/** `p2pay <args> --data-dir /data --json` in the service's container, its JSON answer parsed. */
 export async function p2pay<T = any>(s: Service, args: string[], timeoutMs?: number): Promise<T> {
-  const out = await sh(s, ['p2pay', ...args, '--data-dir', '/data'], timeoutMs)
+  const out = await sh(s, ['p2pay', ...args, '--data-dir', '/data', '--json'], timeoutMs)
   return JSON.parse(out) as T
 }
 

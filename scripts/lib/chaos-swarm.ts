@@ -35,9 +35,13 @@ export async function startChaosSwarm(dir: string, started: Daemon[]): Promise<C
     return await d.start(START_MS)
   }
   // the broker must be told who the judge is: the judge's identity is made first
-  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'identity', '--data-dir', join(dir, 'judge')], {
-    timeout: 60_000
-  })
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CLI, 'identity', '--data-dir', join(dir, 'judge'), '--json'],
+    {
+      timeout: 60_000
+    }
+  )
   const judgeId = JSON.parse(stdout).peerId as string
   const broker = await up(
     new Daemon('broker', join(dir, 'broker'), ['--judge', judgeId, '--proceeds-hold-s', '0', '--deposit-fee', `${FEE}`])

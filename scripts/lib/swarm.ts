@@ -138,7 +138,7 @@ export class Daemon {
 
   /** Runs a p2pay client command against this daemon as its own process; its answer in full, as data. */
   async cli(...args: string[]): Promise<any> {
-    const argv = [CLI, ...args, '--data-dir', this.dataDir, '--full']
+    const argv = [CLI, ...args, '--data-dir', this.dataDir, '--full', '--json']
     const { stdout } = await run(process.execPath, argv, { timeout: 60_000 })
     return JSON.parse(stdout)
   }
@@ -221,7 +221,7 @@ export class Swarm {
     brokerArgs: string[] = [],
     judgeArgs: string[] = []
   ): Promise<{ broker: Daemon; ttp: Daemon; judge: Daemon; nodeArgs: string[] }> {
-    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(this.dir, 'judge')], {
+    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(this.dir, 'judge'), '--json'], {
       timeout: 60_000
     })
     const judgeId = JSON.parse(stdout).peerId

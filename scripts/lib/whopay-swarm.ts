@@ -50,9 +50,13 @@ export async function startWhopay(name: string, o: WhopayOptions): Promise<Whopa
   const swarm = new Swarm(name)
   try {
     const realtime = ['--whopay-realtime', String(o.realtime ?? true)]
-    const { stdout } = await run(process.execPath, [CLI, 'identity', '--data-dir', join(swarm.dir, 'judge')], {
-      timeout: 60_000
-    })
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'identity', '--data-dir', join(swarm.dir, 'judge'), '--json'],
+      {
+        timeout: 60_000
+      }
+    )
     const judgeId: string = JSON.parse(stdout).peerId
     const judgeListen = `/ip4/127.0.0.1/tcp/${await freePort()}`
     const broker = await swarm.startBroker([

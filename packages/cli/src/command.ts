@@ -3,7 +3,8 @@
 // handler. Commands that drive a running daemon find it through --data-dir.
 import { ErrorCode, P2payError, dialAddrs, party, type Spec } from '@p2pay/core'
 import { api, targetFromDataDir, type ApiTarget } from './client.ts'
-import { FULL_HELP } from './output.ts'
+import { FULL_HELP, JSON_HELP } from './output.ts'
+import type { RenderOptions } from './render/generic.ts'
 
 export type Flags = Record<string, string | true>
 
@@ -29,8 +30,13 @@ export interface Command {
   /** the daemon a client command talks to by default (its default --data-dir) */
   daemon?: Daemon
   examples: string[]
-  /** the result is printed as JSON; `undefined` means the command keeps running (a daemon) */
+  /** the answer: printed for a person (render, else the generic renderer) or with --json as JSON;
+   * `undefined` means the command keeps running (a daemon) */
   run: (opts: Opts, args: string[]) => Promise<unknown>
+  /** this command's own rendering of its answer for a person (no trailing newline) */
+  render?: (answer: any, o: RenderOptions) => string
+  /** the answer is text printed as it is (a shell script), with or without --json */
+  text?: boolean
 }
 
 /** Parsed, checked values of a client command's options. */
@@ -47,10 +53,11 @@ export interface Opts {
 
 export const defaultDataDir = (d: Daemon): string => `./.data/${d}`
 
-/** Every option a command takes: its own, and for a client command --data-dir and --full. */
+/** Every option a command takes: its own, and for a client command --data-dir, --full and --json. */
 export function optionsOf(cmd: Command): Record<string, CommandOption> {
   if (cmd.spec != null) return { ...cmd.options }
-  return { ...cmd.options, ...(cmd.daemon != null ? { 'data-dir': DATA_DIR } : {}), full: FULL }
+  if (cmd.text === true) return { ...cmd.options }
+  return { ...cmd.options, ...(cmd.daemon != null ? { 'data-dir': DATA_DIR } : {}), full: FULL, json: JSON_OPT }
 }
 
 /** Checks `flags` against a client command's options and gives typed access to them. */
@@ -84,14 +91,22 @@ export function parseOptions(cmd: Command, flags: Flags): Opts {
 
 const DATA_DIR: CommandOption = { type: 'string', help: 'data dir of the daemon to talk to' }
 const FULL: CommandOption = { type: 'boolean', help: FULL_HELP }
+const JSON_OPT: CommandOption = { type: 'boolean', help: JSON_HELP }
 
 function fail(message: string): never {
   throw new P2payError(ErrorCode.BAD_REQUEST, message)
 }
 
-/** A command that GETs one control-API path of a daemon and prints the answer. */
-export function read(name: string, summary: string, path: string, daemon: Daemon, example: string): Command {
-  return { name, summary, daemon, examples: [example], run: async o => await o.api('GET', path) }
+/** A command that GETs one control-API path of a daemon and prints the answer (through `render`, if given). */
+export function read(
+  name: string,
+  summary: string,
+  path: string,
+  daemon: Daemon,
+  example: string,
+  render?: Command['render']
+): Command {
+  return { name, summary, daemon, examples: [example], run: async o => await o.api('GET', path), render }
 }
 
 /** `--to`, `--provider`, `--peer`: a peer id, or a multiaddr ending in /p2p/<peer id> (whose address is used too). */

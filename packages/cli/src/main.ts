@@ -3,11 +3,17 @@
 // every daemon answers (`status`, `identity`, `connect`) at the top.
 import { P2payError, parseArgv, specHelp } from '@p2pay/core'
 import { optionsOf, parseOptions, type Command, type CommandOption } from './command.ts'
-import { exitFlushed, print, summarise } from './output.ts'
+import { asJson, exitFlushed, print } from './output.ts'
+import { errorLine } from './hints.ts'
+import { DEFAULT_UNIT } from './render/format.ts'
+import { render } from './render/generic.ts'
 import { COMMON, DAEMONS, SCHEMES } from './cmds/index.ts'
+import { completion } from './cmds/completion.ts'
 import type { Group } from './cmds/group.ts'
 
 const GROUPS = [...DAEMONS, ...SCHEMES]
+/** The top-level verbs: those every daemon answers, and the shell completion. */
+const TOP: Command[] = [...COMMON, completion]
 
 function listing(rows: Array<[string, string]>): string[] {
   const w = Math.max(...rows.map(([k]) => k.length))
@@ -24,10 +30,11 @@ function usage(): string {
     'Schemes (run against a node; p2pay <scheme> --help lists the verbs):',
     ...listing(SCHEMES.map(g => [g.name, g.summary])),
     '',
-    'Every daemon:',
-    ...listing(COMMON.map(c => [c.name, c.summary])),
+    'Every daemon, and the shell:',
+    ...listing(TOP.map(c => [c.name, c.summary])),
     '',
-    'Client commands find their daemon through --data-dir (api.json + api.token there).'
+    'Client commands find their daemon through --data-dir (api.json + api.token there).',
+    'They print tables and key/value lines; --json prints the JSON answer instead (for scripts).'
   ].join('\n')
 }
 
@@ -76,15 +83,21 @@ function find(words: string[]): { full: string; cmd?: Command; group?: Group; us
   const group = GROUPS.find(g => g.name === words[0])
   if (group != null) {
     const cmd = group.commands.find(c => c.name === words[1])
-    return cmd != null ? { full: `${group.name} ${cmd.name}`, cmd, used: 2 } : { full: group.name, group, used: 1 }
+    return cmd != null
+      ? { full: `${group.name} ${cmd.name}`, cmd, group, used: 2 }
+      : { full: group.name, group, used: 1 }
   }
-  const cmd = COMMON.find(c => c.name === words[0])
+  const cmd = TOP.find(c => c.name === words[0])
   return cmd != null ? { full: cmd.name, cmd, used: 1 } : { full: '', used: 0 }
 }
+
+/** The command being run, for the hint of an error line. */
+let running: { full: string; cmd: Command } | undefined
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgv(argv)
   const { full, cmd, group, used } = find(positional)
+  if (cmd != null) running = { full, cmd }
   if (cmd == null) {
     await print(process.stdout, (group != null ? groupHelp(group) : usage()) + '\n')
     const asked = flags.help === true || positional.length === used
@@ -97,7 +110,13 @@ async function main(argv: string[]): Promise<number> {
   const opts = parseOptions(cmd, flags)
   const out = await cmd.run(opts, positional.slice(used))
   if (out === undefined) return -1
-  await print(process.stdout, JSON.stringify(opts.bool('full') ? out : summarise(out), null, 2) + '\n')
+  const whole = opts.bool('full')
+  if (cmd.text === true) await print(process.stdout, String(out))
+  else if (opts.bool('json')) await print(process.stdout, asJson(out, whole))
+  else {
+    const o = { now: Date.now(), unit: group?.unit ?? DEFAULT_UNIT, full: whole }
+    await print(process.stdout, (cmd.render ?? render)(out, o) + '\n')
+  }
   return 0
 }
 
@@ -107,11 +126,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) await exitFlushed(code)
   },
   async err => {
-    if (err instanceof P2payError) {
-      await print(process.stderr, `error ${err.code}: ${err.message}\n`)
-      await exitFlushed(err.code === 'BAD_REQUEST' ? 2 : 1)
-    }
-    await print(process.stderr, `error: ${err?.stack ?? err}\n`)
-    await exitFlushed(1)
+    await print(process.stderr, errorLine(err, { command: running?.full, daemon: running?.cmd.daemon }) + '\n')
+    // a daemon that failed to start, or P2PAY_DEBUG, shows where it failed too
+    const daemon = running?.cmd.spec != null
+    if (!(err instanceof P2payError) && (daemon || process.env.P2PAY_DEBUG != null))
+      await print(process.stderr, `${err?.stack ?? err}\n`)
+    await exitFlushed(err instanceof P2payError && err.code === 'BAD_REQUEST' ? 2 : 1)
   }
 )

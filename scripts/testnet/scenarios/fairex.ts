@@ -79,7 +79,9 @@ export async function run(net: Testnet, opts: ScenarioOpts): Promise<Record<stri
 
   // the broker must know the judge's peer id: the judge's key is made first, in the data dir net.start will give it
   const judgeDir = join(net.dir, `${hJudge.name}-judge`)
-  const { stdout } = await exec(process.execPath, [CLI, 'identity', '--data-dir', judgeDir], { timeout: 60_000 })
+  const { stdout } = await exec(process.execPath, [CLI, 'identity', '--data-dir', judgeDir, '--json'], {
+    timeout: 60_000
+  })
   const judgeId = JSON.parse(stdout).peerId as string
   const broker = await net.start('broker', hBroker, [
     '--judge',

@@ -5,4 +5,6 @@ export interface Group {
   name: string
   summary: string
   commands: Command[]
+  /** what this group's amounts are counted in, if not the default `units` */
+  unit?: string
 }

@@ -3,6 +3,8 @@ import { brokerOptions, startBroker, type BrokerConfig } from '@p2pay/broker'
 import { read } from '../../command.ts'
 import type { Group } from '../group.ts'
 import { startCommand } from '../start.ts'
+import { status } from '../../render/status.ts'
+import { accounts } from './render.ts'
 import { topup } from './topup.ts'
 
 export const broker: Group = {
@@ -18,9 +20,16 @@ export const broker: Group = {
         'p2pay broker start --judge 12D3KooW... --announce /dns4/broker.example.org/tcp/4001'
       ]
     ),
-    read('status', "the broker's identity and conservation audit", '/v1/status', 'broker', 'p2pay broker status'),
+    read(
+      'status',
+      "the broker's identity and conservation audit",
+      '/v1/status',
+      'broker',
+      'p2pay broker status',
+      status
+    ),
     topup,
-    read('accounts', 'every account balance', '/v1/accounts', 'broker', 'p2pay broker accounts'),
+    read('accounts', 'every account balance', '/v1/accounts', 'broker', 'p2pay broker accounts', accounts),
     read(
       'audit',
       'balances + unpaid coins + certificate escrow = money topped up?',

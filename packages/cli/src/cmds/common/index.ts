@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { loadOrCreateIdentity, peerIdOfKey } from '@p2pay/core'
 import type { Command } from '../../command.ts'
+import { status as renderStatus } from '../../render/status.ts'
 import { dashboard } from './dashboard.ts'
 
 export const status: Command = {
@@ -9,7 +10,8 @@ export const status: Command = {
   summary: "a running daemon's role, peer id, addresses, connections and its schemes' status",
   daemon: 'node',
   examples: ['p2pay status --data-dir ./.data/alice', 'p2pay status --data-dir ./.data/broker'],
-  run: async o => await o.api('GET', '/v1/status')
+  run: async o => await o.api('GET', '/v1/status'),
+  render: renderStatus
 }
 
 export const identity: Command = {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { peerArg, type Command } from '../../command.ts'
 import { buyFile } from '../../progress.ts'
+import { render } from '../../render/generic.ts'
 import { FORM, formOf } from './form.ts'
 
 export const buy: Command = {
@@ -23,5 +24,8 @@ export const buy: Command = {
     const bar = o.bool('progress') || process.stderr.isTTY === true
     const out = resolve(o.str('out')!)
     return await buyFile(o.target(), { provider: id, addrs, fileId: o.str('file')!, out, ...formOf(o) }, bar)
-  }
+  },
+  // the signed evidence and the key are for a complaint or an audit: --json has them
+  render: ({ evidence, key, ...rest }, o) =>
+    render({ ...rest, ...(evidence != null || key != null ? { evidence: 'kept (--json shows it)' } : {}) }, o)
 }

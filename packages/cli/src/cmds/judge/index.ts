@@ -3,6 +3,7 @@ import { judgeOptions, startJudge, type JudgeConfig } from '@p2pay/judge'
 import { read } from '../../command.ts'
 import type { Group } from '../group.ts'
 import { startCommand } from '../start.ts'
+import { status } from '../../render/status.ts'
 
 export const judge: Group = {
   name: 'judge',
@@ -14,7 +15,14 @@ export const judge: Group = {
       startJudge,
       ['p2pay judge start --data-dir ./.data/judge --broker /ip4/192.0.2.1/tcp/4001/p2p/12D3KooW... --ban-days 30']
     ),
-    read('status', "the judge's identity, verdicts and voids pending", '/v1/status', 'judge', 'p2pay judge status'),
+    read(
+      'status',
+      "the judge's identity, verdicts and voids pending",
+      '/v1/status',
+      'judge',
+      'p2pay judge status',
+      status
+    ),
     read(
       'verdicts',
       "verdicts given, with each providerBan's void at the broker",

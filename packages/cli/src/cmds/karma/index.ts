@@ -7,6 +7,7 @@ import { transfer } from './transfer.ts'
 export const karma: Group = {
   name: 'karma',
   summary: 'Karma: a currency with no central bank; bank-sets of peers vote on balances',
+  unit: 'karma',
   commands: [
     {
       name: 'join',

@@ -3,6 +3,7 @@ import { nodeOptions, startNode, type NodeConfig } from '@p2pay/node'
 import { read } from '../../command.ts'
 import type { Group } from '../group.ts'
 import { startCommand } from '../start.ts'
+import { status } from '../../render/status.ts'
 
 export const node: Group = {
   name: 'node',
@@ -17,7 +18,8 @@ export const node: Group = {
       "the node's identity, connections and each scheme's state",
       '/v1/status',
       'node',
-      'p2pay node status'
+      'p2pay node status',
+      status
     )
   ]
 }

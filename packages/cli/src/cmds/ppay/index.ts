@@ -1,5 +1,6 @@
 // `p2pay ppay ...`: PPay coins, run against a node.
 import { read } from '../../command.ts'
+import { render } from '../../render/generic.ts'
 import type { Group } from '../group.ts'
 import { buy } from './buy.ts'
 import { pay } from './pay.ts'
@@ -28,7 +29,9 @@ export const ppay: Group = {
       'account balance at the broker and wallet contents',
       '/v1/ppay/balance',
       'node',
-      'p2pay ppay balance'
+      'p2pay ppay balance',
+      // `broker` is the account's balance there
+      ({ broker, ...rest }, o) => render({ account: rest.account, brokerBalance: broker, ...rest }, o)
     )
   ]
 }

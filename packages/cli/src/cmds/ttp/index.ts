@@ -3,6 +3,7 @@ import { startTtp, ttpOptions, type TtpConfig } from '@p2pay/ttp'
 import { read } from '../../command.ts'
 import type { Group } from '../group.ts'
 import { startCommand } from '../start.ts'
+import { status } from '../../render/status.ts'
 
 export const ttp: Group = {
   name: 'ttp',
@@ -14,7 +15,7 @@ export const ttp: Group = {
       startTtp,
       ['p2pay ttp start --data-dir ./.data/ttp --listen /ip4/0.0.0.0/tcp/4002']
     ),
-    read('status', "the TTP's identity, disputes and cheques waiting", '/v1/status', 'ttp', 'p2pay ttp status'),
+    read('status', "the TTP's identity, disputes and cheques waiting", '/v1/status', 'ttp', 'p2pay ttp status', status),
     read(
       'disputes',
       'disputes the TTP resolved, and whether each provider fetched its cheque',
