@@ -7,6 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
+import { getHeapSpaceStatistics } from 'node:v8'
 import { createP2payNode, LOOPBACK } from '../wire/libp2p-node.ts'
 import { ANY_RELAY } from '../wire/relay.ts'
 import { announcesOnlyLoopback } from '../wire/addresses.ts'
@@ -361,6 +362,7 @@ function commonRoutes<C extends DaemonComponents>(
         streams: c.streams.length
       }))
     }),
+    'GET /v1/memory': () => memoryOf(),
     'POST /v1/connect': async b => {
       const addr = checkMultiaddr(b.addr, 'addr')
       try {
@@ -378,6 +380,15 @@ function commonRoutes<C extends DaemonComponents>(
     }
   }
   return routes
+}
+
+/** Where the daemon's memory is, bytes: V8's heap by space (code, old, new), and what lives outside it. */
+function memoryOf(): Record<string, number> {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage()
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics().map(s => [s.space_name.replace(/_space$/, ''), s.space_size])
+  )
+  return { rss, heapTotal, heapUsed, external, arrayBuffers, ...spaces }
 }
 
 /** Installs SIGINT/SIGTERM handlers that stop the daemon and exit. */
