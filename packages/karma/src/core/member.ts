@@ -37,8 +37,9 @@ import {
   MAX_KARMA,
   makeNotice,
   makeReceipt,
-  openNotice,
-  openTransfer,
+  openNoticeOnce,
+  openTransferOnce,
+  type OpenedNotice,
   type Signed,
   type TransferBody
 } from './messages.ts'
@@ -164,8 +165,8 @@ export class Member {
    * and the receipt for A. A retry of the request applied last gets the same
    * objects again; two different requests with one nonce are A's fraud.
    */
-  debit(requestB64: unknown, bankOfA: readonly string[]): DebitResult {
-    const req = openTransfer(this.verifier, requestB64)
+  debit(requestB64: unknown, bankOfA: readonly string[], opened?: Signed<TransferBody>): DebitResult {
+    const req = openTransferOnce(this.verifier, requestB64, opened)
     const r = req.body
     this.requireMember(bankOfA, r.from, 'bank(A)')
     const row = this.t.accounts.get(r.from)
@@ -264,8 +265,13 @@ export class Member {
    * members' signed lies (a request A never signed, or content that is not the
    * request's) are ignored and counted in `ignored`. A broken envelope throws.
    */
-  receiveNotice(noticeB64: unknown, bankOfA: readonly string[], bankOfB: readonly string[]): NoticeOutcome {
-    const { notice, request, defect } = openNotice(this.verifier, noticeB64)
+  receiveNotice(
+    noticeB64: unknown,
+    bankOfA: readonly string[],
+    bankOfB: readonly string[],
+    opened?: OpenedNotice
+  ): NoticeOutcome {
+    const { notice, request, defect } = openNoticeOnce(this.verifier, noticeB64, opened)
     const requestHash = notice.body.requestHash
     const setA = this.checkSet(bankOfA, undefined, 'bank(A)')
     // a member out of bank(B) says so first, whoever signed: the sender's outbox then needs to send it no more (a

@@ -159,6 +159,18 @@ export function openTransfer(verifier: Verifier<KarmaKind>, b64: unknown): Signe
   return s
 }
 
+/**
+ * `opened` if it is what openTransfer made of these very bytes (a caller that opened them to look bank-sets up),
+ * else openTransfer: a request is parsed and hashed once per message.
+ */
+export function openTransferOnce(
+  verifier: Verifier<KarmaKind>,
+  b64: unknown,
+  opened?: Signed<TransferBody>
+): Signed<TransferBody> {
+  return opened !== undefined && opened.b64 === b64 ? opened : openTransfer(verifier, b64)
+}
+
 // ---- debit notice ----
 
 /** The one notice a member may sign for a request: everything but `member` comes from A's request. */
@@ -188,10 +200,14 @@ export type NoticeDefect = 'forged' | 'mismatch'
  * that says anything else than that request (`mismatch`) comes back with a
  * defect: it is a member's signed lie, which the caller counts and ignores.
  */
-export function openNotice(
-  verifier: Verifier<KarmaKind>,
-  b64: unknown
-): { notice: Signed<NoticeBody>; request?: Signed<TransferBody>; defect?: NoticeDefect } {
+/** What openNotice found in a notice's bytes. */
+export interface OpenedNotice {
+  notice: Signed<NoticeBody>
+  request?: Signed<TransferBody>
+  defect?: NoticeDefect
+}
+
+export function openNotice(verifier: Verifier<KarmaKind>, b64: unknown): OpenedNotice {
   const notice = unseal<NoticeBody>(verifier, b64, TAG.notice, KIND.transfer, 'debit notice')
   const n = notice.body
   checkPeerId(n.member, 'member')
@@ -207,6 +223,11 @@ export function openNotice(
   }
   if (canonicalJson(n) !== canonicalJson(noticeFor(n.member, request))) return { notice, request, defect: 'mismatch' }
   return { notice, request }
+}
+
+/** `opened` if it is what openNotice made of these very bytes, else openNotice (see openTransferOnce). */
+export function openNoticeOnce(verifier: Verifier<KarmaKind>, b64: unknown, opened?: OpenedNotice): OpenedNotice {
+  return opened !== undefined && opened.notice.b64 === b64 ? opened : openNotice(verifier, b64)
 }
 
 /**

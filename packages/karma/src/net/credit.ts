@@ -56,7 +56,8 @@ export class Credits {
     const { member, view, store, t } = this.ctx
     const late = member.lateNotice(notice)
     if (late !== undefined) return late
-    const { notice: n, request, defect } = openNotice(this.ctx.verifier, notice)
+    const opened = openNotice(this.ctx.verifier, notice)
+    const { notice: n, request, defect } = opened
     const body = request?.body ?? n.body
     checkPeerId(body.from, 'from')
     checkPeerId(body.to, 'to')
@@ -78,7 +79,7 @@ export class Credits {
     // faster than the housekeeping tick that would otherwise notice)
     if (!bankB.includes(this.me) && member.isSynced(body.to)) await store.apply(() => member.markUnsynced(body.to))
     const out = await store.apply(() => {
-      const out = member.receiveNotice(notice, bankA, bankB)
+      const out = member.receiveNotice(notice, bankA, bankB, opened)
       // evidence only from members of bank(A) about a payee this node banks for (one row per member and reason):
       // anyone can send a node notices, the table must not grow with them
       if (

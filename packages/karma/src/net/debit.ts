@@ -36,7 +36,7 @@ export class Debits {
         await withFreshView(this.ctx, [req.body.from, req.body.to], async ([bankA, bankB]) => ({
           bankB,
           r: await store.apply(() => {
-            const r = member.debit(request, bankA)
+            const r = member.debit(request, bankA, req)
             if (!r.duplicate)
               t.outbox.set(r.requestHash, {
                 from: req.body.from,

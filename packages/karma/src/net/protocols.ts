@@ -1,7 +1,7 @@
 // Karma on the wire: one protocol for every bank duty and every account-holder
 // call, and the dispatcher from its ops to the parts of the service that
 // answer them (kad-dht's rpc/index.ts style).
-import type { RpcHandler } from '@p2pay/core'
+import { ErrorCode, fail, type RpcHandler } from '@p2pay/core'
 import type { AccountHolder } from './account.ts'
 import type { BankDuties } from './bank-duties.ts'
 import type { EpochService } from './epoch-service.ts'
@@ -26,9 +26,16 @@ export const KARMA_OPS = [
   'creditReceipt',
   'heartbeat',
   'report',
-  'factor'
+  'factor',
+  'many'
 ] as const
 export type KarmaOp = (typeof KARMA_OPS)[number]
+
+/** one-way ops whose messages may share a frame (`many`, Peers.post) */
+export const BATCHABLE_OPS: readonly string[] = ['notice'] satisfies KarmaOp[]
+export type BatchableOp = 'notice'
+/** messages in one `many` frame at most (a notice is about 1.5 KiB: well under the RPC frame limit) */
+export const MAX_BATCH = 64
 
 /** The handler of each op (a table the service serves, and calls itself through for this node). */
 export function karmaHandlers(
@@ -45,6 +52,13 @@ export function karmaHandlers(
       duties.reconcile.check()
       return await h(a, c)
     }
+  }
+  // one-way messages that shared a frame (Peers.post): each goes to its op's handler as if it had come alone
+  handlers.many = async (a, c) => {
+    if (!BATCHABLE_OPS.includes(a.op) || !Array.isArray(a.list) || a.list.length > MAX_BATCH)
+      fail(ErrorCode.BAD_REQUEST, `many carries at most ${MAX_BATCH} messages of ${BATCHABLE_OPS.join(', ')}`)
+    const h = handlers[a.op as BatchableOp]
+    await Promise.allSettled(a.list.map(async (item: unknown) => await h(item, c)))
   }
   return handlers
 }
@@ -80,6 +94,7 @@ function opHandlers(
     // epochs
     heartbeat: async a => await epochs.takeHeartbeat(a.heartbeat),
     report: async (a, { remotePeer }) => await epochs.takeReport(a.report, remotePeer),
-    factor: a => epochs.factor(a.epoch, a.attempt ?? 0)
+    factor: a => epochs.factor(a.epoch, a.attempt ?? 0),
+    many: () => {} // set in karmaHandlers, over the wrapped handlers
   }
 }

@@ -182,7 +182,9 @@ export class KarmaService implements SchemeService {
         ...this.summary(),
         lastEpoch: epochs.last ?? null,
         dhtQueries: view.queries,
-        dhtQueriesBy: view.queriesBy
+        dhtQueriesBy: view.queriesBy,
+        /** one-way messages that may share a frame (notices), and the frames they went out in */
+        oneWay: { ...this.started.peers.stats }
       }),
       /**
        * ends epoch `epoch` (default: this node's) now; every node of the network must run the same round (same attempt)
