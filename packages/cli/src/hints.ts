@@ -8,7 +8,7 @@ const TOPUP = 'p2pay broker topup --account <peer id> --amount <n>'
 export const HINTS: Record<string, string> = {
   UNAUTHORIZED: "the data dir's api.token is not the running daemon's: pass the --data-dir it was started with",
   UNREACHABLE: 'start it (p2pay <daemon> start) or give the --data-dir it runs with; for a peer, check its address',
-  NOT_FOUND: 'check the id: the list commands (coins, files, purchases, payments) show the ones that exist',
+  NOT_FOUND: 'check that what it names exists: the list commands (coins, files, purchases, payments) show it',
   UNKNOWN_OP: 'this daemon does not serve it: check --data-dir names the right daemon (p2pay status)',
   BAD_REQUEST: 'see p2pay <command> --help for the options and an example',
   INSUFFICIENT_FUNDS: `top the account up (${TOPUP}) or ask for less`,

@@ -124,6 +124,7 @@ describe('generic rendering', () => {
     assert.equal(render({}, o), 'done')
     assert.equal(render([], o), 'none')
     assert.equal(render(['x', 'y'], o), 'x\ny')
+    assert.equal(render({ ms: 3561.8, created: NOW - 5000 }, o), 'took     3.6 s\ncreated  5 s ago')
   })
 })
 

@@ -26,8 +26,11 @@ const AMOUNT = new RegExp(
   '^(amount|value|balance|balances|price|limit|escrow|toppedUp|outstanding|uncashed|undeposited|spendable)$' +
     '|^purse$|(Amount|Value|Balance|Price|Escrow)$'
 )
-const MOMENT = /^(at|ts|expiry|expires|deadline|until|since)$|(At|Time|Expiry|Expires|Deadline|Until|Since)$/
-const DURATION = /Ms$/
+const MOMENT = new RegExp(
+  '^(at|ts|expiry|expires|deadline|until|since|created|updated|started|finished)$' +
+    '|(At|Time|Expiry|Expires|Deadline|Until|Since)$'
+)
+const DURATION = /^ms$|Ms$/
 const SIZE = /^(size|bytes|rss|heapUsed|heapTotal)$|(Bytes|Size)$/
 // ms since the epoch between 2001 and 5138: a number in this range under a moment's name is a time
 const isEpochMs = (n: number): boolean => n > 1e12 && n < 1e14
@@ -41,7 +44,11 @@ const isName = (key: string): boolean => /^[a-z][a-zA-Z]{0,30}$|^[a-z]+([_-][a-z
 
 /** A field's name as words; a duration's `Ms` goes, as its value says its unit. */
 export const label = (key: string, v: unknown): string =>
-  !isName(key) ? key : words(typeof v === 'number' && DURATION.test(key) ? key.slice(0, -2) : key)
+  !isName(key)
+    ? key
+    : key === 'ms'
+      ? 'took'
+      : words(typeof v === 'number' && DURATION.test(key) ? key.slice(0, -2) : key)
 
 /** A blob (base64 or hex of over 66 characters, not a path or address) prints cut to this many (unless --full). */
 const MAX_BLOB = 32
@@ -53,7 +60,8 @@ export function scalar(key: string, v: unknown, o: RenderOptions, max: number): 
   if (typeof v === 'boolean') return v ? 'yes' : 'no'
   if (typeof v === 'number') {
     if (MOMENT.test(key) && isEpochMs(v)) return relative(v, o.now)
-    if (DURATION.test(key)) return duration(v)
+    // under 10 s a tenth of a second still tells something
+    if (DURATION.test(key)) return v >= 1000 && v < 10_000 ? `${(v / 1000).toFixed(1)} s` : duration(v)
     if (SIZE.test(key)) return bytes(v)
     if (AMOUNT.test(key)) return amount(v, o.unit)
     return v.toLocaleString('en-US')
