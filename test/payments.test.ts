@@ -139,37 +139,37 @@ test('Karma: a transfer retried with its id returns the same receipt and moves k
 })
 
 test('a node killed -9 mid-transfer settles its journal entry after the restart, as the banks decided', async () => {
-  const b0 = await karmaOf(C, D.peerId)
-  const a0 = await karmaOf(C, A.peerId)
-  const sent = A.api('POST', '/v1/karma/transfer', { id: 'karma-crash-001', to: D.peerId, amount: 7 }).catch(
-    () => undefined
-  )
-  // the entry is on disk (pending) before the transfer starts: kill as soon as it shows
-  await waitFor(
-    'the pending entry',
-    async () => (await entry(A, 'karma-crash-001').catch(() => undefined)) != null,
-    10_000
-  )
-  await A.kill9()
-  await sent
-  await A.start(START_MS)
-  const settled = await waitFor(
-    'the entry to settle',
-    async () => {
-      const e = await entry(A, 'karma-crash-001')
-      return e.state !== 'pending' ? e : undefined
-    },
-    60_000
-  )
-  const moved = settled.state === 'succeeded' ? 7 : 0
-  assert.ok(['succeeded', 'failed'].includes(settled.state), JSON.stringify(settled))
-  assert.equal(await karmaOf(C, D.peerId), b0 + moved, settled.reason)
-  assert.equal(await karmaOf(C, A.peerId), a0 - moved, settled.reason)
-  // a retry after the restart gets the settled outcome and moves nothing more
-  const retry = A.api('POST', '/v1/karma/transfer', { id: 'karma-crash-001', to: D.peerId, amount: 7 })
-  if (settled.state === 'succeeded') assert.equal((await retry).payment.state, 'succeeded')
-  else await assert.rejects(retry)
-  assert.equal(await karmaOf(C, D.peerId), b0 + moved)
+  // killed as soon as the entry is on disk (before it signs), and a moment later (while bank(A) may be debiting)
+  for (const delayMs of [0, 600]) {
+    const id = `karma-crash-${delayMs}`
+    const body = { id, to: D.peerId, amount: 7 }
+    const b0 = await karmaOf(C, D.peerId)
+    const a0 = await karmaOf(C, A.peerId)
+    const sent = A.api('POST', '/v1/karma/transfer', body).catch(() => undefined)
+    // GET /v1/payments shows only what is on disk: the entry is pending before the transfer starts
+    await waitFor('the pending entry', async () => (await entry(A, id).catch(() => undefined)) != null, 10_000)
+    await new Promise(resolve => setTimeout(resolve, delayMs))
+    await A.kill9()
+    await sent
+    await A.start(START_MS)
+    const settled = await waitFor(
+      'the entry to settle',
+      async () => {
+        const e = await entry(A, id)
+        return e.state !== 'pending' ? e : undefined
+      },
+      120_000
+    )
+    const moved = settled.state === 'succeeded' ? 7 : 0
+    assert.ok(['succeeded', 'failed'].includes(settled.state), JSON.stringify(settled))
+    assert.equal(await karmaOf(C, D.peerId), b0 + moved, settled.reason)
+    assert.equal(await karmaOf(C, A.peerId), a0 - moved, settled.reason)
+    // a retry after the restart gets the settled outcome and moves nothing more
+    const retry = A.api('POST', '/v1/karma/transfer', body)
+    if (settled.state === 'succeeded') assert.equal((await retry).payment.state, 'succeeded')
+    else await assert.rejects(retry)
+    assert.equal(await karmaOf(C, D.peerId), b0 + moved)
+  }
 })
 
 test('a payment request is paid once; an expired or tampered one is refused and changes nothing', async () => {
