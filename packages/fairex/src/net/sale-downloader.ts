@@ -232,8 +232,8 @@ async function exchange(
   }
   await Promise.all(writing)
   await flushing
-  // on disk before D signs (awaited with the evidence below): a disk that fails now fails the purchase, not the
-  // file D paid for
+  // on disk before the evidence is (a 'paid' record always has its file behind it) and so before D signs: a disk
+  // that fails now fails the purchase, not the file D paid for. The sync runs while 2.2 is on its way.
   const synced = fh.datasync()
   synced.catch(() => {})
   const { m: _m22, ...m22 } = parse(await reader.read(STEP_TIMEOUT_MS), 'message 2.2')
@@ -253,19 +253,8 @@ async function exchange(
     ...(offer.form === 'fixed' ? { complaint: complaint(state) } : {}),
     key: keyCheck
   }
-  // the file's sync and the evidence's write run at once (one wait for the disk instead of two)
-  const [disk, written] = await Promise.allSettled([
-    synced,
-    n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'paid', evidence }))
-  ])
-  if (written.status === 'rejected') throw written.reason
-  if (disk.status === 'rejected') {
-    // 2.3 never left: nobody can claim this purchase, so it is not paid after all
-    await n.store.apply(() =>
-      n.t.purchases.set(serial, { ...rec, status: 'failed', error: asError(disk.reason).message })
-    )
-    throw disk.reason
-  }
+  await synced
+  await n.store.apply(() => n.t.purchases.set(serial, { ...rec, status: 'paid', evidence }))
   await sendFrame(stream, json({ m: '2.3', ...m23 }), STEP_TIMEOUT_MS)
   n.c.metrics.messageSent('fairex-sale')
   try {
