@@ -36,6 +36,16 @@ describe('notices sharing a frame', () => {
     ])
   })
 
+  it("goes to the handler the served table holds at the time (a test swarm's cheat replaces it there)", async () => {
+    const got: Array<{ notice: unknown; sender?: string }> = []
+    const served: Record<string, (a: any, c: RpcContext) => unknown> = {}
+    const duties = { reconcile: { check: () => {} }, credits: { notice: async () => ({ status: 'counted' }) } }
+    Object.assign(served, karmaHandlers(duties as any, {} as any, {} as any, 1000, served))
+    served.notice = (a: any, c: RpcContext) => got.push({ notice: a.notice, sender: c.remotePeer })
+    await served.many({ op: 'notice', list: [{ notice: 'a' }] }, rc)
+    assert.deepEqual(got, [{ notice: 'a', sender: 'sender' }])
+  })
+
   it('carries only one-way notices, at most MAX_BATCH of them', async () => {
     const got: Array<{ notice: unknown; sender?: string }> = []
     const h = handlersRecording(got)

@@ -89,7 +89,7 @@ export class KarmaService implements SchemeService {
     const account = new AccountHolder(ctx)
     const epochs = new EpochService(ctx)
     this.parts = { ctx, view, peers, duties, account, epochs }
-    Object.assign(this.handlers, karmaHandlers(duties, account, epochs, cfg.callTimeoutMs))
+    Object.assign(this.handlers, karmaHandlers(duties, account, epochs, cfg.callTimeoutMs, this.handlers))
     await serveRpc(network, KARMA_PROTOCOL, this.handlers, {
       metrics,
       maxInboundStreams: 256,
