@@ -116,17 +116,18 @@ export class Ledger {
       fail(ErrorCode.INSUFFICIENT_FUNDS, `balance ${this.balance(b.account)} < cost ${cost}`)
     this.credit(b.account, -cost)
     const expiry = this.cfg.now() + this.cfg.coinTtlMs
-    const coins: string[] = []
-    for (let i = 0; i < b.count; i++) {
-      const sn = randomId(16)
-      const coin = this.signer.sign<CoinBody>(
-        TAG.coin,
-        { broker: this.broker, owner: b.account, sn, value: b.value, expiry },
-        'buy'
-      )
-      this.t.coins.set(sn, { owner: b.account, value: b.value, expiry, status: 'out' })
-      coins.push(toB64(coin.bytes))
-    }
+    const bodies = Array.from({ length: b.count }, (): CoinBody => {
+      return { broker: this.broker, owner: b.account, sn: randomId(16), value: b.value, expiry }
+    })
+    // one signature for the purchase: each coin is a batch envelope, checkable on its own
+    const signed =
+      bodies.length === 1
+        ? [this.signer.sign<CoinBody>(TAG.coin, bodies[0], 'buy')]
+        : this.signer.signBatch<CoinBody>(TAG.coin, bodies, 'buy')
+    const coins = signed.map(coin => {
+      this.t.coins.set(coin.body.sn, { owner: b.account, value: b.value, expiry, status: 'out' })
+      return toB64(coin.bytes)
+    })
     this.t.buys.set(key, { hash: env.hash, coins })
     return { coins }
   }

@@ -1,6 +1,6 @@
 // The rows a PPay wallet keeps, its configuration, and the pure helpers its
 // callers share (holding keys, the exact-amount pick).
-import type { Table } from '@p2pay/core'
+import type { Opened, Signer, Table } from '@p2pay/core'
 import type { CoinProof } from './types.ts'
 
 export interface OwnedCoin {
@@ -107,4 +107,9 @@ export function pickExact<T extends { value: number }>(coins: T[], amount: numbe
     if (best.size > 100_000) break // bounded work for huge amounts; greedy already failed
   }
   return null
+}
+
+/** Signs bodies under one tag: a single envelope for one, one batch signature for more. */
+export function signAll<T>(signer: Signer, tag: string, bodies: T[], kind: string): Array<Opened<T>> {
+  return bodies.length === 1 ? [signer.sign<T>(tag, bodies[0], kind)] : signer.signBatch<T>(tag, bodies, kind)
 }

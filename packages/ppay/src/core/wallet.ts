@@ -2,20 +2,13 @@
 // reassignment it honoured) and the coins it holds. Pure and synchronous over
 // in-memory tables; the node service persists each call as one batch.
 import { PPayErrorCode } from '../errors.ts'
-import { ErrorCode, fail, toB64, type Signer, type Verifier, type Opened } from '@p2pay/core'
-import {
-  TAG,
-  type AssignBody,
-  type CashBody,
-  type ChainLink,
-  type CoinProof,
-  type LayerBody,
-  type RequestBody
-} from './types.ts'
-import { decodeEnvelope, extendProof, verifyCoin, verifyProof, verifyRequest, type ProofInfo } from './verify.ts'
+import { ErrorCode, P2payError, fail, toB64, type Signer, type Verifier } from '@p2pay/core'
+import { TAG, type AssignBody, type CashBody, type CoinProof, type LayerBody, type RequestBody } from './types.ts'
+import { extendProof, verifyCoin, verifyProof, type ProofInfo } from './verify.ts'
+import { applyDowntime, chainFromTrail, prepareReassign, trailAdd, type OwnerContext } from './owner-trail.ts'
 import {
   holdingKey,
-  pad,
+  signAll,
   SPEND_MARGIN_MS,
   type Holding,
   type HoldingStatus,
@@ -74,12 +67,31 @@ export class Wallet {
 
   /** First spendable owned coin of exactly `value`, if any (the common case of a payment). */
   ownedOfValue(value: number): OwnedCoin | undefined {
+    return this.ownedManyOfValue(value, 1)[0]
+  }
+
+  /** Up to `n` spendable owned coins of exactly `value`. */
+  ownedManyOfValue(value: number, n: number): OwnedCoin[] {
     const now = this.cfg.now()
+    const out: OwnedCoin[] = []
     for (const sn of this.ownedFree) {
+      if (out.length >= n) break
       const c = this.freeOwned(sn, now)
-      if (c != null && c.value === value) return c
+      if (c != null && c.value === value) out.push(c)
     }
-    return undefined
+    return out
+  }
+
+  /** Up to `n` spendable held coins of exactly `value` with no layers. */
+  heldManyOfValue(value: number, n: number): Holding[] {
+    const now = this.cfg.now()
+    const out: Holding[] = []
+    for (const key of this.heldFree) {
+      if (out.length >= n) break
+      const h = this.freeHeld(key, now)
+      if (h != null && h.value === value && h.depth === 0) out.push(h)
+    }
+    return out
   }
 
   /** First spendable held coin of exactly `value` with at most `maxDepth` layers. */
@@ -134,117 +146,13 @@ export class Wallet {
     return out
   }
 
-  private trailAdd(
-    sn: string,
-    seq: number,
-    holder: string,
-    assign: Opened<AssignBody>,
-    request: string | null,
-    by: 'owner' | 'broker'
-  ): void {
-    this.t.trail.set(`${sn}|${pad(seq)}`, {
-      sn,
-      seq,
-      holder,
-      assign: toB64(assign.bytes),
-      request,
-      by,
-      at: this.cfg.now()
-    })
-  }
-
-  trailOf(sn: string): TrailEntry[] {
-    return [...this.t.trail.values()].filter(e => e.sn === sn).sort((a, b) => a.seq - b.seq)
-  }
-
-  /** The owner pays with a coin it never assigned: Sig_X(Y, 1, C). */
-  ownerPay(sn: string, to: string): CoinProof {
-    const c = this.t.owned.get(sn)
-    if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
-    if (c.seq !== 0 || c.refund != null) fail(ErrorCode.STALE_SEQ, `coin ${sn} is already assigned or refunded`)
-    if (this.cfg.now() > c.expiry) fail(ErrorCode.EXPIRED, `coin ${sn} expired`)
-    if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
-    const coinHash = verifyCoin(this.verifier, c.coin, this.cfg.broker, 'pay').hash
-    const assign = this.signer.sign<AssignBody>(
-      TAG.assign,
-      { sn, coin: coinHash, owner: this.me, seq: 1, holder: to, request: null },
-      'pay'
-    )
-    const a64 = toB64(assign.bytes)
-    this.t.owned.set(sn, { ...c, seq: 1, holder: to, assign: a64, assignHash: assign.hash })
-    this.trailAdd(sn, 1, to, assign, null, 'owner')
-    return { coin: c.coin, chain: [{ assign: a64 }] }
+  private get owner(): OwnerContext {
+    return { t: this.t, verifier: this.verifier, cfg: this.cfg, me: this.me }
   }
 
   /** The coin's history from this owner's trail, seq 1..upTo: evidence for the broker. */
   chainFromTrail(sn: string, upTo: number): CoinProof | undefined {
-    const c = this.t.owned.get(sn)
-    if (c == null) return undefined
-    const chain: ChainLink[] = []
-    for (let seq = 1; seq <= upTo; seq++) {
-      const e = this.t.trail.get(`${sn}|${pad(seq)}`)
-      if (e == null) return undefined
-      chain.push(e.request != null ? { assign: e.assign, request: e.request } : { assign: e.assign })
-    }
-    return { coin: c.coin, chain }
-  }
-
-  /**
-   * The owner honours a holder's reassignment request: checks the requester is
-   * the current holder at the current seq, signs Sig_X(Z, seq+1, C) and records
-   * the request in its audit trail. A replayed request gets the same assignment.
-   */
-  ownerReassign(proof: CoinProof, requestB64: string): { proof: CoinProof; replay: boolean } {
-    const info = this.verify(proof, 'reassign')
-    if (info.owner !== this.me) fail(ErrorCode.WRONG_OWNER, 'this node does not own that coin')
-    const { request } = verifyRequest(this.verifier, requestB64, info, 'reassign')
-    const c = this.t.owned.get(info.sn)
-    if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `owner has no record of coin ${info.sn}`)
-    const next = this.t.trail.get(`${info.sn}|${pad(info.seq + 1)}`)
-    if (next != null) {
-      if (next.request === requestB64)
-        return { proof: extendProof(proof, { link: { assign: next.assign, request: requestB64 } }), replay: true }
-      fail(ErrorCode.STALE_SEQ, `seq ${info.seq} of coin ${info.sn} was already reassigned`)
-    }
-    // the requester's history may hold broker (downtime) steps this owner has not synced yet
-    for (let seq = c.seq + 1; seq <= info.seq; seq++) {
-      const cur = this.t.owned.get(info.sn)!
-      const a = info.assigns[seq - 1]
-      const r = info.requests[seq - 1]
-      if (
-        a.tag !== TAG.downtimeAssign ||
-        r == null ||
-        r.body.from !== cur.holder ||
-        r.body.seq !== cur.seq ||
-        info.assigns[seq - 2]?.body.holder !== cur.holder
-      )
-        break
-      this.adoptBrokerAssign(cur, a, proof.chain![seq - 1].request!)
-    }
-    const cur = this.t.owned.get(info.sn)!
-    if (info.seq !== cur.seq) fail(ErrorCode.STALE_SEQ, `request is for seq ${info.seq}, current seq is ${cur.seq}`)
-    if (info.holder !== cur.holder) fail(ErrorCode.WRONG_HOLDER, 'requester is not the current holder')
-    const r = request.body
-    const assign = this.signer.sign<AssignBody>(
-      TAG.assign,
-      { sn: info.sn, coin: info.coin.hash, owner: this.me, seq: cur.seq + 1, holder: r.to, request: request.hash },
-      'reassign'
-    )
-    const a64 = toB64(assign.bytes)
-    this.t.owned.set(info.sn, { ...cur, seq: cur.seq + 1, holder: r.to, assign: a64, assignHash: assign.hash })
-    this.trailAdd(info.sn, cur.seq + 1, r.to, assign, requestB64, 'owner')
-    return { proof: extendProof(proof, { link: { assign: a64, request: requestB64 } }), replay: false }
-  }
-
-  private adoptBrokerAssign(c: OwnedCoin, assign: Opened<AssignBody>, request: string): void {
-    this.t.owned.set(c.sn, {
-      ...c,
-      seq: assign.body.seq,
-      holder: assign.body.holder,
-      assign: toB64(assign.bytes),
-      assignHash: assign.hash
-    })
-    this.trailAdd(c.sn, assign.body.seq, assign.body.holder, assign, request, 'broker')
+    return chainFromTrail(this.owner, sn, upTo)
   }
 
   /**
@@ -253,33 +161,97 @@ export class Wallet {
    * history up to that seq: the evidence that convicts the holder.
    */
   applyDowntime(entry: { n: number; assign: string; request: string }): { adopted: boolean; conflict?: CoinProof } {
-    const assign = this.verifier.open<AssignBody>(
-      decodeEnvelope(entry.assign, 'assignment'),
-      TAG.downtimeAssign,
-      'sync'
+    return applyDowntime(this.owner, entry)
+  }
+
+  trailOf(sn: string): TrailEntry[] {
+    return [...this.t.trail.values()].filter(e => e.sn === sn).sort((a, b) => a.seq - b.seq)
+  }
+
+  /** The owner pays with a coin it never assigned: Sig_X(Y, 1, C). */
+  ownerPay(sn: string, to: string): CoinProof {
+    return this.ownerPayMany([sn], to)[0]
+  }
+
+  /**
+   * The owner pays one payee with many coins it never assigned, one assignment
+   * each; more than one are signed as one batch (one signature).
+   */
+  ownerPayMany(sns: string[], to: string): CoinProof[] {
+    if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+    const coins = sns.map(sn => {
+      const c = this.t.owned.get(sn)
+      if (c == null) fail(PPayErrorCode.NO_SUCH_COIN, `not an owned coin: ${sn}`)
+      if (c.seq !== 0 || c.refund != null) fail(ErrorCode.STALE_SEQ, `coin ${sn} is already assigned or refunded`)
+      if (this.cfg.now() > c.expiry) fail(ErrorCode.EXPIRED, `coin ${sn} expired`)
+      return c
+    })
+    if (new Set(sns).size !== sns.length) fail(ErrorCode.BAD_REQUEST, 'a coin twice in one payment')
+    const bodies = coins.map((c): AssignBody => ({
+      sn: c.sn,
+      coin: verifyCoin(this.verifier, c.coin, this.cfg.broker, 'pay').hash,
+      owner: this.me,
+      seq: 1,
+      holder: to,
+      request: null
+    }))
+    const signed = signAll<AssignBody>(this.signer, TAG.assign, bodies, 'pay')
+    return coins.map((c, i) => {
+      const assign = signed[i]
+      const a64 = toB64(assign.bytes)
+      this.t.owned.set(c.sn, { ...c, seq: 1, holder: to, assign: a64, assignHash: assign.hash })
+      trailAdd(this.owner, c.sn, 1, to, assign, null, 'owner')
+      return { coin: c.coin, chain: [{ assign: a64 }] }
+    })
+  }
+
+  /**
+   * The owner honours a holder's reassignment request: checks the requester is
+   * the current holder at the current seq, signs Sig_X(Z, seq+1, C) and records
+   * the request in its audit trail. A replayed request gets the same assignment.
+   */
+  ownerReassign(proof: CoinProof, requestB64: string): { proof: CoinProof; replay: boolean } {
+    const r = this.ownerReassignMany([{ proof, request: requestB64 }])[0]
+    if ('error' in r) throw r.error
+    return r
+  }
+
+  /**
+   * `ownerReassign` for many requests at once: each is checked on its own (a
+   * refused one gets its error, the others go on), and the new assignments
+   * are signed as one batch. One coin at most once per call: a second request
+   * for a coin already in it is STALE_SEQ, so no seq is ever assigned twice.
+   */
+  ownerReassignMany(
+    items: Array<{ proof: CoinProof; request: string }>
+  ): Array<{ proof: CoinProof; replay: boolean } | { error: P2payError }> {
+    const out: Array<{ proof: CoinProof; replay: boolean } | { error: P2payError }> = []
+    const fresh: Array<{ i: number; proof: CoinProof; request: string; cur: OwnedCoin; body: AssignBody }> = []
+    const inCall = new Set<string>()
+    items.forEach((item, i) => {
+      try {
+        const r = prepareReassign(this.owner, this.verify(item.proof, 'reassign'), item.proof, item.request, inCall)
+        if ('replay' in r) out[i] = r
+        else fresh.push({ i, proof: item.proof, request: item.request, ...r })
+      } catch (err) {
+        if (!(err instanceof P2payError)) throw err
+        out[i] = { error: err }
+      }
+    })
+    const signed = signAll<AssignBody>(
+      this.signer,
+      TAG.assign,
+      fresh.map(f => f.body),
+      'reassign'
     )
-    if (assign.signer !== this.cfg.broker) fail(ErrorCode.WRONG_SIGNER, 'downtime assignment not signed by the broker')
-    const request = this.verifier.open<RequestBody>(decodeEnvelope(entry.request, 'request'), TAG.request, 'sync')
-    const a = assign.body
-    if (request.hash !== a.request || request.signer !== request.body.from || request.body.to !== a.holder)
-      fail(ErrorCode.BAD_REQUEST, 'downtime entry does not hold together')
-    const c = this.t.owned.get(a.sn)
-    if (c == null || a.owner !== this.me) return { adopted: false }
-    const mine = this.t.trail.get(`${a.sn}|${pad(a.seq)}`)
-    if (mine != null) {
-      if (mine.request === entry.request || mine.assign === entry.assign) return { adopted: false }
-      return { adopted: false, conflict: this.chainFromTrail(a.sn, a.seq) }
-    }
-    if (
-      a.seq === c.seq + 1 &&
-      request.body.from === c.holder &&
-      request.body.seq === c.seq &&
-      request.body.prev === c.assignHash
-    ) {
-      this.adoptBrokerAssign(c, assign, entry.request)
-      return { adopted: true }
-    }
-    return { adopted: false }
+    fresh.forEach(({ i, proof, request, cur, body }, j) => {
+      const assign = signed[j]
+      const a64 = toB64(assign.bytes)
+      this.t.owned.set(cur.sn, { ...cur, seq: body.seq, holder: body.holder, assign: a64, assignHash: assign.hash })
+      trailAdd(this.owner, cur.sn, body.seq, body.holder, assign, request, 'owner')
+      out[i] = { proof: extendProof(proof, { link: { assign: a64, request } }), replay: false }
+    })
+    return out
   }
 
   /** Moves the sync cursor; only once an entry's evidence, if any, reached the broker. */
@@ -321,22 +293,37 @@ export class Wallet {
 
   /** Signs (once) the request that asks the owner to reassign a held coin to `to`. */
   beginSpend(key: string, to: string): { holding: Holding; request: string } {
-    const h = this.holding(key, 'held', 'spending')
-    if (h.request != null) {
-      if (h.request.to !== to) fail(ErrorCode.STALE_SEQ, `held coin ${key} is being spent on ${h.request.to}`)
-      return { holding: h, request: h.request.bytes }
-    }
-    if (h.depth !== 0) fail(ErrorCode.BAD_REQUEST, 'a layered coin can only be layered on or cashed')
-    if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
-    const info = this.verify(h.proof, 'reassign')
-    const req = this.signer.sign<RequestBody>(
+    return this.beginSpendMany([key], to)[0]
+  }
+
+  /** Signs (once each) the requests that give many held coins to `to`; new ones as one batch. */
+  beginSpendMany(keys: string[], to: string): Array<{ holding: Holding; request: string }> {
+    if (new Set(keys).size !== keys.length) fail(ErrorCode.BAD_REQUEST, 'a coin twice in one payment')
+    const fresh: Array<{ i: number; h: Holding; body: RequestBody }> = []
+    const out = keys.map((key, i) => {
+      const h = this.holding(key, 'held', 'spending')
+      if (h.request != null) {
+        if (h.request.to !== to) fail(ErrorCode.STALE_SEQ, `held coin ${key} is being spent on ${h.request.to}`)
+        return { holding: h, request: h.request.bytes }
+      }
+      if (h.depth !== 0) fail(ErrorCode.BAD_REQUEST, 'a layered coin can only be layered on or cashed')
+      if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
+      const info = this.verify(h.proof, 'reassign')
+      fresh.push({ i, h, body: { sn: h.sn, owner: h.owner, seq: h.seq, from: this.me, to, prev: info.tipHash } })
+      return { holding: h, request: '' }
+    })
+    const signed = signAll<RequestBody>(
+      this.signer,
       TAG.request,
-      { sn: h.sn, owner: h.owner, seq: h.seq, from: this.me, to, prev: info.tipHash },
+      fresh.map(f => f.body),
       'reassign'
     )
-    const updated: Holding = { ...h, status: 'spending', request: { to, bytes: toB64(req.bytes) } }
-    this.t.held.set(key, updated)
-    return { holding: updated, request: updated.request!.bytes }
+    fresh.forEach(({ i, h }, j) => {
+      const updated: Holding = { ...h, status: 'spending', request: { to, bytes: toB64(signed[j].bytes) } }
+      this.t.held.set(h.key, updated)
+      out[i] = { holding: updated, request: updated.request!.bytes }
+    })
+    return out
   }
 
   /** Records the new assignment the owner (or broker) gave the payee; the holding is spent. */
@@ -380,23 +367,46 @@ export class Wallet {
 
   /** Signs the cash request of a held coin (once; a retry sends the same bytes). */
   beginCash(key: string): { proof: CoinProof; cash: string } {
-    const h = this.holding(key, 'held', 'cashing')
-    if (h.cash != null) return { proof: h.proof, cash: h.cash }
-    const info = verifyProof(this.verifier, h.proof, {
-      broker: this.cfg.broker,
-      now: this.cfg.now(),
-      maxLayers: this.cfg.maxLayers,
-      allowExpired: true,
-      kind: 'cash'
+    return this.beginCashMany([key])[0]
+  }
+
+  /** Signs (once each) the cash requests of many held coins; new ones as one batch (one signature). */
+  beginCashMany(keys: string[]): Array<{ proof: CoinProof; cash: string }> {
+    if (new Set(keys).size !== keys.length) fail(ErrorCode.BAD_REQUEST, 'a coin twice in one cash request')
+    const fresh: Array<{ i: number; h: Holding; body: CashBody }> = []
+    const out = keys.map((key, i) => {
+      const h = this.holding(key, 'held', 'cashing')
+      if (h.cash != null) return { proof: h.proof, cash: h.cash }
+      const info = verifyProof(this.verifier, h.proof, {
+        broker: this.cfg.broker,
+        now: this.cfg.now(),
+        maxLayers: this.cfg.maxLayers,
+        allowExpired: true,
+        kind: 'cash'
+      })
+      const body = {
+        sn: h.sn,
+        seq: h.seq,
+        depth: h.depth,
+        holder: this.me,
+        broker: this.cfg.broker,
+        prev: info.tipHash
+      }
+      fresh.push({ i, h, body })
+      return { proof: h.proof, cash: '' }
     })
-    const cash = this.signer.sign<CashBody>(
+    const signed = signAll<CashBody>(
+      this.signer,
       TAG.cash,
-      { sn: h.sn, seq: h.seq, depth: h.depth, holder: this.me, broker: this.cfg.broker, prev: info.tipHash },
+      fresh.map(f => f.body),
       'cash'
     )
-    const c64 = toB64(cash.bytes)
-    this.t.held.set(key, { ...h, status: 'cashing', cash: c64 })
-    return { proof: h.proof, cash: c64 }
+    fresh.forEach(({ i, h }, j) => {
+      const c64 = toB64(signed[j].bytes)
+      this.t.held.set(h.key, { ...h, status: 'cashing', cash: c64 })
+      out[i] = { proof: h.proof, cash: c64 }
+    })
+    return out
   }
 
   finishCash(key: string, result: { status: string }): void {

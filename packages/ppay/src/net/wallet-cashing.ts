@@ -2,7 +2,9 @@
 // Each coin is marked before the request leaves and settled by the broker's
 // answer; a coin whose answer never came stays 'cashing' and is asked again.
 import type { CashResult } from '../core/ledger-records.ts'
+import type { CoinProof } from '../core/types.ts'
 import { callBroker, type WalletContext } from './wallet-context.ts'
+import { chunkBySize, proofBytes } from './frame-size.ts'
 
 /** coins per cash request (its reply must fit one frame) */
 const CASH_CHUNK = 256
@@ -22,7 +24,15 @@ export interface CashOutcome {
 /** Cashes every held coin at the broker, in batches. */
 export async function cash(w: WalletContext): Promise<CashOutcome> {
   const keys = [...w.wallet.t.held.values()].filter(h => h.status === 'held' || h.status === 'cashing').map(h => h.key)
-  const items = await w.store.apply(() => keys.map(k => ({ key: k, ...w.wallet.beginCash(k) })))
+  // one holder signature per request's worth of coins: each cash request is a batch envelope
+  const items = await w.store.apply(() => {
+    const out: Array<{ key: string; proof: CoinProof; cash: string }> = []
+    for (let i = 0; i < keys.length; i += CASH_CHUNK) {
+      const chunk = keys.slice(i, i + CASH_CHUNK)
+      w.wallet.beginCashMany(chunk).forEach((c, j) => out.push({ key: chunk[j], ...c }))
+    }
+    return out
+  })
   const out: CashOutcome = { paid: 0, value: 0, coins: [], refused: [] }
   const cashChunk = async (chunk: typeof items): Promise<void> => {
     const args = { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }
@@ -45,7 +55,8 @@ export async function cash(w: WalletContext): Promise<CashOutcome> {
     })
   }
   const chunks: Array<typeof items> = []
-  for (let i = 0; i < items.length; i += CASH_CHUNK) chunks.push(items.slice(i, i + CASH_CHUNK))
+  for (let i = 0; i < items.length; i += CASH_CHUNK)
+    chunks.push(...chunkBySize(items.slice(i, i + CASH_CHUNK), c => proofBytes(c.proof) + c.cash.length + 32))
   let next = 0
   await Promise.all(
     Array.from({ length: Math.min(CASH_PARALLEL, chunks.length) }, async () => {

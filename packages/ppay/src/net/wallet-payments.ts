@@ -7,8 +7,10 @@ import { extendProof } from '../core/verify.ts'
 import { pickExact, type Holding } from '../core/wallet-records.ts'
 import type { CoinProof } from '../core/types.ts'
 import { PPayErrorCode } from '../errors.ts'
-import { deliverQueued, queueDelivery } from './wallet-deliveries.ts'
+import { deliverManyQueued, deliverQueued, MAX_DELIVER_BATCH, queueDelivery } from './wallet-deliveries.ts'
 import { addrsOf, callBroker, withLookup, type WalletContext } from './wallet-context.ts'
+import type { ReassignResult } from './wallet-owner.ts'
+import { chunkBySize, proofBytes } from './frame-size.ts'
 
 export type PayVia = 'assign' | 'reassign' | 'downtime' | 'layer'
 export interface PaidCoin {
@@ -112,47 +114,115 @@ export interface PayManyResult {
   errors: Record<string, number>
 }
 
+/** Payments of one `payMany` put into one frame to the payee (and one signature, one batch on disk) by default. */
+const DEFAULT_PAY_BATCH = 64
+
 /**
  * `count` payments of `value` each to one payee (metered services pay like
- * this), `concurrency` in flight at once. Returns what went through and how long it took.
+ * this), `concurrency` in flight at once. Payments with one coin each go out
+ * in batches of `batch`: owned coins are assigned under one signature and
+ * delivered in one frame; held coins' requests are signed as one batch and
+ * each goes to its coin's owner. Returns what went through and how long it took.
  */
 export async function payMany(
   w: WalletContext,
   to: string,
   value: number,
   count: number,
-  opts: PayOptions & { concurrency?: number } = {}
+  opts: PayOptions & { concurrency?: number; batch?: number } = {}
 ): Promise<PayManyResult> {
   if (!Number.isSafeInteger(count) || count < 1 || count > 1_000_000)
     fail(ErrorCode.BAD_REQUEST, 'count must be 1..1000000')
   // refused once here, not once per payment
   checkPayment(w, to, value, 'value')
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 64, 1024))
+  const batch = Number.isSafeInteger(opts.batch) ? Math.max(1, Math.min(opts.batch!, MAX_DELIVER_BATCH)) : undefined
+  const size = Math.min(batch ?? DEFAULT_PAY_BATCH, concurrency)
   let next = 0
   let payments = 0
   let failed = 0
   const via: Record<string, number> = {}
   const errors: Record<string, number> = {}
   const t0 = performance.now()
+  const count1 = (coins: PaidCoin[]): void => {
+    payments++
+    for (const c of coins) via[c.via] = (via[c.via] ?? 0) + 1
+  }
+  const failed1 = (err: unknown): void => {
+    failed++
+    const code = err instanceof P2payError ? err.code : 'INTERNAL'
+    errors[code] = (errors[code] ?? 0) + 1
+    // out of coins, or the node is stopping: no use going on
+    if (code === PPayErrorCode.NO_EXACT_AMOUNT || code === ErrorCode.ABORTED) next = count
+  }
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
+    Array.from({ length: Math.max(1, Math.min(Math.ceil(concurrency / size), Math.ceil(count / size))) }, async () => {
       while (next < count) {
-        next++
-        try {
-          const r = await pay(w, to, value, opts)
-          payments++
-          for (const c of r.coins) via[c.via] = (via[c.via] ?? 0) + 1
-        } catch (err) {
-          failed++
-          const code = err instanceof P2payError ? err.code : 'INTERNAL'
-          errors[code] = (errors[code] ?? 0) + 1
-          // out of coins, or the node is stopping: no use going on
-          if (code === PPayErrorCode.NO_EXACT_AMOUNT || code === ErrorCode.ABORTED) next = count
+        const n = Math.min(size, count - next)
+        next += n
+        // one coin per payment where the wallet has them; the rest one by one through pay()
+        const done = opts.layered === true || n === 1 ? [] : await payBatch(w, to, value, n, opts.addrs ?? [])
+        for (const r of done) {
+          if (r.status === 'fulfilled') count1([r.value])
+          else failed1(r.reason)
+        }
+        for (let i = done.length; i < n; i++) {
+          try {
+            count1((await pay(w, to, value, opts)).coins)
+          } catch (err) {
+            failed1(err)
+          }
         }
       }
     })
   )
   return { payments, failed, ms: Math.round(performance.now() - t0), via, errors }
+}
+
+/**
+ * Up to `n` one-coin payments of `value` to `to`, signed in one change: owned
+ * coins (assigned under one signature, delivered in one frame), else held
+ * coins (requests signed as one batch, each spent via its owner). Returns
+ * one outcome per payment it took on; fewer than `n` when the wallet has
+ * fewer coins of exactly that value.
+ */
+async function payBatch(
+  w: WalletContext,
+  to: string,
+  value: number,
+  n: number,
+  addrs: string[]
+): Promise<Array<PromiseSettledResult<PaidCoin>>> {
+  w.life.check()
+  const plan = await w.store.apply(() => {
+    const owned = w.wallet.ownedManyOfValue(value, n)
+    if (owned.length > 0) {
+      const proofs = w.wallet.ownerPayMany(
+        owned.map(c => c.sn),
+        to
+      )
+      const ids = proofs.map((proof, i) => queueDelivery(w, to, addrs, proof, owned[i].sn, value))
+      return { kind: 'owned' as const, sns: owned.map(c => c.sn), ids }
+    }
+    const held = w.wallet.heldManyOfValue(value, n)
+    w.wallet.beginSpendMany(
+      held.map(h => h.key),
+      to
+    )
+    return { kind: 'held' as const, keys: held.map(h => h.key) }
+  })
+  if (plan.kind === 'held') return await spendHeldMany(w, plan.keys, to, addrs)
+  const delivered = (
+    await Promise.all(
+      chunkBySize(plan.ids, id => proofBytes(w.wallet.t.outbox.get(id)?.proof)).map(
+        async ids => await deliverManyQueued(w, to, addrs, ids, 'pay')
+      )
+    )
+  ).flat()
+  return delivered.map((d, i) => ({
+    status: 'fulfilled',
+    value: { sn: plan.sns[i], value, via: 'assign', ...d }
+  }))
 }
 
 /**
@@ -198,4 +268,88 @@ export async function spendHeld(w: WalletContext, key: string, to: string, addrs
   })
   const result = delivered ? { delivered } : await deliverQueued(w, outbox, via)
   return { sn: h.sn, value: h.value, via, ...result }
+}
+
+/**
+ * Spends many held coins whose requests are signed, all to `to`: one
+ * `reassignMany` per owner. What an owner does not answer, or refuses, goes
+ * coin by coin through `spendHeld` (the owner once more, then the broker's
+ * downtime path), as a single spend would.
+ */
+export async function spendHeldMany(
+  w: WalletContext,
+  keys: string[],
+  to: string,
+  addrs: string[]
+): Promise<Array<PromiseSettledResult<PaidCoin>>> {
+  const byOwner = new Map<string, number[]>()
+  keys.forEach((k, i) => {
+    const owner = w.wallet.t.held.get(k)!.owner
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), i])
+  })
+  const out: Array<PromiseSettledResult<PaidCoin>> = []
+  const toAddrs = addrs.length > 0 ? addrs : addrsOf(w, to)
+  const size = (i: number): number => {
+    const h = w.wallet.t.held.get(keys[i])!
+    return proofBytes(h.proof) + (h.request?.bytes.length ?? 0) + 32
+  }
+  const calls = [...byOwner].flatMap(([owner, idx]) => chunkBySize(idx, size).map(part => [owner, part] as const))
+  await Promise.all(
+    calls.map(async ([owner, idx]) => {
+      const held = idx.map(i => w.wallet.t.held.get(keys[i])!)
+      let results: ReassignResult[] = []
+      try {
+        const items = held.map(h => ({ proof: h.proof, request: h.request!.bytes }))
+        const res = await withLookup(
+          w,
+          owner,
+          async () =>
+            await w.owners.call<{ results: ReassignResult[] }>(
+              owner,
+              'reassignMany',
+              { items, toAddrs },
+              { timeoutMs: w.init.ownerTimeoutMs, kind: 'reassign' }
+            )
+        )
+        if (Array.isArray(res?.results) && res.results.length === held.length) results = res.results
+      } catch (err) {
+        if (w.life.stopped) throw err
+      }
+      // the owner's answers, each checked against its request, in one change
+      const answered = await w.store.apply(() =>
+        held.map((h, j) => {
+          const r = results[j]
+          if (r == null || typeof r !== 'object' || 'error' in r) return undefined
+          try {
+            w.wallet.finishSpend(h.key, r.proof)
+          } catch (err) {
+            if (err instanceof P2payError) return undefined
+            throw err
+          }
+          const outbox = r.delivered === true ? '' : queueDelivery(w, to, addrs, r.proof, h.sn, h.value)
+          return { outbox }
+        })
+      )
+      await Promise.all(
+        held.map(async (h, j) => {
+          const a = answered[j]
+          try {
+            const paid: PaidCoin =
+              a == null
+                ? await spendHeld(w, h.key, to, addrs)
+                : {
+                    sn: h.sn,
+                    value: h.value,
+                    via: 'reassign',
+                    ...(a.outbox === '' ? { delivered: true } : await deliverQueued(w, a.outbox, 'reassign'))
+                  }
+            out[idx[j]] = { status: 'fulfilled', value: paid }
+          } catch (err) {
+            out[idx[j]] = { status: 'rejected', reason: err }
+          }
+        })
+      )
+    })
+  )
+  return out
 }

@@ -143,6 +143,7 @@ export class WalletService implements SchemeService {
       'POST /pay-many': async b =>
         await payMany(w, textOf(b.to), b.value, b.count, {
           concurrency: b.concurrency,
+          batch: b.batch,
           layered: b.layered === true,
           addrs: addrsOf(b)
         }),
