@@ -1,6 +1,7 @@
 // Shared by the benchmarks: the command line (flags, `--json`), printing, buying
 // coins on a node and summing a daemon's message and signature counters.
 import { parseArgv } from '@p2pay/core'
+import { readFileSync } from 'node:fs'
 import type { Daemon } from '../lib/swarm.ts'
 
 export const { flags, positional } = parseArgv(process.argv.slice(2))
@@ -36,3 +37,17 @@ export async function kindCounts(
   }
   return total
 }
+
+/** CPU time (user + system, ms) a daemon's process has used so far, from /proc (Linux; 0 elsewhere). */
+export function cpuMs(d: Daemon): number {
+  try {
+    const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8')
+    // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS
+  } catch {
+    return 0
+  }
+}
+/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux build in use */
+const CLOCK_TICKS = 100
