@@ -7,12 +7,15 @@
 // `--quick`; `--json` prints the figures as JSON.
 import { spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
-import { Swarm, waitFor, type Daemon } from '../lib/swarm.ts'
+import { join } from 'node:path'
+import { Daemon, Swarm, waitFor } from '../lib/swarm.ts'
 import { Tally, sleep } from '../lib/api.ts'
 import { flags, int, json, say, buy } from './common.ts'
 import { RssSampler, median, rssOf, type Rss } from './memory-rss.ts'
 
 const quick = flags.quick === true
+/** how long a node may take to start: many processes loading at once on a small machine are slow */
+const START_MS = 120_000
 /** the issue's target for a node in a busy swarm, MiB */
 const TARGET_MIB = 100
 
@@ -43,7 +46,9 @@ async function idle(seconds: number): Promise<{ rss: Rss; heap?: Record<string, 
   const swarm = new Swarm('bench-memory-idle')
   try {
     const broker = await swarm.startBroker()
-    const [n] = await swarm.startNodes(1)
+    const n = new Daemon('node', join(swarm.dir, 'node0'), ['--broker', broker.addr])
+    swarm.nodes.push(n)
+    await n.start(START_MS)
     await sleep(seconds * 1000)
     const rss = rssOf(n.pid)
     const b = rssOf(broker.pid)
@@ -72,16 +77,26 @@ interface Busy {
 }
 
 async function busy(nodesN: number, seconds: number): Promise<Busy> {
-  const k = Math.min(5, nodesN - 1)
+  // a bank of k needs k Karma peers in sight besides the member, and a small swarm may not see every node
+  const k = Math.max(1, Math.min(5, nodesN - 2))
   const swarm = new Swarm('bench-memory-busy')
   try {
     const broker = await swarm.startBroker()
     const nodes: Daemon[] = []
-    // a few at a time: many processes loading at once on a small machine can miss the start timeout
-    for (let i = 0; i < nodesN; i += 2)
-      nodes.push(
-        ...(await swarm.startNodes(Math.min(2, nodesN - i), ['--karma-k', String(k), '--karma-pow-bits', '8']))
-      )
+    // one at a time, each listed before it starts (so a failed start is stopped too), with time to load on a busy
+    // machine
+    for (let i = 0; i < nodesN; i++) {
+      const d = new Daemon('node', join(swarm.dir, `node${i}`), [
+        '--broker',
+        broker.addr,
+        '--karma-k',
+        String(k),
+        '--karma-pow-bits',
+        '8'
+      ])
+      swarm.nodes.push(d)
+      nodes.push(await d.start(START_MS))
+    }
     const coins = 100_000
     for (const d of nodes) await broker.api('POST', '/v1/topup', { account: d.peerId, amount: coins })
     for (const d of nodes) await buy(d, 2000)
