@@ -125,6 +125,10 @@ describe('generic rendering', () => {
     assert.equal(render([], o), 'none')
     assert.equal(render(['x', 'y'], o), 'x\ny')
     assert.equal(render({ ms: 3561.8, created: NOW - 5000 }, o), 'took     3.6 s\ncreated  5 s ago')
+    // a payment request or an address on its own line stays whole (to be copied); a signature is cut
+    const request = `p2pay:${'A'.repeat(300)}`
+    const sig = 'Q'.repeat(88)
+    assert.equal(render({ request, sig }, o), `request  ${request}\nsig      ${shorten(sig, 32)}`)
   })
 })
 

@@ -68,8 +68,11 @@ export function scalar(key: string, v: unknown, o: RenderOptions, max: number): 
   }
   const s = typeof v === 'string' ? v : JSON.stringify(v)
   if (o.full) return s
-  // a signed object or key in base64 or hex says nothing at a glance; ids, addresses and paths stay whole
-  return shorten(s.replace(/\s+/g, ' '), isBlob(s) ? Math.min(max, MAX_BLOB) : max)
+  // a signed object or key in base64 or hex says nothing at a glance: cut; on a line of its own, any other
+  // single token (a payment request, an address, a path) stays whole to be copied; a table cuts everything long
+  if (isBlob(s)) return shorten(s, Math.min(max, MAX_BLOB))
+  if (max >= MAX_VALUE && !/\s/.test(s)) return s
+  return shorten(s.replace(/\s+/g, ' '), max)
 }
 
 /** A value inside a table cell: scalars as above, a list as its length, an object as its fields in brief. */
