@@ -36,10 +36,36 @@ interface Row extends Phase {
   conservation: boolean
   /** this row's work per payment over the baseline's, each figure */
   ratio: { cpuMs: number | null; messages: number | null; verified: number | null }
+  /** messages and verifications per payment of the broker's own role alone (OTHER_KINDS left out), and their ratios */
+  role: { messages: number; verified: number; ratio: { messages: number | null; verified: number | null } }
   target: number
 }
 
 type Baseline = Phase & { cashed: number; conservation: boolean; how: string }
+
+/**
+ * Kinds the broker counts that are not its part in a payment: the nodes' periodic syncs with it (by time, not by
+ * payment), and WhoPay's coin-state records, which the broker keeps as one of a coin's k DHT keepers (in a swarm of
+ * five daemons it is a keeper of every coin; in a large network of k in N)
+ */
+const OTHER_KINDS = ['sync', 'whopay-sync', 'whopay-state']
+
+const roleOf = (k: Phase['kinds']): { messages: number; verified: number } => {
+  let messages = 0
+  let verified = 0
+  for (const [name, c] of Object.entries(k)) {
+    if (OTHER_KINDS.includes(name)) continue
+    messages += c.messages
+    verified += c.verified
+  }
+  return { messages: r2(messages), verified: r2(verified) }
+}
+
+const role = (p: Phase['kinds'], b: Phase['kinds']): Row['role'] => {
+  const x = roleOf(p)
+  const y = roleOf(b)
+  return { ...x, ratio: { messages: ratio(x.messages, y.messages), verified: ratio(x.verified, y.verified) } }
+}
 
 const ratios = (p: Work, b: Work): Row['ratio'] => ({
   cpuMs: ratio(p.cpuMs, b.cpuMs),
@@ -83,7 +109,7 @@ export async function brokerWork(): Promise<void> {
     // warm-up: streams open, keys cached, the JIT settled on every path measured
     for (const scheme of SCHEMES) await lifecycle(scheme, n, Math.min(coins, 4), 2, concurrency)
 
-    const runs: Record<string, Array<Omit<Row, 'ratio' | 'target'>>> = {}
+    const runs: Record<string, Array<Omit<Row, 'ratio' | 'role' | 'target'>>> = {}
     for (const scheme of SCHEMES) {
       runs[scheme] = []
       for (const t of ts) {
@@ -106,7 +132,12 @@ export async function brokerWork(): Promise<void> {
       const b = baselines[scheme]
       schemes[scheme] = {
         baseline: b,
-        runs: runs[scheme].map(r => ({ ...r, ratio: ratios(r.perPayment, b.perPayment), target: r2(1 / r.t) }))
+        runs: runs[scheme].map(r => ({
+          ...r,
+          ratio: ratios(r.perPayment, b.perPayment),
+          role: role(r.kinds, b.kinds),
+          target: r2(1 / r.t)
+        }))
       }
     }
     const out = {
@@ -115,7 +146,7 @@ export async function brokerWork(): Promise<void> {
       coins,
       ts,
       concurrency,
-      broker: { idleCpuMsPerSecond: idleMsPerSecond },
+      broker: { idleCpuMsPerSecond: idleMsPerSecond, otherKinds: OTHER_KINDS },
       whopayDepositRefusals: refusals,
       schemes,
       ms: Math.round(performance.now() - t0)
@@ -132,7 +163,7 @@ export async function brokerWork(): Promise<void> {
 
 function print(out: {
   schemes: Record<string, { baseline: Baseline; runs: Row[] }>
-  broker: { idleCpuMsPerSecond: number }
+  broker: { idleCpuMsPerSecond: number; otherKinds: string[] }
   ms: number
   machine: { loadavg: number[] }
 }): void {
@@ -166,6 +197,23 @@ function print(out: {
     for (const r of runs) line(`t = ${r.t}`, r)
   }
   say(`    broker idle: ${out.broker.idleCpuMsPerSecond} CPU ms/s (included in the figures above)`)
+  say('')
+  say(
+    `  the broker's own part alone (without ${out.broker.otherKinds.join(', ')}), per payment and ratio to the baseline`
+  )
+  say('                                   msgs    ver.    ratio msgs  ratio ver.  target 1/t')
+  for (const [scheme, { baseline: b, runs }] of Object.entries(out.schemes)) {
+    const own = roleOf(b.kinds)
+    say(
+      `    ${(scheme + ' baseline').padEnd(28)} ${String(own.messages).padStart(7)} ${String(own.verified).padStart(7)}`
+    )
+    for (const r of runs)
+      say(
+        `    ${(scheme + ' t = ' + r.t).padEnd(28)} ${String(r.role.messages).padStart(7)} ` +
+          `${String(r.role.verified).padStart(7)} ${String(r.role.ratio.messages ?? '-').padStart(11)} ` +
+          `${String(r.role.ratio.verified ?? '-').padStart(11)} ${String(r.target).padStart(11)}`
+      )
+  }
   say('')
   say("  the broker's counters per payment by kind (messages/generated/verified), baseline and the largest t")
   const kinds = (k: Phase['kinds']): string =>
