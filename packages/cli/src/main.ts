@@ -30,7 +30,7 @@ function usage(): string {
     'Schemes (run against a node; p2pay <scheme> --help lists the verbs):',
     ...listing(SCHEMES.map(g => [g.name, g.summary])),
     '',
-    'Every daemon, and the shell:',
+    'At the top level:',
     ...listing(TOP.map(c => [c.name, c.summary])),
     '',
     'Client commands find their daemon through --data-dir (api.json + api.token there).',
