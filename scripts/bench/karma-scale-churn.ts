@@ -8,6 +8,7 @@
 import type { ScaleSwarm, SwarmStats } from '../lib/karma-scale-swarm.ts'
 import { sleep } from '../lib/karma-scale-swarm.ts'
 import type { SwarmNode } from '../lib/karma-hosts.ts'
+import type { Ledger } from './karma-scale-ledger.ts'
 
 /** a transfer that takes longer is named in the progress lines */
 const SLOW_MS = 5000
@@ -17,9 +18,8 @@ export interface ChurnInput {
   transfers: number
   minutes: number
   minChurn: number
-  ledger: Map<string, number>
+  ledger: Ledger
   pair: () => [SwarmNode, SwarmNode]
-  failures: string[]
   idleCpuMsPerS: number
   perTransfer: (a: SwarmStats, b: SwarmStats, n: number, idleCpuMsPerS: number, ms: number) => any
   say: (s: string) => void
@@ -102,16 +102,12 @@ export async function churnPhase(swarm: ScaleSwarm, c: ChurnInput): Promise<Chur
     }
     const [a, b] = c.pair()
     const tt = performance.now()
-    try {
-      await a.host.call('transfer', { index: a.index, to: b.id, amount: 1 })
+    if (await c.ledger.pay(a, b, 'churn')) {
       const took = performance.now() - tt
       if (took > SLOW_MS) c.say(`    churn: transfer ${j + 1} took ${(took / 1000).toFixed(1)} s`)
-      c.ledger.set(a.id, c.ledger.get(a.id)! - 1)
-      c.ledger.set(b.id, c.ledger.get(b.id)! + 1)
-    } catch (err) {
+    } else {
       failed++
-      c.failures.push(`churn ${a.id} -> ${b.id}: ${(err as Error).message}`)
-      c.say(`    churn: transfer ${j + 1} failed: ${(err as Error).message}`)
+      c.say(`    churn: transfer ${j + 1} failed: ${c.ledger.failures.at(-1)}`)
     }
     const reader = swarm.pick(swarm.live.filter(x => x !== a))
     await check(reader, b.id)

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import {
   Metrics,
   Store,
@@ -61,6 +62,7 @@ function addCounts(to: typeof departed, n: Hosted): void {
 const log = createLogger('karma-host', 'warn')
 /** ops that take longer are logged: under churn a call waits on timeouts of members that left */
 const SLOW_OP_MS = 5000
+const DIAL_TIMEOUT_MS = 10_000
 
 /** Counts the query messages of the lookups the Karma service runs (the DHT's own refreshes go another way). */
 function countLookups(libp2p: Libp2p, dht: Hosted['dht']): void {
@@ -81,7 +83,8 @@ async function start(s: HostedStart): Promise<{ index: number; id: string; addrs
   const privateKey = await loadOrCreateIdentity(s.dir)
   const store = new Store(join(s.dir, 'db'), { buckets: buckets(KARMA_TABLES) })
   await store.open()
-  const libp2p = await createP2payNode({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: s.bootstrap })
+  // no bootstrap list here: the node dials its bootstrap peers once Karma serves, so their first identify lists it
+  const libp2p = await createP2payNode({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
   setRequestBudget(libp2p, {})
   const dht = { lookups: 0, rpcs: 0 }
   countLookups(libp2p, dht)
@@ -98,8 +101,18 @@ async function start(s: HostedStart): Promise<{ index: number; id: string; addrs
   }) as KarmaService
   metrics.declareKinds(service.kinds)
   await service.start()
+  // a peer identified before it served Karma is seen to by an identify push, which a loaded host can miss
+  const dialed = await Promise.allSettled(
+    s.bootstrap.map(async a => await libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
+  )
   const id = libp2p.peerId.toString()
-  nodes.set(s.index, { index: s.index, id, libp2p, store, metrics, service, dht })
+  const n = { index: s.index, id, libp2p, store, metrics, service, dht }
+  nodes.set(s.index, n)
+  // a node that reached none of them would never be found by the others: the coordinator starts another
+  if (s.bootstrap.length > 0 && !dialed.some(d => d.status === 'fulfilled')) {
+    await stopNode(s.index)
+    throw new Error(`node ${s.index} reached none of its bootstrap peers`)
+  }
   return { index: s.index, id, addrs: libp2p.getMultiaddrs().map(String) }
 }
 
@@ -155,6 +168,17 @@ const ops: Record<string, (a: any) => Promise<unknown>> = {
   read: async (a: { index: number; account: string }) => await node(a.index).service.account.read(a.account),
   bank: async (a: { index: number; account: string; fresh?: boolean }) =>
     await node(a.index).service.view.bank(a.account, a.fresh === true),
+  /** the node's own transfers and their state */
+  sent: async (a: { index: number }) => {
+    const n = node(a.index)
+    await n.store.barrier()
+    return [...n.service.ctx.t.sent.values()].map(r => ({
+      requestHash: r.requestHash,
+      to: r.to,
+      amount: r.amount,
+      status: r.status
+    }))
+  },
   /** every hosted member's own row of `account` (not a majority read: who holds what) */
   books: async (a: { account: string }) => {
     const out: Array<{ member: string; balance: number; nonce: number }> = []

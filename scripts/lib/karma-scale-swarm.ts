@@ -14,6 +14,8 @@ export const sleep = async (ms: number): Promise<void> => await new Promise(r =>
 const START_CONCURRENCY = 4
 /** bootstrap addresses a new node gets (random live nodes) */
 const BOOTSTRAP_PEERS = 3
+/** a node is started this often at most (each time with other bootstrap peers) */
+const START_ATTEMPTS = 3
 
 export interface ScaleOptions {
   nodes: number
@@ -65,7 +67,8 @@ export class ScaleSwarm {
     const out = new Set<string>()
     for (let i = 0; i < BOOTSTRAP_PEERS * 3 && out.size < Math.min(BOOTSTRAP_PEERS, live.length); i++) {
       const n = this.pick(live)
-      out.add(`${n.addrs[0]}/p2p/${n.id}`)
+      const a = n.addrs[0]
+      out.add(a.includes('/p2p/') ? a : `${a}/p2p/${n.id}`)
     }
     return [...out]
   }
@@ -77,16 +80,24 @@ export class ScaleSwarm {
       this.hosts.reduce((a, b) =>
         this.live.filter(n => n.host === a).length <= this.live.filter(n => n.host === b).length ? a : b
       )
-    const index = this.nextIndex++
-    const bootstrap = this.bootstrapFor()
-    const r = await h.call<{ index: number; id: string; addrs: string[] }>('start', {
-      index,
-      dir: join(this.dir, `n${index}`),
-      bootstrap,
-      k: this.opts.k,
-      syncMs: this.opts.syncMs,
-      powBits: this.opts.powBits
-    })
+    let r: { index: number; id: string; addrs: string[] } | undefined
+    let index = 0
+    for (let attempt = 1; r === undefined; attempt++) {
+      index = this.nextIndex++
+      try {
+        r = await h.call<{ index: number; id: string; addrs: string[] }>('start', {
+          index,
+          dir: join(this.dir, `n${index}`),
+          bootstrap: this.bootstrapFor(),
+          k: this.opts.k,
+          syncMs: this.opts.syncMs,
+          powBits: this.opts.powBits
+        })
+      } catch (err) {
+        // a node that reached none of its bootstrap peers: another one, off other peers
+        if (attempt >= START_ATTEMPTS) throw err
+      }
+    }
     const node: SwarmNode = { index, id: r.id, addrs: r.addrs, host: h, live: true, account: false }
     this.nodes.push(node)
     return node
