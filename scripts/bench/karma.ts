@@ -416,7 +416,8 @@ function ratios(runs: Array<Record<string, any>>, base: Record<string, any>): Ta
       met: tpsRatio !== undefined ? tpsRatio >= 0.08 : undefined,
       how:
         `Karma: ${k5?.throughput.transfers ?? 0} transfers in ${k5?.throughput.ms ?? 0} ms, each of ` +
-        `${k5?.throughput.concurrency ?? 0} nodes paying one at a time (16 at once); PPay: ` +
+        `${k5?.throughput.concurrency ?? 0} nodes paying one transfer after another ` +
+        `(${k5?.throughput.concurrency ?? 0} at once); PPay: ` +
         `${base.throughput.payments} payments in ${base.throughput.ms} ms, ${base.throughput.concurrency} at once`
     }
   ]
