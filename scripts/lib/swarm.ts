@@ -63,7 +63,7 @@ export class Daemon {
     return this.proc?.pid ?? 0
   }
 
-  async start(timeoutMs = 30_000): Promise<this> {
+  async start(timeoutMs = 60_000): Promise<this> {
     rmSync(join(this.dataDir, 'api.json'), { force: true })
     const log = openSync(join(this.dataDir + '.log'), 'a')
     // a restart keeps the port it had, as a configured daemon would (one given --listen keeps it anyway)
@@ -186,23 +186,22 @@ export class Swarm {
   /** Starts n nodes in parallel; all know the broker. */
   async startNodes(n: number, args: string[] = []): Promise<Daemon[]> {
     const base = this.nodes.length
-    const started = await Promise.all(
-      Array.from(
-        { length: n },
-        async (_, i) =>
-          await new Daemon('node', join(this.dir, `node${base + i}`), [
-            '--broker',
-            this.broker.addr,
-            '--owner-timeout-ms',
-            '2000',
-            '--retry-interval-ms',
-            '1000',
-            ...args
-          ]).start()
-      )
+    const made = Array.from(
+      { length: n },
+      (_, i) =>
+        new Daemon('node', join(this.dir, `node${base + i}`), [
+          '--broker',
+          this.broker.addr,
+          '--owner-timeout-ms',
+          '2000',
+          '--retry-interval-ms',
+          '1000',
+          ...args
+        ])
     )
-    this.nodes.push(...started)
-    return started
+    // listed before they start: when one fails to start, stopAll still stops the others
+    this.nodes.push(...made)
+    return await Promise.all(made.map(async d => await d.start()))
   }
 
   /** Starts a daemon of any kind in `<dir>/<name>`; stopAll stops it too. */
