@@ -179,8 +179,8 @@ export class Swarm {
   }
 
   async startBroker(args: string[] = []): Promise<Daemon> {
-    this.broker = await new Daemon('broker', join(this.dir, 'broker'), args).start()
-    return this.broker
+    this.broker = new Daemon('broker', join(this.dir, 'broker'), args)
+    return await this.broker.start()
   }
 
   /** Starts n nodes in parallel; all know the broker. */
@@ -206,9 +206,9 @@ export class Swarm {
 
   /** Starts a daemon of any kind in `<dir>/<name>`; stopAll stops it too. */
   async add(kind: DaemonKind, name: string, args: string[] = []): Promise<Daemon> {
-    const d = await new Daemon(kind, join(this.dir, name), args).start()
+    const d = new Daemon(kind, join(this.dir, name), args)
     this.others.push(d)
-    return d
+    return await d.start()
   }
 
   /**
