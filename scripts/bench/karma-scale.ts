@@ -236,7 +236,17 @@ export async function karmaScale(): Promise<void> {
       `${s.churnTransfers} over ${s.minutes} min of churn at 1 % of N a minute (at least ${s.minChurn} events)`
   )
   const runs: Array<Record<string, any>> = []
-  for (const n of sizes) runs.push(await scaleRun(n, s))
+  const failed: Array<{ nodes: number; error: string }> = []
+  for (const n of sizes) {
+    try {
+      runs.push(await scaleRun(n, s))
+    } catch (err) {
+      // a size that cannot finish (a swarm too slow to settle, every join refused) is a finding: the others still count
+      failed.push({ nodes: n, error: (err as Error).message })
+      progress(`  N = ${n} did not finish: ${(err as Error).message.slice(0, 300)}`)
+    }
+  }
+  if (runs.length === 0) throw new Error(`no swarm size finished: ${JSON.stringify(failed)}`)
   const base = runs[0]
   const ratio = (x: number, y: number): number | null => (y > 0 ? r2(x / y) : null)
   const scaling = runs.map(r => ({
@@ -252,6 +262,7 @@ export async function karmaScale(): Promise<void> {
     machine: { cpus: cpus().length, node: process.version },
     settings: s,
     runs,
+    failed,
     scaling,
     agreement: {
       counted:
@@ -273,6 +284,7 @@ export async function karmaScale(): Promise<void> {
     return
   }
   printTable(runs, scaling)
+  for (const f of failed) say(`  N = ${f.nodes}: did not finish (${f.error.slice(0, 300)})`)
 }
 
 /** columns of the per-transfer table */
