@@ -21,7 +21,7 @@ const swarm = new Swarm('demo')
 /** The URL of a daemon's dashboard, its token in the fragment (which never reaches the server). */
 function dashboardUrl(d: Daemon): string {
   const token = readFileSync(join(d.dataDir, 'api.token'), 'utf8').trim()
-  return `http://${d.apiHost}:${d.apiPort}/#token=${token}`
+  return `http://${d.apiHost}:${d.apiPort}/dashboard/#token=${token}`
 }
 
 async function main(): Promise<Daemon[]> {
