@@ -38,10 +38,15 @@ async function issue(n: NodeContext, max: number): Promise<Held> {
   return { certificate: r.certificate, left: r.max, expiry: r.expiry }
 }
 
+/** rounds a purchase waits for a shared certificate that others emptied first, before it buys its own */
+const MAX_SHARED_ROUNDS = 4
+
 export class CertificateWallet {
   /** the escrow of one reusable certificate; 0: one certificate per purchase */
   private readonly value: number
   private held?: Held
+  /** the reusable certificate being issued: concurrent purchases short of one wait for it, not issue their own */
+  private issuing?: Promise<Held | undefined>
 
   constructor(value: number) {
     this.value = value
@@ -53,22 +58,31 @@ export class CertificateWallet {
    */
   async take(n: NodeContext, price: number): Promise<string> {
     if (this.value <= price) return (await issue(n, price)).certificate
-    const h = this.held
-    if (h != null && h.left >= price && h.expiry - Date.now() > EXPIRY_MARGIN_MS) {
-      h.left -= price
-      return h.certificate
+    for (let round = 0; round < MAX_SHARED_ROUNDS; round++) {
+      const h = this.held
+      if (h != null && h.left >= price && h.expiry - Date.now() > EXPIRY_MARGIN_MS) {
+        h.left -= price
+        return h.certificate
+      }
+      // one issue at a time: N purchases at once would escrow N certificates, their remainders locked until expiry
+      this.issuing ??= this.renew(n).finally(() => {
+        this.issuing = undefined
+      })
+      // undefined: the balance or the AC's limit does not reach the reusable value, this purchase pays on its own
+      if ((await this.issuing) == null) break
     }
-    let fresh: Held
+    return (await issue(n, price)).certificate
+  }
+
+  /** A new reusable certificate in place of the held one; undefined when the balance or the AC's limit is short. */
+  private async renew(n: NodeContext): Promise<Held | undefined> {
     try {
-      fresh = await issue(n, this.value)
+      this.held = await issue(n, this.value)
+      return this.held
     } catch (err) {
-      // the balance or the AC's limit does not reach the reusable value: this purchase pays on its own
       if (!hasCode(err, ErrorCode.INSUFFICIENT_FUNDS) && !hasCode(err, ErrorCode.BAD_REQUEST)) throw err
-      return (await issue(n, price)).certificate
+      return undefined
     }
-    fresh.left -= price
-    this.held = fresh
-    return fresh.certificate
   }
 
   /** A provider refused a purchase on `certificate` for a reason that holds for the certificate: drop it. */
