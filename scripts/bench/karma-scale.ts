@@ -74,6 +74,12 @@ async function scaleRun(n: number, s: ScaleSettings): Promise<Record<string, any
   }
   const processes = Math.min(s.processes, n)
   const swarm = new ScaleSwarm({ nodes: n, processes, k: s.k, syncMs: s.syncMs, powBits: 8, rnd })
+  // stopped from outside (a test's timeout, ^C): the hosts and their data dirs go too
+  const onSignal = (): void => {
+    void swarm.stop(s.keep).finally(() => process.exit(143))
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
   const t0 = performance.now()
   try {
     progress(`  N = ${n}: starting ${n} nodes in ${processes} processes ...`)
@@ -210,6 +216,8 @@ async function scaleRun(n: number, s: ScaleSettings): Promise<Record<string, any
       logs: s.keep ? swarm.dir : undefined
     }
   } finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
     await swarm.stop(s.keep)
   }
 }
