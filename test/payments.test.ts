@@ -207,3 +207,30 @@ test('a payment request is paid once; an expired or tampered one is refused and 
   // and the genuine one still pays
   assert.equal((await A.api('POST', '/v1/pay', { request: fresh.text })).payment.state, 'succeeded')
 })
+
+test('PPay: two payments at once to one payee with one coin: one pays, the other fails, credited nothing', async () => {
+  await broker.cli('broker', 'topup', '--account', C.peerId, '--amount', '7')
+  await C.api('POST', '/v1/ppay/buy', { count: 1, value: 7 })
+  const heldBefore = await heldSns(D)
+  const ids = ['ppay-race-0001', 'ppay-race-0002']
+  // the one refused (no coin left) is settled while the other still delivers its coin: that coin is not its
+  await Promise.allSettled(ids.map(async id => await C.api('POST', '/v1/ppay/pay', { id, to: D.peerId, amount: 7 })))
+  const settled = await waitFor(
+    'both entries final',
+    async () => {
+      const es = await Promise.all(ids.map(async id => await entry(C, id)))
+      return es.every(e => e.state !== 'pending') ? es : undefined
+    },
+    30_000
+  )
+  const paid = settled.filter(e => e.state === 'succeeded')
+  const failed = settled.filter(e => e.state === 'failed')
+  assert.equal(paid.length, 1, JSON.stringify(settled))
+  assert.equal(failed.length, 1, JSON.stringify(settled))
+  assert.equal(failed[0].error.code, 'NO_EXACT_AMOUNT', failed[0].reason)
+  const coin = paid[0].result.coins[0].sn
+  assert.deepEqual(await heldSns(D), [...heldBefore, coin].sort())
+  // each entry's peer totals count the one coin once
+  const row = (await C.api('GET', '/v1/payments/peers')).peers.find((p: any) => p.peer === D.peerId)
+  assert.equal(row.schemes.ppay.paid, 7)
+})

@@ -203,4 +203,20 @@ describe('PaymentJournal', () => {
     assert.equal(j.list().length, 0)
     await store.close()
   })
+
+  it("the operation gets its entry's id, one made for it too: the scheme writes it on the rows it signs", async () => {
+    const [store, j] = await open(join(root, `db${n++}`))
+    const seen: unknown[] = []
+    const exec = async (b: Record<string, unknown>): Promise<unknown> => {
+      seen.push(b.id)
+      return { ok: true }
+    }
+    await j.run(PAY, { id: 'pay-0000010', to: 'x', amount: 1 }, exec)
+    await j.run(PAY, { to: 'x', amount: 2 }, exec)
+    assert.equal(seen[0], 'pay-0000010')
+    const made = j.list().find(e => e.amount === 2)
+    assert.equal(typeof seen[1], 'string')
+    assert.equal(seen[1], made?.id)
+    await store.close()
+  })
 })

@@ -149,7 +149,8 @@ export class PaymentJournal {
         if (settler?.before != null) {
           await settler.before(entry, AbortSignal.timeout(Math.max(1, entry.deadline - this.now())), body)
         }
-        result = await exec(body)
+        // the id goes to the scheme, which writes it on the rows it signs: a settle finds this payment's, no other's
+        result = await exec({ ...body, id })
       } catch (err) {
         const error = errorOf(err)
         // ABORTED: the node is stopping mid-operation; the entry is settled after the restart

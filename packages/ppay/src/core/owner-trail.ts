@@ -23,7 +23,8 @@ export function trailAdd(
   holder: string,
   assign: Opened<AssignBody>,
   request: string | null,
-  by: 'owner' | 'broker'
+  by: 'owner' | 'broker',
+  payment?: string
 ): void {
   o.t.trail.set(`${sn}|${pad(seq)}`, {
     sn,
@@ -32,7 +33,8 @@ export function trailAdd(
     assign: toB64(assign.bytes),
     request,
     by,
-    at: o.cfg.now()
+    at: o.cfg.now(),
+    ...(payment != null ? { payment } : {})
   })
 }
 

@@ -27,6 +27,8 @@ export interface TrailEntry {
   request: string | null
   by: 'owner' | 'broker'
   at: number
+  /** the journaled payment that signed it: what settles that payment after a crash */
+  payment?: string
 }
 
 export type HoldingStatus = 'held' | 'spending' | 'spent' | 'cashing' | 'cashed' | 'refused'
@@ -47,6 +49,8 @@ export interface Holding {
   cash?: string
   result?: unknown
   at: number
+  /** the journaled payment whose request or layer gives it away (kept once spent) */
+  payment?: string
 }
 
 export interface Delivery {

@@ -169,15 +169,15 @@ export class Wallet {
   }
 
   /** The owner pays with a coin it never assigned: Sig_X(Y, 1, C). */
-  ownerPay(sn: string, to: string): CoinProof {
-    return this.ownerPayMany([sn], to)[0]
+  ownerPay(sn: string, to: string, payment?: string): CoinProof {
+    return this.ownerPayMany([sn], to, payment)[0]
   }
 
   /**
    * The owner pays one payee with many coins it never assigned, one assignment
    * each; more than one are signed as one batch (one signature).
    */
-  ownerPayMany(sns: string[], to: string): CoinProof[] {
+  ownerPayMany(sns: string[], to: string, payment?: string): CoinProof[] {
     if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
     const coins = sns.map(sn => {
       const c = this.t.owned.get(sn)
@@ -200,7 +200,7 @@ export class Wallet {
       const assign = signed[i]
       const a64 = toB64(assign.bytes)
       this.t.owned.set(c.sn, { ...c, seq: 1, holder: to, assign: a64, assignHash: assign.hash })
-      trailAdd(this.owner, c.sn, 1, to, assign, null, 'owner')
+      trailAdd(this.owner, c.sn, 1, to, assign, null, 'owner', payment)
       return { coin: c.coin, chain: [{ assign: a64 }] }
     })
   }
@@ -292,12 +292,12 @@ export class Wallet {
   }
 
   /** Signs (once) the request that asks the owner to reassign a held coin to `to`. */
-  beginSpend(key: string, to: string): { holding: Holding; request: string } {
-    return this.beginSpendMany([key], to)[0]
+  beginSpend(key: string, to: string, payment?: string): { holding: Holding; request: string } {
+    return this.beginSpendMany([key], to, payment)[0]
   }
 
   /** Signs (once each) the requests that give many held coins to `to`; new ones as one batch. */
-  beginSpendMany(keys: string[], to: string): Array<{ holding: Holding; request: string }> {
+  beginSpendMany(keys: string[], to: string, payment?: string): Array<{ holding: Holding; request: string }> {
     if (new Set(keys).size !== keys.length) fail(ErrorCode.BAD_REQUEST, 'a coin twice in one payment')
     const fresh: Array<{ i: number; h: Holding; body: RequestBody }> = []
     const out = keys.map((key, i) => {
@@ -319,7 +319,8 @@ export class Wallet {
       'reassign'
     )
     fresh.forEach(({ i, h }, j) => {
-      const updated: Holding = { ...h, status: 'spending', request: { to, bytes: toB64(signed[j].bytes) } }
+      const request = { to, bytes: toB64(signed[j].bytes) }
+      const updated: Holding = { ...h, status: 'spending', request, ...(payment != null ? { payment } : {}) }
       this.t.held.set(h.key, updated)
       out[i] = { holding: updated, request: updated.request!.bytes }
     })
@@ -349,7 +350,7 @@ export class Wallet {
   }
 
   /** Adds a layer instead of asking the owner (allowed up to maxLayers). */
-  layer(key: string, to: string): CoinProof {
+  layer(key: string, to: string, payment?: string): CoinProof {
     const h = this.holding(key, 'held')
     if (to === this.me) fail(ErrorCode.BAD_REQUEST, 'cannot pay yourself')
     if (h.depth + 1 > this.cfg.maxLayers)
@@ -361,7 +362,7 @@ export class Wallet {
       'layer'
     )
     const l64 = toB64(layer.bytes)
-    this.t.held.set(key, { ...h, status: 'spent', layer: { to, bytes: l64 } })
+    this.t.held.set(key, { ...h, status: 'spent', layer: { to, bytes: l64 }, ...(payment != null ? { payment } : {}) })
     return { ...h.proof, layers: [...(h.proof.layers ?? []), l64] }
   }
 

@@ -1,10 +1,11 @@
 // What PPay's records show about a journaled payment. A payment reserves and
-// signs all its coins in one batch, so after a crash the wallet shows either
-// nothing given to the payee since the payment began (it never signed: the
-// coins are still here) or every coin of it: assigned by this owner (the
-// trail), queued for delivery (the outbox) or being reassigned via its owner
-// (a held coin 'spending', which the retry loop finishes). Deliveries are the
-// outbox's: a coin signed to the payee is the payee's, delivered or not.
+// signs all its coins in one batch, and that batch writes the payment's id on
+// each coin's row: the trail (a coin this owner assigned), the held coin (its
+// request or layer, kept once spent). So after a crash the wallet shows either
+// no row of that id (it never signed: the coins are still here) or every coin
+// of it; a coin still in the outbox or being reassigned is under way.
+// Nothing is matched by payee and time: another payment to the same payee,
+// still in flight or crashed too, is never taken for this one.
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
@@ -14,13 +15,9 @@ import {
   type PaymentEntry,
   type PaymentSettler,
   type PeerFigures,
-  type SettleContext,
   type Settlement
 } from '@p2pay/core'
 import type { WalletService } from './wallet-service.ts'
-
-/** a coin signed this long before the entry was written still counts as its (clocks of one process, batch order) */
-const CLOCK_SLACK_MS = 1000
 
 interface Signed {
   sn: string
@@ -29,43 +26,27 @@ interface Signed {
   underway: boolean
 }
 
-/** The sns other entries already account for: a coin is one payment's. */
-function claimed(ctx: SettleContext, self: string): Set<string> {
-  const out = new Set<string>()
-  for (const e of ctx.entries()) {
-    if (e.id === self || e.scheme !== 'ppay' || e.op !== 'pay') continue
-    const coins = (e.result as { coins?: Array<{ sn?: unknown }> } | undefined)?.coins
-    for (const c of coins ?? []) if (typeof c.sn === 'string') out.add(c.sn)
-  }
-  return out
-}
-
-/** The coins signed to the entry's payee since it began, that no other entry claims. */
-function signedFor(s: WalletService, e: PaymentEntry, ctx: SettleContext): Signed[] {
+/** The coins signed by the payment `e.id`, found by the id written in the batch that signed them. */
+function signedFor(s: WalletService, e: PaymentEntry): Signed[] {
   const t = s.wallet.t
-  const since = e.created - CLOCK_SLACK_MS
-  const taken = claimed(ctx, e.id)
-  const out = new Map<string, Signed>()
   const queued = new Set([...t.outbox.values()].filter(d => d.to === e.peer).map(d => d.sn))
-  for (const d of t.outbox.values()) {
-    if (d.to === e.peer && d.at >= since && !taken.has(d.sn))
-      out.set(d.sn, { sn: d.sn, value: d.value, underway: true })
-  }
+  const out = new Map<string, Signed>()
   for (const tr of t.trail.values()) {
-    if (tr.holder !== e.peer || tr.by !== 'owner' || tr.request != null || tr.at < since || taken.has(tr.sn)) continue
+    if (tr.payment !== e.id || tr.by !== 'owner' || tr.request != null) continue
     const c = t.owned.get(tr.sn)
-    if (c != null && !out.has(tr.sn)) out.set(tr.sn, { sn: tr.sn, value: c.value, underway: queued.has(tr.sn) })
+    if (c != null) out.set(tr.sn, { sn: tr.sn, value: c.value, underway: queued.has(tr.sn) })
   }
   for (const h of t.held.values()) {
-    if (h.status === 'spending' && h.request?.to === e.peer && !taken.has(h.sn))
-      out.set(h.sn, { sn: h.sn, value: h.value, underway: true })
+    // spent: reassigned (or layered) to the payee, delivered by its owner or queued here
+    if (h.payment !== e.id || (h.status !== 'spending' && h.status !== 'spent')) continue
+    out.set(h.sn, { sn: h.sn, value: h.value, underway: h.status === 'spending' || queued.has(h.sn) })
   }
   return [...out.values()]
 }
 
 const UNREACHED: ReadonlySet<string> = new Set([ErrorCode.UNREACHABLE, ErrorCode.TIMEOUT])
 
-function settlePay(s: WalletService, e: PaymentEntry, ctx: SettleContext): Settlement | undefined {
+function settlePay(s: WalletService, e: PaymentEntry): Settlement | undefined {
   // an answered payment names its coins; a crashed one is looked up
   const answered = (e.result as { coins?: Array<{ sn: string; value: number }> } | undefined)?.coins
   const t = s.wallet.t
@@ -78,7 +59,7 @@ function settlePay(s: WalletService, e: PaymentEntry, ctx: SettleContext): Settl
             [...t.outbox.values()].some(d => d.sn === c.sn && d.to === e.peer) ||
             [...t.held.values()].some(h => h.sn === c.sn && h.status === 'spending')
         }))
-      : signedFor(s, e, ctx)
+      : signedFor(s, e)
   const value = coins.reduce((n, c) => n + c.value, 0)
   const result = { to: e.peer, amount: e.amount, coins: coins.map(({ sn, value }) => ({ sn, value })) }
   if (value === 0) {
@@ -125,10 +106,10 @@ export function ppaySettler(service: WalletService, network: Pick<Libp2p, 'dial'
         ? { state: 'succeeded', reason: 'every coin signed to the payee and delivered' }
         : { state: 'pending', reason: 'signed to the payee; delivery queued (the outbox retries)' }
     },
-    settle: async (e, ctx) => (e.op === 'pay' ? settlePay(service, e, ctx) : undefined),
-    expire: async (e, ctx) => {
+    settle: async e => (e.op === 'pay' ? settlePay(service, e) : undefined),
+    expire: async e => {
       if (e.op !== 'pay') return undefined
-      const s = settlePay(service, e, ctx)
+      const s = settlePay(service, e)
       if (s?.state !== 'pending') return s
       // signed coins are the payee's whether or not they arrived: the outbox goes on delivering them
       return {

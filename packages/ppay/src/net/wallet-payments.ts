@@ -22,6 +22,8 @@ export interface PaidCoin {
 export interface PayOptions {
   layered?: boolean
   addrs?: string[]
+  /** the journaled payment's id: written on the rows its coins are signed in, which settle it after a crash */
+  payment?: string
 }
 
 type Plan = { kind: 'owned'; sn: string; value: number } | { kind: 'held'; h: Holding; value: number }
@@ -69,16 +71,16 @@ export async function pay(
   const steps = await w.store.apply(() =>
     choose(w, amount, maxDepth).map(p => {
       if (p.kind === 'owned') {
-        const proof = w.wallet.ownerPay(p.sn, to)
+        const proof = w.wallet.ownerPay(p.sn, to, opts.payment)
         const outbox = queueDelivery(w, to, addrs, proof, p.sn, p.value)
         return { sn: p.sn, value: p.value, via: 'assign' as PayVia, key: '', outbox }
       }
       if (opts.layered === true) {
-        const proof = w.wallet.layer(p.h.key, to)
+        const proof = w.wallet.layer(p.h.key, to, opts.payment)
         const outbox = queueDelivery(w, to, addrs, proof, p.h.sn, p.value)
         return { sn: p.h.sn, value: p.value, via: 'layer' as PayVia, key: p.h.key, outbox }
       }
-      w.wallet.beginSpend(p.h.key, to)
+      w.wallet.beginSpend(p.h.key, to, opts.payment)
       return { sn: p.h.sn, value: p.value, via: 'reassign' as PayVia, key: p.h.key, outbox: '' }
     })
   )

@@ -139,7 +139,13 @@ export class WalletService implements SchemeService {
     const w = this.w
     return {
       'POST /buy': async b => await buy(w, b.count, b.value),
-      'POST /pay': async b => await pay(w, textOf(b.to), b.amount, { layered: b.layered === true, addrs: addrsOf(b) }),
+      // `id`: the payments journal's entry, written on the rows of the coins signed
+      'POST /pay': async b =>
+        await pay(w, textOf(b.to), b.amount, {
+          layered: b.layered === true,
+          addrs: addrsOf(b),
+          ...(typeof b.id === 'string' ? { payment: b.id } : {})
+        }),
       'POST /pay-many': async b =>
         await payMany(w, textOf(b.to), b.value, b.count, {
           concurrency: b.concurrency,
