@@ -18,6 +18,8 @@ export interface SentRow {
   at: number
   debitedBy?: string[]
   creditedBy?: string[]
+  /** the journaled payment that signed it: what settles that payment after a crash */
+  payment?: string
 }
 /** A transfer to this account, with the majorities of signed receipts of both banks. */
 export interface ReceivedRow {

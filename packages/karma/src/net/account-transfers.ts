@@ -25,7 +25,12 @@ import type { AccountHolder } from './account.ts'
 /** how long a payer waits for bank(B) to push credit receipts before it long-polls the members it did not hear from */
 const PUSH_WAIT_MS = 2000
 
-export async function transfer(h: AccountHolder, to: string, amount: number): Promise<TransferResult> {
+export async function transfer(
+  h: AccountHolder,
+  to: string,
+  amount: number,
+  payment?: string
+): Promise<TransferResult> {
   const { ctx } = h
   checkPeerId(to, 'to')
   if (to === h.me) fail(ErrorCode.BAD_REQUEST, 'a transfer to oneself moves nothing')
@@ -53,7 +58,8 @@ export async function transfer(h: AccountHolder, to: string, amount: number): Pr
         amount,
         nonce,
         status: 'pending',
-        at: Date.now()
+        at: Date.now(),
+        ...(payment != null ? { payment } : {})
       })
     )
     return await complete(h, req.b64)

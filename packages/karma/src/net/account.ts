@@ -60,8 +60,8 @@ export class AccountHolder {
   }
 
   /** Pays `to`: signs the next request, records it, and relays it until both majorities answered. */
-  async transfer(to: string, amount: number): Promise<TransferResult> {
-    return await this.ctx.life.run('transfer', async () => await transfer(this, to, amount))
+  async transfer(to: string, amount: number, payment?: string): Promise<TransferResult> {
+    return await this.ctx.life.run('transfer', async () => await transfer(this, to, amount, payment))
   }
 
   /** Takes any signed request to bank(A) and waits for majorities on both sides (for this node or another payer). */

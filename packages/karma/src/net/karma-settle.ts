@@ -5,7 +5,9 @@
 // pending row is one bank(A) may have debited (it is relayed again, same bytes,
 // which members apply once, until it completes or a majority refuses it: the
 // members refuse a request of a past epoch, so it ends), and no row means no
-// request was signed or bank(A) refused it: nothing was debited.
+// request was signed or bank(A) refused it: nothing was debited. A row is
+// found by the entry's id, written on it when it was signed: never by payee
+// and amount, which another transfer in flight may share.
 import {
   P2payError,
   type PaymentEntry,
@@ -18,22 +20,12 @@ import type { SentRow } from '../core/account.ts'
 import { complete } from './account-transfers.ts'
 import type { KarmaService } from './service.ts'
 
-/** a row signed this long before the entry was written still counts as its */
-const CLOCK_SLACK_MS = 1000
-
-function rowFor(s: KarmaService, e: PaymentEntry, ctx: SettleContext): SentRow | undefined {
+/** The payment's row: named by its answer, else the one its id was written on when it was signed. */
+function rowFor(s: KarmaService, e: PaymentEntry): SentRow | undefined {
   const known = (e.result as { requestHash?: unknown } | undefined)?.requestHash
   if (typeof known === 'string') return s.ctx.t.sent.get(known)
-  const taken = new Set<string>()
-  for (const o of ctx.entries()) {
-    const h = (o.result as { requestHash?: unknown } | undefined)?.requestHash
-    if (o.id !== e.id && typeof h === 'string') taken.add(h)
-  }
-  return [...s.ctx.t.sent.values()]
-    .filter(
-      r => r.to === e.peer && r.amount === e.amount && r.at >= e.created - CLOCK_SLACK_MS && !taken.has(r.requestHash)
-    )
-    .sort((a, b) => a.at - b.at)[0]
+  for (const r of s.ctx.t.sent.values()) if (r.payment === e.id) return r
+  return undefined
 }
 
 const doneResult = (r: SentRow): Record<string, unknown> => ({
@@ -51,7 +43,7 @@ async function settleTransfer(
   ctx: SettleContext,
   relay: boolean
 ): Promise<Settlement | undefined> {
-  const row = rowFor(s, e, ctx)
+  const row = rowFor(s, e)
   if (row == null) {
     if ((e.result as { requestHash?: unknown } | undefined)?.requestHash != null)
       return {

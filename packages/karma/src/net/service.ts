@@ -144,7 +144,9 @@ export class KarmaService implements SchemeService {
     return {
       'POST /join': async () => await account.join(),
       'GET /balance': async (_b, q) => await account.read(peerOrSelf(q), q.get('fresh') === '1'),
-      'POST /transfer': async b => await account.transfer(textOf(b.to), b.amount),
+      // `id`: the payments journal's entry, written on the transfer's karma-sent row
+      'POST /transfer': async b =>
+        await account.transfer(textOf(b.to), b.amount, typeof b.id === 'string' ? b.id : undefined),
       /** relays a transfer request signed elsewhere to bank(A) */
       'POST /submit': async b => await account.relay(b.request),
       'GET /bankset': async (_b, q) => {
