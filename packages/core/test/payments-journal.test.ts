@@ -72,6 +72,22 @@ describe('PaymentJournal', () => {
     await store.close()
   })
 
+  it("an operation its scheme's settler does not settle ends as its error: bad input leaves no entry", async () => {
+    // the scheme has a settler, for its payments only (as PPay's settles pay, not buy)
+    const settlers = new Map<string, PaymentSettler>([['test', { settle: async () => undefined }]])
+    const [store, j] = await open(join(root, `db${n++}`), settlers)
+    const BUY: PaymentRouteInfo = { scheme: 'test', op: 'buy' }
+    const refuse = async (): Promise<unknown> => {
+      throw new P2payError(ErrorCode.BAD_REQUEST, 'value must be a positive integer')
+    }
+    await assert.rejects(j.run(BUY, { value: -1 }, refuse), (e: P2payError) => e.code === ErrorCode.BAD_REQUEST)
+    assert.deepEqual(j.list(), [], 'no entry for an unnamed call refused with nothing moved')
+    // named, the refusal is kept final (a retry gets it again), never left pending
+    await assert.rejects(j.run(BUY, { id: 'buy-0000001', value: -1 }, refuse))
+    assert.equal(j.get('buy-0000001')?.state, 'failed')
+    await store.close()
+  })
+
   it('an id in flight answers its state (pending) and the operation still runs once', async () => {
     const [store, j] = await open(join(root, `db${n++}`))
     let release!: () => void

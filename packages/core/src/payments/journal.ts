@@ -154,12 +154,18 @@ export class PaymentJournal {
       } catch (err) {
         const error = errorOf(err)
         // ABORTED: the node is stopping mid-operation; the entry is settled after the restart
+        const refused = { state: 'failed' as const, reason: error.message, error }
+        // a settler that does not settle this operation (undefined) leaves it to the error, as no settler would;
+        // one that fails to look leaves the entry pending for the next tick
         const settled =
           error.code === ErrorCode.ABORTED
             ? undefined
             : settler?.settle != null
-              ? await settler.settle({ ...entry, error }, { ...this.context(), answering: true }).catch(() => undefined)
-              : { state: 'failed' as const, reason: error.message, error }
+              ? await settler.settle({ ...entry, error }, { ...this.context(), answering: true }).then(
+                  s => s ?? refused,
+                  () => undefined
+                )
+              : refused
         await this.finish(id, settled ?? { state: 'pending', reason: `after ${error.code}: ${error.message}`, error })
         const after = this.t.get(id)!
         // refused with nothing moved, and no id to answer a retry with: nothing to keep (bad input changes no state)
