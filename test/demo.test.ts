@@ -18,7 +18,9 @@ test('npm start: PPay, a file sale, the garbage-key attack and Karma end as prom
   for (const want of [
     /fraud proof .*convicted bob/,
     /alice has the file \(sha256 matches\)/,
-    /the judge banned dave; erin got its 25 back/,
+    /ruling providerBan, purchase refunded/,
+    /the judge banned dave and voided the cheque/,
+    /erin keeps its 25 \(refunded\), dave gained 0/,
     /dave tries to deposit the cheque anyway: refused FRAUD/,
     /reads alice: 975 karma, \d of 3 members agree/,
     /the broker's audit: .*: holds/,
