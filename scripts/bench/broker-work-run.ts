@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { counts, type Counts } from '../lib/metrics.ts'
 import { waitFor, type Daemon } from '../lib/swarm.ts'
+import { payMany as payManyVia, type PayMany } from './whopay-net.ts'
 
 /** The broker's work over one stretch of a run. */
 export interface Work extends Counts {
@@ -98,35 +99,9 @@ export function perPayment(
   }
 }
 
-interface PayMany {
-  payments: number
-  failed: number
-  ms: number
-  errors?: Record<string, number>
-}
-
-/** payments per pay-many call: one control-API request each, which must answer within its timeout */
-const CHUNK = 50
-
-/** `count` payments of value 1 from one node to another through its scheme's pay-many, in calls of CHUNK. */
+/** `count` payments of value 1 from one node to another through its scheme's pay-many route. */
 export async function payMany(scheme: Scheme, from: Daemon, to: Daemon, count: number, concurrency: number) {
-  const out: PayMany = { payments: 0, failed: 0, ms: 0 }
-  for (let left = count; left > 0;) {
-    const n = Math.min(CHUNK, left)
-    // WhoPay's payee is named by its address (the payer dials it with a fresh identity)
-    const r: PayMany = await from.api('POST', `/v1/${scheme}/pay-many`, {
-      to: scheme === 'whopay' ? to.addr : to.peerId,
-      value: 1,
-      count: n,
-      concurrency
-    })
-    out.payments += r.payments
-    out.failed += r.failed
-    out.ms += r.ms
-    for (const [k, v] of Object.entries(r.errors ?? {})) (out.errors ??= {})[k] = (out.errors[k] ?? 0) + v
-    left -= n
-  }
-  return out
+  return await payManyVia(from, `/v1/${scheme}/pay-many`, to, count, concurrency)
 }
 
 export type Scheme = 'ppay' | 'aggsign' | 'whopay'

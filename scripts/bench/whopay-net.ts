@@ -58,7 +58,7 @@ const row = (before: Counts, after: Counts, n: number): TableRow => ({
   from: { before, after, transactions: n }
 })
 
-interface PayMany {
+export interface PayMany {
   payments: number
   failed: number
   ms: number
@@ -134,7 +134,13 @@ const CHUNK = 50
  * `count` payments through a node's pay-many route, in calls of CHUNK; the figures summed over the calls. WhoPay's
  * payee is given by its address (PPay's route takes a peer id).
  */
-async function payMany(from: Daemon, route: string, to: Daemon, count: number, concurrency: number): Promise<PayMany> {
+export async function payMany(
+  from: Daemon,
+  route: string,
+  to: Daemon,
+  count: number,
+  concurrency: number
+): Promise<PayMany> {
   const out: PayMany = { payments: 0, failed: 0, ms: 0 }
   for (let left = count; left > 0;) {
     const n = Math.min(CHUNK, left)
