@@ -197,6 +197,20 @@ describe('rpc over libp2p', () => {
     await assert.rejects(d.call('slow', { ms: 1000 }), code(ErrorCode.TIMEOUT))
   })
 
+  it('a request over the frame limit is FRAME_TOO_LARGE, never sent; calls in flight keep their answers', async () => {
+    const c = newClient()
+    const pending = c.call<{ n: number; sq: number }>('square', { n: 7, delay: 300 })
+    const before = recorded.length
+    const big = 'x'.repeat(DEFAULT_MAX_FRAME)
+    await assert.rejects(c.call('record', { big }), code(ErrorCode.FRAME_TOO_LARGE, /nothing was sent/))
+    await assert.rejects(c.send('record', { big }), code(ErrorCode.FRAME_TOO_LARGE, /nothing was sent/))
+    // the server would have reset the stream on it, failing the call in flight with a bare "stream reset"
+    assert.deepEqual(await pending, { n: 7, sq: 49 })
+    assert.deepEqual((await c.call<{ args: unknown }>('echo', { after: 2 })).args, { after: 2 })
+    await sleep(50)
+    assert.equal(recorded.length, before, 'the handler never ran')
+  })
+
   it("messages_sent is counted under the caller's kind on both sides (op name without a kind)", async () => {
     const mine = new Metrics()
     const c = newClient({ metrics: mine })

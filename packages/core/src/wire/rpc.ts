@@ -201,6 +201,7 @@ export interface CallOptions<K extends string = string> {
 }
 
 export interface ClientOptions {
+  /** the largest frame read (a reply) or sent (a request: a larger one is refused before it is sent) */
   maxFrame?: number
   metrics?: Counters
   defaultTimeoutMs?: number
@@ -256,8 +257,9 @@ export class RpcClient<K extends string = string> {
     const signal = options.signal
     if (signal?.aborted === true) throw abortReason(signal)
     const end = performance.now() + timeoutMs
-    const stream = await this.streamFor(timeoutMs, signal)
     const id = this.nextId++
+    const frame = this.encode({ id, op, args, kind: options.kind })
+    const stream = await this.streamFor(timeoutMs, signal)
     const done = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
     })
@@ -275,7 +277,7 @@ export class RpcClient<K extends string = string> {
     const onAbort = (): void => settle(abortReason(signal!))
     signal?.addEventListener('abort', onAbort, { once: true })
     // a failed write fails the stream, and with it this call
-    this.write(stream, { id, op, args, kind: options.kind }, end).catch(() => {})
+    this.write(stream, frame, options.kind ?? op, end).catch(() => {})
     try {
       const res = (await done) as RpcResponse
       if (res.ok) return res.result as T
@@ -295,9 +297,10 @@ export class RpcClient<K extends string = string> {
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs ?? 15_000
     if (options.signal?.aborted === true) throw abortReason(options.signal)
     const end = performance.now() + timeoutMs
+    const frame = this.encode({ id: this.nextId++, op, args, kind: options.kind, oneway: true })
     const stream = await this.streamFor(timeoutMs, options.signal)
     try {
-      await this.write(stream, { id: this.nextId++, op, args, kind: options.kind, oneway: true }, end)
+      await this.write(stream, frame, options.kind ?? op, end)
     } catch (err) {
       throw this.unreachable('stream', `stream to ${this.target.toString()} failed: ${asError(err).message}`)
     }
@@ -324,15 +327,31 @@ export class RpcClient<K extends string = string> {
    * (a `performance.now()` time: time in the queue counts); a failed write
    * fails the stream and its pending calls.
    */
-  private async write(stream: Stream, req: RpcRequest, end: number): Promise<void> {
+  private async write(stream: Stream, frame: Uint8Array, kind: string, end: number): Promise<void> {
     const sent = this.writing.then(async () => {
-      await sendFrame(stream, utf8(JSON.stringify(req)), Math.max(0, end - performance.now()))
-      this.opts.metrics?.messageSent(req.kind ?? req.op)
+      await sendFrame(stream, frame, Math.max(0, end - performance.now()))
+      this.opts.metrics?.messageSent(kind)
     })
     this.writing = sent.catch(err => {
       this.fail(stream, asError(err))
     })
     await sent
+  }
+
+  /**
+   * A request's frame, refused here when it is over the frame limit: the peer
+   * would reset the stream on it, failing every call on that stream with an
+   * error that names no cause.
+   */
+  private encode(req: RpcRequest): Uint8Array {
+    const frame = utf8(JSON.stringify(req))
+    const max = this.opts.maxFrame ?? DEFAULT_MAX_FRAME
+    if (frame.byteLength > max)
+      throw new P2payError(
+        ErrorCode.FRAME_TOO_LARGE,
+        `${req.op} request of ${frame.byteLength} bytes is over the ${max}-byte frame limit; nothing was sent`
+      )
+    return frame
   }
 
   private async open(timeoutMs: number, signal?: AbortSignal): Promise<Stream> {
