@@ -216,3 +216,19 @@ test('metrics count Table I work per transaction kind; the CLI explains itself a
     (err: any) => err.code === 2 && /\/p2p\/<peer id>/.test(err.stderr)
   )
 })
+
+test('an owner refunds more unassigned coins than one frame carries: every one, once', async () => {
+  await settle()
+  await broker.cli('broker', 'topup', '--account', X.peerId, '--amount', '1000')
+  // each coin's proof is over 1 KiB on the wire: 900 of them fill more than one 1 MiB frame
+  await X.api('POST', '/v1/ppay/buy', { count: 900, value: 1 })
+  const afterBuy = await balance(X)
+  const r = await X.cli('ppay', 'refund')
+  assert.deepEqual(r, { refunded: 900, value: 900 })
+  assert.equal(await balance(X), afterBuy + 900)
+  assert.deepEqual(await X.cli('ppay', 'refund'), { refunded: 0, value: 0 }, 'nothing is refunded twice')
+  assert.equal(await balance(X), afterBuy + 900)
+  const a = await audit(broker)
+  assert.equal(a.holds, true)
+  assert.equal(a.outstanding, 0)
+})

@@ -66,18 +66,28 @@ export async function cash(w: WalletContext): Promise<CashOutcome> {
   return out
 }
 
-/** The owner takes back the value of coins it never assigned. */
+/** The owner takes back the value of coins it never assigned, in requests cut to fit a frame. */
 export async function refund(w: WalletContext, sns?: string[]): Promise<{ refunded: number; value: number }> {
   const list = sns ?? w.wallet.spendableOwned().map(c => c.sn)
-  const items = await w.store.apply(() => list.map(sn => w.wallet.beginRefund(sn)))
-  if (items.length === 0) return { refunded: 0, value: 0 }
-  const { results } = await callBroker<{ results: ItemResult[] }>(w, 'cash', { items }, 'refund', CASH_TIMEOUT_MS)
-  await w.store.apply(() =>
-    list.forEach((sn, i) => {
-      const r = results[i]
-      if (r?.status === 'paid' || r?.status === 'refused') w.wallet.refunded(sn, r.status)
-    })
-  )
-  const ok = results.filter(r => r.status === 'paid')
-  return { refunded: ok.length, value: ok.reduce((n, r) => n + (r.status === 'paid' ? r.value : 0), 0) }
+  const items = await w.store.apply(() => list.map(sn => ({ sn, ...w.wallet.beginRefund(sn) })))
+  const out = { refunded: 0, value: 0 }
+  const chunks: Array<typeof items> = []
+  for (let i = 0; i < items.length; i += CASH_CHUNK)
+    chunks.push(...chunkBySize(items.slice(i, i + CASH_CHUNK), c => proofBytes(c.proof) + c.cash.length + 32))
+  for (const chunk of chunks) {
+    const args = { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }
+    const { results } = await callBroker<{ results: ItemResult[] }>(w, 'cash', args, 'refund', CASH_TIMEOUT_MS)
+    await w.store.apply(() =>
+      chunk.forEach((c, i) => {
+        const r = results[i]
+        if (r?.status === 'paid' || r?.status === 'refused') w.wallet.refunded(c.sn, r.status)
+      })
+    )
+    for (const r of results) {
+      if (r?.status !== 'paid') continue
+      out.refunded++
+      out.value += r.value
+    }
+  }
+  return out
 }
