@@ -75,6 +75,7 @@ before(async () => {
         throw new Error('secret internal detail /home/x/.data')
       },
       nothing: () => undefined,
+      huge: (args: { bytes: number }) => 'y'.repeat(args.bytes),
       record: (args: unknown) => {
         recorded.push(args)
         return 'not sent back'
@@ -209,6 +210,18 @@ describe('rpc over libp2p', () => {
     assert.deepEqual((await c.call<{ args: unknown }>('echo', { after: 2 })).args, { after: 2 })
     await sleep(50)
     assert.equal(recorded.length, before, 'the handler never ran')
+  })
+
+  it('a reply over the frame limit comes back as FRAME_TOO_LARGE; the stream and its other calls live on', async () => {
+    const c = newClient()
+    const pending = c.call<{ n: number; sq: number }>('square', { n: 6, delay: 300 })
+    await assert.rejects(c.call('huge', { bytes: DEFAULT_MAX_FRAME }), (e: unknown) => {
+      code(ErrorCode.FRAME_TOO_LARGE, /reply of \d+ bytes is over the 1048576-byte frame limit/)(e)
+      assert.equal((e as P2payError).details?.reply, true, 'the caller learns the op ran')
+      return true
+    })
+    assert.deepEqual(await pending, { n: 6, sq: 36 })
+    assert.equal((await c.call<string>('huge', { bytes: 1000 })).length, 1000)
   })
 
   it("messages_sent is counted under the caller's kind on both sides (op name without a kind)", async () => {

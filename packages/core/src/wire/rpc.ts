@@ -73,6 +73,19 @@ export function errorReply(id: number, err: unknown): RpcResponse {
   return { id, ok: false, error: { code: ErrorCode.INTERNAL, message: 'internal error' } }
 }
 
+/**
+ * A reply's frame. One over the frame limit is sent as FRAME_TOO_LARGE
+ * (`details.reply`: the op ran, its answer is lost), not as a frame the caller
+ * cannot read: that would fail its stream, and every other call on it.
+ */
+function replyFrame(res: RpcResponse, maxFrame: number): Uint8Array {
+  const frame = utf8(JSON.stringify(res))
+  if (frame.byteLength <= maxFrame) return frame
+  const message = `reply of ${frame.byteLength} bytes is over the ${maxFrame}-byte frame limit`
+  const error = { code: ErrorCode.FRAME_TOO_LARGE, message, details: { reply: true, bytes: frame.byteLength } }
+  return utf8(JSON.stringify({ id: res.id, ok: false, error }))
+}
+
 /** The kind a request names, if it is well-formed. */
 const kindOfRequest = (req: RpcRequest): string | undefined =>
   typeof req.kind === 'string' && KIND.test(req.kind) ? req.kind : undefined
@@ -106,7 +119,7 @@ export async function serveRpc(
       // stays settled, so neither the next reply nor a stop waiting for the last one meets a stale rejection
       const reply = async (res: RpcResponse, kind: string): Promise<void> => {
         const sent = writing.then(async () => {
-          await sendFrame(stream, utf8(JSON.stringify(res)), REPLY_TIMEOUT_MS)
+          await sendFrame(stream, replyFrame(res, maxFrame), REPLY_TIMEOUT_MS)
           opts.metrics?.messageSent(kindOf(kind))
         })
         writing = sent.catch(() => {})
