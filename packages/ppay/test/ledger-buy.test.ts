@@ -2,7 +2,9 @@
 // replays and refused buy requests.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ErrorCode } from '@p2pay/core'
+import { DEFAULT_MAX_FRAME, ErrorCode, MAX_MONEY, P2payError, utf8 } from '@p2pay/core'
+import { Ledger } from '../src/core/ledger.ts'
+import { LEDGER_OPTIONS, ledgerInit } from '../src/options.ts'
 import { TAG } from '../src/core/types.ts'
 import { verifyCoin } from '../src/core/verify.ts'
 import {
@@ -16,6 +18,7 @@ import {
   withVersion,
   assertHolds,
   bal,
+  ledgerTables,
   rejects,
   snapshot,
   T0,
@@ -62,6 +65,26 @@ describe('topup and buy', () => {
     const a = w.ledger.audit()
     assert.deepEqual([a.toppedUp, a.balances, a.outstanding, a.coins], [100, 70, 30, 3])
     assertHolds(w)
+  })
+
+  it('the largest purchase --max-coins-per-buy allows is answered in one frame; the flag refuses more', async () => {
+    const w = await world()
+    const flags = Object.fromEntries(Object.entries(LEDGER_OPTIONS).map(([k, o]) => [k, o.default])) as any
+    const max = flags['max-coins-per-buy'] as number
+    const ledger = new Ledger(ledgerTables(), w.broker.signer, verifier, { ...ledgerInit(flags), now: w.clock.now })
+    // the longest numbers a coin can carry: the reply at its largest
+    const value = Math.min(1e12, Math.floor(MAX_MONEY / max))
+    ledger.topup(w.X.id, value * max)
+    const result = ledger.buy(buyRequest(w, w.X, max, value))
+    assert.equal(result.coins.length, max)
+    const reply = utf8(JSON.stringify({ id: Number.MAX_SAFE_INTEGER, ok: true, result }))
+    assert.ok(reply.byteLength < DEFAULT_MAX_FRAME, `a reply of ${reply.byteLength} bytes`)
+    for (const n of [max + 1, 0, 2.5])
+      assert.throws(
+        () => ledgerInit({ ...flags, 'max-coins-per-buy': n }),
+        (e: unknown) =>
+          e instanceof P2payError && e.code === ErrorCode.BAD_REQUEST && /max-coins-per-buy/.test(e.message)
+      )
   })
 
   it('buy with insufficient funds is INSUFFICIENT_FUNDS and changes nothing', async () => {

@@ -1,7 +1,7 @@
 // Buying coins from the broker. The signed purchase is recorded before it is
 // sent: after a crash the same purchase is retried, and the broker answers a
 // repeated nonce with the same coins, so money is never paid for coins lost.
-import { ErrorCode, fail, isTransient, randomId, toB64 } from '@p2pay/core'
+import { ErrorCode, fail, isTransient, randomId, toB64, type P2payError } from '@p2pay/core'
 import { TAG, type BuyBody } from '../core/types.ts'
 import type { OwnedCoin } from '../core/wallet-records.ts'
 import { callBroker, type WalletContext } from './wallet-context.ts'
@@ -24,7 +24,9 @@ export async function completeBuy(w: WalletContext, nonce: string, b64: string):
     const res = await callBroker<{ coins: string[] }>(w, 'buy', { buy: b64 }, 'buy')
     return await w.store.apply(() => w.wallet.addBoughtCoins(res.coins, nonce))
   } catch (err) {
-    if (!isTransient(err)) await w.store.apply(() => w.wallet.t.pendingBuys.delete(nonce))
+    // a reply too large to send still means the broker sold the coins: the purchase stays, to be asked again
+    const sold = (err as P2payError)?.details?.reply === true
+    if (!isTransient(err) && !sold) await w.store.apply(() => w.wallet.t.pendingBuys.delete(nonce))
     throw err
   }
 }
