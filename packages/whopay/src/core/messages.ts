@@ -82,7 +82,9 @@ export const LIMITS = {
   /** how far a coin may move at one generation (seq) */
   maxSeq: 1_000_000,
   /** renewals of one coin (gen) */
-  maxGen: 10_000
+  maxGen: 10_000,
+  /** coins one owner's sync asks about: at its limits a coin's answer is ~8.4 KB, so 100 fit a frame */
+  syncCoins: 100
 } as const
 
 export interface CoinBody {

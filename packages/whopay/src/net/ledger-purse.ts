@@ -4,10 +4,8 @@
 // coins (bindings it signed on the downtime path, deposits), so the owner
 // adopts them.
 import type { WithdrawResult } from '../core/ledger-records.ts'
+import { LIMITS } from '../core/messages.ts'
 import { needJudge, type LedgerContext } from './ledger-context.ts'
-
-/** coins one sync asks about */
-const MAX_SYNC = 1000
 
 export async function withdraw(l: LedgerContext, args: { env?: unknown }): Promise<WithdrawResult> {
   needJudge(l)
@@ -33,7 +31,7 @@ export async function sync(
 ): Promise<{ coins: SyncedCoin[] }> {
   needJudge(l)
   await l.store.barrier()
-  const ids = Array.isArray(args.coins) ? args.coins.slice(0, MAX_SYNC) : []
+  const ids = Array.isArray(args.coins) ? args.coins.slice(0, LIMITS.syncCoins) : []
   const out: SyncedCoin[] = []
   for (const id of ids) {
     const r = typeof id === 'string' ? l.ledger.t.coins.get(id) : undefined

@@ -3,12 +3,13 @@
 // is adopted into the owner's book, so the next holder request by a key the
 // broker named is answered. A broker binding that contradicts one the owner
 // signed is a holder's double spend: reported.
+import { LIMITS } from '../core/messages.ts'
 import type { SyncedCoin } from './ledger-purse.ts'
 import { SYNC_KIND, type WalletContext } from './wallet-context.ts'
 import { reportEvidence } from './wallet-owner.ts'
 
-/** coins asked about in one sync call */
-const BATCH = 500
+/** coins asked about in one sync call: as many as the broker answers */
+const BATCH = LIMITS.syncCoins
 
 export async function sync(w: WalletContext): Promise<{ adopted: number; reported: number }> {
   const ids = [...w.owner.t.coins.values()].filter(o => !w.t.ownSpent.has(o.coin)).map(o => o.coin)
