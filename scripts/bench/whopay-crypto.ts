@@ -16,7 +16,7 @@ import {
   setup,
   sign,
   verify
-} from '@p2pay/whopay'
+} from '../../packages/whopay/src/core/bbs04.ts'
 import { DEFAULT_POOL_SIZE, groupPool } from '../../packages/whopay/src/core/group-pool.ts'
 
 export interface OpTimes {

@@ -1,5 +1,17 @@
-// WhoPay (Wei, Chen, Smith, Vo 2006): anonymous transferable coins. For now its crypto: BBS04 group signatures.
-export * from './core/bbs04.ts'
+// WhoPay (Wei, Chen, Smith, Vo 2006): anonymous transferable coins. BBS04's arithmetic (core/bbs04.ts) loads
+// mcl-wasm, about 20 MiB resident per thread: this index only names its sizes and types, and the daemons load it
+// where a group is used (the worker pool, the broker's group, the judge).
+export * from './core/bbs04-params.ts'
+export type {
+  GroupPublicKey,
+  GroupSignature,
+  IssuerKey,
+  MemberKey,
+  MemberLookup,
+  OpenerKey,
+  OpenerPart,
+  RandomSource
+} from './core/bbs04.ts'
 // core
 export * from './errors.ts'
 export * from './kinds.ts'
@@ -17,8 +29,8 @@ export * from './core/coin-state.ts'
 export { OWNER_TABLES, WALLET_TABLES, COIN_STATE_TABLES } from './tables.ts'
 // group
 export * from './core/group-pool.ts'
-export * from './core/group-record.ts'
-export * from './core/opener.ts'
+export * from './core/group-envelopes.ts'
+export type { Commit, OpenerConfig, OpenerRecord, OpenerTables, Opening, OpeningCase } from './core/opener.ts'
 export * from './net/group-tables.ts'
 export * from './net/group-protocols.ts'
 export {
@@ -27,7 +39,14 @@ export {
   type GroupServiceInit,
   type OpenResult
 } from './net/group-service.ts'
-export { GroupClient, fetchGroup, type GroupClientComponents, type GroupClientInit } from './net/group-client.ts'
+export {
+  GroupClient,
+  checksHere,
+  fetchGroup,
+  type GroupChecks,
+  type GroupClientComponents,
+  type GroupClientInit
+} from './net/group-client.ts'
 export type { GroupInfo, Membership } from './net/group-client.ts'
 export { OpenerService, whopayOpener, whopayOpenerModule } from './net/opener-service.ts'
 export type { OpenerComponents, OpenerInit } from './net/opener-service.ts'

@@ -9,37 +9,29 @@ import { createHash, randomBytes } from 'node:crypto'
 import mcl from 'mcl-wasm'
 import type { Fr, G1, G2, GT } from 'mcl-wasm'
 // core's errors and bytes alone, not its index: a worker thread that loads this file then skips libp2p (~1 s)
-import { ErrorCode, defineErrorCodes, fail } from '@p2pay/core/errors'
+import { ErrorCode, fail } from '@p2pay/core/errors'
 import { concat, toB64, utf8 } from '@p2pay/core/bytes'
+import {
+  BBS04_DOMAIN,
+  Bbs04ErrorCode,
+  G1_BYTES,
+  G2_BYTES,
+  GPK_BYTES,
+  ISSUER_KEY_BYTES,
+  MEMBER_KEY_BYTES,
+  OPENER_KEY_BYTES,
+  OPENER_PART_BYTES,
+  SCALAR_BYTES,
+  SIGNATURE_BYTES
+} from './bbs04-params.ts'
+
+export * from './bbs04-params.ts'
 
 // one curve per process; deserialised points get the subgroup check; compressed points as noble and the IETF draft
 if (mcl.curveType !== mcl.BLS12_381) await mcl.init(mcl.BLS12_381)
 mcl.setETHserialization(true)
 mcl.verifyOrderG1(true)
 mcl.verifyOrderG2(true)
-
-export const Bbs04ErrorCode = defineErrorCodes({
-  /** a valid group signature whose signer's key is not in the registry */
-  UNKNOWN_MEMBER: 'UNKNOWN_MEMBER',
-  /** a valid group signature by a member key that has been revoked */
-  REVOKED_MEMBER: 'REVOKED_MEMBER'
-})
-
-/** What the challenge hash starts with. */
-export const BBS04_DOMAIN = 'p2pay/whopay/bbs04/v1\0'
-export const SCALAR_BYTES = 32
-/** a compressed G1 point */
-export const G1_BYTES = 48
-/** a compressed G2 point */
-export const G2_BYTES = 96
-export const GPK_BYTES = 4 * G1_BYTES + 2 * G2_BYTES
-/** h, u, v: what the opener publishes */
-export const OPENER_PART_BYTES = 3 * G1_BYTES
-export const ISSUER_KEY_BYTES = SCALAR_BYTES
-export const OPENER_KEY_BYTES = 2 * SCALAR_BYTES
-export const MEMBER_KEY_BYTES = G1_BYTES + SCALAR_BYTES
-/** T1, T2, T3 and six scalars: 336 bytes */
-export const SIGNATURE_BYTES = 3 * G1_BYTES + 6 * SCALAR_BYTES
 
 /** Where scalars come from: n uniformly random bytes (node:crypto's CSPRNG; a fixed stream for known answers). */
 export type RandomSource = (n: number) => Uint8Array
@@ -159,6 +151,18 @@ export const openerPartOf = (gpk: GroupPublicKey): OpenerPart => ({ h: gpk.h, u:
 /** Whether `openerKey` opens signatures of groups built on `part` (u^xi1 = v^xi2 = h). */
 export const isOpenerKeyOf = (part: OpenerPart, openerKey: OpenerKey): boolean =>
   mcl.mul(part.u, openerKey.xi1).isEqual(part.h) && mcl.mul(part.v, openerKey.xi2).isEqual(part.h)
+
+/**
+ * BAD_REQUEST unless `gpk` is on the standard generators and carries exactly the opener part `partBytes` (h | u | v),
+ * whose points are checked as decodeOpenerPart checks them: what a member asks of a group before it trusts it.
+ */
+export function checkGroupOnPart(gpk: GroupPublicKey, partBytes: Uint8Array): void {
+  decodeOpenerPart(partBytes)
+  const { g1, g2 } = generators()
+  if (!gpk.g1.isEqual(g1) || !gpk.g2.isEqual(g2)) fail(ErrorCode.BAD_REQUEST, 'a group on other generators')
+  if (!same(encodeOpenerPart(openerPartOf(gpk)), partBytes))
+    fail(ErrorCode.BAD_REQUEST, "the group's (h, u, v) are not the judge's opener part")
+}
 
 /** A fresh group in one place (tests, benchmarks): the opener's and the issuer's halves, drawn in that order. */
 export function setup(random: RandomSource = randomBytes): {

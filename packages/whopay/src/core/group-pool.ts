@@ -1,6 +1,9 @@
 // BBS04 off the event loop: a small pool of worker threads (group-worker.ts) behind an async interface, bytes in and
 // bytes out, so a daemon keeps answering while it signs, verifies and opens. Jobs wait in one bounded queue and go
 // to the first idle worker. A worker that dies fails only the job it had, with a clear error, and is replaced.
+// Each thread holds its own mcl-wasm (about 30 MiB resident with its isolate), so threads start with the first job
+// that finds none idle (at most `size`) and end after a while without work: a daemon that never uses WhoPay starts
+// none, and one that used it gives the memory back.
 import { Worker } from 'node:worker_threads'
 import { ErrorCode, P2payError } from '@p2pay/core'
 import type { GroupJob, GroupOp, GroupReply } from './group-worker.ts'
@@ -13,6 +16,13 @@ export interface GroupCrypto {
   verify(gpk: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean>
   /** The signer's compressed A; the caller verifies first. BAD_REQUEST if the opener key is not this group's. */
   open(gpk: Uint8Array, openerKey: Uint8Array, sig: Uint8Array): Promise<Uint8Array>
+  /**
+   * Rejects BAD_REQUEST unless the group's key decodes (every point in its subgroup), is on the standard generators
+   * and carries exactly the opener part `part` (h | u | v), whose points are checked too.
+   */
+  checkGroup(gpk: Uint8Array, part: Uint8Array): Promise<void>
+  /** Whether the member key is of the group: e(A, w g2^x) = e(g1, g2). Malformed bytes reject with BAD_REQUEST. */
+  checkMember(gpk: Uint8Array, memberKey: Uint8Array): Promise<boolean>
   /** Ends the workers; calls waiting or running reject with ABORTED, and so does every later call. */
   close(): Promise<void>
 }
@@ -21,6 +31,8 @@ export interface GroupCrypto {
 export const DEFAULT_POOL_SIZE = 2
 /** Jobs that may wait for a worker; one more is refused BUSY rather than held without bound. */
 export const DEFAULT_MAX_QUEUE = 4096
+/** A worker with no job for this long ends; the next job starts a new one. */
+export const DEFAULT_IDLE_MS = 30_000
 /** Workers in a row that die before answering anything: past it the pool stops replacing them (a broken install). */
 const MAX_FAILED_STARTS = 3
 
@@ -38,30 +50,52 @@ interface Slot {
   job?: Job & { id: number }
   /** it answered at least one job: its death is a crash, not a failed start */
   answered: boolean
+  /** ends the worker once it has been idle for idleMs */
+  idle?: NodeJS.Timeout
+  /** ended for idleness: its exit is no crash */
+  ended?: boolean
 }
 
 export interface PoolStats {
+  /** worker threads running now */
   size: number
+  /** the most it starts */
+  max: number
   busy: number
   queued: number
   /** workers replaced after a crash */
   restarts: number
+  /** workers started, and ended after idleMs without a job */
+  started: number
+  ended: number
+}
+
+export interface PoolOptions {
+  /** jobs that may wait for a worker */
+  maxQueue?: number
+  /** how long a worker may stay without a job before it ends */
+  idleMs?: number
 }
 
 export class GroupPool implements GroupCrypto {
   private readonly slots: Slot[] = []
   private readonly queue: Job[] = []
   private readonly maxQueue: number
+  private readonly size: number
+  private readonly idleMs: number
   private nextId = 1
   private restarts = 0
+  private started = 0
+  private ended = 0
   private failedStarts = 0
   private closed = false
   private broken?: P2payError
 
-  constructor(size = DEFAULT_POOL_SIZE, opts: { maxQueue?: number } = {}) {
+  constructor(size = DEFAULT_POOL_SIZE, opts: PoolOptions = {}) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError('a group pool needs at least one worker')
+    this.size = size
     this.maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+    this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS
   }
 
   async sign(gpk: Uint8Array, memberKey: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
@@ -76,9 +110,25 @@ export class GroupPool implements GroupCrypto {
     return (await this.run('open', [gpk, openerKey, sig])) as Uint8Array
   }
 
+  async checkGroup(gpk: Uint8Array, part: Uint8Array): Promise<void> {
+    await this.run('check-group', [gpk, part])
+  }
+
+  async checkMember(gpk: Uint8Array, memberKey: Uint8Array): Promise<boolean> {
+    return (await this.run('check-member', [gpk, memberKey])) as boolean
+  }
+
   stats(): PoolStats {
     const busy = this.slots.filter(s => s.job != null).length
-    return { size: this.slots.length, busy, queued: this.queue.length, restarts: this.restarts }
+    return {
+      size: this.slots.length,
+      max: this.size,
+      busy,
+      queued: this.queue.length,
+      restarts: this.restarts,
+      started: this.started,
+      ended: this.ended
+    }
   }
 
   /** The worker threads now (one is replaced when it dies): for health checks and tests. */
@@ -93,6 +143,7 @@ export class GroupPool implements GroupCrypto {
     for (const job of this.queue.splice(0)) job.reject(stopped)
     await Promise.all(
       this.slots.map(async slot => {
+        clearTimeout(slot.idle)
         slot.job?.reject(stopped)
         slot.job = undefined
         await slot.worker.terminate()
@@ -117,9 +168,13 @@ export class GroupPool implements GroupCrypto {
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return
-      if (slot.job != null) continue
+    while (this.queue.length > 0) {
+      let slot = this.slots.find(s => s.job == null)
+      if (slot == null) {
+        if (this.slots.length >= this.size) return
+        this.slots.push((slot = this.spawn()))
+      }
+      clearTimeout(slot.idle)
       const job = { ...this.queue.shift()!, id: this.nextId++ }
       slot.job = job
       slot.worker.ref()
@@ -131,9 +186,24 @@ export class GroupPool implements GroupCrypto {
     }
   }
 
+  /** A worker left without a job ends after idleMs, unless a job comes first. */
+  private idleLater(slot: Slot): void {
+    if (slot.job != null || this.closed) return
+    clearTimeout(slot.idle)
+    slot.idle = setTimeout(() => {
+      if (slot.job != null || this.closed || !this.slots.includes(slot)) return
+      slot.ended = true
+      this.slots.splice(this.slots.indexOf(slot), 1)
+      this.ended++
+      void slot.worker.terminate()
+    }, this.idleMs)
+    slot.idle.unref()
+  }
+
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL)
     const slot: Slot = { worker, answered: false }
+    this.started++
     // an idle pool keeps no process alive: a worker holds the loop only while it has a job
     worker.unref()
     let cause: Error | undefined
@@ -147,20 +217,29 @@ export class GroupPool implements GroupCrypto {
       if (reply.ok) job.resolve(reply.result)
       else job.reject(new P2payError(reply.error.code, reply.error.message))
       this.dispatch()
+      this.idleLater(slot)
     })
     worker.on('error', err => {
       cause = err
     })
     worker.on('exit', code => {
-      if (this.closed) return
+      if (this.closed || slot.ended === true) return
+      clearTimeout(slot.idle)
       const why = cause != null ? `: ${cause.message}` : ''
       const err = new P2payError(ErrorCode.INTERNAL, `the group crypto worker died (exit code ${code})${why}`)
       slot.job?.reject(err)
       slot.job = undefined
-      if (!slot.answered && ++this.failedStarts >= MAX_FAILED_STARTS) return this.breakDown(err)
+      const at = this.slots.indexOf(slot)
+      if (!slot.answered && ++this.failedStarts >= MAX_FAILED_STARTS) {
+        if (at >= 0) this.slots.splice(at, 1)
+        return this.breakDown(err)
+      }
       this.restarts++
-      this.slots[this.slots.indexOf(slot)] = this.spawn()
+      const next = this.spawn()
+      if (at >= 0) this.slots[at] = next
+      else this.slots.push(next)
       this.dispatch()
+      this.idleLater(next)
     })
     return slot
   }
@@ -172,7 +251,7 @@ export class GroupPool implements GroupCrypto {
   }
 }
 
-/** A pool of `size` BBS04 worker threads; a daemon closes it when it stops. */
-export function groupPool(size = DEFAULT_POOL_SIZE, opts: { maxQueue?: number } = {}): GroupPool {
+/** A pool of up to `size` BBS04 worker threads, started on demand; a daemon closes it when it stops. */
+export function groupPool(size = DEFAULT_POOL_SIZE, opts: PoolOptions = {}): GroupPool {
   return new GroupPool(size, opts)
 }

@@ -1,12 +1,13 @@
-// One worker thread of the group crypto pool: BBS04 sign, verify and open over bytes, so the ~7 ms of a sign or
-// verify never blocks a daemon's event loop. mcl initialises once per thread, when bbs04.ts is first imported.
+// One worker thread of the group crypto pool: BBS04 sign, verify, open and the checks of a group and a member key
+// over bytes, so the ~7 ms of a sign or verify never blocks a daemon's event loop and a daemon's own thread never
+// loads mcl-wasm. mcl initialises once per thread, when bbs04.ts is first imported.
 // Decoded group keys, member keys and opener keys are kept (a few): decoding checks every point's subgroup, which
 // costs more than a verify's scalar work on a key that comes with every call.
 import { parentPort } from 'node:worker_threads'
 import { P2payError, ErrorCode } from '@p2pay/core/errors'
 import * as bbs from './bbs04.ts'
 
-export type GroupOp = 'sign' | 'verify' | 'open'
+export type GroupOp = 'sign' | 'verify' | 'open' | 'check-group' | 'check-member'
 
 /** A job: `args` are bytes, each a copy whose buffer was transferred. */
 export interface GroupJob {
@@ -60,6 +61,11 @@ export function runGroupJob(op: GroupOp, args: Uint8Array[]): Uint8Array | boole
       const key = cached(openers, bytesArg(args, 1, 'the opener key'), bbs.decodeOpenerKey)
       return bbs.open(gpk, key, bytesArg(args, 2, 'the signature'))
     }
+    case 'check-group':
+      bbs.checkGroupOnPart(gpk, bytesArg(args, 1, 'the opener part'))
+      return true
+    case 'check-member':
+      return bbs.checkMemberKey(gpk, cached(members, bytesArg(args, 1, 'the member key'), bbs.decodeMemberKey))
     default:
       throw new P2payError(ErrorCode.BAD_REQUEST, `unknown group operation ${String(op).slice(0, 20)}`)
   }

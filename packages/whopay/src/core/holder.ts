@@ -17,7 +17,7 @@ import {
   type Verifier
 } from '@p2pay/core'
 import type { WhopayKind } from '../kinds.ts'
-import { SIGNATURE_BYTES } from './bbs04.ts'
+import { SIGNATURE_BYTES } from './bbs04-params.ts'
 import {
   checkHolderBody,
   checkHolderSigned,

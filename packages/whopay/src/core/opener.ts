@@ -3,42 +3,22 @@
 // only a holder double spend it checked itself: the certificate, both coin-key requests (`checkEvidence`) and both
 // group signatures; each opening is a `whopay/opening` envelope by the judge, kept per case, so the same evidence
 // again gets the same openings. BBS04 work goes through a GroupCrypto (the worker pool in a daemon).
-import {
-  ErrorCode,
-  concat,
-  fail,
-  fromB64,
-  sha256Hex,
-  toB64,
-  type Counters,
-  type Signer,
-  type Verifier
-} from '@p2pay/core'
+import { ErrorCode, fail, fromB64, sha256Hex, toB64, type Counters, type Signer, type Verifier } from '@p2pay/core'
 import { WhopayErrorCode } from '../errors.ts'
 import type { WhopayKind } from '../kinds.ts'
 import * as bbs from './bbs04.ts'
 import { checkEvidence, type CheckedEvidence } from './evidence.ts'
 import type { GroupCrypto } from './group-pool.ts'
+import { openOpenerEnvelope, type OpenerEnvelope } from './group-envelopes.ts'
 import { TAG, checkB64, checkOpeningBody, type OpenerBody, type OpeningBody } from './messages.ts'
 import type { Table } from '@p2pay/core'
 
 const KIND: WhopayKind = 'whopay-open'
-/** a compressed G1 point in base64 */
-const G1_B64 = 64
-/** an opener envelope: three points and the envelope's own ~170 bytes */
-export const OPENER_ENV_B64 = 1024
+export { OPENER_ENV_B64 } from './group-envelopes.ts'
 
-/** The judge's opener part as a member or the broker checks it. */
-export interface OpenerRecord {
+/** The judge's opener part as a member or the broker checks it: the envelope and its points decoded. */
+export interface OpenerRecord extends OpenerEnvelope {
   part: bbs.OpenerPart
-  /** h | u | v, compressed: what a group public key must carry */
-  partBytes: Uint8Array
-  /** the judge's peer id */
-  judge: string
-  /** the envelope's hash: the group record names it */
-  hash: string
-  /** the envelope, base64 */
-  b64: string
 }
 
 export function signOpenerPart(judge: Signer<WhopayKind>, part: bbs.OpenerPart): OpenerRecord {
@@ -50,16 +30,8 @@ export function signOpenerPart(judge: Signer<WhopayKind>, part: bbs.OpenerPart):
 
 /** Opens an opener envelope: signed by `judge`, three canonical subgroup points, none repeated. */
 export function openOpenerPart(verifier: Verifier<WhopayKind>, b64: unknown, judge: string): OpenerRecord {
-  const bytes = fromB64(checkB64(b64, 'opener envelope', OPENER_ENV_B64))
-  const env = verifier.open<OpenerBody>(bytes, TAG.opener, KIND)
-  if (env.signer !== judge) fail(ErrorCode.WRONG_SIGNER, 'the opener part is not signed by this judge')
-  const body = env.body
-  const keys = Object.keys(body).sort().join(',')
-  if (keys !== 'h,u,v') fail(ErrorCode.BAD_REQUEST, 'an opener part is {h, u, v}')
-  const points = [body.h, body.u, body.v].map((p, i) => fromB64(checkB64(p, `opener ${'huv'[i]}`, G1_B64)))
-  if (points.some(p => p.byteLength !== bbs.G1_BYTES)) fail(ErrorCode.BAD_REQUEST, 'an opener point is 48 bytes')
-  const partBytes = concat(points)
-  return { part: bbs.decodeOpenerPart(partBytes), partBytes, judge, hash: env.hash, b64: toB64(env.bytes) }
+  const envelope = openOpenerEnvelope(verifier, b64, judge)
+  return { ...envelope, part: bbs.decodeOpenerPart(envelope.partBytes) }
 }
 
 /** What the judge keeps per case: the two openings, in the evidence's order (a, b). */

@@ -1,6 +1,7 @@
 // A node's part of the group: it fetches the broker's group and trusts it only when the judge it knows (by peer id,
 // from its own config) signed the opener part the group's key carries; then it joins once, over its long-term
-// identity (the broker must know who it is), checks the member key it got, and keeps it.
+// identity (the broker must know who it is), checks the member key it got, and keeps it. The checks on points and
+// the pairing run where mcl-wasm is: a daemon hands its worker pool (GroupChecks), so its own thread never loads it.
 import {
   ErrorCode,
   RpcClient,
@@ -16,9 +17,13 @@ import {
   type Verifier
 } from '@p2pay/core'
 import type { WhopayKind } from '../kinds.ts'
-import * as bbs from '../core/bbs04.ts'
-import { openGroupRecord, type GroupRecord } from '../core/group-record.ts'
-import { openOpenerPart, type OpenerRecord } from '../core/opener.ts'
+import type { GroupCrypto } from '../core/group-pool.ts'
+import {
+  openGroupEnvelope,
+  openOpenerEnvelope,
+  type GroupRecord,
+  type OpenerEnvelope
+} from '../core/group-envelopes.ts'
 import { GROUP_CALL_TIMEOUT_MS, GROUP_PROTOCOL } from './group-protocols.ts'
 import { MEMBER_TABLES } from './group-tables.ts'
 
@@ -34,25 +39,44 @@ export interface Membership {
   memberKey: Uint8Array
 }
 
+/** The checks of a group and of a member key that need BBS04's arithmetic (GroupCrypto has them in its workers). */
+export type GroupChecks = Pick<GroupCrypto, 'checkGroup' | 'checkMember'>
+
+/** The same checks on the calling thread, mcl-wasm loaded at the first: for a caller with no worker pool. */
+export const checksHere: GroupChecks = {
+  checkGroup: async (gpk, part) => {
+    const bbs = await import('../core/bbs04.ts')
+    bbs.checkGroupOnPart(bbs.decodeGroupPublicKey(gpk), part)
+  },
+  checkMember: async (gpk, memberKey) => {
+    const bbs = await import('../core/bbs04.ts')
+    return bbs.checkMemberKey(bbs.decodeGroupPublicKey(gpk), bbs.decodeMemberKey(memberKey))
+  }
+}
+
 /**
  * Fetches the broker's group and checks it: the opener envelope by `judge`, the group record by `broker` on exactly
- * that part. WRONG_SIGNER or BAD_REQUEST for a group not to trust.
+ * that part, its points in their subgroups and on the standard generators (`checks`). WRONG_SIGNER or BAD_REQUEST
+ * for a group not to trust.
  */
 export async function fetchGroup(
   client: RpcClient<WhopayKind>,
   verifier: Verifier<WhopayKind>,
   broker: string,
   judge: string,
-  signal?: AbortSignal
-): Promise<{ group: GroupRecord; opener: OpenerRecord }> {
+  signal?: AbortSignal,
+  checks: GroupChecks = checksHere
+): Promise<{ group: GroupRecord; opener: OpenerEnvelope }> {
   const info = await client.call<GroupInfo>(
     'info',
     {},
     { kind: 'whopay-join', signal, timeoutMs: GROUP_CALL_TIMEOUT_MS }
   )
   if (info == null || typeof info !== 'object') fail(ErrorCode.BAD_REQUEST, 'the group info is {group, opener}')
-  const opener = openOpenerPart(verifier, info.opener, judge)
-  return { group: openGroupRecord(verifier, info.group, broker, opener), opener }
+  const opener = openOpenerEnvelope(verifier, info.opener, judge)
+  const group = openGroupEnvelope(verifier, info.group, broker, opener)
+  await checks.checkGroup(group.gpk, opener.partBytes)
+  return { group, opener }
 }
 
 export interface GroupClientComponents {
@@ -67,6 +91,8 @@ export interface GroupClientInit {
   broker: Party
   /** the judge that holds the opening key, from this node's config; without it the node trusts no group */
   judge?: Party
+  /** where the group and the member key are checked: the daemon's worker pool; on this thread without it */
+  checks?: GroupChecks
 }
 
 export class GroupClient {
@@ -115,15 +141,22 @@ export class GroupClient {
     const judge = this.init.judge
     if (judge == null)
       fail(ErrorCode.BAD_REQUEST, "this node has no --whopay-judge: it cannot check the broker's group")
-    const { group, opener } = await fetchGroup(this.client, this.c.verifier, this.init.broker.id, judge.id, signal)
+    const checks = this.init.checks ?? checksHere
+    const { group, opener } = await fetchGroup(
+      this.client,
+      this.c.verifier,
+      this.init.broker.id,
+      judge.id,
+      signal,
+      checks
+    )
     const answer = await this.client.call<{ key: string }>(
       'join',
       {},
       { kind: 'whopay-join', signal, timeoutMs: GROUP_CALL_TIMEOUT_MS }
     )
     const memberKey = fromB64(String(answer?.key ?? ''))
-    const key = bbs.decodeMemberKey(memberKey)
-    if (!bbs.checkMemberKey(bbs.decodeGroupPublicKey(group.gpk), key))
+    if (!(await checks.checkMember(group.gpk, memberKey)))
       fail(ErrorCode.BAD_SIGNATURE, 'the broker issued a member key that is not of its group')
     await this.c.store.apply(() => {
       this.tables.member.set('member', {

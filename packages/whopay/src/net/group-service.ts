@@ -25,10 +25,11 @@ import {
   type Verifier
 } from '@p2pay/core'
 import type { WhopayKind } from '../kinds.ts'
-import * as bbs from '../core/bbs04.ts'
+import type * as bbs from '../core/bbs04.ts'
 import { checkEvidence } from '../core/evidence.ts'
-import { openGroupRecord, signGroupRecord, type GroupRecord } from '../core/group-record.ts'
-import { openOpenerPart, openOpenings, type Opening } from '../core/opener.ts'
+import type { GroupRecord } from '../core/group-envelopes.ts'
+import type { Opening } from '../core/opener.ts'
+import { loadGroupCore, type GroupCore } from './group-core.ts'
 import { GROUP_CALL_TIMEOUT_MS, GROUP_PROTOCOL, OPENER_PROTOCOL } from './group-protocols.ts'
 import { GROUP_TABLES, type KeptGroup } from './group-tables.ts'
 
@@ -72,6 +73,8 @@ export class GroupService {
   private readonly log: Logger
   private t?: TablesOf<typeof GROUP_TABLES>
   private issuer?: { gpk: bbs.GroupPublicKey; key: bbs.IssuerKey; record: GroupRecord; opener: string }
+  /** BBS04, loaded when there is a group to keep or to set up */
+  private core?: GroupCore
   private judgeClient?: RpcClient<WhopayKind>
   private readonly setUpDone = Promise.withResolvers<GroupRecord>()
 
@@ -86,7 +89,7 @@ export class GroupService {
   async start(): Promise<void> {
     const t = (this.t = await this.c.store.tables(GROUP_TABLES))
     const kept = t.group.get('group')
-    if (kept != null) this.load(kept)
+    if (kept != null) this.load((this.core = await loadGroupCore()), kept)
     const life = this.init.life
     await serveRpc(
       this.c.network,
@@ -145,9 +148,9 @@ export class GroupService {
   }
 
   /** The group kept by an earlier run, checked again as a member would check it. */
-  private load(kept: KeptGroup): void {
-    const opener = openOpenerPart(this.c.verifier, kept.opener, kept.judge)
-    const record = openGroupRecord(this.c.verifier, kept.record, this.c.signer.peerId, opener)
+  private load({ bbs, record: records, opener: openers }: GroupCore, kept: KeptGroup): void {
+    const opener = openers.openOpenerPart(this.c.verifier, kept.opener, kept.judge)
+    const record = records.openGroupRecord(this.c.verifier, kept.record, this.c.signer.peerId, opener)
     const key = bbs.decodeIssuerKey(fromB64(kept.issuer))
     this.settle({ gpk: bbs.decodeGroupPublicKey(record.gpk), key, record, opener: kept.opener })
     if (this.init.judge != null && this.init.judge.id !== kept.judge)
@@ -165,6 +168,7 @@ export class GroupService {
   /** Asks the judge for its opener part until it answers, then builds, signs and keeps the group. */
   private async setUp(signal: AbortSignal): Promise<void> {
     const judge = this.init.judge!
+    const { bbs, record: records, opener: openers } = (this.core ??= await loadGroupCore())
     let wait = RETRY_FIRST_MS
     for (;;) {
       try {
@@ -173,9 +177,9 @@ export class GroupService {
           {},
           { kind: 'whopay-join', signal, timeoutMs: GROUP_CALL_TIMEOUT_MS }
         )
-        const opener = openOpenerPart(this.c.verifier, params?.opener, judge.id)
+        const opener = openers.openOpenerPart(this.c.verifier, params?.opener, judge.id)
         const { gpk, issuerKey } = bbs.issuerSetup(opener.part)
-        const record = signGroupRecord(this.c.signer, gpk, opener)
+        const record = records.signGroupRecord(this.c.signer, gpk, opener)
         const kept = {
           issuer: toB64(bbs.encodeIssuerKey(issuerKey)),
           gpk: toB64(record.gpk),
@@ -202,6 +206,8 @@ export class GroupService {
   /** A member key for `peer` (its long-term identity, as Noise authenticated it); the same key to a repeat. */
   private async join(peer: string): Promise<{ key: string }> {
     const g = this.ready()
+    // a group is set up or loaded only with BBS04 loaded
+    const bbs = this.core!.bbs
     const t = this.tablesOrFail
     const kept = t.members.get(peer)
     if (kept != null) return kept
@@ -238,6 +244,7 @@ export class GroupService {
       { evidence },
       { kind: 'whopay-open', signal: signal ?? this.init.life.signal, timeoutMs: OPEN_TIMEOUT_MS }
     )
+    const { openOpenings } = this.core!.opener
     const openings: [Opening, Opening] = openOpenings(this.c.verifier, answer?.openings, judge.id, checked)
     const members = openings.map(o => o.member) as [string, string]
     const cheaters = [...new Set(members.map(m => this.peerOf(m)).filter((p): p is string => p != null))]

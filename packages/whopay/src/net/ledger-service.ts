@@ -14,7 +14,7 @@ import {
   type SchemeAudit,
   type SchemeService
 } from '@p2pay/core'
-import { lazyGroupCrypto } from './lazy-crypto.ts'
+import { groupPool } from '../core/group-pool.ts'
 import { Ledger } from '../core/ledger.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
 import { LEDGER_TABLES } from '../tables.ts'
@@ -89,7 +89,8 @@ export class LedgerService implements SchemeService {
       metrics: c.metrics as never,
       signal: this.life.signal
     })
-    const crypto = lazyGroupCrypto()
+    // threads only at the first group signature to check, ended when idle (group-pool.ts)
+    const crypto = groupPool()
     this.ctx = {
       ledger,
       store: c.store,

@@ -20,10 +20,10 @@ import {
   type TablesOf
 } from '@p2pay/core'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
-import * as bbs from '../core/bbs04.ts'
 import { groupPool, type GroupCrypto } from '../core/group-pool.ts'
-import { Opener, openOpenerPart, signOpenerPart, type OpenerRecord } from '../core/opener.ts'
+import type { Opener, OpenerRecord } from '../core/opener.ts'
 import { fetchGroup } from './group-client.ts'
+import { loadGroupCore, type GroupCore } from './group-core.ts'
 import { GROUP_PROTOCOL, OPENER_PROTOCOL } from './group-protocols.ts'
 import { OPENER_TABLES } from './group-tables.ts'
 
@@ -47,6 +47,8 @@ export class OpenerService implements SchemeService {
   private readonly init: OpenerInit
   private t?: TablesOf<typeof OPENER_TABLES>
   private part?: OpenerRecord
+  /** BBS04: a judge draws or reads its opener key at start */
+  private core?: GroupCore
   private crypto?: GroupCrypto
   private readonly brokerClient: RpcClient<WhopayKind>
 
@@ -64,17 +66,18 @@ export class OpenerService implements SchemeService {
 
   async start(): Promise<void> {
     const t = (this.t = await this.c.store.tables(OPENER_TABLES))
+    const { bbs, opener: openers } = (this.core = await loadGroupCore())
     let kept = t.key.get('key')
     if (kept == null) {
       // drawn here, once: the broker never sees the key, only the signed part
       const { part, openerKey } = bbs.openerSetup()
-      const record = signOpenerPart(this.c.signer, part)
+      const record = openers.signOpenerPart(this.c.signer, part)
       const fresh = { key: toB64(bbs.encodeOpenerKey(openerKey)), envelope: record.b64, at: Date.now() }
       await this.c.store.apply(() => t.key.set('key', fresh))
       this.c.logger.info('WhoPay opener key made', { opener: record.hash })
       kept = fresh
     }
-    this.part = openOpenerPart(this.c.verifier, kept.envelope, this.c.signer.peerId)
+    this.part = openers.openOpenerPart(this.c.verifier, kept.envelope, this.c.signer.peerId)
     await serveRpc(
       this.c.network,
       OPENER_PROTOCOL,
@@ -115,7 +118,7 @@ export class OpenerService implements SchemeService {
     this.crypto ??= groupPool(this.init.poolSize)
     const { group, opener } = await fetchGroup(this.brokerClient, this.c.verifier, this.c.broker.id, part.judge, signal)
     if (opener.hash !== part.hash) fail(ErrorCode.BAD_REQUEST, "the broker's group is not on this judge's opener part")
-    return new Opener({ openings: this.tablesOrFail.openings }, this.c.signer, this.c.verifier, {
+    return new this.core!.opener.Opener({ openings: this.tablesOrFail.openings }, this.c.signer, this.c.verifier, {
       broker: this.c.broker.id,
       gpk: group.gpk,
       openerKey: fromB64(this.tablesOrFail.key.get('key')!.key),

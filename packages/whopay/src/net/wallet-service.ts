@@ -5,7 +5,7 @@
 // is in the wallet-* files; this is the service's face: its lifecycle, its
 // retry loop and its control-API routes.
 import { ClientPool, ErrorCode, Lifecycle, serveRpc, type Routes, type SchemeService } from '@p2pay/core'
-import { lazyGroupCrypto } from './lazy-crypto.ts'
+import { groupPool } from '../core/group-pool.ts'
 import { OwnerBook } from '../core/owner.ts'
 import { Wallet } from '../core/wallet.ts'
 import { WHOPAY_KINDS, type WhopayKind } from '../kinds.ts'
@@ -80,7 +80,10 @@ export class WalletService implements SchemeService {
       now,
       metrics: c.metrics as never
     })
-    const group = new GroupClient(c, { broker: c.broker, judge: this.init.judge })
+    // threads only at the first group signature, ended when idle (group-pool.ts); the group and member key checks of
+    // a join run there too, so this thread never loads mcl-wasm
+    const crypto = groupPool()
+    const group = new GroupClient(c, { broker: c.broker, judge: this.init.judge, checks: crypto })
     await group.start()
     const stateStore = new CoinStateStore({
       network: c.network,
@@ -106,7 +109,7 @@ export class WalletService implements SchemeService {
       init: this.init,
       log: c.logger,
       life: this.life,
-      crypto: lazyGroupCrypto(),
+      crypto,
       group,
       states: new CoinStateClient({
         network: c.network,
