@@ -9,14 +9,14 @@
 // other signed message starts with another domain string (messages.ts), so a
 // PoP can never be read as a coin message, nor a coin message as a PoP.
 import { randomBytes } from 'node:crypto'
-import {
-  PublicKey,
-  SecretKey,
-  Signature,
-  aggregateSignatures,
-  aggregateVerify as blstAggregateVerify
-} from '@chainsafe/blst'
+import { createRequire } from 'node:module'
+import type { PublicKey, SecretKey, Signature } from '@chainsafe/blst'
 import { ErrorCode, Lru, concat, fail, fromB64, toB64, utf8 } from '@p2pay/core'
+
+const require = createRequire(import.meta.url)
+let lib: typeof import('@chainsafe/blst') | undefined
+/** blst's native addon (about 3 MiB resident), loaded at the first BLS operation: most nodes never make one. */
+const blst = (): typeof import('@chainsafe/blst') => (lib ??= require('@chainsafe/blst'))
 
 /** The hash-to-G2 tag of every signed message (blst 2.x's own). */
 export const MESSAGE_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'
@@ -42,7 +42,7 @@ export interface BlsKeyPair {
 
 /** A fresh key from 32 bytes of the OS CSPRNG (IETF KeyGen). */
 export function generateKey(): BlsKeyPair {
-  const sk = SecretKey.fromKeygen(randomBytes(32))
+  const sk = blst().SecretKey.fromKeygen(randomBytes(32))
   return { secretKey: sk.toBytes(), publicKey: sk.toPublicKey().toBytes() }
 }
 
@@ -50,7 +50,7 @@ function secretKey(sk: Uint8Array): SecretKey {
   if (!(sk instanceof Uint8Array) || sk.byteLength !== SECRET_KEY_BYTES)
     fail(ErrorCode.BAD_REQUEST, `a BLS secret key is ${SECRET_KEY_BYTES} bytes`)
   try {
-    return SecretKey.fromBytes(sk)
+    return blst().SecretKey.fromBytes(sk)
   } catch {
     fail(ErrorCode.BAD_REQUEST, 'not a BLS secret key')
   }
@@ -74,7 +74,7 @@ export function decodePublicKey(bytes: Uint8Array): PublicKey {
   if (known != null) return known
   let pk: PublicKey
   try {
-    pk = PublicKey.fromBytes(bytes)
+    pk = blst().PublicKey.fromBytes(bytes)
     pk.keyValidate()
   } catch {
     fail(ErrorCode.BAD_REQUEST, 'not a valid BLS public key (off the curve, outside the subgroup or infinity)')
@@ -88,7 +88,7 @@ export function decodeSignature(bytes: Uint8Array): Signature {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== SIGNATURE_BYTES)
     fail(ErrorCode.BAD_REQUEST, `a BLS signature is ${SIGNATURE_BYTES} bytes`)
   try {
-    const sig = Signature.fromBytes(bytes)
+    const sig = blst().Signature.fromBytes(bytes)
     sig.sigValidate()
     return sig
   } catch {
@@ -114,19 +114,19 @@ export function checkSignatureB64(v: unknown, what: string): Uint8Array {
 
 /** One signature of one message; malformed keys or signatures are BAD_REQUEST, a wrong signature false. */
 export function verify(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
-  return blstAggregateVerify([msg], [decodePublicKey(pk)], decodeSignature(sig))
+  return blst().aggregateVerify([msg], [decodePublicKey(pk)], decodeSignature(sig))
 }
 
 /** The sum of signatures (each checked as received ones are). */
 export function aggregate(sigs: Uint8Array[]): Uint8Array {
   if (sigs.length === 0) fail(ErrorCode.BAD_REQUEST, 'nothing to aggregate')
-  return aggregateSignatures(sigs.map(decodeSignature)).toBytes()
+  return blst().aggregateSignatures(sigs.map(decodeSignature)).toBytes()
 }
 
 /** Whether `sig` is the aggregate of one signature of each msgs[i] by pks[i] (messages must all differ). */
 export function aggregateVerify(msgs: Uint8Array[], pks: Uint8Array[], sig: Uint8Array): boolean {
   if (msgs.length === 0 || msgs.length !== pks.length) fail(ErrorCode.BAD_REQUEST, 'one key per message')
-  return blstAggregateVerify(msgs, pks.map(decodePublicKey), decodeSignature(sig))
+  return blst().aggregateVerify(msgs, pks.map(decodePublicKey), decodeSignature(sig))
 }
 
 /** The message a PoP signs: the key, bound to the peer that asks for its certificate. */
