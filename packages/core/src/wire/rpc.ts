@@ -48,7 +48,10 @@ export type RpcResponse =
   | { id: number; ok: false; error: { code: string; message: string; details?: unknown } }
 
 export interface ServeOptions {
+  /** the largest request read */
   maxFrame?: number
+  /** the largest reply sent (a larger one goes back as FRAME_TOO_LARGE): what the callers read; default maxFrame */
+  maxReply?: number
   maxInboundStreams?: number
   metrics?: Counters
   /** Transaction kind for the counters; defaults to the op name. */
@@ -101,6 +104,7 @@ export async function serveRpc(
   opts: ServeOptions = {}
 ): Promise<void> {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME
+  const maxReply = opts.maxReply ?? maxFrame
   const kindOf = opts.kindOf ?? ((op: string) => op)
   const life = opts.life
   const budget = opts.budget ?? requestBudget(node)
@@ -119,7 +123,7 @@ export async function serveRpc(
       // stays settled, so neither the next reply nor a stop waiting for the last one meets a stale rejection
       const reply = async (res: RpcResponse, kind: string): Promise<void> => {
         const sent = writing.then(async () => {
-          await sendFrame(stream, replyFrame(res, maxFrame), REPLY_TIMEOUT_MS)
+          await sendFrame(stream, replyFrame(res, maxReply), REPLY_TIMEOUT_MS)
           opts.metrics?.messageSent(kindOf(kind))
         })
         writing = sent.catch(() => {})

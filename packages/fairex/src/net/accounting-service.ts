@@ -26,6 +26,7 @@ import { decodeEnvelope } from '../core/messages.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
 import { ACCOUNTING_TABLES } from './tables.ts'
+import { MAX_SALE_FRAME } from './sale-stream.ts'
 
 export interface AccountingInit extends Omit<AccountingConfig, 'now'> {
   now?: () => number
@@ -124,6 +125,8 @@ export class AccountingService implements SchemeService {
       {
         metrics: this.c.metrics,
         life: this.life,
+        // nodes read the market's answers up to a sale's frame
+        maxReply: MAX_SALE_FRAME,
         onError: (err, op) => log.error('ac handler failed', { op, err })
       }
     )

@@ -5,12 +5,13 @@ import { stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import { ErrorCode, fail, serveRpc, toHex, type Party } from '@p2pay/core'
 import { openManifest, signManifest } from '../core/manifest.ts'
-import { DEFAULT_PIECE_SIZE } from '../core/pieces.ts'
+import { checkPieceCount, checkPieceSize, pieceSizeFor } from '../core/pieces.ts'
 import type { SaleForm } from '../core/sale-messages.ts'
 import { hashFile } from './file-pieces.ts'
 import type { NodeContext } from './node-context.ts'
 import type { SharedFile } from './node-records.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
+import { MAX_SALE_FRAME } from './sale-stream.ts'
 
 export interface ShareOptions {
   name?: string
@@ -46,7 +47,10 @@ export async function share(n: NodeContext, path: string, price: number, opts: S
   if (form !== 'original' && form !== 'fixed') fail(ErrorCode.BAD_REQUEST, 'form must be original or fixed')
   if (n.init.ttp == null)
     fail(ErrorCode.BAD_REQUEST, 'selling files needs a TTP (--ttp): without one a buyer could name its own and open Z')
-  const h = await hashFile(abs, opts.pieceSize ?? DEFAULT_PIECE_SIZE, n.life.signal)
+  const pieceSize = opts.pieceSize ?? pieceSizeFor(st.size)
+  // refused before an hour of hashing, not after
+  checkPieceCount(st.size, checkPieceSize(pieceSize))
+  const h = await hashFile(abs, pieceSize, n.life.signal)
   const name = opts.name ?? abs.split('/').pop()!
   const manifest = signManifest(n.c.signer, {
     fileId: toHex(h.fileId),
@@ -100,10 +104,8 @@ export async function serveCatalog(n: NodeContext): Promise<void> {
     {
       files: (args: any) => ({ files: catalogEntries(n, typeof args?.fileId === 'string' ? args.fileId : undefined) })
     },
-    {
-      metrics: n.c.metrics,
-      life: n.life
-    }
+    // a whole catalog may outgrow a request's frame: nodes read the market's answers up to a sale's frame
+    { metrics: n.c.metrics, life: n.life, maxReply: MAX_SALE_FRAME }
   )
 }
 

@@ -14,6 +14,7 @@ import { x25519Of } from '../core/ecies.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
 import { DISPUTE_TABLES } from './tables.ts'
+import { MAX_SALE_FRAME } from './sale-stream.ts'
 
 export type DisputeComponents = BaseComponents<FairexKind> & {
   /** the TTP's identity key: its X25519 key, which opens the TTP's box in Z, is derived from it */
@@ -64,7 +65,13 @@ export class DisputeService implements SchemeService {
         delivered: async (args, { remotePeer }) =>
           await store.apply(() => ttp.delivered(remotePeer, args.ids, Date.now()))
       },
-      { metrics: this.c.metrics, life: this.life, onError: (err, op) => log.error('ttp handler failed', { op, err }) }
+      {
+        metrics: this.c.metrics,
+        life: this.life,
+        // `pending` answers up to 512 kept cheques (~1.3 MB): nodes read the market's answers up to a sale's frame
+        maxReply: MAX_SALE_FRAME,
+        onError: (err, op) => log.error('ttp handler failed', { op, err })
+      }
     )
     this.c.metrics.gauge('disputes', () => ttp.t.disputes.size, 'Disputes resolved')
     this.c.metrics.gauge(

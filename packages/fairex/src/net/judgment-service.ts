@@ -27,6 +27,7 @@ import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { VoidQueue } from './judgment-voids.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
 import { JUDGMENT_TABLES } from './tables.ts'
+import { MAX_COMPLAINT_FRAME, MAX_SALE_FRAME } from './sale-stream.ts'
 
 export interface JudgmentInit {
   /** how long a providerBan keeps the provider out */
@@ -42,9 +43,6 @@ export type JudgmentComponents = BaseComponents<FairexKind> & {
   /** the broker whose AC voids the cheques of banned providers */
   broker: Party
 }
-
-/** a complaint holds SEK(KP) (a piece of up to 4 MiB, base64) and the piece hashes: bigger than an ordinary frame */
-const MAX_COMPLAINT_FRAME = 16 * 1024 * 1024
 
 export class JudgmentService implements SchemeService {
   readonly name = 'fairex'
@@ -149,6 +147,8 @@ export class JudgmentService implements SchemeService {
       {
         metrics: this.c.metrics,
         maxFrame: MAX_COMPLAINT_FRAME,
+        // what a node reads: a larger answer (a ban list) goes back as FRAME_TOO_LARGE, not as a frame it cannot read
+        maxReply: MAX_SALE_FRAME,
         maxInboundStreams: 8,
         life: this.life,
         onError: (err, op) => log.error('judge handler failed', { op, err })

@@ -29,7 +29,7 @@ import type { FairexNodeComponents, FairexNodeInit, NodeContext } from './node-c
 import { FAIREX_PROTOCOL } from './protocols.ts'
 import { buy } from './sale-downloader.ts'
 import { serveSales } from './sale-provider.ts'
-import { MAX_SALE_FRAME, STEP_TIMEOUT_MS } from './sale-stream.ts'
+import { MAX_COMPLAINT_FRAME, MAX_SALE_FRAME, STEP_TIMEOUT_MS } from './sale-stream.ts'
 import { FAIREX_NODE_TABLES } from './tables.ts'
 
 /** The provider a buyer names: a peer id or multiaddr, or a peer id and the addresses it listens on. */
@@ -62,15 +62,16 @@ export class FairexNodeService implements SchemeService {
 
   async start(): Promise<void> {
     const t = await this.c.store.tables(FAIREX_NODE_TABLES)
-    const pool = (protocol: string): ClientPool<FairexKind> =>
+    const pool = (protocol: string, maxFrame = MAX_SALE_FRAME): ClientPool<FairexKind> =>
       new ClientPool<FairexKind>(this.c.network, {
         protocol,
         metrics: this.c.metrics,
-        maxFrame: MAX_SALE_FRAME,
+        maxFrame,
         defaultTimeoutMs: STEP_TIMEOUT_MS,
         signal: this.life.signal
       })
-    const judge = pool(FAIREX_PROTOCOL.judge)
+    // a complaint carries a key piece and every piece hash: the judge reads it whole
+    const judge = pool(FAIREX_PROTOCOL.judge, MAX_COMPLAINT_FRAME)
     const n: NodeContext = {
       t,
       store: this.c.store,

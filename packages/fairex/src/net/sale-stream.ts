@@ -8,6 +8,8 @@ import { ErrorCode, P2payError, abortReason, fail, fromUtf8, utf8, varintLength,
 
 /** largest frame of a sale: a piece (4 MiB at most) or a message carrying the piece hashes */
 export const MAX_SALE_FRAME = 8 * 1024 * 1024
+/** a complaint holds SEK(KP) (a piece of up to 4 MiB, base64) and the piece hashes: bigger than an ordinary frame */
+export const MAX_COMPLAINT_FRAME = 16 * 1024 * 1024
 /** how long one message of the sale may take */
 export const STEP_TIMEOUT_MS = 60_000
 /** how long one piece may take */
