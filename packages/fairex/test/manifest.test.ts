@@ -69,6 +69,7 @@ describe('manifest', () => {
       ['piece size not a power of two', { pieceSize: 100_000, pieceCount: 10 }],
       ['piece size too small', { pieceSize: 8192, pieceCount: 123 }],
       ['piece size too big', { pieceSize: 8 * 1024 * 1024, pieceCount: 1 }],
+      ['more pieces than a judge takes', { size: 65_537 * 16_384, pieceSize: 16_384, pieceCount: 65_537 }],
       ['price zero', { price: 0 }],
       ['price negative', { price: -1 }],
       ['price a string', { price: '25' }],

@@ -12,7 +12,10 @@ import {
   DEFAULT_PIECE_SIZE,
   MAX_PIECE_SIZE,
   MIN_PIECE_SIZE,
+  MAX_PIECES,
+  checkPieceCount,
   checkPieceSize,
+  pieceSizeFor,
   hashStream,
   pieceCount,
   pieceLength
@@ -59,6 +62,22 @@ describe('piece layout', () => {
     for (const bad of [8 * KiB, 8 * MiB, 48 * KiB, 256 * KiB + 1, 0, -16 * KiB, 16 * KiB + 0.5, NaN, '262144', null]) {
       assert.throws(() => checkPieceSize(bad), badRequest, String(bad))
     }
+  })
+
+  it('a file is shared in pieces a judge takes in one complaint, larger for large files; past that, refused', () => {
+    const GiB = 1024 ** 3
+    assert.equal(pieceSizeFor(1), DEFAULT_PIECE_SIZE)
+    assert.equal(pieceSizeFor(16 * GiB), DEFAULT_PIECE_SIZE, '65,536 pieces of 256 KiB')
+    assert.equal(pieceSizeFor(16 * GiB + 1), 2 * DEFAULT_PIECE_SIZE)
+    assert.equal(pieceSizeFor(256 * GiB), MAX_PIECE_SIZE)
+    for (const size of [1, 16 * GiB + 1, 100 * GiB, 256 * GiB])
+      assert.ok(checkPieceCount(size, pieceSizeFor(size)) <= MAX_PIECES, `${size} bytes`)
+    assert.equal(pieceSizeFor(256 * GiB + 1), MAX_PIECE_SIZE, 'no larger piece than 4 MiB')
+    assert.throws(
+      () => checkPieceCount(256 * GiB + 1, MAX_PIECE_SIZE),
+      (e: any) => e.code === ErrorCode.BAD_REQUEST
+    )
+    assert.throws(() => checkPieceCount(16 * GiB + 1, DEFAULT_PIECE_SIZE), /65537 pieces, over the 65536 allowed/)
   })
 
   it('counts pieces and gives the last one the rest', () => {

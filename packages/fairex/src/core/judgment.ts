@@ -85,11 +85,11 @@ import {
   type FixedChequeBody,
   type RequestBody
 } from './messages.ts'
-import { MAX_PIECE_SIZE } from './pieces.ts'
+import { MAX_PIECES, MAX_PIECE_SIZE } from './pieces.ts'
 import { openZ, zHash } from './zbox.ts'
 
 /** Piece lists beyond this are refused before any hashing (256 GiB at 4 MiB pieces). */
-export const MAX_COMPLAINT_PIECES = 65_536
+export const MAX_COMPLAINT_PIECES = MAX_PIECES
 const MAX_Z_B64 = 5464
 const MAX_SEK_B64 = Math.ceil((IV_LEN + MAX_PIECE_SIZE) / 3) * 4
 const MAX_MANIFEST_B64 = 4096

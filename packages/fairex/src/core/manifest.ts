@@ -16,7 +16,7 @@ import {
   type Verifier
 } from '@p2pay/core'
 import type { FairexKind } from '../kinds.ts'
-import { checkPieceSize, pieceCount } from './pieces.ts'
+import { checkPieceCount, checkPieceSize, pieceCount } from './pieces.ts'
 
 export const MANIFEST_TAG = 'p2pay/fairex/manifest/v1'
 const MAX_MANIFEST_B64 = 4096
@@ -74,6 +74,7 @@ export function checkManifestBody(b: ManifestBody): void {
   checkPieceSize(b.pieceSize)
   if (b.pieceCount !== pieceCount(b.size, b.pieceSize))
     fail(ErrorCode.BAD_REQUEST, 'manifest pieceCount does not match size and pieceSize')
+  checkPieceCount(b.size, b.pieceSize)
   if (!isPositive(b.price)) fail(ErrorCode.BAD_REQUEST, 'manifest price must be a positive integer')
   if (!isTimestamp(b.createdAt)) fail(ErrorCode.BAD_REQUEST, 'manifest createdAt must be a timestamp')
 }

@@ -22,6 +22,27 @@ export function checkPieceSize(pieceSize: unknown): number {
 
 export const pieceCount = (size: number, pieceSize: number): number => Math.ceil(size / pieceSize)
 
+/** Pieces a file may have: what a judge takes in one complaint (256 GiB at 4 MiB pieces), so every sale is judged. */
+export const MAX_PIECES = 65_536
+
+/** The piece size a file is shared with: the default, or the smallest power of two above it that keeps MAX_PIECES. */
+export function pieceSizeFor(size: number): number {
+  let p = DEFAULT_PIECE_SIZE
+  while (p < MAX_PIECE_SIZE && pieceCount(size, p) > MAX_PIECES) p *= 2
+  return p
+}
+
+/** A file's piece count, refused past MAX_PIECES: its buyer could not complain to a judge. */
+export function checkPieceCount(size: number, pieceSize: number): number {
+  const n = pieceCount(size, pieceSize)
+  if (n > MAX_PIECES)
+    fail(
+      ErrorCode.BAD_REQUEST,
+      `${size} bytes in pieces of ${pieceSize} are ${n} pieces, over the ${MAX_PIECES} allowed`
+    )
+  return n
+}
+
 /** Length of piece `index`: pieceSize for all but the last, which holds the rest. */
 export function pieceLength(size: number, pieceSize: number, index: number): number {
   if (!Number.isSafeInteger(index) || index < 0 || index >= pieceCount(size, pieceSize))
