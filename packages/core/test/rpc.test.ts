@@ -190,8 +190,8 @@ describe('rpc over libp2p', () => {
       c.call('slow', { ms: 1500 }, { timeoutMs: 200 }),
       code(ErrorCode.TIMEOUT, /slow timed out after 200 ms/)
     )
-    const took = Date.now() - t0
-    assert.ok(took >= 150 && took < 1400, `took ${took} ms`)
+    // not sooner than asked; TIMEOUT rather than 'late' shows it did not wait for the answer (no upper bound: load)
+    assert.ok(Date.now() - t0 >= 150, `took ${Date.now() - t0} ms`)
     assert.deepEqual((await c.call<{ args: unknown }>('echo', { after: 1 })).args, { after: 1 })
     // defaultTimeoutMs applies when the call names none
     const d = newClient({ defaultTimeoutMs: 150 })
