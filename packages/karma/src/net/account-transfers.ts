@@ -14,6 +14,7 @@ import {
   majorityError,
   refusalError,
   refusalVotes,
+  type SentRow,
   type TransferResult
 } from '../core/account.ts'
 import { majorityValue } from '../core/majority.ts'
@@ -87,6 +88,12 @@ export async function complete(h: AccountHolder, request: string): Promise<Trans
   const { ctx } = h
   const { store, t } = ctx
   const req = openTransfer(ctx.verifier, request)
+  // a settle tick finds a row pending and waits its turn behind the payer's next transfer, which completes the row
+  // and signs the nonce after it: relayed again, every member would refuse it as a REPLAY and the row of a transfer
+  // the bank applied would be deleted. Only a row still pending goes out.
+  const row = t.sent.get(req.hash)
+  if (row?.status === 'done') return recorded(h, row)
+  if (row == null) fail(ErrorCode.NOT_FOUND, 'no pending transfer with this request: a majority of bank(A) refused it')
   try {
     const r = await relay(h, request)
     // not awaited: until this is on disk the request merely looks pending, and a retry of it changes nothing
@@ -102,7 +109,7 @@ export async function complete(h: AccountHolder, request: string): Promise<Trans
     void ctx.life.track('transfer record', recorded).catch(() => {})
     return r
   } catch (err) {
-    if (err instanceof P2payError && FINAL_REFUSALS.has(err.code)) {
+    if (err instanceof P2payError && FINAL_REFUSALS.has(err.code) && t.sent.get(req.hash)?.status === 'pending') {
       await store.apply(() => {
         t.sent.delete(req.hash)
         // our idea of the nonce was wrong (e.g. a lost data dir): ask the bank next time
@@ -110,6 +117,20 @@ export async function complete(h: AccountHolder, request: string): Promise<Trans
       })
     }
     throw err
+  }
+}
+
+/** The answer of a transfer recorded done: what both majorities signed when it completed. */
+function recorded(h: AccountHolder, row: SentRow): TransferResult {
+  return {
+    requestHash: row.requestHash,
+    from: h.me,
+    to: row.to,
+    amount: row.amount,
+    nonce: row.nonce,
+    debitedBy: row.debitedBy ?? [],
+    creditedBy: row.creditedBy ?? [],
+    ms: 0
   }
 }
 
@@ -200,7 +221,12 @@ export async function relay(h: AccountHolder, request: unknown): Promise<Transfe
   clearTimeout(poll)
   ctx.life.signal.removeEventListener('abort', startPolls)
   h.pushWaiters.delete(req.hash)
-  if (outcome === 'refused' && debits.size < need) throw refusalError(refusals, need, debits.size)
+  if (outcome === 'refused' && debits.size < need) {
+    // a final refusal frees the nonce: first every member's answer, as one that applied the request may answer last
+    // (its balance had a credit the others had not applied yet), and its debit would spread through bank sync
+    if (FINAL_REFUSALS.has(refusalError(refusals, need, debits.size).code)) await debitsSettled
+    throw refusalError(refusals, need, debits.size)
+  }
   if (debits.size < need)
     fail(KarmaErrorCode.NO_MAJORITY, `only ${debits.size} of bank(${from}) debited (need ${need})`, {
       debitedBy: [...debits.keys()]

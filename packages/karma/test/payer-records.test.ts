@@ -1,0 +1,160 @@
+// The payer's karma-sent rows against what its bank applied. A transfer left
+// pending (its relay found no majority) is completed by whichever comes first:
+// the payer's next transfer or the payments settle loop. The settle loop found
+// the row pending before it queued behind that transfer; relayed again after
+// the payer had signed the next nonce, every member answered REPLAY and the
+// row of a transfer the bank applied was deleted (the chaos run's "majority
+// balance 1000 !== 1001").
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { ErrorCode, P2payError, type PaymentEntry } from '@p2pay/core'
+import { DEFAULT_KARMA } from '../src/core/config.ts'
+import { AccountHolder } from '../src/net/account.ts'
+import type { KarmaCalls } from '../src/net/context.ts'
+import { karmaSettler } from '../src/net/karma-settle.ts'
+import type { KarmaService } from '../src/net/service.ts'
+import { openTransfer } from '../src/core/messages.ts'
+import { K, context, joinedPair, verifier, type Ident, type Net } from './fixtures.ts'
+
+/**
+ * A's account holder over the members of `w`: a debit call is the member's debit, its notices delivered to bank(B) at
+ * once, whose credit receipts are pushed to A as the service pushes them. While `down` is set, no member answers;
+ * the members in `slow` answer a debit they applied 200 ms late.
+ */
+function holderOf(w: Net, A: Ident, state: { down: boolean; slow?: Set<string> }): AccountHolder {
+  const view = { bank: async (a: string) => w.bank(a) } as any
+  const peers = {
+    send: async () => {},
+    call: async (m: string, op: string, args: { request?: string; requestHash?: string }) => {
+      if (state.down) throw new P2payError(ErrorCode.UNREACHABLE, `${m} is away`)
+      if (op === 'debit') {
+        const member = w.member(m)
+        const bankA = w.bank(A.id)
+        const r = member.debit(args.request, bankA)
+        const { to, from } = openTransfer(verifier, args.request).body
+        for (const b of w.bank(to)) {
+          const out = w.member(b).receiveNotice(r.notice, w.bank(from), w.bank(to))
+          if (out.status === 'credited') h.takeCreditReceipt(out.receipt)
+        }
+        if (state.slow?.has(m) === true) await new Promise(resolve => setTimeout(resolve, 200))
+        return { receipt: r.receipt }
+      }
+      if (op === 'awaitCredit') {
+        for (const b of w.members.values()) {
+          const receipt = b.id === m ? b.receiptFor(args.requestHash!) : undefined
+          if (receipt !== undefined) return { receipt }
+        }
+        throw new P2payError(ErrorCode.TIMEOUT, 'not credited')
+      }
+      throw new P2payError(ErrorCode.UNKNOWN_OP, op)
+    }
+  } as unknown as KarmaCalls
+  const ctx = context(A, w.member(A.id), { view, peers, cfg: { ...DEFAULT_KARMA, k: K, callTimeoutMs: 1500 } })
+  const h = new AccountHolder(ctx)
+  return h
+}
+
+function entry(id: string, peer: string): PaymentEntry {
+  const now = Date.now()
+  return {
+    id,
+    scheme: 'karma',
+    op: 'transfer',
+    peer,
+    amount: 1,
+    state: 'pending',
+    created: now,
+    updated: now,
+    deadline: now + 60_000
+  }
+}
+
+describe("the payer's records of its transfers", () => {
+  it(
+    'a transfer left pending, completed by the next transfer while the settle loop waited to relay it, ' +
+      'stays done (every member answers that relay REPLAY)',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const state = { down: true }
+      const h = holderOf(w, A, state)
+      h.known.add(B.id)
+      h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
+      const service = { ctx: h.ctx, life: h.ctx.life, account: h } as unknown as KarmaService
+      const settler = karmaSettler(service)
+      // bank(A) unreachable: the transfer signed nonce 1 and stays pending
+      const first = entry('karma-first-0001', B.id)
+      await assert.rejects(h.transfer(B.id, 1, first.id), (e: P2payError) => e.code === ErrorCode.UNREACHABLE)
+      const [pending] = [...h.ctx.t.sent.values()]
+      assert.equal(pending.status, 'pending')
+      state.down = false
+      // the payer's next transfer is queued first; the settle tick finds the first row pending and queues behind it
+      const next = h.transfer(B.id, 1, 'karma-next-00001')
+      const settled = settler.settle!(first, { now: Date.now(), entries: () => [first] })
+      const r = await next
+      assert.equal(r.nonce, 2)
+      const s = await settled
+      const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
+      assert.deepEqual(
+        rows.map(x => [x.nonce, x.status]),
+        [
+          [1, 'done'],
+          [2, 'done']
+        ],
+        'the payer lost the record of a transfer its bank applied'
+      )
+      assert.equal(s?.state, 'succeeded')
+      // what the bank applied: both debits, at every member
+      for (const m of w.bank(A.id)) assert.equal(w.member(m).account(A.id)?.nonce, 2)
+      assert.deepEqual(w.balances(A.id), Array(K).fill(998))
+      assert.deepEqual(w.balances(B.id), Array(K).fill(1002))
+      await h.ctx.life.stop()
+    }
+  )
+
+  it(
+    'a request a majority of bank(A) refuses for want of karma, which the members that had a credit more applied ' +
+      'and answered last, stays pending and completes once the bank has the credit (the nonce is not freed)',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const C = w.peers.find(p => p.id !== A.id && p.id !== B.id && !w.bank(A.id).includes(p.id))!
+      w.join(C)
+      const bankA = w.bank(A.id)
+      const early = bankA.slice(0, 2)
+      // C pays A 5: only two members of bank(A) have applied the credit so far
+      const credit = w.request(C, A.id, 5)
+      const notices = w.debit(credit)
+      w.deliver(notices, C.id, A.id, early)
+      const state = { down: false, slow: new Set(early) }
+      const h = holderOf(w, A, state)
+      h.known.add(B.id)
+      h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
+      // 1003 > 1000: three members refuse INSUFFICIENT_FUNDS at once, the two with the credit apply it and answer late
+      const err = await h.transfer(B.id, 1003).then(
+        () => undefined,
+        (e: P2payError) => e
+      )
+      assert.equal(err?.code, 'NO_MAJORITY', 'a request two members applied was refused for good')
+      const [row] = [...h.ctx.t.sent.values()]
+      assert.equal(row?.status, 'pending', 'the payer dropped a request members of its bank applied')
+      assert.deepEqual(
+        early.map(m => w.member(m).account(A.id)?.nonce),
+        [1, 1]
+      )
+      // the rest of bank(A) takes the credit; the payer's next transfer first completes the pending one
+      w.deliver(notices, C.id, A.id, bankA.slice(2))
+      const next = await h.transfer(B.id, 1)
+      assert.equal(next.nonce, 2)
+      const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
+      assert.deepEqual(
+        rows.map(x => [x.nonce, x.amount, x.status]),
+        [
+          [1, 1003, 'done'],
+          [2, 1, 'done']
+        ]
+      )
+      assert.deepEqual(w.balances(A.id), Array(K).fill(1))
+      assert.deepEqual(w.balances(B.id), Array(K).fill(2004))
+      await h.ctx.life.stop()
+    }
+  )
+})
