@@ -93,6 +93,8 @@ export const MAX_COMPLAINT_PIECES = MAX_PIECES
 const MAX_Z_B64 = 5464
 const MAX_SEK_B64 = Math.ceil((IV_LEN + MAX_PIECE_SIZE) / 3) * 4
 const MAX_MANIFEST_B64 = 4096
+/** bans per `bans` answer: ~500 bytes each, so a page is half a 1 MiB frame */
+export const BANS_PER_PAGE = 1000
 /** At most this many cheque ids per `delivered` call (and cheques per `keptFor` answer). */
 export const MAX_KEPT_DELIVERED = 512
 
@@ -387,6 +389,20 @@ export class Judge {
   }
 
   /** Bans in force at `now` (until is exclusive). A scan: bans are rare. */
+  /**
+   * The active bans ruled at `since` or later, oldest first, at most `max` (a page ends with a millisecond's last
+   * ban). `cursor`: the next page's `since`. On the last page it is the newest ban's time, so a ban ruled later in
+   * that millisecond is sent next time; with `more` it is past the page, as later bans exist and time has moved on.
+   */
+  bansSince(since: number, max = BANS_PER_PAGE): { bans: BanRecord[]; cursor: number; more: boolean } {
+    const fresh = this.activeBans().filter(b => b.from >= since)
+    if (fresh.length <= max) return { bans: fresh, cursor: fresh.at(-1)?.from ?? since, more: false }
+    let end = max
+    while (end < fresh.length && fresh[end].from === fresh[end - 1].from) end++
+    const bans = fresh.slice(0, end)
+    return { bans, cursor: bans[end - 1].from + 1, more: end < fresh.length }
+  }
+
   activeBans(now = this.cfg.now()): BanRecord[] {
     const out: BanRecord[] = []
     for (const b of this.t.bans.values()) if (now < b.until) out.push(b)

@@ -7,6 +7,9 @@ import { openBan } from '../core/judgment-records.ts'
 import type { FairexKind } from '../kinds.ts'
 import type { BanEntry } from './node-records.ts'
 
+/** pages of bans one refresh reads at most (64,000 bans); the rest comes at the next refresh */
+const MAX_PAGES = 64
+
 export interface BanCacheOptions {
   bans: Table<BanEntry>
   store: Store
@@ -55,16 +58,20 @@ export class BanCache {
     return good.length
   }
 
-  /** Asks the judge for the bans ruled since the last ask. */
+  /** Asks the judge for the bans ruled since the last ask, a page at a time (bounded: the rest comes next time). */
   async refresh(): Promise<void> {
     if (this.o.judge == null) return
-    const r = await this.o.pool.call<{ bans: string[]; cursor?: number }>(
-      this.o.judge,
-      'bans',
-      { since: this.cursor },
-      { kind: 'fairex-ban', timeoutMs: 5000 }
-    )
-    if (r.bans.length > 0) await this.add(r.bans)
-    if (Number.isSafeInteger(r.cursor) && r.cursor! > this.cursor) this.cursor = r.cursor!
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const r = await this.o.pool.call<{ bans: string[]; cursor?: number; more?: boolean }>(
+        this.o.judge,
+        'bans',
+        { since: this.cursor },
+        { kind: 'fairex-ban', timeoutMs: 5000 }
+      )
+      if (r.bans.length > 0) await this.add(r.bans)
+      const moved = Number.isSafeInteger(r.cursor) && r.cursor! > this.cursor
+      if (moved) this.cursor = r.cursor!
+      if (r.more !== true || !moved) return
+    }
   }
 }

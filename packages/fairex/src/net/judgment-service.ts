@@ -135,12 +135,13 @@ export class JudgmentService implements SchemeService {
         bans: async args => {
           await store.barrier()
           const since = Number.isSafeInteger(args?.since) && args.since > 0 ? (args.since as number) : 0
-          const fresh = judge.activeBans().filter(b => b.from >= since)
           // bans ruled in the same millisecond as the cursor are sent again: >= never misses one
+          const page = judge.bansSince(since)
           return {
             judge: judge.judgeId,
-            bans: fresh.map(b => b.ban),
-            cursor: fresh.reduce((m, b) => Math.max(m, b.from), since)
+            bans: page.bans.map(b => b.ban),
+            cursor: page.cursor,
+            ...(page.more ? { more: true } : {})
           }
         }
       },
