@@ -153,11 +153,19 @@ async function karmaSettled(
     240_000
   )
   const done = new Map<string, { from: string; to: string; amount: number }>()
+  /** each payer's done nonces: the bank applied exactly these debits, 1..n (a refused nonce is signed again) */
+  const nonces = new Map<string, number[]>()
   for (const n of nodes) {
+    const list: number[] = []
     for (const s of (await call(n, 'GET', '/v1/karma/sent')).sent as any[]) {
       assert.equal(s.status, 'done', `a transfer of ${label(n)} (nonce ${s.nonce}) is still pending`)
       done.set(s.requestHash, { from: n.peerId, to: s.to, amount: s.amount })
+      list.push(s.nonce as number)
     }
+    nonces.set(
+      n.peerId,
+      list.sort((a, b) => a - b)
+    )
   }
   const undone = moved.filter(m => !done.has(m.requestHash)).map(m => m.requestHash)
   assert.deepEqual(undone, [], 'acknowledged transfers not done at their payer')
@@ -170,13 +178,27 @@ async function karmaSettled(
   }
   let total = 0
   for (const [account, want] of expected) {
-    const got = await waitFor(
+    const read = await waitFor(
       `a majority of bank(${account}) to agree`,
       async () =>
-        (await call(nodes[0], 'GET', `/v1/karma/balance?peer=${account}`, undefined, 30_000)).balance as number,
+        (await call(nodes[0], 'GET', `/v1/karma/balance?peer=${account}`, undefined, 30_000)) as {
+          balance: number
+          nonce: number
+        },
       120_000
     )
-    assert.equal(got, want, `majority balance of ${account}`)
+    const payer = nodes.find(n => n.peerId === account)!
+    const mine = nonces.get(account)!
+    const applied = Array.from({ length: read.nonce }, (_, i) => i + 1)
+    const missing = applied.filter(x => !mine.includes(x))
+    const extra = mine.filter(x => !applied.includes(x) || mine.indexOf(x) !== mine.lastIndexOf(x))
+    assert.ok(
+      missing.length === 0 && extra.length === 0,
+      `bank(${label(payer)}) applied its debits 1..${read.nonce}; its sent list has them done but for nonces ` +
+        `[${missing.join(',')}] and besides them [${extra.join(',')}]`
+    )
+    const got = read.balance
+    assert.equal(got, want, `majority balance of ${label(payer)} ${account}`)
     total += got
   }
   assert.equal(total, o.initial * nodes.length, 'the sum of karma')
