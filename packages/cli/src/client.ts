@@ -1,9 +1,12 @@
 // Talks to a running daemon through its control API, using the api.json and
 // api.token files the daemon writes into its data dir.
 import { readFileSync, existsSync } from 'node:fs'
-import { request } from 'node:http'
 import { join } from 'node:path'
 import { API_FILE, TOKEN_FILE, ErrorCode, P2payError } from '@p2pay/core'
+
+// not an ESM import of node:http: its facade reads every export, and the lazy WebSocket getters load undici
+// (about 13 MiB resident) into every process that loads the CLI, daemons included
+const { request } = process.getBuiltinModule('node:http')
 
 export interface ApiTarget {
   url: string

@@ -3,7 +3,7 @@
 // daemon's data dir (like a cookie file). Prometheus `/metrics` sits behind the
 // same token. The dashboard's page (plain files, no data in them) is the one
 // thing served without the token: it asks the user for it.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { existsSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs'
 import { extname, join } from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
@@ -12,6 +12,10 @@ import { ErrorCode, P2payError, asError } from '../errors.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Logger } from '../log.ts'
 import type { Lifecycle } from './lifecycle.ts'
+
+// node:http through the builtin loader, not an ESM import: the ESM facade reads every export, and http's lazy
+// WebSocket getters then load undici (about 13 MiB resident) into every daemon
+const { createServer } = process.getBuiltinModule('node:http')
 
 export const TOKEN_FILE = 'api.token'
 export const API_FILE = 'api.json'
