@@ -41,11 +41,19 @@ async function heapOf(d: Daemon): Promise<Record<string, number> | undefined> {
   }
 }
 
-/** A node with the broker as its one peer, left alone for a while: its RSS then. */
+/**
+ * A node with the broker as its one peer, left alone for a while: its RSS then. A node is started and stopped
+ * first, so the one measured starts as every start but the first does: its modules compiled and cached on disk
+ * (a module missing from that cache brings Node's TypeScript stripper into the process, tens of MiB).
+ */
 async function idle(seconds: number): Promise<{ rss: Rss; heap?: Record<string, number>; broker: Rss }> {
   const swarm = new Swarm('bench-memory-idle')
   try {
     const broker = await swarm.startBroker()
+    const warm = new Daemon('node', join(swarm.dir, 'warm'), ['--broker', broker.addr])
+    swarm.nodes.push(warm)
+    await warm.start(START_MS)
+    await warm.stop()
     const n = new Daemon('node', join(swarm.dir, 'node0'), ['--broker', broker.addr])
     swarm.nodes.push(n)
     await n.start(START_MS)
