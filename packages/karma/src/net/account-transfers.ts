@@ -83,7 +83,7 @@ async function finishPending(h: AccountHolder): Promise<void> {
   for (const row of [...h.ctx.t.sent.values()]) if (row.status === 'pending') await complete(h, row.request)
 }
 
-/** Relays the payer's own request and records the outcome. */
+/** Relays the payer's own pending request and records the outcome; one done already is answered from its row. */
 export async function complete(h: AccountHolder, request: string): Promise<TransferResult> {
   const { ctx } = h
   const { store, t } = ctx
@@ -92,7 +92,7 @@ export async function complete(h: AccountHolder, request: string): Promise<Trans
   // and signs the nonce after it: relayed again, every member would refuse it as a REPLAY and the row of a transfer
   // the bank applied would be deleted. Only a row still pending goes out.
   const row = t.sent.get(req.hash)
-  if (row?.status === 'done') return recorded(h, row)
+  if (row?.status === 'done') return doneAnswer(h, row)
   if (row == null) fail(ErrorCode.NOT_FOUND, 'no pending transfer with this request: a majority of bank(A) refused it')
   try {
     const r = await relay(h, request)
@@ -121,7 +121,7 @@ export async function complete(h: AccountHolder, request: string): Promise<Trans
 }
 
 /** The answer of a transfer recorded done: what both majorities signed when it completed. */
-function recorded(h: AccountHolder, row: SentRow): TransferResult {
+function doneAnswer(h: AccountHolder, row: SentRow): TransferResult {
   return {
     requestHash: row.requestHash,
     from: h.me,
