@@ -33,10 +33,17 @@ export const DEFAULT_POOL_SIZE = 2
 export const DEFAULT_MAX_QUEUE = 4096
 /** A worker with no job for this long ends; the next job starts a new one. */
 export const DEFAULT_IDLE_MS = 30_000
+/**
+ * A worker's old generation, MiB: it keeps about 7 MiB live, but mcl's start leaves some 15 MiB of garbage that an
+ * idle worker, allocating little, would hold for good under V8's default limit (gigabytes); near this one it is
+ * collected.
+ */
+const WORKER_OLD_SPACE_MIB = 32
 /** Workers in a row that die before answering anything: past it the pool stops replacing them (a broken install). */
 const MAX_FAILED_STARTS = 3
 
-const WORKER_URL = new URL('./group-worker.ts', import.meta.url)
+// a JavaScript first module, which turns the compile cache on in the thread (group-worker-entry.js)
+const WORKER_URL = new URL('./group-worker-entry.js', import.meta.url)
 
 interface Job {
   op: GroupOp
@@ -201,7 +208,7 @@ export class GroupPool implements GroupCrypto {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL)
+    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MIB } })
     const slot: Slot = { worker, answered: false }
     this.started++
     // an idle pool keeps no process alive: a worker holds the loop only while it has a job
