@@ -41,6 +41,9 @@ if (major >= 22) {
   if (flags.length > 0 && typeof process.execve === 'function') {
     try {
       process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, self, ...args], {
+        // two malloc arenas, not glibc's eight per core: memory freed in one thread's arena stayed resident (2 MiB
+        // of an idle node, about 6 of a busy one)
+        MALLOC_ARENA_MAX: '2',
         ...process.env,
         [REEXEC]: '1'
       })
