@@ -14,6 +14,8 @@ export interface Rss {
   file: number
   /** VmHWM: the highest VmRSS the process reached, MiB */
   hwm: number
+  /** threads of the process now (main, libuv's, V8's, worker threads) */
+  threads: number
 }
 
 const round = (kib: number): number => Math.round((kib * 1024 * 10) / MIB) / 10
@@ -27,7 +29,8 @@ export function rssOf(pid: number): Rss | undefined {
       rss: round(kib('VmRSS')),
       anon: round(kib('RssAnon')),
       file: round(kib('RssFile')),
-      hwm: round(kib('VmHWM'))
+      hwm: round(kib('VmHWM')),
+      threads: Number(/^Threads:\s+(\d+)/m.exec(s)?.[1] ?? NaN)
     }
   } catch {
     return undefined

@@ -3,8 +3,10 @@
 // pays its neighbour PPay coins and makes Karma transfers to random peers for a
 // while, its RSS read every 250 ms. Peak and steady (the median of the run's
 // later half) per node, beside a bare Node process started the same way (the
-// floor no daemon goes under) and the target. `--nodes`, `--seconds`,
-// `--quick`; `--json` prints the figures as JSON.
+// floor no daemon goes under) and the target. Then a WhoPay payer: before,
+// while its BBS04 worker threads run, and after they end idle
+// (memory-whopay.ts). `--nodes`, `--seconds`, `--quick`; `--json` prints the
+// figures as JSON.
 import { spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +14,7 @@ import { Daemon, Swarm, waitFor } from '../lib/swarm.ts'
 import { Tally, sleep } from '../lib/api.ts'
 import { flags, int, json, say, buy } from './common.ts'
 import { RssSampler, median, rssOf, type Rss } from './memory-rss.ts'
+import { whopayPhase } from './memory-whopay.ts'
 
 const quick = flags.quick === true
 /** how long a node may take to start: many processes loading at once on a small machine are slow */
@@ -189,6 +192,7 @@ export async function memory(): Promise<void> {
   const floor = await bareNode()
   const still = await idle(quick ? 5 : 10)
   const load = await busy(nodesN, seconds)
+  const whopay = await whopayPhase(quick ? 20 : 100)
   const peak = Math.max(...load.peak)
   const steady = median(load.steady)
   const out = {
@@ -199,6 +203,7 @@ export async function memory(): Promise<void> {
     floor: { bareNode: floor },
     idle: still,
     busy: { ...load, peakMax: peak, steadyMedian: steady },
+    whopay,
     ratios: {
       busyPeakToTarget: r1(peak / TARGET_MIB),
       busySteadyToTarget: r1(steady / TARGET_MIB),
@@ -240,5 +245,10 @@ export async function memory(): Promise<void> {
   row('  Karma joins', load.karma.joins)
   for (const x of load.karma.samples) row('    an error', x)
   row('  samples', `${load.samples} (every 250 ms)`)
+  row(
+    `WhoPay payer, ${whopay.payments} payments`,
+    `before ${whopay.before.rss} MiB, paying peak ${whopay.peak} MiB (${whopay.threadsPaying} threads), ` +
+      `${Math.round(whopay.idleMs / 1000) + 5} s later ${whopay.after.rss} MiB (${whopay.threadsAfter} threads)`
+  )
   say(`\n  whole run: ${Math.round(out.ms / 1000)} s; load average ${out.machine.loadavg.join(' ')}`)
 }
