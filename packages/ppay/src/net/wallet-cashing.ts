@@ -21,6 +21,14 @@ export interface CashOutcome {
   refused: Array<{ sn: string; code: string; message: string }>
 }
 
+/** Cash items in requests of at most CASH_CHUNK coins and BATCH_FRAME_BYTES: each request and its reply fit a frame. */
+function requestChunks<T extends { proof: CoinProof; cash: string }>(items: T[]): T[][] {
+  const chunks: T[][] = []
+  for (let i = 0; i < items.length; i += CASH_CHUNK)
+    chunks.push(...chunkBySize(items.slice(i, i + CASH_CHUNK), c => proofBytes(c.proof) + c.cash.length + 32))
+  return chunks
+}
+
 /** Cashes every held coin at the broker, in batches. */
 export async function cash(w: WalletContext): Promise<CashOutcome> {
   const keys = [...w.wallet.t.held.values()].filter(h => h.status === 'held' || h.status === 'cashing').map(h => h.key)
@@ -54,9 +62,7 @@ export async function cash(w: WalletContext): Promise<CashOutcome> {
       }
     })
   }
-  const chunks: Array<typeof items> = []
-  for (let i = 0; i < items.length; i += CASH_CHUNK)
-    chunks.push(...chunkBySize(items.slice(i, i + CASH_CHUNK), c => proofBytes(c.proof) + c.cash.length + 32))
+  const chunks = requestChunks(items)
   let next = 0
   await Promise.all(
     Array.from({ length: Math.min(CASH_PARALLEL, chunks.length) }, async () => {
@@ -71,10 +77,7 @@ export async function refund(w: WalletContext, sns?: string[]): Promise<{ refund
   const list = sns ?? w.wallet.spendableOwned().map(c => c.sn)
   const items = await w.store.apply(() => list.map(sn => ({ sn, ...w.wallet.beginRefund(sn) })))
   const out = { refunded: 0, value: 0 }
-  const chunks: Array<typeof items> = []
-  for (let i = 0; i < items.length; i += CASH_CHUNK)
-    chunks.push(...chunkBySize(items.slice(i, i + CASH_CHUNK), c => proofBytes(c.proof) + c.cash.length + 32))
-  for (const chunk of chunks) {
+  for (const chunk of requestChunks(items)) {
     const args = { items: chunk.map(c => ({ proof: c.proof, cash: c.cash })) }
     const { results } = await callBroker<{ results: ItemResult[] }>(w, 'cash', args, 'refund', CASH_TIMEOUT_MS)
     await w.store.apply(() =>
