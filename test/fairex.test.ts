@@ -65,6 +65,9 @@ test(
   async () => {
     const f = await share(P, 'film.bin')
     assert.equal((await P.api('GET', '/v1/fairex/files')).files.find((x: any) => x.fileId === f.fileId).form, 'fixed')
+    // D lists P's catalog over libp2p, page by page
+    const listed = (await D.api('GET', `/v1/fairex/catalog?provider=${P.peerId}`)).files
+    assert.equal(listed.filter((x: any) => x.fileId === f.fileId).length, 1)
     const before = {
       P: await bal(P.peerId),
       D: await bal(D.peerId),

@@ -37,6 +37,11 @@ export interface CatalogEntry {
   manifest: string
 }
 
+/** entries per catalog answer (~230 bytes each, ~460 with long names) */
+const CATALOG_PAGE = 1000
+/** pages one listing reads at most: 100,000 files */
+const MAX_CATALOG_PAGES = 100
+
 /** Hashes a file piece by piece (bounded memory) and offers it at `price`. */
 export async function share(n: NodeContext, path: string, price: number, opts: ShareOptions = {}): Promise<Shared> {
   if (typeof path !== 'string' || path === '') fail(ErrorCode.BAD_REQUEST, 'path is required')
@@ -95,6 +100,14 @@ export function catalogEntries(n: NodeContext, fileId?: string): CatalogEntry[] 
   }))
 }
 
+/** The catalog's entries after file id `after`, in file id order, a page at a time. */
+export function catalogPage(n: NodeContext, after = ''): { files: CatalogEntry[]; more?: true } {
+  const rest = catalogEntries(n)
+    .filter(e => e.fileId > after)
+    .sort((a, b) => (a.fileId < b.fileId ? -1 : 1))
+  return rest.length > CATALOG_PAGE ? { files: rest.slice(0, CATALOG_PAGE), more: true } : { files: rest }
+}
+
 /** Answers other peers' `files` requests. */
 export async function serveCatalog(n: NodeContext): Promise<void> {
   await serveRpc(
@@ -102,18 +115,27 @@ export async function serveCatalog(n: NodeContext): Promise<void> {
     FAIREX_PROTOCOL.catalog,
     // a buyer names the file it is about to buy: the answer is one entry, whatever the catalog's size
     {
-      files: (args: any) => ({ files: catalogEntries(n, typeof args?.fileId === 'string' ? args.fileId : undefined) })
+      files: (args: any) =>
+        typeof args?.fileId === 'string'
+          ? { files: catalogEntries(n, args.fileId) }
+          : catalogPage(n, typeof args?.after === 'string' ? args.after : undefined)
     },
-    // a whole catalog may outgrow a request's frame: nodes read the market's answers up to a sale's frame
     { metrics: n.c.metrics, life: n.life, maxReply: MAX_SALE_FRAME }
   )
 }
 
-/** A provider's catalog; with `fileId`, its entry for that file only (a provider of an earlier release sends all). */
+/** A provider's catalog, page by page; with `fileId`, its entry for that file only. */
 export async function catalogOf(n: NodeContext, provider: Party, fileId?: string): Promise<CatalogEntry[]> {
-  const r = await n.catalog.call<{ files: CatalogEntry[] }>(provider, 'files', fileId === undefined ? {} : { fileId }, {
-    kind: 'fairex-catalog',
-    timeoutMs: 10_000
-  })
-  return r.files
+  const opts = { kind: 'fairex-catalog' as const, timeoutMs: 10_000 }
+  if (fileId !== undefined)
+    return (await n.catalog.call<{ files: CatalogEntry[] }>(provider, 'files', { fileId }, opts)).files
+  const files: CatalogEntry[] = []
+  for (let page = 0; page < MAX_CATALOG_PAGES; page++) {
+    const after = files.at(-1)?.fileId
+    const r = await n.catalog.call<{ files: CatalogEntry[]; more?: boolean }>(provider, 'files', { after }, opts)
+    files.push(...r.files)
+    // a provider of an earlier release sends everything at once, without `more`
+    if (r.more !== true || r.files.length === 0) break
+  }
+  return files
 }
