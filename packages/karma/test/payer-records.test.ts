@@ -19,9 +19,9 @@ import { K, context, joinedPair, verifier, type Ident, type Net } from './fixtur
 /**
  * A's account holder over the members of `w`: a debit call is the member's debit, its notices delivered to bank(B) at
  * once, whose credit receipts are pushed to A as the service pushes them. While `down` is set, no member answers;
- * the members in `slow` answer a debit they applied 200 ms late.
+ * the members in `slow` answer a debit they applied 200 ms late; those in `lost` apply it and their answer is lost.
  */
-function holderOf(w: Net, A: Ident, state: { down: boolean; slow?: Set<string> }): AccountHolder {
+function holderOf(w: Net, A: Ident, state: { down: boolean; slow?: Set<string>; lost?: Set<string> }): AccountHolder {
   const view = { bank: async (a: string) => w.bank(a) } as any
   const peers = {
     send: async () => {},
@@ -37,6 +37,8 @@ function holderOf(w: Net, A: Ident, state: { down: boolean; slow?: Set<string> }
           if (out.status === 'credited') h.takeCreditReceipt(out.receipt)
         }
         if (state.slow?.has(m) === true) await new Promise(resolve => setTimeout(resolve, 200))
+        if (state.lost?.has(m) === true)
+          throw new P2payError(ErrorCode.UNREACHABLE, `stream to ${m} failed: stream reset`, { stage: 'stream' })
         return { receipt: r.receipt }
       }
       if (op === 'awaitCredit') {
@@ -141,6 +143,54 @@ describe("the payer's records of its transfers", () => {
         [1, 1]
       )
       // the rest of bank(A) takes the credit; the payer's next transfer first completes the pending one
+      w.deliver(notices, C.id, A.id, bankA.slice(2))
+      const next = await h.transfer(B.id, 1)
+      assert.equal(next.nonce, 2)
+      const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
+      assert.deepEqual(
+        rows.map(x => [x.nonce, x.amount, x.status]),
+        [
+          [1, 1003, 'done'],
+          [2, 1, 'done']
+        ]
+      )
+      assert.deepEqual(w.balances(A.id), Array(K).fill(1))
+      assert.deepEqual(w.balances(B.id), Array(K).fill(2004))
+      await h.ctx.life.stop()
+    }
+  )
+
+  it(
+    'the same refusal where the members that applied the request are killed before they answer (their answers ' +
+      'lost on a reset stream) stays pending too',
+    async () => {
+      const { w, A, B } = await joinedPair()
+      const C = w.peers.find(p => p.id !== A.id && p.id !== B.id && !w.bank(A.id).includes(p.id))!
+      w.join(C)
+      const bankA = w.bank(A.id)
+      const early = bankA.slice(0, 2)
+      // C pays A 5: only two members of bank(A) have applied the credit so far
+      const credit = w.request(C, A.id, 5)
+      const notices = w.debit(credit)
+      w.deliver(notices, C.id, A.id, early)
+      const state = { down: false, lost: new Set(early) }
+      const h = holderOf(w, A, state)
+      h.known.add(B.id)
+      h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
+      // 1003 > 1000: three members refuse INSUFFICIENT_FUNDS, the two with the credit apply it, their answers lost
+      const err = await h.transfer(B.id, 1003).then(
+        () => undefined,
+        (e: P2payError) => e
+      )
+      assert.equal(err?.code, 'NO_MAJORITY', 'a request two members applied was refused for good')
+      const [row] = [...h.ctx.t.sent.values()]
+      assert.equal(row?.status, 'pending', 'the payer dropped a request members of its bank applied')
+      assert.deepEqual(
+        early.map(m => w.member(m).account(A.id)?.nonce),
+        [1, 1]
+      )
+      // the rest of bank(A) takes the credit and the answers get through again; the next transfer completes the first
+      state.lost = new Set()
       w.deliver(notices, C.id, A.id, bankA.slice(2))
       const next = await h.transfer(B.id, 1)
       assert.equal(next.nonce, 2)

@@ -119,7 +119,8 @@ export function receiptsOf(
  * INSUFFICIENT_FUNDS and the like: the nonce is free again). With some, the
  * bank is split over the request; freeing the nonce would make them answer the
  * next request with it as fraud, so it is NO_MAJORITY: the same bytes are
- * retried until the bank agrees.
+ * retried until the bank agrees. A member whose answer never came (the request
+ * went out, then a timeout or a broken stream) may have applied it: counted so.
  */
 export function refusalError(
   refusals: Array<PromiseSettledResult<unknown>>,
@@ -127,12 +128,24 @@ export function refusalError(
   debited: number
 ): P2payError {
   const e = majorityError(refusalVotes(refusals), need, 'transfer')
-  if (debited === 0 || e.code === KarmaErrorCode.NO_MAJORITY) return e
+  const unanswered = refusals.filter(mayHaveApplied).length
+  if (debited + unanswered === 0 || e.code === KarmaErrorCode.NO_MAJORITY) return e
   return new P2payError(
     KarmaErrorCode.NO_MAJORITY,
-    `${debited} member(s) of bank(A) debited the request and a majority refused it (${e.code}): ` +
-      'it stays pending and is retried',
-    { refused: e.code, debited }
+    `${debited} member(s) of bank(A) debited the request, ${unanswered} may have (no answer), and a majority ` +
+      `refused it (${e.code}): it stays pending and is retried`,
+    { refused: e.code, debited, unanswered }
+  )
+}
+
+/** A call that failed after its request went out, with no answer: the member may have acted on it. */
+function mayHaveApplied(r: PromiseSettledResult<unknown>): boolean {
+  if (r.status !== 'rejected' || !(r.reason instanceof P2payError)) return false
+  const { code, details } = r.reason
+  return (
+    code === ErrorCode.TIMEOUT ||
+    code === ErrorCode.ABORTED ||
+    (code === ErrorCode.UNREACHABLE && (details as { stage?: string } | undefined)?.stage === 'stream')
   )
 }
 
