@@ -8,6 +8,8 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   BAD_FRAME: 'BAD_FRAME',
   FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',
+  /** the peer ran the request, but its answer was over the frame limit: the answer is lost, not the work */
+  REPLY_TOO_LARGE: 'REPLY_TOO_LARGE',
   UNKNOWN_VERSION: 'UNKNOWN_VERSION',
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   WRONG_TAG: 'WRONG_TAG',

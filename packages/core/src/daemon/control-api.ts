@@ -39,6 +39,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.UNKNOWN_OP]: 404,
   [ErrorCode.FRAME_TOO_LARGE]: 413,
   [ErrorCode.UNREACHABLE]: 502,
+  [ErrorCode.REPLY_TOO_LARGE]: 502,
   [ErrorCode.TIMEOUT]: 504,
   [ErrorCode.ABORTED]: 503,
   [ErrorCode.NO_SPACE]: 507,

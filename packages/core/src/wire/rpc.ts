@@ -77,15 +77,15 @@ export function errorReply(id: number, err: unknown): RpcResponse {
 }
 
 /**
- * A reply's frame. One over the frame limit is sent as FRAME_TOO_LARGE
- * (`details.reply`: the op ran, its answer is lost), not as a frame the caller
- * cannot read: that would fail its stream, and every other call on it.
+ * A reply's frame. One over the frame limit is sent as REPLY_TOO_LARGE (the op
+ * ran, its answer is lost), not as a frame the caller cannot read: that would
+ * fail its stream, and every other call on it.
  */
 function replyFrame(res: RpcResponse, maxFrame: number): Uint8Array {
   const frame = utf8(JSON.stringify(res))
   if (frame.byteLength <= maxFrame) return frame
   const message = `reply of ${frame.byteLength} bytes is over the ${maxFrame}-byte frame limit`
-  const error = { code: ErrorCode.FRAME_TOO_LARGE, message, details: { reply: true, bytes: frame.byteLength } }
+  const error = { code: ErrorCode.REPLY_TOO_LARGE, message, details: { bytes: frame.byteLength } }
   return utf8(JSON.stringify({ id: res.id, ok: false, error }))
 }
 

@@ -25,7 +25,7 @@ export async function completeBuy(w: WalletContext, nonce: string, b64: string):
     return await w.store.apply(() => w.wallet.addBoughtCoins(res.coins, nonce))
   } catch (err) {
     // a reply too large to send still means the broker sold the coins: the purchase stays, to be asked again
-    const sold = (err as P2payError)?.details?.reply === true
+    const sold = (err as P2payError)?.code === ErrorCode.REPLY_TOO_LARGE
     if (!isTransient(err) && !sold) await w.store.apply(() => w.wallet.t.pendingBuys.delete(nonce))
     throw err
   }
