@@ -39,8 +39,9 @@ export interface CatalogEntry {
 
 /** entries per catalog answer (~230 bytes each, ~460 with long names) */
 const CATALOG_PAGE = 1000
-/** pages one listing reads at most: 100,000 files */
+/** pages one listing reads at most (100,000 files), within a minute */
 const MAX_CATALOG_PAGES = 100
+const CATALOG_LISTING_MS = 60_000
 
 /** Hashes a file piece by piece (bounded memory) and offers it at `price`. */
 export async function share(n: NodeContext, path: string, price: number, opts: ShareOptions = {}): Promise<Shared> {
@@ -124,18 +125,41 @@ export async function serveCatalog(n: NodeContext): Promise<void> {
   )
 }
 
-/** A provider's catalog, page by page; with `fileId`, its entry for that file only. */
+/**
+ * A provider's catalog, page by page; with `fileId`, its entry for that file only. A provider's pages are held to
+ * the protocol (at most CATALOG_PAGE entries, file ids after the last one) and the listing to a time limit, so a
+ * hostile provider cannot make the node hold or wait for more than a listing's worth.
+ */
 export async function catalogOf(n: NodeContext, provider: Party, fileId?: string): Promise<CatalogEntry[]> {
   const opts = { kind: 'fairex-catalog' as const, timeoutMs: 10_000 }
   if (fileId !== undefined)
     return (await n.catalog.call<{ files: CatalogEntry[] }>(provider, 'files', { fileId }, opts)).files
   const files: CatalogEntry[] = []
-  for (let page = 0; page < MAX_CATALOG_PAGES; page++) {
+  const end = Date.now() + CATALOG_LISTING_MS
+  for (let page = 0; page < MAX_CATALOG_PAGES && Date.now() < end; page++) {
     const after = files.at(-1)?.fileId
-    const r = await n.catalog.call<{ files: CatalogEntry[]; more?: boolean }>(provider, 'files', { after }, opts)
+    const timeoutMs = Math.min(opts.timeoutMs, end - Date.now())
+    const r = await n.catalog.call<{ files: CatalogEntry[]; more?: boolean }>(
+      provider,
+      'files',
+      { after },
+      {
+        ...opts,
+        timeoutMs
+      }
+    )
+    if (!Array.isArray(r?.files)) fail(ErrorCode.BAD_REQUEST, 'the provider answered no catalog')
+    // a provider of an earlier release sends everything at once, without `more` (bounded by its frame)
+    if (r.more !== true) return [...files, ...r.files]
+    let last = after ?? ''
+    for (const f of r.files) {
+      if (typeof f?.fileId !== 'string' || f.fileId <= last)
+        fail(ErrorCode.BAD_REQUEST, 'the provider answered a catalog page out of file id order')
+      last = f.fileId
+    }
+    if (r.files.length === 0 || r.files.length > CATALOG_PAGE)
+      fail(ErrorCode.BAD_REQUEST, `the provider answered a catalog page of ${r.files.length} entries`)
     files.push(...r.files)
-    // a provider of an earlier release sends everything at once, without `more`
-    if (r.more !== true || r.files.length === 0) break
   }
   return files
 }
