@@ -24,7 +24,8 @@ async function threadsReach(pool: GroupPool, n: number): Promise<void> {
 }
 
 describe('BBS04 worker pool on demand', () => {
-  const pool = groupPool(2, { idleMs: 300 })
+  // long enough that a thread never ends between two steps of a test on a loaded machine
+  const pool = groupPool(2, { idleMs: 1500 })
   after(async () => await pool.close())
 
   it('starts no thread before a job, one per job that finds none idle, at most its size', async () => {
@@ -66,5 +67,28 @@ describe('BBS04 worker pool on demand', () => {
     moved.set(partBytes.subarray(0, bbs.G1_BYTES), 0)
     await assert.rejects(pool.checkGroup(moved, partBytes), code(ErrorCode.BAD_REQUEST))
     await assert.rejects(pool.checkMember(gpkBytes, aliceBytes.subarray(1)), code(ErrorCode.BAD_REQUEST))
+  })
+
+  it('workers that will not start make calls fail for a while, then the pool tries again', async () => {
+    const dead = groupPool(1, { workerUrl: new URL('./fixtures/dead-worker.js', import.meta.url), brokenRetryMs: 500 })
+    const msg = utf8('p2pay/whopay/test/v1\0dead')
+    try {
+      await assert.rejects(dead.sign(gpkBytes, aliceBytes, msg), /group crypto worker died/)
+      // three starts in a row died: the pool stops starting workers and says why
+      let err: Error | undefined
+      for (let i = 0; i < 200 && !/unavailable/.test(err?.message ?? ''); i++) {
+        await sleep(10)
+        err = await dead.sign(gpkBytes, aliceBytes, msg).then(
+          () => undefined,
+          (e: Error) => e
+        )
+      }
+      assert.match(err?.message ?? '', /group crypto unavailable/)
+      // not for good: once the pause is over, a call starts a worker again
+      await sleep(600)
+      await assert.rejects(dead.sign(gpkBytes, aliceBytes, msg), /group crypto worker died/)
+    } finally {
+      await dead.close()
+    }
   })
 })

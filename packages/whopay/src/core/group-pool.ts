@@ -41,6 +41,8 @@ export const DEFAULT_IDLE_MS = 30_000
 const WORKER_OLD_SPACE_MIB = 32
 /** Workers in a row that die before answering anything: past it the pool stops replacing them (a broken install). */
 const MAX_FAILED_STARTS = 3
+/** how long a pool whose workers would not start refuses calls before it tries again (memory may have come back) */
+const BROKEN_RETRY_MS = 60_000
 
 // a JavaScript first module, which turns the compile cache on in the thread (group-worker-entry.js)
 const WORKER_URL = new URL('./group-worker-entry.js', import.meta.url)
@@ -82,6 +84,10 @@ export interface PoolOptions {
   maxQueue?: number
   /** how long a worker may stay without a job before it ends */
   idleMs?: number
+  /** how long the pool refuses calls after its workers would not start, before it tries again */
+  brokenRetryMs?: number
+  /** the worker's first module (a test's, to make one that cannot start) */
+  workerUrl?: URL
 }
 
 export class GroupPool implements GroupCrypto {
@@ -97,12 +103,17 @@ export class GroupPool implements GroupCrypto {
   private failedStarts = 0
   private closed = false
   private broken?: P2payError
+  private brokenUntil = 0
+  private readonly brokenRetryMs: number
+  private readonly workerUrl: URL
 
   constructor(size = DEFAULT_POOL_SIZE, opts: PoolOptions = {}) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError('a group pool needs at least one worker')
     this.size = size
     this.maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE
     this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS
+    this.brokenRetryMs = opts.brokenRetryMs ?? BROKEN_RETRY_MS
+    this.workerUrl = opts.workerUrl ?? WORKER_URL
   }
 
   async sign(gpk: Uint8Array, memberKey: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
@@ -160,7 +171,11 @@ export class GroupPool implements GroupCrypto {
 
   private async run(op: GroupOp, args: Uint8Array[]): Promise<Uint8Array | boolean> {
     if (this.closed) throw new P2payError(ErrorCode.ABORTED, 'the group crypto pool is closed')
-    if (this.broken != null) throw this.broken
+    if (this.broken != null) {
+      if (performance.now() < this.brokenUntil) throw this.broken
+      this.broken = undefined
+      this.failedStarts = 0
+    }
     for (const a of args)
       if (!(a instanceof Uint8Array)) throw new P2payError(ErrorCode.BAD_REQUEST, `group ${op}: arguments are bytes`)
     if (this.queue.length >= this.maxQueue)
@@ -208,7 +223,7 @@ export class GroupPool implements GroupCrypto {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MIB } })
+    const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MIB } })
     const slot: Slot = { worker, answered: false }
     this.started++
     // an idle pool keeps no process alive: a worker holds the loop only while it has a job
@@ -251,9 +266,10 @@ export class GroupPool implements GroupCrypto {
     return slot
   }
 
-  /** Workers do not even start: every call from now on fails with the reason, instead of respawning forever. */
+  /** Workers do not even start: calls fail with the reason for a while, instead of respawning in a loop. */
   private breakDown(err: P2payError): void {
     this.broken = new P2payError(ErrorCode.INTERNAL, `group crypto unavailable: ${err.message}`)
+    this.brokenUntil = performance.now() + this.brokenRetryMs
     for (const job of this.queue.splice(0)) job.reject(this.broken)
   }
 }
