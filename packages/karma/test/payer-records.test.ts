@@ -71,6 +71,52 @@ function entry(id: string, peer: string): PaymentEntry {
   }
 }
 
+/**
+ * C pays A 5 and only two members of bank(A) apply the credit; A then sends 1003 (> 1000): three members refuse
+ * INSUFFICIENT_FUNDS, the two with the credit apply it and answer as `how` says (late, or never). The request must
+ * stay pending, and complete once the rest of bank(A) has the credit (the nonce is not freed).
+ */
+async function refusedWhileApplied(how: 'slow' | 'lost'): Promise<void> {
+  const { w, A, B } = await joinedPair()
+  const C = w.peers.find(p => p.id !== A.id && p.id !== B.id && !w.bank(A.id).includes(p.id))!
+  w.join(C)
+  const bankA = w.bank(A.id)
+  const early = bankA.slice(0, 2)
+  const notices = w.debit(w.request(C, A.id, 5))
+  w.deliver(notices, C.id, A.id, early)
+  const state = { down: false, [how]: new Set(early) }
+  const h = holderOf(w, A, state)
+  h.known.add(B.id)
+  h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
+  const err = await h.transfer(B.id, 1003).then(
+    () => undefined,
+    (e: P2payError) => e
+  )
+  assert.equal(err?.code, 'NO_MAJORITY', 'a request two members applied was refused for good')
+  const [row] = [...h.ctx.t.sent.values()]
+  assert.equal(row?.status, 'pending', 'the payer dropped a request members of its bank applied')
+  assert.deepEqual(
+    early.map(m => w.member(m).account(A.id)?.nonce),
+    [1, 1]
+  )
+  // the rest of bank(A) takes the credit and every answer gets through; the next transfer completes the first
+  state[how] = new Set()
+  w.deliver(notices, C.id, A.id, bankA.slice(2))
+  const next = await h.transfer(B.id, 1)
+  assert.equal(next.nonce, 2)
+  const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
+  assert.deepEqual(
+    rows.map(x => [x.nonce, x.amount, x.status]),
+    [
+      [1, 1003, 'done'],
+      [2, 1, 'done']
+    ]
+  )
+  assert.deepEqual(w.balances(A.id), Array(K).fill(1))
+  assert.deepEqual(w.balances(B.id), Array(K).fill(2004))
+  await h.ctx.life.stop()
+}
+
 describe("the payer's records of its transfers", () => {
   it(
     'a transfer left pending, completed by the next transfer while the settle loop waited to relay it, ' +
@@ -116,95 +162,12 @@ describe("the payer's records of its transfers", () => {
   it(
     'a request a majority of bank(A) refuses for want of karma, which the members that had a credit more applied ' +
       'and answered last, stays pending and completes once the bank has the credit (the nonce is not freed)',
-    async () => {
-      const { w, A, B } = await joinedPair()
-      const C = w.peers.find(p => p.id !== A.id && p.id !== B.id && !w.bank(A.id).includes(p.id))!
-      w.join(C)
-      const bankA = w.bank(A.id)
-      const early = bankA.slice(0, 2)
-      // C pays A 5: only two members of bank(A) have applied the credit so far
-      const credit = w.request(C, A.id, 5)
-      const notices = w.debit(credit)
-      w.deliver(notices, C.id, A.id, early)
-      const state = { down: false, slow: new Set(early) }
-      const h = holderOf(w, A, state)
-      h.known.add(B.id)
-      h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
-      // 1003 > 1000: three members refuse INSUFFICIENT_FUNDS at once, the two with the credit apply it and answer late
-      const err = await h.transfer(B.id, 1003).then(
-        () => undefined,
-        (e: P2payError) => e
-      )
-      assert.equal(err?.code, 'NO_MAJORITY', 'a request two members applied was refused for good')
-      const [row] = [...h.ctx.t.sent.values()]
-      assert.equal(row?.status, 'pending', 'the payer dropped a request members of its bank applied')
-      assert.deepEqual(
-        early.map(m => w.member(m).account(A.id)?.nonce),
-        [1, 1]
-      )
-      // the rest of bank(A) takes the credit; the payer's next transfer first completes the pending one
-      w.deliver(notices, C.id, A.id, bankA.slice(2))
-      const next = await h.transfer(B.id, 1)
-      assert.equal(next.nonce, 2)
-      const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
-      assert.deepEqual(
-        rows.map(x => [x.nonce, x.amount, x.status]),
-        [
-          [1, 1003, 'done'],
-          [2, 1, 'done']
-        ]
-      )
-      assert.deepEqual(w.balances(A.id), Array(K).fill(1))
-      assert.deepEqual(w.balances(B.id), Array(K).fill(2004))
-      await h.ctx.life.stop()
-    }
+    async () => await refusedWhileApplied('slow')
   )
 
   it(
     'the same refusal where the members that applied the request are killed before they answer (their answers ' +
       'lost on a reset stream) stays pending too',
-    async () => {
-      const { w, A, B } = await joinedPair()
-      const C = w.peers.find(p => p.id !== A.id && p.id !== B.id && !w.bank(A.id).includes(p.id))!
-      w.join(C)
-      const bankA = w.bank(A.id)
-      const early = bankA.slice(0, 2)
-      // C pays A 5: only two members of bank(A) have applied the credit so far
-      const credit = w.request(C, A.id, 5)
-      const notices = w.debit(credit)
-      w.deliver(notices, C.id, A.id, early)
-      const state = { down: false, lost: new Set(early) }
-      const h = holderOf(w, A, state)
-      h.known.add(B.id)
-      h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
-      // 1003 > 1000: three members refuse INSUFFICIENT_FUNDS, the two with the credit apply it, their answers lost
-      const err = await h.transfer(B.id, 1003).then(
-        () => undefined,
-        (e: P2payError) => e
-      )
-      assert.equal(err?.code, 'NO_MAJORITY', 'a request two members applied was refused for good')
-      const [row] = [...h.ctx.t.sent.values()]
-      assert.equal(row?.status, 'pending', 'the payer dropped a request members of its bank applied')
-      assert.deepEqual(
-        early.map(m => w.member(m).account(A.id)?.nonce),
-        [1, 1]
-      )
-      // the rest of bank(A) takes the credit and the answers get through again; the next transfer completes the first
-      state.lost = new Set()
-      w.deliver(notices, C.id, A.id, bankA.slice(2))
-      const next = await h.transfer(B.id, 1)
-      assert.equal(next.nonce, 2)
-      const rows = [...h.ctx.t.sent.values()].sort((a, b) => a.nonce - b.nonce)
-      assert.deepEqual(
-        rows.map(x => [x.nonce, x.amount, x.status]),
-        [
-          [1, 1003, 'done'],
-          [2, 1, 'done']
-        ]
-      )
-      assert.deepEqual(w.balances(A.id), Array(K).fill(1))
-      assert.deepEqual(w.balances(B.id), Array(K).fill(2004))
-      await h.ctx.life.stop()
-    }
+    async () => await refusedWhileApplied('lost')
   )
 })
