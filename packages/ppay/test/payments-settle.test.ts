@@ -33,18 +33,24 @@ function ctxOf(entries: PaymentEntry[], now: number, answering = false): SettleC
   return { now, entries: () => entries, ...(answering ? { answering } : {}) }
 }
 
+/** Two payments of 5 to Y pending with one coin of 5, which only B signed. */
+async function twoPaymentsOneCoin(tag: string) {
+  const w = await world()
+  const [c] = buyCoins(w, w.X, 1, 5)
+  const now = w.clock.now()
+  const A = entry(`pay-A-${tag}`, w.Y.id, 5, now)
+  const B = entry(`pay-B-${tag}`, w.Y.id, 5, now)
+  w.X.wallet.ownerPay(c.sn, w.Y.id, B.id)
+  return { w, c, A, B, s: settlerOf(w.X) }
+}
+
 const coinsOf = (r: unknown): string[] => ((r as { coins?: Array<{ sn: string }> }).coins ?? []).map(c => c.sn)
 
 describe('ppay settle', () => {
   it("a refused payment is not credited with another payment's coin to the same payee", async () => {
-    const w = await world()
-    const [c] = buyCoins(w, w.X, 1, 5)
+    // B signed the only coin of 5 and is still delivering it (no result yet); A found no coin
+    const { w, c, A, B, s } = await twoPaymentsOneCoin('000001')
     const now = w.clock.now()
-    const A = entry('pay-A-000001', w.Y.id, 5, now)
-    const B = entry('pay-B-000001', w.Y.id, 5, now)
-    // B signs the only coin of 5 and is still delivering it (no result yet); A found no coin
-    w.X.wallet.ownerPay(c.sn, w.Y.id, B.id)
-    const s = settlerOf(w.X)
     const a = await s.settle!(
       { ...A, error: { code: PPayErrorCode.NO_EXACT_AMOUNT, message: 'no set of coins' } },
       ctxOf([A, B], now, true)
@@ -58,15 +64,9 @@ describe('ppay settle', () => {
   })
 
   it('after a crash with two payments to one payee pending, each settles to its own coins, in any order', async () => {
-    const w = await world()
-    const [c] = buyCoins(w, w.X, 1, 5)
-    const now = w.clock.now()
-    const A = entry('pay-A-000002', w.Y.id, 5, now)
-    const B = entry('pay-B-000002', w.Y.id, 5, now)
     // only B signed before the crash
-    w.X.wallet.ownerPay(c.sn, w.Y.id, B.id)
+    const { w, c, A, B, s } = await twoPaymentsOneCoin('000002')
     w.clock.advance(5000)
-    const s = settlerOf(w.X)
     const a = await s.settle!(A, ctxOf([A, B], w.clock.now()))
     assert.equal(a?.state, 'failed')
     assert.deepEqual(coinsOf(a?.result ?? {}), [])
