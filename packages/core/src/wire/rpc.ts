@@ -50,7 +50,7 @@ export type RpcResponse =
 export interface ServeOptions {
   /** the largest request read */
   maxFrame?: number
-  /** the largest reply sent (a larger one goes back as FRAME_TOO_LARGE): what the callers read; default maxFrame */
+  /** the largest reply sent (a larger one goes back as REPLY_TOO_LARGE): what the callers read; default maxFrame */
   maxReply?: number
   maxInboundStreams?: number
   metrics?: Counters

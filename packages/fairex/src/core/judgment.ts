@@ -88,8 +88,6 @@ import {
 import { MAX_PIECES, MAX_PIECE_SIZE } from './pieces.ts'
 import { openZ, zHash } from './zbox.ts'
 
-/** Piece lists beyond this are refused before any hashing (256 GiB at 4 MiB pieces). */
-export const MAX_COMPLAINT_PIECES = MAX_PIECES
 const MAX_Z_B64 = 5464
 const MAX_SEK_B64 = Math.ceil((IV_LEN + MAX_PIECE_SIZE) / 3) * 4
 const MAX_MANIFEST_B64 = 4096
@@ -287,8 +285,9 @@ export class Judge {
     const manifest = b64Field(comp.manifest, MAX_MANIFEST_B64, 'manifest')
     decodeEnvelope(comp.request, 'download request')
     const list = comp.pieceHashes
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_COMPLAINT_PIECES)
-      fail(ErrorCode.BAD_REQUEST, `pieceHashes must list 1..${MAX_COMPLAINT_PIECES} piece hashes`)
+    // refused before any hashing
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_PIECES)
+      fail(ErrorCode.BAD_REQUEST, `pieceHashes must list 1..${MAX_PIECES} piece hashes`)
     const pieceHashes = list.map((h: unknown, i: number) => {
       if (!isHash(h)) fail(ErrorCode.BAD_REQUEST, `piece hash ${i} must be 64 lowercase hex digits`)
       return new Uint8Array(Buffer.from(h, 'hex'))
@@ -388,7 +387,6 @@ export class Judge {
     return { reason: 'wrongKey' }
   }
 
-  /** Bans in force at `now` (until is exclusive). A scan: bans are rare. */
   /**
    * The active bans ruled at `since` or later, oldest first, at most `max` (a page ends with a millisecond's last
    * ban). `cursor`: the next page's `since`. On the last page it is the newest ban's time, so a ban ruled later in
@@ -403,6 +401,7 @@ export class Judge {
     return { bans, cursor: bans[end - 1].from + 1, more: end < fresh.length }
   }
 
+  /** Bans in force at `now` (until is exclusive). A scan: bans are rare. */
   activeBans(now = this.cfg.now()): BanRecord[] {
     const out: BanRecord[] = []
     for (const b of this.t.bans.values()) if (now < b.until) out.push(b)

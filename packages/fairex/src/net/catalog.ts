@@ -138,16 +138,8 @@ export async function catalogOf(n: NodeContext, provider: Party, fileId?: string
   const end = Date.now() + CATALOG_LISTING_MS
   for (let page = 0; page < MAX_CATALOG_PAGES && Date.now() < end; page++) {
     const after = files.at(-1)?.fileId
-    const timeoutMs = Math.min(opts.timeoutMs, end - Date.now())
-    const r = await n.catalog.call<{ files: CatalogEntry[]; more?: boolean }>(
-      provider,
-      'files',
-      { after },
-      {
-        ...opts,
-        timeoutMs
-      }
-    )
+    const left = { ...opts, timeoutMs: Math.min(opts.timeoutMs, end - Date.now()) }
+    const r = await n.catalog.call<{ files: CatalogEntry[]; more?: boolean }>(provider, 'files', { after }, left)
     if (!Array.isArray(r?.files)) fail(ErrorCode.BAD_REQUEST, 'the provider answered no catalog')
     // a provider of an earlier release sends everything at once, without `more` (bounded by its frame)
     if (r.more !== true) return [...files, ...r.files]

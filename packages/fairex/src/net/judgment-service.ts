@@ -148,7 +148,7 @@ export class JudgmentService implements SchemeService {
       {
         metrics: this.c.metrics,
         maxFrame: MAX_COMPLAINT_FRAME,
-        // what a node reads: a larger answer (a ban list) goes back as FRAME_TOO_LARGE, not as a frame it cannot read
+        // what a node reads: a larger answer (a ban list) goes back as REPLY_TOO_LARGE, not as a frame it cannot read
         maxReply: MAX_SALE_FRAME,
         maxInboundStreams: 8,
         life: this.life,

@@ -2,7 +2,7 @@
 // shape, sizes, and that the group's (h, u, v) are byte for byte the judge's part. Whether the points are on the
 // curve, in their subgroups and on the standard generators is checked where BBS04 is loaded (opener.ts and
 // group-record.ts on this thread, or GroupCrypto's checkGroup in a worker); a group is trusted only after both.
-import { ErrorCode, fail, fromB64, toB64, type Verifier } from '@p2pay/core'
+import { ErrorCode, bytesEqual, fail, fromB64, toB64, type Verifier } from '@p2pay/core'
 import type { WhopayKind } from '../kinds.ts'
 import { G1_BYTES, G2_BYTES, GPK_BYTES, OPENER_PART_BYTES } from './bbs04-params.ts'
 import { TAG, checkB64, type GroupBody, type OpenerBody } from './messages.ts'
@@ -38,8 +38,6 @@ export interface GroupRecord {
   hash: string
   b64: string
 }
-
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0
 
 /** An opener envelope signed by `judge` naming three 48-byte points. WRONG_SIGNER, BAD_REQUEST otherwise. */
 export function openOpenerEnvelope(verifier: Verifier<WhopayKind>, b64: unknown, judge: string): OpenerEnvelope {
@@ -77,7 +75,7 @@ export function openGroupEnvelope(
     fail(ErrorCode.BAD_REQUEST, "the group names another opener envelope than the judge's")
   const gpk = fromB64(checkB64(body.gpk, 'group gpk', GROUP_ENV_B64))
   if (gpk.byteLength !== GPK_BYTES) fail(ErrorCode.BAD_REQUEST, `a group public key is ${GPK_BYTES} bytes`)
-  if (!same(gpk.subarray(PART_AT, PART_AT + OPENER_PART_BYTES), opener.partBytes))
+  if (!bytesEqual(gpk.subarray(PART_AT, PART_AT + OPENER_PART_BYTES), opener.partBytes))
     fail(ErrorCode.BAD_REQUEST, "the group's (h, u, v) are not the judge's opener part")
   return { gpk, broker, judge: body.judge, opener: body.opener, hash: env.hash, b64: toB64(env.bytes) }
 }
