@@ -15,6 +15,7 @@ const BENCH = join(import.meta.dirname, '..', 'scripts', 'bench.ts')
 const NODES = 16
 const ACCOUNTS = 6
 const QUIET = 4
+const WARM = 4
 const CHURN = 4
 
 test('npm run bench -- karma-scale --json: 16 nodes in 2 processes, transfers final, churn, conservation', async () => {
@@ -36,6 +37,8 @@ test('npm run bench -- karma-scale --json: 16 nodes in 2 processes, transfers fi
       String(ACCOUNTS),
       '--quiet-transfers',
       String(QUIET),
+      '--warm-transfers',
+      String(WARM),
       '--transfers',
       String(CHURN),
       '--minutes',
@@ -55,20 +58,26 @@ test('npm run bench -- karma-scale --json: 16 nodes in 2 processes, transfers fi
   assert.equal(n.processes, 2)
   assert.equal(n.accounts, ACCOUNTS, `every account joined: ${JSON.stringify(n.joinFailures)}`)
 
-  // the quiet phase's figures come from the counters read before and after
-  const q = n.quiet
-  assert.equal(q.transfers, QUIET)
-  const { before, after } = q.from
-  const kind = (s: any, f: string): number => s.kinds['karma-transfer'][f]
-  for (const f of ['messages', 'generated', 'verified']) {
-    assert.ok(kind(after, f) > kind(before, f), `${f} counted`)
-    assert.equal(q[f], Math.round(((kind(after, f) - kind(before, f)) / QUIET) * 100) / 100, f)
+  // each quiet phase's figures (caches cold, then warm) come from the counters read before and after it
+  for (const [q, count] of [
+    [n.quiet, QUIET],
+    [n.warm, WARM]
+  ]) {
+    assert.equal(q.transfers, count)
+    const { before, after } = q.from
+    const kind = (s: any, f: string): number => s.kinds['karma-transfer'][f]
+    for (const f of ['messages', 'generated', 'verified']) {
+      assert.ok(kind(after, f) > kind(before, f), `${f} counted`)
+      assert.equal(q[f], Math.round(((kind(after, f) - kind(before, f)) / count) * 100) / 100, f)
+    }
+    // a transfer is k requests and their receipts and k^2 notices at least (k = 3)
+    assert.ok(q.messages >= 3 * 3 + 2 * 3, `messages per transfer ${q.messages}`)
+    assert.ok(after.cpuMs > before.cpuMs, 'the hosts spent CPU')
+    assert.ok(q.cpuMs > 0)
+    assert.ok(q.dhtLookups >= 0 && q.queryMessagesPerLookup >= 0)
   }
-  // a transfer is k requests and their receipts and k^2 notices at least (k = 3)
-  assert.ok(q.messages >= 3 * 3 + 2 * 3, `messages per transfer ${q.messages}`)
-  assert.ok(after.cpuMs > before.cpuMs, 'the hosts spent CPU')
-  assert.ok(q.cpuMs > 0)
-  assert.ok(q.dhtLookups >= 0 && q.queryMessagesPerLookup >= 0)
+  // the warm phase follows the cold one
+  assert.ok(n.warm.from.before.cpuMs >= n.quiet.from.after.cpuMs)
 
   // churn: a node left and a new one joined; a majority read of payee and payer after each transfer
   const c = n.churn
@@ -90,5 +99,8 @@ test('npm run bench -- karma-scale --json: 16 nodes in 2 processes, transfers fi
   assert.equal(f.conservation, true)
   assert.equal(f.ledgerMismatch, 0, 'every account reads what the acknowledged transfers left it')
   assert.equal(r.scaling.length, 1)
+  // a size's ratio to itself, in both phases
+  assert.equal(r.scaling[0].messages, 1)
+  assert.equal(r.scaling[0].cold.messages, 1)
   assert.ok(r.agreement.counted.length > 0)
 })

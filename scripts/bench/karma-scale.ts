@@ -29,6 +29,8 @@ export interface ScaleSettings {
   processes: number
   accounts: number
   quietTransfers: number
+  /** transfers one at a time after the cold phase, with the caches it filled */
+  warmTransfers: number
   churnTransfers: number
   minutes: number
   /** churn events per run at least, whatever 1 %/min of N over the window gives (the clock is then scaled) */
@@ -133,21 +135,27 @@ async function scaleRun(n: number, s: ScaleSettings): Promise<Record<string, any
     const i1 = await swarm.stats()
     const idleCpuMsPerS = ((i1.cpuMs - i0.cpuMs) / s.idleMs) * 1000
 
-    // quiet phase: transfers one at a time, no churn, counted from empty outboxes until they are empty again
-    const q0 = await swarm.stats()
-    const tq = performance.now()
-    for (let i = 0; i < s.quietTransfers; i++) {
-      const [a, b] = pair()
-      await ledger.pay(a, b, 'quiet')
+    // quiet phases: transfers one at a time, no churn, each counted from empty outboxes until they are empty again;
+    // first with cold caches (a member looks bank(X) up the first time it needs it), then again with the caches the
+    // cold phase filled: what a transfer costs a swarm that has run a while
+    const quietPhase = async (count: number, name: string) => {
+      const p0 = await swarm.stats()
+      const t = performance.now()
+      for (let i = 0; i < count; i++) {
+        const [a, b] = pair()
+        await ledger.pay(a, b, 'quiet')
+      }
+      const emptied = (await swarm.quiet(60_000)).done
+      const ms = performance.now() - t
+      const r = { ...perTransfer(p0, await swarm.stats(), count, idleCpuMsPerS, ms), outboxesEmptied: emptied }
+      progress(
+        `    ${name}: ${count} transfers, ${r.messages} messages, ${r.cpuMs} ms CPU ` +
+          `(${r.cpuMsNetOfIdle} net of idle), ${r.dhtLookups} DHT lookups each`
+      )
+      return r
     }
-    const quietDone = (await swarm.quiet(60_000)).done
-    const quietMs = performance.now() - tq
-    const q1 = await swarm.stats()
-    const quiet = { ...perTransfer(q0, q1, s.quietTransfers, idleCpuMsPerS, quietMs), outboxesEmptied: quietDone }
-    progress(
-      `    quiet: ${s.quietTransfers} transfers, ${quiet.messages} messages, ${quiet.cpuMs} ms CPU ` +
-        `(${quiet.cpuMsNetOfIdle} net of idle), ${quiet.dhtLookups} DHT lookups each`
-    )
+    const quiet = await quietPhase(s.quietTransfers, 'quiet, caches cold')
+    const warm = await quietPhase(s.warmTransfers, 'quiet, caches warm')
 
     // churn phase: transfers spread over the window, nodes leaving and joining on schedule, a majority read after each
     const churn: ChurnResult = await churnPhase(swarm, {
@@ -196,6 +204,7 @@ async function scaleRun(n: number, s: ScaleSettings): Promise<Record<string, any
       joinMs,
       idle: { ms: s.idleMs, cpuMsPerSecond: r1(idleCpuMsPerS) },
       quiet,
+      warm,
       churn,
       final: {
         drained,
@@ -230,6 +239,7 @@ export async function karmaScale(): Promise<void> {
     processes: int('processes', 4),
     accounts: int('accounts', 32),
     quietTransfers: int('quiet-transfers', 40),
+    warmTransfers: int('warm-transfers', 80),
     churnTransfers: int('transfers', 120),
     minutes: num('minutes', 2),
     minChurn: int('min-churn', 2),
@@ -240,7 +250,8 @@ export async function karmaScale(): Promise<void> {
   say(
     `Karma at scale: N = ${sizes.join(', ')} Karma nodes (KarmaService, kad-dht, TCP + Noise + Yamux on 127.0.0.1, ` +
       `LevelDB each) in ${s.processes} host processes; k = ${s.k}, sync every ${s.syncMs} ms; ` +
-      `${s.accounts} accounts; ${s.quietTransfers} transfers one at a time without churn, then ` +
+      `${s.accounts} accounts; ${s.quietTransfers} transfers one at a time without churn (caches cold), ` +
+      `${s.warmTransfers} more (caches warm), then ` +
       `${s.churnTransfers} over ${s.minutes} min of churn at 1 % of N a minute (at least ${s.minChurn} events)`
   )
   const runs: Array<Record<string, any>> = []
@@ -257,11 +268,17 @@ export async function karmaScale(): Promise<void> {
   if (runs.length === 0) throw new Error(`no swarm size finished: ${JSON.stringify(failed)}`)
   const base = runs[0]
   const ratio = (x: number, y: number): number | null => (y > 0 ? r2(x / y) : null)
+  // flatness is read on the warm phase (a swarm that has run a while); the cold one is beside it, and query
+  // messages per lookup come from the cold phase, which runs most lookups
+  const phaseRatios = (r: Record<string, any>, b: Record<string, any>) => ({
+    messages: ratio(r.messages, b.messages),
+    cpuMs: ratio(r.cpuMsNetOfIdle, b.cpuMsNetOfIdle),
+    dhtLookups: ratio(r.dhtLookups, b.dhtLookups)
+  })
   const scaling = runs.map(r => ({
     nodes: r.nodes,
-    messages: ratio(r.quiet.messages, base.quiet.messages),
-    cpuMs: ratio(r.quiet.cpuMsNetOfIdle, base.quiet.cpuMsNetOfIdle),
-    dhtLookups: ratio(r.quiet.dhtLookups, base.quiet.dhtLookups),
+    ...phaseRatios(r.warm, base.warm),
+    cold: phaseRatios(r.quiet, base.quiet),
     queryMessagesPerLookup: ratio(r.quiet.queryMessagesPerLookup, base.quiet.queryMessagesPerLookup),
     log2N: r2(Math.log2(r.nodes) / Math.log2(base.nodes))
   }))
@@ -300,19 +317,27 @@ const WIDTHS = [8, 7, 10, 9, 9, 11, 8, 17, 13, 19]
 
 function printTable(runs: Array<Record<string, any>>, scaling: Array<Record<string, any>>): void {
   say('')
-  say('  per transfer (quiet phase: one at a time, no churn, counted from empty outboxes to empty outboxes)')
+  say('  per transfer (quiet phases: one at a time, no churn, counted from empty outboxes to empty outboxes)')
   const heads = ['N', 'procs', 'messages', 'sig.gen', 'sig.ver', 'all kinds', 'CPU ms', 'CPU net of idle']
   say([...heads, 'DHT lookups', 'query msgs/lookup'].map((h, i) => h.padStart(WIDTHS[i])).join(''))
-  for (const r of runs) {
-    const q = r.quiet
-    const cells = [r.nodes, r.processes, q.messages, q.generated, q.verified, q.messagesAllKinds, q.cpuMs]
-    cells.push(q.cpuMsNetOfIdle, q.dhtLookups, q.queryMessagesPerLookup)
-    say(cells.map((v, i) => String(v).padStart(WIDTHS[i])).join(''))
+  for (const [phase, name] of [
+    ['quiet', 'caches cold'],
+    ['warm', 'caches warm']
+  ]) {
+    say(`  ${name}`)
+    for (const r of runs) {
+      const q = r[phase]
+      const cells = [r.nodes, r.processes, q.messages, q.generated, q.verified, q.messagesAllKinds, q.cpuMs]
+      cells.push(q.cpuMsNetOfIdle, q.dhtLookups, q.queryMessagesPerLookup)
+      say(cells.map((v, i) => String(v).padStart(WIDTHS[i])).join(''))
+    }
   }
-  say('  ratio to the smallest N (target: about 1 for messages and CPU; query messages per lookup like log2 N)')
+  say('  ratio to the smallest N, caches warm (cold in brackets); target: about 1 for messages and CPU, query messages')
+  say('  per lookup (cold phase) like log2 N')
   for (const x of scaling)
     say(
-      `  ${String(x.nodes).padStart(6)}  messages ${x.messages}  CPU ${x.cpuMs}  lookups ${x.dhtLookups}  ` +
+      `  ${String(x.nodes).padStart(6)}  messages ${x.messages} (${x.cold.messages})  ` +
+        `CPU ${x.cpuMs} (${x.cold.cpuMs})  lookups ${x.dhtLookups} (${x.cold.dhtLookups})  ` +
         `query msgs/lookup ${x.queryMessagesPerLookup} (log2 N ratio ${x.log2N})`
     )
   say('')
