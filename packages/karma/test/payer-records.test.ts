@@ -9,11 +9,12 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ErrorCode, P2payError, type PaymentEntry } from '@p2pay/core'
 import { DEFAULT_KARMA } from '../src/core/config.ts'
-import { AccountHolder } from '../src/net/account.ts'
+import { AccountHolder, MAX_CREDITS_ASKED } from '../src/net/account.ts'
 import type { KarmaCalls } from '../src/net/context.ts'
 import { karmaSettler } from '../src/net/karma-settle.ts'
 import type { KarmaService } from '../src/net/service.ts'
-import { openTransfer } from '../src/core/messages.ts'
+import { isReceiptFor } from '../src/core/account.ts'
+import { openReceipt, openTransfer } from '../src/core/messages.ts'
 import { K, context, joinedPair, verifier, type Ident, type Net } from './fixtures.ts'
 
 /**
@@ -170,4 +171,32 @@ describe("the payer's records of its transfers", () => {
       'lost on a reset stream) stays pending too',
     async () => await refusedWhileApplied('lost')
   )
+
+  it("keeps its completed transfers' credit receipts for bank(A)'s outboxes and answers only about those", async () => {
+    const { w, A, B } = await joinedPair()
+    const h = holderOf(w, A, { down: false })
+    h.known.add(B.id)
+    h.ctx.t.wallet.set('self', { nonce: 0, joined: true })
+    const r = await h.transfer(B.id, 5)
+    const { receipts } = h.creditsOf([r.requestHash, 'cd'.repeat(32), 'not a hash'])
+    assert.deepEqual(Object.keys(receipts), [r.requestHash], 'only a request of its own, done')
+    const signers = receipts[r.requestHash]
+      .map(b64 => openReceipt(verifier, b64))
+      .filter(s => isReceiptFor(s, s.signer, 'credit', B.id, r.requestHash))
+      .map(s => s.signer)
+    assert.ok(signers.length >= 3, `a majority of bank(B)'s receipts kept: ${signers.length}`)
+    assert.ok(
+      signers.every(m => w.bank(B.id).includes(m)),
+      'every one signed by a member of bank(B)'
+    )
+    // malformed questions are refused and change nothing
+    for (const bad of ['not a list', Array(MAX_CREDITS_ASKED + 1).fill(r.requestHash)])
+      assert.throws(
+        () => h.creditsOf(bad),
+        (e: P2payError) => e.code === ErrorCode.BAD_REQUEST
+      )
+    assert.deepEqual(h.creditsOf([r.requestHash]).receipts, receipts)
+    assert.equal(h.kept.size, 1)
+    await h.ctx.life.stop()
+  })
 })

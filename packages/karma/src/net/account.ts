@@ -4,7 +4,7 @@
 // this is the holder's face and the state its parts share, and what it
 // answers as a payee (a bundle of receipts) and as a payer (a credit receipt
 // pushed by a member of bank(B)).
-import { fail, ErrorCode, type Logger } from '@p2pay/core'
+import { fail, isHash, ErrorCode, Lru, type Logger } from '@p2pay/core'
 import { receiptsOf, type AccountRead, type TransferResult } from '../core/account.ts'
 import { majority } from '../core/majority.ts'
 import { openReceipt, openTransfer, peekSigned, TAG, type ReceiptBody, type Signed } from '../core/messages.ts'
@@ -17,6 +17,10 @@ import type { KarmaContext } from './context.ts'
 const MAX_PUSHED = 1024
 /** receipts a payee takes in one bundle, per side */
 const MAX_BUNDLE = 64
+/** this account's completed requests whose credit receipts are kept for bank(A)'s outboxes */
+const MAX_KEPT = 4096
+/** request hashes per `creditsOf` question (a reply of about 128 x k receipts of 0.6 KiB stays well under a frame) */
+export const MAX_CREDITS_ASKED = 128
 
 export class AccountHolder {
   readonly ctx: KarmaContext
@@ -28,6 +32,12 @@ export class AccountHolder {
   readonly pushed = new Map<string, Array<Signed<ReceiptBody>>>()
   /** relays waiting on pushed credit receipts, by request hash */
   readonly pushWaiters = new Map<string, (s: Signed<ReceiptBody>) => void>()
+  /**
+   * the credit receipts of this account's completed requests, by request hash then member, as received: bank(A)'s
+   * members ask for them (`creditsOf`) before asking every member of bank(B) whether it credited, and check each
+   * signature themselves (in memory only: after a restart they ask bank(B) as before)
+   */
+  readonly kept = new Lru<string, Map<string, string>>(MAX_KEPT)
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
@@ -74,8 +84,10 @@ export class AccountHolder {
    * account's own pending requests; relay checks the rest.
    */
   takeCreditReceipt(receipt: unknown): void {
-    // the members heard after the majority (the request is done here): dropped before their signature is checked
+    // the members heard after the majority (the request is done here): kept as they came for bank(A)'s outboxes, or
+    // dropped, before their signature is checked (bank(A)'s members check it)
     const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
+    if (peek !== undefined && this.keep(peek.body.requestHash, peek.signer, receipt as string)) return
     if (peek !== undefined && this.ctx.t.sent.get(peek.body.requestHash)?.status !== 'pending') return
     // one the peek could not read fails here; one it read is this account's pending request (the same bytes)
     const s = openReceipt(this.ctx.verifier, receipt)
@@ -90,6 +102,29 @@ export class AccountHolder {
     if (list.length >= 2 * this.ctx.cfg.k) return
     if (this.pushed.size >= MAX_PUSHED) this.pushed.delete(this.pushed.keys().next().value as string)
     this.pushed.set(s.body.requestHash, [...list, s])
+  }
+
+  /**
+   * Adds a credit receipt of a completed request of this account to those kept; false when its request is not kept
+   * (not done here yet, or long ago).
+   */
+  keep(requestHash: string, member: string, receipt: string): boolean {
+    const kept = this.kept.peek(requestHash)
+    if (kept == null) return false
+    if (!kept.has(member) && kept.size < 2 * this.ctx.cfg.k) kept.set(member, receipt)
+    return true
+  }
+
+  /** Credit receipts kept for these requests of this account (a question of bank(A)'s outboxes), unchecked here. */
+  creditsOf(hashes: unknown): { receipts: Record<string, string[]> } {
+    if (!Array.isArray(hashes) || hashes.length > MAX_CREDITS_ASKED)
+      fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_CREDITS_ASKED}`)
+    const receipts: Record<string, string[]> = {}
+    for (const h of hashes) {
+      const kept = isHash(h) ? this.kept.peek(h) : undefined
+      if (kept != null) receipts[h] = [...kept.values()]
+    }
+    return { receipts }
   }
 
   /** B's side: a bundle of majorities that its account was credited, checked against the sets B computes. */

@@ -10,10 +10,11 @@ import { ErrorCode, finalCodes, hasCode } from '@p2pay/core'
 import { RECORD_HORIZON_MS } from '../core/config.ts'
 import { outboxRowDone, targetsOf } from '../core/outbox.ts'
 import type { OutboxRow } from '../core/member-records.ts'
-import { openTransfer } from '../core/messages.ts'
+import { openReceipt, openTransfer } from '../core/messages.ts'
 import { KIND } from '../kinds.ts'
 import { forgetCaught } from './caught.ts'
 import type { KarmaContext } from './context.ts'
+import { MAX_CREDITS_ASKED } from './account.ts'
 import { MAX_ASKED } from './credit.ts'
 
 /**
@@ -28,15 +29,16 @@ export const NOTICE_GRACE_SYNCS = 2
  * OUTBOX_HORIZON_MS, or when the tick's bank(B) no longer lists it).
  */
 const FINAL_FOR_TARGET = finalCodes()
+/** a payer asked for its credit receipts answers within this, or its rows go to bank(B)'s members as before */
+const ASK_PAYER_MS = 3000
 
 /** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
 export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> {
   const { t, member, store, view } = ctx
   const grace = NOTICE_GRACE_SYNCS * ctx.cfg.syncMs
-  await markCredited(
-    ctx,
-    [...t.outbox.values()].filter(row => row.at <= now - grace)
-  )
+  const due = (): OutboxRow[] => [...t.outbox.values()].filter(row => row.at <= now - grace)
+  await askPayers(ctx, due())
+  await markCredited(ctx, due())
   for (const row of [...t.outbox.values()]) {
     let requestEpoch = 0
     try {
@@ -104,13 +106,74 @@ async function sendNotices(
 }
 
 /**
+ * The outbox rows past the grace period: each payer is asked, in one call for
+ * all of its requests, for the credit receipts bank(B) pushed it. A receipt
+ * whose signature checks, signed by a member the row still owes, for the
+ * row's request and payee, says that member credited it, as its own answer to
+ * `credited` would: one call per payer instead of one per member of bank(B)
+ * (when transfers do not share members, as in a large swarm, those questions
+ * were 2k^2 messages a transfer). A payer that does not answer, or withholds,
+ * leaves its rows to markCredited.
+ */
+async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
+  const { view, peers, verifier } = ctx
+  const byPayer = new Map<string, OutboxRow[]>()
+  const owed = new Map<string, string[]>()
+  for (const row of rows) {
+    let bankB: string[]
+    try {
+      bankB = await view.bank(row.to)
+    } catch {
+      continue
+    }
+    const all = targetsOf(row, bankB)
+    if (all.every(m => row.delivered.includes(m))) continue
+    owed.set(row.requestHash, all)
+    const list = byPayer.get(row.from) ?? []
+    if (list.length < MAX_CREDITS_ASKED) byPayer.set(row.from, [...list, row])
+  }
+  const by = new Map<string, string[]>()
+  await Promise.all(
+    [...byPayer].map(async ([payer, list]) => {
+      let receipts: unknown
+      try {
+        const hashes = list.map(r => r.requestHash)
+        const r = await peers.call<{ receipts?: unknown }>(payer, 'creditsOf', { hashes }, KIND.transfer, ASK_PAYER_MS)
+        receipts = r?.receipts
+      } catch {
+        return
+      }
+      if (receipts == null || typeof receipts !== 'object') return
+      for (const row of list) {
+        const got = (receipts as Record<string, unknown>)[row.requestHash]
+        if (!Array.isArray(got)) continue
+        const all = owed.get(row.requestHash)!
+        for (const b64 of got.slice(0, 2 * ctx.cfg.k)) {
+          let s
+          try {
+            s = openReceipt(verifier, b64)
+          } catch {
+            continue
+          }
+          const b = s.body
+          if (b.side !== 'credit' || b.account !== row.to || b.requestHash !== row.requestHash) continue
+          if (all.includes(s.signer) && !row.delivered.includes(s.signer))
+            by.set(row.requestHash, [...(by.get(row.requestHash) ?? []), s.signer])
+        }
+      }
+    })
+  )
+  await recordTaken(ctx, by, owed)
+}
+
+/**
  * The outbox rows past the grace period: each member of bank(B) that has
  * not taken one is asked, in one call for all of them, which it credited;
  * a credited request needs no notice there (a majority's notices did it).
  * One batch records the answers and drops the rows every member is done with.
  */
 async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
-  const { t, store, view, peers } = ctx
+  const { view, peers } = ctx
   const byMember = new Map<string, string[]>()
   const banks = new Map<string, string[]>()
   for (const row of rows) {
@@ -140,15 +203,25 @@ async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Prom
       } catch {}
     })
   )
+  await recordTaken(ctx, by, banks)
+}
+
+/** Records, in one batch, the members that took each request; drops the rows every member (`all`) is done with. */
+async function recordTaken(
+  ctx: KarmaContext,
+  by: ReadonlyMap<string, string[]>,
+  all: ReadonlyMap<string, string[]>
+): Promise<void> {
+  const { t, store } = ctx
   if (by.size === 0) return
   await store.apply(() => {
     for (const [h, members] of by) {
       const cur = t.outbox.get(h)
       if (cur == null) continue
       const delivered = [...new Set([...cur.delivered, ...members])].sort()
-      const all = banks.get(h)!
-      if (all.every(m => delivered.includes(m))) t.outbox.delete(h)
-      else t.outbox.set(h, { ...cur, delivered, targets: all })
+      const targets = all.get(h)!
+      if (targets.every(m => delivered.includes(m))) t.outbox.delete(h)
+      else t.outbox.set(h, { ...cur, delivered, targets })
     }
   })
 }

@@ -24,6 +24,7 @@ export const KARMA_OPS = [
   'handoff',
   'receipt',
   'creditReceipt',
+  'creditsOf',
   'heartbeat',
   'report',
   'factor',
@@ -96,6 +97,7 @@ function opHandlers(
     creditReceipt: a => {
       holder.takeCreditReceipt(a.receipt)
     },
+    creditsOf: a => holder.creditsOf(a.hashes),
     // epochs
     heartbeat: async a => await epochs.takeHeartbeat(a.heartbeat),
     report: async (a, { remotePeer }) => await epochs.takeReport(a.report, remotePeer),
