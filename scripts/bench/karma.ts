@@ -339,14 +339,15 @@ export async function karma(): Promise<void> {
       'notices, k credit receipts and 1 bundle to B, one-way),'
   )
   say(
-    "    plus the outbox's questions to bank(B) (one call per member and tick, " +
-      'for all notices older than 2 sync intervals, here 10 s; counted until every outbox is empty)'
+    "    plus the outbox's questions, for all notices older than 2 sync intervals (here 10 s): one call per payer " +
+      'and tick for the credit receipts bank(B) pushed it, then one per member of bank(B) those do not cover ' +
+      '(counted until every outbox is empty)'
   )
   say(
     '    1 + 3k signatures (request; k notices + k debit receipts; k ' +
       'credit receipts); verifications skip envelopes a process checked ' +
-      'already, notices that repeat a credit made and receipts after the ' +
-      'majority'
+      'already and notices that repeat a credit made; receipts that reach the payer after its majority are ' +
+      "checked by bank(A)'s outboxes"
   )
   say(
     `  right after start (the first ${COLD} warm-up transfers), p50 / p99 ms: ` +
