@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { ErrorCode, P2payError } from '@p2pay/core'
 import type { KarmaCalls } from '../src/net/context.ts'
 import { makeReceipt } from '../src/core/messages.ts'
-import { duties, joinedPair, byId, type Ident, type Net } from './fixtures.ts'
+import { K, duties, joinedPair, byId, type Ident, type Net } from './fixtures.ts'
 
 describe("notice delivery: the payer's credit receipts", () => {
   /**
@@ -15,7 +15,10 @@ describe("notice delivery: the payer's credit receipts", () => {
    * `receipts(requestHash)`; bank(B)'s members answer that they credited nothing and take no notice (unreachable), so
    * the row's `delivered` is what the payer's receipts proved.
    */
-  async function pastGrace(receipts: (w: Net, A: Ident, B: Ident, bankB: string[], hash: string) => string[]) {
+  async function pastGrace(
+    receipts: (w: Net, A: Ident, B: Ident, bankB: string[], hash: string) => string[],
+    transfers = 1
+  ) {
     const asked: string[] = []
     const payerAsked: string[][] = []
     let answer: (hash: string) => string[] = () => []
@@ -36,12 +39,12 @@ describe("notice delivery: the payer's credit receipts", () => {
         throw new P2payError(ErrorCode.UNREACHABLE, 'not reached')
       }
     } as unknown as KarmaCalls)
-    await d.debits.debit(w.request(A, B.id, 5).b64)
-    const row = [...d.ctx.t.outbox.values()][0]
+    for (let i = 0; i < transfers; i++) await d.debits.debit(w.request(A, B.id, 5).b64)
+    const rows = [...d.ctx.t.outbox.values()]
     answer = h => receipts(w, A, B, bankB, h)
-    d.ctx.t.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
+    for (const row of rows) d.ctx.t.outbox.set(row.requestHash, { ...row, at: Date.now() - 60_000 })
     await d.tick()
-    return { d, row, bankB, asked, payerAsked }
+    return { d, row: rows[0], bankB, asked, payerAsked }
   }
   const credit = (w: Net, m: string, account: string, requestHash: string, side: 'credit' | 'debit' = 'credit') =>
     makeReceipt(byId(w, m).signer, { account, requestHash, side, epoch: 0 }).b64
@@ -71,5 +74,15 @@ describe("notice delivery: the payer's credit receipts", () => {
     })
     assert.deepEqual(d.ctx.t.outbox.get(row.requestHash)?.delivered, [], 'no member counted as served')
     assert.deepEqual(asked.sort(), [...bankB].sort(), 'every member of bank(B) is asked as before')
+  })
+
+  it('rows that share their members of bank(B) go to those members, not to the payer', async () => {
+    const { d, bankB, asked, payerAsked } = await pastGrace(
+      (w, A, B, bankB, h) => bankB.map(m => credit(w, m, B.id, h)),
+      K
+    )
+    assert.deepEqual(payerAsked, [], 'k calls to bank(B) for k rows: no receipts to check')
+    assert.deepEqual(asked.sort(), [...bankB].sort(), 'one question to each member, for every row')
+    assert.equal(d.ctx.t.outbox.size, bankB.length)
   })
 })

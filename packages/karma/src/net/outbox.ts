@@ -110,13 +110,14 @@ async function sendNotices(
  * all of its requests, for the credit receipts bank(B) pushed it. A receipt
  * whose signature checks, signed by a member the row still owes, for the
  * row's request and payee, says that member credited it, as its own answer to
- * `credited` would: one call per payer instead of one per member of bank(B)
- * (when transfers do not share members, as in a large swarm, those questions
- * were 2k^2 messages a transfer). A payer that does not answer, or withholds,
- * leaves its rows to markCredited.
+ * `credited` would. Only when asking bank(B) would take more calls than there
+ * are rows (transfers seldom share members, as in a large swarm, where those
+ * questions were 2k^2 messages a transfer): where many rows share a few
+ * members, the questions to bank(B) cost less than checking k receipts a row.
+ * A payer that does not answer, or withholds, leaves its rows to markCredited.
  */
 async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
-  const { view, peers, verifier } = ctx
+  const { t, view, peers, verifier } = ctx
   const byPayer = new Map<string, OutboxRow[]>()
   const owed = new Map<string, string[]>()
   for (const row of rows) {
@@ -132,6 +133,8 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise
     const list = byPayer.get(row.from) ?? []
     if (list.length < MAX_CREDITS_ASKED) byPayer.set(row.from, [...list, row])
   }
+  const members = new Set([...owed].flatMap(([h, all]) => all.filter(m => !t.outbox.get(h)?.delivered.includes(m))))
+  if (members.size <= owed.size) return
   const by = new Map<string, string[]>()
   await Promise.all(
     [...byPayer].map(async ([payer, list]) => {
