@@ -346,14 +346,18 @@ describe('joins', () => {
       'the peers out of sight count in the old bank and do not answer',
     async () => {
       const { w, B, N, newcomer, proof } = await entered()
-      // the half: N and k peers new to B (no books of it); the old bank of B is across the cut
+      // the half: N and k peers new to B (no books of it); the old bank of B is across the cut. Peers new to B that
+      // are nearer its key than most of its bank would have taken its books over before the cut: not this scenario
+      const old = w.bank(B.id)
+      const fits = (half: Ident[]): boolean =>
+        bankSet(B.id, [N.id, ...half.map(p => p.id)], w.k).includes(N.id) &&
+        bankSet(B.id, [...half.map(p => p.id), ...old], w.k).filter(m => old.includes(m)).length > w.k / 2
       let half = await idents(w.k)
-      while (!bankSet(B.id, [N.id, ...half.map(p => p.id)], w.k).includes(N.id)) half = await idents(w.k)
+      while (!fits(half)) half = await idents(w.k)
       const books = new Map(
         half.map(p => [p.id, new Member(memberTables(), p.signer, verifier, { k: w.k, now: w.clock.now })])
       )
       const inHalf = [N.id, ...half.map(p => p.id)]
-      const old = w.bank(B.id)
       const halfDuties = (away: string[]): BankDuties => {
         const view = {
           bank: async (a: string) => bankSet(a, inHalf, w.k),

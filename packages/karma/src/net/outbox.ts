@@ -117,17 +117,10 @@ async function sendNotices(
  * A payer that does not answer, or withholds, leaves its rows to markCredited.
  */
 async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
-  const { t, view, peers, verifier } = ctx
+  const { t, peers, verifier } = ctx
   const byPayer = new Map<string, OutboxRow[]>()
   const owed = new Map<string, string[]>()
-  for (const row of rows) {
-    let bankB: string[]
-    try {
-      bankB = await view.bank(row.to)
-    } catch {
-      continue
-    }
-    const all = targetsOf(row, bankB)
+  for (const { row, all } of await withTargets(ctx, rows)) {
     if (all.every(m => row.delivered.includes(m))) continue
     owed.set(row.requestHash, all)
     const list = byPayer.get(row.from) ?? []
@@ -176,17 +169,10 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise
  * One batch records the answers and drops the rows every member is done with.
  */
 async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
-  const { view, peers } = ctx
+  const { peers } = ctx
   const byMember = new Map<string, string[]>()
   const banks = new Map<string, string[]>()
-  for (const row of rows) {
-    let bankB: string[]
-    try {
-      bankB = await view.bank(row.to)
-    } catch {
-      continue
-    }
-    const all = targetsOf(row, bankB)
+  for (const { row, all } of await withTargets(ctx, rows)) {
     banks.set(row.requestHash, all)
     for (const m of all) {
       if (row.delivered.includes(m)) continue
@@ -207,6 +193,24 @@ async function markCredited(ctx: KarmaContext, rows: readonly OutboxRow[]): Prom
     })
   )
   await recordTaken(ctx, by, banks)
+}
+
+/** Each row with the members of bank(B) it is owed to (now and before), for the rows whose bank(B) is known now. */
+async function withTargets(
+  ctx: KarmaContext,
+  rows: readonly OutboxRow[]
+): Promise<Array<{ row: OutboxRow; all: string[] }>> {
+  const out: Array<{ row: OutboxRow; all: string[] }> = []
+  for (const row of rows) {
+    let bankB: string[]
+    try {
+      bankB = await ctx.view.bank(row.to)
+    } catch {
+      continue
+    }
+    out.push({ row, all: targetsOf(row, bankB) })
+  }
+  return out
 }
 
 /** Records, in one batch, the members that took each request; drops the rows every member (`all`) is done with. */
