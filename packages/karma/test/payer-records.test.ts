@@ -14,8 +14,8 @@ import type { KarmaCalls } from '../src/net/context.ts'
 import { karmaSettler } from '../src/net/karma-settle.ts'
 import type { KarmaService } from '../src/net/service.ts'
 import { isReceiptFor } from '../src/core/account.ts'
-import { openReceipt, openTransfer } from '../src/core/messages.ts'
-import { K, context, joinedPair, verifier, type Ident, type Net } from './fixtures.ts'
+import { makeReceipt, openReceipt, openTransfer } from '../src/core/messages.ts'
+import { K, byId, context, joinedPair, verifier, type Ident, type Net } from './fixtures.ts'
 
 /**
  * A's account holder over the members of `w`: a debit call is the member's debit, its notices delivered to bank(B) at
@@ -197,6 +197,50 @@ describe("the payer's records of its transfers", () => {
       )
     assert.deepEqual(h.creditsOf([r.requestHash]).receipts, receipts)
     assert.equal(h.kept.size, 1)
+
+    // a receipt that comes after the majority is kept once checked; anything else pushed is dropped
+    const [late, other] = w.bank(B.id)
+    const kept = h.kept.peek(r.requestHash)!
+    kept.receipts.delete(late)
+    const genuine = w.member(late).receiptFor(r.requestHash)!
+    const flipped = Buffer.from(genuine, 'base64')
+    flipped[flipped.length - 1] ^= 1
+    const outsider = w.peers.find(p => !w.bank(B.id).includes(p.id))!
+    const junk = [
+      flipped.toString('base64'),
+      makeReceipt(outsider.signer, { account: B.id, requestHash: r.requestHash, side: 'credit', epoch: 0 }).b64,
+      makeReceipt(byId(w, late).signer, { account: A.id, requestHash: r.requestHash, side: 'credit', epoch: 0 }).b64,
+      makeReceipt(byId(w, late).signer, { account: B.id, requestHash: r.requestHash, side: 'debit', epoch: 0 }).b64
+    ]
+    const size = kept.receipts.size
+    for (const j of junk) h.takeCreditReceipt(j)
+    assert.equal(kept.receipts.size, size, 'nothing unchecked, or not a credit of B by bank(B), is kept')
+    const before = kept.receipts.get(other)
+    h.takeCreditReceipt(
+      makeReceipt(byId(w, other).signer, { account: B.id, requestHash: r.requestHash, side: 'credit', epoch: 1 }).b64
+    )
+    assert.equal(kept.receipts.get(other), before, "a member's receipt kept is not replaced")
+    h.takeCreditReceipt(genuine)
+    assert.equal(kept.receipts.get(late), genuine)
+    await h.ctx.life.stop()
+  })
+
+  it('answers `creditsOf` up to half a frame of receipts; the requests left out are asked of bank(B)', async () => {
+    const { w, A, B } = await joinedPair()
+    const h = holderOf(w, A, { down: false })
+    const hashes = Array.from({ length: MAX_CREDITS_ASKED }, (_, i) => i.toString(16).padStart(64, '0'))
+    for (const hash of hashes)
+      h.kept.set(hash, {
+        to: B.id,
+        bank: w.bank(B.id),
+        receipts: new Map(w.bank(B.id).map(m => [m, 'x'.repeat(1000)]))
+      })
+    const { receipts } = h.creditsOf(hashes)
+    const bytes = Object.values(receipts)
+      .flat()
+      .reduce((n, x) => n + x.length, 0)
+    assert.ok(bytes <= 512 * 1024 && bytes > 400 * 1024, `${bytes} bytes of receipts`)
+    assert.deepEqual(Object.keys(receipts), hashes.slice(0, Object.keys(receipts).length), 'the first requests asked')
     await h.ctx.life.stop()
   })
 })

@@ -222,7 +222,8 @@ export async function relay(h: AccountHolder, request: unknown): Promise<Transfe
   ctx.life.signal.removeEventListener('abort', startPolls)
   // the credit receipts of this account's own request, and those that come after the majority, are kept for bank(A)'s
   // outboxes: one question to this node then serves for every member of bank(B)
-  if (outcome === 'done' && from === h.me) h.kept.set(req.hash, new Map([...credits].map(([m, s]) => [m, s.b64])))
+  if (outcome === 'done' && from === h.me)
+    h.kept.set(req.hash, { to, bank: bankB, receipts: new Map([...credits].map(([m, s]) => [m, s.b64])) })
   h.pushWaiters.delete(req.hash)
   if (outcome === 'refused' && debits.size < need) {
     // a final refusal frees the nonce: first every member's answer, as one that applied the request may answer last

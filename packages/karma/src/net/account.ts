@@ -17,10 +17,19 @@ import type { KarmaContext } from './context.ts'
 const MAX_PUSHED = 1024
 /** receipts a payee takes in one bundle, per side */
 const MAX_BUNDLE = 64
-/** this account's completed requests whose credit receipts are kept for bank(A)'s outboxes */
-const MAX_KEPT = 4096
-/** request hashes per `creditsOf` question (a reply of about 128 x k receipts of 0.6 KiB stays well under a frame) */
+/** this account's completed requests whose credit receipts are kept for bank(A)'s outboxes (k receipts each) */
+const MAX_KEPT = 1024
+/** request hashes per `creditsOf` question */
 export const MAX_CREDITS_ASKED = 128
+/** a `creditsOf` answer stops adding requests at this many bytes of receipts (a frame is 1 MiB; a receipt 0.5 KiB) */
+const MAX_CREDITS_REPLY = 512 * 1024
+
+/** A completed request's credit receipts, each checked, by the member of bank(B) (as the relay saw it) signing it. */
+export interface Kept {
+  to: string
+  bank: readonly string[]
+  receipts: Map<string, string>
+}
 
 export class AccountHolder {
   readonly ctx: KarmaContext
@@ -33,11 +42,11 @@ export class AccountHolder {
   /** relays waiting on pushed credit receipts, by request hash */
   readonly pushWaiters = new Map<string, (s: Signed<ReceiptBody>) => void>()
   /**
-   * the credit receipts of this account's completed requests, by request hash then member, as received: bank(A)'s
-   * members ask for them (`creditsOf`) before asking every member of bank(B) whether it credited, and check each
-   * signature themselves (in memory only: after a restart they ask bank(B) as before)
+   * the credit receipts of this account's completed requests, by request hash: bank(A)'s members ask for them
+   * (`creditsOf`) before asking every member of bank(B) whether it credited, and check each one again themselves (in
+   * memory only: after a restart they ask bank(B) as before)
    */
-  readonly kept = new Lru<string, Map<string, string>>(MAX_KEPT)
+  readonly kept = new Lru<string, Kept>(MAX_KEPT)
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
@@ -84,10 +93,13 @@ export class AccountHolder {
    * account's own pending requests; relay checks the rest.
    */
   takeCreditReceipt(receipt: unknown): void {
-    // the members heard after the majority (the request is done here): kept as they came for bank(A)'s outboxes, or
-    // dropped, before their signature is checked (bank(A)'s members check it)
+    // the members heard after the majority (the request is done here): kept for bank(A)'s outboxes when checked, or
+    // dropped, before their signature is checked
     const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
-    if (peek !== undefined && this.keep(peek.body.requestHash, peek.signer, receipt as string)) return
+    if (peek !== undefined && this.kept.peek(peek.body.requestHash) != null) {
+      this.keep(peek.body.requestHash, receipt)
+      return
+    }
     if (peek !== undefined && this.ctx.t.sent.get(peek.body.requestHash)?.status !== 'pending') return
     // one the peek could not read fails here; one it read is this account's pending request (the same bytes)
     const s = openReceipt(this.ctx.verifier, receipt)
@@ -105,24 +117,40 @@ export class AccountHolder {
   }
 
   /**
-   * Adds a credit receipt of a completed request of this account to those kept; false when its request is not kept
-   * (not done here yet, or long ago).
+   * Adds a late credit receipt of a completed request of this account to those kept, once checked: a member of
+   * bank(B) as the relay saw it, not kept yet, crediting this payee with this request (a vote or not: bank(A) only
+   * learns that the member took the notice). Anything else is dropped: what is kept is bounded by k receipts a request.
    */
-  keep(requestHash: string, member: string, receipt: string): boolean {
+  keep(requestHash: string, receipt: unknown): void {
     const kept = this.kept.peek(requestHash)
-    if (kept == null) return false
-    if (!kept.has(member) && kept.size < 2 * this.ctx.cfg.k) kept.set(member, receipt)
-    return true
+    const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
+    if (kept == null || peek == null || !kept.bank.includes(peek.signer) || kept.receipts.has(peek.signer)) return
+    let s: Signed<ReceiptBody>
+    try {
+      s = openReceipt(this.ctx.verifier, receipt)
+    } catch {
+      return
+    }
+    if (s.body.side === 'credit' && s.body.account === kept.to && s.body.requestHash === requestHash)
+      kept.receipts.set(s.signer, s.b64)
   }
 
-  /** Credit receipts kept for these requests of this account (a question of bank(A)'s outboxes), unchecked here. */
+  /**
+   * Credit receipts kept for these requests of this account (a question of bank(A)'s outboxes, which check them
+   * again), up to MAX_CREDITS_REPLY bytes: the requests left out are asked of bank(B).
+   */
   creditsOf(hashes: unknown): { receipts: Record<string, string[]> } {
     if (!Array.isArray(hashes) || hashes.length > MAX_CREDITS_ASKED)
       fail(ErrorCode.BAD_REQUEST, `hashes must be a list of at most ${MAX_CREDITS_ASKED}`)
     const receipts: Record<string, string[]> = {}
+    let bytes = 0
     for (const h of hashes) {
       const kept = isHash(h) ? this.kept.peek(h) : undefined
-      if (kept != null) receipts[h] = [...kept.values()]
+      if (kept == null) continue
+      const list = [...kept.receipts.values()]
+      bytes += list.reduce((n, r) => n + r.length, 0)
+      if (bytes > MAX_CREDITS_REPLY) break
+      receipts[h] = list
     }
     return { receipts }
   }

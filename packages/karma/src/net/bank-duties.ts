@@ -5,6 +5,7 @@
 // (handover.ts), and the housekeeping tick (outbox.ts, handover.ts). Every
 // state change runs the pure Member inside `store.apply`, so it is one synced
 // LevelDB batch before any reply or notice leaves.
+import { Lru } from '@p2pay/core'
 import type { CaughtRow } from '../core/member-records.ts'
 import { BankSync } from './bank-sync.ts'
 import { caughtList } from './caught.ts'
@@ -24,6 +25,8 @@ export class BankDuties {
   readonly credits: Credits
   readonly sync: BankSync
   readonly reconcile: Reconcile
+  /** outbox rows whose payer was asked for bank(B)'s credit receipts already (once each) */
+  private readonly askedPayers = new Lru<string, true>(4096)
 
   constructor(ctx: KarmaContext) {
     this.ctx = ctx
@@ -54,7 +57,7 @@ export class BankDuties {
   async tick(): Promise<void> {
     await this.ctx.life.run('karma housekeeping', async () => {
       const now = nowOf(this.ctx)
-      await tickOutbox(this.ctx, now)
+      await tickOutbox(this.ctx, now, this.askedPayers)
       await this.credits.pullMissing(now, NOTICE_GRACE_SYNCS * this.ctx.cfg.syncMs)
       await this.handover.tick()
       await this.handover.resyncUnsettled()

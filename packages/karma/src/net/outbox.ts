@@ -6,11 +6,11 @@
 // its request is too old for any member to accept (epochs), or a majority
 // took it long ago: a crash, a restart or an unreachable member delays a
 // credit, it does not lose it. Then the records past their horizon are forgotten.
-import { ErrorCode, finalCodes, hasCode } from '@p2pay/core'
+import { ErrorCode, Lru, finalCodes, hasCode } from '@p2pay/core'
 import { RECORD_HORIZON_MS } from '../core/config.ts'
 import { outboxRowDone, targetsOf } from '../core/outbox.ts'
 import type { OutboxRow } from '../core/member-records.ts'
-import { openReceipt, openTransfer } from '../core/messages.ts'
+import { TAG, openReceipt, openTransfer, peekSigned, type ReceiptBody } from '../core/messages.ts'
 import { KIND } from '../kinds.ts'
 import { forgetCaught } from './caught.ts'
 import type { KarmaContext } from './context.ts'
@@ -33,11 +33,11 @@ const FINAL_FOR_TARGET = finalCodes()
 const ASK_PAYER_MS = 3000
 
 /** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
-export async function tickOutbox(ctx: KarmaContext, now: number): Promise<void> {
+export async function tickOutbox(ctx: KarmaContext, now: number, askedPayers?: Lru<string, true>): Promise<void> {
   const { t, member, store, view } = ctx
   const grace = NOTICE_GRACE_SYNCS * ctx.cfg.syncMs
   const due = (): OutboxRow[] => [...t.outbox.values()].filter(row => row.at <= now - grace)
-  await askPayers(ctx, due())
+  await askPayers(ctx, due(), askedPayers ?? new Lru(1))
   await markCredited(ctx, due())
   for (const row of [...t.outbox.values()]) {
     let requestEpoch = 0
@@ -114,14 +114,15 @@ async function sendNotices(
  * are rows (transfers seldom share members, as in a large swarm, where those
  * questions were 2k^2 messages a transfer): where many rows share a few
  * members, the questions to bank(B) cost less than checking k receipts a row.
- * A payer that does not answer, or withholds, leaves its rows to markCredited.
+ * A payer that does not answer, or withholds, leaves its rows to markCredited;
+ * each row is asked about once (`asked`), so a payer that left costs one call.
  */
-async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise<void> {
+async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[], asked: Lru<string, true>): Promise<void> {
   const { t, peers, verifier } = ctx
   const byPayer = new Map<string, OutboxRow[]>()
   const owed = new Map<string, string[]>()
   for (const { row, all } of await withTargets(ctx, rows)) {
-    if (all.every(m => row.delivered.includes(m))) continue
+    if (all.every(m => row.delivered.includes(m)) || asked.peek(row.requestHash) === true) continue
     owed.set(row.requestHash, all)
     const list = byPayer.get(row.from) ?? []
     if (list.length < MAX_CREDITS_ASKED) byPayer.set(row.from, [...list, row])
@@ -132,6 +133,7 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise
   await Promise.all(
     [...byPayer].map(async ([payer, list]) => {
       let receipts: unknown
+      for (const r of list) asked.set(r.requestHash, true)
       try {
         const hashes = list.map(r => r.requestHash)
         const r = await peers.call<{ receipts?: unknown }>(payer, 'creditsOf', { hashes }, KIND.transfer, ASK_PAYER_MS)
@@ -144,18 +146,19 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[]): Promise
         const got = (receipts as Record<string, unknown>)[row.requestHash]
         if (!Array.isArray(got)) continue
         const all = owed.get(row.requestHash)!
-        for (const b64 of got.slice(0, 2 * ctx.cfg.k)) {
-          let s
+        const took: string[] = []
+        for (const b64 of got.slice(0, all.length)) {
+          // what cannot count is dropped before its signature is checked: a payer's answer costs at most k checks a row
+          const peek = peekSigned<ReceiptBody>(b64, TAG.receipt)
+          const b = peek?.body
+          if (peek == null || !all.includes(peek.signer) || row.delivered.includes(peek.signer)) continue
+          if (took.includes(peek.signer) || b?.side !== 'credit' || b.account !== row.to) continue
+          if (b.requestHash !== row.requestHash) continue
           try {
-            s = openReceipt(verifier, b64)
-          } catch {
-            continue
-          }
-          const b = s.body
-          if (b.side !== 'credit' || b.account !== row.to || b.requestHash !== row.requestHash) continue
-          if (all.includes(s.signer) && !row.delivered.includes(s.signer))
-            by.set(row.requestHash, [...(by.get(row.requestHash) ?? []), s.signer])
+            if (openReceipt(verifier, b64).signer === peek.signer) took.push(peek.signer)
+          } catch {}
         }
+        if (took.length > 0) by.set(row.requestHash, took)
       }
     })
   )
