@@ -11,15 +11,25 @@
 import { test, before, after, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Swarm, audit, type Daemon } from './helpers/swarm.ts'
-import { Tally, attempt, call, sleep, until, type Ack, type Holding, type Summary } from './helpers/crash.ts'
+import {
+  Tally,
+  attempt,
+  call,
+  cashAll,
+  drain,
+  heldOf,
+  sleep,
+  until,
+  type Ack,
+  type Holding,
+  type Summary
+} from './helpers/crash.ts'
 
 const TOPUP = 1000
 const swarm = new Swarm('crash')
 let broker: Daemon, A: Daemon, B: Daemon, C: Daemon
 const name = (d: Daemon): string => (d === broker ? 'broker' : d === A ? 'A' : d === B ? 'B' : d === C ? 'C' : d.peerId)
 
-const heldOf = async (d: Daemon): Promise<Holding[]> =>
-  (await call<{ held: Holding[] }>(d, 'GET', '/v1/ppay/coins')).held
 const balanceOf = async (d: Daemon): Promise<number> =>
   (await call<{ balance: number }>(broker, 'GET', `/v1/account?id=${d.peerId}`)).balance
 const summaryOf = async (d: Daemon): Promise<Summary> =>
@@ -42,8 +52,14 @@ async function crashBatch(o: {
   victim: Daemon
   killAt: number
   restartAt: number
+  /**
+   * stop the victim (SIGSTOP) first and kill it once payments to it are under way: a payment in flight at the kill
+   * is certain, not left to timing (pays take milliseconds, and a kill between them leaves none undelivered)
+   */
+  freezeFirst?: boolean
 }) {
   const acks: Ack[] = []
+  const inflight = new Map<Daemon, number>()
   const pay = new Tally()
   const cash = new Tally()
   let payDone = false
@@ -61,6 +77,7 @@ async function crashBatch(o: {
   const payLoops = Array.from({ length: o.loops }, async (_, i) => {
     for (let j = 0; j < o.perLoop; j++) {
       const to = o.payees[(i + j) % o.payees.length]
+      inflight.set(to, (inflight.get(to) ?? 0) + 1)
       try {
         const res = await call<{ coins: Array<{ sn: string; value: number; via: string; delivered: boolean }> }>(
           o.payer,
@@ -74,6 +91,8 @@ async function crashBatch(o: {
       } catch (err) {
         pay.fail(err)
         await sleep(20) // a refused connection fails at once: do not spin
+      } finally {
+        inflight.set(to, inflight.get(to)! - 1)
       }
     }
   })
@@ -98,6 +117,11 @@ async function crashBatch(o: {
     await until(() => acks.length >= o.killAt || payDone, 60_000, 2)
     r.killedAt = acks.length
     r.killedMidBatch = !payDone
+    if (o.freezeFirst === true) {
+      process.kill(o.victim.pid, 'SIGSTOP')
+      await until(() => (inflight.get(o.victim) ?? 0) >= 2 || payDone, 10_000, 2)
+      await sleep(100) // their proofs signed and sent: the victim holds them unread
+    }
     await o.victim.kill9()
     await until(() => acks.length >= o.restartAt || payDone, 60_000, 5)
     r.restartedAt = acks.length
@@ -110,34 +134,6 @@ async function crashBatch(o: {
   await Promise.all([paid, cashLoop, crash])
   r.ms = Date.now() - t0
   return { acks, pay, cash, ...r }
-}
-
-/** Retries on a node until nothing is pending: no queued delivery or purchase, no held coin half-spent. */
-async function drain(d: Daemon, tries = 40): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    try {
-      const s = await call<Summary>(d, 'POST', '/v1/ppay/retry', {}, 30_000)
-      if (s.pendingDeliveries === 0 && s.pendingBuys === 0 && !(await heldOf(d)).some(h => h.status === 'spending'))
-        return true
-    } catch {}
-    await sleep(250)
-  }
-  return false
-}
-
-/** Cashes until nothing is left 'held' or 'cashing' (bounded); returns the wallet's holdings. */
-async function cashAll(d: Daemon, tries = 20): Promise<Holding[]> {
-  for (let i = 0; i < tries; i++) {
-    try {
-      await call(d, 'POST', '/v1/ppay/cash', {}, 30_000)
-    } catch {}
-    try {
-      const held = await heldOf(d)
-      if (!held.some(h => h.status === 'held' || h.status === 'cashing')) return held
-    } catch {}
-    await sleep(250)
-  }
-  return await heldOf(d)
 }
 
 /** Balances and cashed coins of the payees before a scenario, to compare with after. */
@@ -311,7 +307,8 @@ test(
       casher: B,
       victim: B,
       killAt: 32,
-      restartAt: 64
+      restartAt: 64,
+      freezeFirst: true
     })
     report(t, 'payee crash', r)
     assert.ok(r.killedMidBatch, 'B was killed while payments were under way')

@@ -1,7 +1,7 @@
 // Helpers for crash tests: control API calls with a per-call timeout, a tally of
 // the errors expected while a daemon is down (both shared with the scripts, in
 // scripts/lib/api.ts), and bounded waiting.
-import { sleep } from '../../scripts/lib/api.ts'
+import { call, sleep } from '../../scripts/lib/api.ts'
 import { type Daemon } from './swarm.ts'
 
 export { call, errorKind, sleep, Tally } from '../../scripts/lib/api.ts'
@@ -56,4 +56,36 @@ export interface Ack {
   value: number
   delivered: boolean
   via: string
+}
+
+/** A node's PPay holdings. */
+export const heldOf = async (d: Daemon): Promise<Holding[]> =>
+  (await call<{ held: Holding[] }>(d, 'GET', '/v1/ppay/coins')).held
+
+/** Retries on a node until nothing is pending: no queued delivery or purchase, no held coin half-spent. */
+export async function drain(d: Daemon, tries = 40): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      const s = await call<Summary>(d, 'POST', '/v1/ppay/retry', {}, 30_000)
+      if (s.pendingDeliveries === 0 && s.pendingBuys === 0 && !(await heldOf(d)).some(h => h.status === 'spending'))
+        return true
+    } catch {}
+    await sleep(250)
+  }
+  return false
+}
+
+/** Cashes until nothing is left 'held' or 'cashing' (bounded); returns the wallet's holdings. */
+export async function cashAll(d: Daemon, tries = 20): Promise<Holding[]> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      await call(d, 'POST', '/v1/ppay/cash', {}, 30_000)
+    } catch {}
+    try {
+      const held = await heldOf(d)
+      if (!held.some(h => h.status === 'held' || h.status === 'cashing')) return held
+    } catch {}
+    await sleep(250)
+  }
+  return await heldOf(d)
 }
