@@ -5,7 +5,28 @@
 import { ErrorCode, P2payError, asError, finalCodes, type Verifier } from '@p2pay/core'
 import { KarmaErrorCode } from '../errors.ts'
 import type { KarmaKind } from '../kinds.ts'
-import { openReceipt, type ReceiptBody, type Side, type Signed } from './messages.ts'
+import { TAG, openReceipt, peekSigned, type ReceiptBody, type Side, type Signed } from './messages.ts'
+
+/**
+ * `b64` opened when it is a credit receipt of `account` for `requestHash` signed by one of `members` (a vote or not:
+ * it says the member took the notice), else undefined. The cheap checks come first, on the unverified bytes, so what
+ * cannot count costs no signature check.
+ */
+export function openCreditFrom(
+  verifier: Verifier<KarmaKind>,
+  b64: unknown,
+  q: { account: string; requestHash: string; members: readonly string[] }
+): Signed<ReceiptBody> | undefined {
+  const peek = peekSigned<ReceiptBody>(b64, TAG.receipt)
+  const b = peek?.body
+  if (peek == null || !q.members.includes(peek.signer) || b?.side !== 'credit') return undefined
+  if (b.account !== q.account || b.requestHash !== q.requestHash) return undefined
+  try {
+    return openReceipt(verifier, b64) // the same bytes: the body checked above is the one signed
+  } catch {
+    return undefined
+  }
+}
 
 /** One of this account's own transfers: pending until both majorities answered, then done. */
 export interface SentRow {

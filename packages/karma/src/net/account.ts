@@ -5,7 +5,7 @@
 // answers as a payee (a bundle of receipts) and as a payer (a credit receipt
 // pushed by a member of bank(B)).
 import { fail, isHash, ErrorCode, Lru, type Logger } from '@p2pay/core'
-import { receiptsOf, type AccountRead, type TransferResult } from '../core/account.ts'
+import { openCreditFrom, receiptsOf, type AccountRead, type TransferResult } from '../core/account.ts'
 import { majority } from '../core/majority.ts'
 import { openReceipt, openTransfer, peekSigned, TAG, type ReceiptBody, type Signed } from '../core/messages.ts'
 import { KarmaErrorCode } from '../errors.ts'
@@ -123,16 +123,10 @@ export class AccountHolder {
    */
   keep(requestHash: string, receipt: unknown): void {
     const kept = this.kept.peek(requestHash)
-    const peek = peekSigned<ReceiptBody>(receipt, TAG.receipt)
-    if (kept == null || peek == null || !kept.bank.includes(peek.signer) || kept.receipts.has(peek.signer)) return
-    let s: Signed<ReceiptBody>
-    try {
-      s = openReceipt(this.ctx.verifier, receipt)
-    } catch {
-      return
-    }
-    if (s.body.side === 'credit' && s.body.account === kept.to && s.body.requestHash === requestHash)
-      kept.receipts.set(s.signer, s.b64)
+    if (kept == null) return
+    const members = kept.bank.filter(m => !kept.receipts.has(m))
+    const s = openCreditFrom(this.ctx.verifier, receipt, { account: kept.to, requestHash, members })
+    if (s !== undefined) kept.receipts.set(s.signer, s.b64)
   }
 
   /**

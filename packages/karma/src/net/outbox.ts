@@ -6,11 +6,12 @@
 // its request is too old for any member to accept (epochs), or a majority
 // took it long ago: a crash, a restart or an unreachable member delays a
 // credit, it does not lose it. Then the records past their horizon are forgotten.
-import { ErrorCode, Lru, finalCodes, hasCode } from '@p2pay/core'
+import { ErrorCode, finalCodes, hasCode, type Lru } from '@p2pay/core'
 import { RECORD_HORIZON_MS } from '../core/config.ts'
 import { outboxRowDone, targetsOf } from '../core/outbox.ts'
 import type { OutboxRow } from '../core/member-records.ts'
-import { TAG, openReceipt, openTransfer, peekSigned, type ReceiptBody } from '../core/messages.ts'
+import { openTransfer } from '../core/messages.ts'
+import { openCreditFrom } from '../core/account.ts'
 import { KIND } from '../kinds.ts'
 import { forgetCaught } from './caught.ts'
 import type { KarmaContext } from './context.ts'
@@ -33,11 +34,11 @@ const FINAL_FOR_TARGET = finalCodes()
 const ASK_PAYER_MS = 3000
 
 /** Resends outstanding notices and drops the rows every member is done with, or that no member can accept any more. */
-export async function tickOutbox(ctx: KarmaContext, now: number, askedPayers?: Lru<string, true>): Promise<void> {
+export async function tickOutbox(ctx: KarmaContext, now: number, askedPayers: Lru<string, true>): Promise<void> {
   const { t, member, store, view } = ctx
   const grace = NOTICE_GRACE_SYNCS * ctx.cfg.syncMs
   const due = (): OutboxRow[] => [...t.outbox.values()].filter(row => row.at <= now - grace)
-  await askPayers(ctx, due(), askedPayers ?? new Lru(1))
+  await askPayers(ctx, due(), askedPayers)
   await markCredited(ctx, due())
   for (const row of [...t.outbox.values()]) {
     let requestEpoch = 0
@@ -118,7 +119,7 @@ async function sendNotices(
  * each row is asked about once (`asked`), so a payer that left costs one call.
  */
 async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[], asked: Lru<string, true>): Promise<void> {
-  const { t, peers, verifier } = ctx
+  const { peers, verifier } = ctx
   const byPayer = new Map<string, OutboxRow[]>()
   const owed = new Map<string, string[]>()
   for (const { row, all } of await withTargets(ctx, rows)) {
@@ -127,7 +128,9 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[], asked: L
     const list = byPayer.get(row.from) ?? []
     if (list.length < MAX_CREDITS_ASKED) byPayer.set(row.from, [...list, row])
   }
-  const members = new Set([...owed].flatMap(([h, all]) => all.filter(m => !t.outbox.get(h)?.delivered.includes(m))))
+  const members = new Set(
+    [...byPayer.values()].flat().flatMap(r => owed.get(r.requestHash)!.filter(m => !r.delivered.includes(m)))
+  )
   if (members.size <= owed.size) return
   const by = new Map<string, string[]>()
   await Promise.all(
@@ -148,15 +151,9 @@ async function askPayers(ctx: KarmaContext, rows: readonly OutboxRow[], asked: L
         const all = owed.get(row.requestHash)!
         const took: string[] = []
         for (const b64 of got.slice(0, all.length)) {
-          // what cannot count is dropped before its signature is checked: a payer's answer costs at most k checks a row
-          const peek = peekSigned<ReceiptBody>(b64, TAG.receipt)
-          const b = peek?.body
-          if (peek == null || !all.includes(peek.signer) || row.delivered.includes(peek.signer)) continue
-          if (took.includes(peek.signer) || b?.side !== 'credit' || b.account !== row.to) continue
-          if (b.requestHash !== row.requestHash) continue
-          try {
-            if (openReceipt(verifier, b64).signer === peek.signer) took.push(peek.signer)
-          } catch {}
+          const members = all.filter(m => !row.delivered.includes(m) && !took.includes(m))
+          const s = openCreditFrom(verifier, b64, { account: row.to, requestHash: row.requestHash, members })
+          if (s !== undefined) took.push(s.signer)
         }
         if (took.length > 0) by.set(row.requestHash, took)
       }
