@@ -203,6 +203,27 @@ describe('FrameReader', () => {
     assert.equal(await r.read(), null)
   })
 
+  it('readList gives a frame as the chunks it arrived in, not copied, and reads on after it', async () => {
+    const a = payload(40_000, 1)
+    const b = payload(50_000, 2)
+    const body = concat([a, b])
+    const framed = encodeFrame(body)
+    const prefix = framed.byteLength - body.byteLength
+    // the prefix and the start of the body in one chunk, the rest of the body in another, then a second frame
+    const first = framed.slice(0, prefix + a.byteLength)
+    const second = b.slice()
+    const r = new FrameReader(fromChunks([first, second, encodeFrame(payload(10))]).stream, 1 << 20)
+    const list = await r.readList()
+    assert.ok(list != null)
+    assert.deepEqual(list.subarray(), body)
+    const chunks = [...list]
+    assert.equal(chunks.length, 2)
+    assert.equal(chunks[0].buffer, first.buffer, 'a view of the chunk that came in')
+    assert.equal(chunks[1].buffer, second.buffer)
+    assert.deepEqual(await r.read(), payload(10))
+    assert.equal(await r.readList(), null)
+  })
+
   it('a clean end of an empty stream is null', async () => {
     assert.equal(await new FrameReader(fromChunks([]).stream, 1024).read(), null)
     assert.equal(await new FrameReader(fromChunks([new Uint8Array(0)]).stream, 1024).read(), null)
@@ -345,10 +366,10 @@ describe('FrameReader', () => {
 
 describe('sendFrame', () => {
   class FakeSink extends EventTarget {
-    sent: Uint8Array[] = []
+    sent: Array<Uint8Array | Uint8ArrayList> = []
     writeBufferLength = 0
     status = 'open'
-    send(b: Uint8Array): boolean {
+    send(b: Uint8Array | Uint8ArrayList): boolean {
       this.sent.push(b)
       this.writeBufferLength += b.byteLength
       return true
@@ -359,6 +380,17 @@ describe('sendFrame', () => {
     const s = new FakeSink()
     await sendFrame(s as unknown as Stream, payload(10), undefined, 1 << 20)
     assert.deepEqual(s.sent, [encodeFrame(payload(10))])
+  })
+
+  it('hands a large frame to the stream once, its data by reference, the same bytes as the encoded frame', async () => {
+    const s = new FakeSink()
+    const big = payload(300 * 1024)
+    await sendFrame(s as unknown as Stream, big, undefined, 1 << 20)
+    assert.equal(s.sent.length, 1, 'one send: no frame of its own for the length prefix')
+    const list = s.sent[0]
+    assert.ok(list instanceof Uint8ArrayList)
+    assert.equal([...list].at(-1), big, 'the data itself, not a copy')
+    assert.deepEqual(list.subarray(), encodeFrame(big))
   })
 
   it(

@@ -127,6 +127,36 @@ describe('D refuses before it signs', () => {
     dRefuses(w, state, () => onCheque(state, chequeMessage(sale, { now: T0 })), ErrorCode.BAD_REQUEST)
   })
 
+  it('a piece as the chunks it came in is checked as the whole piece; the key piece is kept as a copy', async () => {
+    const w = await world()
+    const { state, message1_1 } = start(w)
+    const { sale, message1_2 } = accepted(accept(w, message1_1))
+    onAccept(state, message1_2)
+    const split = (b: Uint8Array): Uint8Array[] => {
+      const third = Math.floor(b.byteLength / 3)
+      return [b.subarray(0, third), b.subarray(third, 2 * third), b.subarray(2 * third)]
+    }
+    for (let i = 0; i < w.pieces.length; i++) {
+      const sent = pieceToSend(sale, i, w.pieces[i])
+      const chunks = split(sent.slice())
+      if (i !== sale.keyIndex) {
+        const bad = split(sent.slice())
+        bad[2][0] ^= 1
+        dRefuses(w, state, () => onPiece(state, i, bad), ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
+        dRefuses(w, state, () => onPiece(state, i, chunks.slice(0, 2)), ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
+        const long = [...chunks, new Uint8Array(1)]
+        dRefuses(w, state, () => onPiece(state, i, long), ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
+        dRefuses(w, state, () => onPiece(state, i, [chunks[0], 'x' as any]), ErrorCode.BAD_REQUEST, 'a piece is bytes')
+      }
+      assert.equal(onPiece(state, i, chunks), i === sale.keyIndex ? 'sek' : 'plain')
+      if (i === sale.keyIndex) {
+        chunks[1].fill(0) // the caller's buffers may be reused: the kept SEK(KP) is not a view of them
+        assert.deepEqual(state.sek, sent)
+      }
+    }
+    assert.equal(state.phase, 'awaitingCheque')
+  })
+
   it('P will not send a piece that changed on disk, nor a cheque before the key piece', async () => {
     const w = await world()
     const { sale } = accepted(accept(w, start(w).message1_1))

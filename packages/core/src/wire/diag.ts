@@ -19,7 +19,7 @@ export async function serveDiag(node: Libp2p): Promise<void> {
       const reader = new FrameReader(stream, MAX_FRAME)
       try {
         // the probe's bytes are read and dropped: only their rate matters
-        while ((await reader.read(30_000)) != null) continue
+        while ((await reader.readList(30_000)) != null) continue
         await stream.close({ signal: AbortSignal.timeout(10_000) })
       } catch (err) {
         stream.abort(asError(err))

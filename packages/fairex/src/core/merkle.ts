@@ -16,8 +16,9 @@ const h = (...parts: Uint8Array[]): Uint8Array => {
   return new Uint8Array(hash.digest())
 }
 
-/** sha256 of a piece's bytes: what a leaf commits to. */
-export const pieceHash = (piece: Uint8Array): Uint8Array => h(piece)
+/** sha256 of a piece's bytes (whole, or the chunks it arrived in, in order): what a leaf commits to. */
+export const pieceHash = (piece: Uint8Array | readonly Uint8Array[]): Uint8Array =>
+  piece instanceof Uint8Array ? h(piece) : h(...piece)
 
 export function leafHash(hash: Uint8Array): Uint8Array {
   if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN)

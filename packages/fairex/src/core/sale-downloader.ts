@@ -5,6 +5,7 @@
 // no working key it has what the TTP (3.1) and, in the fixed form, the judge need.
 import {
   ErrorCode,
+  concat,
   fail,
   fromB64,
   isHash,
@@ -178,21 +179,26 @@ export function onAccept(state: Purchase, message1_2: unknown): void {
 }
 
 /**
- * One piece of 2.1, in order. A plain piece must hash to its leaf: the caller
- * writes it to disk ('plain'). The key piece is kept here as SEK(KP) ('sek').
- * A bad piece throws and changes nothing, so the caller may ask for it again.
+ * One piece of 2.1, in order: its bytes whole, or the chunks it arrived in (the
+ * caller's stream need not copy them into one buffer). A plain piece must hash
+ * to its leaf: the caller writes it to disk ('plain'). The key piece is kept
+ * here as SEK(KP) ('sek'). A bad piece throws and changes nothing, so the caller
+ * may ask for it again.
  */
-export function onPiece(state: Purchase, index: number, bytes: Uint8Array): 'plain' | 'sek' {
+export function onPiece(state: Purchase, index: number, bytes: Uint8Array | readonly Uint8Array[]): 'plain' | 'sek' {
   expectPhase(state, 'downloading')
   const offer = state.offer!
   if (index !== state.next) fail(ErrorCode.BAD_REQUEST, `expected piece ${state.next}, got ${String(index)}`)
-  if (!(bytes instanceof Uint8Array)) fail(ErrorCode.BAD_REQUEST, 'a piece is bytes')
+  const chunks = bytes instanceof Uint8Array ? [bytes] : bytes
+  if (!Array.isArray(chunks) || !chunks.every(c => c instanceof Uint8Array))
+    fail(ErrorCode.BAD_REQUEST, 'a piece is bytes')
+  const byteLength = chunks.reduce((n: number, c: Uint8Array) => n + c.byteLength, 0)
   const len = pieceLength(offer.manifest.body.size, offer.manifest.body.pieceSize, index)
   const isKey = index === offer.keyIndex
   if (isKey) {
-    if (bytes.byteLength !== IV_LEN + len) fail(ErrorCode.BAD_REQUEST, 'encrypted key piece has the wrong length')
-    state.sek = bytes.slice() // the caller may reuse its buffer
-  } else if (bytes.byteLength !== len || !sameBytes(pieceHash(bytes), offer.pieceHashes[index])) {
+    if (byteLength !== IV_LEN + len) fail(ErrorCode.BAD_REQUEST, 'encrypted key piece has the wrong length')
+    state.sek = concat([...chunks]) // a copy: the caller may reuse its buffers
+  } else if (byteLength !== len || !sameBytes(pieceHash(chunks), offer.pieceHashes[index])) {
     fail(ErrorCode.BAD_REQUEST, PIECE_MISMATCH)
   }
   state.next++

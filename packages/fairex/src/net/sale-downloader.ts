@@ -206,18 +206,20 @@ async function exchange(
   let flushing: Promise<void> | undefined
   let unflushed = 0
   for (let i = 0; i < offer.pieceHashes.length; i++) {
-    const bytes = await reader.read(PIECE_TIMEOUT_MS)
-    if (bytes == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
+    // the piece as the chunks it came in: hashed and written without a copy into one buffer
+    const frame = await reader.readList(PIECE_TIMEOUT_MS)
+    if (frame == null) fail(ErrorCode.UNREACHABLE, 'provider closed the stream during the pieces')
+    const chunks = [...frame]
     // a plain piece that fails its hash throws here, before anything is signed
-    const kind = onPiece(state, i, bytes)
+    const kind = onPiece(state, i, chunks)
     // the key piece's place is written too (zeros until the key opens it), so the disk space the
     // whole file needs is taken before anything is paid
-    const data = kind === 'plain' ? bytes : new Uint8Array(Math.min(pieceSize, total - i * pieceSize))
-    const w = fh.write(data, 0, data.byteLength, i * pieceSize)
+    const data = kind === 'plain' ? chunks : [new Uint8Array(Math.min(pieceSize, total - i * pieceSize))]
+    const w = fh.writev(data, i * pieceSize)
     writing.add(w)
     void w.finally(() => writing.delete(w)).catch(() => {})
     if (writing.size >= MAX_WRITES) await Promise.race(writing)
-    unflushed += data.byteLength
+    unflushed += frame.byteLength
     if (unflushed >= FLUSH_EVERY && flushing == null) {
       unflushed = 0
       // only what is already written: the pieces in flight are flushed by a later round
@@ -228,7 +230,7 @@ async function exchange(
           flushing = undefined
         })
     }
-    progress.received += i === offer.keyIndex ? Math.min(pieceSize, total - i * pieceSize) : bytes.byteLength
+    progress.received += i === offer.keyIndex ? Math.min(pieceSize, total - i * pieceSize) : frame.byteLength
   }
   await Promise.all(writing)
   await flushing

@@ -10,15 +10,7 @@ import { readPieceFrom } from './file-pieces.ts'
 import type { NodeContext } from './node-context.ts'
 import { splitHashes, type SaleRecord } from './node-records.ts'
 import { FAIREX_PROTOCOL } from './protocols.ts'
-import {
-  MAX_SALE_FRAME,
-  PIECE_TIMEOUT_MS,
-  STEP_TIMEOUT_MS,
-  abortOnStop,
-  json,
-  parse,
-  sendPiece
-} from './sale-stream.ts'
+import { MAX_SALE_FRAME, PIECE_TIMEOUT_MS, STEP_TIMEOUT_MS, abortOnStop, json, parse } from './sale-stream.ts'
 
 /** sales this node makes at once; libp2p bounds inbound streams per connection, this bounds them per node */
 const MAX_CONCURRENT_SALES = 32
@@ -186,7 +178,8 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
     for (let i = 0; i < shared.pieceCount; i++) {
       const plain = await next
       if (i + 1 < shared.pieceCount) next = readPieceFrom(fh, shared.size, i + 1, shared.pieceSize)
-      await sendPiece(stream, pieceToSend(sale, i, plain), PIECE_TIMEOUT_MS)
+      // a piece is queued by reference, not copied into its frame
+      await sendFrame(stream, pieceToSend(sale, i, plain), PIECE_TIMEOUT_MS)
     }
   } finally {
     await fh.close()
