@@ -2,7 +2,8 @@
 // stream baselines (a bare js-libp2p stream between two plain processes, the
 // daemons' raw stream between the same two nodes), each daemon's CPU time from
 // /proc, and the Table I counters of every kind a sale costs.
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import type { Daemon } from '../lib/swarm.ts'
 import { bareStream, median } from './bare-stream.ts'
 import { kindCounts } from './common.ts'
@@ -26,7 +27,8 @@ export const cpuOf = (ds: Daemon[]): number => ds.reduce((t, d) => t + cpuMs(d.p
 
 export interface Baselines {
   bare: { mibPerSecond: number; runs: number[]; resetRuns: number }
-  raw: { mibPerSecond: number; runs: number[] }
+  /** the two daemons' CPU per MiB sent on their raw stream (user + system, both ends) */
+  raw: { mibPerSecond: number; runs: number[]; cpuMsPerMiB: number }
 }
 
 /**
@@ -37,6 +39,7 @@ export async function baselines(D: Daemon, P: Daemon, bytes: number, runs: numbe
   const bare: number[] = []
   const raw: number[] = []
   let resets = 0
+  let cpu = 0
   for (let i = 0; i < runs; i++) {
     // at its defaults a bare reader that falls behind (a loaded machine) gets its stream reset: 4 MiB read buffer,
     // 16 MiB window; such a run is made again, and counted
@@ -48,12 +51,52 @@ export async function baselines(D: Daemon, P: Daemon, bytes: number, runs: numbe
         if (++resets > 2 * runs) throw err
       }
     }
+    const cpu0 = cpuOf([D, P])
     raw.push((await D.api('POST', '/v1/diag/stream', { to: P.addr, bytes })).mibPerSecond)
+    cpu += cpuOf([D, P]) - cpu0
   }
   return {
     bare: { mibPerSecond: median(bare), runs: bare, resetRuns: resets },
-    raw: { mibPerSecond: median(raw), runs: raw }
+    raw: { mibPerSecond: median(raw), runs: raw, cpuMsPerMiB: Math.round((cpu / runs / (bytes / 2 ** 20)) * 100) / 100 }
   }
+}
+
+/**
+ * The disk a buyer writes to, written as a buyer writes a file it downloads
+ * (sale-downloader.ts): `bytes` in 256 KiB pieces at their offsets, 4 writes in
+ * flight, flushed every 32 MiB and synced at the end; the file is removed after.
+ * A sale cannot be faster than this, whatever the stream does.
+ */
+export async function diskWrite(path: string, bytes: number): Promise<{ mibPerSecond: number; ms: number }> {
+  const piece = new Uint8Array(256 * 1024).fill(7)
+  const fh = await open(path, 'w')
+  const t0 = performance.now()
+  try {
+    const writing = new Set<Promise<unknown>>()
+    let flushing: Promise<void> | undefined
+    let unflushed = 0
+    for (let at = 0; at < bytes; at += piece.byteLength) {
+      const w = fh.write(piece, 0, Math.min(piece.byteLength, bytes - at), at)
+      writing.add(w)
+      void w.finally(() => writing.delete(w))
+      if (writing.size >= 4) await Promise.race(writing)
+      unflushed += piece.byteLength
+      if (unflushed >= 32 * 2 ** 20 && flushing === undefined) {
+        unflushed = 0
+        flushing = Promise.all(writing)
+          .then(async () => await fh.datasync())
+          .finally(() => (flushing = undefined))
+      }
+    }
+    await Promise.all(writing)
+    await flushing
+    await fh.datasync()
+  } finally {
+    await fh.close()
+    rmSync(path, { force: true })
+  }
+  const ms = performance.now() - t0
+  return { ms: Math.round(ms), mibPerSecond: Math.round((bytes / 2 ** 20 / (ms / 1000)) * 10) / 10 }
 }
 
 /** Every kind a sale's messages are counted under, with what each stands for. */

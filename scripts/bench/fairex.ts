@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { Swarm, type Daemon } from '../lib/swarm.ts'
 import { json, say, int } from './common.ts'
-import { baselines, cpuOf, perSale, saleCounts } from './fairex-measure.ts'
+import { baselines, cpuOf, diskWrite, perSale, saleCounts } from './fairex-measure.ts'
 
 /** targets of issue 17, each a ratio against a limit measured in the same run */
 const TARGETS = { saleVsRaw: 0.8, rawVsBare: 0.7, smallSalesPerSecond: 200 }
@@ -71,6 +71,9 @@ export async function fairex(): Promise<void> {
         await new Promise(resolve => setTimeout(resolve, 100))
       }
     })()
+    // the buyer's disk, written as the buyer writes the file, before and after the sale
+    const disk = [await diskWrite(join(swarm.dir, 'disk.bin'), bigMiB * 2 ** 20)]
+    const saleCpu0 = cpuOf([P, D])
     const t0 = performance.now()
     const bought = await D.api('POST', '/v1/fairex/buy', {
       provider: P.peerId,
@@ -79,8 +82,11 @@ export async function fairex(): Promise<void> {
       out: join(swarm.dir, 'big.out')
     })
     const saleMs = performance.now() - t0
+    const saleCpuMsPerMiB = Math.round(((cpuOf([P, D]) - saleCpu0) / bigMiB) * 100) / 100
     sampling = false
     await sampler
+    disk.push(await diskWrite(join(swarm.dir, 'disk.bin'), bigMiB * 2 ** 20))
+    const diskMiBs = Math.min(...disk.map(d => d.mibPerSecond))
     const mib = (n: number): number => Math.round(n / 2 ** 20)
     const identical = bought.status === 'done' && (await sha(big)) === (await sha(join(swarm.dir, 'big.out')))
     const saleMiBs = Math.round((bigMiB / (saleMs / 1000)) * 10) / 10
@@ -137,6 +143,8 @@ export async function fairex(): Promise<void> {
         mibPerSecond: saleMiBs,
         identical,
         via: bought.via,
+        // CPU of provider and buyer (user + system) per MiB sold, against rawStream.cpuMsPerMiB
+        cpuMsPerMiB: saleCpuMsPerMiB,
         rssMiB: {
           providerBefore: mib(before.P),
           providerPeak: mib(peak.P),
@@ -147,7 +155,10 @@ export async function fairex(): Promise<void> {
       // medians of `repeats` runs each (MiB/s of every run in `runs`), taken in turns
       rawStream: { ...raw, bytes: bigMiB * 2 ** 20, frame: 256 * 1024, repeats: runs },
       bareStream: { ...base.bare, bytes: bigMiB * 2 ** 20, frame: 256 * 1024, repeats: runs },
+      // the buyer's disk written as a buyer writes a file, before and after the sale (the slower bounds the sale)
+      diskWrite: { runs: disk.map(d => d.mibPerSecond), mibPerSecond: diskMiBs, bytes: bigMiB * 2 ** 20 },
       saleVsRaw: ratio(saleMiBs, raw.mibPerSecond),
+      saleVsDisk: ratio(saleMiBs, diskMiBs),
       rawVsBare: ratio(raw.mibPerSecond, base.bare.mibPerSecond),
       smallSales: {
         count: small,
@@ -212,6 +223,14 @@ export async function fairex(): Promise<void> {
       `sale of ${bigMiB} MiB (fixed form)`,
       `${saleMiBs} MiB/s / raw ${raw.mibPerSecond} = ${result.saleVsRaw} (target >= ${TARGETS.saleVsRaw}); ` +
         `${result.sale.ms} ms, byte-identical: ${identical}, key via ${bought.via}`
+    )
+    row(
+      "buyer's disk, written as a buyer writes",
+      `${diskMiBs} MiB/s (before, after the sale: ${runsOf(result.diskWrite.runs)}); sale / disk = ${result.saleVsDisk}`
+    )
+    row(
+      'CPU of both ends per MiB (user + system)',
+      `sale ${saleCpuMsPerMiB} ms, raw stream ${raw.cpuMsPerMiB} ms (2 cores for both ends and the kernel)`
     )
     row(
       "daemons' raw stream, same nodes and framing",
