@@ -109,6 +109,30 @@ describe('strict base64', () => {
     assert.equal(Buffer.from('AQ==AQ==', 'base64').byteLength, 1)
   })
 
+  it('accepts exactly the strings of the strict base64 pattern that spell their bytes canonically', () => {
+    const strict = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+    const alphabet = 'AQgw+/=-_ \n!'
+    let accepted = 0
+    for (let i = 0; i < 20_000; i++) {
+      const len = i % 13
+      let s = ''
+      for (let j = 0; j < len; j++) s += alphabet[(i * 7919 + j * 104729 + ((i >> 3) ^ j) * 31) % alphabet.length]
+      const canonical = strict.test(s) && Buffer.from(s, 'base64').toString('base64') === s
+      let ok = true
+      try {
+        fromB64(s)
+      } catch (err) {
+        assert.ok(isBadRequest(err), JSON.stringify(s))
+        ok = false
+      }
+      assert.equal(ok, canonical, JSON.stringify(s))
+      if (ok) accepted++
+    }
+    assert.ok(accepted > 100, `only ${accepted} canonical strings drawn`)
+    for (const notString of [42, null, ['AQID'], { toString: () => 'AQID' }])
+      assert.throws(() => fromB64(notString as any), isBadRequest)
+  })
+
   // fromB64 promises "one spelling per byte string", but its regex does not check
   // that the unused low bits of the last character are zero: 'AB==' and 'AA==' both decode to [0].
   it('accepts only the canonical spelling (unused trailing bits must be zero)', () => {
