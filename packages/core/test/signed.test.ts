@@ -198,6 +198,22 @@ describe('Signer and Verifier', () => {
     assert.throws(() => v.open(big, TAG_A, 'test'), code(ErrorCode.BAD_FRAME))
   })
 
+  it('a correctly signed body in another encoding is BAD_FRAME, every time; bytes opened before open again', () => {
+    const cache = new VerifiedCache()
+    const v = new Verifier(backend, undefined, cache)
+    const good = rawEnvelope(seed, signer.publicKey, TAG_A, utf8('{"a":1,"b":2}'))
+    const other = ['{"b":2,"a":1}', '{"a":1, "b":2}', '{"a":1.0,"b":2}', ' {"a":1,"b":2}', '{"a":1,"b":"\\u0032"}']
+    for (const body of other) {
+      const env = rawEnvelope(seed, signer.publicKey, TAG_A, utf8(body))
+      // twice: a refused envelope is not remembered as checked
+      for (let i = 0; i < 2; i++) assert.throws(() => v.open(env, TAG_A, 'test'), code(ErrorCode.BAD_FRAME), body)
+    }
+    const first = v.open(good, TAG_A, 'test')
+    const again = v.open(good, TAG_A, 'test')
+    assert.deepEqual(again.body, { a: 1, b: 2 })
+    assert.equal(again.hash, first.hash)
+  })
+
   it('tags up to 255 bytes sign; longer is a TypeError', () => {
     const t = 't'.repeat(255)
     const s = signer.sign(t, { a: 1 }, 'test')

@@ -261,7 +261,9 @@ export class Verifier<K extends string = string> {
     if (!allowed.includes(tag)) fail(ErrorCode.WRONG_TAG, `expected ${allowed.join(' or ')}, got ${tag.slice(0, 64)}`)
     const copy = bytes.slice()
     const hash = sha256Hex(copy)
-    if (this.cache?.has(hash) !== true) {
+    // bytes opened before (or signed here): their signature and their body's encoding were checked then
+    const known = this.cache?.has(hash) === true
+    if (!known) {
       if (parts.batch) this.checkBatch(parts, tag, kind)
       else {
         this.metrics?.verified(kind)
@@ -279,12 +281,14 @@ export class Verifier<K extends string = string> {
     }
     if (parsed == null || typeof parsed !== 'object') fail(ErrorCode.BAD_FRAME, `body of ${tag} is not an object`)
     // one object, one encoding: otherwise a signer could mint many hashes for one statement
-    let canonical: string | undefined
-    try {
-      canonical = canonicalJson(parsed)
-    } catch {}
-    if (canonical !== text) fail(ErrorCode.BAD_FRAME, `body of ${tag} is not canonical JSON`)
-    this.cache?.add(hash)
+    if (!known) {
+      let canonical: string | undefined
+      try {
+        canonical = canonicalJson(parsed)
+      } catch {}
+      if (canonical !== text) fail(ErrorCode.BAD_FRAME, `body of ${tag} is not canonical JSON`)
+      this.cache?.add(hash)
+    }
     return { tag, signer: peerIdOfKey(signer), body: parsed, bytes: copy, hash }
   }
 
