@@ -4,7 +4,7 @@
 // deposits while its ban lasts, and a downloader killed in the middle of a file.
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomId, toB64 } from '@p2pay/core'
+import { Store, randomId, toB64 } from '@p2pay/core'
 import { onKey, signRequest } from '@p2pay/fairex'
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
@@ -16,6 +16,7 @@ import {
   PRICE,
   buy,
   certificateFor,
+  logCount,
   openSale,
   purchaseOf,
   rawBuy,
@@ -285,3 +286,70 @@ test(
     await holds()
   }
 )
+
+test(
+  'a file shared by an earlier release in more pieces than a buyer takes is not offered, says why, costs no buyer ' +
+    'anything, and sells once shared again',
+  { timeout: 120_000 },
+  async () => {
+    const f = await share(Q, 'old-release.bin', { size: 70_000 })
+    // what an earlier release wrote for a file of more than 65,536 pieces (no release hashes 16 GiB in a test)
+    await Q.stop()
+    const store = new Store(join(Q.dataDir, 'db'))
+    await store.open()
+    try {
+      const shared = await store.table<any>('fairex-shared')
+      await store.apply(() => shared.set(f.fileId, { ...shared.get(f.fileId), pieceCount: 65_537 }))
+    } finally {
+      await store.close()
+    }
+    await Q.start()
+    const listed = (await Q.api('GET', '/v1/fairex/files')).files.find((x: any) => x.fileId === f.fileId)
+    assert.equal(listed.offered, false)
+    assert.match(listed.why, /65537 pieces, more than the 65536 a buyer accepts; share .* again/)
+    assert.ok(logCount(Q, 'a shared file is not offered', f.fileId) >= 1, 'the owner is told at start')
+
+    const before = { D: await value(D.peerId), L: await value(L.peerId), rows: await rowsOf(Q) }
+    // through the catalog: not offered
+    await assert.rejects(buy(D, Q, f.fileId, m.outPath('old.out')), (e: ApiError) => {
+      assert.equal(e.code, 'NOT_FOUND')
+      assert.match(e.message, /does not offer/)
+      return true
+    })
+    // straight to the sale stream: refused before anything is reserved
+    const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
+    const req = signRequest(L.key.signer, {
+      provider: Q.peerId,
+      downloader: L.peerId,
+      ttp: ttp.peerId,
+      fileId: f.fileId,
+      chequeSn: randomId(8),
+      ts: Date.now(),
+      price: PRICE
+    })
+    const s = await openSale(L, Q.addr, f.fileId, { request: toB64(req.bytes), certificate: cert.certificate })
+    s.stream.abort(new Error('refused'))
+    assert.deepEqual([s.first?.m, s.first?.code], ['refuse', 'NOT_FOUND'], JSON.stringify(s.first))
+    assert.match(s.first.message, /file not offered: shared in 65537 pieces/)
+    assert.equal((await certsOf(L.peerId)).find((c: any) => c.hash === cert.hash).reserved, 0, 'nothing reserved')
+    assert.deepEqual(
+      { D: await value(D.peerId), L: await value(L.peerId), rows: await rowsOf(Q) },
+      before,
+      'no value moved, no sale row'
+    )
+
+    // shared again, the file has the pieces a buyer takes, and sells
+    const again = await Q.api('POST', '/v1/fairex/share', { path: f.path, price: PRICE })
+    assert.equal(again.fileId, f.fileId)
+    assert.equal(
+      (await Q.api('GET', '/v1/fairex/files')).files.find((x: any) => x.fileId === f.fileId).offered,
+      undefined
+    )
+    const out = m.outPath('old-again.out')
+    assert.equal((await buy(D, Q, f.fileId, out)).status, 'done')
+    assert.equal(await sha256File(out), f.sha)
+    await holds()
+  }
+)
+
+const rowsOf = async (d: Daemon): Promise<number> => (await d.api('GET', '/v1/fairex/sales')).sales.length

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { memoryTables, toHex } from '@p2pay/core'
 import { randomBytes } from 'node:crypto'
-import { catalogPage } from '../src/net/catalog.ts'
+import { catalogEntries, catalogPage } from '../src/net/catalog.ts'
 import type { NodeContext } from '../src/net/node-context.ts'
 import { FAIREX_NODE_TABLES } from '../src/net/tables.ts'
 
@@ -52,5 +52,23 @@ describe('catalog pages', () => {
     const p = catalogPage(n)
     assert.deepEqual([p.files.length, p.more], [3, undefined])
     assert.deepEqual(catalogPage(n, p.files.at(-1)!.fileId), { files: [] })
+  })
+
+  it('a file in more pieces than a buyer takes (shared by an earlier release) is on no page, nor by its id', () => {
+    const n = sharing(3)
+    const [over, at] = [...n.t.shared.values()]
+    n.t.shared.set(over.fileId, { ...over, pieceCount: 65_537 })
+    n.t.shared.set(at.fileId, { ...at, pieceCount: 65_536 })
+    assert.deepEqual(
+      catalogPage(n)
+        .files.map(f => f.fileId)
+        .sort(),
+      [...n.t.shared.values()]
+        .map(f => f.fileId)
+        .filter(id => id !== over.fileId)
+        .sort()
+    )
+    assert.deepEqual(catalogEntries(n, over.fileId), [])
+    assert.equal(catalogEntries(n, at.fileId).length, 1)
   })
 })

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import { ErrorCode, fail, serveRpc, toHex, type Party } from '@p2pay/core'
 import { openManifest, signManifest } from '../core/manifest.ts'
-import { checkPieceCount, checkPieceSize, pieceSizeFor } from '../core/pieces.ts'
+import { MAX_PIECES, checkPieceCount, checkPieceSize, pieceSizeFor } from '../core/pieces.ts'
 import type { SaleForm } from '../core/sale-messages.ts'
 import { hashFile } from './file-pieces.ts'
 import type { NodeContext } from './node-context.ts'
@@ -88,10 +88,22 @@ export async function share(n: NodeContext, path: string, price: number, opts: S
   return { fileId: rec.fileId, size: h.size, pieces: rec.pieceCount, manifest: opened.hash }
 }
 
-/** This node's catalog, as other peers see it; with `fileId`, only that file's entry (if shared). */
+/**
+ * Whether a buyer can take the file: files shared by earlier releases may have
+ * more pieces than a judge takes in one complaint, and every buyer refuses their
+ * manifest. They stay in the table (their owner sees them, and why) but are not
+ * offered; shared again, a file gets pieces a buyer accepts.
+ */
+export const sellable = (f: Pick<SharedFile, 'pieceCount'>): boolean => f.pieceCount <= MAX_PIECES
+
+/** Why a shared file is not offered, for its owner. */
+export const unsellableReason = (f: Pick<SharedFile, 'pieceCount' | 'path'>): string =>
+  `shared in ${f.pieceCount} pieces, more than the ${MAX_PIECES} a buyer accepts; share ${f.path} again to sell it`
+
+/** This node's catalog, as other peers see it; with `fileId`, only that file's entry (if offered). */
 export function catalogEntries(n: NodeContext, fileId?: string): CatalogEntry[] {
   const files = fileId === undefined ? [...n.t.shared.values()] : [n.t.shared.get(fileId)].filter(f => f != null)
-  return files.map(f => ({
+  return files.filter(sellable).map(f => ({
     fileId: f.fileId,
     name: f.name,
     size: f.size,

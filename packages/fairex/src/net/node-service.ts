@@ -22,7 +22,7 @@ import { chequeKey } from '../core/messages.ts'
 import { FAIREX_KINDS, type FairexKind } from '../kinds.ts'
 import { BanCache } from './bans.ts'
 import { CertificateWallet } from './certificates.ts'
-import { catalogOf, serveCatalog, share } from './catalog.ts'
+import { catalogOf, sellable, serveCatalog, share, unsellableReason } from './catalog.ts'
 import { autoDeposit, deposit } from './deposits.ts'
 import { complain, failInterrupted, retryUnfinished } from './key-recovery.ts'
 import type { FairexNodeComponents, FairexNodeInit, NodeContext } from './node-context.ts'
@@ -99,6 +99,9 @@ export class FairexNodeService implements SchemeService {
     }
     this.ctx = n
     await failInterrupted(n)
+    for (const f of n.t.shared.values())
+      if (!sellable(f))
+        n.log.child('catalog').warn('a shared file is not offered', { fileId: f.fileId, why: unsellableReason(f) })
     await serveCatalog(n)
     await serveSales(n)
     // at once, then every interval
@@ -150,7 +153,12 @@ export class FairexNodeService implements SchemeService {
               ...(b.pieceSize != null ? { pieceSize: b.pieceSize } : {})
             })
         ),
-      'GET /files': () => ({ files: [...n.t.shared.values()].map(({ pieces: _p, manifest: _m, ...f }) => f) }),
+      'GET /files': () => ({
+        // a file peers are not offered says so, and why
+        files: [...n.t.shared.values()].map(({ pieces: _p, manifest: _m, ...f }) =>
+          sellable(f) ? f : { ...f, offered: false, why: unsellableReason(f) }
+        )
+      }),
       'GET /catalog': async (_b, q) => ({ files: await catalogOf(n, party(q.get('provider'), 'provider')) }),
       'POST /buy': async b =>
         await run(

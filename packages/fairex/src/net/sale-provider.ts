@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises'
 import type { Stream } from '@libp2p/interface'
 import { ErrorCode, FrameReader, P2payError, abortReason, asError, randomId, sendFrame } from '@p2pay/core'
 import { acceptRequest, chequeSealing, onChequeAccepted, pieceToSend } from '../core/sale-provider.ts'
+import { sellable, unsellableReason } from './catalog.ts'
 import { readPieceFrom } from './file-pieces.ts'
 import type { NodeContext } from './node-context.ts'
 import { splitHashes, type SaleRecord } from './node-records.ts'
@@ -114,6 +115,7 @@ async function sell(n: NodeContext, gate: SaleGate, stream: Stream, from: string
   if (n.bans.isBanned(from)) return await refuse(ErrorCode.FRAUD, 'this peer is banned by the judge')
   const shared = [...n.t.shared.values()].find(f => typeof m11?.fileId === 'string' && f.fileId === m11.fileId)
   if (shared == null) return await refuse(ErrorCode.NOT_FOUND, 'no such file here')
+  if (!sellable(shared)) return await refuse(ErrorCode.NOT_FOUND, `file not offered: ${unsellableReason(shared)}`)
   const ttp = n.init.ttp
   if (ttp == null) return await refuse(ErrorCode.NOT_FOUND, 'this node sells nothing: it has no TTP configured')
   const result = acceptRequest({
