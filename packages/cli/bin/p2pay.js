@@ -2,10 +2,11 @@
 // libp2p 3 needs Node >= 22. When started by an older system Node, re-run
 // under the Node 24 that the project installs as a dependency.
 //
-// A daemon (`p2pay <daemon> start`) runs with V8 flags that keep its memory
-// small; Node reads them only at start, so the process replaces itself with one
-// started with them (execve: the pid stays, so do signals and stdio).
-// P2PAY_DAEMON_NODE_FLAGS replaces them ('' for none).
+// A daemon (`p2pay <daemon> start`) runs with V8 flags and malloc arenas that
+// keep its memory small; Node and glibc read them only at start, so the process
+// replaces itself with one started with them (execve: the pid stays, so do
+// signals and stdio). P2PAY_DAEMON_NODE_FLAGS replaces the flags ('' for none),
+// MALLOC_ARENA_MAX the arenas.
 import { spawn } from 'node:child_process'
 import module, { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -38,7 +39,9 @@ if (major >= 22) {
   const again = process.env[REEXEC] === '1'
   delete process.env[REEXEC]
   const flags = isDaemon && !again ? daemonFlags() : []
-  if (flags.length > 0 && typeof process.execve === 'function') {
+  // a daemon is replaced for its malloc arenas too, even with no V8 flags to add (unless they are set already)
+  const arenas = isDaemon && !again && process.env.MALLOC_ARENA_MAX == null
+  if ((flags.length > 0 || arenas) && typeof process.execve === 'function') {
     try {
       process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, self, ...args], {
         // two malloc arenas, not glibc's eight per core: memory freed in one thread's arena stayed resident (2 MiB
