@@ -72,6 +72,7 @@ describe('batches', () => {
       const r = out[i]
       assert.ok(!('error' in r), JSON.stringify(r))
       assert.equal(info(w, r.proof).holder, w.Z.id)
+      assert.equal(r.to, w.Z.id, 'the new holder, as its assignment names it')
       w.Y.wallet.finishSpend(keys[i], r.proof)
       w.Z.wallet.accept(r.proof, w.X.id, 'reassign')
     }
@@ -82,6 +83,7 @@ describe('batches', () => {
     // a replay after the call gets the same assignments
     const again = w.X.wallet.ownerReassignMany(items)
     again.forEach((r, i) => assert.deepEqual('proof' in r && r.proof, 'proof' in out[i] && out[i].proof))
+    again.forEach(r => assert.deepEqual('to' in r && [r.replay, r.to], [true, w.Z.id]))
   })
 
   it('beginCashMany: new requests as one batch, those signed before kept; the broker pays each once', async () => {

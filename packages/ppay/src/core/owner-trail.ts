@@ -61,7 +61,7 @@ export function prepareReassign(
   proof: CoinProof,
   requestB64: string,
   inCall: Set<string>
-): { proof: CoinProof; replay: true } | { cur: OwnedCoin; body: AssignBody } {
+): { proof: CoinProof; replay: true; to: string } | { cur: OwnedCoin; body: AssignBody } {
   if (info.owner !== o.me) fail(ErrorCode.WRONG_OWNER, 'this node does not own that coin')
   const { request } = verifyRequest(o.verifier, requestB64, info, 'reassign')
   if (inCall.has(info.sn)) fail(ErrorCode.STALE_SEQ, `coin ${info.sn} is already being reassigned`)
@@ -70,7 +70,11 @@ export function prepareReassign(
   const next = o.t.trail.get(`${info.sn}|${pad(info.seq + 1)}`)
   if (next != null) {
     if (next.request === requestB64)
-      return { proof: extendProof(proof, { link: { assign: next.assign, request: requestB64 } }), replay: true }
+      return {
+        proof: extendProof(proof, { link: { assign: next.assign, request: requestB64 } }),
+        replay: true,
+        to: next.holder
+      }
     fail(ErrorCode.STALE_SEQ, `seq ${info.seq} of coin ${info.sn} was already reassigned`)
   }
   // the requester's history may hold broker (downtime) steps this owner has not synced yet

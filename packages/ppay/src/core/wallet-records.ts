@@ -117,3 +117,11 @@ export function pickExact<T extends { value: number }>(coins: T[], amount: numbe
 export function signAll<T>(signer: Signer, tag: string, bodies: T[], kind: string): Array<Opened<T>> {
   return bodies.length === 1 ? [signer.sign<T>(tag, bodies[0], kind)] : signer.signBatch<T>(tag, bodies, kind)
 }
+
+/** An owner's answer to one reassignment request: the extended proof, and the holder it now names. */
+export interface Reassigned {
+  proof: CoinProof
+  replay: boolean
+  /** the new holder, as the assignment says (so its caller need not open the assignment again) */
+  to: string
+}

@@ -13,6 +13,7 @@ import {
   type Holding,
   type HoldingStatus,
   type OwnedCoin,
+  type Reassigned,
   type TrailEntry,
   type WalletConfig,
   type WalletTables
@@ -210,7 +211,7 @@ export class Wallet {
    * the current holder at the current seq, signs Sig_X(Z, seq+1, C) and records
    * the request in its audit trail. A replayed request gets the same assignment.
    */
-  ownerReassign(proof: CoinProof, requestB64: string): { proof: CoinProof; replay: boolean } {
+  ownerReassign(proof: CoinProof, requestB64: string): Reassigned {
     const r = this.ownerReassignMany([{ proof, request: requestB64 }])[0]
     if ('error' in r) throw r.error
     return r
@@ -222,10 +223,8 @@ export class Wallet {
    * are signed as one batch. One coin at most once per call: a second request
    * for a coin already in it is STALE_SEQ, so no seq is ever assigned twice.
    */
-  ownerReassignMany(
-    items: Array<{ proof: CoinProof; request: string }>
-  ): Array<{ proof: CoinProof; replay: boolean } | { error: P2payError }> {
-    const out: Array<{ proof: CoinProof; replay: boolean } | { error: P2payError }> = []
+  ownerReassignMany(items: Array<{ proof: CoinProof; request: string }>): Array<Reassigned | { error: P2payError }> {
+    const out: Array<Reassigned | { error: P2payError }> = []
     const fresh: Array<{ i: number; proof: CoinProof; request: string; cur: OwnedCoin; body: AssignBody }> = []
     const inCall = new Set<string>()
     items.forEach((item, i) => {
@@ -249,7 +248,7 @@ export class Wallet {
       const a64 = toB64(assign.bytes)
       this.t.owned.set(cur.sn, { ...cur, seq: body.seq, holder: body.holder, assign: a64, assignHash: assign.hash })
       trailAdd(this.owner, cur.sn, body.seq, body.holder, assign, request, 'owner')
-      out[i] = { proof: extendProof(proof, { link: { assign: a64, request } }), replay: false }
+      out[i] = { proof: extendProof(proof, { link: { assign: a64, request } }), replay: false, to: body.holder }
     })
     return out
   }

@@ -2,8 +2,7 @@
 // owner hands it a coin proof) and `reassign` (a holder asks it, the owner, to
 // assign its coin on to a payee).
 import { ErrorCode, P2payError, fail, serveRpc, textOf } from '@p2pay/core'
-import { decodeEnvelope } from '../core/verify.ts'
-import { PROTOCOL, TAG, type CoinProof } from '../core/types.ts'
+import { PROTOCOL, type CoinProof } from '../core/types.ts'
 import { deliver, MAX_DELIVER_BATCH, type DeliveryResult } from './wallet-deliveries.ts'
 import { sync } from './wallet-sync.ts'
 import { chunkBySize, proofBytes } from './frame-size.ts'
@@ -104,13 +103,7 @@ async function answerReassign(
     await sync(w).catch(() => {})
     r = await w.store.apply(() => w.wallet.ownerReassign(proof, request))
   }
-  const last = r.proof.chain!.at(-1)!
-  // on a replay the step may be the broker's (downtime) assignment this owner adopted
-  const to = w.c.verifier.open<{ holder: string }>(
-    decodeEnvelope(last.assign, 'assignment'),
-    [TAG.assign, TAG.downtimeAssign],
-    'reassign'
-  ).body.holder
+  const to = r.to
   let delivered = false
   try {
     await deliver(w, to, toAddrs, r.proof, 'reassign')
@@ -140,19 +133,12 @@ async function answerReassignMany(
   const asked = items.map(it => ({ proof: it?.proof, request: it?.request }))
   const done = await w.store.apply(() => w.wallet.ownerReassignMany(asked))
   const results: ReassignResult[] = done.map(r =>
-    'error' in r ? { error: r.error.toJSON() } : { ...r, delivered: false }
+    'error' in r ? { error: r.error.toJSON() } : { proof: r.proof, replay: r.replay, delivered: false }
   )
-  // payees, from the assignments just made (on a replay the step may be the broker's, which this owner adopted)
+  // payees, as the assignments just made name them (on a replay the step may be the broker's, which this owner adopted)
   const byPayee = new Map<string, number[]>()
-  results.forEach((r, i) => {
-    if ('error' in r) return
-    const last = r.proof.chain!.at(-1)!
-    const to = w.c.verifier.open<{ holder: string }>(
-      decodeEnvelope(last.assign, 'assignment'),
-      [TAG.assign, TAG.downtimeAssign],
-      'reassign'
-    ).body.holder
-    byPayee.set(to, [...(byPayee.get(to) ?? []), i])
+  done.forEach((r, i) => {
+    if (!('error' in r)) byPayee.set(r.to, [...(byPayee.get(r.to) ?? []), i])
   })
   const size = (i: number): number => proofBytes((results[i] as { proof: CoinProof }).proof)
   const calls = [...byPayee].flatMap(([to, idx]) => chunkBySize(idx, size).map(part => [to, part] as const))
