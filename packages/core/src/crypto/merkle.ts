@@ -27,10 +27,12 @@ export const leafHash = (body: Uint8Array): Uint8Array => sha([LEAF, body])
  * share most of their paths, and a hash through node:crypto costs about four
  * times a lookup: a broker cashing coins spent two thirds of its envelope checks
  * climbing paths it had climbed before. A memo of a pure function: what it
- * answers never depends on what it holds. Bounded, the oldest forgotten first.
+ * answers never depends on what it holds. Bounded, the oldest forgotten first:
+ * a batch's envelopes are checked close together, so a few batches' nodes are
+ * enough (4,096 entries raised a busy node's peak memory by about 8 MiB).
  * The nodes it returns are shared, as a tree's paths already share them: read only.
  */
-const MEMO_MAX = 4096
+const MEMO_MAX = 256
 const memo = new Map<string, Uint8Array>()
 const view = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
