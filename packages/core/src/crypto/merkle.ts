@@ -29,7 +29,7 @@ export const leafHash = (body: Uint8Array): Uint8Array => sha([LEAF, body])
  * climbing paths it had climbed before. A memo of a pure function: what it
  * answers never depends on what it holds. Bounded, the oldest forgotten first:
  * a batch's envelopes are checked close together, so a few batches' nodes are
- * enough (4,096 entries raised a busy node's peak memory by about 8 MiB).
+ * enough (the broker's CPU per cashed coin was no higher than with 4,096).
  * The nodes it returns are shared, as a tree's paths already share them: read only.
  */
 const MEMO_MAX = 256
