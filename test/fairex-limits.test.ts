@@ -318,16 +318,17 @@ test(
     })
     // straight to the sale stream: refused before anything is reserved
     const cert = await certificateFor(L, broker.addr, broker.peerId, PRICE)
-    const req = signRequest(L.key.signer, {
+    const { message1_1 } = rawRequest({
+      peer: L,
+      verifier,
       provider: Q.peerId,
-      downloader: L.peerId,
-      ttp: ttp.peerId,
       fileId: f.fileId,
-      chequeSn: randomId(8),
-      ts: Date.now(),
-      price: PRICE
+      price: PRICE,
+      ttp: ttp.peerId,
+      judge: judge.peerId,
+      certificate: cert.certificate
     })
-    const s = await openSale(L, Q.addr, f.fileId, { request: toB64(req.bytes), certificate: cert.certificate })
+    const s = await openSale(L, Q.addr, f.fileId, message1_1)
     s.stream.abort(new Error('refused'))
     assert.deepEqual([s.first?.m, s.first?.code], ['refuse', 'NOT_FOUND'], JSON.stringify(s.first))
     assert.match(s.first.message, /file not offered: shared in 65537 pieces/)

@@ -97,11 +97,7 @@ export class FrameReader {
    * wait for data (a timer that exists only while waiting; see `Limit`).
    */
   async read(limit?: Limit): Promise<Uint8Array | null> {
-    const frame = await this.next(limit)
-    if (frame === null) return null
-    const bytes = this.buf.subarray(frame.start, frame.end)
-    this.consumed(frame.end)
-    return bytes
+    return await this.take(limit, (start, end) => this.buf.subarray(start, end))
   }
 
   /**
@@ -109,11 +105,17 @@ export class FrameReader {
    * (a copy of every 256 KiB piece was a tenth of a reader's CPU); as `read`.
    */
   async readList(limit?: Limit): Promise<Uint8ArrayList | null> {
+    return await this.take(limit, (start, end) => this.buf.sublist(start, end))
+  }
+
+  /** The next frame cut out of `buf` by `cut`, then consumed (the stream resumed if it drained enough). */
+  private async take<T>(limit: Limit | undefined, cut: (start: number, end: number) => T): Promise<T | null> {
     const frame = await this.next(limit)
     if (frame === null) return null
-    const list = this.buf.sublist(frame.start, frame.end)
-    this.consumed(frame.end)
-    return list
+    const out = cut(frame.start, frame.end)
+    this.buf.consume(frame.end)
+    if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater / 2) this.stream.resume()
+    return out
   }
 
   /** Where the next whole frame lies in `buf`, or null at a clean end of stream. */
@@ -131,11 +133,6 @@ export class FrameReader {
       }
       await this.waitForData(until)
     }
-  }
-
-  private consumed(end: number): void {
-    this.buf.consume(end)
-    if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater / 2) this.stream.resume()
   }
 
   private tryParse(): { start: number; end: number } | undefined {
