@@ -63,8 +63,9 @@ export async function baselines(D: Daemon, P: Daemon, bytes: number, runs: numbe
 
 /**
  * The disk a buyer writes to, written as a buyer writes a file it downloads
- * (sale-downloader.ts): `bytes` in 256 KiB pieces at their offsets, 4 writes in
- * flight, flushed every 32 MiB and synced at the end; the file is removed after.
+ * (sale-downloader.ts, which writes each piece's chunks with one writev): `bytes`
+ * in 256 KiB pieces at their offsets, 4 writes in flight, flushed every 32 MiB
+ * and synced at the end; the file is removed after. A failed write fails it.
  * A sale cannot be faster than this, whatever the stream does.
  */
 export async function diskWrite(path: string, bytes: number): Promise<{ mibPerSecond: number; ms: number }> {
@@ -73,23 +74,26 @@ export async function diskWrite(path: string, bytes: number): Promise<{ mibPerSe
   const t0 = performance.now()
   try {
     const writing = new Set<Promise<unknown>>()
-    let flushing: Promise<void> | undefined
+    let flushing: Promise<unknown> | undefined
+    let failed: unknown
     let unflushed = 0
     for (let at = 0; at < bytes; at += piece.byteLength) {
       const w = fh.write(piece, 0, Math.min(piece.byteLength, bytes - at), at)
       writing.add(w)
-      void w.finally(() => writing.delete(w))
+      void w.catch(err => (failed ??= err)).finally(() => writing.delete(w))
       if (writing.size >= 4) await Promise.race(writing)
       unflushed += piece.byteLength
       if (unflushed >= 32 * 2 ** 20 && flushing === undefined) {
         unflushed = 0
         flushing = Promise.all(writing)
           .then(async () => await fh.datasync())
+          .catch(err => (failed ??= err))
           .finally(() => (flushing = undefined))
       }
     }
     await Promise.all(writing)
     await flushing
+    if (failed !== undefined) throw failed
     await fh.datasync()
   } finally {
     await fh.close()

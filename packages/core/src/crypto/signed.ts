@@ -90,9 +90,9 @@ const u32 = (n: number): Uint8Array => {
 }
 
 /**
- * Hashes of envelopes whose signature this process already checked, or made
- * itself. Keyed by sha256 of the exact bytes, so a hit is as good as a fresh
- * verification; bounded, oldest first out.
+ * Hashes of envelopes this process already opened (signature and canonical
+ * body checked), or made itself. Keyed by sha256 of the exact bytes, so a hit
+ * is as good as a fresh check; bounded, oldest first out.
  */
 export class VerifiedCache {
   private readonly set = new Set<string>()
@@ -261,7 +261,7 @@ export class Verifier<K extends string = string> {
     if (!allowed.includes(tag)) fail(ErrorCode.WRONG_TAG, `expected ${allowed.join(' or ')}, got ${tag.slice(0, 64)}`)
     const copy = bytes.slice()
     const hash = sha256Hex(copy)
-    // bytes opened before (or signed here): their signature and their body's encoding were checked then
+    // bytes opened before passed every check below; bytes signed here were made canonical: neither is checked again
     const known = this.cache?.has(hash) === true
     if (!known) {
       if (parts.batch) this.checkBatch(parts, tag, kind)

@@ -17,8 +17,13 @@ const h = (...parts: Uint8Array[]): Uint8Array => {
 }
 
 /** sha256 of a piece's bytes (whole, or the chunks it arrived in, in order): what a leaf commits to. */
-export const pieceHash = (piece: Uint8Array | readonly Uint8Array[]): Uint8Array =>
-  piece instanceof Uint8Array ? h(piece) : h(...piece)
+export function pieceHash(piece: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  if (piece instanceof Uint8Array) return h(piece)
+  // chunk by chunk, not spread as arguments: a sender's framing decides how many there are
+  const hash = createHash('sha256')
+  for (const c of piece) hash.update(c)
+  return new Uint8Array(hash.digest())
+}
 
 export function leafHash(hash: Uint8Array): Uint8Array {
   if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN)

@@ -1,6 +1,7 @@
 // A shared file's pieces on disk: its piece hashes and file id, read through
 // one reused buffer (memory is one read buffer plus 32 bytes a piece, whatever
-// the file's size), and one piece at its offset, as a seller sends it.
+// the file's size), one piece at its offset, as a seller sends it, and a
+// bought piece written at its offset, all of it.
 import { open, type FileHandle } from 'node:fs/promises'
 import { ErrorCode, abortReason, fail } from '@p2pay/core'
 import { DEFAULT_PIECE_SIZE, checkPieceSize, hashStream, pieceLength, type FileHashes } from '../core/pieces.ts'
@@ -66,4 +67,16 @@ export async function readPieceFrom(
     got += bytesRead
   }
   return out
+}
+
+/**
+ * Writes `data` at `position`, all of it: a write that stops short without an
+ * error (the disk filled or failed after part of it) fails the purchase, as an
+ * error would, instead of leaving a hole behind a file that is then paid for.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array[], position: number): Promise<void> {
+  const expected = data.reduce((n, d) => n + d.byteLength, 0)
+  const { bytesWritten } = await fh.writev(data, position)
+  if (bytesWritten !== expected)
+    throw Object.assign(new Error(`short write: ${bytesWritten} of ${expected} bytes at ${position}`), { code: 'EIO' })
 }

@@ -156,7 +156,7 @@ export class FairexNodeService implements SchemeService {
       'GET /files': () => ({
         // a file peers are not offered says so, and why
         files: [...n.t.shared.values()].map(({ pieces: _p, manifest: _m, ...f }) =>
-          sellable(f) ? f : { ...f, offered: false, why: unsellableReason(f) }
+          sellable(f) ? { ...f, offered: true } : { ...f, offered: false, why: unsellableReason(f) }
         )
       }),
       'GET /catalog': async (_b, q) => ({ files: await catalogOf(n, party(q.get('provider'), 'provider')) }),

@@ -26,6 +26,7 @@ import { complaint, disputeBundle, onAccept, onCheque, onPiece, startPurchase } 
 import type { Purchase } from '../core/sale-downloader.ts'
 import type { Message1_1, SaleForm } from '../core/sale-messages.ts'
 import { catalogOf } from './catalog.ts'
+import { writeAll } from './file-pieces.ts'
 import { resolveKey } from './key-recovery.ts'
 import type { NodeContext } from './node-context.ts'
 import type { KeyCheck, PurchaseRecord } from './node-records.ts'
@@ -215,7 +216,7 @@ async function exchange(
     // the key piece's place is written too (zeros until the key opens it), so the disk space the
     // whole file needs is taken before anything is paid
     const data = kind === 'plain' ? chunks : [new Uint8Array(Math.min(pieceSize, total - i * pieceSize))]
-    const w = fh.writev(data, i * pieceSize)
+    const w = writeAll(fh, data, i * pieceSize)
     writing.add(w)
     void w.finally(() => writing.delete(w)).catch(() => {})
     if (writing.size >= MAX_WRITES) await Promise.race(writing)
