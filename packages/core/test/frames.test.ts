@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream } from '@libp2p/interface'
 import { encodeFrame, varintLength, FrameReader, sendFrame } from '../src/wire/frames.ts'
+import { endless, fakeStream, fromChunks, payload, readAll, split } from './fixtures/frame-streams.ts'
 import { ErrorCode, P2payError } from '../src/errors.ts'
 import { concat } from '../src/bytes.ts'
 
@@ -16,86 +17,6 @@ const code =
     assert.equal(e.code, c)
     return true
   }
-
-/**
- * A fake stream with the parts FrameReader uses: 'message', 'remoteCloseWrite'
- * and 'close' events, readStatus/status, pause() and resume(). Chunks are
- * emitted one per macrotask while it is readable; counts bytes handed out.
- */
-interface Fake {
-  stream: Stream
-  pulled: () => number
-  pauses: () => number
-}
-function fakeStream(next: () => Uint8Array | Uint8ArrayList | undefined, opts: { hangAtEnd?: boolean } = {}): Fake {
-  const target = new EventTarget() as EventTarget & Record<string, any>
-  let pulled = 0
-  let pauses = 0
-  target.readStatus = 'readable'
-  target.status = 'open'
-  target.pause = () => {
-    if (target.readStatus === 'readable') {
-      target.readStatus = 'paused'
-      pauses++
-    }
-  }
-  target.resume = () => {
-    if (target.readStatus === 'paused') {
-      target.readStatus = 'readable'
-      schedule()
-    }
-  }
-  let scheduled = false
-  const emit = (): void => {
-    scheduled = false
-    if (target.readStatus !== 'readable') return
-    const value = next()
-    if (value === undefined) {
-      if (opts.hangAtEnd !== true) {
-        target.readStatus = 'closed'
-        target.dispatchEvent(new Event('remoteCloseWrite'))
-      }
-      return
-    }
-    pulled += value.byteLength
-    const evt = new Event('message') as Event & { data?: unknown }
-    evt.data = value
-    target.dispatchEvent(evt)
-    schedule()
-  }
-  function schedule(): void {
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(emit)
-    }
-  }
-  schedule()
-  return { stream: target as unknown as Stream, pulled: () => pulled, pauses: () => pauses }
-}
-function fromChunks(chunks: Array<Uint8Array | Uint8ArrayList>, opts: { hangAtEnd?: boolean } = {}): Fake {
-  let i = 0
-  return fakeStream(() => chunks[i++], opts)
-}
-/** Endless stream of the same chunk (stops after 1e5 chunks so a broken reader cannot hang the suite). */
-function endless(chunk: Uint8Array): Fake {
-  let n = 0
-  return fakeStream(() => (n++ < 100_000 ? chunk : undefined), { hangAtEnd: true })
-}
-function split(bytes: Uint8Array, sizes: (i: number) => number): Uint8Array[] {
-  const out: Uint8Array[] = []
-  for (let o = 0, i = 0; o < bytes.byteLength; i++) {
-    const n = Math.max(1, sizes(i))
-    out.push(bytes.subarray(o, o + n))
-    o += n
-  }
-  return out
-}
-async function readAll(r: FrameReader): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = []
-  for (let f = await r.read(); f != null; f = await r.read()) out.push(f)
-  return out
-}
-const payload = (n: number, salt = 0): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + salt) & 0xff)
 
 describe('varint and encodeFrame', () => {
   const cases: Array<[number, number[]]> = [
@@ -201,27 +122,6 @@ describe('FrameReader', () => {
     assert.deepEqual(await r.read(), payload(200, 9))
     assert.equal(await r.read(), null)
     assert.equal(await r.read(), null)
-  })
-
-  it('readList gives a frame as the chunks it arrived in, not copied, and reads on after it', async () => {
-    const a = payload(40_000, 1)
-    const b = payload(50_000, 2)
-    const body = concat([a, b])
-    const framed = encodeFrame(body)
-    const prefix = framed.byteLength - body.byteLength
-    // the prefix and the start of the body in one chunk, the rest of the body in another, then a second frame
-    const first = framed.slice(0, prefix + a.byteLength)
-    const second = b.slice()
-    const r = new FrameReader(fromChunks([first, second, encodeFrame(payload(10))]).stream, 1 << 20)
-    const list = await r.readList()
-    assert.ok(list != null)
-    assert.deepEqual(list.subarray(), body)
-    const chunks = [...list]
-    assert.equal(chunks.length, 2)
-    assert.equal(chunks[0].buffer, first.buffer, 'a view of the chunk that came in')
-    assert.equal(chunks[1].buffer, second.buffer)
-    assert.deepEqual(await r.read(), payload(10))
-    assert.equal(await r.readList(), null)
   })
 
   it('a clean end of an empty stream is null', async () => {

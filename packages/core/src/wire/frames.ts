@@ -54,13 +54,25 @@ const byReference = (data: Uint8Array): StreamData =>
 type StreamData = Parameters<Stream['send']>[0]
 
 /**
+ * Chunks taken in one by one before the newest of them are copied into one:
+ * a peer sending a frame in many tiny chunks (each a Noise message of a byte)
+ * would otherwise make the buffer hold an object per byte, hundreds of MiB for
+ * a frame's worth. Each byte is copied at most once, and a buffer of B bytes
+ * holds about 2 B / 1 KiB + MAX_LOOSE_CHUNKS chunks whatever the sender does.
+ */
+const MAX_LOOSE_CHUNKS = 1024
+
+/**
  * Reads frames from a stream with bounded memory: data is taken from 'message'
  * events into one buffer, and the stream is paused while that buffer holds more
  * than a frame's worth (then the yamux window holds the sender back), so a
  * slow consumer or a flooding peer cannot make it grow without limit.
  */
 export class FrameReader {
-  private readonly buf = new Uint8ArrayList()
+  private buf = new Uint8ArrayList()
+  /** chunks appended since the last coalesce, and their bytes */
+  private loose = 0
+  private looseBytes = 0
   private readonly stream: Stream
   private readonly maxFrame: number
   private readonly maxPrefix: number
@@ -79,7 +91,11 @@ export class FrameReader {
       w?.()
     }
     stream.addEventListener('message', evt => {
-      this.buf.append(evt.data as any)
+      const data = evt.data as Uint8Array | Uint8ArrayList
+      this.buf.append(data as any)
+      this.loose++
+      this.looseBytes += data.byteLength
+      if (this.loose >= MAX_LOOSE_CHUNKS) this.coalesce()
       if (this.buf.byteLength > this.highWater && stream.readStatus === 'readable') stream.pause()
       notify()
     })
@@ -89,6 +105,25 @@ export class FrameReader {
     }
     stream.addEventListener('remoteCloseWrite', end)
     stream.addEventListener('close', end)
+  }
+
+  /** How many chunks the buffer holds (bounded; see MAX_LOOSE_CHUNKS). */
+  get chunks(): number {
+    return [...this.buf].length
+  }
+
+  /**
+   * Copies the chunks appended since the last coalesce (those still here, at the end) into one, when they are
+   * small: chunks of a KiB or more on average (a stream's usual 64 KiB) are left as they are.
+   */
+  private coalesce(): void {
+    const keep = Math.min(this.looseBytes, this.buf.byteLength)
+    const small = this.looseBytes < this.loose * 1024
+    this.loose = 0
+    this.looseBytes = 0
+    if (keep === 0 || !small) return
+    const head = this.buf.sublist(0, this.buf.byteLength - keep)
+    this.buf = new Uint8ArrayList(...head, this.buf.subarray(this.buf.byteLength - keep))
   }
 
   /**
