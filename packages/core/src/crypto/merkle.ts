@@ -7,6 +7,7 @@
 // body hashes to (0x02), so a leaf's index bits give its path's directions and
 // the depth, which the signature covers, fixes the path's length.
 import { createHash } from 'node:crypto'
+import { toHex } from '../bytes.ts'
 
 /** Deepest tree a batch signature may cover (2^20 bodies). */
 export const MAX_BATCH_DEPTH = 20
@@ -34,12 +35,11 @@ export const leafHash = (body: Uint8Array): Uint8Array => sha([LEAF, body])
  */
 const MEMO_MAX = 256
 const memo = new Map<string, Uint8Array>()
-const view = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 function nodeHash(l: Uint8Array, r: Uint8Array): Uint8Array {
-  // the key is the children's 64 bytes: unambiguous only while both are 32 bytes, as every hash here is
+  // the key is the children's bytes: unambiguous only while both are 32 bytes, as every hash here is
   if (l.byteLength !== 32 || r.byteLength !== 32) return sha([NODE, l, r])
-  const key = view(l).toString('latin1') + view(r).toString('latin1')
+  const key = toHex(l) + toHex(r)
   let h = memo.get(key)
   if (h === undefined) {
     h = sha([NODE, l, r])

@@ -10,20 +10,17 @@ export const HASH_LEN = 32
 const LEAF = new Uint8Array([0x00])
 const NODE = new Uint8Array([0x01])
 
-const h = (...parts: Uint8Array[]): Uint8Array => {
+/** sha256 of `parts` in order, one update each (never spread as arguments: a sender's framing decides how many). */
+function hashOf(parts: readonly Uint8Array[]): Uint8Array {
   const hash = createHash('sha256')
   for (const p of parts) hash.update(p)
   return new Uint8Array(hash.digest())
 }
+const h = (...parts: Uint8Array[]): Uint8Array => hashOf(parts)
 
 /** sha256 of a piece's bytes (whole, or the chunks it arrived in, in order): what a leaf commits to. */
-export function pieceHash(piece: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  if (piece instanceof Uint8Array) return h(piece)
-  // chunk by chunk, not spread as arguments: a sender's framing decides how many there are
-  const hash = createHash('sha256')
-  for (const c of piece) hash.update(c)
-  return new Uint8Array(hash.digest())
-}
+export const pieceHash = (piece: Uint8Array | readonly Uint8Array[]): Uint8Array =>
+  hashOf(piece instanceof Uint8Array ? [piece] : piece)
 
 export function leafHash(hash: Uint8Array): Uint8Array {
   if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_LEN)
