@@ -143,23 +143,22 @@ export class FrameReader {
     return await this.take(limit, (start, end) => this.buf.sublist(start, end))
   }
 
-  /** The next frame cut out of `buf` by `cut`, then consumed (the stream resumed if it drained enough). */
+  /**
+   * The next frame cut out of `buf` by `cut` and consumed in the same turn it is
+   * found (so no other read can take it too), or null at a clean end of stream;
+   * the stream is resumed once the buffer drained enough.
+   */
   private async take<T>(limit: Limit | undefined, cut: (start: number, end: number) => T): Promise<T | null> {
-    const frame = await this.next(limit)
-    if (frame === null) return null
-    const out = cut(frame.start, frame.end)
-    this.buf.consume(frame.end)
-    if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater / 2) this.stream.resume()
-    return out
-  }
-
-  /** Where the next whole frame lies in `buf`, or null at a clean end of stream. */
-  private async next(limit?: Limit): Promise<{ start: number; end: number } | null> {
     // one deadline for the whole frame, however many chunks it comes in
     const until = typeof limit === 'number' ? performance.now() + limit : limit
     while (true) {
       const frame = this.tryParse()
-      if (frame !== undefined) return frame
+      if (frame !== undefined) {
+        const out = cut(frame.start, frame.end)
+        this.buf.consume(frame.end)
+        if (this.stream.readStatus === 'paused' && this.buf.byteLength <= this.highWater / 2) this.stream.resume()
+        return out
+      }
       if (this.ended) {
         if (this.stream.status === 'reset' || this.stream.status === 'aborted')
           throw new P2payError(ErrorCode.UNREACHABLE, `stream ${this.stream.status}`)
